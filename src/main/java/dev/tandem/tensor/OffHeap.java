@@ -1,0 +1,56 @@
+package dev.tandem.tensor;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * An accounted off-heap buffer with a deterministic lifetime: its memory is counted under a
+ * {@link MemoryCategory} while open and freed (and uncounted) by {@link #close()}. Tensors,
+ * communication buffers and snapshot buffers all allocate through this one mechanism.
+ */
+public final class OffHeap implements AutoCloseable {
+    /** Alignment of every buffer: one 64-byte cache line, which is also one AVX-512 vector. */
+    public static final long ALIGNMENT = 64;
+
+    private final Arena arena;
+    private final MemorySegment segment;
+    private final MemoryCategory category;
+    private boolean closed;
+
+    private OffHeap(long bytes, MemoryCategory category) {
+        this.arena = Arena.ofShared();
+        this.segment = arena.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes);
+        this.category = category;
+        MemoryAccounting.add(category, bytes);
+    }
+
+    /** Allocates {@code bytes} zeroed bytes counted under {@code category}. */
+    public static OffHeap allocate(long bytes, MemoryCategory category) {
+        if (bytes < 0) throw new IllegalArgumentException("negative allocation: " + bytes);
+        return new OffHeap(bytes, category);
+    }
+
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    public MemoryCategory category() {
+        return category;
+    }
+
+    public long byteSize() {
+        return segment.byteSize();
+    }
+
+    public synchronized boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) return;
+        closed = true;
+        MemoryAccounting.remove(category, segment.byteSize());
+        arena.close();
+    }
+}
