@@ -1,0 +1,110 @@
+package dev.tandem.tensor;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The compute kernels a GPT training step needs, on float32 data in off-heap segments.
+ * Offsets and leading dimensions count elements, not bytes; matrices are row-major.
+ *
+ * <p>Two implementations: {@link ScalarKernels}, the plain reference (double accumulation, no
+ * cleverness), and {@link VectorKernels}, the fast one (Vector API, multithreaded). Tests compare
+ * the fast one against the reference on random data.
+ *
+ * <p>Convention for backward kernels: they <em>accumulate</em> ({@code +=}) into gradient
+ * outputs, because a tensor used by several ops receives the sum of their gradients.
+ */
+public interface Kernels {
+
+    /** The fast kernels, shared by the whole process. */
+    static Kernels fast() {
+        return VectorKernels.INSTANCE;
+    }
+
+    /** The scalar reference kernels. */
+    static Kernels reference() {
+        return ScalarKernels.INSTANCE;
+    }
+
+    /**
+     * {@code C = alpha·op(A)·op(B) + beta·C} where op(A) is m×k and op(B) is k×n. With
+     * {@code beta == 0} C is overwritten (its old contents, even NaN, are ignored).
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+              MemorySegment a, long aOffset, int lda,
+              MemorySegment b, long bOffset, int ldb, float beta,
+              MemorySegment c, long cOffset, int ldc);
+
+    /** {@code batch} independent GEMMs whose operands start {@code stride*} elements apart. */
+    default void gemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                             MemorySegment a, long aOffset, int lda, long strideA,
+                             MemorySegment b, long bOffset, int ldb, long strideB, float beta,
+                             MemorySegment c, long cOffset, int ldc, long strideC) {
+        for (int i = 0; i < batch; i++) {
+            gemm(transA, transB, m, n, k, alpha, a, aOffset + i * strideA, lda, b, bOffset + i * strideB, ldb,
+                    beta, c, cOffset + i * strideC, ldc);
+        }
+    }
+
+    /** {@code out = x + y} over n elements ({@code out} may alias either input). */
+    void add(MemorySegment x, MemorySegment y, MemorySegment out, long n);
+
+    /** {@code y += alpha·x} over n elements. */
+    void axpy(float alpha, MemorySegment x, MemorySegment y, long n);
+
+    /** {@code x *= alpha} over n elements. */
+    void scale(MemorySegment x, float alpha, long n);
+
+    /** {@code out[r, :] += bias} for every row of a rows×cols matrix. */
+    void addRowVector(MemorySegment out, MemorySegment bias, int rows, int cols);
+
+    /** {@code dBias += Σ_r dOut[r, :]} (the bias gradient of {@link #addRowVector}). */
+    void sumRows(MemorySegment dOut, MemorySegment dBias, int rows, int cols);
+
+    /** tanh-approximation GELU: {@code out = 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))}. */
+    void geluForward(MemorySegment x, MemorySegment out, long n);
+
+    /** {@code dx += dOut · gelu'(x)}. */
+    void geluBackward(MemorySegment x, MemorySegment dOut, MemorySegment dx, long n);
+
+    /** Numerically stable softmax of each row of a rows×cols matrix. */
+    void softmaxRows(MemorySegment x, MemorySegment out, int rows, int cols);
+
+    /**
+     * LayerNorm of each row: {@code out = (x − mean)·rstd·w + b}; saves mean and rstd per row
+     * for the backward pass.
+     */
+    void layerNormForward(MemorySegment x, MemorySegment weight, MemorySegment bias, MemorySegment out,
+                          MemorySegment mean, MemorySegment rstd, int rows, int cols, float eps);
+
+    /** Accumulates dx, dWeight and dBias of {@link #layerNormForward}. */
+    void layerNormBackward(MemorySegment dOut, MemorySegment x, MemorySegment weight,
+                           MemorySegment mean, MemorySegment rstd,
+                           MemorySegment dx, MemorySegment dWeight, MemorySegment dBias, int rows, int cols);
+
+    /**
+     * Fused softmax cross-entropy forward: for each row, {@code loss = logsumexp(logits) −
+     * logits[target]}. Writes per-row losses and log-sum-exps (kept for the backward pass).
+     * Rows whose target is negative are ignored (loss 0).
+     */
+    void crossEntropyForward(MemorySegment logits, MemorySegment targets, MemorySegment losses,
+                             MemorySegment logSumExp, int rows, int vocab);
+
+    /**
+     * {@code dLogits = scale·(softmax(logits) − onehot(target))} per row, recomputing the softmax
+     * from the saved log-sum-exp; {@code dLogits} may alias {@code logits}. Writes, not accumulates.
+     */
+    void crossEntropyBackward(MemorySegment logits, MemorySegment targets, MemorySegment logSumExp,
+                              float scale, MemorySegment dLogits, int rows, int vocab);
+
+    /** {@code out[r, :] = table[ids[r], :]}. */
+    void embeddingForward(MemorySegment table, MemorySegment ids, MemorySegment out, int rows, int dim);
+
+    /** {@code dTable[ids[r], :] += dOut[r, :]} (scatter-add). */
+    void embeddingBackward(MemorySegment dOut, MemorySegment ids, MemorySegment dTable, int rows, int dim);
+
+    double sum(MemorySegment x, long n);
+
+    float max(MemorySegment x, long n);
+
+    double squaredNorm(MemorySegment x, long n);
+}

@@ -1,0 +1,122 @@
+package dev.tandem.tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The one pool of compute threads in this process. Kernels split work into contiguous ranges
+ * with {@link #parallelFor}; the calling thread runs one range itself. A kernel called from inside
+ * a pool thread runs serially, so nested parallel regions never deadlock or oversubscribe.
+ *
+ * <p>Thread count: {@code TANDEM_THREADS} (environment) or system property
+ * {@code tandem.threads}, default: available processors.
+ */
+public final class WorkerPool {
+    /** Ranges a body processes: {@code [begin, end)}. */
+    @FunctionalInterface
+    public interface RangeBody {
+        void run(int begin, int end);
+    }
+
+    private static volatile WorkerPool instance;
+    private static final ThreadLocal<Boolean> IN_POOL = ThreadLocal.withInitial(() -> false);
+
+    private final int threads;
+    private final ExecutorService executor;
+
+    private WorkerPool(int threads) {
+        this.threads = threads;
+        this.executor = threads <= 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
+            Thread t = new Thread(() -> {
+                IN_POOL.set(true);
+                r.run();
+            }, "tandem-worker");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** The process-wide pool, created on first use. */
+    public static WorkerPool get() {
+        WorkerPool p = instance;
+        if (p == null) {
+            synchronized (WorkerPool.class) {
+                if (instance == null) instance = new WorkerPool(configuredThreads());
+                p = instance;
+            }
+        }
+        return p;
+    }
+
+    /** Replaces the process-wide pool (e.g. threads = cores / local ranks). */
+    public static synchronized void configure(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        if (instance != null && instance.threads == threads) return;
+        if (instance != null && instance.executor != null) instance.executor.shutdown();
+        instance = new WorkerPool(threads);
+    }
+
+    static int configuredThreads() {
+        String v = System.getenv("TANDEM_THREADS");
+        if (v == null) v = System.getProperty("tandem.threads");
+        if (v == null || v.isBlank()) return Runtime.getRuntime().availableProcessors();
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 1) return n;
+        } catch (NumberFormatException ignored) {
+            // fall through to the error below
+        }
+        throw new IllegalArgumentException("TANDEM_THREADS must be a positive integer, got '" + v + "'");
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /**
+     * Runs {@code body} over {@code [0, n)} split into at most {@code threads} contiguous ranges
+     * of at least {@code minPerTask} items each; returns when all are done.
+     */
+    public void parallelFor(int n, int minPerTask, RangeBody body) {
+        if (n <= 0) return;
+        int tasks = Math.min(threads, Math.max(1, n / Math.max(1, minPerTask)));
+        if (tasks == 1 || executor == null || IN_POOL.get()) {
+            body.run(0, n);
+            return;
+        }
+        List<Future<?>> futures = new ArrayList<>(tasks - 1);
+        for (int t = 1; t < tasks; t++) {
+            int begin = (int) ((long) n * t / tasks);
+            int end = (int) ((long) n * (t + 1) / tasks);
+            futures.add(executor.submit(() -> body.run(begin, end)));
+        }
+        boolean wasInPool = IN_POOL.get();
+        IN_POOL.set(true);
+        try {
+            body.run(0, (int) ((long) n / tasks));
+        } finally {
+            IN_POOL.set(wasInPool);
+        }
+        awaitAll(futures);
+    }
+
+    private static void awaitAll(List<Future<?>> futures) {
+        RuntimeException first = null;
+        for (Future<?> f : futures) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                if (first == null) first = c instanceof RuntimeException re ? re : new RuntimeException(c);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                if (first == null) first = new RuntimeException("interrupted while waiting for workers", e);
+            }
+        }
+        if (first != null) throw first;
+    }
+}
