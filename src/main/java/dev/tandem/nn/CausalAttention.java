@@ -1,0 +1,211 @@
+package dev.tandem.nn;
+
+import dev.tandem.tensor.DType;
+import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.WorkerPool;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Causal multi-head self-attention core, {@code softmax(q·kᵀ/√d)·v}, that never stores the
+ * T×T probability matrix. The forward pass keeps one log-sum-exp per (batch, head, query); the
+ * backward pass recomputes each probability row from it (as flash attention does). Working
+ * memory is one score row and one head's q, k, v (O(T·d)) per thread, so activation memory
+ * grows linearly with T.
+ *
+ * <p>Scores for one query are computed against all keys at once from kᵀ (vectorised across
+ * keys, no horizontal reductions); the whole causal row fits in cache, so the exact softmax needs
+ * no online rescaling.
+ */
+final class CausalAttention {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private CausalAttention() {}
+
+    /** Per-thread buffers for one (batch, head). */
+    private static final class Scratch {
+        final float[] q, k, v, kT, vT, o, dO, dq, dk, dv, row, rowGrad;
+
+        Scratch(int t, int d) {
+            q = new float[t * d];
+            k = new float[t * d];
+            v = new float[t * d];
+            kT = new float[d * t];
+            vT = new float[d * t];
+            o = new float[t * d];
+            dO = new float[t * d];
+            dq = new float[t * d];
+            dk = new float[t * d];
+            dv = new float[t * d];
+            row = new float[t];
+            rowGrad = new float[t];
+        }
+    }
+
+    /**
+     * @param qkv [batch·time, 3·C] (q | k | v, heads contiguous within each)
+     * @return y [batch·time, C] with heads merged
+     */
+    static Var forward(Ops ops, Var qkv, int batch, int time, int heads) {
+        Tape tape = ops.tape();
+        int c3 = qkv.value().dim(1), c = c3 / 3, d = c / heads;
+        Var y = tape.activation(batch * time, c);
+        Tensor lse = tape.scratch(DType.F32, batch * heads * time);
+        float scale = (float) (1.0 / Math.sqrt(d));
+        MemorySegment in = qkv.value().data(), out = y.value().data(), lseSeg = lse.data();
+        WorkerPool.get().parallelFor(batch * heads, 1, (t0, t1) -> {
+            Scratch s = new Scratch(time, d);
+            for (int task = t0; task < t1; task++) {
+                int b = task / heads, h = task % heads;
+                long rowBase = (long) b * time;
+                load(in, rowBase, time, c3, h * d, d, s.q);
+                load(in, rowBase, time, c3, c + h * d, d, s.k);
+                load(in, rowBase, time, c3, 2 * c + h * d, d, s.v);
+                transpose(s.k, s.kT, time, d);
+                for (int i = 0; i < time; i++) {
+                    float l = probabilities(s, i, time, d, scale, Float.NaN);
+                    lseSeg.setAtIndex(F, (long) task * time + i, l);
+                    java.util.Arrays.fill(s.o, i * d, i * d + d, 0f);
+                    for (int j = 0; j <= i; j++) axpy(s.row[j], s.v, j * d, s.o, i * d, d);
+                }
+                store(s.o, out, rowBase, time, c, h * d, d);
+            }
+        });
+        ops.tape().onBackward(() -> backward(qkv, y, lse, batch, time, heads));
+        return y;
+    }
+
+    private static void backward(Var qkv, Var y, Tensor lse, int batch, int time, int heads) {
+        int c3 = qkv.value().dim(1), c = c3 / 3, d = c / heads;
+        float scale = (float) (1.0 / Math.sqrt(d));
+        MemorySegment in = qkv.value().data(), dIn = qkv.grad().data();
+        MemorySegment out = y.value().data(), dOut = y.grad().data(), lseSeg = lse.data();
+        WorkerPool.get().parallelFor(batch * heads, 1, (t0, t1) -> {
+            Scratch s = new Scratch(time, d);
+            for (int task = t0; task < t1; task++) {
+                int b = task / heads, h = task % heads;
+                long rowBase = (long) b * time;
+                load(in, rowBase, time, c3, h * d, d, s.q);
+                load(in, rowBase, time, c3, c + h * d, d, s.k);
+                load(in, rowBase, time, c3, 2 * c + h * d, d, s.v);
+                load(out, rowBase, time, c, h * d, d, s.o);
+                load(dOut, rowBase, time, c, h * d, d, s.dO);
+                transpose(s.k, s.kT, time, d);
+                transpose(s.v, s.vT, time, d);
+                java.util.Arrays.fill(s.dq, 0f);
+                java.util.Arrays.fill(s.dk, 0f);
+                java.util.Arrays.fill(s.dv, 0f);
+                for (int i = 0; i < time; i++) {
+                    probabilities(s, i, time, d, scale, lseSeg.getAtIndex(F, (long) task * time + i));
+                    float delta = dot(s.dO, i * d, s.o, i * d, d);
+                    rowTimesTransposed(s.dO, i * d, s.vT, time, d, i + 1, s.rowGrad);
+                    for (int j = 0; j <= i; j++) {
+                        float p = s.row[j];
+                        float ds = p * (s.rowGrad[j] - delta) * scale;
+                        axpy(ds, s.k, j * d, s.dq, i * d, d);
+                        axpy(ds, s.q, i * d, s.dk, j * d, d);
+                        axpy(p, s.dO, i * d, s.dv, j * d, d);
+                    }
+                }
+                accumulate(s.dq, dIn, rowBase, time, c3, h * d, d);
+                accumulate(s.dk, dIn, rowBase, time, c3, c + h * d, d);
+                accumulate(s.dv, dIn, rowBase, time, c3, 2 * c + h * d, d);
+            }
+        });
+    }
+
+    /**
+     * Fills {@code s.row[0..i]} with the attention probabilities of query i. With a NaN
+     * {@code knownLse} it normalises and returns the log-sum-exp; otherwise it uses the given one.
+     */
+    private static float probabilities(Scratch s, int i, int time, int d, float scale, float knownLse) {
+        int n = i + 1;
+        rowTimesTransposed(s.q, i * d, s.kT, time, d, n, s.row);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            s.row[j] *= scale;
+            max = Math.max(max, s.row[j]);
+        }
+        float shift = Float.isNaN(knownLse) ? max : knownLse;
+        int j = 0;
+        FloatVector acc = FloatVector.zero(S);
+        for (; j + L <= n; j += L) {
+            FloatVector e = FloatVector.fromArray(S, s.row, j).sub(shift).lanewise(VectorOperators.EXP);
+            e.intoArray(s.row, j);
+            acc = acc.add(e);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (; j < n; j++) {
+            s.row[j] = (float) Math.exp(s.row[j] - shift);
+            sum += s.row[j];
+        }
+        if (!Float.isNaN(knownLse)) return knownLse;
+        float inv = 1f / sum;
+        for (j = 0; j < n; j++) s.row[j] *= inv;
+        return max + (float) Math.log(sum);
+    }
+
+    /** {@code out[j] = Σ_p x[xOff + p]·mT[p·time + j]} for j in [0, n). */
+    private static void rowTimesTransposed(float[] x, int xOff, float[] mT, int time, int d, int n, float[] out) {
+        int j = 0;
+        for (; j + L <= n; j += L) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int p = 0; p < d; p++) {
+                acc = FloatVector.fromArray(S, mT, p * time + j).fma(FloatVector.broadcast(S, x[xOff + p]), acc);
+            }
+            acc.intoArray(out, j);
+        }
+        for (; j < n; j++) {
+            float acc = 0f;
+            for (int p = 0; p < d; p++) acc = Math.fma(x[xOff + p], mT[p * time + j], acc);
+            out[j] = acc;
+        }
+    }
+
+    private static void axpy(float a, float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        if (n >= L) {
+            FloatVector av = FloatVector.broadcast(S, a);
+            for (; i + L <= n; i += L) {
+                FloatVector.fromArray(S, x, xOff + i).fma(av, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+            }
+        }
+        for (; i < n; i++) y[yOff + i] = Math.fma(a, x[xOff + i], y[yOff + i]);
+    }
+
+    private static float dot(float[] x, int xOff, float[] y, int yOff, int n) {
+        float acc = 0f;
+        for (int i = 0; i < n; i++) acc = Math.fma(x[xOff + i], y[yOff + i], acc);
+        return acc;
+    }
+
+    private static void transpose(float[] m, float[] mT, int rows, int cols) {
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) mT[c * rows + r] = m[r * cols + c];
+        }
+    }
+
+    private static void load(MemorySegment src, long rowBase, int time, int ld, int col, int d, float[] dst) {
+        for (int t = 0; t < time; t++) {
+            MemorySegment.copy(src, F, ((rowBase + t) * ld + col) * 4, dst, t * d, d);
+        }
+    }
+
+    private static void store(float[] src, MemorySegment dst, long rowBase, int time, int ld, int col, int d) {
+        for (int t = 0; t < time; t++) {
+            MemorySegment.copy(src, t * d, dst, F, ((rowBase + t) * ld + col) * 4, d);
+        }
+    }
+
+    private static void accumulate(float[] src, MemorySegment dst, long rowBase, int time, int ld, int col, int d) {
+        for (int t = 0; t < time; t++) {
+            long base = (rowBase + t) * ld + col;
+            for (int p = 0; p < d; p++) dst.setAtIndex(F, base + p, dst.getAtIndex(F, base + p) + src[t * d + p]);
+        }
+    }
+}

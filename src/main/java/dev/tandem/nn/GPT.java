@@ -1,0 +1,172 @@
+package dev.tandem.nn;
+
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * GPT-2: pre-LayerNorm decoder, learned positions, tanh-GELU, LayerNorm eps 1e-5, output head
+ * tied to the token embedding. Parameters carry Hugging Face GPT-2 names and the [in, out]
+ * weight layout. The model knows nothing about ranks; parallel strategies see it through
+ * {@link Hooks} and {@link #moduleParameters()}.
+ */
+public final class GPT implements AutoCloseable {
+    public static final float LN_EPS = 1e-5f;
+
+    private final GPTConfig config;
+    private final Map<String, Parameter> params = new LinkedHashMap<>();
+
+    private GPT(GPTConfig config) {
+        this.config = config;
+        int c = config.nEmbd();
+        add("wte.weight", config.vocabSize(), c);
+        add("wpe.weight", config.blockSize(), c);
+        for (int i = 0; i < config.nLayer(); i++) {
+            String h = "h." + i + ".";
+            add(h + "ln_1.weight", c);
+            add(h + "ln_1.bias", c);
+            add(h + "attn.c_attn.weight", c, 3 * c);
+            add(h + "attn.c_attn.bias", 3 * c);
+            add(h + "attn.c_proj.weight", c, c);
+            add(h + "attn.c_proj.bias", c);
+            add(h + "ln_2.weight", c);
+            add(h + "ln_2.bias", c);
+            add(h + "mlp.c_fc.weight", c, 4 * c);
+            add(h + "mlp.c_fc.bias", 4 * c);
+            add(h + "mlp.c_proj.weight", 4 * c, c);
+            add(h + "mlp.c_proj.bias", c);
+        }
+        add("ln_f.weight", c);
+        add("ln_f.bias", c);
+    }
+
+    private void add(String name, int... shape) {
+        params.put(name, new Parameter(name, Tensor.zeros(MemoryCategory.PARAMETERS, shape)));
+    }
+
+    /** A model with zeroed parameters (to be loaded from a checkpoint). */
+    public static GPT empty(GPTConfig config) {
+        return new GPT(config);
+    }
+
+    /**
+     * GPT-2 initialisation: weights ~ N(0, 0.02), residual projections (c_proj) scaled by
+     * 1/√(2·n_layer), biases 0, LayerNorm gains 1. Each parameter draws from its own stream
+     * derived from the seed and its name, so the result does not depend on creation order.
+     */
+    public static GPT initialized(GPTConfig config, long seed) {
+        GPT model = new GPT(config);
+        double residualStd = 0.02 / Math.sqrt(2.0 * config.nLayer());
+        for (Parameter p : model.params.values()) {
+            String n = p.name();
+            Tensor t = p.value();
+            if (n.contains("ln_") && n.endsWith(".weight")) {
+                t.fill(1f);
+            } else if (n.endsWith(".weight")) {
+                double std = n.endsWith("c_proj.weight") ? residualStd : 0.02;
+                SplittableRandom rng = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (n.hashCode() + 1L)));
+                for (long i = 0; i < t.numel(); i++) t.set(i, (float) (rng.nextGaussian() * std));
+            }
+        }
+        return model;
+    }
+
+    public GPTConfig config() {
+        return config;
+    }
+
+    public Parameter param(String name) {
+        Parameter p = params.get(name);
+        if (p == null) throw new IllegalArgumentException("no parameter named " + name);
+        return p;
+    }
+
+    /** All parameters in a fixed order (embeddings, blocks, final LayerNorm). */
+    public List<Parameter> parameters() {
+        return List.copyOf(params.values());
+    }
+
+    /**
+     * Which parameters each module of the forward pass uses, in forward order. The output head
+     * ("head") uses the tied token embedding again.
+     */
+    public Map<String, List<Parameter>> moduleParameters() {
+        Map<String, List<Parameter>> out = new LinkedHashMap<>();
+        out.put("embed", List.of(param("wte.weight"), param("wpe.weight")));
+        for (int i = 0; i < config.nLayer(); i++) {
+            String prefix = "h." + i + ".";
+            List<Parameter> block = new ArrayList<>();
+            for (Parameter p : params.values()) if (p.name().startsWith(prefix)) block.add(p);
+            out.put("h." + i, Collections.unmodifiableList(block));
+        }
+        out.put("head", List.of(param("ln_f.weight"), param("ln_f.bias"), param("wte.weight")));
+        return out;
+    }
+
+    /**
+     * Forward pass to the mean cross-entropy loss of {@code targets} given {@code ids} (both I32
+     * [batch, time]); records the backward pass on the ops' tape, seeded with {@code lossScale}.
+     */
+    public double loss(Ops ops, Tensor ids, Tensor targets, float lossScale) {
+        Var x = hidden(ops, ids, 0);
+        Tape tape = ops.tape();
+        tape.beginModule("head");
+        Var xf = ops.layerNorm(x, param("ln_f.weight"), param("ln_f.bias"), LN_EPS);
+        double loss = ops.tiedCrossEntropy(xf, param("wte.weight"), targets, lossScale);
+        tape.endModule("head");
+        return loss;
+    }
+
+    /** Logits [batch·time, vocab] for every position (no loss; for evaluation and tests). */
+    public Tensor logits(Ops ops, Tensor ids) {
+        Var x = hidden(ops, ids, 0);
+        Var xf = ops.layerNorm(x, param("ln_f.weight"), param("ln_f.bias"), LN_EPS);
+        return ops.tiedLogits(xf, param("wte.weight"));
+    }
+
+    private Var hidden(Ops ops, Tensor ids, int positionOffset) {
+        int batch = ids.dim(0), time = ids.dim(1);
+        if (time > config.blockSize()) {
+            throw new IllegalArgumentException("sequence length " + time + " exceeds block_size " + config.blockSize());
+        }
+        Tape tape = ops.tape();
+        tape.beginModule("embed");
+        Var x = ops.embed(ids, param("wte.weight"), param("wpe.weight"), positionOffset);
+        tape.endModule("embed");
+        for (int i = 0; i < config.nLayer(); i++) {
+            tape.beginModule("h." + i);
+            x = block(ops, x, i, batch, time);
+            tape.endModule("h." + i);
+        }
+        return x;
+    }
+
+    private Var block(Ops ops, Var x, int layer, int batch, int time) {
+        String h = "h." + layer + ".";
+        Var a = ops.layerNorm(x, param(h + "ln_1.weight"), param(h + "ln_1.bias"), LN_EPS);
+        Var qkv = ops.linear(a, param(h + "attn.c_attn.weight"), param(h + "attn.c_attn.bias"));
+        Var att = ops.attention(qkv, batch, time, config.nHead());
+        x = ops.add(x, ops.linear(att, param(h + "attn.c_proj.weight"), param(h + "attn.c_proj.bias")));
+        Var m = ops.layerNorm(x, param(h + "ln_2.weight"), param(h + "ln_2.bias"), LN_EPS);
+        Var f = ops.gelu(ops.linear(m, param(h + "mlp.c_fc.weight"), param(h + "mlp.c_fc.bias")));
+        return ops.add(x, ops.linear(f, param(h + "mlp.c_proj.weight"), param(h + "mlp.c_proj.bias")));
+    }
+
+    /** Sets every gradient to zero (allocating none that do not exist yet). */
+    public void zeroGrad() {
+        for (Parameter p : params.values()) {
+            Tensor g = p.gradOrNull();
+            if (g != null) g.fill(0f);
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Parameter p : params.values()) p.close();
+    }
+}

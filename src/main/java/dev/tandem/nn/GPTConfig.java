@@ -1,0 +1,54 @@
+package dev.tandem.nn;
+
+import dev.tandem.TandemException;
+
+/**
+ * Shape of a GPT-2-style model. Field names follow Hugging Face's GPT2Config so a config file
+ * reads the same in both worlds.
+ */
+public record GPTConfig(int nLayer, int nHead, int nEmbd, int vocabSize, int blockSize) {
+
+    public GPTConfig {
+        requirePositive("n_layer", nLayer);
+        requirePositive("n_head", nHead);
+        requirePositive("n_embd", nEmbd);
+        requirePositive("vocab_size", vocabSize);
+        requirePositive("block_size", blockSize);
+        if (nEmbd % nHead != 0) {
+            throw new TandemException("n_embd (" + nEmbd + ") is not divisible by n_head (" + nHead
+                    + "): choose n_head so that each head gets n_embd / n_head features");
+        }
+        long params = (long) vocabSize * nEmbd + (long) blockSize * nEmbd + 12L * nLayer * nEmbd * nEmbd;
+        if (params > Integer.MAX_VALUE) {
+            throw new TandemException("model has about " + params + " parameters; a single tensor or rank over 2^31 "
+                    + "elements is not supported on one rank — shard it with a parallel plan");
+        }
+    }
+
+    private static void requirePositive(String key, int value) {
+        if (value <= 0) throw new TandemException(key + " must be a positive integer, got " + value);
+    }
+
+    public int headDim() {
+        return nEmbd / nHead;
+    }
+
+    /** Parameters excluding the token and position embeddings (the N of 6·N FLOPs per token). */
+    public long nonEmbeddingParameters() {
+        long c = nEmbd;
+        long perLayer = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * 4 * c + 4 * c) + (4 * c * c + c);
+        return nLayer * perLayer + 2 * c;
+    }
+
+    public long totalParameters() {
+        return nonEmbeddingParameters() + (long) vocabSize * nEmbd + (long) blockSize * nEmbd;
+    }
+
+    /**
+     * Training FLOPs per token (PaLM convention): 6·N for the matmuls of forward and backward
+     * plus 12·n_layer·n_embd·T for attention, with T the sequence length used.
+     */
+    public double trainingFlopsPerToken(int seqLen) {
+        return 6.0 * (nonEmbeddingParameters() + (double) vocabSize * nEmbd) + 12.0 * nLayer * nEmbd * seqLen;
+    }
+}

@@ -1,0 +1,161 @@
+package dev.tandem.nn;
+
+import dev.tandem.tensor.DType;
+import dev.tandem.tensor.Kernels;
+import dev.tandem.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * The differentiable ops of a GPT, each forward next to its backward (which the forward records
+ * on the tape). Activations are 2-D: rows = batch·time, columns = features.
+ */
+public final class Ops {
+    private final Tape tape;
+    private final Kernels k;
+
+    public Ops(Tape tape, Kernels kernels) {
+        this.tape = tape;
+        this.k = kernels;
+    }
+
+    public Tape tape() {
+        return tape;
+    }
+
+    public Kernels kernels() {
+        return k;
+    }
+
+    private static MemorySegment d(Var v) {
+        return v.value().data();
+    }
+
+    private static MemorySegment g(Var v) {
+        return v.grad().data();
+    }
+
+    /** {@code y = x·W + b} with W stored [in, out] (the GPT-2 "Conv1D" layout). */
+    public Var linear(Var x, Parameter w, Parameter b) {
+        int n = x.value().dim(0), in = w.value().dim(0), out = w.value().dim(1);
+        requireCols(x, in, w.name());
+        Var y = tape.activation(n, out);
+        k.gemm(false, false, n, out, in, 1f, d(x), 0, in, d(w), 0, out, 0f, d(y), 0, out);
+        k.addRowVector(d(y), d(b), n, out);
+        tape.onBackward(() -> {
+            k.gemm(false, true, n, in, out, 1f, g(y), 0, out, d(w), 0, out, 1f, g(x), 0, in);
+            k.gemm(true, false, in, out, n, 1f, d(x), 0, in, g(y), 0, out, 1f, g(w), 0, out);
+            k.sumRows(g(y), g(b), n, out);
+        }, w, b);
+        return y;
+    }
+
+    /** LayerNorm over the last dimension, eps as given (GPT-2: 1e-5). */
+    public Var layerNorm(Var x, Parameter w, Parameter b, float eps) {
+        int n = x.value().dim(0), c = x.value().dim(1);
+        requireCols(x, c, w.name());
+        Var y = tape.activation(n, c);
+        Tensor mean = tape.scratch(DType.F32, n);
+        Tensor rstd = tape.scratch(DType.F32, n);
+        k.layerNormForward(d(x), d(w), d(b), d(y), mean.data(), rstd.data(), n, c, eps);
+        tape.onBackward(() -> k.layerNormBackward(g(y), d(x), d(w), mean.data(), rstd.data(), g(x), g(w), g(b), n, c), w, b);
+        return y;
+    }
+
+    /** tanh-approximation GELU. */
+    public Var gelu(Var x) {
+        Var y = tape.activation(x.shape());
+        long n = x.value().numel();
+        k.geluForward(d(x), d(y), n);
+        tape.onBackward(() -> k.geluBackward(d(x), g(y), g(x), n));
+        return y;
+    }
+
+    /** Residual connection {@code z = x + y}. */
+    public Var add(Var x, Var y) {
+        Var z = tape.activation(x.shape());
+        long n = x.value().numel();
+        k.add(d(x), d(y), d(z), n);
+        tape.onBackward(() -> {
+            k.axpy(1f, g(z), g(x), n);
+            k.axpy(1f, g(z), g(y), n);
+        });
+        return z;
+    }
+
+    /**
+     * Token plus position embedding: {@code x[b, t] = wte[ids[b, t]] + wpe[offset + t]}.
+     * {@code ids} is an I32 tensor [batch, time].
+     */
+    public Var embed(Tensor ids, Parameter wte, Parameter wpe, int positionOffset) {
+        int batch = ids.dim(0), time = ids.dim(1), c = wte.value().dim(1), vocab = wte.value().dim(0);
+        if (positionOffset + time > wpe.value().dim(0)) {
+            throw new IllegalArgumentException("sequence of " + (positionOffset + time) + " tokens exceeds block_size "
+                    + wpe.value().dim(0));
+        }
+        for (long i = 0; i < ids.numel(); i++) {
+            int id = ids.getInt(i);
+            if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + vocab);
+        }
+        int n = batch * time;
+        Var x = tape.activation(n, c);
+        k.embeddingForward(d(wte), ids.data(), d(x), n, c);
+        MemorySegment pos = d(wpe).asSlice((long) positionOffset * c * 4, (long) time * c * 4);
+        for (int b = 0; b < batch; b++) {
+            MemorySegment rows = d(x).asSlice((long) b * time * c * 4, (long) time * c * 4);
+            k.add(rows, pos, rows, (long) time * c);
+        }
+        tape.onBackward(() -> {
+            k.embeddingBackward(g(x), ids.data(), g(wte), n, c);
+            MemorySegment dPos = g(wpe).asSlice((long) positionOffset * c * 4, (long) time * c * 4);
+            k.sumRows(g(x), dPos, batch, time * c);
+        }, wte, wpe);
+        return x;
+    }
+
+    /**
+     * Output head tied to the token embedding and the fused softmax cross-entropy: logits =
+     * x·wteᵀ, loss = mean over rows with a non-negative target. The backward pass is seeded with
+     * {@code lossScale} (e.g. 1/micro-batches) and overwrites the logits with their gradient, so
+     * the [rows, vocab] matrix exists once.
+     *
+     * @return the mean loss in nats (a double copied out; not differentiated further)
+     */
+    public double tiedCrossEntropy(Var x, Parameter wte, Tensor targets, float lossScale) {
+        int n = x.value().dim(0), c = x.value().dim(1), vocab = wte.value().dim(0);
+        requireCols(x, c, wte.name());
+        Tensor logits = tape.scratch(DType.F32, n, vocab);
+        Tensor losses = tape.scratch(DType.F32, n);
+        Tensor lse = tape.scratch(DType.F32, n);
+        k.gemm(false, true, n, vocab, c, 1f, d(x), 0, c, d(wte), 0, c, 0f, logits.data(), 0, vocab);
+        k.crossEntropyForward(logits.data(), targets.data(), losses.data(), lse.data(), n, vocab);
+        int counted = 0;
+        for (int i = 0; i < n; i++) if (targets.getInt(i) >= 0) counted++;
+        double loss = counted == 0 ? 0 : k.sum(losses.data(), n) / counted;
+        float scale = counted == 0 ? 0f : lossScale / counted;
+        tape.onBackward(() -> {
+            k.crossEntropyBackward(logits.data(), targets.data(), lse.data(), scale, logits.data(), n, vocab);
+            k.gemm(false, false, n, c, vocab, 1f, logits.data(), 0, vocab, d(wte), 0, c, 1f, g(x), 0, c);
+            k.gemm(true, false, vocab, c, n, 1f, logits.data(), 0, vocab, d(x), 0, c, 1f, g(wte), 0, c);
+        }, wte);
+        return loss;
+    }
+
+    /** Causal multi-head self-attention over {@code qkv} [batch·time, 3C]; see {@link CausalAttention}. */
+    public Var attention(Var qkv, int batch, int time, int heads) {
+        return CausalAttention.forward(this, qkv, batch, time, heads);
+    }
+
+    /** Logits x·wteᵀ without a loss (generation). */
+    public Tensor tiedLogits(Var x, Parameter wte) {
+        int n = x.value().dim(0), c = x.value().dim(1), vocab = wte.value().dim(0);
+        Tensor logits = tape.scratch(DType.F32, n, vocab);
+        k.gemm(false, true, n, vocab, c, 1f, d(x), 0, c, d(wte), 0, c, 0f, logits.data(), 0, vocab);
+        return logits;
+    }
+
+    private static void requireCols(Var x, int cols, String param) {
+        if (x.value().rank() != 2 || x.value().dim(1) != cols) {
+            throw new IllegalArgumentException("input " + x.value() + " does not match " + param + " (expects " + cols + " columns)");
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package dev.tandem.nn;
+
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.Tensor;
+
+/**
+ * A trainable tensor with its Hugging Face GPT-2 name (e.g. {@code h.0.attn.c_attn.weight}).
+ * Parameters live in {@link MemoryCategory#PARAMETERS}; their gradients in
+ * {@link MemoryCategory#GRADIENTS}.
+ */
+public final class Parameter extends Var implements AutoCloseable {
+    private final String name;
+
+    Parameter(String name, Tensor value) {
+        super(value, MemoryCategory.GRADIENTS);
+        this.name = name;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Whether AdamW applies weight decay: matrices yes, biases and LayerNorm gains no. */
+    public boolean decays() {
+        return value().rank() >= 2 && !name.endsWith("wte.weight") && !name.endsWith("wpe.weight");
+    }
+
+    public long numel() {
+        return value().numel();
+    }
+
+    /** Installs a gradient buffer owned by someone else (a parallel strategy's flat bucket). */
+    public void useGradBuffer(Tensor buffer) {
+        setGrad(buffer);
+    }
+
+    /** Frees this parameter's own gradient (after the optimizer consumed it). */
+    public void releaseGrad() {
+        freeGrad();
+    }
+
+    @Override
+    public void close() {
+        freeGrad();
+        value().close();
+    }
+
+    @Override
+    public String toString() {
+        return name + java.util.Arrays.toString(shape());
+    }
+}
