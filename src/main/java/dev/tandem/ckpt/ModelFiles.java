@@ -1,0 +1,102 @@
+package dev.tandem.ckpt;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.TandemException;
+import dev.tandem.nn.GPT;
+import dev.tandem.nn.GPTConfig;
+import dev.tandem.nn.Parameter;
+import dev.tandem.tensor.DType;
+import dev.tandem.tensor.Tensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A model directory as Hugging Face lays it out: {@code model.safetensors} (GPT-2 names,
+ * [in, out] weights, float32), {@code config.json} (GPT2Config fields) and, when given, the
+ * {@code tokenizer.json} the model was trained with.
+ */
+public final class ModelFiles {
+    public static final String WEIGHTS = "model.safetensors";
+    public static final String CONFIG = "config.json";
+    public static final String TOKENIZER = "tokenizer.json";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private ModelFiles() {}
+
+    public static void save(Path dir, GPT model, Path tokenizerJson) throws IOException {
+        Files.createDirectories(dir);
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        for (Parameter p : model.parameters()) tensors.put(p.name(), p.value());
+        SafeTensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
+        Files.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(hfConfig(model.config())));
+        if (tokenizerJson != null) Files.copy(tokenizerJson, dir.resolve(TOKENIZER), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** The GPT2Config fields Hugging Face transformers reads. */
+    static ObjectNode hfConfig(GPTConfig c) {
+        ObjectNode n = JSON.createObjectNode();
+        n.putArray("architectures").add("GPT2LMHeadModel");
+        n.put("model_type", "gpt2");
+        n.put("vocab_size", c.vocabSize());
+        n.put("n_positions", c.blockSize());
+        n.put("n_ctx", c.blockSize());
+        n.put("n_embd", c.nEmbd());
+        n.put("n_layer", c.nLayer());
+        n.put("n_head", c.nHead());
+        n.putNull("n_inner");
+        n.put("activation_function", "gelu_new");
+        n.put("layer_norm_epsilon", 1e-5);
+        n.put("initializer_range", 0.02);
+        n.put("resid_pdrop", 0.0);
+        n.put("embd_pdrop", 0.0);
+        n.put("attn_pdrop", 0.0);
+        n.put("tie_word_embeddings", true);
+        n.put("torch_dtype", "float32");
+        return n;
+    }
+
+    public static GPTConfig readConfig(Path dir) throws IOException {
+        Path file = dir.resolve(CONFIG);
+        if (!Files.isRegularFile(file)) {
+            throw new TandemException("no " + CONFIG + " in " + dir + ": pass a directory written by 'tandem train'");
+        }
+        JsonNode n = JSON.readTree(file.toFile());
+        return new GPTConfig(field(n, "n_layer", file), field(n, "n_head", file), field(n, "n_embd", file),
+                field(n, "vocab_size", file), field(n, "n_positions", file));
+    }
+
+    private static int field(JsonNode n, String key, Path file) {
+        JsonNode v = n.get(key);
+        if (v == null || !v.canConvertToInt()) throw new TandemException(file + ": missing integer field '" + key + "'");
+        return v.asInt();
+    }
+
+    /** Loads a model directory; names may carry the {@code transformer.} prefix. */
+    public static GPT load(Path dir) throws IOException {
+        GPTConfig config = readConfig(dir);
+        GPT model = GPT.empty(config);
+        try (SafeTensors.Reader r = SafeTensors.read(dir.resolve(WEIGHTS))) {
+            for (Parameter p : model.parameters()) {
+                SafeTensors.Entry e = r.entries().get(p.name());
+                if (e == null) e = r.entries().get("transformer." + p.name());
+                if (e == null) throw new TandemException(dir.resolve(WEIGHTS) + ": missing tensor '" + p.name() + "'");
+                if (e.dtype() != DType.F32 || !Arrays.equals(e.shape(), p.value().shape())) {
+                    throw new TandemException(dir.resolve(WEIGHTS) + ": tensor '" + p.name() + "' is " + e.dtype()
+                            + Arrays.toString(e.shape()) + ", expected F32" + Arrays.toString(p.value().shape()));
+                }
+                p.value().data().copyFrom(e.bytes());
+            }
+        } catch (RuntimeException | IOException ex) {
+            model.close();
+            throw ex;
+        }
+        return model;
+    }
+}
