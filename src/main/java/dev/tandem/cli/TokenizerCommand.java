@@ -1,0 +1,82 @@
+package dev.tandem.cli;
+
+import dev.tandem.TandemException;
+import dev.tandem.data.BpeTrainer;
+import dev.tandem.data.Corpus;
+import dev.tandem.data.Tokenizer;
+import dev.tandem.data.TokenizerJson;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code tandem tokenizer}: byte-level BPE tokenizers. */
+@Command(name = "tokenizer", description = "Train byte-level BPE tokenizers.",
+        subcommands = {TokenizerCommand.Train.class})
+final class TokenizerCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** {@code tandem tokenizer train}: learns merges on a corpus and writes DIR/tokenizer.json. */
+    @Command(name = "train", description = "Learn a GPT-2 style byte-level BPE on a UTF-8 corpus; writes DIR/tokenizer.json.")
+    static final class Train implements Runnable {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--corpus", required = true, paramLabel = "FILE", description = "UTF-8 text to learn from.")
+        Path corpus;
+
+        @Option(names = "--vocab-size", required = true, paramLabel = "N",
+                description = "Total ids including 256 byte tokens and <|endoftext|> (257..1048576).")
+        int vocabSize;
+
+        @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder for tokenizer.json (created).")
+        Path out;
+
+        @Override
+        public void run() {
+            if (vocabSize < BpeTrainer.MIN_VOCAB || vocabSize > BpeTrainer.MAX_VOCAB) {
+                throw new TandemException("--vocab-size " + vocabSize + " is out of range: it needs at least "
+                        + BpeTrainer.MIN_VOCAB + " (256 byte tokens + <|endoftext|>) and at most " + BpeTrainer.MAX_VOCAB);
+            }
+            PrintWriter err = spec.commandLine().getErr();
+            long t0 = System.nanoTime();
+            Corpus text = Corpus.read(corpus);
+            Map<String, Long> words = BpeTrainer.countWords(text.text());
+            err.printf("read %s: %,d bytes, %,d distinct words (%.1f s)%n", corpus, text.bytes(), words.size(), seconds(t0));
+            err.flush();
+            Tokenizer tok = BpeTrainer.train(words, vocabSize, new Progress(err));
+            Path file = out.resolve("tokenizer.json");
+            TokenizerJson.save(tok, file);
+            int merges = tok.merges().size();
+            if (tok.vocabSize() < vocabSize) {
+                err.printf("note: the corpus ran out of pairs to merge; vocabulary is %,d, not %,d%n", tok.vocabSize(), vocabSize);
+            }
+            spec.commandLine().getOut().printf("wrote %s: vocab %,d (%,d merges) in %.1f s%n", file, tok.vocabSize(), merges, seconds(t0));
+        }
+
+        private static double seconds(long t0) {
+            return (System.nanoTime() - t0) / 1e9;
+        }
+    }
+
+    /** Prints a line every 10% of merges (a terminal would otherwise sit silent for large vocabularies). */
+    private record Progress(PrintWriter err) implements BpeTrainer.Progress {
+        @Override
+        public void merged(int done, int total) {
+            int step = Math.max(1, total / 10);
+            if (done % step == 0 || done == total) {
+                err.printf("merges %,d/%,d%n", done, total);
+                err.flush();
+            }
+        }
+    }
+}
