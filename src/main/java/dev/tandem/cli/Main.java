@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         description = "Plans and runs parallel training of transformer language models.",
         subcommands = {
                 TrainCommand.class,
+                GenerateCommand.class,
                 TokenizerCommand.class,
                 BenchCommand.class,
                 CommandLine.HelpCommand.class,

@@ -1,13 +1,57 @@
 package dev.tandem.cli;
 
 import dev.tandem.TandemException;
+import dev.tandem.nn.Hooks;
+import dev.tandem.train.TrainConfig;
+import dev.tandem.train.Trainer;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Unmatched;
 
-/** {@code tandem train}: trains a GPT on the embedded default or a config file. */
-@Command(name = "train", description = "Train a GPT (default: small GPT on the bundled corpus).")
+/**
+ * {@code tandem train}: trains a GPT on the embedded default or a config file. Any config key
+ * can be overridden as {@code --key value} or {@code --key=value} (dashes or underscores).
+ */
+@Command(name = "train", description = {
+        "Train a GPT. Without arguments: the default small GPT on the bundled Shakespeare corpus.",
+        "Override any config key with --key value, e.g. --steps 200 --n_layer 2 --lr 1e-3."})
 final class TrainCommand implements Runnable {
+    @Option(names = "--config", paramLabel = "FILE", description = "TOML or JSON config file.")
+    Path config;
+
+    @Unmatched
+    List<String> overrides = new java.util.ArrayList<>();
+
     @Override
     public void run() {
-        throw new TandemException("training is not built yet: the GPT model and trainer land with the next issue.");
+        TrainConfig cfg = TrainConfig.load(config, parseOverrides(overrides));
+        new Trainer(cfg, System.out, ProgressSupport.stdoutIsTerminal(), Hooks.NONE).run();
+    }
+
+    /** {@code --key value} and {@code --key=value} pairs, in order. */
+    static Map<String, String> parseOverrides(List<String> args) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (int i = 0; i < args.size(); i++) {
+            String a = args.get(i);
+            if (!a.startsWith("--") || a.length() == 2) {
+                throw new TandemException("unexpected argument '" + a + "': overrides look like --key value");
+            }
+            String key = a.substring(2);
+            String value;
+            int eq = key.indexOf('=');
+            if (eq >= 0) {
+                value = key.substring(eq + 1);
+                key = key.substring(0, eq);
+            } else {
+                if (i + 1 >= args.size()) throw new TandemException("option --" + key + " needs a value");
+                value = args.get(++i);
+            }
+            out.put(key.replace('-', '_'), value);
+        }
+        return out;
     }
 }

@@ -76,7 +76,7 @@ final class CausalAttention {
                 store(s.o, out, rowBase, time, c, h * d, d);
             }
         });
-        ops.tape().onBackward(() -> backward(qkv, y, lse, batch, time, heads));
+        ops.tape().onBackward(y, () -> backward(qkv, y, lse, batch, time, heads));
         return y;
     }
 

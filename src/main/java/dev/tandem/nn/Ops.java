@@ -41,7 +41,7 @@ public final class Ops {
         Var y = tape.activation(n, out);
         k.gemm(false, false, n, out, in, 1f, d(x), 0, in, d(w), 0, out, 0f, d(y), 0, out);
         k.addRowVector(d(y), d(b), n, out);
-        tape.onBackward(() -> {
+        tape.onBackward(y, () -> {
             k.gemm(false, true, n, in, out, 1f, g(y), 0, out, d(w), 0, out, 1f, g(x), 0, in);
             k.gemm(true, false, in, out, n, 1f, d(x), 0, in, g(y), 0, out, 1f, g(w), 0, out);
             k.sumRows(g(y), g(b), n, out);
@@ -57,7 +57,7 @@ public final class Ops {
         Tensor mean = tape.scratch(DType.F32, n);
         Tensor rstd = tape.scratch(DType.F32, n);
         k.layerNormForward(d(x), d(w), d(b), d(y), mean.data(), rstd.data(), n, c, eps);
-        tape.onBackward(() -> k.layerNormBackward(g(y), d(x), d(w), mean.data(), rstd.data(), g(x), g(w), g(b), n, c), w, b);
+        tape.onBackward(y, () -> k.layerNormBackward(g(y), d(x), d(w), mean.data(), rstd.data(), g(x), g(w), g(b), n, c), w, b);
         return y;
     }
 
@@ -66,7 +66,7 @@ public final class Ops {
         Var y = tape.activation(x.shape());
         long n = x.value().numel();
         k.geluForward(d(x), d(y), n);
-        tape.onBackward(() -> k.geluBackward(d(x), g(y), g(x), n));
+        tape.onBackward(y, () -> k.geluBackward(d(x), g(y), g(x), n));
         return y;
     }
 
@@ -75,7 +75,7 @@ public final class Ops {
         Var z = tape.activation(x.shape());
         long n = x.value().numel();
         k.add(d(x), d(y), d(z), n);
-        tape.onBackward(() -> {
+        tape.onBackward(z, () -> {
             k.axpy(1f, g(z), g(x), n);
             k.axpy(1f, g(z), g(y), n);
         });
@@ -104,7 +104,7 @@ public final class Ops {
             MemorySegment rows = d(x).asSlice((long) b * time * c * 4, (long) time * c * 4);
             k.add(rows, pos, rows, (long) time * c);
         }
-        tape.onBackward(() -> {
+        tape.onBackward(x, () -> {
             k.embeddingBackward(g(x), ids.data(), g(wte), n, c);
             MemorySegment dPos = g(wpe).asSlice((long) positionOffset * c * 4, (long) time * c * 4);
             k.sumRows(g(x), dPos, batch, time * c);
@@ -132,7 +132,7 @@ public final class Ops {
         for (int i = 0; i < n; i++) if (targets.getInt(i) >= 0) counted++;
         double loss = counted == 0 ? 0 : k.sum(losses.data(), n) / counted;
         float scale = counted == 0 ? 0f : lossScale / counted;
-        tape.onBackward(() -> {
+        tape.onBackward(null, () -> {
             k.crossEntropyBackward(logits.data(), targets.data(), lse.data(), scale, logits.data(), n, vocab);
             k.gemm(false, false, n, c, vocab, 1f, logits.data(), 0, vocab, d(wte), 0, c, 1f, g(x), 0, c);
             k.gemm(true, false, vocab, c, n, 1f, logits.data(), 0, vocab, d(x), 0, c, 1f, g(wte), 0, c);

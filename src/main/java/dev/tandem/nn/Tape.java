@@ -57,14 +57,22 @@ public final class Tape implements AutoCloseable {
     }
 
     /**
-     * Records {@code backward}, which accumulates into the gradients of {@code params} among
-     * others; once the last recorded use of a parameter has run, its gradient is ready.
+     * Records {@code backward} for the op that produced {@code output} (null for an op with no
+     * differentiable output, such as the loss). The closure accumulates into its inputs' gradients,
+     * including those of {@code params}; once the last recorded use of a parameter has run, its
+     * gradient is ready. After the closure runs nothing needs {@code output} any more (its consumers
+     * ran earlier in reverse order), so its value and gradient are freed at once: activation memory
+     * shrinks as the backward pass proceeds instead of peaking at twice the activations.
      */
-    public void onBackward(Runnable backward, Parameter... params) {
+    public void onBackward(Var output, Runnable backward, Parameter... params) {
         if (!recording) return;
         for (Parameter p : params) pendingUses.merge(p, 1, Integer::sum);
         backwards.add(() -> {
             backward.run();
+            if (output != null) {
+                output.freeGrad();
+                output.value().close();
+            }
             for (Parameter p : params) {
                 if (pendingUses.merge(p, -1, Integer::sum) == 0) hooks.onGradientReady(p);
             }

@@ -1,0 +1,64 @@
+package dev.tandem.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.tensor.MemoryCategory;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+
+/** Appends one JSON object per line to {@code runs/<name>/metrics.jsonl}, flushed per line. */
+final class MetricsLog implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final BufferedWriter out;
+
+    MetricsLog(Path file) throws IOException {
+        this.out = Files.newBufferedWriter(file);
+    }
+
+    void step(StepMetrics m) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("type", "train");
+        n.put("step", m.step());
+        n.put("loss", m.loss());
+        n.put("grad_norm", m.gradNorm());
+        n.put("lr", m.lr());
+        n.put("step_ms", m.stepMs());
+        n.put("tokens_per_s", m.tokensPerSecond());
+        n.put("mfu", m.mfu());
+        ObjectNode mem = n.putObject("memory_bytes");
+        for (Map.Entry<MemoryCategory, Long> e : m.memoryBytes().entrySet()) {
+            mem.put(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue());
+        }
+        write(n);
+    }
+
+    void eval(EvalMetrics m) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("type", "eval");
+        n.put("step", m.step());
+        n.put("val_loss", m.loss());
+        n.put("val_bits_per_byte", m.bitsPerByte());
+        n.put("tokens", m.tokens());
+        write(n);
+    }
+
+    private void write(ObjectNode n) {
+        try {
+            out.write(JSON.writeValueAsString(n));
+            out.newLine();
+            out.flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        out.close();
+    }
+}

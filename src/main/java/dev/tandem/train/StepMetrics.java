@@ -1,0 +1,20 @@
+package dev.tandem.train;
+
+import dev.tandem.tensor.MemoryCategory;
+import java.util.Map;
+
+/**
+ * What one optimizer step did: one line of the step log and of {@code metrics.jsonl}.
+ *
+ * @param memoryBytes live bytes per category at the end of the step, except activations, which
+ *                    report the peak within the step (they are freed before it ends)
+ */
+public record StepMetrics(long step, double loss, double gradNorm, double lr, double stepMs, double tokensPerSecond,
+                          double mfu, Map<MemoryCategory, Long> memoryBytes) {
+
+    /** The llm.c-style dense line. */
+    public String line(long totalSteps) {
+        return String.format("step %5d/%d | loss %.4f | norm %.3f | lr %.2e | %6.0f ms | %5.1f%% MFU | %7.0f tok/s | mem %s",
+                step + 1, totalSteps, loss, gradNorm, lr, stepMs, 100 * mfu, tokensPerSecond, Memory.format(memoryBytes));
+    }
+}

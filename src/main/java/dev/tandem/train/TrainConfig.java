@@ -1,0 +1,131 @@
+package dev.tandem.train;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.toml.TomlMapper;
+import dev.tandem.TandemException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Everything a training run needs, as one flat record with snake_case keys. Values come from the
+ * built-in defaults, then a TOML or JSON file, then command-line overrides ({@code --key value}),
+ * each layer replacing the keys it names. Unknown keys and ill-typed values are errors that name
+ * the key.
+ */
+public record TrainConfig(
+        // model
+        int nLayer, int nHead, int nEmbd, int blockSize,
+        // data
+        String corpus, String tokenizer, int vocabSize, double valFraction,
+        // optimisation
+        int batchSize, int microBatches, int steps, float lr, float minLr, int warmupSteps,
+        String schedule, double decayFraction, float weightDecay, float beta1, float beta2, double gradClip,
+        long seed,
+        // evaluation and output
+        int evalEvery, int evalBatches, int logEvery, String name, String runsDir, int threads) {
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    /**
+     * The embedded default: a small GPT on the bundled Shakespeare corpus, sized to finish in
+     * about ten minutes on a 2-core machine (see docs/TRAINING.md for how it was chosen).
+     */
+    public static TrainConfig defaults() {
+        return new TrainConfig(4, 4, 192, 128,
+                "data/tinyshakespeare.txt", "data/tokenizer-shakespeare.json", 2048, 0.1,
+                16, 1, 1200, 2e-3f, 2e-4f, 60, "cosine", 0.2, 0.1f, 0.9f, 0.95f, 1.0,
+                1337,
+                100, 20, 10, "default", "runs", 0);
+    }
+
+    /** Tokens per optimizer step. */
+    public long tokensPerStep() {
+        return (long) batchSize * blockSize;
+    }
+
+    /** Rows of each micro-batch. */
+    public int microBatchRows() {
+        return batchSize / microBatches;
+    }
+
+    public TrainConfig {
+        if (microBatches < 1 || batchSize < 1 || batchSize % microBatches != 0) {
+            throw new TandemException("batch_size (" + batchSize + ") must be a positive multiple of micro_batches ("
+                    + microBatches + ")");
+        }
+        if (steps < 1) throw new TandemException("steps must be >= 1, got " + steps);
+        if (evalEvery < 0 || evalBatches < 1) throw new TandemException("eval_every must be >= 0 and eval_batches >= 1");
+        if (logEvery < 1) throw new TandemException("log_every must be >= 1, got " + logEvery);
+        if (threads < 0) throw new TandemException("threads must be >= 0 (0 = all cores), got " + threads);
+        if (gradClip < 0) throw new TandemException("grad_clip must be >= 0 (0 = off), got " + gradClip);
+        if (name == null || name.isBlank() || !name.matches("[A-Za-z0-9._-]+")) {
+            throw new TandemException("name must be letters, digits, '.', '_' or '-', got '" + name + "'");
+        }
+    }
+
+    /** Defaults, overlaid with {@code file} (if not null), overlaid with {@code overrides}. */
+    public static TrainConfig load(Path file, Map<String, String> overrides) {
+        ObjectNode tree = JSON.valueToTree(defaults());
+        if (file != null) tree.setAll(readFile(file));
+        overrides.forEach((key, value) -> {
+            String k = key.replace('-', '_');
+            if (!tree.has(k)) throw unknownKey(k, "on the command line");
+            tree.put(k, value);
+        });
+        try {
+            return JSON.treeToValue(tree, TrainConfig.class);
+        } catch (UnrecognizedPropertyException e) {
+            throw unknownKey(e.getPropertyName(), file == null ? "" : "in " + file);
+        } catch (MismatchedInputException e) {
+            String key = e.getPath().isEmpty() ? "?" : e.getPath().getLast().getFieldName();
+            throw new TandemException("config key '" + key + "' has a value of the wrong type (" + e.getOriginalMessage() + ")");
+        } catch (IOException e) {
+            throw new TandemException("cannot read config: " + e.getMessage(), e);
+        }
+    }
+
+    private static ObjectNode readFile(Path file) {
+        if (!Files.isRegularFile(file)) throw new TandemException("config file not found: " + file);
+        String name = file.getFileName().toString().toLowerCase(java.util.Locale.ROOT);
+        ObjectMapper reader = name.endsWith(".toml") ? new TomlMapper() : name.endsWith(".json") ? new ObjectMapper() : null;
+        if (reader == null) throw new TandemException("config file " + file + " must end in .toml or .json");
+        try {
+            JsonNode node = reader.readTree(file.toFile());
+            if (!(node instanceof ObjectNode obj)) throw new TandemException("config file " + file + " must hold a table of keys");
+            ObjectNode known = JSON.valueToTree(defaults());
+            obj.fieldNames().forEachRemaining(k -> {
+                if (!known.has(k)) throw unknownKey(k, "in " + file);
+            });
+            return obj;
+        } catch (IOException e) {
+            throw new TandemException("cannot parse config file " + file + ": " + e.getMessage().lines().findFirst().orElse(""));
+        }
+    }
+
+    private static TandemException unknownKey(String key, String where) {
+        TreeSet<String> known = new TreeSet<>();
+        JSON.valueToTree(defaults()).fieldNames().forEachRemaining(known::add);
+        return new TandemException("unknown config key '" + key + "' " + where + "; known keys: " + String.join(", ", known));
+    }
+
+    /** The config as JSON (snake_case keys), as written next to a run's metrics. */
+    public String toJson() {
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(this);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,195 @@
+package dev.tandem.train;
+
+import dev.tandem.TandemException;
+import dev.tandem.ckpt.ModelFiles;
+import dev.tandem.data.Batch;
+import dev.tandem.data.Batcher;
+import dev.tandem.data.BpeTrainer;
+import dev.tandem.data.Corpus;
+import dev.tandem.data.EvalBatches;
+import dev.tandem.data.TokenDataset;
+import dev.tandem.data.Tokenizer;
+import dev.tandem.data.TokenizerJson;
+import dev.tandem.nn.GPT;
+import dev.tandem.nn.GPTConfig;
+import dev.tandem.nn.Hooks;
+import dev.tandem.nn.Ops;
+import dev.tandem.nn.Parameter;
+import dev.tandem.nn.Tape;
+import dev.tandem.optim.AdamW;
+import dev.tandem.optim.GradClip;
+import dev.tandem.optim.LrSchedule;
+import dev.tandem.tensor.DType;
+import dev.tandem.tensor.Kernels;
+import dev.tandem.tensor.MemoryAccounting;
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.PeakFlops;
+import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.WorkerPool;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The single-process training loop: data → forward/backward over micro-batches → clip →
+ * AdamW step, with evaluation, metrics, a loss plot and the final model written as safetensors.
+ * Parallel strategies attach through {@link Hooks}.
+ */
+public final class Trainer {
+    /** What a finished run produced. */
+    public record Result(List<StepMetrics> steps, List<EvalMetrics> evals, Path runDir, Path modelDir) {
+        public EvalMetrics lastEval() {
+            return evals.getLast();
+        }
+    }
+
+    private final TrainConfig cfg;
+    private final PrintStream out;
+    private final boolean tty;
+    private final Hooks hooks;
+
+    public Trainer(TrainConfig cfg, PrintStream out, boolean tty, Hooks hooks) {
+        this.cfg = cfg;
+        this.out = out;
+        this.tty = tty;
+        this.hooks = hooks;
+    }
+
+    public Result run() {
+        if (cfg.threads() > 0) WorkerPool.configure(cfg.threads());
+        Path runDir = Path.of(cfg.runsDir(), cfg.name());
+        try {
+            Files.createDirectories(runDir);
+            Files.writeString(runDir.resolve("train-config.json"), cfg.toJson());
+        } catch (IOException e) {
+            throw new TandemException("cannot create run directory " + runDir + ": " + e.getMessage(), e);
+        }
+        Path corpus = InputPaths.resolve(cfg.corpus(), "corpus");
+        Path tokenizerFile = InputPaths.resolveOutput(cfg.tokenizer());
+        Tokenizer tokenizer = loadOrTrainTokenizer(corpus, tokenizerFile);
+        try (TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.runsDir(), "cache"), cfg.valFraction(), out::println);
+             GPT model = GPT.initialized(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(), cfg.blockSize()), cfg.seed());
+             AdamW optimizer = new AdamW(model.parameters(), new AdamW.Settings(cfg.beta1(), cfg.beta2(), 1e-8f, cfg.weightDecay()));
+             MetricsLog metrics = new MetricsLog(runDir.resolve("metrics.jsonl"))) {
+            GPTConfig mc = model.config();
+            out.printf("model: GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d: %,d parameters (%,d non-embedding)%n",
+                    mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.vocabSize(), mc.blockSize(), mc.totalParameters(), mc.nonEmbeddingParameters());
+            out.printf("data: %s, %,d train / %,d validation tokens, %.3f bytes/token; %d steps × %,d tokens; %d threads%n",
+                    corpus, data.train().size(), data.validation().size(), data.validation().bytesPerToken(), cfg.steps(),
+                    cfg.tokensPerStep(), WorkerPool.get().threads());
+            Result r = loop(model, optimizer, data, metrics, runDir);
+            Path modelDir = runDir.resolve("model");
+            ModelFiles.save(modelDir, model, tokenizerFile);
+            out.println("model written to " + modelDir + "  (try: ./tandem generate --checkpoint " + modelDir + " --prompt \"ROMEO:\")");
+            return new Result(r.steps(), r.evals(), runDir, modelDir);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private Tokenizer loadOrTrainTokenizer(Path corpus, Path file) {
+        if (Files.isRegularFile(file)) {
+            Tokenizer t = TokenizerJson.load(file);
+            out.printf("tokenizer: %s (vocab %d)%n", file, t.vocabSize());
+            return t;
+        }
+        out.printf("tokenizer: %s not found; training a byte-level BPE with vocab %d on %s%n", file, cfg.vocabSize(), corpus);
+        Corpus text = Corpus.read(corpus);
+        Tokenizer t = BpeTrainer.train(text.text(), cfg.vocabSize(), (done, total) -> { });
+        try {
+            if (file.getParent() != null) Files.createDirectories(file.getParent());
+        } catch (IOException e) {
+            throw new TandemException("cannot create " + file.getParent() + ": " + e.getMessage(), e);
+        }
+        TokenizerJson.save(t, file);
+        out.println("tokenizer: saved to " + file);
+        return t;
+    }
+
+    private Result loop(GPT model, AdamW optimizer, TokenDataset data, MetricsLog metrics, Path runDir) throws IOException {
+        Batcher batcher = new Batcher(data.train(), cfg.batchSize(), cfg.blockSize(), cfg.seed());
+        EvalBatches evalBatches = new EvalBatches(data.validation(), cfg.microBatchRows(), cfg.blockSize(),
+                cfg.evalBatches() * cfg.microBatchRows());
+        LrSchedule schedule = LrSchedule.named(cfg.schedule(), cfg.lr(), cfg.minLr(), cfg.warmupSteps(), cfg.steps(), cfg.decayFraction());
+        double flopsPerToken = model.config().trainingFlopsPerToken(cfg.blockSize());
+        double peak = PeakFlops.measured();
+        out.printf("MFU reference: measured peak %.1f GFLOP/s (FMA probe on %d threads); %.1f MFLOP per token%n",
+                peak / 1e9, WorkerPool.get().threads(), flopsPerToken / 1e6);
+        List<Parameter> params = model.parameters();
+        List<StepMetrics> steps = new ArrayList<>();
+        List<EvalMetrics> evals = new ArrayList<>();
+        List<LossPlot.Point> trainPts = new ArrayList<>(), valPts = new ArrayList<>();
+        Progress progress = new Progress(out, tty, cfg.steps(), cfg.logEvery());
+        int rows = cfg.microBatchRows();
+        try (Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize());
+             Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize())) {
+            for (long step = 0; step < cfg.steps(); step++) {
+                long t0 = System.nanoTime();
+                MemoryAccounting.resetPeaks();
+                model.zeroGrad();
+                double loss = 0;
+                for (int micro = 0; micro < cfg.microBatches(); micro++) {
+                    Batch batch = batcher.batch(step, micro * rows, rows);
+                    batch.copyTo(ids, targets);
+                    try (Tape tape = new Tape(hooks)) {
+                        loss += model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f / cfg.microBatches());
+                        tape.backward();
+                    }
+                }
+                loss /= cfg.microBatches();
+                double norm = GradClip.clip(params, GradClip.globalNorm(params), cfg.gradClip());
+                float lr = schedule.at(step);
+                hooks.beforeOptimizerStep();
+                optimizer.step(lr);
+                hooks.afterOptimizerStep();
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                double tokPerSec = cfg.tokensPerStep() / seconds;
+                Map<MemoryCategory, Long> mem = MemoryAccounting.snapshot();
+                mem.put(MemoryCategory.ACTIVATIONS, MemoryAccounting.peak(MemoryCategory.ACTIVATIONS));
+                StepMetrics m = new StepMetrics(step, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak, mem);
+                if (!Double.isFinite(loss)) {
+                    throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower lr (now " + cfg.lr() + ")");
+                }
+                steps.add(m);
+                trainPts.add(new LossPlot.Point(step + 1, loss));
+                metrics.step(m);
+                progress.step(m);
+                boolean last = step == cfg.steps() - 1;
+                if (last || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)) {
+                    EvalMetrics e = evaluate(model, evalBatches, step + 1);
+                    evals.add(e);
+                    valPts.add(new LossPlot.Point(step + 1, e.loss()));
+                    metrics.eval(e);
+                    progress.println(e.line());
+                }
+            }
+        }
+        progress.finish();
+        LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.name(), trainPts, valPts);
+        StepSummary.print(out, steps, evals, runDir);
+        return new Result(steps, evals, runDir, null);
+    }
+
+    /** Mean validation loss (nats/token) and bits per byte over the fixed evaluation windows. */
+    static EvalMetrics evaluate(GPT model, EvalBatches batches, long step) {
+        double nats = 0;
+        long tokens = 0, bytes = 0;
+        for (Batch b : batches) {
+            try (Tape tape = Tape.inference();
+                 Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize());
+                 Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize())) {
+                b.copyTo(ids, targets);
+                double mean = model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f);
+                nats += mean * b.tokens();
+                tokens += b.tokens();
+                bytes += b.targetBytes();
+            }
+        }
+        return new EvalMetrics(step, nats / tokens, nats / (Math.log(2) * bytes), tokens);
+    }
+}
