@@ -2,6 +2,7 @@ package dev.tandem.nn;
 
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.VectorMath;
 import dev.tandem.tensor.WorkerPool;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -135,19 +136,19 @@ final class CausalAttention {
         int j = 0;
         FloatVector acc = FloatVector.zero(S);
         for (; j + L <= n; j += L) {
-            FloatVector e = FloatVector.fromArray(S, s.row, j).sub(shift).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, s.row, j).sub(shift));
             e.intoArray(s.row, j);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sum(acc);
         for (; j < n; j++) {
-            s.row[j] = (float) Math.exp(s.row[j] - shift);
+            s.row[j] = VectorMath.exp(s.row[j] - shift);
             sum += s.row[j];
         }
         if (!Float.isNaN(knownLse)) return knownLse;
         float inv = 1f / sum;
         for (j = 0; j < n; j++) s.row[j] *= inv;
-        return max + (float) Math.log(sum);
+        return max + (float) StrictMath.log(sum);
     }
 
     /** {@code out[j] = Σ_p x[xOff + p]·mT[p·time + j]} for j in [0, n). */

@@ -128,7 +128,7 @@ public final class VectorKernels implements Kernels {
             for (; i + L <= to; i += L) {
                 FloatVector v = load(x, i);
                 FloatVector u = v.mul(v).mul(v).mul(0.044715f).add(v).mul(GELU_C);
-                FloatVector t = u.lanewise(VectorOperators.TANH);
+                FloatVector t = VectorMath.tanh(u);
                 store(v.mul(0.5f).mul(t.add(1f)), out, i);
             }
             for (; i < to; i++) out.setAtIndex(F32, i, geluScalar(x.getAtIndex(F32, i)));
@@ -137,12 +137,12 @@ public final class VectorKernels implements Kernels {
 
     private static float geluScalar(float v) {
         float u = GELU_C * (v + 0.044715f * v * v * v);
-        return 0.5f * v * (1f + (float) Math.tanh(u));
+        return 0.5f * v * (1f + VectorMath.tanh(u));
     }
 
     private static float geluGradScalar(float v) {
         float u = GELU_C * (v + 0.044715f * v * v * v);
-        float t = (float) Math.tanh(u);
+        float t = VectorMath.tanh(u);
         float du = GELU_C * (1f + 3f * 0.044715f * v * v);
         return 0.5f * (1f + t) + 0.5f * v * (1f - t * t) * du;
     }
@@ -155,7 +155,7 @@ public final class VectorKernels implements Kernels {
                 FloatVector v = load(x, i);
                 FloatVector v2 = v.mul(v);
                 FloatVector u = v2.mul(v).mul(0.044715f).add(v).mul(GELU_C);
-                FloatVector t = u.lanewise(VectorOperators.TANH);
+                FloatVector t = VectorMath.tanh(u);
                 FloatVector du = v2.mul(3f * 0.044715f).add(1f).mul(GELU_C);
                 FloatVector oneMinusT2 = t.mul(t).neg().add(1f);
                 FloatVector grad = t.add(1f).mul(0.5f).add(v.mul(0.5f).mul(oneMinusT2).mul(du));
@@ -184,13 +184,13 @@ public final class VectorKernels implements Kernels {
         int c = 0;
         FloatVector acc = FloatVector.zero(S);
         for (; c + L <= cols; c += L) {
-            FloatVector e = load(x, base + c).sub(shift).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(load(x, base + c).sub(shift));
             store(e, out, base + c);
             acc = acc.add(e);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = VectorMath.sum(acc);
         for (; c < cols; c++) {
-            float e = (float) Math.exp(x.getAtIndex(F32, base + c) - shift);
+            float e = VectorMath.exp(x.getAtIndex(F32, base + c) - shift);
             out.setAtIndex(F32, base + c, e);
             sum += e;
         }
@@ -224,7 +224,7 @@ public final class VectorKernels implements Kernels {
                 int c = 0;
                 FloatVector acc = FloatVector.zero(S);
                 for (; c + L <= cols; c += L) acc = acc.add(load(x, base + c));
-                float s = acc.reduceLanes(VectorOperators.ADD);
+                float s = VectorMath.sum(acc);
                 for (; c < cols; c++) s += x.getAtIndex(F32, base + c);
                 float mu = s / cols;
                 // Two-pass variance: no catastrophic cancellation for rows with a large mean.
@@ -233,7 +233,7 @@ public final class VectorKernels implements Kernels {
                     FloatVector d = load(x, base + c).sub(mu);
                     acc = d.fma(d, acc);
                 }
-                float var = acc.reduceLanes(VectorOperators.ADD);
+                float var = VectorMath.sum(acc);
                 for (; c < cols; c++) {
                     float d = x.getAtIndex(F32, base + c) - mu;
                     var += d * d;
@@ -298,8 +298,8 @@ public final class VectorKernels implements Kernels {
             FloatVector.fromArray(S, dWeight, c).add(g.mul(xhat)).intoArray(dWeight, c);
             FloatVector.fromArray(S, dBias, c).add(g).intoArray(dBias, c);
         }
-        float sDy = accDy.reduceLanes(VectorOperators.ADD);
-        float sDyXhat = accDyXhat.reduceLanes(VectorOperators.ADD);
+        float sDy = VectorMath.sum(accDy);
+        float sDyXhat = VectorMath.sum(accDyXhat);
         for (; c < cols; c++) {
             float g = dOut.getAtIndex(F32, base + c);
             float xhat = (x.getAtIndex(F32, base + c) - mu) * rs;
@@ -328,9 +328,9 @@ public final class VectorKernels implements Kernels {
     private static float sumExp(MemorySegment x, long base, int cols, float shift) {
         int c = 0;
         FloatVector acc = FloatVector.zero(S);
-        for (; c + L <= cols; c += L) acc = acc.add(load(x, base + c).sub(shift).lanewise(VectorOperators.EXP));
-        float sum = acc.reduceLanes(VectorOperators.ADD);
-        for (; c < cols; c++) sum += (float) Math.exp(x.getAtIndex(F32, base + c) - shift);
+        for (; c + L <= cols; c += L) acc = acc.add(VectorMath.exp(load(x, base + c).sub(shift)));
+        float sum = VectorMath.sum(acc);
+        for (; c < cols; c++) sum += VectorMath.exp(x.getAtIndex(F32, base + c) - shift);
         return sum;
     }
 
@@ -341,7 +341,7 @@ public final class VectorKernels implements Kernels {
             for (int r = r0; r < r1; r++) {
                 long base = (long) r * vocab;
                 float max = rowMax(logits, base, vocab);
-                float lse = max + (float) Math.log(sumExp(logits, base, vocab, max));
+                float lse = max + (float) StrictMath.log(sumExp(logits, base, vocab, max));
                 int t = targets.getAtIndex(I32, r);
                 logSumExp.setAtIndex(F32, r, lse);
                 losses.setAtIndex(F32, r, t < 0 ? 0f : lse - logits.getAtIndex(F32, base + t));
@@ -363,10 +363,10 @@ public final class VectorKernels implements Kernels {
                 float lse = logSumExp.getAtIndex(F32, r);
                 int c = 0;
                 for (; c + L <= vocab; c += L) {
-                    store(load(logits, base + c).sub(lse).lanewise(VectorOperators.EXP).mul(scale), dLogits, base + c);
+                    store(VectorMath.exp(load(logits, base + c).sub(lse)).mul(scale), dLogits, base + c);
                 }
                 for (; c < vocab; c++) {
-                    dLogits.setAtIndex(F32, base + c, (float) Math.exp(logits.getAtIndex(F32, base + c) - lse) * scale);
+                    dLogits.setAtIndex(F32, base + c, VectorMath.exp(logits.getAtIndex(F32, base + c) - lse) * scale);
                 }
                 dLogits.setAtIndex(F32, base + t, dLogits.getAtIndex(F32, base + t) - scale);
             }
@@ -405,7 +405,7 @@ public final class VectorKernels implements Kernels {
     public double sum(MemorySegment x, long n) {
         double s = 0;
         long i = 0;
-        for (; i + L <= n; i += L) s += load(x, i).reduceLanes(VectorOperators.ADD);
+        for (; i + L <= n; i += L) s += VectorMath.sum(load(x, i));
         for (; i < n; i++) s += x.getAtIndex(F32, i);
         return s;
     }
@@ -430,7 +430,7 @@ public final class VectorKernels implements Kernels {
         long i = 0;
         for (; i + L <= n; i += L) {
             FloatVector v = load(x, i);
-            s += v.mul(v).reduceLanes(VectorOperators.ADD);
+            s += VectorMath.sum(v.mul(v));
         }
         for (; i < n; i++) {
             float v = x.getAtIndex(F32, i);

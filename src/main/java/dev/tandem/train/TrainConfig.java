@@ -86,6 +86,9 @@ public record TrainConfig(
         });
         try {
             return JSON.treeToValue(tree, TrainConfig.class);
+        } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
+            if (e.getCause() instanceof TandemException te) throw te;
+            throw new TandemException("invalid config: " + e.getOriginalMessage());
         } catch (UnrecognizedPropertyException e) {
             throw unknownKey(e.getPropertyName(), file == null ? "" : "in " + file);
         } catch (MismatchedInputException e) {
