@@ -1,7 +1,6 @@
 package dev.tandem.comm;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.within;
 
 import dev.tandem.tensor.DType;
 import java.lang.foreign.Arena;
@@ -48,10 +47,7 @@ class CollectivesTest {
                             MemorySegment buf = TestData.alloc(arena, type, count);
                             buf.copyFrom(inputs[g.rank()]);
                             g.allReduce(buf, type, count, op);
-                            for (long i = 0; i < count; i++) {
-                                assertThat(TestData.get(buf, type, i)).as("%s %s count=%d i=%d", type, op, count, i)
-                                        .isCloseTo(TestData.reduce(inputs, type, i, op), within(TestData.tolerance(type, op, n)));
-                            }
+                            TestData.assertReduced(buf, inputs, type, op, 0, count, type + " " + op + " count=" + count);
                         }
                     }
                 }
@@ -71,11 +67,7 @@ class CollectivesTest {
                         for (ReduceOp op : ReduceOp.values()) {
                             MemorySegment out = TestData.alloc(arena, type, per);
                             g.reduceScatter(inputs[g.rank()], out, type, per, op);
-                            for (long i = 0; i < per; i++) {
-                                assertThat(TestData.get(out, type, i)).as("%s %s per=%d i=%d", type, op, per, i)
-                                        .isCloseTo(TestData.reduce(inputs, type, g.rank() * per + i, op),
-                                                within(TestData.tolerance(type, op, n)));
-                            }
+                            TestData.assertReduced(out, inputs, type, op, g.rank() * per, per, type + " " + op + " per=" + per);
                         }
                     }
                 }
@@ -139,10 +131,7 @@ class CollectivesTest {
                         buf.copyFrom(inputs[g.rank()]);
                         g.reduce(buf, type, count, op, root);
                         if (g.rank() == root) {
-                            for (long i = 0; i < count; i++) {
-                                assertThat(TestData.get(buf, type, i)).isCloseTo(TestData.reduce(inputs, type, i, op),
-                                        within(TestData.tolerance(type, op, n)));
-                            }
+                            TestData.assertReduced(buf, inputs, type, op, 0, count, "reduce root " + root);
                         } else {
                             assertThat(buf.mismatch(inputs[g.rank()])).as("non-root buffer untouched").isEqualTo(-1);
                         }

@@ -64,4 +64,17 @@ final class TestData {
         if (op == ReduceOp.MAX || type == DType.I32 || type == DType.U8) return 0;
         return type == DType.F32 ? 1e-5 * n : 0.01 * n * n;
     }
+
+    /** Fails on the first element of {@code actual} that differs from the reference by more than the tolerance. */
+    static void assertReduced(MemorySegment actual, MemorySegment[] inputs, DType type, ReduceOp op, long firstInput,
+                              long count, String what) {
+        double tol = tolerance(type, op, inputs.length);
+        for (long i = 0; i < count; i++) {
+            double want = reduce(inputs, type, firstInput + i, op);
+            double got = get(actual, type, i);
+            if (!(Math.abs(got - want) <= tol)) {
+                throw new AssertionError(what + ": element " + i + " is " + got + ", expected " + want + " +- " + tol);
+            }
+        }
+    }
 }
