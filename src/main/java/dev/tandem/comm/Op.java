@@ -74,13 +74,7 @@ final class Op {
             boolean allDone = true;
             for (Transfer t : transfers) {
                 if (t.done()) continue;
-                try {
-                    moved |= t.progress();
-                } catch (LinkClosedException e) {
-                    throw peerFailed(e.peer, e.getMessage());
-                } catch (MessageHeader.Mismatch m) {
-                    throw mismatch(t.peer(), m);
-                }
+                moved |= progress(t);
                 if (!t.done()) allDone = false;
             }
             if (allDone) return;
@@ -89,8 +83,18 @@ final class Op {
                 continue;
             }
             idle++;
-            if ((idle & 15) == 0) checkHealthAndDeadline(transfers);
+            if ((idle & 15) == 0 && !checkHealthAndDeadline(transfers)) idle = 0;
             backoff(idle);
+        }
+    }
+
+    private boolean progress(Transfer t) {
+        try {
+            return t.progress();
+        } catch (LinkClosedException e) {
+            throw peerFailed(e.peer, e.getMessage());
+        } catch (MessageHeader.Mismatch m) {
+            throw mismatch(t.peer(), m);
         }
     }
 
@@ -104,11 +108,19 @@ final class Op {
         else LockSupport.parkNanos(idle < 8192 ? 20_000 : 200_000);
     }
 
-    private void checkHealthAndDeadline(Transfer[] transfers) {
+    /**
+     * Throws if a peer we wait for is known dead or the deadline passed. Returns false (keep
+     * going) if a peer reported dead had in fact delivered what we wait for: a rank that sends its
+     * last message and exits at once must not fail a receiver that was merely descheduled.
+     */
+    private boolean checkHealthAndDeadline(Transfer[] transfers) {
         for (Transfer t : transfers) {
             if (t.done()) continue;
             String why = group.health().failure(t.peer());
-            if (why != null) throw peerFailed(t.peer(), why);
+            if (why != null) {
+                if (progress(t) || t.done()) return false;
+                throw peerFailed(t.peer(), why);
+            }
         }
         if (System.nanoTime() - deadlineNanos > 0) {
             List<Integer> peers = new ArrayList<>();
@@ -123,6 +135,7 @@ final class Op {
                     + names + " (" + String.join("; ", waits) + "). Raise TANDEM_COMM_TIMEOUT if the peers"
                     + " are just slow, otherwise check their logs", peers);
         }
+        return true;
     }
 
     private String seconds() {
