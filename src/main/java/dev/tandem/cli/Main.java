@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 GenerateCommand.class,
                 TokenizerCommand.class,
                 BenchCommand.class,
+                CommSelfTestCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -1,0 +1,75 @@
+package dev.tandem.cli;
+
+import dev.tandem.comm.ProcessGroup;
+import dev.tandem.comm.ReduceOp;
+import dev.tandem.tensor.DType;
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.OffHeap;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The rank side of {@code tandem bench comm}, measured like nccl-tests and the MPI peer in
+ * bench/mpi: one warm-up call (also sizes the trial), then {@link #TRIALS} trials of back-to-back
+ * calls; a trial's time is the slowest rank's mean; rank 0 prints the median and spread.
+ */
+final class CommBenchWorker {
+    static final int TRIALS = 5;
+    private static final double TRIAL_SECONDS = 0.05;
+
+    private CommBenchWorker() {}
+
+    static void run(ProcessGroup g, List<String> ops, long minBytes, long maxBytes) {
+        int n = g.size();
+        long maxCount = maxBytes / 4 / n * n;
+        try (OffHeap a = OffHeap.allocate(maxCount * 4, MemoryCategory.COMMUNICATION);
+             OffHeap b = OffHeap.allocate(maxCount * 4, MemoryCategory.COMMUNICATION);
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment t = arena.allocate(4);
+            for (long i = 0; i < maxCount; i++) a.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, 1e-3f * (i % 1000));
+            for (String op : ops) {
+                for (long bytes = minBytes; bytes <= maxBytes; bytes *= 4) {
+                    long count = bytes / 4 / n * n; // divisible by n so every rank's block is equal
+                    Runnable call = call(g, op, a.segment(), b.segment(), count);
+                    g.barrier();
+                    long s0 = System.nanoTime();
+                    call.run();
+                    double warm = maxAcross(g, t, (System.nanoTime() - s0) / 1e9);
+                    int iters = (int) Math.max(1, Math.min(1000, TRIAL_SECONDS / Math.max(warm, 1e-9)));
+                    double[] trials = new double[TRIALS];
+                    for (int k = 0; k < TRIALS; k++) {
+                        g.barrier();
+                        long s = System.nanoTime();
+                        for (int i = 0; i < iters; i++) call.run();
+                        trials[k] = maxAcross(g, t, (System.nanoTime() - s) / 1e9 / iters);
+                    }
+                    Arrays.sort(trials);
+                    if (g.rank() == 0) {
+                        System.out.printf("RESULT %s %d %.3f %.3f %.3f%n", op, count * 4, trials[TRIALS / 2] * 1e6,
+                                trials[0] * 1e6, trials[TRIALS - 1] * 1e6);
+                        System.out.flush();
+                    }
+                }
+            }
+        }
+    }
+
+    private static Runnable call(ProcessGroup g, String op, MemorySegment a, MemorySegment b, long count) {
+        int n = g.size();
+        return switch (op) {
+            case "all_reduce" -> () -> g.allReduce(a, DType.F32, count, ReduceOp.SUM);
+            case "reduce_scatter" -> () -> g.reduceScatter(a, b, DType.F32, count / n, ReduceOp.SUM);
+            case "all_gather" -> () -> g.allGather(a, b, DType.F32, count / n);
+            default -> throw new IllegalArgumentException("unknown op " + op);
+        };
+    }
+
+    private static double maxAcross(ProcessGroup g, MemorySegment t, double seconds) {
+        t.set(ValueLayout.JAVA_FLOAT, 0, (float) seconds);
+        g.allReduce(t, DType.F32, 1, ReduceOp.MAX);
+        return t.get(ValueLayout.JAVA_FLOAT, 0);
+    }
+}

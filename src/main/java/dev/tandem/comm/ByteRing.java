@@ -1,0 +1,113 @@
+package dev.tandem.comm;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+
+/**
+ * A single-producer single-consumer byte ring over a memory segment: in-process memory for
+ * ranks-as-threads, a memory-mapped file for ranks-as-processes on one host. The head (bytes
+ * written) and tail (bytes read) counters sit on their own cache lines and are published with
+ * release/acquire ordering, so no lock or system call is on the data path.
+ *
+ * <p>Layout: head @0, tail @64, writer-closed @128, reader-closed @192, data @256. The writer keeps
+ * every message 8-byte aligned (see {@link RingLink}), so readers see whole elements.
+ */
+final class ByteRing {
+    static final long DATA = 256;
+    private static final long HEAD = 0, TAIL = 64, WRITER_CLOSED = 128, READER_CLOSED = 192;
+    private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+
+    private final MemorySegment ctrl;
+    private final MemorySegment data;
+    private final long capacity;
+    private final long mask;
+    private long head; // used only by the writer
+    private long tail; // used only by the reader
+
+    ByteRing(MemorySegment segment) {
+        this.ctrl = segment;
+        this.capacity = segment.byteSize() - DATA;
+        if (capacity < 4096 || Long.bitCount(capacity) != 1) {
+            throw new IllegalArgumentException("ring capacity must be a power of two >= 4096: " + capacity);
+        }
+        this.mask = capacity - 1;
+        this.data = segment.asSlice(DATA, capacity);
+        this.head = (long) LONG.getAcquire(segment, HEAD);
+        this.tail = (long) LONG.getAcquire(segment, TAIL);
+    }
+
+    /** Segment size for a ring holding {@code capacity} data bytes. */
+    static long segmentBytes(long capacity) {
+        return DATA + capacity;
+    }
+
+    long capacity() {
+        return capacity;
+    }
+
+    // ---- writer side ----
+
+    long writable() {
+        return capacity - (head - (long) LONG.getAcquire(ctrl, TAIL));
+    }
+
+    void put(MemorySegment src, long srcOffset, long n) {
+        long pos = head & mask;
+        long first = Math.min(n, capacity - pos);
+        MemorySegment.copy(src, srcOffset, data, pos, first);
+        if (first < n) MemorySegment.copy(src, srcOffset + first, data, 0, n - first);
+        head += n;
+    }
+
+    void skip(long n) {
+        head += n;
+    }
+
+    void publish() {
+        LONG.setRelease(ctrl, HEAD, head);
+    }
+
+    // ---- reader side ----
+
+    long readable() {
+        return (long) LONG.getAcquire(ctrl, HEAD) - tail;
+    }
+
+    /** The contiguous readable bytes at the tail, at most {@code max} (caller checked readable()). */
+    MemorySegment peek(long max) {
+        long pos = tail & mask;
+        return data.asSlice(pos, Math.min(max, capacity - pos));
+    }
+
+    /** Copies {@code n} bytes from the tail into {@code dst} (handles the wrap) without consuming. */
+    void copyOut(MemorySegment dst, long n) {
+        long pos = tail & mask;
+        long first = Math.min(n, capacity - pos);
+        MemorySegment.copy(data, pos, dst, 0, first);
+        if (first < n) MemorySegment.copy(data, 0, dst, first, n - first);
+    }
+
+    void consume(long n) {
+        tail += n;
+        LONG.setRelease(ctrl, TAIL, tail);
+    }
+
+    // ---- shutdown flags, so a peer that leaves is noticed instead of waited for ----
+
+    void closeWriter() {
+        LONG.setRelease(ctrl, WRITER_CLOSED, 1L);
+    }
+
+    void closeReader() {
+        LONG.setRelease(ctrl, READER_CLOSED, 1L);
+    }
+
+    boolean writerClosed() {
+        return (long) LONG.getAcquire(ctrl, WRITER_CLOSED) != 0;
+    }
+
+    boolean readerClosed() {
+        return (long) LONG.getAcquire(ctrl, READER_CLOSED) != 0;
+    }
+}

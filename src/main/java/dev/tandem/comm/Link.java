@@ -1,0 +1,23 @@
+package dev.tandem.comm;
+
+import java.lang.foreign.MemorySegment;
+
+/**
+ * This rank's channel to one peer, in both directions: a shared-memory ring pair, an in-process
+ * ring pair, or a TCP connection. At most one send and one receive are in flight per link;
+ * messages arrive in the order they were sent.
+ */
+interface Link extends AutoCloseable {
+    /** World rank of the peer. */
+    int peer();
+
+    /** "local", "shm" or "tcp". */
+    String kind();
+
+    Transfer send(MessageHeader header, MemorySegment payload);
+
+    Transfer recv(MessageHeader expected, RecvSink sink);
+
+    @Override
+    void close();
+}

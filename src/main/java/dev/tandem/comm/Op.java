@@ -1,0 +1,161 @@
+package dev.tandem.comm;
+
+import dev.tandem.tensor.DType;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One running operation of one rank: creates the transfers an algorithm needs (with headers
+ * stamped with this operation's kind and sequence number) and drives them to completion before
+ * the deadline. All error messages about the operation are written here, so they all name the
+ * operation, the group and the peers in the same way.
+ */
+final class Op {
+    private final PeerGroup group;
+    private final OpKind kind;
+    private final long seq;
+    private final long deadlineNanos;
+
+    Op(PeerGroup group, OpKind kind, long seq) {
+        this.group = group;
+        this.kind = kind;
+        this.seq = seq;
+        this.deadlineNanos = System.nanoTime() + group.options().timeout().toNanos();
+    }
+
+    /** Rank in the group. */
+    int rank() {
+        return group.rank();
+    }
+
+    int size() {
+        return group.size();
+    }
+
+    CommOptions options() {
+        return group.options();
+    }
+
+    MemorySegment scratch(int slot, long bytes) {
+        return group.scratch(slot, bytes);
+    }
+
+    Transfer send(int groupPeer, MemorySegment payload) {
+        return group.link(groupPeer).send(header(payload.byteSize()), payload);
+    }
+
+    Transfer recvInto(int groupPeer, MemorySegment dst) {
+        return group.link(groupPeer).recv(expectedFrom(groupPeer, dst.byteSize()), new RecvSink.Copy(dst));
+    }
+
+    Transfer recvReduce(int groupPeer, MemorySegment dst, MemorySegment base, DType type, ReduceOp op) {
+        return group.link(groupPeer).recv(expectedFrom(groupPeer, dst.byteSize()), new RecvSink.Reduce(dst, base, type, op));
+    }
+
+    private MessageHeader header(long bytes) {
+        return new MessageHeader(group.id(), kind, seq, group.worldRank(group.rank()), bytes);
+    }
+
+    private MessageHeader expectedFrom(int groupPeer, long bytes) {
+        return new MessageHeader(group.id(), kind, seq, group.worldRank(groupPeer), bytes);
+    }
+
+    String label() {
+        return kind.label() + " #" + seq + " in group '" + group.name() + "' on rank " + group.worldRank(group.rank());
+    }
+
+    /** Drives all transfers to completion: never blocks on one while another could move. */
+    void run(Transfer... transfers) {
+        int idle = 0;
+        while (true) {
+            boolean moved = false;
+            boolean allDone = true;
+            for (Transfer t : transfers) {
+                if (t.done()) continue;
+                moved |= progress(t);
+                if (!t.done()) allDone = false;
+            }
+            if (allDone) return;
+            if (moved) {
+                idle = 0;
+                continue;
+            }
+            idle++;
+            if ((idle & 15) == 0 && !checkHealthAndDeadline(transfers)) idle = 0;
+            backoff(idle);
+        }
+    }
+
+    private boolean progress(Transfer t) {
+        try {
+            return t.progress();
+        } catch (LinkClosedException e) {
+            throw peerFailed(e.peer, e.getMessage());
+        } catch (MessageHeader.Mismatch m) {
+            throw mismatch(t.peer(), m);
+        }
+    }
+
+    /**
+     * Spin briefly (a peer on another core answers within microseconds), then yield (ranks may
+     * outnumber cores), then sleep in short naps so an idle rank does not burn a core.
+     */
+    private static void backoff(int idle) {
+        if (idle < 64) Thread.onSpinWait();
+        else if (idle < 2048) Thread.yield();
+        else LockSupport.parkNanos(idle < 8192 ? 20_000 : 200_000);
+    }
+
+    /**
+     * Throws if a peer we wait for is known dead or the deadline passed. Returns false (keep
+     * going) if a peer reported dead had in fact delivered what we wait for: a rank that sends its
+     * last message and exits at once must not fail a receiver that was merely descheduled.
+     */
+    private boolean checkHealthAndDeadline(Transfer[] transfers) {
+        for (Transfer t : transfers) {
+            if (t.done()) continue;
+            String why = group.health().failure(t.peer());
+            if (why != null) {
+                if (progress(t) || t.done()) return false;
+                throw peerFailed(t.peer(), why);
+            }
+        }
+        if (System.nanoTime() - deadlineNanos > 0) {
+            List<Integer> peers = new ArrayList<>();
+            List<String> waits = new ArrayList<>();
+            for (Transfer t : transfers) {
+                if (t.done()) continue;
+                if (!peers.contains(t.peer())) peers.add(t.peer());
+                waits.add(t.describe());
+            }
+            String names = String.join(", ", peers.stream().map(p -> "rank " + p).toList());
+            throw new CommTimeoutException(label() + " timed out after " + seconds() + ": not heard from "
+                    + names + " (" + String.join("; ", waits) + "). Raise TANDEM_COMM_TIMEOUT if the peers"
+                    + " are just slow, otherwise check their logs", peers);
+        }
+        return true;
+    }
+
+    private String seconds() {
+        return String.format("%.1f s", options().timeout().toNanos() / 1e9);
+    }
+
+    private PeerFailureException peerFailed(int peer, String why) {
+        return new PeerFailureException(label() + " failed: rank " + peer + " is gone (" + why + ")", peer);
+    }
+
+    private CollectiveMismatchException mismatch(int peer, MessageHeader.Mismatch m) {
+        String what;
+        if (m.actual.groupId() != m.expected.groupId()) {
+            what = "a message of another group (" + m.actual.describe() + ")";
+        } else {
+            what = m.actual.kind().label() + " #" + m.actual.seq() + " with " + m.actual.bytes() + " bytes";
+        }
+        return new CollectiveMismatchException(label() + ": collective mismatch with rank " + peer + ": expected "
+                + m.expected.kind().label() + " #" + m.expected.seq() + " with " + m.expected.bytes()
+                + " bytes, but rank " + peer + " sent " + what
+                + ". All ranks of a group must call the same collectives, with the same sizes, in the same order");
+    }
+}

@@ -1,0 +1,378 @@
+package dev.tandem.comm;
+
+import dev.tandem.tensor.DType;
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.OffHeap;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * The {@link ProcessGroup} implementation for every transport: checks arguments, numbers the
+ * operation, records it in the op log and hands it to an algorithm. Transports differ only in
+ * the {@link Link}s of the {@link Endpoint}.
+ */
+final class PeerGroup implements ProcessGroup {
+    private final Endpoint endpoint;
+    private final String name;
+    private final int[] worldRanks;
+    private final int rank;
+    private final int id;
+    private final boolean ownsEndpoint;
+    private long collectiveSeq;
+    private final long[] sendSeq;
+    private final long[] recvSeq;
+    private final OffHeap[] scratch = new OffHeap[3];
+
+    PeerGroup(Endpoint endpoint, String name, int[] worldRanks, boolean ownsEndpoint) {
+        this.endpoint = endpoint;
+        this.name = name;
+        this.worldRanks = worldRanks.clone();
+        this.ownsEndpoint = ownsEndpoint;
+        int me = -1;
+        for (int i = 0; i < worldRanks.length; i++) if (worldRanks[i] == endpoint.rank) me = i;
+        if (me < 0) throw new IllegalArgumentException("rank " + endpoint.rank + " is not in group '" + name + "'");
+        this.rank = me;
+        this.id = name.hashCode() * 31 + Arrays.hashCode(worldRanks);
+        this.sendSeq = new long[worldRanks.length];
+        this.recvSeq = new long[worldRanks.length];
+    }
+
+    static PeerGroup world(Endpoint endpoint) {
+        int[] all = new int[endpoint.size];
+        for (int i = 0; i < all.length; i++) all[i] = i;
+        return new PeerGroup(endpoint, "world", all, true);
+    }
+
+    // ---- identity ----
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int rank() {
+        return rank;
+    }
+
+    @Override
+    public int size() {
+        return worldRanks.length;
+    }
+
+    @Override
+    public int worldRank(int groupRank) {
+        return worldRanks[groupRank];
+    }
+
+    @Override
+    public String transport(int groupRank) {
+        return endpoint.linkKind(worldRanks[groupRank]);
+    }
+
+    @Override
+    public OpLog opLog() {
+        return endpoint.log;
+    }
+
+    int id() {
+        return id;
+    }
+
+    CommOptions options() {
+        return endpoint.options;
+    }
+
+    PeerHealth health() {
+        return endpoint.health;
+    }
+
+    Link link(int groupRank) {
+        return endpoint.link(worldRanks[groupRank]);
+    }
+
+    /** A reusable communication buffer; slots let one algorithm hold several at once. */
+    MemorySegment scratch(int slot, long bytes) {
+        OffHeap s = scratch[slot];
+        if (s == null || s.byteSize() < bytes) {
+            if (s != null) s.close();
+            s = OffHeap.allocate(Math.max(bytes, 4096), MemoryCategory.COMMUNICATION);
+            scratch[slot] = s;
+        }
+        return s.segment().asSlice(0, bytes);
+    }
+
+    @Override
+    public ProcessGroup subgroup(String groupName, List<Integer> ranks) {
+        int[] w = new int[ranks.size()];
+        for (int i = 0; i < w.length; i++) {
+            int r = ranks.get(i);
+            if (r < 0 || r >= size()) throw new IllegalArgumentException("rank " + r + " is not in group '" + name + "'");
+            w[i] = worldRanks[r];
+        }
+        if (Arrays.stream(w).distinct().count() != w.length) {
+            throw new IllegalArgumentException("subgroup '" + groupName + "' lists a rank twice: " + ranks);
+        }
+        return new PeerGroup(endpoint, groupName, w, false);
+    }
+
+    // ---- execution ----
+
+    private Work exec(boolean async, OpKind kind, long bytes, Consumer<Op> body) {
+        Runnable run = () -> {
+            Op op = new Op(this, kind, ++collectiveSeq);
+            traced(kind, collectiveSeq, bytes, () -> body.accept(op));
+        };
+        return dispatch(async, run);
+    }
+
+    private Work execP2P(boolean async, boolean isSend, int peer, long bytes, Consumer<Op> body) {
+        checkRank(peer, isSend ? "destination" : "source");
+        if (peer == rank) throw new IllegalArgumentException("send/recv to self is not supported (rank " + peer + ")");
+        Runnable run = () -> {
+            long seq = isSend ? ++sendSeq[peer] : ++recvSeq[peer];
+            Op op = new Op(this, OpKind.SEND_RECV, seq);
+            traced(OpKind.SEND_RECV, seq, bytes, () -> body.accept(op));
+        };
+        return dispatch(async, run);
+    }
+
+    private Work dispatch(boolean async, Runnable run) {
+        if (async) return endpoint.submit(run);
+        endpoint.runSync(run);
+        return Work.completed();
+    }
+
+    private void traced(OpKind kind, long seq, long bytes, Runnable body) {
+        long entry = endpoint.log.begin(name, kind, seq, bytes);
+        String error = null;
+        try {
+            body.run();
+        } catch (RuntimeException | Error e) {
+            error = String.valueOf(e.getMessage());
+            throw e;
+        } finally {
+            endpoint.log.end(entry, error);
+        }
+    }
+
+    // ---- argument checks ----
+
+    private static MemorySegment view(MemorySegment seg, DType type, long count, OpKind kind, String what) {
+        if (type != DType.F32 && type != DType.BF16 && type != DType.I32 && type != DType.U8) {
+            throw Reductions.unsupported(type);
+        }
+        if (count < 0) throw new IllegalArgumentException(kind.label() + ": negative count " + count);
+        long bytes = type.bytes(count);
+        if (seg.byteSize() < bytes) {
+            throw new IllegalArgumentException(kind.label() + ": " + what + " holds " + seg.byteSize()
+                    + " bytes but " + count + " " + type + " elements need " + bytes);
+        }
+        return seg.asSlice(0, bytes);
+    }
+
+    private void checkRank(int r, String what) {
+        if (r < 0 || r >= size()) {
+            throw new IllegalArgumentException(what + " rank " + r + " is outside group '" + name + "' of size " + size());
+        }
+    }
+
+    private long[] checkCounts(long[] counts, String what) {
+        if (counts.length != size()) {
+            throw new IllegalArgumentException(what + " has " + counts.length + " entries; group '" + name
+                    + "' has " + size() + " ranks");
+        }
+        for (long c : counts) if (c < 0) throw new IllegalArgumentException(what + " has a negative count: " + c);
+        return counts.clone();
+    }
+
+    private static long sum(long[] a) {
+        long s = 0;
+        for (long v : a) s += v;
+        return s;
+    }
+
+    // ---- operations ----
+
+    @Override
+    public Work broadcastAsync(MemorySegment buf, DType type, long count, int root) {
+        return broadcast(true, buf, type, count, root);
+    }
+
+    @Override
+    public void broadcast(MemorySegment buf, DType type, long count, int root) {
+        broadcast(false, buf, type, count, root);
+    }
+
+    private Work broadcast(boolean async, MemorySegment buf, DType type, long count, int root) {
+        checkRank(root, "root");
+        MemorySegment b = view(buf, type, count, OpKind.BROADCAST, "buffer");
+        return exec(async, OpKind.BROADCAST, b.byteSize(), op -> Broadcast.run(op, b, root));
+    }
+
+    @Override
+    public Work reduceAsync(MemorySegment buf, DType type, long count, ReduceOp rop, int root) {
+        return reduce(true, buf, type, count, rop, root);
+    }
+
+    @Override
+    public void reduce(MemorySegment buf, DType type, long count, ReduceOp rop, int root) {
+        reduce(false, buf, type, count, rop, root);
+    }
+
+    private Work reduce(boolean async, MemorySegment buf, DType type, long count, ReduceOp rop, int root) {
+        checkRank(root, "root");
+        MemorySegment b = view(buf, type, count, OpKind.REDUCE, "buffer");
+        return exec(async, OpKind.REDUCE, b.byteSize(), op -> Reduce.run(op, b, type, rop, root));
+    }
+
+    @Override
+    public Work allReduceAsync(MemorySegment buf, DType type, long count, ReduceOp rop) {
+        return allReduce(true, buf, type, count, rop);
+    }
+
+    @Override
+    public void allReduce(MemorySegment buf, DType type, long count, ReduceOp rop) {
+        allReduce(false, buf, type, count, rop);
+    }
+
+    private Work allReduce(boolean async, MemorySegment buf, DType type, long count, ReduceOp rop) {
+        MemorySegment b = view(buf, type, count, OpKind.ALL_REDUCE, "buffer");
+        return exec(async, OpKind.ALL_REDUCE, b.byteSize(), op -> AllReduce.run(op, b, type, count, rop));
+    }
+
+    @Override
+    public Work reduceScatterAsync(MemorySegment in, MemorySegment out, DType type, long countPerRank, ReduceOp rop) {
+        return reduceScatter(true, in, out, type, countPerRank, rop);
+    }
+
+    @Override
+    public void reduceScatter(MemorySegment in, MemorySegment out, DType type, long countPerRank, ReduceOp rop) {
+        reduceScatter(false, in, out, type, countPerRank, rop);
+    }
+
+    private Work reduceScatter(boolean async, MemorySegment in, MemorySegment out, DType type, long countPerRank,
+                               ReduceOp rop) {
+        MemorySegment i = view(in, type, Math.multiplyExact(countPerRank, (long) size()), OpKind.REDUCE_SCATTER, "input");
+        MemorySegment o = view(out, type, countPerRank, OpKind.REDUCE_SCATTER, "output");
+        return exec(async, OpKind.REDUCE_SCATTER, i.byteSize(), op -> ReduceScatter.run(op, i, o, type, countPerRank, rop));
+    }
+
+    @Override
+    public Work allGatherAsync(MemorySegment in, MemorySegment out, DType type, long countPerRank) {
+        return allGatherV(true, OpKind.ALL_GATHER, in, out, type, equalCounts(countPerRank));
+    }
+
+    @Override
+    public void allGather(MemorySegment in, MemorySegment out, DType type, long countPerRank) {
+        allGatherV(false, OpKind.ALL_GATHER, in, out, type, equalCounts(countPerRank));
+    }
+
+    @Override
+    public Work allGatherVAsync(MemorySegment in, MemorySegment out, DType type, long[] counts) {
+        return allGatherV(true, OpKind.ALL_GATHER_V, in, out, type, checkCounts(counts, "counts"));
+    }
+
+    @Override
+    public void allGatherV(MemorySegment in, MemorySegment out, DType type, long[] counts) {
+        allGatherV(false, OpKind.ALL_GATHER_V, in, out, type, checkCounts(counts, "counts"));
+    }
+
+    private long[] equalCounts(long countPerRank) {
+        if (countPerRank < 0) throw new IllegalArgumentException("negative count " + countPerRank);
+        long[] c = new long[size()];
+        Arrays.fill(c, countPerRank);
+        return c;
+    }
+
+    private Work allGatherV(boolean async, OpKind kind, MemorySegment in, MemorySegment out, DType type, long[] counts) {
+        MemorySegment i = view(in, type, counts[rank], kind, "input");
+        MemorySegment o = view(out, type, sum(counts), kind, "output");
+        return exec(async, kind, o.byteSize(), op -> AllGather.run(op, i, o, type, counts));
+    }
+
+    @Override
+    public Work allToAllAsync(MemorySegment in, MemorySegment out, DType type, long countPerRank) {
+        return allToAllV(true, OpKind.ALL_TO_ALL, in, equalCounts(countPerRank), out, equalCounts(countPerRank), type);
+    }
+
+    @Override
+    public void allToAll(MemorySegment in, MemorySegment out, DType type, long countPerRank) {
+        allToAllV(false, OpKind.ALL_TO_ALL, in, equalCounts(countPerRank), out, equalCounts(countPerRank), type);
+    }
+
+    @Override
+    public Work allToAllVAsync(MemorySegment in, long[] sendCounts, MemorySegment out, long[] recvCounts, DType type) {
+        return allToAllV(true, OpKind.ALL_TO_ALL_V, in, checkCounts(sendCounts, "sendCounts"), out,
+                checkCounts(recvCounts, "recvCounts"), type);
+    }
+
+    @Override
+    public void allToAllV(MemorySegment in, long[] sendCounts, MemorySegment out, long[] recvCounts, DType type) {
+        allToAllV(false, OpKind.ALL_TO_ALL_V, in, checkCounts(sendCounts, "sendCounts"), out,
+                checkCounts(recvCounts, "recvCounts"), type);
+    }
+
+    private Work allToAllV(boolean async, OpKind kind, MemorySegment in, long[] sendCounts, MemorySegment out,
+                           long[] recvCounts, DType type) {
+        if (sendCounts[rank] != recvCounts[rank]) {
+            throw new IllegalArgumentException(kind.label() + ": this rank sends " + sendCounts[rank]
+                    + " elements to itself but expects " + recvCounts[rank]);
+        }
+        MemorySegment i = view(in, type, sum(sendCounts), kind, "input");
+        MemorySegment o = view(out, type, sum(recvCounts), kind, "output");
+        return exec(async, kind, i.byteSize(), op -> AllToAll.run(op, i, sendCounts, o, recvCounts, type));
+    }
+
+    @Override
+    public Work sendAsync(MemorySegment buf, DType type, long count, int dst) {
+        MemorySegment b = view(buf, type, count, OpKind.SEND_RECV, "buffer");
+        return execP2P(true, true, dst, b.byteSize(), op -> op.run(op.send(dst, b)));
+    }
+
+    @Override
+    public void send(MemorySegment buf, DType type, long count, int dst) {
+        MemorySegment b = view(buf, type, count, OpKind.SEND_RECV, "buffer");
+        execP2P(false, true, dst, b.byteSize(), op -> op.run(op.send(dst, b)));
+    }
+
+    @Override
+    public Work recvAsync(MemorySegment buf, DType type, long count, int src) {
+        MemorySegment b = view(buf, type, count, OpKind.SEND_RECV, "buffer");
+        return execP2P(true, false, src, b.byteSize(), op -> op.run(op.recvInto(src, b)));
+    }
+
+    @Override
+    public void recv(MemorySegment buf, DType type, long count, int src) {
+        MemorySegment b = view(buf, type, count, OpKind.SEND_RECV, "buffer");
+        execP2P(false, false, src, b.byteSize(), op -> op.run(op.recvInto(src, b)));
+    }
+
+    @Override
+    public Work barrierAsync() {
+        return exec(true, OpKind.BARRIER, 0, Barrier::run);
+    }
+
+    @Override
+    public void barrier() {
+        exec(false, OpKind.BARRIER, 0, Barrier::run);
+    }
+
+    @Override
+    public void close() {
+        if (ownsEndpoint) endpoint.close();
+        endpoint.tryLocked(() -> {
+            for (int i = 0; i < scratch.length; i++) {
+                if (scratch[i] != null) scratch[i].close();
+                scratch[i] = null;
+            }
+        });
+    }
+
+    @Override
+    public String toString() {
+        return "ProcessGroup '" + name + "' rank " + rank + "/" + size();
+    }
+}

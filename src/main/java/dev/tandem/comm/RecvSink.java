@@ -1,0 +1,43 @@
+package dev.tandem.comm;
+
+import dev.tandem.tensor.DType;
+import java.lang.foreign.MemorySegment;
+
+/**
+ * Where received bytes go. Pieces arrive in order and, except the last, are multiples of 8 bytes,
+ * so they always hold whole elements. {@link Reduce} combines straight out of the transport
+ * buffer, which saves a copy per step in reduce-scatter and all-reduce.
+ */
+sealed interface RecvSink {
+    /** Bytes expected in total. */
+    long bytes();
+
+    void accept(MemorySegment piece, long offset);
+
+    /** Copies the message into {@code dst}. */
+    record Copy(MemorySegment dst) implements RecvSink {
+        @Override
+        public long bytes() {
+            return dst.byteSize();
+        }
+
+        @Override
+        public void accept(MemorySegment piece, long offset) {
+            MemorySegment.copy(piece, 0, dst, offset, piece.byteSize());
+        }
+    }
+
+    /** {@code dst = base (op) message}, element-wise; {@code base} may be {@code dst} itself. */
+    record Reduce(MemorySegment dst, MemorySegment base, DType type, ReduceOp op) implements RecvSink {
+        @Override
+        public long bytes() {
+            return dst.byteSize();
+        }
+
+        @Override
+        public void accept(MemorySegment piece, long offset) {
+            long n = piece.byteSize();
+            Reductions.combine(dst.asSlice(offset, n), base.asSlice(offset, n), piece, type, op);
+        }
+    }
+}

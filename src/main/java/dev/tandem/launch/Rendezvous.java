@@ -1,0 +1,85 @@
+package dev.tandem.launch;
+
+import dev.tandem.TandemException;
+import dev.tandem.comm.BootstrapSpec;
+import dev.tandem.comm.CommOptions;
+import dev.tandem.comm.ProcessGroup;
+import dev.tandem.comm.TcpRendezvous;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Joins the job described by environment variables in the torchrun convention, so any launcher
+ * that sets them (Tandem's {@link Launcher}, torchrun-style scripts, Slurm srun, Kubernetes
+ * PyTorchJob, mpirun wrappers) can start Tandem ranks:
+ * <ul>
+ *   <li>MASTER_ADDR (default 127.0.0.1), MASTER_PORT (default 29500): where rank 0 listens;</li>
+ *   <li>RANK, WORLD_SIZE (default 0 and 1), LOCAL_RANK, LOCAL_WORLD_SIZE;</li>
+ *   <li>TANDEM_JOB_SECRET: per-job secret that authenticates every connection (required when
+ *       WORLD_SIZE &gt; 1);</li>
+ *   <li>TANDEM_BIND_ADDR: the interface to listen on (default: the one that reaches MASTER_ADDR);</li>
+ *   <li>TANDEM_RENDEZVOUS_TIMEOUT (seconds, default 300) and the {@link CommOptions} variables.</li>
+ * </ul>
+ */
+public final class Rendezvous {
+    public static final String DEFAULT_MASTER_ADDR = "127.0.0.1";
+    public static final int DEFAULT_MASTER_PORT = 29500;
+
+    private Rendezvous() {}
+
+    /** The world group of this process, from {@link System#getenv()}. */
+    public static ProcessGroup fromEnvironment() {
+        return TcpRendezvous.connect(spec(System.getenv()));
+    }
+
+    /** The rank and world this process was started as (from the environment; no connection). */
+    public record RankInfo(int rank, int worldSize, int localRank, int localWorldSize) {}
+
+    public static RankInfo rankInfo(Map<String, String> env) {
+        int world = intVar(env, "WORLD_SIZE", 1);
+        int rank = intVar(env, "RANK", 0);
+        return new RankInfo(rank, world, intVar(env, "LOCAL_RANK", rank), intVar(env, "LOCAL_WORLD_SIZE", world));
+    }
+
+    /** Parses and validates the environment; every message names the variable at fault. */
+    public static BootstrapSpec spec(Map<String, String> env) {
+        RankInfo info = rankInfo(env);
+        if (info.worldSize() < 1) throw new TandemException("WORLD_SIZE must be >= 1, not " + info.worldSize());
+        if (info.rank() < 0 || info.rank() >= info.worldSize()) {
+            throw new TandemException("RANK=" + info.rank() + " is outside WORLD_SIZE=" + info.worldSize());
+        }
+        String secret = env.get("TANDEM_JOB_SECRET");
+        if ((secret == null || secret.isBlank()) && info.worldSize() > 1) {
+            throw new TandemException("TANDEM_JOB_SECRET is not set: every rank of a job needs the same secret "
+                    + "(the tandem launcher sets it; otherwise export TANDEM_JOB_SECRET=$(openssl rand -hex 32) for all ranks)");
+        }
+        int port = intVar(env, "MASTER_PORT", DEFAULT_MASTER_PORT);
+        if (port < 1 || port > 65535) throw new TandemException("MASTER_PORT=" + port + " is not a TCP port");
+        String bind = env.get("TANDEM_BIND_ADDR");
+        double timeout = doubleVar(env, "TANDEM_RENDEZVOUS_TIMEOUT", 300);
+        return new BootstrapSpec(env.getOrDefault("MASTER_ADDR", DEFAULT_MASTER_ADDR), port, info.rank(), info.worldSize(),
+                (secret == null ? "" : secret).getBytes(StandardCharsets.UTF_8), bind == null || bind.isBlank() ? null : bind,
+                Duration.ofMillis((long) (timeout * 1000)), CommOptions.fromEnvironment(env));
+    }
+
+    private static int intVar(Map<String, String> env, String key, int fallback) {
+        String v = env.get(key);
+        if (v == null || v.isBlank()) return fallback;
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new TandemException(key + "=" + v + " is not an integer");
+        }
+    }
+
+    private static double doubleVar(Map<String, String> env, String key, double fallback) {
+        String v = env.get(key);
+        if (v == null || v.isBlank()) return fallback;
+        try {
+            return Double.parseDouble(v.trim());
+        } catch (NumberFormatException e) {
+            throw new TandemException(key + "=" + v + " is not a number");
+        }
+    }
+}

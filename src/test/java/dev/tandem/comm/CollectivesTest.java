@@ -1,0 +1,186 @@
+package dev.tandem.comm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.tensor.DType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every collective on 1..8 ranks-as-threads against a locally computed reference, random data,
+ * sizes 0, 1, prime and large (large enough for the ring algorithms and several chunks), uneven
+ * splits. Two option sets: defaults, and tiny rings/chunks/thresholds that force ring
+ * wrap-around, chunking and the bandwidth algorithms even for small sizes.
+ */
+class CollectivesTest {
+    private static final DType[] TYPES = {DType.F32, DType.BF16, DType.I32, DType.U8};
+    private static final long[] SIZES = {0, 1, 1009, 40_009};
+
+    static final CommOptions DEFAULT = CommOptions.defaults().withTimeout(java.time.Duration.ofSeconds(60));
+    static final CommOptions TINY = DEFAULT.withRingBytes(4096).withChunkBytes(4096).withTreeThresholdBytes(256);
+
+    static Stream<Arguments> worlds() {
+        return Stream.of(1, 2, 3, 4, 5, 6, 7, 8).flatMap(n -> Stream.of(
+                Arguments.of(n, "default", DEFAULT), Arguments.of(n, "tiny", TINY)));
+    }
+
+    private static long seed(int rank, long size, DType type, int salt) {
+        return ((rank * 1_000_003L + size) * 31 + type.ordinal()) * 17 + salt;
+    }
+
+    @ParameterizedTest(name = "n={0} {1}")
+    @MethodSource("worlds")
+    void allReduceMatchesReference(int n, String label, CommOptions options) {
+        LocalWorld.run(n, options, g -> {
+            try (Arena arena = Arena.ofConfined()) {
+                for (DType type : TYPES) {
+                    for (long count : SIZES) {
+                        MemorySegment[] inputs = new MemorySegment[n];
+                        for (int r = 0; r < n; r++) inputs[r] = TestData.random(arena, type, count, seed(r, count, type, 1));
+                        for (ReduceOp op : ReduceOp.values()) {
+                            MemorySegment buf = TestData.alloc(arena, type, count);
+                            buf.copyFrom(inputs[g.rank()]);
+                            g.allReduce(buf, type, count, op);
+                            TestData.assertReduced(buf, inputs, type, op, 0, count, type + " " + op + " count=" + count);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    @ParameterizedTest(name = "n={0} {1}")
+    @MethodSource("worlds")
+    void reduceScatterMatchesReference(int n, String label, CommOptions options) {
+        LocalWorld.run(n, options, g -> {
+            try (Arena arena = Arena.ofConfined()) {
+                for (DType type : TYPES) {
+                    for (long per : new long[] {0, 1, 211, 7_001}) {
+                        MemorySegment[] inputs = new MemorySegment[n];
+                        for (int r = 0; r < n; r++) inputs[r] = TestData.random(arena, type, per * n, seed(r, per, type, 2));
+                        for (ReduceOp op : ReduceOp.values()) {
+                            MemorySegment out = TestData.alloc(arena, type, per);
+                            g.reduceScatter(inputs[g.rank()], out, type, per, op);
+                            TestData.assertReduced(out, inputs, type, op, g.rank() * per, per, type + " " + op + " per=" + per);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    @ParameterizedTest(name = "n={0} {1}")
+    @MethodSource("worlds")
+    void allGatherEqualAndUneven(int n, String label, CommOptions options) {
+        LocalWorld.run(n, options, g -> {
+            try (Arena arena = Arena.ofConfined()) {
+                for (DType type : TYPES) {
+                    for (long per : new long[] {0, 1, 997, 9_001}) {
+                        long[] even = new long[n];
+                        long[] uneven = new long[n];
+                        SplittableRandom rnd = new SplittableRandom(per);
+                        for (int r = 0; r < n; r++) {
+                            even[r] = per;
+                            uneven[r] = r % 3 == 1 ? 0 : rnd.nextLong(per + 1);
+                        }
+                        for (long[] counts : List.of(even, uneven)) {
+                            MemorySegment[] inputs = new MemorySegment[n];
+                            long total = 0;
+                            for (int r = 0; r < n; r++) {
+                                inputs[r] = TestData.random(arena, type, counts[r], seed(r, per, type, 3));
+                                total += counts[r];
+                            }
+                            MemorySegment out = TestData.alloc(arena, type, total);
+                            if (counts == even) g.allGather(inputs[g.rank()], out, type, per);
+                            else g.allGatherV(inputs[g.rank()], out, type, counts);
+                            long off = 0;
+                            for (int r = 0; r < n; r++) {
+                                long b = type.bytes(counts[r]);
+                                assertThat(out.asSlice(type.bytes(off), b).mismatch(inputs[r])).as("block %d", r).isEqualTo(-1);
+                                off += counts[r];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    @ParameterizedTest(name = "n={0} {1}")
+    @MethodSource("worlds")
+    void broadcastAndReduceFromEveryRoot(int n, String label, CommOptions options) {
+        LocalWorld.run(n, options, g -> {
+            try (Arena arena = Arena.ofConfined()) {
+                for (int root = 0; root < n; root++) {
+                    for (long count : SIZES) {
+                        DType type = TYPES[(int) ((root + count) % TYPES.length)];
+                        MemorySegment[] inputs = new MemorySegment[n];
+                        for (int r = 0; r < n; r++) inputs[r] = TestData.random(arena, type, count, seed(r, count, type, 4 + root));
+                        MemorySegment buf = TestData.alloc(arena, type, count);
+                        buf.copyFrom(inputs[g.rank()]);
+                        g.broadcast(buf, type, count, root);
+                        assertThat(buf.mismatch(inputs[root])).as("broadcast root %d count %d", root, count).isEqualTo(-1);
+
+                        ReduceOp op = ReduceOp.values()[(int) (count % 3)];
+                        buf.copyFrom(inputs[g.rank()]);
+                        g.reduce(buf, type, count, op, root);
+                        if (g.rank() == root) {
+                            TestData.assertReduced(buf, inputs, type, op, 0, count, "reduce root " + root);
+                        } else {
+                            assertThat(buf.mismatch(inputs[g.rank()])).as("non-root buffer untouched").isEqualTo(-1);
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    @ParameterizedTest(name = "n={0} {1}")
+    @MethodSource("worlds")
+    void allToAllEqualAndUneven(int n, String label, CommOptions options) {
+        LocalWorld.run(n, options, g -> {
+            try (Arena arena = Arena.ofConfined()) {
+                for (long per : new long[] {0, 1, 503, 6_007}) {
+                    DType type = TYPES[(int) (per % TYPES.length)];
+                    // counts[i][j]: elements rank i sends to rank j, known to everyone
+                    long[][] counts = new long[n][n];
+                    SplittableRandom rnd = new SplittableRandom(per + n);
+                    for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) counts[i][j] = rnd.nextLong(per + 1);
+                    for (boolean uneven : new boolean[] {false, true}) {
+                        MemorySegment[] inputs = new MemorySegment[n];
+                        long[] send = new long[n], recv = new long[n];
+                        for (int i = 0; i < n; i++) {
+                            long tot = 0;
+                            for (int j = 0; j < n; j++) tot += uneven ? counts[i][j] : per;
+                            inputs[i] = TestData.random(arena, type, tot, seed(i, per, type, uneven ? 5 : 6));
+                        }
+                        int me = g.rank();
+                        for (int j = 0; j < n; j++) {
+                            send[j] = uneven ? counts[me][j] : per;
+                            recv[j] = uneven ? counts[j][me] : per;
+                        }
+                        long outCount = java.util.Arrays.stream(recv).sum();
+                        MemorySegment out = TestData.alloc(arena, type, outCount);
+                        if (uneven) g.allToAllV(inputs[me], send, out, recv, type);
+                        else g.allToAll(inputs[me], out, type, per);
+                        long off = 0;
+                        for (int i = 0; i < n; i++) {
+                            long srcOff = 0;
+                            for (int j = 0; j < me; j++) srcOff += uneven ? counts[i][j] : per;
+                            MemorySegment expect = inputs[i].asSlice(type.bytes(srcOff), type.bytes(recv[i]));
+                            assertThat(out.asSlice(type.bytes(off), type.bytes(recv[i])).mismatch(expect))
+                                    .as("from rank %d uneven=%s", i, uneven).isEqualTo(-1);
+                            off += recv[i];
+                        }
+                    }
+                }
+            }
+        });
+    }
+}

@@ -1,0 +1,106 @@
+package dev.tandem.comm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tandem.tensor.DType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Timeouts, dead peers and mismatched collective order, with ranks as threads. */
+class ThreadFaultsTest {
+    private static final CommOptions SHORT = CommOptions.defaults().withTimeout(Duration.ofMillis(300));
+
+    @Test
+    void silentPeerTimesOutNamingOperationGroupAndPeer() throws Exception {
+        CountDownLatch done = new CountDownLatch(2);
+        Throwable[] errors = new Throwable[3];
+        List<ProcessGroup> groups = LocalWorld.create(3, SHORT);
+        Thread[] threads = new Thread[3];
+        for (int r = 0; r < 3; r++) {
+            ProcessGroup g = groups.get(r);
+            int rank = r;
+            threads[r] = Thread.ofPlatform().start(() -> {
+                try (Arena arena = Arena.ofConfined()) {
+                    if (rank == 2) {
+                        done.await(30, TimeUnit.SECONDS); // alive but never joins the collective
+                        return;
+                    }
+                    MemorySegment buf = arena.allocate(4096);
+                    g.allReduce(buf, DType.F32, 1024, ReduceOp.SUM);
+                } catch (Throwable e) {
+                    errors[rank] = e;
+                } finally {
+                    if (rank != 2) done.countDown();
+                    g.close();
+                }
+            });
+        }
+        for (Thread t : threads) t.join();
+        for (int r = 0; r < 2; r++) {
+            assertThat(errors[r]).isInstanceOf(CommTimeoutException.class)
+                    .hasMessageContaining("all_reduce #1 in group 'world' on rank " + r)
+                    .hasMessageContaining("timed out after 0.3 s");
+        }
+        // n=3 folds rank 0 into rank 1, so rank 1 waits on rank 2 and rank 0 waits on rank 1:
+        // each names the peer it is waiting for; the op logs of all ranks locate the culprit.
+        assertThat(errors[1]).hasMessageContaining("not heard from rank 2");
+        assertThat(((CommTimeoutException) errors[1]).peers()).containsExactly(2);
+        assertThat(((CommTimeoutException) errors[0]).peers()).containsExactly(1);
+        assertThat(groups.getFirst().opLog().recent(1).getFirst().error()).contains("timed out");
+    }
+
+    @Test
+    void peerThatLeavesIsNamedAndGroupBecomesUnusable() {
+        assertThatThrownBy(() -> LocalWorld.run(2, SHORT.withTimeout(Duration.ofSeconds(20)), g -> {
+            if (g.rank() == 1) return; // leaves (closes its group) without taking part
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(1 << 20);
+                try {
+                    g.allReduce(buf, DType.F32, 1 << 18, ReduceOp.SUM);
+                } catch (PeerFailureException e) {
+                    assertThat(e.peer()).isEqualTo(1);
+                    assertThatThrownBy(g::barrier).hasMessageContaining("unusable after an earlier failure");
+                    throw e;
+                }
+            }
+        })).hasRootCauseInstanceOf(PeerFailureException.class)
+                .rootCause().hasMessageContaining("all_reduce #1 in group 'world' on rank 0 failed: rank 1 is gone");
+    }
+
+    @Test
+    void mismatchedCollectiveOrderIsDetected() {
+        assertThatThrownBy(() -> LocalWorld.run(2, SHORT.withTimeout(Duration.ofSeconds(20)), g -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(64);
+                if (g.rank() == 0) g.allReduce(buf, DType.F32, 16, ReduceOp.SUM);
+                else g.broadcast(buf, DType.F32, 16, 0);
+            }
+        })).satisfies(e -> {
+            Throwable all = e;
+            StringBuilder msgs = new StringBuilder(String.valueOf(all.getCause()));
+            for (Throwable s : all.getSuppressed()) msgs.append('\n').append(s.getCause());
+            assertThat(msgs.toString()).contains("CollectiveMismatchException")
+                    .contains("expected broadcast #1 with 64 bytes, but rank 0 sent all_reduce #1");
+        });
+    }
+
+    @Test
+    void mismatchedSizesAreDetected() {
+        assertThatThrownBy(() -> LocalWorld.run(2, SHORT.withTimeout(Duration.ofSeconds(20)), g -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(4096);
+                g.allReduce(buf, DType.F32, g.rank() == 0 ? 16 : 32, ReduceOp.SUM);
+            }
+        })).satisfies(e -> {
+            StringBuilder msgs = new StringBuilder(String.valueOf(e.getCause()));
+            for (Throwable s : e.getSuppressed()) msgs.append('\n').append(s.getCause());
+            assertThat(msgs.toString()).contains("collective mismatch").contains("with 64 bytes").contains("with 128 bytes");
+        });
+    }
+}

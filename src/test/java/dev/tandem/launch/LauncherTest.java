@@ -1,0 +1,95 @@
+package dev.tandem.launch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tandem.TandemException;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Ranks as real processes, started by the {@link Launcher} running {@code tandem comm-selftest}:
+ * every collective over shared memory and over TCP, a rank killed in the middle of a collective,
+ * a mismatched collective, a rank that crashes while the others compute.
+ */
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class LauncherTest {
+    private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
+    private final PrintStream out = new PrintStream(captured, true, StandardCharsets.UTF_8);
+    private final Launcher launcher = new Launcher(out, out, Duration.ofSeconds(2));
+
+    private String output() {
+        return captured.toString(StandardCharsets.UTF_8);
+    }
+
+    private void selftest(int n, String transport) {
+        launcher.launch(n, List.of("comm-selftest"), Map.of("TANDEM_TRANSPORT", transport, "TANDEM_COMM_TIMEOUT", "60"));
+        for (int r = 0; r < n; r++) {
+            assertThat(output()).containsPattern("\\[rank " + r + "] rank " + r + "/" + n + ": \\d+ checks passed");
+        }
+    }
+
+    @Test
+    void twoProcessesOverSharedMemory() {
+        selftest(2, "auto");
+        assertThat(output()).contains("(links: self,shm)");
+    }
+
+    @Test
+    void threeProcessesOverTcp() {
+        selftest(3, "tcp");
+        assertThat(output()).contains("(links: tcp,self,tcp)");
+    }
+
+    @Test
+    void fourProcessesOverSharedMemory() {
+        selftest(4, "auto");
+    }
+
+    @Test
+    void rankKilledMidCollectiveIsNamedByTheOthers() {
+        assertThatThrownBy(() -> launcher.launch(3, List.of("comm-selftest", "--crash-rank", "1", "--crash-after-ms", "1500"),
+                Map.of("TANDEM_COMM_TIMEOUT", "60")))
+                .isInstanceOf(TandemException.class)
+                .hasMessage("rank 1 exited with code 41; stopped the other ranks");
+        String log = output();
+        assertThat(log).contains("[rank 1] rank 1: simulating a crash now");
+        // each survivor stops by itself, long before the 60 s timeout, naming the operation and the dead rank
+        assertThat(log).containsPattern("\\[rank 0] tandem: all_reduce #\\d+ in group 'world' on rank 0 failed: rank 1 is gone");
+        assertThat(log).containsPattern("\\[rank 2] tandem: all_reduce #\\d+ in group 'world' on rank 2 failed: rank 1 is gone");
+    }
+
+    @Test
+    void mismatchedCollectiveOrderAcrossProcessesIsDetected() {
+        assertThatThrownBy(() -> launcher.launch(2, List.of("comm-selftest", "--mismatch-rank", "1"),
+                Map.of("TANDEM_COMM_TIMEOUT", "60")))
+                .isInstanceOf(TandemException.class).hasMessageContaining("exited with code 2");
+        assertThat(output()).contains("collective mismatch");
+    }
+
+    @Test
+    void wrongSecretInTheEnvironmentIsReported() {
+        // one rank started by hand with another secret: rank 0 refuses it; both fail clearly
+        Map<String, String> base = Map.of("TANDEM_RENDEZVOUS_TIMEOUT", "3");
+        assertThatThrownBy(() -> Rendezvous.spec(Map.of("WORLD_SIZE", "2", "RANK", "1")))
+                .hasMessageContaining("TANDEM_JOB_SECRET is not set");
+        assertThatThrownBy(() -> Rendezvous.spec(Map.of("WORLD_SIZE", "2", "RANK", "2", "TANDEM_JOB_SECRET", "x")))
+                .hasMessageContaining("RANK=2 is outside WORLD_SIZE=2");
+        assertThatThrownBy(() -> Rendezvous.spec(Map.of("MASTER_PORT", "http")))
+                .hasMessageContaining("MASTER_PORT=http is not an integer");
+        assertThat(Rendezvous.spec(base).worldSize()).isEqualTo(1);
+    }
+
+    @Test
+    void exitCodesAreDescribed() {
+        assertThat(Launcher.describeExit(3)).isEqualTo("exited with code 3");
+        assertThat(Launcher.describeExit(137)).isEqualTo("was killed by signal 9 (SIGKILL, exit code 137)");
+    }
+}
