@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 TrainCommand.class,
                 BenchCommand.class,
+                PlanCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
