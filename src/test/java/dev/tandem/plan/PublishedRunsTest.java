@@ -40,4 +40,19 @@ class PublishedRunsTest {
         assertThat(p.feasible()).as(p.rejection() == null ? "" : p.rejection()).isTrue();
         assertThat(p.tflopsPerDevice()).isCloseTo(published, within(0.10 * published));
     }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("runs")
+    void searchFindsAPlanAtLeastAsFastAsThePublishedOne(String model, int tp, int pp, int gpus, int batch, int mb, int v,
+                                                       double published) {
+        Prediction paper = publishedPlan(model, tp, pp, gpus, batch, mb, v);
+        CostModel cost = new CostModel(ModelCatalog.get(model), ClusterSpec.parse(gpus + "xA100-80GB"), batch);
+        SearchResult result = PlanSearch.search(cost, 3);
+        Prediction best = result.best();
+        System.out.printf("%s best %s %.2f s vs published plan %.2f s; %s%n", model, best.plan().label(),
+                best.stepSeconds(), paper.stepSeconds(), Explanation.compare(best, paper));
+        assertThat(best.feasible()).isTrue();
+        assertThat(best.stepSeconds()).isLessThanOrEqualTo(paper.stepSeconds());
+        assertThat(Explanation.compare(best, paper)).contains("→").containsAnyOf("slower", "as fast");
+    }
 }
