@@ -69,7 +69,7 @@ public final class CostModel {
     /** Why a plan cannot run, or null. */
     String rejection(PlanCandidate c, MemoryBreakdown mem) {
         if (!mem.fits()) {
-            return String.format("needs %.1f GB per device, has %.1f GB (activations %.1f GB, model states %.1f GB)",
+            return String.format(java.util.Locale.ROOT, "needs %.2f GB per device, has %.2f GB (activations %.2f GB, model states %.2f GB)",
                     mem.total() / 1e9, mem.capacity() / 1e9, mem.activations() / 1e9,
                     (mem.params() + mem.grads() + mem.optimizer()) / 1e9);
         }

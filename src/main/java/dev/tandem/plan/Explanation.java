@@ -15,7 +15,7 @@ public final class Explanation {
     public static String compare(Prediction best, Prediction other) {
         double diff = other.stepSeconds() - best.stepSeconds();
         String verdict = Math.abs(diff) < 1e-9 * best.stepSeconds() ? "is as fast"
-                : String.format(Locale.ROOT, "is %.1f%% %s", 100 * Math.abs(diff) / best.stepSeconds(), diff > 0 ? "slower" : "faster");
+                : String.format(Locale.ROOT, "is %s%% %s", percent(100 * Math.abs(diff) / best.stepSeconds()), diff > 0 ? "slower" : "faster");
         return settingsDiff(best.plan(), other.plan()) + " " + verdict + componentsDiff(best.time(), other.time());
     }
 
@@ -51,6 +51,10 @@ public final class Explanation {
             shown.add(String.format(Locale.ROOT, "%s %s%s", p.name(), p.delta() > 0 ? "+" : "−", Seconds.format(Math.abs(p.delta()))));
         }
         return shown.isEmpty() ? "" : ": " + String.join(", ", shown);
+    }
+
+    private static String percent(double p) {
+        return String.format(Locale.ROOT, p >= 0.1 ? "%.1f" : "%.2g", p);
     }
 
     private static void diff(List<String> out, String name, int a, int b) {

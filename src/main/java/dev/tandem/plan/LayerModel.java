@@ -67,13 +67,17 @@ public final class LayerModel {
 
     /**
      * Seconds of the word/position embedding (first stage) for one micro-batch, forward + backward:
-     * lookup, add and dropout (11 bytes per element forward, twice that backward), plus the
-     * all-reduce that combines the vocabulary-parallel lookup.
+     * lookup, add and dropout (11 bytes per element forward, twice that backward).
      */
-    public double embedding(int tp, int microBatch) {
+    public double embedding(int microBatch) {
         double th = (double) microBatch * model.seq() * model.hidden();
-        double time = timer.memoryBound(11 * th) + timer.memoryBound(BACKWARD_BYTES * 11 * th);
-        return time + (tp == 1 ? 0 : comm.tensorParallelAllReduce(2 * th, tp));
+        return timer.memoryBound(11 * th) + timer.memoryBound(BACKWARD_BYTES * 11 * th);
+    }
+
+    /** The all-reduce that combines a vocabulary-parallel embedding lookup (forward only). */
+    public double embeddingTensorParallel(int tp, int microBatch) {
+        double th = (double) microBatch * model.seq() * model.hidden();
+        return tp == 1 ? 0 : comm.tensorParallelAllReduce(2 * th, tp);
     }
 
     /**

@@ -18,7 +18,7 @@ public final class PlanReport {
         Hardware hw = r.cluster().hardware();
         out.append(String.format(Locale.ROOT, "Model   %s: %d layers, hidden %d, %d heads, vocab %d, seq %d (%.2fB parameters)%n",
                 m.name(), m.layers(), m.hidden(), m.heads(), m.vocab(), m.seq(), m.params() / 1e9));
-        out.append(String.format(Locale.ROOT, "Cluster %s: %d per node, %.0f TFLOP/s 16-bit peak, %.0f GB, global batch %d sequences%n",
+        out.append(String.format(Locale.ROOT, "Cluster %s: %d per node, %.3g TFLOP/s peak (16-bit, or FP32 where that is all), %.0f GB, global batch %d sequences%n",
                 r.cluster(), r.cluster().devicesPerNode(), hw.mixedPrecisionPeak() / 1e12, hw.memory().bytes() / 1e9, r.globalBatch()));
         out.append(String.format(Locale.ROOT, "Search  %d plans in %.2f s: %d fit, %d rejected%n",
                 r.evaluated(), r.searchSeconds(), r.evaluated() - r.rejected(), r.rejected()));
@@ -59,7 +59,7 @@ public final class PlanReport {
 
     private static String row(String rank, Prediction p) {
         TimeBreakdown t = p.time();
-        return String.format(Locale.ROOT, "%-3s %-72s %9s %8.1f %5.1f%% %8.1f %9s %9s %9s%n", rank, p.plan().label(),
+        return String.format(Locale.ROOT, "%-3s %-72s %9s %8.3g %5.1f%% %8.1f %9s %9s %9s%n", rank, p.plan().label(),
                 Seconds.format(p.stepSeconds()), p.tflopsPerDevice(), 100 * p.mfu(), p.memory().total() / 1e9,
                 Seconds.format(t.compute() + t.optimizer()), Seconds.format(t.exposedCommunication()), Seconds.format(t.bubble()));
     }
@@ -75,7 +75,7 @@ public final class PlanReport {
     static String time(Prediction p) {
         TimeBreakdown t = p.time();
         return String.format(Locale.ROOT,
-                "compute %s + exposed comm %s (tensor %s, pipeline %s, data %s) + bubble %s + optimizer %s = %s; %.1f TFLOP/s per device, MFU %.1f%%",
+                "compute %s + exposed comm %s (tensor %s, pipeline %s, data %s) + bubble %s + optimizer %s = %s; %.3g TFLOP/s per device, MFU %.1f%%",
                 Seconds.format(t.compute()), Seconds.format(t.exposedCommunication()), Seconds.format(t.tensorParallel()),
                 Seconds.format(t.pipelineP2p()), Seconds.format(t.dataParallel()), Seconds.format(t.bubble()),
                 Seconds.format(t.optimizer()), Seconds.format(t.total()), p.tflopsPerDevice(), 100 * p.mfu());

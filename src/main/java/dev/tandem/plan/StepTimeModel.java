@@ -49,8 +49,11 @@ public final class StepTimeModel {
 
         double chunkCompute = layersPerChunk * lc.compute(rc);
         double chunkTp = layersPerChunk * lc.tpComm(rc);
-        double embed = layers.embedding(tp, mb), out = layers.output(tp, mb);
-        double endStage = pp == 1 ? embed + out : Math.max(embed, out);
+        double embed = layers.embedding(mb), embedTp = layers.embeddingTensorParallel(tp, mb), out = layers.output(tp, mb);
+        // The slower end of the pipeline sets the pace; with one stage both ends are on the device.
+        boolean firstIsSlower = embed + embedTp >= out;
+        double endStage = pp == 1 ? embed + out : firstIsSlower ? embed : out;
+        double endStageTp = pp == 1 || firstIsSlower ? embedTp : 0;
 
         // Parameters on the busiest device, for gradient and optimizer traffic.
         double psi = Math.max(memory.stageParams(c, 0), memory.stageParams(c, pp - 1));
@@ -58,7 +61,7 @@ public final class StepTimeModel {
         double accumulate = timer.stream(ACCUMULATE_BYTES_PER_PARAM * accumulatePsi);
 
         double compute = micro * (v * chunkCompute + endStage + accumulate);
-        double tensorParallel = micro * v * chunkTp;
+        double tensorParallel = micro * (v * chunkTp + endStageTp);
         double bubble = (pp - 1) * (chunkCompute + chunkTp);
 
         double p2p = 0;
