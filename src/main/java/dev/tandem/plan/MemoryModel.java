@@ -17,7 +17,7 @@ public final class MemoryModel {
 
     /** Parameters on one device of stage {@code stage} (before ZeRO sharding). */
     public double stageParams(PlanCandidate c, int stage) {
-        double layers = (double) m.layers() / c.pp() * m.paramsPerLayer() / c.tp();
+        double layers = (double) c.layersPerDevice(m.layers()) * m.paramsPerLayer() / c.tp();
         double words = (double) m.vocab() * m.hidden() / c.tp();
         double positions = (double) m.seq() * m.hidden();
         boolean first = stage == 0, last = stage == c.pp() - 1;
@@ -45,7 +45,7 @@ public final class MemoryModel {
 
         // Micro-batches whose activations a stage holds: 1F1B lets stage i run p−i forwards ahead;
         // interleaving adds (p−1)/(p·v) of a stage's worth on the first stage (Korthikanti et al. 4.2.3).
-        double layersPerStage = (double) m.layers() / pp;
+        double layersPerStage = c.layersPerDevice(m.layers());
         double inFlight = pp == 1 ? 1 : Math.min(micro, pp - stage);
         if (v > 1 && pp > 1) inFlight *= 1 + (pp - 1.0) / (pp * v);
         double perLayer = ActivationMemory.perLayer(m, mb, tp, c.sequenceParallel(), c.recompute());

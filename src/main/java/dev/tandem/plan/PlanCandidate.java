@@ -37,6 +37,14 @@ public record PlanCandidate(int tp, int pp, int dp, int microBatch, Schedule sch
         return schedule.chunks();
     }
 
+    /**
+     * Layers on the busiest device. Without interleaving the layers need not divide evenly (as in
+     * BLOOM's 70 layers on 12 stages): the busiest stage has ⌈layers/pp⌉ and sets the pace.
+     */
+    public int layersPerDevice(int layers) {
+        return (layers + pp - 1) / pp;
+    }
+
     /** Micro-batches per step for a global batch of {@code globalBatch} sequences. */
     public int microBatches(int globalBatch) {
         return globalBatch / (microBatch * dp);

@@ -19,8 +19,9 @@ public final class PlanRules {
         if (m.heads() % c.tp() != 0 || m.ffnHidden() % c.tp() != 0) {
             return "tp=" + c.tp() + " must divide the heads (" + m.heads() + ") and the MLP width (" + m.ffnHidden() + ")";
         }
-        if (m.layers() % (c.pp() * c.chunks()) != 0) {
-            return "pp·v = " + c.pp() * c.chunks() + " must divide the " + m.layers() + " layers";
+        if (c.pp() > m.layers()) return "pp=" + c.pp() + " exceeds the " + m.layers() + " layers";
+        if (c.chunks() > 1 && m.layers() % (c.pp() * c.chunks()) != 0) {
+            return "interleaved schedule: pp·v = " + c.pp() * c.chunks() + " must divide the " + m.layers() + " layers";
         }
         if (globalBatch % (c.microBatch() * c.dp()) != 0) {
             return "global batch " + globalBatch + " is not a multiple of micro-batch × dp = " + c.microBatch() * c.dp();

@@ -36,7 +36,7 @@ public final class PlanSearch {
                 int dp = n / (tp * pp);
                 if (pp > m.layers() || batch % dp != 0) continue;
                 for (int mb : divisors(batch / dp)) {
-                    for (int v : divisors(m.layers() / Math.max(1, pp))) {
+                    for (int v : m.layers() % pp == 0 ? divisors(m.layers() / pp) : List.of(1)) {
                         for (ZeroStage zero : ZeroStage.values()) {
                             for (Recompute rc : Recompute.values()) {
                                 for (int sp = 0; sp <= (tp > 1 ? 1 : 0); sp++) {

@@ -45,7 +45,7 @@ public final class StepTimeModel {
         int tp = c.tp(), pp = c.pp(), dp = c.dp(), v = c.chunks(), mb = c.microBatch();
         Recompute rc = c.recompute();
         double micro = c.microBatches(globalBatch);
-        double layersPerChunk = (double) m.layers() / (pp * v);
+        double layersPerChunk = (double) c.layersPerDevice(m.layers()) / v;
 
         double chunkCompute = layersPerChunk * lc.compute(rc);
         double chunkTp = layersPerChunk * lc.tpComm(rc);
@@ -95,7 +95,7 @@ public final class StepTimeModel {
                 Recompute rc = c.recompute();
                 double perLayer = Math.max(0, gather - lc.forward())
                         + Math.max(0, gather + scatter - lc.backwardPhase(rc));
-                double layersOnDevice = (double) m.layers() / c.pp();
+                double layersOnDevice = c.layersPerDevice(m.layers());
                 // Embedding/output weights are gathered and reduced like a layer; the first gather of a
                 // micro-batch has nothing to hide behind.
                 double ends = psi - layersOnDevice * m.paramsPerLayer() / c.tp();

@@ -46,7 +46,8 @@ class ParsingTest {
         ModelSpec m = ModelCatalog.get("megatron-1t");
         ClusterSpec c = ClusterSpec.parse("3072xA100-80GB");
         assertThat(PlanRules.check(m, c, 3072, PlanCandidate.parse("tp=16,pp=32", 3072))).contains("inside a node");
-        assertThat(PlanRules.check(m, c, 3072, PlanCandidate.parse("tp=8,pp=48", 3072))).contains("layers");
+        assertThat(PlanRules.check(m, c, 3072, PlanCandidate.parse("tp=8,pp=48,v=2,mb=8", 3072))).contains("layers");
+        assertThat(PlanRules.check(m, c, 3072, PlanCandidate.parse("tp=8,pp=48", 3072))).isNull();
         assertThat(PlanRules.check(m, c, 3072, PlanCandidate.parse("tp=8,pp=64,v=2,mb=16", 3072))).contains("multiple of pp");
         assertThat(PlanRules.check(m, c, 3072, PlanCandidate.parse("tp=8,pp=64,mb=1", 3072))).isNull();
     }
