@@ -5,7 +5,9 @@ import dev.tandem.plan.Calibration;
 import dev.tandem.plan.ClusterSpec;
 import dev.tandem.plan.CostModel;
 import dev.tandem.plan.DeviceProbe;
+import dev.tandem.plan.HardwareCatalog;
 import dev.tandem.plan.JavaProbe;
+import dev.tandem.plan.ModelCatalog;
 import dev.tandem.plan.ModelConfigLoader;
 import dev.tandem.plan.ModelSpec;
 import dev.tandem.plan.PlanCandidate;
@@ -62,8 +64,8 @@ final class PlanCommand implements Runnable {
         PrintWriter out = spec.commandLine().getOut();
         try {
             if (list) {
-                out.println("models:  " + String.join(", ", dev.tandem.plan.ModelCatalog.all().keySet().stream().sorted().toList()));
-                out.println("devices: " + String.join(", ", dev.tandem.plan.HardwareCatalog.names()) + ", CPU (with --calibrate)");
+                out.println("models:  " + String.join(", ", ModelCatalog.all().keySet().stream().sorted().toList()));
+                out.println("devices: " + String.join(", ", HardwareCatalog.names()) + ", CPU (with --calibrate)");
                 return;
             }
             DeviceProbe.Measurement measured = null;
@@ -96,7 +98,12 @@ final class PlanCommand implements Runnable {
         String spec = cluster.trim();
         if (spec.toUpperCase(Locale.ROOT).endsWith("XCPU")) {
             if (measured == null) throw new TandemException("a CPU cluster needs --calibrate (the planner measures this machine)");
-            int ranks = Integer.parseInt(spec.substring(0, spec.length() - 4).trim());
+            int ranks;
+            try {
+                ranks = Integer.parseInt(spec.substring(0, spec.length() - 4).trim());
+            } catch (NumberFormatException e) {
+                throw new TandemException("cluster spec '" + spec + "' should look like 2xCPU", e);
+            }
             return ClusterSpec.of(ranks, Calibration.hardware(measured, ranks));
         }
         return ClusterSpec.parse(spec);

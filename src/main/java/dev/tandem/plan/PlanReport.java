@@ -23,8 +23,8 @@ public final class PlanReport {
         out.append(String.format(Locale.ROOT, "Search  %d plans in %.2f s: %d fit, %d rejected%n",
                 r.evaluated(), r.searchSeconds(), r.evaluated() - r.rejected(), r.rejected()));
         r.rejectedByReason().forEach((reason, count) -> {
-            Prediction ex = r.rejectedExample().get(reason);
-            out.append(String.format(Locale.ROOT, "        %d %s, e.g. %s: %s%n", count, reason, ex.plan().label(), ex.rejection()));
+            Rejection ex = r.rejectedExample().get(reason);
+            out.append(String.format(Locale.ROOT, "        %d %s, closest: %s: %s%n", count, reason, ex.plan().label(), ex.reason()));
         });
         if (r.ranked().isEmpty()) {
             out.append(r.noPlanMessage()).append('\n');
@@ -92,7 +92,7 @@ public final class PlanReport {
         Map<String, Object> rejected = new LinkedHashMap<>();
         r.rejectedByReason().forEach((reason, count) -> rejected.put(reason, Map.of("count", count,
                 "example", r.rejectedExample().get(reason).plan().label(),
-                "why", r.rejectedExample().get(reason).rejection())));
+                "why", r.rejectedExample().get(reason).reason())));
         root.put("rejected", rejected);
         List<Object> plans = new ArrayList<>();
         List<Prediction> shown = r.ranked().subList(0, Math.min(top, r.ranked().size()));

@@ -27,7 +27,7 @@ public final class PlanSearch {
         int n = cluster.devices(), batch = cost.globalBatch();
         PriorityQueue<Prediction> top = new PriorityQueue<>(FASTEST.reversed());
         Map<String, Long> rejected = new LinkedHashMap<>();
-        Map<String, Prediction> example = new LinkedHashMap<>();
+        Map<String, Rejection> example = new LinkedHashMap<>();
         long evaluated = 0;
 
         for (int tp : divisors(cluster.devicesPerNode())) {
@@ -50,8 +50,9 @@ public final class PlanSearch {
                                         if (why != null) {
                                             String key = mem.fits() ? "host memory too small for offload" : "out of device memory";
                                             rejected.merge(key, 1L, Long::sum);
-                                            Prediction p = new Prediction(c, c.microBatches(batch), mem, null, 0, 0, 0, n, why);
-                                            example.merge(key, p, (a, b) -> a.memory().total() <= b.memory().total() ? a : b);
+                                            // Keep the plan that came closest to fitting as the example.
+                                            example.merge(key, new Rejection(c, mem, why),
+                                                    (a, b) -> a.memory().total() <= b.memory().total() ? a : b);
                                             continue;
                                         }
                                         Prediction p = cost.predict(c, mem);

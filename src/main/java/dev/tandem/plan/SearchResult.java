@@ -8,7 +8,7 @@ import java.util.Map;
  * were rejected (reason category → count, with one example each).
  */
 public record SearchResult(ModelSpec model, ClusterSpec cluster, int globalBatch, List<Prediction> ranked,
-                           long evaluated, Map<String, Long> rejectedByReason, Map<String, Prediction> rejectedExample,
+                           long evaluated, Map<String, Long> rejectedByReason, Map<String, Rejection> rejectedExample,
                            double searchSeconds) {
 
     public Prediction best() {
@@ -23,7 +23,7 @@ public record SearchResult(ModelSpec model, ClusterSpec cluster, int globalBatch
     String noPlanMessage() {
         StringBuilder sb = new StringBuilder("no plan fits " + model.name() + " on " + cluster + " with global batch " + globalBatch);
         rejectedExample.values().stream().findFirst()
-                .ifPresent(p -> sb.append(" (closest: ").append(p.plan().label()).append(": ").append(p.rejection()).append(')'));
+                .ifPresent(r -> sb.append(" (closest: ").append(r.plan().label()).append(": ").append(r.reason()).append(')'));
         return sb.toString();
     }
 }

@@ -101,4 +101,16 @@ class SanityTest {
         assertThat(mid).isLessThan(big);
         assertThat(big).isLessThan(0.86).isGreaterThan(0.8);
     }
+
+    @Test
+    void gemmEfficiencyIsSmoothInTheShape() {
+        // Expected-value padding: no cliffs when a dimension crosses a tile or wave boundary.
+        KernelTimer k = new KernelTimer(HardwareCatalog.get("H100-SXM"));
+        double previous = k.gemmEfficiency(64, 4096, 4096, 1);
+        for (int m = 65; m <= 8192; m++) {
+            double e = k.gemmEfficiency(m, 4096, 4096, 1);
+            assertThat(Math.abs(e - previous)).as("M=%d", m).isLessThan(0.005);
+            previous = e;
+        }
+    }
 }
