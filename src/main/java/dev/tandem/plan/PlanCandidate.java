@@ -69,6 +69,7 @@ public record PlanCandidate(int tp, int pp, int dp, int microBatch, Schedule sch
             kv.put(p[0].trim().toLowerCase(Locale.ROOT), p[1].trim().toLowerCase(Locale.ROOT));
         }
         int tp = intOf(kv, "tp", 1), pp = intOf(kv, "pp", 1);
+        if (tp < 1 || pp < 1) throw new PlanInputException("plan: tp and pp must be >= 1");
         int dp = kv.containsKey("dp") ? intOf(kv, "dp", 1) : Math.max(1, devices / (tp * pp));
         int mb = intOf(kv, "mb", intOf(kv, "micro_batch", 1));
         int v = intOf(kv, "v", 1);
