@@ -85,6 +85,7 @@ final class PlanCommand implements Runnable {
             Prediction compared = compare == null ? null : cost.predict(PlanCandidate.parse(compare, c.devices()));
             if (result.ranked().isEmpty() && compared == null && !json) {
                 out.print(PlanReport.text(result, top, null));
+                out.flush();
                 throw new TandemException("no plan fits; see the rejection reasons above");
             }
             out.print(json ? PlanReport.json(result, top, compared) + "\n" : PlanReport.text(result, top, compared));
