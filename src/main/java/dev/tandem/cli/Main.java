@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 TokenizerCommand.class,
                 BenchCommand.class,
                 CommSelfTestCommand.class,
+                PlanCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {

@@ -1,0 +1,112 @@
+package dev.tandem.cli;
+
+import dev.tandem.TandemException;
+import dev.tandem.plan.Calibration;
+import dev.tandem.plan.ClusterSpec;
+import dev.tandem.plan.CostModel;
+import dev.tandem.plan.DeviceProbe;
+import dev.tandem.plan.HardwareCatalog;
+import dev.tandem.plan.JavaProbe;
+import dev.tandem.plan.ModelCatalog;
+import dev.tandem.plan.ModelConfigLoader;
+import dev.tandem.plan.ModelSpec;
+import dev.tandem.plan.PlanCandidate;
+import dev.tandem.plan.PlanInputException;
+import dev.tandem.plan.PlanReport;
+import dev.tandem.plan.PlanSearch;
+import dev.tandem.plan.Prediction;
+import dev.tandem.plan.SearchResult;
+import java.io.PrintWriter;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code tandem plan}: the fastest parallel plans for a model on a cluster, with predicted memory and time. */
+@Command(name = "plan", mixinStandardHelpOptions = true,
+        description = {"Search parallel plans (dp, tp, pp, v, micro-batch, ZeRO, recompute, offload) and rank them by",
+                "predicted step time, with memory per device and the time breakdown. See docs/PLANNER.md."})
+final class PlanCommand implements Runnable {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--model", paramLabel = "NAME|CONFIG",
+            description = "Catalog name (gpt3-175b, megatron-1t, ...) or a JSON/TOML file with layers, hidden, heads, vocab, seq.")
+    String model;
+
+    @Option(names = "--cluster", paramLabel = "SPEC", description = "Devices, e.g. 1024xA100-80GB, 64xH100, 8xMI250X, 2xCPU.")
+    String cluster;
+
+    @Option(names = "--global-batch", paramLabel = "B", description = "Sequences per step (default: 1 per device, at least 512).")
+    Integer globalBatch;
+
+    @Option(names = "--seq", paramLabel = "S", description = "Override the model's sequence length.")
+    Integer seq;
+
+    @Option(names = "--top", paramLabel = "K", defaultValue = "5", description = "Plans to show (default ${DEFAULT-VALUE}).")
+    int top;
+
+    @Option(names = "--json", description = "Print the result as JSON.")
+    boolean json;
+
+    @Option(names = "--compare", paramLabel = "PLAN",
+            description = "Also predict this plan and say how the best differs, e.g. tp=8,pp=64,mb=1,v=1,recompute=full.")
+    String compare;
+
+    @Option(names = "--list", description = "List the model and hardware catalogs.")
+    boolean list;
+
+    @Option(names = "--calibrate", description = "Measure this machine (GEMM throughput, memory and copy bandwidth) for --cluster NxCPU.")
+    boolean calibrate;
+
+    @Override
+    public void run() {
+        PrintWriter out = spec.commandLine().getOut();
+        try {
+            if (list) {
+                out.println("models:  " + String.join(", ", ModelCatalog.all().keySet().stream().sorted().toList()));
+                out.println("devices: " + String.join(", ", HardwareCatalog.names()) + ", CPU (with --calibrate)");
+                return;
+            }
+            DeviceProbe.Measurement measured = null;
+            if (calibrate) {
+                measured = new JavaProbe().measure();
+                if (!json) out.println(Calibration.describe(measured));
+                if (model == null && cluster == null) return;
+            }
+            if (model == null || cluster == null) throw new TandemException("plan needs --model and --cluster (or --list, --calibrate)");
+            if (top < 1) throw new TandemException("--top must be >= 1");
+            ModelSpec m = ModelConfigLoader.resolve(model);
+            if (seq != null) m = m.withSeq(seq);
+            ClusterSpec c = cluster(measured);
+            int batch = globalBatch != null ? globalBatch : Math.max(512, c.devices());
+            CostModel cost = new CostModel(m, c, batch);
+            SearchResult result = PlanSearch.search(cost, Math.max(top, 10));
+            Prediction compared = compare == null ? null : cost.predict(PlanCandidate.parse(compare, c.devices()));
+            if (result.ranked().isEmpty() && compared == null && !json) {
+                out.print(PlanReport.text(result, top, null));
+                out.flush();
+                throw new TandemException("no plan fits; see the rejection reasons above");
+            }
+            out.print(json ? PlanReport.json(result, top, compared) + "\n" : PlanReport.text(result, top, compared));
+            out.flush();
+        } catch (PlanInputException e) {
+            throw new TandemException(e.getMessage(), e);
+        }
+    }
+
+    private ClusterSpec cluster(DeviceProbe.Measurement measured) {
+        String spec = cluster.trim();
+        if (spec.toUpperCase(Locale.ROOT).endsWith("XCPU")) {
+            if (measured == null) throw new TandemException("a CPU cluster needs --calibrate (the planner measures this machine)");
+            int ranks;
+            try {
+                ranks = Integer.parseInt(spec.substring(0, spec.length() - 4).trim());
+            } catch (NumberFormatException e) {
+                throw new TandemException("cluster spec '" + spec + "' should look like 2xCPU", e);
+            }
+            return ClusterSpec.of(ranks, Calibration.hardware(measured, ranks));
+        }
+        return ClusterSpec.parse(spec);
+    }
+}

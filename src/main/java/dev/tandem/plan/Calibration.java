@@ -1,0 +1,35 @@
+package dev.tandem.plan;
+
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Turns a {@link DeviceProbe.Measurement} of this machine into a {@link Hardware} entry for
+ * {@code ranks} Tandem ranks on it (each rank gets its share of cores, memory and bandwidth), so
+ * the same cost model plans CPU runs. Compute is FP32 (Tandem's kernels compute in float32); the
+ * measured GEMM rate is already an achieved rate, so its matmul efficiency is 1. Between hosts
+ * Tandem uses TCP: 10 GbE (1.25 GB/s, 50 µs) is assumed.
+ */
+public final class Calibration {
+    private Calibration() {}
+
+    public static Hardware hardware(DeviceProbe.Measurement m, int ranks) {
+        int perHost = Math.max(1, ranks);
+        double share = 1.0 / perHost;
+        int coresPerRank = Math.max(1, m.cores() / perHost);
+        return new Hardware("CPU",
+                new Hardware.Compute(Map.of(Precision.FP32, m.gemmFlops() * share), coresPerRank, 6, 32, 1.0, 2e-6),
+                new Hardware.Memory((long) (m.memoryBytes() * share), m.memoryBandwidth() * share, 1.0, 256L << 20),
+                new Hardware.Network(perHost, m.copyBandwidth() / 2, 10e-6, 1.25e9, 50e-6, 1.0, 0.9),
+                new Hardware.Host(m.memoryBandwidth() * share, m.memoryBytes(), m.memoryBandwidth()),
+                "measured: " + m.method());
+    }
+
+    public static String describe(DeviceProbe.Measurement m) {
+        return String.format(Locale.ROOT,
+                "This machine: %d cores, %.1f GB memory; GEMM %.1f GFLOP/s (FP32), memory bandwidth %.1f GB/s, "
+                        + "one-core copy %.1f GB/s (shared-memory transport ≈ half: copy in, copy out)%n  method: %s",
+                m.cores(), m.memoryBytes() / 1e9, m.gemmFlops() / 1e9, m.memoryBandwidth() / 1e9, m.copyBandwidth() / 1e9,
+                m.method());
+    }
+}

@@ -1,0 +1,68 @@
+package dev.tandem.plan;
+
+/**
+ * Time of collectives on the cluster's links, ring algorithms (what NCCL uses for large messages):
+ * all-reduce moves 2(n−1)/n of the buffer through every rank's link in 2(n−1) steps, reduce-scatter
+ * and all-gather (n−1)/n in n−1 steps, point-to-point the buffer once.
+ *
+ * <p>A ring is as fast as its slowest hop. Inside a node that is the device's fabric link; once a
+ * group spans nodes it is the device's own share of the node's network (its NIC on a
+ * rail-optimized cluster). Every device of a node communicates at the same time in its own group,
+ * so a group gets no more than one NIC per member: no node-level aggregation is assumed.
+ */
+public final class CommModel {
+    /** Gradient bucket that a data-parallel reduction can only start after the backward ends (PyTorch DDP default 25 MB). */
+    static final double BUCKET_BYTES = 25e6;
+
+    public enum Link { INTRA_NODE, INTER_NODE }
+
+    private final Hardware.Network net;
+    private final int devicesPerNode;
+
+    public CommModel(ClusterSpec cluster) {
+        this.net = cluster.hardware().network();
+        this.devicesPerNode = cluster.devicesPerNode();
+    }
+
+    public double bandwidth(Link link) {
+        return link == Link.INTRA_NODE ? net.intraBandwidth() * net.intraEfficiency() : net.interBandwidth() * net.interEfficiency();
+    }
+
+    public double latency(Link link) {
+        return link == Link.INTRA_NODE ? net.intraLatency() : net.interLatency();
+    }
+
+    public double allReduce(double bytes, int n, Link link) {
+        if (n <= 1) return 0;
+        return 2.0 * (n - 1) / n * bytes / bandwidth(link) + 2.0 * (n - 1) * latency(link);
+    }
+
+    /** Reduce-scatter or all-gather of a buffer of {@code bytes} (the full, unsharded size). */
+    public double reduceScatter(double bytes, int n, Link link) {
+        if (n <= 1) return 0;
+        return (double) (n - 1) / n * bytes / bandwidth(link) + (n - 1) * latency(link);
+    }
+
+    public double allGather(double bytes, int n, Link link) {
+        return reduceScatter(bytes, n, link);
+    }
+
+    public double pointToPoint(double bytes, Link link) {
+        return bytes / bandwidth(link) + latency(link);
+    }
+
+    /** Tensor-parallel groups are consecutive ranks, inside one node. */
+    public double tensorParallelAllReduce(double bytes, int tp) {
+        return allReduce(bytes, tp, Link.INTRA_NODE);
+    }
+
+    /** Data-parallel group: stride tp, so it leaves the node once tp·dp exceeds the node. */
+    public Link dataParallelLink(PlanCandidate c) {
+        return (long) c.tp() * c.dp() <= devicesPerNode ? Link.INTRA_NODE : Link.INTER_NODE;
+    }
+
+    /** Pipeline neighbours: stride tp·dp; inside a node only if the whole mesh fits in one. */
+    public Link pipelineLink(PlanCandidate c) {
+        return (long) c.devices() <= devicesPerNode ? Link.INTRA_NODE : Link.INTER_NODE;
+    }
+}

@@ -1,0 +1,85 @@
+package dev.tandem.plan;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Predicts memory and step time of a plan for one model, cluster and global batch. Layer costs
+ * depend only on (tp, sequence parallel, micro-batch) and are cached, so evaluating a candidate is
+ * a handful of arithmetic operations; that is what makes exhaustive search cheap.
+ */
+public final class CostModel {
+    private final ModelSpec model;
+    private final ClusterSpec cluster;
+    private final int globalBatch;
+    private final MemoryModel memory;
+    private final LayerModel layers;
+    private final StepTimeModel time;
+    private final Map<Long, LayerCost> layerCache = new HashMap<>();
+
+    public CostModel(ModelSpec model, ClusterSpec cluster, int globalBatch) {
+        if (globalBatch < 1) throw new PlanInputException("global batch must be >= 1, got " + globalBatch);
+        this.model = model;
+        this.cluster = cluster;
+        this.globalBatch = globalBatch;
+        KernelTimer timer = new KernelTimer(cluster.hardware());
+        CommModel comm = new CommModel(cluster);
+        this.memory = new MemoryModel(model, cluster);
+        this.layers = new LayerModel(model, timer, comm);
+        this.time = new StepTimeModel(model, cluster, timer, comm, layers, memory);
+    }
+
+    public ModelSpec model() {
+        return model;
+    }
+
+    public ClusterSpec cluster() {
+        return cluster;
+    }
+
+    public int globalBatch() {
+        return globalBatch;
+    }
+
+    public LayerCost layer(int tp, boolean sp, int microBatch) {
+        long key = ((long) microBatch << 20) | ((long) tp << 1) | (sp ? 1 : 0);
+        return layerCache.computeIfAbsent(key, k -> layers.layer(tp, sp, microBatch));
+    }
+
+    /** Memory alone: lets the search skip timing plans that cannot fit. */
+    public MemoryBreakdown memory(PlanCandidate c) {
+        return memory.predict(c, globalBatch);
+    }
+
+    /** Full prediction for a well-formed plan; throws if {@link PlanRules} rejects it. */
+    public Prediction predict(PlanCandidate c) {
+        String invalid = PlanRules.check(model, cluster, globalBatch, c);
+        if (invalid != null) throw new PlanInputException("plan " + c.label() + ": " + invalid);
+        MemoryBreakdown mem = memory(c);
+        return predict(c, mem);
+    }
+
+    Prediction predict(PlanCandidate c, MemoryBreakdown mem) {
+        TimeBreakdown t = time.predict(c, globalBatch, layer(c.tp(), c.sequenceParallel(), c.microBatch()));
+        return new Prediction(c, c.microBatches(globalBatch), mem, t,
+                FlopsModel.hardware(model, globalBatch, c.recompute()), FlopsModel.model(model, globalBatch),
+                cluster.hardware().mixedPrecisionPeak(), cluster.devices(), rejection(c, mem));
+    }
+
+    /** Why a plan cannot run, or null. */
+    String rejection(PlanCandidate c, MemoryBreakdown mem) {
+        if (!mem.fits()) {
+            return String.format(java.util.Locale.ROOT, "needs %.2f GB per device, has %.2f GB (activations %.2f GB, model states %.2f GB)",
+                    mem.total() / 1e9, mem.capacity() / 1e9, mem.activations() / 1e9,
+                    (mem.params() + mem.grads() + mem.optimizer()) / 1e9);
+        }
+        if (c.offloadOptimizer()) {
+            double perNode = mem.hostOptimizer() * cluster.devicesPerNode();
+            if (perNode > cluster.hardware().host().memoryPerNode()) {
+                return String.format("offloaded optimizer needs %.0f GB of host memory per node, has %.0f GB",
+                        perNode / 1e9, cluster.hardware().host().memoryPerNode() / 1e9);
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,74 @@
+package dev.tandem.plan;
+
+/**
+ * Bytes per device for a plan: model states from {@link ZeroMemory} on the parameters a stage
+ * holds, activations from {@link ActivationMemory} times the micro-batches a stage keeps in flight,
+ * and the buffers around them. Both ends of the pipeline are checked (the first stage keeps the
+ * most activations, the last holds the logits) and the larger is reported.
+ */
+public final class MemoryModel {
+    private final ModelSpec m;
+    private final ClusterSpec cluster;
+
+    public MemoryModel(ModelSpec model, ClusterSpec cluster) {
+        this.m = model;
+        this.cluster = cluster;
+    }
+
+    /** Parameters on one device of stage {@code stage} (before ZeRO sharding). */
+    public double stageParams(PlanCandidate c, int stage) {
+        double layers = (double) c.layersPerDevice(m.layers()) * m.paramsPerLayer() / c.tp();
+        double words = (double) m.vocab() * m.hidden() / c.tp();
+        double positions = (double) m.seq() * m.hidden();
+        boolean first = stage == 0, last = stage == c.pp() - 1;
+        // With pp > 1 the last stage keeps its own copy of the (tied) word embedding for the logits.
+        return layers + (first ? words + positions : 0) + (last && !first ? words : 0);
+    }
+
+    public MemoryBreakdown predict(PlanCandidate c, int globalBatch) {
+        MemoryBreakdown first = stage(c, globalBatch, 0);
+        if (c.pp() == 1) return first;
+        MemoryBreakdown last = stage(c, globalBatch, c.pp() - 1);
+        return last.total() > first.total() ? last : first;
+    }
+
+    MemoryBreakdown stage(PlanCandidate c, int globalBatch, int stage) {
+        Hardware hw = cluster.hardware();
+        int mb = c.microBatch(), tp = c.tp(), pp = c.pp(), v = c.chunks();
+        int micro = c.microBatches(globalBatch);
+        boolean first = stage == 0, last = stage == pp - 1;
+
+        double psi = stageParams(c, stage);
+        ZeroMemory.ModelStates states = ZeroMemory.perDevice(psi, c.dp(), c.zero());
+        double optimizerOnDevice = c.offloadOptimizer() ? 0 : states.optimizer();
+        double host = c.offloadOptimizer() ? states.optimizer() : 0;
+
+        // Micro-batches whose activations a stage holds: 1F1B lets stage i run p−i forwards ahead;
+        // interleaving adds (p−1)/(p·v) of a stage's worth on the first stage (Korthikanti et al. 4.2.3).
+        double layersPerStage = c.layersPerDevice(m.layers());
+        double inFlight = pp == 1 ? 1 : Math.min(micro, pp - stage);
+        if (v > 1 && pp > 1) inFlight *= 1 + (pp - 1.0) / (pp * v);
+        double perLayer = ActivationMemory.perLayer(m, mb, tp, c.sequenceParallel(), c.recompute());
+        double activations = layersPerStage * inFlight * perLayer;
+        // The layer being back-propagated: everything it recomputed is alive at once.
+        activations += switch (c.recompute()) {
+            case FULL -> ActivationMemory.perLayer(m, mb, tp, c.sequenceParallel(), Recompute.NONE);
+            case SELECTIVE -> ActivationMemory.attentionCore(m, mb, tp);
+            case NONE -> 0;
+        };
+        double sbh = (double) m.seq() * mb * m.hidden();
+        if (first) activations += inFlight * sbh / (c.sequenceParallel() ? tp : 1); // embedding dropout mask
+
+        double buffers = 0;
+        if (last) buffers += 6.0 * m.seq() * mb * m.vocab() / tp; // 16-bit logits + FP32 copy in the loss
+        if (tp > 1) buffers += 2 * sbh; // tensor-parallel all-reduce staging
+        if (pp > 1) buffers += 2 * 2 * sbh / tp; // send and receive buffers
+        if (c.dp() > 1 && !c.zero().shardsParameters()) buffers += 2 * CommModel.BUCKET_BYTES;
+        if (c.zero().shardsParameters()) {
+            double layerBytes = 2.0 * m.paramsPerLayer() / tp;
+            buffers += 3 * layerBytes; // gathered current + prefetched layer, one layer of full gradients
+        }
+        return new MemoryBreakdown(stage, states.params(), states.grads(), optimizerOnDevice, activations, buffers,
+                hw.memory().reservedBytes(), hw.memory().bytes(), host);
+    }
+}

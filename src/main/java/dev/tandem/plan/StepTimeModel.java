@@ -1,0 +1,117 @@
+package dev.tandem.plan;
+
+/**
+ * Seconds of one training step on the bottleneck device, assembled from per-layer kernel times
+ * ({@link LayerModel}) and collective times ({@link CommModel}):
+ *
+ * <ul>
+ *   <li>compute: m micro-batches × (v chunks × layers per chunk × layer time + the embedding or
+ *       output layer of the end stage), plus adding each micro-batch's weight gradients into the
+ *       gradient buffer (a separate kernel: read 2 + 2, write 2 bytes per parameter);</li>
+ *   <li>tensor parallel: every collective is on the critical path (the next GEMM needs its result);</li>
+ *   <li>pipeline: the bubble is (p−1) chunk times ((p−1)/(m·v) of the ideal time), each micro-batch
+ *       sends one activation forward and one gradient back per chunk, blocking;</li>
+ *   <li>data parallel: the gradient reduction starts bucket by bucket during the backward of the last
+ *       micro-batch and hides behind it, except the last bucket; ZeRO-1/2 add an all-gather of the
+ *       updated parameters after the step, ZeRO-2 reduces every micro-batch, ZeRO-3 gathers each layer's
+ *       parameters before its forward and its backward, overlapped with the previous layer;</li>
+ *   <li>optimizer: Adam streams 28 bytes per parameter of its shard (gradient 2, FP32 master 8,
+ *       moments 16, 16-bit parameter 2); offloaded, gradients go down and parameters come back over the
+ *       host link and the host's memory bandwidth (shared by the node's devices) does the step.</li>
+ * </ul>
+ */
+public final class StepTimeModel {
+    static final double ADAM_BYTES_PER_PARAM = 28;
+    static final double ACCUMULATE_BYTES_PER_PARAM = 6;
+
+    private final ModelSpec m;
+    private final ClusterSpec cluster;
+    private final KernelTimer timer;
+    private final CommModel comm;
+    private final LayerModel layers;
+    private final MemoryModel memory;
+
+    public StepTimeModel(ModelSpec model, ClusterSpec cluster, KernelTimer timer, CommModel comm, LayerModel layers,
+                         MemoryModel memory) {
+        this.m = model;
+        this.cluster = cluster;
+        this.timer = timer;
+        this.comm = comm;
+        this.layers = layers;
+        this.memory = memory;
+    }
+
+    public TimeBreakdown predict(PlanCandidate c, int globalBatch, LayerCost lc) {
+        int tp = c.tp(), pp = c.pp(), dp = c.dp(), v = c.chunks(), mb = c.microBatch();
+        Recompute rc = c.recompute();
+        double micro = c.microBatches(globalBatch);
+        double layersPerChunk = (double) c.layersPerDevice(m.layers()) / v;
+
+        double chunkCompute = layersPerChunk * lc.compute(rc);
+        double chunkTp = layersPerChunk * lc.tpComm(rc);
+        double embed = layers.embedding(mb), embedTp = layers.embeddingTensorParallel(tp, mb), out = layers.output(tp, mb);
+        // The slower end of the pipeline sets the pace; with one stage both ends are on the device.
+        boolean firstIsSlower = embed + embedTp >= out;
+        double endStage = pp == 1 ? embed + out : firstIsSlower ? embed : out;
+        double endStageTp = pp == 1 || firstIsSlower ? embedTp : 0;
+
+        // Parameters on the busiest device, for gradient and optimizer traffic.
+        double psi = Math.max(memory.stageParams(c, 0), memory.stageParams(c, pp - 1));
+        double accumulatePsi = c.zero().shardsGradients() ? psi / dp : psi;
+        double accumulate = timer.stream(ACCUMULATE_BYTES_PER_PARAM * accumulatePsi);
+
+        double compute = micro * (v * chunkCompute + endStage + accumulate);
+        double tensorParallel = micro * (v * chunkTp + endStageTp);
+        double bubble = (pp - 1) * (chunkCompute + chunkTp);
+
+        double p2p = 0;
+        if (pp > 1) {
+            // Megatron's scatter/gather: each tp rank sends its 1/t slice of the activation.
+            double send = comm.pointToPoint(2.0 * mb * m.seq() * m.hidden() / tp, comm.pipelineLink(c));
+            p2p = 2 * (micro * v + pp - 1) * send;
+        }
+
+        double backwardWindow = v * layersPerChunk * lc.backwardPhase(rc);
+        double dataParallel = dataParallel(c, micro, psi, lc, backwardWindow);
+        double optimizer = optimizer(c, psi);
+        return new TimeBreakdown(compute, tensorParallel, p2p, dataParallel, bubble, optimizer);
+    }
+
+    private double dataParallel(PlanCandidate c, double micro, double psi, LayerCost lc, double window) {
+        int dp = c.dp();
+        if (dp == 1) return 0;
+        CommModel.Link link = comm.dataParallelLink(c);
+        double grads = 2 * psi;
+        double lastBucket = Math.min(CommModel.BUCKET_BYTES, grads);
+        return switch (c.zero()) {
+            case ZERO0 -> Math.max(0, comm.allReduce(grads, dp, link) - window) + comm.allReduce(lastBucket, dp, link);
+            case ZERO1 -> Math.max(0, comm.reduceScatter(grads, dp, link) - window) + comm.reduceScatter(lastBucket, dp, link)
+                    + comm.allGather(grads, dp, link);
+            case ZERO2 -> micro * (Math.max(0, comm.reduceScatter(grads, dp, link) - window)
+                    + comm.reduceScatter(lastBucket, dp, link)) + comm.allGather(grads, dp, link);
+            case ZERO3 -> {
+                double layerBytes = 2.0 * m.paramsPerLayer() / c.tp();
+                double gather = comm.allGather(layerBytes, dp, link), scatter = comm.reduceScatter(layerBytes, dp, link);
+                Recompute rc = c.recompute();
+                double perLayer = Math.max(0, gather - lc.forward())
+                        + Math.max(0, gather + scatter - lc.backwardPhase(rc));
+                double layersOnDevice = c.layersPerDevice(m.layers());
+                // Embedding/output weights are gathered and reduced like a layer; the first gather of a
+                // micro-batch has nothing to hide behind.
+                double ends = psi - layersOnDevice * m.paramsPerLayer() / c.tp();
+                double endBytes = 2 * ends;
+                yield micro * (layersOnDevice * perLayer + gather
+                        + comm.allGather(endBytes, dp, link) + comm.reduceScatter(endBytes, dp, link));
+            }
+        };
+    }
+
+    private double optimizer(PlanCandidate c, double psi) {
+        double shard = c.zero().shardsOptimizer() ? psi / c.dp() : psi;
+        if (!c.offloadOptimizer()) return timer.stream(ADAM_BYTES_PER_PARAM * shard);
+        Hardware.Host host = cluster.hardware().host();
+        double transfers = 2 * (2 * shard) / host.linkBandwidth();
+        double hostStep = ADAM_BYTES_PER_PARAM * shard / (host.memoryBandwidthPerNode() / cluster.devicesPerNode());
+        return transfers + hostStep;
+    }
+}

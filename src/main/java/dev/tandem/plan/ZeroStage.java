@@ -1,0 +1,37 @@
+package dev.tandem.plan;
+
+/**
+ * ZeRO stages (Rajbhandari et al.): which model states are sharded over the data-parallel group.
+ * An enum is the closed set; each constant answers the sharding questions the cost model asks.
+ */
+public enum ZeroStage {
+    /** Plain data parallel: every rank holds everything, gradients are all-reduced. */
+    ZERO0,
+    /** Optimizer states sharded. */
+    ZERO1,
+    /** Optimizer states and gradients sharded (gradients reduce-scattered every micro-batch). */
+    ZERO2,
+    /** Also parameters: gathered layer by layer before forward and again before backward. */
+    ZERO3;
+
+    public int level() {
+        return ordinal();
+    }
+
+    public boolean shardsOptimizer() {
+        return level() >= 1;
+    }
+
+    public boolean shardsGradients() {
+        return level() >= 2;
+    }
+
+    public boolean shardsParameters() {
+        return level() >= 3;
+    }
+
+    public static ZeroStage of(int level) {
+        if (level < 0 || level > 3) throw new PlanInputException("ZeRO stage must be 0..3, got " + level);
+        return values()[level];
+    }
+}
