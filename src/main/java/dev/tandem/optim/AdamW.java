@@ -30,18 +30,24 @@ public final class AdamW implements Optimizer {
         }
     }
 
-    private final List<Parameter> params;
+    private final List<ParamSlice> slices;
     private final List<Tensor> m = new ArrayList<>();
     private final List<Tensor> v = new ArrayList<>();
     private final Settings s;
     private long t;
 
+    /** AdamW over whole parameters (one rank). */
     public AdamW(List<Parameter> params, Settings settings) {
-        this.params = List.copyOf(params);
+        this(settings, ParamSlice.wholes(params));
+    }
+
+    /** AdamW over the slices this rank owns (e.g. a ZeRO shard). */
+    public AdamW(Settings settings, List<ParamSlice> slices) {
+        this.slices = List.copyOf(slices);
         this.s = settings;
-        for (Parameter p : this.params) {
-            m.add(Tensor.zeros(MemoryCategory.OPTIMIZER_STATE, p.value().shape()));
-            v.add(Tensor.zeros(MemoryCategory.OPTIMIZER_STATE, p.value().shape()));
+        for (ParamSlice p : this.slices) {
+            m.add(Tensor.zeros(MemoryCategory.OPTIMIZER_STATE, Math.toIntExact(p.length())));
+            v.add(Tensor.zeros(MemoryCategory.OPTIMIZER_STATE, Math.toIntExact(p.length())));
         }
     }
 
@@ -50,10 +56,10 @@ public final class AdamW implements Optimizer {
         t++;
         float bc1 = (float) (1 - Math.pow(s.beta1(), t));
         float bc2 = (float) (1 - Math.pow(s.beta2(), t));
-        for (int i = 0; i < params.size(); i++) {
-            Parameter p = params.get(i);
+        for (int i = 0; i < slices.size(); i++) {
+            ParamSlice p = slices.get(i);
             float decay = p.decays() ? 1f - lr * s.weightDecay() : 1f;
-            update(p.value().data(), p.grad().data(), m.get(i).data(), v.get(i).data(), p.numel(), lr, decay, bc1, bc2);
+            update(p.value(), p.grad(), m.get(i).data(), v.get(i).data(), p.length(), lr, decay, bc1, bc2);
         }
     }
 
@@ -89,8 +95,8 @@ public final class AdamW implements Optimizer {
     }
 
     @Override
-    public List<Parameter> parameters() {
-        return params;
+    public List<ParamSlice> slices() {
+        return slices;
     }
 
     @Override
@@ -98,7 +104,7 @@ public final class AdamW implements Optimizer {
         return t;
     }
 
-    /** First and second moment of parameter {@code i} (for checkpoints and tests). */
+    /** First and second moment of slice {@code i} (for checkpoints and tests). */
     public Tensor firstMoment(int i) {
         return m.get(i);
     }

@@ -1,6 +1,5 @@
 package dev.tandem.optim;
 
-import dev.tandem.nn.Parameter;
 import java.util.List;
 
 /** Updates parameters from their gradients. Holds its state off-heap under OPTIMIZER_STATE. */
@@ -8,8 +7,8 @@ public interface Optimizer extends AutoCloseable {
     /** One update with learning rate {@code lr}; gradients must be final (clipped, reduced). */
     void step(float lr);
 
-    /** The parameters this optimizer updates. */
-    List<Parameter> parameters();
+    /** The parameter slices this optimizer updates (whole parameters on one rank). */
+    List<ParamSlice> slices();
 
     /** Number of steps taken (bias correction uses it). */
     long steps();
