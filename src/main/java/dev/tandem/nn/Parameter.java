@@ -34,6 +34,30 @@ public final class Parameter extends Var implements AutoCloseable {
         setGrad(buffer);
     }
 
+    /**
+     * Moves this parameter's values into {@code storage} (same shape; owned by the caller, e.g. a
+     * view into a flat buffer of a parallel strategy) and frees the parameter's own storage.
+     */
+    public void moveTo(Tensor storage) {
+        if (!java.util.Arrays.equals(storage.shape(), value().shape())) {
+            throw new IllegalArgumentException(name + ": storage " + storage + " does not match " + value());
+        }
+        storage.copyFrom(value());
+        Tensor old = value();
+        rebind(storage);
+        old.close();
+    }
+
+    /** Points the values at {@code storage} without copying (a strategy's gathered buffer, or null when released). */
+    public void bindValue(Tensor storage) {
+        rebind(storage);
+    }
+
+    /** Forgets the current gradient buffer without freeing it (it belongs to a strategy). */
+    public void unbindGrad() {
+        setGrad(null);
+    }
+
     /** Frees this parameter's own gradient (after the optimizer consumed it). */
     public void releaseGrad() {
         freeGrad();
@@ -42,7 +66,7 @@ public final class Parameter extends Var implements AutoCloseable {
     @Override
     public void close() {
         freeGrad();
-        value().close();
+        if (value() != null) value().close();
     }
 
     @Override
