@@ -1,9 +1,10 @@
 package dev.tandem.data;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.DefaultIndenter;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.TandemException;
@@ -27,7 +28,11 @@ import java.util.Map;
  * are refused with a message naming the key, rather than silently encoding differently.
  */
 public final class TokenizerJson {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** One vocab entry and one merge per line, like Hugging Face writes it: readable, diffable. */
+    private static final DefaultPrettyPrinter PRETTY = new DefaultPrettyPrinter()
+            .withArrayIndenter(new DefaultIndenter("  ", "\n"))
+            .withObjectIndenter(new DefaultIndenter("  ", "\n"));
 
     private TokenizerJson() {}
 
@@ -56,6 +61,8 @@ public final class TokenizerJson {
             return parse(JSON.readTree(json));
         } catch (JsonProcessingException e) {
             throw new TandemException("not valid tokenizer JSON: " + e.getOriginalMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new TandemException("tokenizer JSON: " + e.getMessage(), e);
         }
     }
 
@@ -186,7 +193,7 @@ public final class TokenizerJson {
             merges.add(ByteLevel.encode(ordinary.get(m.left())) + " " + ByteLevel.encode(ordinary.get(m.right())));
         }
         try {
-            return JSON.writeValueAsString(root) + "\n";
+            return JSON.writer(PRETTY).writeValueAsString(root) + "\n";
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -206,7 +213,7 @@ public final class TokenizerJson {
         try {
             Path dir = file.toAbsolutePath().getParent();
             Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+            Path tmp = dir.resolve(file.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
             try {
                 Files.writeString(tmp, toJson(tok));
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
