@@ -57,6 +57,8 @@ final class TokenizerCommand implements Runnable {
             Path file = out.resolve("tokenizer.json");
             TokenizerJson.save(tok, file);
             int merges = tok.merges().size();
+            int tokens = tok.encode(text.text()).length;
+            err.printf("the corpus encodes to %,d tokens (%.2f bytes/token)%n", tokens, (double) text.bytes() / tokens);
             if (tok.vocabSize() < vocabSize) {
                 err.printf("note: the corpus ran out of pairs to merge; vocabulary is %,d, not %,d%n", tok.vocabSize(), vocabSize);
             }

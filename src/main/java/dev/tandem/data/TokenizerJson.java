@@ -76,6 +76,9 @@ public final class TokenizerJson {
         requireNullOrEmpty(model, "dropout");
         requireNullOrEmpty(model, "continuing_subword_prefix");
         requireNullOrEmpty(model, "end_of_word_suffix");
+        if (model.path("ignore_merges").asBoolean(false)) {
+            throw new IllegalArgumentException("model.ignore_merges is true; Tandem always applies merges (as GPT-2 does)");
+        }
         checkByteLevel(root.path("pre_tokenizer"), "pre_tokenizer");
         checkByteLevel(root.path("decoder"), "decoder");
 
