@@ -101,7 +101,6 @@ public final class BpeTrainer {
             int total = ordinaryTokens - 256;
             int[] stamp = new int[words.length];
             Arrays.fill(stamp, -1);
-            IntArray touched = new IntArray(64);
             while (tokens.size() < ordinaryTokens && !heap.isEmpty()) {
                 Candidate c = heap.poll();
                 int p = pairIndex.get(c.left, c.right, -1);
@@ -118,7 +117,7 @@ public final class BpeTrainer {
                 int rank = merges.size();
                 merges.add(new Merge(c.left, c.right, id));
 
-                touched = new IntArray(64);
+                IntArray touched = new IntArray(64); // pairs whose count may have grown
                 IntArray where = pairWords[p];
                 for (int k = 0; k < where.size(); k++) {
                     int w = where.get(k);

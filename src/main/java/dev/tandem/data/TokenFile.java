@@ -78,7 +78,12 @@ public final class TokenFile implements AutoCloseable {
         }
     }
 
-    /** Writes a token file atomically: a temp file in the same folder, forced to disk, then renamed. */
+    /**
+     * Writes a token file atomically: a temp file in the same folder, forced to disk, then renamed.
+     * Local ranks that build the same cache at once each write their own temp file (named by pid)
+     * and the last rename wins; the contents are identical, and a file already mapped by another
+     * process stays valid after it is replaced.
+     */
     public static void write(Path file, TokenFileHeader header, int[] ids) {
         if (header.tokenCount() != ids.length) throw new IllegalArgumentException("header says " + header.tokenCount() + " tokens, got " + ids.length);
         try {
