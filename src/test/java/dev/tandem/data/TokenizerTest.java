@@ -69,13 +69,13 @@ class TokenizerTest {
         assertThatThrownBy(() -> SHAKESPEARE.decode(new int[] {SHAKESPEARE.vocabSize()})).isInstanceOf(IllegalArgumentException.class);
     }
 
-    @Property(tries = 500)
+    @Property(tries = 500, seed = "20261126")
     void decodeInvertsEncode(@ForAll("unicode") String s) {
         assertThat(SHAKESPEARE.decode(SHAKESPEARE.encode(s))).isEqualTo(s);
         assertThat(SMALL_ALPHABET.decode(SMALL_ALPHABET.encode(s))).isEqualTo(s);
     }
 
-    @Property(tries = 300)
+    @Property(tries = 300, seed = "20261126")
     void heapMergingMatchesGpt2sReferenceLoop(@ForAll("smallAlphabet") String s) {
         for (String word : PreTokenizer.split(s)) {
             assertThat(SMALL_ALPHABET.encodeWord(word)).containsExactly(Gpt2Reference.bpe(SMALL_ALPHABET, word));
