@@ -148,6 +148,8 @@ class BatcherTest {
         for (long i = 1; i <= (long) window * 64; i++) expected += tok.tokenByteLength(data.validation().get(i));
         assertThat(bytes).isEqualTo(expected);
         assertThat(new EvalBatches(data.validation(), 4, 64, 5).windowCount()).isEqualTo(5);
+        // A loss of ln 2 nats on every token of 2 bytes is half a bit per byte.
+        assertThat(EvalBatches.bitsPerByte(Math.log(2) * 10, 20)).isCloseTo(0.5, org.assertj.core.data.Offset.offset(1e-12));
         assertThat(new EvalBatches(data.validation(), 4, 64, 5).batch(1).rows()).isEqualTo(1);
     }
 
