@@ -2,11 +2,12 @@ package dev.tandem.cli;
 
 import dev.tandem.TandemException;
 import dev.tandem.data.BpeTrainer;
-import dev.tandem.data.Corpus;
+import dev.tandem.data.CorpusReader;
 import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -49,16 +50,18 @@ final class TokenizerCommand implements Runnable {
             }
             PrintWriter err = spec.commandLine().getErr();
             long t0 = System.nanoTime();
-            Corpus text = Corpus.read(corpus);
-            Map<String, Long> words = BpeTrainer.countWords(text.text());
+            Map<String, Long> words = new HashMap<>();
+            CorpusReader.Summary text = CorpusReader.read(corpus, chunk -> BpeTrainer.countWords(chunk, words));
+            if (text.bytes() == 0) throw new TandemException("corpus " + corpus + " is empty");
             err.printf("read %s: %,d bytes, %,d distinct words (%.1f s)%n", corpus, text.bytes(), words.size(), seconds(t0));
             err.flush();
             Tokenizer tok = BpeTrainer.train(words, vocabSize, new Progress(err));
             Path file = out.resolve("tokenizer.json");
             TokenizerJson.save(tok, file);
             int merges = tok.merges().size();
-            int tokens = tok.encode(text.text()).length;
-            err.printf("the corpus encodes to %,d tokens (%.2f bytes/token)%n", tokens, (double) text.bytes() / tokens);
+            long[] tokens = {0};
+            CorpusReader.read(corpus, chunk -> tok.encode(chunk, id -> tokens[0]++));
+            err.printf("the corpus encodes to %,d tokens (%.2f bytes/token)%n", tokens[0], (double) text.bytes() / tokens[0]);
             if (tok.vocabSize() < vocabSize) {
                 err.printf("note: the corpus ran out of pairs to merge; vocabulary is %,d, not %,d%n", tok.vocabSize(), vocabSize);
             }

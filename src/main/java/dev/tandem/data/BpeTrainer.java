@@ -40,8 +40,13 @@ public final class BpeTrainer {
     /** Counts the pre-tokenized words of {@code text}. */
     public static Map<String, Long> countWords(CharSequence text) {
         Map<String, Long> counts = new HashMap<>();
-        PreTokenizer.split(text, w -> counts.merge(w, 1L, Long::sum));
+        countWords(text, counts);
         return counts;
+    }
+
+    /** Adds the words of {@code text} to {@code counts} (for corpora read chunk by chunk). */
+    public static void countWords(CharSequence text, Map<String, Long> counts) {
+        PreTokenizer.split(text, w -> counts.merge(w, 1L, Long::sum));
     }
 
     public static Tokenizer train(CharSequence text, int vocabSize, Progress progress) {
