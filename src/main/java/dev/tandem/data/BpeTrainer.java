@@ -31,7 +31,7 @@ public final class BpeTrainer {
     public interface Progress {
         Progress NONE = (done, total) -> {};
 
-        /** After each merge: {@code done} of at most {@code total} merges. */
+        /** After each merge: {@code done} of at most {@code total} new tokens exist. */
         void merged(int done, int total);
     }
 
@@ -130,11 +130,12 @@ public final class BpeTrainer {
                     stamp[w] = rank;
                     mergeInWord(w, c.left, c.right, id, touched);
                 }
+                pairWords[p] = new IntArray(4); // every occurrence is merged: free the list
                 for (int k = 0; k < touched.size(); k++) {
                     int q = touched.get(k);
                     if (pairCount[q] > 0) heap.add(new Candidate(pairCount[q], PairMap.left(pairKey[q]), PairMap.right(pairKey[q])));
                 }
-                progress.merged(merges.size(), total);
+                progress.merged(tokens.size() - 256, total);
             }
             List<SpecialToken> specials = List.of(new SpecialToken(tokens.size(), SpecialToken.END_OF_TEXT));
             return new Tokenizer(tokens, merges, specials);
