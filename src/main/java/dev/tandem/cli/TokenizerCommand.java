@@ -40,7 +40,7 @@ final class TokenizerCommand implements Runnable {
         int vocabSize;
 
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder for tokenizer.json (created).")
-        Path out;
+        Path outDir;
 
         @Override
         public void run() {
@@ -49,14 +49,24 @@ final class TokenizerCommand implements Runnable {
                         + BpeTrainer.MIN_VOCAB + " (256 byte tokens + <|endoftext|>) and at most " + BpeTrainer.MAX_VOCAB);
             }
             PrintWriter err = spec.commandLine().getErr();
+            PrintWriter out = spec.commandLine().getOut();
             long t0 = System.nanoTime();
             Map<String, Long> words = new HashMap<>();
-            CorpusReader.Summary text = CorpusReader.read(corpus, chunk -> BpeTrainer.countWords(chunk, words));
+            long[] chars = {0};
+            CorpusReader.Summary text = CorpusReader.read(corpus, chunk -> {
+                BpeTrainer.countWords(chunk, words);
+                long before = chars[0];
+                chars[0] += chunk.length();
+                if (chars[0] >> 26 != before >> 26) { // a line per 64 M characters on big corpora
+                    err.printf("counting words: %,d M characters, %,d distinct words%n", chars[0] >> 20, words.size());
+                    err.flush();
+                }
+            });
             if (text.bytes() == 0) throw new TandemException("corpus " + corpus + " is empty");
             err.printf("read %s: %,d bytes, %,d distinct words (%.1f s)%n", corpus, text.bytes(), words.size(), seconds(t0));
             err.flush();
             Tokenizer tok = BpeTrainer.train(words, vocabSize, new Progress(err));
-            Path file = out.resolve("tokenizer.json");
+            Path file = outDir.resolve("tokenizer.json");
             TokenizerJson.save(tok, file);
             int merges = tok.merges().size();
             long[] tokens = {0};
@@ -65,7 +75,8 @@ final class TokenizerCommand implements Runnable {
             if (tok.vocabSize() < vocabSize) {
                 err.printf("note: the corpus ran out of pairs to merge; vocabulary is %,d, not %,d%n", tok.vocabSize(), vocabSize);
             }
-            spec.commandLine().getOut().printf("wrote %s: vocab %,d (%,d merges) in %.1f s%n", file, tok.vocabSize(), merges, seconds(t0));
+            out.printf("wrote %s: vocab %,d (%,d merges) in %.1f s%n", file, tok.vocabSize(), merges, seconds(t0));
+            out.flush();
         }
 
         private static double seconds(long t0) {
