@@ -84,6 +84,9 @@ public final class TokenizerJson {
 
         Map<Integer, String> specials = new HashMap<>();
         for (JsonNode t : root.path("added_tokens")) {
+            if (!t.path("id").canConvertToInt() || t.path("id").asInt() < 0 || !t.path("content").isTextual()) {
+                throw new IllegalArgumentException("added_tokens entry " + t + " needs a non-negative \"id\" and a \"content\"");
+            }
             specials.put(t.path("id").asInt(), t.path("content").asText());
         }
 
