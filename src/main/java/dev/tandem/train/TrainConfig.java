@@ -44,7 +44,7 @@ public record TrainConfig(
      */
     public static TrainConfig defaults() {
         return new TrainConfig(4, 4, 192, 128,
-                "data/tinyshakespeare.txt", "data/tokenizer-shakespeare.json", 2048, 0.1,
+                "data/tinyshakespeare.txt", "data/tokenizer-shakespeare-2k.json", 2048, 0.1,
                 16, 1, 1200, 2e-3f, 2e-4f, 60, "cosine", 0.2, 0.1f, 0.9f, 0.95f, 1.0,
                 1337,
                 100, 20, 10, "default", "runs", 0);

@@ -13,10 +13,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Parity with GPT-2's own encoder: the expected pieces and ids were produced by GPT-2's
- * encoder.py algorithm with Python's {@code regex} module (see gpt2_reference.py beside the
- * cases), on edge cases: whitespace runs, Unicode spaces, control characters, contractions,
- * emoji, CJK.
+ * Parity with GPT-2's own encoder: the expected pieces and ids (data only) were produced once,
+ * outside this repository, by running OpenAI's published GPT-2 encoder with Python's
+ * {@code regex} module over data/tokenizer-shakespeare-2k.json, on edge cases: whitespace runs,
+ * Unicode spaces, control characters, contractions, emoji, CJK.
  */
 class TokenizerGoldenTest {
     @Test
