@@ -10,10 +10,18 @@ import dev.tandem.tensor.Tensor;
  */
 public final class Parameter extends Var implements AutoCloseable {
     private final String name;
+    private final int[] shape;
 
     Parameter(String name, Tensor value) {
         super(value, MemoryCategory.GRADIENTS);
         this.name = name;
+        this.shape = value.shape();
+    }
+
+    /** The logical shape, also while a strategy has the values elsewhere (e.g. sharded). */
+    @Override
+    public int[] shape() {
+        return shape.clone();
     }
 
     public String name() {
@@ -22,11 +30,13 @@ public final class Parameter extends Var implements AutoCloseable {
 
     /** Whether AdamW applies weight decay: matrices yes, biases and LayerNorm gains no. */
     public boolean decays() {
-        return value().rank() >= 2 && !name.endsWith("wte.weight") && !name.endsWith("wpe.weight");
+        return shape.length >= 2 && !name.endsWith("wte.weight") && !name.endsWith("wpe.weight");
     }
 
     public long numel() {
-        return value().numel();
+        long n = 1;
+        for (int d : shape) n *= d;
+        return n;
     }
 
     /** Installs a gradient buffer owned by someone else (a parallel strategy's flat bucket). */
@@ -39,7 +49,7 @@ public final class Parameter extends Var implements AutoCloseable {
      * view into a flat buffer of a parallel strategy) and frees the parameter's own storage.
      */
     public void moveTo(Tensor storage) {
-        if (!java.util.Arrays.equals(storage.shape(), value().shape())) {
+        if (!java.util.Arrays.equals(storage.shape(), shape)) {
             throw new IllegalArgumentException(name + ": storage " + storage + " does not match " + value());
         }
         storage.copyFrom(value());
@@ -71,6 +81,6 @@ public final class Parameter extends Var implements AutoCloseable {
 
     @Override
     public String toString() {
-        return name + java.util.Arrays.toString(shape());
+        return name + java.util.Arrays.toString(shape);
     }
 }

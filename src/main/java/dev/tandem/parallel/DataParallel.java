@@ -34,6 +34,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
     private final Map<String, FlatUnit> units = new LinkedHashMap<>();
     private boolean lastMicroBatch = true;
     private boolean training;
+    private long blockedNanos;
 
     private DataParallel(GPT model, ProcessGroup group, int stage) {
         this.group = group;
@@ -89,9 +90,22 @@ public final class DataParallel implements Hooks, AutoCloseable {
         training = false;
     }
 
+    /** Time this rank spent blocked in communication since the last call (then resets). */
+    public double takeBlockedMillis() {
+        double ms = blockedNanos / 1e6;
+        blockedNanos = 0;
+        return ms;
+    }
+
+    private void timed(Runnable r) {
+        long t0 = System.nanoTime();
+        r.run();
+        blockedNanos += System.nanoTime() - t0;
+    }
+
     @Override
     public void beforeForward(String module) {
-        unitOf(module).gather();
+        timed(unitOf(module)::gather);
     }
 
     @Override
@@ -103,7 +117,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
     @Override
     public void beforeBackward(String module) {
         FlatUnit u = unitOf(module);
-        u.gather();
+        timed(u::gather);
         u.prepareGradients();
     }
 
@@ -117,7 +131,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
 
     /** Waits for every gradient reduction of this step. */
     public void finishGradients() {
-        for (FlatUnit u : units.values()) u.finishReduction();
+        timed(() -> units.values().forEach(FlatUnit::finishReduction));
     }
 
     /** The parameter elements this rank's optimizer updates. */
@@ -150,7 +164,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
 
     /** After the optimizer step: every rank gets the updated parameters. */
     public void afterOptimizerStep() {
-        for (FlatUnit u : units.values()) u.allGatherUpdatedParams();
+        timed(() -> units.values().forEach(FlatUnit::allGatherUpdatedParams));
     }
 
     /** Mean of {@code value} over ranks (e.g. the loss, for logging). */

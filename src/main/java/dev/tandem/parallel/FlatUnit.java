@@ -90,20 +90,11 @@ final class FlatUnit implements AutoCloseable {
     private Tensor view(Tensor flat, int i) {
         Parameter p = params.get(i);
         int start = Math.toIntExact(offsets[i]);
-        return flat.slice(start, Math.toIntExact(start + p.numel())).view(p.value() == null ? shapeOf(p) : p.value().shape());
-    }
-
-    private final java.util.Map<Parameter, int[]> shapes = new java.util.IdentityHashMap<>();
-
-    private int[] shapeOf(Parameter p) {
-        return shapes.get(p);
+        return flat.slice(start, Math.toIntExact(start + p.numel())).view(p.shape());
     }
 
     private void unbindParams() {
-        for (Parameter p : params) {
-            shapes.put(p, p.value().shape());
-            p.bindValue(null);
-        }
+        for (Parameter p : params) p.bindValue(null);
     }
 
     private void bindGrads() {
@@ -191,8 +182,7 @@ final class FlatUnit implements AutoCloseable {
                     : fullParams.data().asSlice(a * 4, (b - a) * 4);
             MemorySegment grad = stage <= 1 ? fullGrads.data().asSlice(a * 4, (b - a) * 4)
                     : gradShard.data().asSlice((a - lo) * 4, (b - a) * 4);
-            int[] shape = stage == 3 ? shapeOf(p) : p.value().shape();
-            out.add(new ParamSlice(p.name(), shape, p.decays(), a - offsets[i], b - a, value, grad));
+            out.add(new ParamSlice(p.name(), p.shape(), p.decays(), a - offsets[i], b - a, value, grad));
         }
         return out;
     }
