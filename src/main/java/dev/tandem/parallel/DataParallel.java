@@ -32,6 +32,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
     private final ProcessGroup group;
     private final int stage;
     private final Map<String, FlatUnit> units = new LinkedHashMap<>();
+    private final List<String> blocks = new ArrayList<>();
     private boolean lastMicroBatch = true;
     private boolean training;
     private long blockedNanos;
@@ -46,6 +47,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
         for (Map.Entry<String, List<Parameter>> e : modules.entrySet()) {
             if (!e.getKey().equals("embed") && !e.getKey().equals("head")) {
                 units.put(e.getKey(), new FlatUnit(e.getKey(), e.getValue(), stage, group));
+                blocks.add(e.getKey());
             }
         }
     }
@@ -103,15 +105,27 @@ public final class DataParallel implements Hooks, AutoCloseable {
         blockedNanos += System.nanoTime() - t0;
     }
 
+    /** The transformer block that runs {@code offset} blocks after {@code module}, or null. */
+    private FlatUnit block(String module, int offset) {
+        int i = module.equals("embed") ? -1 : module.equals("head") ? blocks.size() : blocks.indexOf(module);
+        int j = i + offset;
+        return j >= 0 && j < blocks.size() ? units.get(blocks.get(j)) : null;
+    }
+
     @Override
     public void beforeForward(String module) {
         timed(unitOf(module)::gather);
+        // Stage 3: start gathering the next block now, so it arrives while this one computes.
+        FlatUnit next = block(module, 1);
+        if (next != null) next.prefetch();
     }
 
     @Override
     public void afterForward(String module) {
-        // The root unit stays gathered from the embeddings until the head has run.
-        if (!module.equals("embed")) unitOf(module).release();
+        // The root unit stays gathered from the embeddings through the head, and on into the
+        // head's backward when one follows.
+        if (module.equals("embed") || (module.equals("head") && training)) return;
+        unitOf(module).release();
     }
 
     @Override
@@ -119,6 +133,8 @@ public final class DataParallel implements Hooks, AutoCloseable {
         FlatUnit u = unitOf(module);
         timed(u::gather);
         u.prepareGradients();
+        FlatUnit previous = block(module, -1);
+        if (previous != null) previous.prefetch();
     }
 
     @Override

@@ -46,6 +46,7 @@ final class FlatUnit implements AutoCloseable {
     private Tensor gradShard;    // stages 2–3
     private Tensor reduced;      // stages 2–3: reduce-scatter output before accumulation
     private Work pending;
+    private Work gathering;      // stage 3: an all-gather started ahead of use (prefetch)
 
     FlatUnit(String name, List<Parameter> params, int stage, ProcessGroup group) {
         this.name = name;
@@ -101,17 +102,31 @@ final class FlatUnit implements AutoCloseable {
         for (int i = 0; i < params.size(); i++) params.get(i).useGradBuffer(view(fullGrads, i));
     }
 
-    /** Stage 3: all-gathers the parameters (no-op if gathered or at other stages). */
-    void gather() {
+    /** Stage 3: starts all-gathering the parameters in the background (no-op if already started). */
+    void prefetch() {
         if (stage != 3 || fullParams != null) return;
         fullParams = Tensor.zeros(MemoryCategory.COMMUNICATION, padded());
-        group.allGather(shardParams.data(), fullParams.data(), DType.F32, shard);
-        for (int i = 0; i < params.size(); i++) params.get(i).bindValue(view(fullParams, i));
+        gathering = group.allGatherAsync(shardParams.data(), fullParams.data(), DType.F32, shard);
+    }
+
+    /** Stage 3: makes the whole parameters available, waiting for a prefetch if one is running. */
+    void gather() {
+        if (stage != 3) return;
+        prefetch();
+        if (gathering != null) {
+            gathering.await();
+            gathering = null;
+            for (int i = 0; i < params.size(); i++) params.get(i).bindValue(view(fullParams, i));
+        }
     }
 
     /** Stage 3: frees the gathered parameters. */
     void release() {
         if (stage != 3 || fullParams == null) return;
+        if (gathering != null) {
+            gathering.await();
+            gathering = null;
+        }
         for (Parameter p : params) p.bindValue(null);
         fullParams.close();
         fullParams = null;
