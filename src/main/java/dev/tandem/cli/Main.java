@@ -34,6 +34,7 @@ public final class Main implements Runnable {
     /** Runs the CLI and returns the exit code (tests call this directly). */
     public static int execute(String... args) {
         CommandLine cli = new CommandLine(new Main());
+        BenchCommand.addPeerBenchmarks(cli.getSubcommands().get("bench"));
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             Throwable cause = ex;
             if (cause instanceof TandemException te) {
