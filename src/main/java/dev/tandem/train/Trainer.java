@@ -103,7 +103,13 @@ public final class Trainer {
                     cfg.tokensPerStep());
             out.printf("plan: %d rank(s), data parallel, ZeRO stage %d, %d micro-batch(es) of %d sequences per rank; %d threads per rank%n",
                     world.size(), plan.zeroStage(), plan.microBatches(), plan.rowsPerMicroBatch(cfg.batchSize()), WorkerPool.get().threads());
-            Result r = loop(model, dp, optimizer, data, metrics, runDir, plan);
+            PlanCheck check = null;
+            if (world.rank() == 0) {
+                check = PlanCheck.predict(mc, plan, cfg.batchSize(), world.size());
+                out.println(check.predictedLine());
+            }
+            world.barrier();
+            Result r = loop(model, dp, optimizer, data, metrics, runDir, plan, check);
             Path modelDir = runDir.resolve("model");
             dp.gatherAll();
             if (world.rank() == 0) {
@@ -142,7 +148,7 @@ public final class Trainer {
     }
 
     private Result loop(GPT model, DataParallel dp, AdamW optimizer, TokenDataset data, MetricsLog metrics, Path runDir,
-                        Plan plan) throws IOException {
+                        Plan plan, PlanCheck check) throws IOException {
         int rows = plan.rowsPerMicroBatch(cfg.batchSize());
         int rankRows = rows * plan.microBatches();
         Batcher batcher = new Batcher(data.train(), cfg.batchSize(), cfg.blockSize(), cfg.seed());
@@ -210,6 +216,7 @@ public final class Trainer {
         if (world.rank() == 0) {
             LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.name(), trainPts, valPts);
             StepSummary.print(out, steps, evals, runDir);
+            out.println(check.comparisonLine(StepSummary.medianStepMs(steps), steps.getLast().memoryBytes()));
         }
         return new Result(steps, evals, runDir, null);
     }
