@@ -63,7 +63,7 @@ public final class AdamW8bit extends BaseOptimizer {
                         mb[j] = mj;
                         vb[j] = vj;
                         float denom = (float) Math.sqrt(vj) * invSqrtBc2 + eps;
-                        p.setAtIndex(F, e, p.getAtIndex(F, e) * decay - stepSize * mj / denom);
+                        p.setAtIndex(F, e, p.getAtIndex(F, e) * decay - mj / denom * stepSize);
                     }
                     mi.write(b, mb, len);
                     vi.write(b, vb, len);
