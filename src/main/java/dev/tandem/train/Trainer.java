@@ -16,9 +16,11 @@ import dev.tandem.nn.Hooks;
 import dev.tandem.nn.Ops;
 import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Tape;
-import dev.tandem.optim.AdamW;
 import dev.tandem.optim.GradClip;
 import dev.tandem.optim.LrSchedule;
+import dev.tandem.optim.Optimizer;
+import dev.tandem.optim.Optimizers;
+import dev.tandem.optim.ParamSlice;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
@@ -37,7 +39,7 @@ import java.util.Map;
 
 /**
  * The single-process training loop: data → forward/backward over micro-batches → clip →
- * AdamW step, with evaluation, metrics, a loss plot and the final model written as safetensors.
+ * optimizer step (config key {@code optimizer}), with evaluation, metrics, a loss plot and the final model written as safetensors.
  * Parallel strategies attach through {@link Hooks}.
  */
 public final class Trainer {
@@ -74,7 +76,7 @@ public final class Trainer {
         Tokenizer tokenizer = loadOrTrainTokenizer(corpus, tokenizerFile);
         try (TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.runsDir(), "cache"), cfg.valFraction(), out::println);
              GPT model = GPT.initialized(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(), cfg.blockSize()), cfg.seed());
-             AdamW optimizer = new AdamW(model.parameters(), new AdamW.Settings(cfg.beta1(), cfg.beta2(), 1e-8f, cfg.weightDecay()));
+             Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), ParamSlice.wholes(model.parameters()));
              MetricsLog metrics = new MetricsLog(runDir.resolve("metrics.jsonl"))) {
             GPTConfig mc = model.config();
             out.printf("model: GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d: %,d parameters (%,d non-embedding)%n",
@@ -82,6 +84,7 @@ public final class Trainer {
             out.printf("data: %s, %,d train / %,d validation tokens, %.3f bytes/token; %d steps × %,d tokens; %d threads%n",
                     corpus, data.train().size(), data.validation().size(), data.validation().bytesPerToken(), cfg.steps(),
                     cfg.tokensPerStep(), WorkerPool.get().threads());
+            out.printf("optimizer: %s, %,d bytes of state%n", cfg.optimizer(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
             Result r = loop(model, optimizer, data, metrics, runDir);
             Path modelDir = runDir.resolve("model");
             ModelFiles.save(modelDir, model, tokenizerFile);
@@ -111,7 +114,7 @@ public final class Trainer {
         return t;
     }
 
-    private Result loop(GPT model, AdamW optimizer, TokenDataset data, MetricsLog metrics, Path runDir) throws IOException {
+    private Result loop(GPT model, Optimizer optimizer, TokenDataset data, MetricsLog metrics, Path runDir) throws IOException {
         Batcher batcher = new Batcher(data.train(), cfg.batchSize(), cfg.blockSize(), cfg.seed());
         EvalBatches evalBatches = new EvalBatches(data.validation(), cfg.microBatchRows(), cfg.blockSize(),
                 cfg.evalBatches() * cfg.microBatchRows());
