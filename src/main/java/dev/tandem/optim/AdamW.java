@@ -1,7 +1,6 @@
 package dev.tandem.optim;
 
 import dev.tandem.nn.Parameter;
-import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import dev.tandem.tensor.WorkerPool;
 import java.lang.foreign.MemorySegment;
@@ -9,6 +8,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -17,7 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  * AdamW (Loshchilov &amp; Hutter): {@code m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
  * p ← p·(1 − lr·wd) − lr·m̂/(√v̂ + ε)} with bias-corrected m̂, v̂. Weight decay applies only to
  * parameters whose {@link Parameter#decays()} is true (matrices; not biases, LayerNorm gains or
- * embeddings). State: two float32 tensors per parameter.
+ * embeddings), unless a {@link ParamGroups} entry says otherwise; groups also scale the lr.
+ * State: two float32 tensors per slice, named {@code exp_avg} and {@code exp_avg_sq} as in PyTorch.
  */
 public final class AdamW implements Optimizer {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -33,7 +34,9 @@ public final class AdamW implements Optimizer {
     private final List<ParamSlice> slices;
     private final List<Tensor> m = new ArrayList<>();
     private final List<Tensor> v = new ArrayList<>();
+    private final OptimizerState state = new OptimizerState();
     private final Settings s;
+    private final ParamGroups groups;
     private long t;
 
     /** AdamW over whole parameters (one rank). */
@@ -43,11 +46,18 @@ public final class AdamW implements Optimizer {
 
     /** AdamW over the slices this rank owns (e.g. a ZeRO shard). */
     public AdamW(Settings settings, List<ParamSlice> slices) {
+        this(settings, slices, ParamGroups.NONE);
+    }
+
+    /** AdamW over slices with per-group lr multipliers and weight decay. */
+    public AdamW(Settings settings, List<ParamSlice> slices, ParamGroups groups) {
         this.slices = List.copyOf(slices);
         this.s = settings;
+        this.groups = groups;
         for (ParamSlice p : this.slices) {
-            m.add(Tensor.zeros(MemoryCategory.OPTIMIZER_STATE, Math.toIntExact(p.length())));
-            v.add(Tensor.zeros(MemoryCategory.OPTIMIZER_STATE, Math.toIntExact(p.length())));
+            String key = OptimizerState.prefix(p);
+            m.add(state.f32(key + ".exp_avg", Math.toIntExact(p.length())));
+            v.add(state.f32(key + ".exp_avg_sq", Math.toIntExact(p.length())));
         }
     }
 
@@ -58,8 +68,9 @@ public final class AdamW implements Optimizer {
         float bc2 = (float) (1 - Math.pow(s.beta2(), t));
         for (int i = 0; i < slices.size(); i++) {
             ParamSlice p = slices.get(i);
-            float decay = p.decays() ? 1f - lr * s.weightDecay() : 1f;
-            update(p.value(), p.grad(), m.get(i).data(), v.get(i).data(), p.length(), lr, decay, bc1, bc2);
+            float lri = lr * groups.lrScale(p.name());
+            float decay = 1f - lri * groups.weightDecay(p, s.weightDecay());
+            update(p.value(), p.grad(), m.get(i).data(), v.get(i).data(), p.length(), lri, decay, bc1, bc2);
         }
     }
 
@@ -119,8 +130,18 @@ public final class AdamW implements Optimizer {
     }
 
     @Override
+    public Map<String, Tensor> state() {
+        return state.view();
+    }
+
+    @Override
+    public void load(Map<String, Tensor> source, long steps) {
+        state.load(source);
+        this.t = steps;
+    }
+
+    @Override
     public void close() {
-        m.forEach(Tensor::close);
-        v.forEach(Tensor::close);
+        state.close();
     }
 }

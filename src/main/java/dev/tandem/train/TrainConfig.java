@@ -9,6 +9,9 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import dev.tandem.TandemException;
+import dev.tandem.optim.OptimizerSettings;
+import dev.tandem.optim.Optimizers;
+import dev.tandem.optim.ParamGroups;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +32,7 @@ public record TrainConfig(
         // optimisation
         int batchSize, int microBatches, int steps, float lr, float minLr, int warmupSteps,
         String schedule, double decayFraction, float weightDecay, float beta1, float beta2, double gradClip,
+        String optimizer, String optimizerOptions, String paramGroups,
         long seed,
         // parallel plan
         int nproc, int zero, int tp, int pp, String recompute, boolean offload,
@@ -48,9 +52,16 @@ public record TrainConfig(
         return new TrainConfig(4, 4, 192, 128,
                 "data/tinyshakespeare.txt", "data/tokenizer-shakespeare-2k.json", 2048, 0.1,
                 16, 1, 1200, 2e-3f, 2e-4f, 60, "cosine", 0.2, 0.1f, 0.9f, 0.95f, 1.0,
+                "adamw", "", "",
                 1337,
                 1, 0, 1, 1, "none", false,
                 100, 20, 10, "default", "runs", 0);
+    }
+
+    /** The optimizer hyperparameters: AdamW's β/ε/wd from their keys, plus optimizer_options and param_groups. */
+    public OptimizerSettings optimizerSettings() {
+        return new OptimizerSettings(beta1, beta2, 1e-8f, weightDecay, ParamGroups.parse(paramGroups),
+                OptimizerSettings.parseOptions(optimizerOptions));
     }
 
     /** Tokens per optimizer step. */
@@ -74,6 +85,12 @@ public record TrainConfig(
         if (nproc < 1) throw new TandemException("nproc must be >= 1, got " + nproc);
         if (threads < 0) throw new TandemException("threads must be >= 0 (0 = all cores), got " + threads);
         if (gradClip < 0) throw new TandemException("grad_clip must be >= 0 (0 = off), got " + gradClip);
+        if (!Optimizers.NAMES.contains(optimizer)) {
+            throw new TandemException("optimizer must be one of " + String.join(", ", Optimizers.NAMES) + ", got '" + optimizer + "'");
+        }
+        // parse now (fields are not assigned yet in a compact constructor), so errors come at load time
+        OptimizerSettings.parseOptions(optimizerOptions);
+        ParamGroups.parse(paramGroups);
         if (name == null || name.isBlank() || !name.matches("[A-Za-z0-9._-]+")) {
             throw new TandemException("name must be letters, digits, '.', '_' or '-', got '" + name + "'");
         }

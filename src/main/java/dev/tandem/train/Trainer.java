@@ -18,8 +18,9 @@ import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Hooks;
 import dev.tandem.nn.Ops;
 import dev.tandem.nn.Tape;
-import dev.tandem.optim.AdamW;
 import dev.tandem.optim.LrSchedule;
+import dev.tandem.optim.Optimizer;
+import dev.tandem.optim.Optimizers;
 import dev.tandem.parallel.DataParallel;
 import dev.tandem.parallel.Plan;
 import dev.tandem.tensor.DType;
@@ -40,7 +41,7 @@ import java.util.Map;
 
 /**
  * The single-process training loop: data → forward/backward over micro-batches → clip →
- * AdamW step, with evaluation, metrics, a loss plot and the final model written as safetensors.
+ * optimizer step (config key {@code optimizer}), with evaluation, metrics, a loss plot and the final model written as safetensors.
  * Data parallelism and ZeRO attach through {@link Hooks} ({@link DataParallel}); a single process
  * is the one-rank case of the same mechanism.
  */
@@ -93,7 +94,7 @@ public final class Trainer {
         try (TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.runsDir(), "cache"), cfg.valFraction(), out::println);
              GPT model = GPT.initialized(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(), cfg.blockSize()), cfg.seed());
              DataParallel dp = DataParallel.apply(model, world, plan.zeroStage());
-             AdamW optimizer = new AdamW(new AdamW.Settings(cfg.beta1(), cfg.beta2(), 1e-8f, cfg.weightDecay()), dp.optimizerSlices());
+             Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), dp.optimizerSlices());
              MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl")) : null) {
             GPTConfig mc = model.config();
             out.printf("model: GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d: %,d parameters (%,d non-embedding)%n",
@@ -103,6 +104,7 @@ public final class Trainer {
                     cfg.tokensPerStep());
             out.printf("plan: %d rank(s), data parallel, ZeRO stage %d, %d micro-batch(es) of %d sequences per rank; %d threads per rank%n",
                     world.size(), plan.zeroStage(), plan.microBatches(), plan.rowsPerMicroBatch(cfg.batchSize()), WorkerPool.get().threads());
+            out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optimizer(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
             PlanCheck check = null;
             if (world.rank() == 0) {
                 check = PlanCheck.predict(mc, plan, cfg.batchSize(), world.size());
@@ -147,7 +149,7 @@ public final class Trainer {
         return t;
     }
 
-    private Result loop(GPT model, DataParallel dp, AdamW optimizer, TokenDataset data, MetricsLog metrics, Path runDir,
+    private Result loop(GPT model, DataParallel dp, Optimizer optimizer, TokenDataset data, MetricsLog metrics, Path runDir,
                         Plan plan, PlanCheck check) throws IOException {
         int rows = plan.rowsPerMicroBatch(cfg.batchSize());
         int rankRows = rows * plan.microBatches();

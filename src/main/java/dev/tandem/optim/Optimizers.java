@@ -1,0 +1,77 @@
+package dev.tandem.optim;
+
+import dev.tandem.TandemException;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Builds an optimizer by its config name. Options and their defaults (from SPECS.md) are listed
+ * per optimizer in {@link #OPTIONS}; docs/OPTIMIZERS.md explains how to choose among them.
+ */
+public final class Optimizers {
+    private Optimizers() {}
+
+    /** The names {@link #create} accepts, in the order docs and benchmarks list them. */
+    public static final List<String> NAMES = List.of("adamw", "adamw8bit", "lion", "lion8bit", "muon", "soap", "sgd");
+
+    /** Options each optimizer reads (besides the shared β, ε, weight decay and groups). */
+    static final Map<String, Set<String>> OPTIONS = Map.of(
+            "adamw", Set.of(),
+            "adamw8bit", Set.of("stable_embedding"),
+            "lion", Set.of("beta1", "beta2"),
+            "lion8bit", Set.of("beta1", "beta2", "stable_embedding"),
+            "muon", Set.of("momentum", "nesterov", "ns_steps", "lr_scale", "adam_lr_ratio"),
+            "soap", Set.of("beta1", "beta2", "shampoo_beta", "precondition_every", "max_precond_dim"),
+            "sgd", Set.of("momentum", "nesterov"));
+
+    /** An optimizer called {@code name} over {@code slices}. */
+    public static Optimizer create(String name, OptimizerSettings s, List<ParamSlice> slices) {
+        Set<String> known = OPTIONS.get(name);
+        if (known == null) {
+            throw new TandemException("unknown optimizer '" + name + "': use one of " + String.join(", ", NAMES));
+        }
+        s.requireKnown(name, known);
+        ParamGroups g = s.groups();
+        float wd = s.weightDecay();
+        return switch (name) {
+            case "adamw" -> new AdamW(s.adamw(), slices, g);
+            case "adamw8bit" -> new AdamW8bit(s.adamw(), slices, g, s.flag("stable_embedding", false));
+            case "lion" -> new Lion(lion(s), slices, g);
+            case "lion8bit" -> new Lion8bit(lion(s), slices, g, s.flag("stable_embedding", false));
+            case "muon" -> {
+                Muon.Scale scale = switch (s.text("lr_scale", "spectral")) {
+                    case "spectral" -> Muon.Scale.SPECTRAL;
+                    case "matched" -> Muon.Scale.MATCHED;
+                    default -> throw new TandemException("optimizer option 'lr_scale' must be spectral or matched, got '"
+                            + s.text("lr_scale", "") + "'");
+                };
+                float ratio = s.number("adam_lr_ratio", scale == Muon.Scale.SPECTRAL ? 3e-4f / 0.02f : 1f);
+                int ns = s.integer("ns_steps", 5);
+                if (ns < 1) throw new TandemException("optimizer option 'ns_steps' must be >= 1, got " + ns);
+                yield new Muon(new Muon.Settings(s.number("momentum", 0.95f), s.flag("nesterov", true), ns, scale, ratio, wd),
+                        s.adamw(), slices, g);
+            }
+            case "soap" -> {
+                int every = s.integer("precondition_every", 10), maxDim = s.integer("max_precond_dim", 10000);
+                if (every < 1 || maxDim < 0) {
+                    throw new TandemException("optimizer options 'precondition_every' must be >= 1 and 'max_precond_dim' >= 0");
+                }
+                yield new Soap(new Soap.Settings(beta(s, "beta1", 0.95f), beta(s, "beta2", 0.95f), s.eps(), wd,
+                        s.number("shampoo_beta", -1f), every, maxDim), slices, g);
+            }
+            case "sgd" -> new Sgd(new Sgd.Settings(beta(s, "momentum", 0.9f), s.flag("nesterov", false), wd), slices, g);
+            default -> throw new IllegalStateException(name);
+        };
+    }
+
+    private static Lion.Settings lion(OptimizerSettings s) {
+        return new Lion.Settings(beta(s, "beta1", 0.9f), beta(s, "beta2", 0.99f), s.weightDecay());
+    }
+
+    private static float beta(OptimizerSettings s, String key, float dflt) {
+        float b = s.number(key, dflt);
+        if (!(b >= 0 && b < 1)) throw new TandemException("optimizer option '" + key + "' must be in [0, 1), got " + b);
+        return b;
+    }
+}
