@@ -1,11 +1,11 @@
 package dev.tandem.cli;
 
-import dev.tandem.bench.FmaPeak;
 import dev.tandem.bench.GemmShape;
 import dev.tandem.bench.MachineInfo;
 import dev.tandem.bench.OpenBlas;
 import dev.tandem.bench.Stats;
 import dev.tandem.tensor.Kernels;
+import dev.tandem.tensor.PeakFlops;
 import dev.tandem.tensor.WorkerPool;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -69,7 +69,9 @@ final class GemmBenchCommand implements Runnable {
                 + "; threads " + OpenBlas.threads()
                 + "; OPENBLAS_CORETYPE=" + System.getenv().getOrDefault("OPENBLAS_CORETYPE", "(unset)"));
         warmUpJit(tandem);
-        Stats peak = FmaPeak.measure(threads, 5, 0.5);
+        double[] rates = PeakFlops.samples(5, 500);
+        for (int i = 0; i < rates.length; i++) rates[i] /= 1e9;
+        Stats peak = Stats.of(rates);
         System.out.printf("peak:     %.1f GFLOPS measured FMA throughput on %d thread(s) (median of 5, %.1f–%.1f)%n%n",
                 peak.median(), threads, peak.min(), peak.max());
 
