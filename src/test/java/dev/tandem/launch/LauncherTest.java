@@ -67,6 +67,16 @@ class LauncherTest {
     }
 
     @Test
+    void launcherStopsRanksThatDoNotNoticeACrash() {
+        // the survivors are computing, not communicating: the launcher must stop them (SIGTERM after the grace)
+        assertThatThrownBy(() -> launcher.launch(3, List.of("comm-selftest", "--crash-rank", "2", "--crash-after-ms", "500",
+                "--others-compute"), Map.of()))
+                .isInstanceOf(TandemException.class)
+                .hasMessage("rank 2 exited with code 41; stopped the other ranks");
+        assertThat(output()).contains("[rank 2] rank 2: simulating a crash now").doesNotContain("[rank 0] tandem:");
+    }
+
+    @Test
     void mismatchedCollectiveOrderAcrossProcessesIsDetected() {
         assertThatThrownBy(() -> launcher.launch(2, List.of("comm-selftest", "--mismatch-rank", "1"),
                 Map.of("TANDEM_COMM_TIMEOUT", "60")))
