@@ -56,7 +56,7 @@ final class CommSelfTestCommand implements Runnable {
 
     @Override
     public void run() {
-        if (System.getenv("RANK") == null) {
+        if (!Rendezvous.isRankProcess()) {
             List<String> args = new ArrayList<>(List.of("comm-selftest", "--seed", Long.toString(seed),
                     "--crash-rank", Integer.toString(crashRank), "--crash-after-ms", Long.toString(crashAfterMs),
                     "--mismatch-rank", Integer.toString(mismatchRank)));
