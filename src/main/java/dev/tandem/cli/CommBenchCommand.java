@@ -1,0 +1,182 @@
+package dev.tandem.cli;
+
+import dev.tandem.TandemException;
+import dev.tandem.comm.ProcessGroup;
+import dev.tandem.launch.Launcher;
+import dev.tandem.launch.Rendezvous;
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.OffHeap;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tandem bench comm}: nccl-tests-style table of algorithm and bus bandwidth per message size
+ * for all-reduce, reduce-scatter and all-gather on 2, 4 and 8 local rank processes, beside two
+ * references from the same run: memcpy bandwidth of one core (the physical limit of a copy) and
+ * Open MPI. Bus bandwidth = algbw·2(n-1)/n for all-reduce and algbw·(n-1)/n for the others.
+ */
+@Command(name = "comm", description = "Collective bandwidth per message size vs memcpy and Open MPI (nccl-tests style).")
+final class CommBenchCommand implements Runnable {
+    @Option(names = "--ranks", split = ",", defaultValue = "2,4,8", description = "Rank counts (default: ${DEFAULT-VALUE}).")
+    List<Integer> ranks;
+
+    @Option(names = "--ops", split = ",", defaultValue = "all_reduce,reduce_scatter,all_gather")
+    List<String> ops;
+
+    @Option(names = "--min-bytes", defaultValue = "1024")
+    long minBytes;
+
+    @Option(names = "--max-bytes", defaultValue = "268435456", description = "Largest message (default 256 MiB).")
+    long maxBytes;
+
+    @Option(names = "--transport", defaultValue = "auto", description = "auto (shared memory on one host), tcp or shm.")
+    String transport;
+
+    @Option(names = "--no-mpi", description = "Skip the Open MPI column.")
+    boolean noMpi;
+
+    @Option(names = "--worker", hidden = true)
+    boolean worker;
+
+    @Override
+    public void run() {
+        if (worker) {
+            try (ProcessGroup g = Rendezvous.fromEnvironment()) {
+                CommBenchWorker.run(g, ops, minBytes, maxBytes);
+            }
+            return;
+        }
+        for (String op : ops) {
+            if (!List.of("all_reduce", "reduce_scatter", "all_gather").contains(op)) throw new TandemException("unknown --ops entry: " + op);
+        }
+        PrintStream out = System.out;
+        List<String> notes = new ArrayList<>();
+        Optional<MpiPeer> mpi = noMpi ? Optional.empty() : MpiPeer.build(Path.of(""), Path.of("target-bench", "mpi"), notes);
+        if (noMpi) notes.add("Open MPI column skipped (--no-mpi)");
+        out.printf("tandem bench comm on %s, %d cores, Java %s, transport %s%n", cpuModel(),
+                Runtime.getRuntime().availableProcessors(), Runtime.version(), transport);
+        Map<Long, Double> memcpy = memcpy();
+        for (int n : ranks) {
+            String over = n > Runtime.getRuntime().availableProcessors() ? " (oversubscribed: more ranks than cores)" : "";
+            System.err.println("tandem bench comm: " + n + " ranks" + over + "...");
+            Map<String, double[]> ours = parse(runOurs(n));
+            Map<String, double[]> theirs = new HashMap<>();
+            if (mpi.isPresent()) {
+                try {
+                    theirs = parse(mpi.get().run(n, minBytes, maxBytes));
+                } catch (IOException | InterruptedException e) {
+                    notes.add("Open MPI failed on " + n + " ranks: " + e.getMessage());
+                }
+            }
+            out.printf("%n%d ranks%s; time = median of %d trials (min-max), bandwidths in GB/s%n", n, over, CommBenchWorker.TRIALS);
+            out.printf("| %-14s | %9s | %22s | %7s | %7s | %22s | %9s | %8s | %7s |%n", "op", "size", "tandem time us",
+                    "algbw", "busbw", "Open MPI time us", "MPI busbw", "ours/MPI", "memcpy");
+            out.println("|----------------|-----------|------------------------|---------|---------|------------------------|-----------|----------|---------|");
+            for (var e : ours.entrySet()) {
+                String[] key = e.getKey().split(" ");
+                long bytes = Long.parseLong(key[1]);
+                double[] t = e.getValue();
+                double factor = key[0].equals("all_reduce") ? 2.0 * (n - 1) / n : (n - 1.0) / n;
+                double alg = bytes / (t[0] * 1e-6) / 1e9;
+                double[] m = theirs.get(e.getKey());
+                String mpiTime = m == null ? "-" : String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", m[0], m[1], m[2]);
+                String mpiBus = m == null ? "-" : String.format(Locale.ROOT, "%.2f", bytes / (m[0] * 1e-6) / 1e9 * factor);
+                String ratio = m == null ? "-" : String.format(Locale.ROOT, "%.2fx", m[0] / t[0]);
+                Double mc = memcpy.get(nearest(memcpy, bytes));
+                out.printf(Locale.ROOT, "| %-14s | %9s | %22s | %7.2f | %7.2f | %22s | %9s | %8s | %7.2f |%n", key[0], human(bytes),
+                        String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", t[0], t[1], t[2]), alg, alg * factor, mpiTime, mpiBus, ratio, mc);
+            }
+        }
+        out.println();
+        out.println("memcpy: one thread copying a buffer of the same size (MemorySegment.copy), median of 5 trials.");
+        out.println("ours/MPI: Open MPI time / Tandem time (above 1 means Tandem is faster).");
+        for (String note : notes) out.println("note: " + note);
+    }
+
+    private List<String> runOurs(int n) {
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        PrintStream cap = new PrintStream(captured, true, StandardCharsets.UTF_8);
+        List<String> args = new ArrayList<>(List.of("bench", "comm", "--worker", "--ops", String.join(",", ops),
+                "--min-bytes", Long.toString(minBytes), "--max-bytes", Long.toString(maxBytes)));
+        Map<String, String> env = new HashMap<>();
+        env.put("TANDEM_TRANSPORT", transport);
+        new Launcher(cap, System.err, Duration.ofSeconds(2)).launch(n, args, env);
+        List<String> results = new ArrayList<>();
+        for (String line : captured.toString(StandardCharsets.UTF_8).split("\n")) {
+            int i = line.indexOf("RESULT ");
+            if (line.startsWith("[rank 0]") && i >= 0) results.add(line.substring(i));
+        }
+        return results;
+    }
+
+    /** "RESULT op bytes median min max" lines → "op bytes" → {median, min, max} (µs), in input order. */
+    private static Map<String, double[]> parse(List<String> lines) {
+        Map<String, double[]> m = new LinkedHashMap<>();
+        for (String l : lines) {
+            String[] p = l.trim().split("\\s+");
+            m.put(p[1] + " " + p[2], new double[] {Double.parseDouble(p[3]), Double.parseDouble(p[4]), Double.parseDouble(p[5])});
+        }
+        return m;
+    }
+
+    private Map<Long, Double> memcpy() {
+        Map<Long, Double> gbs = new LinkedHashMap<>();
+        try (OffHeap a = OffHeap.allocate(maxBytes, MemoryCategory.OTHER); OffHeap b = OffHeap.allocate(maxBytes, MemoryCategory.OTHER)) {
+            MemorySegment src = a.segment(), dst = b.segment();
+            for (long bytes = minBytes; bytes <= maxBytes; bytes *= 4) {
+                long s0 = System.nanoTime();
+                MemorySegment.copy(src, 0, dst, 0, bytes);
+                double warm = (System.nanoTime() - s0) / 1e9;
+                int iters = (int) Math.max(1, Math.min(100_000, 0.05 / Math.max(warm, 1e-9)));
+                double[] t = new double[5];
+                for (int k = 0; k < t.length; k++) {
+                    long s = System.nanoTime();
+                    for (int i = 0; i < iters; i++) MemorySegment.copy(src, 0, dst, 0, bytes);
+                    t[k] = (System.nanoTime() - s) / 1e9 / iters;
+                }
+                Arrays.sort(t);
+                gbs.put(bytes, bytes / t[2] / 1e9);
+            }
+        }
+        return gbs;
+    }
+
+    private static long nearest(Map<Long, Double> m, long bytes) {
+        long best = m.keySet().iterator().next();
+        for (long k : m.keySet()) if (Math.abs(k - bytes) < Math.abs(best - bytes)) best = k;
+        return best;
+    }
+
+    static String human(long bytes) {
+        if (bytes >= 1 << 20) return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
+        if (bytes >= 1 << 10) return String.format(Locale.ROOT, "%.0f KiB", bytes / 1024.0);
+        return bytes + " B";
+    }
+
+    private static String cpuModel() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (l.startsWith("model name")) return l.substring(l.indexOf(':') + 1).trim();
+            }
+        } catch (IOException ignored) {
+            // not Linux: no model name
+        }
+        return System.getProperty("os.arch");
+    }
+}
