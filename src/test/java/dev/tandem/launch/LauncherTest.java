@@ -30,7 +30,9 @@ class LauncherTest {
     }
 
     private void selftest(int n, String transport) {
-        launcher.launch(n, List.of("comm-selftest"), Map.of("TANDEM_TRANSPORT", transport, "TANDEM_COMM_TIMEOUT", "60"));
+        // small thresholds and rings: the ring algorithms, chunking and ring wrap-around all run on small data
+        launcher.launch(n, List.of("comm-selftest"), Map.of("TANDEM_TRANSPORT", transport, "TANDEM_COMM_TIMEOUT", "60",
+                "TANDEM_TREE_THRESHOLD_BYTES", "1024", "TANDEM_CHUNK_BYTES", "16384", "TANDEM_RING_BYTES", "8192"));
         for (int r = 0; r < n; r++) {
             assertThat(output()).containsPattern("\\[rank " + r + "] rank " + r + "/" + n + ": \\d+ checks passed");
         }
