@@ -139,6 +139,7 @@ final class CommBenchCommand implements Runnable {
         Map<Long, Double> gbs = new LinkedHashMap<>();
         try (OffHeap a = OffHeap.allocate(maxBytes, MemoryCategory.OTHER); OffHeap b = OffHeap.allocate(maxBytes, MemoryCategory.OTHER)) {
             MemorySegment src = a.segment(), dst = b.segment();
+            for (int i = 0; i < 20_000; i++) MemorySegment.copy(src, 0, dst, 0, minBytes); // JIT warm-up
             for (long bytes = minBytes; bytes <= maxBytes; bytes *= 4) {
                 long s0 = System.nanoTime();
                 MemorySegment.copy(src, 0, dst, 0, bytes);
