@@ -67,7 +67,8 @@ final class CommBenchCommand implements Runnable {
         }
         PrintStream out = System.out;
         List<String> notes = new ArrayList<>();
-        Optional<MpiPeer> mpi = noMpi ? Optional.empty() : MpiPeer.build(Path.of(""), Path.of("target-bench", "mpi"), notes);
+        Path root = repositoryRoot();
+        Optional<MpiPeer> mpi = noMpi ? Optional.empty() : MpiPeer.build(root, root.resolve("target-bench").resolve("mpi"), notes);
         if (noMpi) notes.add("Open MPI column skipped (--no-mpi)");
         out.printf("tandem bench comm on %s, %d cores, Java %s, transport %s%n", cpuModel(),
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), transport);
@@ -156,6 +157,18 @@ final class CommBenchCommand implements Runnable {
             }
         }
         return gbs;
+    }
+
+    /** The checkout this jar was built in (target-bench/tandem.jar → ..), else the working directory. */
+    private static Path repositoryRoot() {
+        try {
+            Path jar = Path.of(CommBenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path root = jar.getParent() == null ? null : jar.getParent().getParent();
+            if (root != null && Files.isDirectory(root.resolve("bench"))) return root;
+        } catch (java.net.URISyntaxException | RuntimeException ignored) {
+            // fall back to the working directory
+        }
+        return Path.of("").toAbsolutePath();
     }
 
     private static long nearest(Map<Long, Double> m, long bytes) {

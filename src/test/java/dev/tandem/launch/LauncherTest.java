@@ -102,6 +102,30 @@ class LauncherTest {
     }
 
     @Test
+    void sigtermToTheLauncherStopsItsRanks() throws Exception {
+        // a launcher process whose two ranks would sleep for 10 minutes ("--crash-rank 5" names no rank)
+        Process launcherProcess = new ProcessBuilder(JavaCommand.forCli(List.of("comm-selftest", "--nproc", "2",
+                "--crash-rank", "5", "--others-compute"))).redirectErrorStream(true).start();
+        try (var lines = launcherProcess.inputReader()) {
+            List<ProcessHandle> ranks = List.of();
+            for (int i = 0; i < 600 && ranks.size() < 2; i++) { // poll until both rank JVMs exist
+                Thread.sleep(100);
+                ranks = launcherProcess.descendants().filter(p -> p.info().command().orElse("").endsWith("java")).toList();
+            }
+            assertThat(ranks).hasSize(2);
+            launcherProcess.destroy(); // SIGTERM
+            assertThat(launcherProcess.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            for (ProcessHandle rank : ranks) {
+                rank.onExit().get(30, TimeUnit.SECONDS); // the shutdown hook stopped it
+                assertThat(rank.isAlive()).isFalse();
+            }
+        } finally {
+            launcherProcess.descendants().forEach(ProcessHandle::destroyForcibly);
+            launcherProcess.destroyForcibly();
+        }
+    }
+
+    @Test
     void exitCodesAreDescribed() {
         assertThat(Launcher.describeExit(3)).isEqualTo("exited with code 3");
         assertThat(Launcher.describeExit(137)).isEqualTo("was killed by signal 9 (SIGKILL, exit code 137)");
