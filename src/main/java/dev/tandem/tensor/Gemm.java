@@ -41,8 +41,11 @@ final class Gemm {
      * every A micro-panel streams it. nc follows from kc (768 → 192 columns, 64 → 2304).
      */
     static final int B_BLOCK = Integer.getInteger("tandem.gemm.bblock", 147_456);
-    /** Below this many multiply-adds a GEMM runs on the calling thread: forking would cost more. */
-    private static final long PARALLEL_MIN_FLOPS = 1L << 18;
+    /**
+     * Below this many multiply-adds (128³, ~25 µs on one core) a GEMM runs on the calling
+     * thread: handing work to the pool costs tens of µs on a loaded machine.
+     */
+    private static final long PARALLEL_MIN_FLOPS = 1L << 21;
 
     private Gemm() {}
 
