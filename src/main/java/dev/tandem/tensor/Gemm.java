@@ -3,6 +3,10 @@ package dev.tandem.tensor;
 import static dev.tandem.tensor.Tensor.F32;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Single-precision GEMM, {@code C = alpha·op(A)·op(B) + beta·C}, row-major, blocked and packed
@@ -21,8 +25,13 @@ import java.lang.foreign.MemorySegment;
  * its own thread-local pack buffers (no synchronisation inside a GEMM).
  */
 final class Gemm {
+    private static final VectorSpecies<Float> S = GemmKernel.S;
+    private static final int L = GemmKernel.L;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final int MR = GemmKernel.MR;
     private static final int NR = GemmKernel.NR;
+    /** k steps per chunk when transposing B into panels: 64 × NR floats = 16 KiB of writes. */
+    private static final int TRANSPOSE_CHUNK = 64;
     /**
      * Most depth of a packed k slice; k is cut into equal slices of at most this. Deep slices
      * make the load and store of the C tile around each micro-kernel call negligible; one A
@@ -238,29 +247,38 @@ final class Gemm {
                     for (int j = nr; j < NR; j++) pb[base + p * NR + j] = 0f;
                 }
             } else {
-                // op(B)[p][j] = B[j][p]: rows of B are contiguous along k; scatter with stride NR.
-                float[] row = ws.row(kc);
-                for (int j = 0; j < NR; j++) {
-                    if (j < nr) {
-                        long src = o.bOffset + (long) (jc + jr + j) * o.ldb + pc;
-                        MemorySegment.copy(o.b, F32, 4 * src, row, 0, kc);
-                        for (int p = 0; p < kc; p++) pb[base + p * NR + j] = row[p];
-                    } else {
-                        for (int p = 0; p < kc; p++) pb[base + p * NR + j] = 0f;
+                // op(B)[p][j] = B[j][p]: rows of B are contiguous along k. Transpose in chunks of
+                // TRANSPOSE_CHUNK k steps so the scattered writes (stride NR) stay within L1.
+                float[] row = ws.row(TRANSPOSE_CHUNK);
+                for (int p0 = 0; p0 < kc; p0 += TRANSPOSE_CHUNK) {
+                    int len = Math.min(TRANSPOSE_CHUNK, kc - p0);
+                    for (int j = 0; j < NR; j++) {
+                        int dst = base + p0 * NR + j;
+                        if (j < nr) {
+                            long src = o.bOffset + (long) (jc + jr + j) * o.ldb + pc + p0;
+                            MemorySegment.copy(o.b, F32, 4 * src, row, 0, len);
+                            for (int p = 0; p < len; p++) pb[dst + p * NR] = row[p];
+                        } else {
+                            for (int p = 0; p < len; p++) pb[dst + p * NR] = 0f;
+                        }
                     }
                 }
             }
         }
     }
 
-    /** Merges an edge tile (already scaled by alpha) into C: {@code C = tile + beta·C}. */
+    /**
+     * Merges an edge tile (already scaled by alpha) into C: {@code C = tile + beta·C}, with masked
+     * vector loads and stores so that narrow outputs (e.g. 48-wide attention heads) stay fast.
+     */
     private static void merge(float[] tile, int mr, int nr, MemorySegment c, long ci, int ldc, float beta) {
         for (int r = 0; r < mr; r++) {
-            long row = ci + (long) r * ldc;
-            for (int j = 0; j < nr; j++) {
-                float v = tile[r * NR + j];
-                if (beta != 0f) v += beta * c.getAtIndex(F32, row + j);
-                c.setAtIndex(F32, row + j, v);
+            long row = 4 * (ci + (long) r * ldc);
+            for (int j = 0; j < nr; j += L) {
+                VectorMask<Float> mask = S.indexInRange(j, nr);
+                FloatVector v = FloatVector.fromArray(S, tile, r * NR + j);
+                if (beta != 0f) v = FloatVector.fromMemorySegment(S, c, row + 4L * j, NATIVE, mask).fma(FloatVector.broadcast(S, beta), v);
+                v.intoMemorySegment(c, row + 4L * j, NATIVE, mask);
             }
         }
     }
