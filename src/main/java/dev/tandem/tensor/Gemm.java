@@ -207,26 +207,29 @@ final class Gemm {
      * rows past the edge zero-filled.
      */
     private static void packA(Operands o, int ic, int mc, int pc, int kc, float[] pa, Workspace ws) {
+        if (o.transA) {
+            // op(A)[i][p] = A[p][i]: each k step's mc values are one contiguous run of A. One bulk
+            // copy per k step (not one tiny copy per micro-panel), then dealt out to the panels.
+            int padded = roundUp(mc, MR);
+            float[] run = ws.row(padded);
+            for (int p = 0; p < kc; p++) {
+                MemorySegment.copy(o.a, F32, 4 * (o.aOffset + (long) (pc + p) * o.lda + ic), run, 0, mc);
+                for (int i = mc; i < padded; i++) run[i] = 0f;
+                for (int ir = 0; ir < mc; ir += MR) System.arraycopy(run, ir, pa, ir * kc + p * MR, MR);
+            }
+            return;
+        }
+        // Rows of A are contiguous along k: copy one out, then scatter it with stride MR.
+        float[] row = ws.row(kc);
         for (int ir = 0; ir < mc; ir += MR) {
             int base = ir * kc, mr = Math.min(MR, mc - ir);
-            if (o.transA) {
-                // op(A)[i][p] = A[p][i]: for each k step the panel's MR values are contiguous in A.
-                for (int p = 0; p < kc; p++) {
-                    long src = o.aOffset + (long) (pc + p) * o.lda + ic + ir;
-                    MemorySegment.copy(o.a, F32, 4 * src, pa, base + p * MR, mr);
-                    for (int r = mr; r < MR; r++) pa[base + p * MR + r] = 0f;
-                }
-            } else {
-                // Rows of A are contiguous along k: copy one out, then scatter it with stride MR.
-                float[] row = ws.row(kc);
-                for (int r = 0; r < MR; r++) {
-                    if (r < mr) {
-                        long src = o.aOffset + (long) (ic + ir + r) * o.lda + pc;
-                        MemorySegment.copy(o.a, F32, 4 * src, row, 0, kc);
-                        for (int p = 0; p < kc; p++) pa[base + p * MR + r] = row[p];
-                    } else {
-                        for (int p = 0; p < kc; p++) pa[base + p * MR + r] = 0f;
-                    }
+            for (int r = 0; r < MR; r++) {
+                if (r < mr) {
+                    long src = o.aOffset + (long) (ic + ir + r) * o.lda + pc;
+                    MemorySegment.copy(o.a, F32, 4 * src, row, 0, kc);
+                    for (int p = 0; p < kc; p++) pa[base + p * MR + r] = row[p];
+                } else {
+                    for (int p = 0; p < kc; p++) pa[base + p * MR + r] = 0f;
                 }
             }
         }
@@ -237,30 +240,33 @@ final class Gemm {
      * columns past the edge zero-filled.
      */
     private static void packB(Operands o, int pc, int kc, int jc, int nc, float[] pb, Workspace ws) {
+        if (!o.transB) {
+            // op(B)[p][j] = B[p][j]: each k step's nc values are one contiguous run of B; copy it
+            // once and deal NR-wide pieces out to the panels.
+            int padded = roundUp(nc, NR);
+            float[] run = ws.row(padded);
+            for (int p = 0; p < kc; p++) {
+                MemorySegment.copy(o.b, F32, 4 * (o.bOffset + (long) (pc + p) * o.ldb + jc), run, 0, nc);
+                for (int j = nc; j < padded; j++) run[j] = 0f;
+                for (int jr = 0; jr < nc; jr += NR) System.arraycopy(run, jr, pb, jr * kc + p * NR, NR);
+            }
+            return;
+        }
+        // op(B)[p][j] = B[j][p]: rows of B are contiguous along k. Transpose in chunks of
+        // TRANSPOSE_CHUNK k steps so the scattered writes (stride NR) stay within L1.
+        float[] row = ws.row(TRANSPOSE_CHUNK);
         for (int jr = 0; jr < nc; jr += NR) {
             int base = jr * kc, nr = Math.min(NR, nc - jr);
-            if (!o.transB) {
-                // op(B)[p][j] = B[p][j]: the panel's NR values of each k step are contiguous.
-                for (int p = 0; p < kc; p++) {
-                    long src = o.bOffset + (long) (pc + p) * o.ldb + jc + jr;
-                    MemorySegment.copy(o.b, F32, 4 * src, pb, base + p * NR, nr);
-                    for (int j = nr; j < NR; j++) pb[base + p * NR + j] = 0f;
-                }
-            } else {
-                // op(B)[p][j] = B[j][p]: rows of B are contiguous along k. Transpose in chunks of
-                // TRANSPOSE_CHUNK k steps so the scattered writes (stride NR) stay within L1.
-                float[] row = ws.row(TRANSPOSE_CHUNK);
-                for (int p0 = 0; p0 < kc; p0 += TRANSPOSE_CHUNK) {
-                    int len = Math.min(TRANSPOSE_CHUNK, kc - p0);
-                    for (int j = 0; j < NR; j++) {
-                        int dst = base + p0 * NR + j;
-                        if (j < nr) {
-                            long src = o.bOffset + (long) (jc + jr + j) * o.ldb + pc + p0;
-                            MemorySegment.copy(o.b, F32, 4 * src, row, 0, len);
-                            for (int p = 0; p < len; p++) pb[dst + p * NR] = row[p];
-                        } else {
-                            for (int p = 0; p < len; p++) pb[dst + p * NR] = 0f;
-                        }
+            for (int p0 = 0; p0 < kc; p0 += TRANSPOSE_CHUNK) {
+                int len = Math.min(TRANSPOSE_CHUNK, kc - p0);
+                for (int j = 0; j < NR; j++) {
+                    int dst = base + p0 * NR + j;
+                    if (j < nr) {
+                        long src = o.bOffset + (long) (jc + jr + j) * o.ldb + pc + p0;
+                        MemorySegment.copy(o.b, F32, 4 * src, row, 0, len);
+                        for (int p = 0; p < len; p++) pb[dst + p * NR] = row[p];
+                    } else {
+                        for (int p = 0; p < len; p++) pb[dst + p * NR] = 0f;
                     }
                 }
             }
