@@ -30,7 +30,7 @@ final class Gemm {
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final int MR = GemmKernel.MR;
     private static final int NR = GemmKernel.NR;
-    /** k steps per chunk when transposing B into panels: 64 × NR floats = 16 KiB of writes. */
+    /** Rows or k steps per chunk when transposing into panels, so the writes stay in L1. */
     private static final int TRANSPOSE_CHUNK = 64;
     /**
      * Most depth of a packed k slice; k is cut into equal slices of at most this. Deep slices
@@ -193,10 +193,15 @@ final class Gemm {
                         for (int jr = 0; jr < nc; jr += NR) {
                             int nr = Math.min(NR, nc - jr);
                             long ci = o.cOffset + (long) (ic + ir) * o.ldc + jc + jr;
-                            if (directA && mr == MR && nr == NR) {
+                            if (directA && mr == MR) {
                                 long row = o.transA ? 4 : 4L * o.lda, step = o.transA ? 4L * o.lda : 4;
                                 long ab = 4 * o.aOffset + (ic + ir) * row + pc * step;
-                                GemmKernel.tileDirectA(kc, o.a, ab, row, step, pb, jr * kc, o.c, 4 * ci, ldcb, o.alpha, betaEff);
+                                if (nr == NR) {
+                                    GemmKernel.tileDirectA(kc, o.a, ab, row, step, pb, jr * kc, o.c, 4 * ci, ldcb, o.alpha, betaEff, null);
+                                } else {
+                                    GemmKernel.tileDirectA(kc, o.a, ab, row, step, pb, jr * kc, o.c, 0, 0, o.alpha, 0f, ws.tile);
+                                    merge(ws.tile, mr, nr, o.c, ci, o.ldc, betaEff);
+                                }
                                 continue;
                             }
                             int ai = ir * kc;
@@ -223,17 +228,20 @@ final class Gemm {
      */
     private static void packA(Operands o, int ic, int mc, int pc, int kc, float[] pa, Workspace ws) {
         if (o.transA) {
-            // op(A)[i][p] = A[p][i]: each k step's mc values are one contiguous run of A. One bulk
-            // copy per k step (not one tiny copy per micro-panel), then dealt out to the panels.
-            int padded = roundUp(mc, MR);
-            float[] run = ws.row(padded);
-            for (int p = 0; p < kc; p++) {
-                MemorySegment.copy(o.a, F32, 4 * (o.aOffset + (long) (pc + p) * o.lda + ic), run, 0, mc);
-                for (int i = mc; i < padded; i++) run[i] = 0f;
-                // MR (4) plain stores per panel: System.arraycopy costs more than it moves here.
-                for (int ir = 0; ir < mc; ir += MR) {
-                    int dst = ir * kc + p * MR;
-                    for (int r = 0; r < MR; r++) pa[dst + r] = run[ir + r];
+            // op(A)[i][p] = A[p][i]: each k step's values for a group of rows are one contiguous
+            // run of A. Take TRANSPOSE_CHUNK rows at a time (so the panels being written stay in
+            // L1), one bulk copy per k step, dealt out MR values per panel with plain stores
+            // (System.arraycopy costs more than it moves at this size).
+            float[] run = ws.row(TRANSPOSE_CHUNK);
+            for (int i0 = 0; i0 < mc; i0 += TRANSPOSE_CHUNK) {
+                int len = Math.min(TRANSPOSE_CHUNK, mc - i0), padded = roundUp(len, MR);
+                for (int p = 0; p < kc; p++) {
+                    MemorySegment.copy(o.a, F32, 4 * (o.aOffset + (long) (pc + p) * o.lda + ic + i0), run, 0, len);
+                    for (int i = len; i < padded; i++) run[i] = 0f;
+                    for (int ir = 0; ir < padded; ir += MR) {
+                        int dst = (i0 + ir) * kc + p * MR;
+                        for (int r = 0; r < MR; r++) pa[dst + r] = run[ir + r];
+                    }
                 }
             }
             return;

@@ -139,10 +139,10 @@ final class GemmKernel {
      * As {@link #tile}, but reads A in place instead of from a packed panel: element (row r,
      * step p) is at byte {@code ab + r·rowb + p·stepb} of {@code a}. Used where a packed A
      * panel would be read only once (outputs at most NR wide, such as 64-wide attention heads),
-     * so packing it would cost as much as the multiply. Writes straight into C.
+     * so packing it would cost as much as the multiply. {@code tile} as in {@link #tile}.
      */
     static void tileDirectA(int kc, MemorySegment a, long ab, long rowb, long stepb, float[] pb, int bi,
-                            MemorySegment c, long cb, long ldcb, float alpha, float beta) {
+                            MemorySegment c, long cb, long ldcb, float alpha, float beta, float[] tile) {
         FloatVector c0a, c0b, c0c, c0d, c1a, c1b, c1c, c1d, c2a, c2b, c2c, c2d, c3a, c3b, c3c, c3d;
         c0a = c0b = c0c = c0d = c1a = c1b = c1c = c1d = c2a = c2b = c2c = c2d = c3a = c3b = c3c = c3d = FloatVector.zero(S);
         long r0 = ab + 0 * rowb; long r1 = ab + 1 * rowb; long r2 = ab + 2 * rowb; long r3 = ab + 3 * rowb;
@@ -176,6 +176,25 @@ final class GemmKernel {
             c3d = x.fma(b3, c3d);
         }
         FloatVector va = FloatVector.broadcast(S, alpha);
+        if (tile != null) {
+            c0a.mul(va).intoArray(tile, 0 * NR + 0 * L);
+            c0b.mul(va).intoArray(tile, 0 * NR + 1 * L);
+            c0c.mul(va).intoArray(tile, 0 * NR + 2 * L);
+            c0d.mul(va).intoArray(tile, 0 * NR + 3 * L);
+            c1a.mul(va).intoArray(tile, 1 * NR + 0 * L);
+            c1b.mul(va).intoArray(tile, 1 * NR + 1 * L);
+            c1c.mul(va).intoArray(tile, 1 * NR + 2 * L);
+            c1d.mul(va).intoArray(tile, 1 * NR + 3 * L);
+            c2a.mul(va).intoArray(tile, 2 * NR + 0 * L);
+            c2b.mul(va).intoArray(tile, 2 * NR + 1 * L);
+            c2c.mul(va).intoArray(tile, 2 * NR + 2 * L);
+            c2d.mul(va).intoArray(tile, 2 * NR + 3 * L);
+            c3a.mul(va).intoArray(tile, 3 * NR + 0 * L);
+            c3b.mul(va).intoArray(tile, 3 * NR + 1 * L);
+            c3c.mul(va).intoArray(tile, 3 * NR + 2 * L);
+            c3d.mul(va).intoArray(tile, 3 * NR + 3 * L);
+            return;
+        }
         if (beta == 0f) {
             c0a.mul(va).intoMemorySegment(c, cb, NATIVE);
             c0b.mul(va).intoMemorySegment(c, cb + 4 * L, NATIVE);
