@@ -18,7 +18,13 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Packing copies every transpose into the same panel layout, so one micro-kernel serves NN,
  * NT, TN and TT. Partial tiles at the right and bottom edges are computed into a small scratch
- * tile and merged, so any size (0, 1, primes) goes through the same code.
+ * tile and merged, so any size (0, 1, primes) goes through the same code. Outputs at most one
+ * micro-panel wide (attention's 64-wide heads) skip packing A: each A panel would be read once.
+ *
+ * <p>Memory: per thread, packed A up to MC_MAX×KC floats (12 MiB) and one B block (576 KiB) of
+ * heap, allocated on first use and reused. The block sizes can be overridden for tuning with
+ * the system properties {@code tandem.gemm.kc}, {@code tandem.gemm.mc} and
+ * {@code tandem.gemm.bblock}.
  *
  * <p>Threads: C is cut into a grid of rectangles, one per worker, along the dimension(s) where
  * duplicated packing costs least; each worker runs the whole blocked loop on its rectangle with
