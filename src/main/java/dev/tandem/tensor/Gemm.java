@@ -186,7 +186,7 @@ final class Gemm {
             float betaEff = pc == 0 ? o.beta : 1f; // later k blocks add to what the first wrote
             for (int ic = i0; ic < i1; ic += mcStep) {
                 int mc = Math.min(mcStep, i1 - ic);
-                float[] pa = ws.pa(roundUp(mc, MR) * kc);
+                float[] pa = ws.pa((directA ? MR : roundUp(mc, MR)) * kc); // direct: one edge panel at most
                 if (!directA) packA(o, ic, mc, pc, kc, pa, ws);
                 for (int jc = j0; jc < j1; jc += ncStep) {
                     int nc = Math.min(ncStep, j1 - jc);

@@ -22,7 +22,7 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Written out by hand (no arrays of vectors, no lambdas): C2 keeps every accumulator in a
  * register only when each is a separate local of one static method. The code is regular; it
- * was produced by unrolling this pattern, rows {@code r} × vectors {@code a..}.
+ * was produced by {@code tools/gemm_kernel_gen.py 4 4} (rows {@code r} × vectors {@code a..}).
  */
 final class GemmKernel {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
