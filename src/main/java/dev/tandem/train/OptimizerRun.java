@@ -96,7 +96,7 @@ public final class OptimizerRun {
                     opt.step(schedule.at(step));
                     seconds += (System.nanoTime() - t0) / 1e9;
                     if ((step + 1) % spec.evalEvery() == 0 || step == spec.steps() - 1) {
-                        double val = Trainer.evaluate(model, eval, step + 1).loss();
+                        double val = validationLoss(model, eval);
                         if (!Double.isFinite(val)) {
                             diverged = true;
                             break;
@@ -107,6 +107,22 @@ public final class OptimizerRun {
                 return new Outcome(spec, curve, stateBytes, seconds, hiddenSpectralNorm(params), diverged);
             }
         }
+    }
+
+    /** Mean validation loss (nats/token) over the fixed windows (as the trainer's evaluation, without its hooks). */
+    private static double validationLoss(GPT model, EvalBatches batches) {
+        double nats = 0;
+        long tokens = 0;
+        for (Batch b : batches) {
+            try (Tape tape = Tape.inference();
+                 Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize());
+                 Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize())) {
+                b.copyTo(ids, targets);
+                nats += model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f) * b.tokens();
+                tokens += b.tokens();
+            }
+        }
+        return nats / tokens;
     }
 
     private static double hiddenSpectralNorm(List<Parameter> params) {
