@@ -70,10 +70,10 @@ final class OptimBenchCommand implements Runnable {
     static final Map<String, Entry> GRID = new LinkedHashMap<>();
 
     static {
-        float[] adam = {1e-3f, 3e-3f, 1e-2f, 3e-2f, 1e-1f};
+        float[] adam = {3e-4f, 1e-3f, 3e-3f, 1e-2f, 3e-2f};
         GRID.put("adamw", new Entry(adam, 0.1f, Map.of()));
         GRID.put("adamw8bit", new Entry(adam, 0.1f, Map.of()));
-        float[] lion = {1e-4f, 3e-4f, 1e-3f, 3e-3f, 1e-2f};
+        float[] lion = {3e-5f, 1e-4f, 3e-4f, 1e-3f, 3e-3f};
         GRID.put("lion", new Entry(lion, 0.3f, Map.of())); // lr 3–10× smaller, wd 3× larger than AdamW
         GRID.put("lion8bit", new Entry(lion, 0.3f, Map.of()));
         // scale-matched Muon shares AdamW's lr and wd (its AdamW part uses the same lr)
