@@ -53,9 +53,9 @@ final class CurvePlot {
         g.setColor(Color.BLACK);
         g.drawRect(LEFT, TOP, W - LEFT - RIGHT, H - TOP - BOTTOM);
         g.drawString(xLabel, (W - RIGHT) / 2, H - 15);
-        g.drawString(yLabel, 10, TOP - 10);
+        g.drawString(yLabel, 10, TOP - 6);
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
-        g.drawString(title, LEFT, 30);
+        g.drawString(title, LEFT, 22);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
         for (int k = 0; k < series.size(); k++) {
             Series s = series.get(k);

@@ -78,6 +78,7 @@ public final class OptimizerRun {
             long before = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE);
             try (Optimizer opt = Optimizers.create(spec.optimizer(), spec.settings(), slices)) {
                 long stateBytes = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE) - before;
+                curve.add(new Point(0, 0, validationLoss(model, eval))); // the common starting point
                 for (int step = 0; step < spec.steps(); step++) {
                     long t0 = System.nanoTime();
                     model.zeroGrad();

@@ -18,7 +18,7 @@ class OptimBenchCommandTest {
         assertThat(rc).isZero();
         String table = Files.readString(tmp.resolve("optim-bench.md"));
         assertThat(table).contains("| adamw |", "| adamw8bit |", "Target validation loss", "Check: 8-bit AdamW state");
-        assertThat(Files.readAllLines(tmp.resolve("optim-curves.csv"))).hasSize(1 + 2 * 3 * 2);
+        assertThat(Files.readAllLines(tmp.resolve("optim-curves.csv"))).hasSize(1 + 2 * 3 * 3);
         assertThat(Files.size(tmp.resolve("optim-loss.png"))).isPositive();
     }
 }
