@@ -2,12 +2,12 @@ package dev.tandem.cli;
 
 import dev.tandem.TandemException;
 import dev.tandem.ckpt.ModelFiles;
+import dev.tandem.data.StreamDecoder;
 import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
 import dev.tandem.nn.GPT;
 import dev.tandem.train.Generator;
 import dev.tandem.train.Sampler;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -53,36 +53,15 @@ final class GenerateCommand implements Runnable {
             int[] ids = tok.encode(prompt);
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             out.print(prompt);
-            // Tokens may split a multi-byte character: print bytes as they complete valid text.
-            ByteArrayOutputStream pending = new ByteArrayOutputStream();
-            new Generator(model).generate(ids, maxTokens, sampler, t -> {
-                pending.writeBytes(tok.decodeBytes(new int[] {t}));
-                String s = completeUtf8(pending);
-                if (!s.isEmpty()) out.print(s);
-            });
-            out.println(new String(pending.toByteArray(), StandardCharsets.UTF_8));
+            // A token may end inside a multi-byte character: the decoder prints whole characters only.
+            StreamDecoder decoder = new StreamDecoder(tok);
+            new Generator(model).generate(ids, maxTokens, sampler, t -> out.print(decoder.push(t)));
+            out.println(decoder.finish());
             if (ids.length + maxTokens > model.config().blockSize()) {
                 System.err.println("tandem: stopped at the model's context of " + model.config().blockSize() + " tokens");
             }
         } catch (IOException e) {
             throw new TandemException("cannot read " + checkpoint + ": " + e.getMessage(), e);
         }
-    }
-
-    /** Removes and returns the longest prefix of {@code buf} that ends on a UTF-8 character boundary. */
-    static String completeUtf8(ByteArrayOutputStream buf) {
-        byte[] b = buf.toByteArray();
-        int end = b.length;
-        // Walk back over at most 3 continuation bytes to the start of the last character.
-        int i = end - 1, cont = 0;
-        while (i >= 0 && cont < 3 && (b[i] & 0xC0) == 0x80) { i--; cont++; }
-        if (i >= 0) {
-            int lead = b[i] & 0xFF;
-            int need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-            if (end - i < need) end = i;
-        }
-        buf.reset();
-        buf.write(b, end, b.length - end);
-        return new String(b, 0, end, StandardCharsets.UTF_8);
     }
 }

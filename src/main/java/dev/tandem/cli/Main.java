@@ -45,6 +45,7 @@ public final class Main implements Runnable {
         CommandLine cli = new CommandLine(new Main());
         cli.setOut(out);
         cli.setErr(err);
+        BenchCommand.addPeerBenchmarks(cli.getSubcommands().get("bench"));
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             Throwable cause = ex;
             if (cause instanceof TandemException te) {

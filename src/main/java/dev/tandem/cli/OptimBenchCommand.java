@@ -1,6 +1,7 @@
 package dev.tandem.cli;
 
 import dev.tandem.TandemException;
+import dev.tandem.data.DataConfig;
 import dev.tandem.data.TokenDataset;
 import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
@@ -93,10 +94,10 @@ final class OptimBenchCommand implements Runnable {
         String[] m = model.split(",");
         if (m.length != 4) throw new TandemException("--model needs n_layer,n_head,n_embd,block_size");
         PrintStream console = System.out;
-        Tokenizer tok = TokenizerJson.load(resolve("data/tokenizer-shakespeare.json"));
+        Tokenizer tok = TokenizerJson.load(resolve(DataConfig.DEFAULT_TOKENIZER));
         GPTConfig mc = new GPTConfig(Integer.parseInt(m[0].trim()), Integer.parseInt(m[1].trim()), Integer.parseInt(m[2].trim()),
                 tok.vocabSize(), Integer.parseInt(m[3].trim()));
-        try (TokenDataset data = TokenDataset.open(resolve("data/tinyshakespeare.txt"), tok, Path.of("runs", "cache"), 0.1, s -> { })) {
+        try (TokenDataset data = TokenDataset.open(resolve(DataConfig.DEFAULT_CORPUS), tok, DataConfig.DEFAULT_CACHE, 0.1, s -> { })) {
             Files.createDirectories(out);
             String header = String.format(Locale.ROOT,
                     "tandem bench optim on %s, %d threads, Java %s%nmodel: GPT n_layer %d, n_head %d, n_embd %d, vocab %d, block %d "
@@ -145,8 +146,8 @@ final class OptimBenchCommand implements Runnable {
                 optimizer, s, lr);
     }
 
-    private static Path resolve(String path) {
-        Path p = Path.of(path);
+    private static Path resolve(Path p) {
+        String path = p.toString();
         if (Files.exists(p)) return p;
         String home = System.getenv("TANDEM_HOME");
         if (home != null && Files.exists(Path.of(home).resolve(p))) return Path.of(home).resolve(p);

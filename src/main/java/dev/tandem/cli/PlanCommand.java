@@ -6,7 +6,6 @@ import dev.tandem.plan.ClusterSpec;
 import dev.tandem.plan.CostModel;
 import dev.tandem.plan.DeviceProbe;
 import dev.tandem.plan.HardwareCatalog;
-import dev.tandem.plan.JavaProbe;
 import dev.tandem.plan.ModelCatalog;
 import dev.tandem.plan.ModelConfigLoader;
 import dev.tandem.plan.ModelSpec;
@@ -70,7 +69,7 @@ final class PlanCommand implements Runnable {
             }
             DeviceProbe.Measurement measured = null;
             if (calibrate) {
-                measured = new JavaProbe().measure();
+                measured = new dev.tandem.train.TandemProbe().measure();
                 if (!json) out.println(Calibration.describe(measured));
                 if (model == null && cluster == null) return;
             }

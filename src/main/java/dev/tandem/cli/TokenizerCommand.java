@@ -2,11 +2,12 @@ package dev.tandem.cli;
 
 import dev.tandem.TandemException;
 import dev.tandem.data.BpeTrainer;
-import dev.tandem.data.Corpus;
+import dev.tandem.data.CorpusReader;
 import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -39,7 +40,7 @@ final class TokenizerCommand implements Runnable {
         int vocabSize;
 
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder for tokenizer.json (created).")
-        Path out;
+        Path outDir;
 
         @Override
         public void run() {
@@ -48,19 +49,34 @@ final class TokenizerCommand implements Runnable {
                         + BpeTrainer.MIN_VOCAB + " (256 byte tokens + <|endoftext|>) and at most " + BpeTrainer.MAX_VOCAB);
             }
             PrintWriter err = spec.commandLine().getErr();
+            PrintWriter out = spec.commandLine().getOut();
             long t0 = System.nanoTime();
-            Corpus text = Corpus.read(corpus);
-            Map<String, Long> words = BpeTrainer.countWords(text.text());
+            Map<String, Long> words = new HashMap<>();
+            long[] chars = {0};
+            CorpusReader.Summary text = CorpusReader.read(corpus, chunk -> {
+                BpeTrainer.countWords(chunk, words);
+                long before = chars[0];
+                chars[0] += chunk.length();
+                if (chars[0] >> 26 != before >> 26) { // a line per 64 M characters on big corpora
+                    err.printf("counting words: %,d M characters, %,d distinct words%n", chars[0] >> 20, words.size());
+                    err.flush();
+                }
+            });
+            if (text.bytes() == 0) throw new TandemException("corpus " + corpus + " is empty");
             err.printf("read %s: %,d bytes, %,d distinct words (%.1f s)%n", corpus, text.bytes(), words.size(), seconds(t0));
             err.flush();
             Tokenizer tok = BpeTrainer.train(words, vocabSize, new Progress(err));
-            Path file = out.resolve("tokenizer.json");
+            Path file = outDir.resolve("tokenizer.json");
             TokenizerJson.save(tok, file);
             int merges = tok.merges().size();
+            long[] tokens = {0};
+            CorpusReader.read(corpus, chunk -> tok.encode(chunk, id -> tokens[0]++));
+            err.printf("the corpus encodes to %,d tokens (%.2f bytes/token)%n", tokens[0], (double) text.bytes() / tokens[0]);
             if (tok.vocabSize() < vocabSize) {
                 err.printf("note: the corpus ran out of pairs to merge; vocabulary is %,d, not %,d%n", tok.vocabSize(), vocabSize);
             }
-            spec.commandLine().getOut().printf("wrote %s: vocab %,d (%,d merges) in %.1f s%n", file, tok.vocabSize(), merges, seconds(t0));
+            out.printf("wrote %s: vocab %,d (%,d merges) in %.1f s%n", file, tok.vocabSize(), merges, seconds(t0));
+            out.flush();
         }
 
         private static double seconds(long t0) {

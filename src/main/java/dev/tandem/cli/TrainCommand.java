@@ -1,7 +1,10 @@
 package dev.tandem.cli;
 
 import dev.tandem.TandemException;
-import dev.tandem.nn.Hooks;
+import dev.tandem.comm.ProcessGroup;
+import dev.tandem.launch.Launcher;
+import dev.tandem.launch.Rendezvous;
+import dev.tandem.tensor.WorkerPool;
 import dev.tandem.train.TrainConfig;
 import dev.tandem.train.Trainer;
 import java.nio.file.Path;
@@ -23,13 +26,31 @@ final class TrainCommand implements Runnable {
     @Option(names = "--config", paramLabel = "FILE", description = "TOML or JSON config file.")
     Path config;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Unmatched
     List<String> overrides = new java.util.ArrayList<>();
 
     @Override
     public void run() {
         TrainConfig cfg = TrainConfig.load(config, parseOverrides(overrides));
-        new Trainer(cfg, System.out, ProgressSupport.stdoutIsTerminal(), Hooks.NONE).run();
+        boolean tty = ProgressSupport.stdoutIsTerminal();
+        if (System.getenv("RANK") != null) {
+            // A rank of a job started by our launcher, torchrun-style env, Slurm or Kubernetes.
+            Rendezvous.RankInfo info = Rendezvous.rankInfo(System.getenv());
+            if (cfg.threads() == 0) {
+                WorkerPool.configure(Math.max(1, Runtime.getRuntime().availableProcessors() / info.localWorldSize()));
+            }
+            try (ProcessGroup world = Rendezvous.fromEnvironment()) {
+                new Trainer(cfg, System.out, false, world).run();
+            }
+        } else if (cfg.nproc() > 1) {
+            List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());
+            Launcher.run(cfg.nproc(), args);
+        } else {
+            Trainer.runSingle(cfg, System.out, tty);
+        }
     }
 
     /** {@code --key value} and {@code --key=value} pairs, in order. */

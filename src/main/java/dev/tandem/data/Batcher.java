@@ -80,7 +80,8 @@ public final class Batcher {
     /** Where row {@code row} of step {@code step}'s batch starts in the split. */
     public long windowStart(long step, int row) {
         long h = mix(mix(mix(seed) ^ step) ^ row);
-        return Math.unsignedMultiplyHigh(h, starts); // uniform in [0, starts) without modulo bias worth noting
+        // Lemire's multiply-shift: maps 64 random bits to [0, starts); bias ≤ starts / 2^64.
+        return Math.unsignedMultiplyHigh(h, starts);
     }
 
     /** SplitMix64's finaliser: a bijective 64-bit mix with good avalanche. */

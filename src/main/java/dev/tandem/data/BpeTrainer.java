@@ -31,7 +31,7 @@ public final class BpeTrainer {
     public interface Progress {
         Progress NONE = (done, total) -> {};
 
-        /** After each merge: {@code done} of at most {@code total} merges. */
+        /** After each merge: {@code done} of at most {@code total} new tokens exist. */
         void merged(int done, int total);
     }
 
@@ -40,8 +40,13 @@ public final class BpeTrainer {
     /** Counts the pre-tokenized words of {@code text}. */
     public static Map<String, Long> countWords(CharSequence text) {
         Map<String, Long> counts = new HashMap<>();
-        PreTokenizer.split(text, w -> counts.merge(w, 1L, Long::sum));
+        countWords(text, counts);
         return counts;
+    }
+
+    /** Adds the words of {@code text} to {@code counts} (for corpora read chunk by chunk). */
+    public static void countWords(CharSequence text, Map<String, Long> counts) {
+        PreTokenizer.split(text, w -> counts.merge(w, 1L, Long::sum));
     }
 
     public static Tokenizer train(CharSequence text, int vocabSize, Progress progress) {
@@ -101,7 +106,6 @@ public final class BpeTrainer {
             int total = ordinaryTokens - 256;
             int[] stamp = new int[words.length];
             Arrays.fill(stamp, -1);
-            IntArray touched = new IntArray(64);
             while (tokens.size() < ordinaryTokens && !heap.isEmpty()) {
                 Candidate c = heap.poll();
                 int p = pairIndex.get(c.left, c.right, -1);
@@ -118,7 +122,7 @@ public final class BpeTrainer {
                 int rank = merges.size();
                 merges.add(new Merge(c.left, c.right, id));
 
-                touched = new IntArray(64);
+                IntArray touched = new IntArray(64); // pairs whose count may have grown
                 IntArray where = pairWords[p];
                 for (int k = 0; k < where.size(); k++) {
                     int w = where.get(k);
@@ -126,11 +130,12 @@ public final class BpeTrainer {
                     stamp[w] = rank;
                     mergeInWord(w, c.left, c.right, id, touched);
                 }
+                pairWords[p] = new IntArray(4); // every occurrence is merged: free the list
                 for (int k = 0; k < touched.size(); k++) {
                     int q = touched.get(k);
                     if (pairCount[q] > 0) heap.add(new Candidate(pairCount[q], PairMap.left(pairKey[q]), PairMap.right(pairKey[q])));
                 }
-                progress.merged(merges.size(), total);
+                progress.merged(tokens.size() - 256, total);
             }
             List<SpecialToken> specials = List.of(new SpecialToken(tokens.size(), SpecialToken.END_OF_TEXT));
             return new Tokenizer(tokens, merges, specials);

@@ -32,6 +32,14 @@ public final class EvalBatches implements Iterable<Batch> {
         this.windows = (int) Math.min(all, maxWindows > 0 ? maxWindows : Integer.MAX_VALUE);
     }
 
+    /**
+     * Bits per byte from the summed per-token losses (nats) over some targets and the UTF-8 bytes
+     * those targets stand for (the sum of {@link Batch#targetBytes()} of the batches evaluated).
+     */
+    public static double bitsPerByte(double sumLossNats, long targetBytes) {
+        return sumLossNats / (Math.log(2) * targetBytes);
+    }
+
     public int windowCount() {
         return windows;
     }

@@ -3,6 +3,7 @@ package dev.tandem.data;
 import dev.tandem.TandemException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.io.OutputStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -20,6 +21,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
  * A corpus encoded once into int32 token ids and memory-mapped for reading, so training never
@@ -44,8 +46,8 @@ public final class TokenFile implements AutoCloseable {
 
     /**
      * Opens {@code cache} if it was built from this corpus and tokenizer; otherwise (missing,
-     * stale, damaged) encodes the corpus and writes it first. Hashing the corpus to check costs
-     * one read of it (about 1 GB/s).
+     * stale, damaged) encodes the corpus into it first, streaming, so memory stays bounded.
+     * Checking costs one read of the corpus to hash it (about 1 GB/s).
      */
     public static TokenFile openOrBuild(Path corpus, Tokenizer tokenizer, Path cache, Consumer<String> log) {
         String corpusSha = sha256(corpus);
@@ -53,11 +55,9 @@ public final class TokenFile implements AutoCloseable {
         if (why == null) return open(cache);
         log.accept("token cache " + cache + ": " + why + "; encoding " + corpus);
         long t0 = System.nanoTime();
-        Corpus text = Corpus.read(corpus);
-        int[] ids = tokenizer.encode(text.text());
-        write(cache, new TokenFileHeader(tokenizer.vocabSize(), ids.length, text.bytes(), tokenizer.fingerprint(), text.sha256()), ids);
+        TokenFileHeader h = build(corpus, tokenizer, cache);
         log.accept(String.format("encoded %,d bytes into %,d tokens (%.2f bytes/token) in %.1f s",
-                text.bytes(), ids.length, (double) text.bytes() / ids.length, (System.nanoTime() - t0) / 1e9));
+                h.corpusBytes(), h.tokenCount(), (double) h.corpusBytes() / h.tokenCount(), (System.nanoTime() - t0) / 1e9));
         return open(cache);
     }
 
@@ -78,35 +78,71 @@ public final class TokenFile implements AutoCloseable {
         }
     }
 
-    /** Writes a token file atomically: a temp file in the same folder, forced to disk, then renamed. */
-    public static void write(Path file, TokenFileHeader header, int[] ids) {
-        if (header.tokenCount() != ids.length) throw new IllegalArgumentException("header says " + header.tokenCount() + " tokens, got " + ids.length);
+    /**
+     * Encodes {@code corpus} into a token file, atomically: tokens stream into a temp file in the
+     * same folder, the header is written last, the file is forced to disk, then renamed. Local
+     * ranks that build the same cache at once each write their own temp file (named by pid) and
+     * the last rename wins; the contents are identical, and a file already mapped by another
+     * process stays valid after it is replaced.
+     */
+    static TokenFileHeader build(Path corpus, Tokenizer tokenizer, Path file) {
         try {
             Path dir = file.toAbsolutePath().getParent();
             Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+            Path tmp = dir.resolve(file.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
             try {
-                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                    ch.write(header.encode());
-                    ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
-                    for (int id : ids) {
-                        if (!buf.hasRemaining()) {
-                            buf.flip();
-                            while (buf.hasRemaining()) ch.write(buf);
-                            buf.clear();
-                        }
-                        buf.putInt(id);
-                    }
-                    buf.flip();
-                    while (buf.hasRemaining()) ch.write(buf);
+                TokenFileHeader header;
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.WRITE)) {
+                    ch.position(TokenFileHeader.SIZE);
+                    TokenWriter tokens = new TokenWriter(ch);
+                    CorpusReader.Summary s = CorpusReader.read(corpus, chunk -> tokenizer.encode(chunk, tokens));
+                    tokens.flush();
+                    if (s.bytes() == 0) throw new TandemException("corpus " + corpus + " is empty");
+                    header = new TokenFileHeader(tokenizer.vocabSize(), tokens.count(), s.bytes(), tokenizer.fingerprint(), s.sha256());
+                    ByteBuffer hb = header.encode();
+                    while (hb.hasRemaining()) ch.write(hb, hb.position());
                     ch.force(true);
                 }
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                return header;
             } finally {
                 Files.deleteIfExists(tmp);
             }
-        } catch (IOException e) {
+        } catch (IOException | UncheckedIOException e) {
             throw new TandemException("cannot write token file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Buffers token ids into little-endian int32s on a channel. */
+    private static final class TokenWriter implements IntConsumer {
+        private final FileChannel ch;
+        private final ByteBuffer buf = ByteBuffer.allocate(1 << 16).order(ByteOrder.LITTLE_ENDIAN);
+        private long count;
+
+        TokenWriter(FileChannel ch) {
+            this.ch = ch;
+        }
+
+        @Override
+        public void accept(int id) {
+            if (!buf.hasRemaining()) flush();
+            buf.putInt(id);
+            count++;
+        }
+
+        void flush() {
+            buf.flip();
+            try {
+                while (buf.hasRemaining()) ch.write(buf);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            buf.clear();
+        }
+
+        long count() {
+            return count;
         }
     }
 

@@ -46,7 +46,10 @@ public final class Tokenizer {
     public Tokenizer(List<byte[]> tokenBytes, List<Merge> merges, List<SpecialToken> specials) {
         this.specials = List.copyOf(specials);
         int size = tokenBytes.size();
-        for (SpecialToken s : specials) size = Math.max(size, s.id() + 1);
+        for (SpecialToken s : specials) {
+            if (s.id() < 0) throw new IllegalArgumentException("special token " + s.content() + " has negative id " + s.id());
+            size = Math.max(size, s.id() + 1);
+        }
         this.tokenBytes = new byte[size][];
         Arrays.fill(byteToId, -1);
         for (int id = 0; id < tokenBytes.size(); id++) {

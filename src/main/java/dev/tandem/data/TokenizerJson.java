@@ -1,9 +1,10 @@
 package dev.tandem.data;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.util.DefaultIndenter;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.TandemException;
@@ -27,7 +28,11 @@ import java.util.Map;
  * are refused with a message naming the key, rather than silently encoding differently.
  */
 public final class TokenizerJson {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** One vocab entry and one merge per line, like Hugging Face writes it: readable, diffable. */
+    private static final DefaultPrettyPrinter PRETTY = new DefaultPrettyPrinter()
+            .withArrayIndenter(new DefaultIndenter("  ", "\n"))
+            .withObjectIndenter(new DefaultIndenter("  ", "\n"));
 
     private TokenizerJson() {}
 
@@ -56,6 +61,8 @@ public final class TokenizerJson {
             return parse(JSON.readTree(json));
         } catch (JsonProcessingException e) {
             throw new TandemException("not valid tokenizer JSON: " + e.getOriginalMessage(), e);
+        } catch (IllegalArgumentException e) {
+            throw new TandemException("tokenizer JSON: " + e.getMessage(), e);
         }
     }
 
@@ -69,11 +76,17 @@ public final class TokenizerJson {
         requireNullOrEmpty(model, "dropout");
         requireNullOrEmpty(model, "continuing_subword_prefix");
         requireNullOrEmpty(model, "end_of_word_suffix");
+        if (model.path("ignore_merges").asBoolean(false)) {
+            throw new IllegalArgumentException("model.ignore_merges is true; Tandem always applies merges (as GPT-2 does)");
+        }
         checkByteLevel(root.path("pre_tokenizer"), "pre_tokenizer");
         checkByteLevel(root.path("decoder"), "decoder");
 
         Map<Integer, String> specials = new HashMap<>();
         for (JsonNode t : root.path("added_tokens")) {
+            if (!t.path("id").canConvertToInt() || t.path("id").asInt() < 0 || !t.path("content").isTextual()) {
+                throw new IllegalArgumentException("added_tokens entry " + t + " needs a non-negative \"id\" and a \"content\"");
+            }
             specials.put(t.path("id").asInt(), t.path("content").asText());
         }
 
@@ -186,7 +199,7 @@ public final class TokenizerJson {
             merges.add(ByteLevel.encode(ordinary.get(m.left())) + " " + ByteLevel.encode(ordinary.get(m.right())));
         }
         try {
-            return JSON.writeValueAsString(root) + "\n";
+            return JSON.writer(PRETTY).writeValueAsString(root) + "\n";
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -206,7 +219,7 @@ public final class TokenizerJson {
         try {
             Path dir = file.toAbsolutePath().getParent();
             Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+            Path tmp = dir.resolve(file.getFileName() + "." + ProcessHandle.current().pid() + ".tmp");
             try {
                 Files.writeString(tmp, toJson(tok));
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

@@ -35,7 +35,12 @@ public final class Tape implements AutoCloseable {
 
     /** A tape for inference: allocates and frees like a training tape but records nothing. */
     public static Tape inference() {
-        return new Tape(Hooks.NONE, false);
+        return inference(Hooks.NONE);
+    }
+
+    /** An inference tape that still reports module boundaries (e.g. to gather sharded parameters). */
+    public static Tape inference(Hooks hooks) {
+        return new Tape(hooks, false);
     }
 
     public boolean recording() {

@@ -8,7 +8,7 @@ import dev.tandem.tensor.Tensor;
  * time a backward kernel accumulates into it, so values nobody differentiates cost nothing.
  */
 public class Var {
-    private final Tensor value;
+    private Tensor value;
     private final MemoryCategory gradCategory;
     private Tensor grad;
 
@@ -35,6 +35,11 @@ public class Var {
     /** Installs an externally owned gradient buffer (e.g. a view into a flat bucket). */
     void setGrad(Tensor grad) {
         this.grad = grad;
+    }
+
+    /** Points this variable at other storage (which the caller owns); the old value is not freed. */
+    void rebind(Tensor newValue) {
+        this.value = newValue;
     }
 
     void freeGrad() {

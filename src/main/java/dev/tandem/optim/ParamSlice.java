@@ -29,7 +29,7 @@ public record ParamSlice(String name, int[] shape, boolean decays, long offset, 
 
     /** The whole parameter as one slice (the single-rank case). */
     public static ParamSlice whole(Parameter p) {
-        return new ParamSlice(p.name(), p.value().shape(), p.decays(), 0, p.numel(), p.value().data(), p.grad().data());
+        return new ParamSlice(p.name(), p.shape(), p.decays(), 0, p.numel(), p.value().data(), p.grad().data());
     }
 
     public static List<ParamSlice> wholes(List<Parameter> params) {

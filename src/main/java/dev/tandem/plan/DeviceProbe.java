@@ -1,9 +1,9 @@
 package dev.tandem.plan;
 
 /**
- * Measures the machine the planner runs on. The planner calls it through this interface so that
- * Tandem's own GEMM kernels and collectives can replace the self-contained {@link JavaProbe} once
- * they exist, without the plan package depending on them (the CLI would pass that implementation in).
+ * Measures the machine the planner runs on. The plan package depends on nothing else in Tandem,
+ * so the implementation that uses Tandem's own kernels (dev.tandem.train.TandemProbe) is passed
+ * in from outside.
  */
 public interface DeviceProbe {
 

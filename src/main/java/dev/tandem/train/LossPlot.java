@@ -58,9 +58,9 @@ final class LossPlot {
         g.setColor(Color.BLACK);
         g.drawRect(LEFT, TOP, W - LEFT - RIGHT, H - TOP - BOTTOM);
         g.drawString("step", W / 2 - 10, H - 15);
-        g.drawString("loss (nats/token)", 10, TOP - 10);
+        g.drawString("loss (nats/token)", LEFT, TOP - 6);
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
-        g.drawString(title, LEFT, 30);
+        g.drawString(title, LEFT, 24);
 
         curve(g, train, new Color(0x4C72B0), 1.2f, xMax, yMin, yMax);
         curve(g, val, new Color(0xDD8452), 2.5f, xMax, yMin, yMax);

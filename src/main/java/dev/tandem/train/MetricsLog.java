@@ -30,6 +30,7 @@ final class MetricsLog implements AutoCloseable {
         n.put("step_ms", m.stepMs());
         n.put("tokens_per_s", m.tokensPerSecond());
         n.put("mfu", m.mfu());
+        n.put("comm_wait_ms", m.commWaitMs());
         ObjectNode mem = n.putObject("memory_bytes");
         for (Map.Entry<MemoryCategory, Long> e : m.memoryBytes().entrySet()) {
             mem.put(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue());

@@ -6,11 +6,12 @@ import java.util.Map;
 /**
  * What one optimizer step did: one line of the step log and of {@code metrics.jsonl}.
  *
+ * @param commWaitMs  time this rank was blocked waiting for communication during the step
  * @param memoryBytes live bytes per category at the end of the step, except activations, which
  *                    report the peak within the step (they are freed before it ends)
  */
 public record StepMetrics(long step, double loss, double gradNorm, double lr, double stepMs, double tokensPerSecond,
-                          double mfu, Map<MemoryCategory, Long> memoryBytes) {
+                          double mfu, double commWaitMs, Map<MemoryCategory, Long> memoryBytes) {
 
     /** The llm.c-style dense line. */
     public String line(long totalSteps) {

@@ -9,9 +9,17 @@ import java.util.List;
 final class StepSummary {
     private StepSummary() {}
 
+    /** Steps after warm-up: the first ones include JIT compilation and are not representative. */
+    private static List<StepMetrics> warm(List<StepMetrics> steps) {
+        return steps.size() > 10 ? steps.subList(Math.min(5, steps.size() / 10), steps.size()) : steps;
+    }
+
+    static double medianStepMs(List<StepMetrics> steps) {
+        return median(warm(steps).stream().mapToDouble(StepMetrics::stepMs).sorted().toArray());
+    }
+
     static void print(PrintStream out, List<StepMetrics> steps, List<EvalMetrics> evals, Path runDir) {
-        // Skip the first steps: they include JIT compilation and are not representative.
-        List<StepMetrics> warm = steps.size() > 10 ? steps.subList(Math.min(5, steps.size() / 10), steps.size()) : steps;
+        List<StepMetrics> warm = warm(steps);
         double[] ms = warm.stream().mapToDouble(StepMetrics::stepMs).sorted().toArray();
         double[] tps = warm.stream().mapToDouble(StepMetrics::tokensPerSecond).sorted().toArray();
         double[] mfu = warm.stream().mapToDouble(StepMetrics::mfu).sorted().toArray();

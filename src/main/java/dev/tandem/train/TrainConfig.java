@@ -34,6 +34,8 @@ public record TrainConfig(
         String schedule, double decayFraction, float weightDecay, float beta1, float beta2, double gradClip,
         String optimizer, String optimizerOptions, String paramGroups,
         long seed,
+        // parallel plan
+        int nproc, int zero, int tp, int pp, String recompute, boolean offload,
         // evaluation and output
         int evalEvery, int evalBatches, int logEvery, String name, String runsDir, int threads) {
 
@@ -48,10 +50,11 @@ public record TrainConfig(
      */
     public static TrainConfig defaults() {
         return new TrainConfig(4, 4, 192, 128,
-                "data/tinyshakespeare.txt", "data/tokenizer-shakespeare.json", 2048, 0.1,
+                "data/tinyshakespeare.txt", "data/tokenizer-shakespeare-2k.json", 2048, 0.1,
                 16, 1, 1200, 2e-3f, 2e-4f, 60, "cosine", 0.2, 0.1f, 0.9f, 0.95f, 1.0,
                 "adamw", "", "",
                 1337,
+                1, 0, 1, 1, "none", false,
                 100, 20, 10, "default", "runs", 0);
     }
 
@@ -66,19 +69,20 @@ public record TrainConfig(
         return (long) batchSize * blockSize;
     }
 
-    /** Rows of each micro-batch. */
-    public int microBatchRows() {
-        return batchSize / microBatches;
+    /** The parallel plan this config asks for (data parallel over all ranks). */
+    public dev.tandem.parallel.Plan plan() {
+        return new dev.tandem.parallel.Plan(nproc / (tp * pp), tp, pp, zero, microBatches, recompute, offload, "adamw", "f32");
     }
 
     public TrainConfig {
-        if (microBatches < 1 || batchSize < 1 || batchSize % microBatches != 0) {
-            throw new TandemException("batch_size (" + batchSize + ") must be a positive multiple of micro_batches ("
-                    + microBatches + ")");
+        if (microBatches < 1 || batchSize < 1 || batchSize % (microBatches * nproc) != 0) {
+            throw new TandemException("batch_size (" + batchSize + ") must be a positive multiple of micro_batches × nproc ("
+                    + microBatches + " × " + nproc + ")");
         }
         if (steps < 1) throw new TandemException("steps must be >= 1, got " + steps);
         if (evalEvery < 0 || evalBatches < 1) throw new TandemException("eval_every must be >= 0 and eval_batches >= 1");
         if (logEvery < 1) throw new TandemException("log_every must be >= 1, got " + logEvery);
+        if (nproc < 1) throw new TandemException("nproc must be >= 1, got " + nproc);
         if (threads < 0) throw new TandemException("threads must be >= 0 (0 = all cores), got " + threads);
         if (gradClip < 0) throw new TandemException("grad_clip must be >= 0 (0 = off), got " + gradClip);
         if (!Optimizers.NAMES.contains(optimizer)) {

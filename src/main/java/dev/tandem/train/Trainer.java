@@ -2,6 +2,9 @@ package dev.tandem.train;
 
 import dev.tandem.TandemException;
 import dev.tandem.ckpt.ModelFiles;
+import dev.tandem.comm.CommOptions;
+import dev.tandem.comm.LocalWorld;
+import dev.tandem.comm.ProcessGroup;
 import dev.tandem.data.Batch;
 import dev.tandem.data.Batcher;
 import dev.tandem.data.BpeTrainer;
@@ -14,13 +17,12 @@ import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Hooks;
 import dev.tandem.nn.Ops;
-import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Tape;
-import dev.tandem.optim.GradClip;
 import dev.tandem.optim.LrSchedule;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
-import dev.tandem.optim.ParamSlice;
+import dev.tandem.parallel.DataParallel;
+import dev.tandem.parallel.Plan;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
@@ -40,7 +42,8 @@ import java.util.Map;
 /**
  * The single-process training loop: data → forward/backward over micro-batches → clip →
  * optimizer step (config key {@code optimizer}), with evaluation, metrics, a loss plot and the final model written as safetensors.
- * Parallel strategies attach through {@link Hooks}.
+ * Data parallelism and ZeRO attach through {@link Hooks} ({@link DataParallel}); a single process
+ * is the one-rank case of the same mechanism.
  */
 public final class Trainer {
     /** What a finished run produced. */
@@ -53,21 +56,35 @@ public final class Trainer {
     private final TrainConfig cfg;
     private final PrintStream out;
     private final boolean tty;
-    private final Hooks hooks;
+    private final ProcessGroup world;
 
-    public Trainer(TrainConfig cfg, PrintStream out, boolean tty, Hooks hooks) {
+    /**
+     * @param world the ranks of this job (a one-rank group for a single process); rank 0 prints
+     *              and writes the run's files
+     */
+    public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world) {
         this.cfg = cfg;
-        this.out = out;
-        this.tty = tty;
-        this.hooks = hooks;
+        this.world = world;
+        this.out = world.rank() == 0 ? out : new PrintStream(java.io.OutputStream.nullOutputStream());
+        this.tty = tty && world.rank() == 0;
+    }
+
+    /** Trains in this process alone (a one-rank world). */
+    public static Result runSingle(TrainConfig cfg, PrintStream out, boolean tty) {
+        ProcessGroup one = LocalWorld.create(1, CommOptions.defaults()).getFirst();
+        try (one) {
+            return new Trainer(cfg, out, tty, one).run();
+        }
     }
 
     public Result run() {
+        Plan plan = cfg.plan();
+        plan.validate(world.size(), cfg.batchSize());
         if (cfg.threads() > 0) WorkerPool.configure(cfg.threads());
         Path runDir = Path.of(cfg.runsDir(), cfg.name());
         try {
             Files.createDirectories(runDir);
-            Files.writeString(runDir.resolve("train-config.json"), cfg.toJson());
+            if (world.rank() == 0) Files.writeString(runDir.resolve("train-config.json"), cfg.toJson());
         } catch (IOException e) {
             throw new TandemException("cannot create run directory " + runDir + ": " + e.getMessage(), e);
         }
@@ -76,19 +93,33 @@ public final class Trainer {
         Tokenizer tokenizer = loadOrTrainTokenizer(corpus, tokenizerFile);
         try (TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.runsDir(), "cache"), cfg.valFraction(), out::println);
              GPT model = GPT.initialized(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(), cfg.blockSize()), cfg.seed());
-             Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), ParamSlice.wholes(model.parameters()));
-             MetricsLog metrics = new MetricsLog(runDir.resolve("metrics.jsonl"))) {
+             DataParallel dp = DataParallel.apply(model, world, plan.zeroStage());
+             Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), dp.optimizerSlices());
+             MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl")) : null) {
             GPTConfig mc = model.config();
             out.printf("model: GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d: %,d parameters (%,d non-embedding)%n",
                     mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.vocabSize(), mc.blockSize(), mc.totalParameters(), mc.nonEmbeddingParameters());
-            out.printf("data: %s, %,d train / %,d validation tokens, %.3f bytes/token; %d steps × %,d tokens; %d threads%n",
+            out.printf("data: %s, %,d train / %,d validation tokens, %.3f bytes/token; %d steps × %,d tokens%n",
                     corpus, data.train().size(), data.validation().size(), data.validation().bytesPerToken(), cfg.steps(),
-                    cfg.tokensPerStep(), WorkerPool.get().threads());
-            out.printf("optimizer: %s, %,d bytes of state%n", cfg.optimizer(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
-            Result r = loop(model, optimizer, data, metrics, runDir);
+                    cfg.tokensPerStep());
+            out.printf("plan: %d rank(s), data parallel, ZeRO stage %d, %d micro-batch(es) of %d sequences per rank; %d threads per rank%n",
+                    world.size(), plan.zeroStage(), plan.microBatches(), plan.rowsPerMicroBatch(cfg.batchSize()), WorkerPool.get().threads());
+            out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optimizer(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
+            PlanCheck check = null;
+            if (world.rank() == 0) {
+                check = PlanCheck.predict(mc, plan, cfg.batchSize(), world.size());
+                out.println(check.predictedLine());
+            }
+            world.barrier();
+            Result r = loop(model, dp, optimizer, data, metrics, runDir, plan, check);
             Path modelDir = runDir.resolve("model");
-            ModelFiles.save(modelDir, model, tokenizerFile);
-            out.println("model written to " + modelDir + "  (try: ./tandem generate --checkpoint " + modelDir + " --prompt \"ROMEO:\")");
+            dp.gatherAll();
+            if (world.rank() == 0) {
+                ModelFiles.save(modelDir, model, tokenizerFile);
+                out.println("model written to " + modelDir + "  (try: ./tandem generate --checkpoint " + modelDir + " --prompt \"ROMEO:\")");
+            }
+            dp.releaseAll();
+            world.barrier();
             return new Result(r.steps(), r.evals(), runDir, modelDir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -101,9 +132,13 @@ public final class Trainer {
             out.printf("tokenizer: %s (vocab %d)%n", file, t.vocabSize());
             return t;
         }
+        if (world.size() > 1) {
+            throw new TandemException("tokenizer " + file + " does not exist; train it first with "
+                    + "'./tandem tokenizer train' (ranks must not each train their own)");
+        }
         out.printf("tokenizer: %s not found; training a byte-level BPE with vocab %d on %s%n", file, cfg.vocabSize(), corpus);
         Corpus text = Corpus.read(corpus);
-        Tokenizer t = BpeTrainer.train(text.text(), cfg.vocabSize(), (done, total) -> { });
+        Tokenizer t = BpeTrainer.train(text.text(), cfg.vocabSize(), BpeTrainer.Progress.NONE);
         try {
             if (file.getParent() != null) Files.createDirectories(file.getParent());
         } catch (IOException e) {
@@ -114,76 +149,86 @@ public final class Trainer {
         return t;
     }
 
-    private Result loop(GPT model, Optimizer optimizer, TokenDataset data, MetricsLog metrics, Path runDir) throws IOException {
+    private Result loop(GPT model, DataParallel dp, Optimizer optimizer, TokenDataset data, MetricsLog metrics, Path runDir,
+                        Plan plan, PlanCheck check) throws IOException {
+        int rows = plan.rowsPerMicroBatch(cfg.batchSize());
+        int rankRows = rows * plan.microBatches();
         Batcher batcher = new Batcher(data.train(), cfg.batchSize(), cfg.blockSize(), cfg.seed());
-        EvalBatches evalBatches = new EvalBatches(data.validation(), cfg.microBatchRows(), cfg.blockSize(),
-                cfg.evalBatches() * cfg.microBatchRows());
+        EvalBatches evalBatches = new EvalBatches(data.validation(), rows, cfg.blockSize(), cfg.evalBatches() * rows);
         LrSchedule schedule = LrSchedule.named(cfg.schedule(), cfg.lr(), cfg.minLr(), cfg.warmupSteps(), cfg.steps(), cfg.decayFraction());
         double flopsPerToken = model.config().trainingFlopsPerToken(cfg.blockSize());
-        double peak = PeakFlops.measured();
-        out.printf("MFU reference: measured peak %.1f GFLOP/s (FMA probe on %d threads); %.1f MFLOP per token%n",
-                peak / 1e9, WorkerPool.get().threads(), flopsPerToken / 1e6);
-        List<Parameter> params = model.parameters();
+        // Peak of this rank's threads, times the ranks: the job's peak on this host.
+        double peak = PeakFlops.measured() * world.size();
+        out.printf("MFU reference: measured peak %.1f GFLOP/s (FMA probe, %d rank(s) × %d threads); %.1f MFLOP per token%n",
+                peak / 1e9, world.size(), WorkerPool.get().threads(), flopsPerToken / 1e6);
         List<StepMetrics> steps = new ArrayList<>();
         List<EvalMetrics> evals = new ArrayList<>();
         List<LossPlot.Point> trainPts = new ArrayList<>(), valPts = new ArrayList<>();
         Progress progress = new Progress(out, tty, cfg.steps(), cfg.logEvery());
-        int rows = cfg.microBatchRows();
         try (Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize());
              Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize())) {
             for (long step = 0; step < cfg.steps(); step++) {
                 long t0 = System.nanoTime();
                 MemoryAccounting.resetPeaks();
-                model.zeroGrad();
+                dp.zeroGrad();
+                dp.takeBlockedMillis();
                 double loss = 0;
-                for (int micro = 0; micro < cfg.microBatches(); micro++) {
-                    Batch batch = batcher.batch(step, micro * rows, rows);
+                for (int micro = 0; micro < plan.microBatches(); micro++) {
+                    Batch batch = batcher.batch(step, world.rank() * rankRows + micro * rows, rows);
                     batch.copyTo(ids, targets);
-                    try (Tape tape = new Tape(hooks)) {
-                        loss += model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f / cfg.microBatches());
+                    dp.beginMicroBatch(micro, plan.microBatches());
+                    try (Tape tape = new Tape(dp)) {
+                        loss += model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f / plan.microBatches());
                         tape.backward();
                     }
                 }
-                loss /= cfg.microBatches();
-                double norm = GradClip.clip(params, GradClip.globalNorm(params), cfg.gradClip());
+                dp.finishGradients();
+                loss = dp.average(loss / plan.microBatches());
+                double norm = dp.clipGradients(cfg.gradClip());
                 float lr = schedule.at(step);
-                hooks.beforeOptimizerStep();
                 optimizer.step(lr);
-                hooks.afterOptimizerStep();
+                dp.afterOptimizerStep();
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double tokPerSec = cfg.tokensPerStep() / seconds;
                 Map<MemoryCategory, Long> mem = MemoryAccounting.snapshot();
                 mem.put(MemoryCategory.ACTIVATIONS, MemoryAccounting.peak(MemoryCategory.ACTIVATIONS));
-                StepMetrics m = new StepMetrics(step, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak, mem);
+                mem.put(MemoryCategory.COMMUNICATION, MemoryAccounting.peak(MemoryCategory.COMMUNICATION));
+                StepMetrics m = new StepMetrics(step, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak,
+                        dp.takeBlockedMillis(), mem);
                 if (!Double.isFinite(loss)) {
                     throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower lr (now " + cfg.lr() + ")");
                 }
                 steps.add(m);
                 trainPts.add(new LossPlot.Point(step + 1, loss));
-                metrics.step(m);
+                if (metrics != null) metrics.step(m);
                 progress.step(m);
                 boolean last = step == cfg.steps() - 1;
                 if (last || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)) {
-                    EvalMetrics e = evaluate(model, evalBatches, step + 1);
+                    dp.beginInference();
+                    EvalMetrics e = evaluate(model, evalBatches, step + 1, dp);
                     evals.add(e);
                     valPts.add(new LossPlot.Point(step + 1, e.loss()));
-                    metrics.eval(e);
+                    if (metrics != null) metrics.eval(e);
                     progress.println(e.line());
                 }
             }
         }
         progress.finish();
-        LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.name(), trainPts, valPts);
-        StepSummary.print(out, steps, evals, runDir);
+        MemoryReport.write(runDir.resolve("memory-rank" + world.rank() + ".json"), steps.getLast().memoryBytes(), dp);
+        if (world.rank() == 0) {
+            LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.name(), trainPts, valPts);
+            StepSummary.print(out, steps, evals, runDir);
+            out.println(check.comparisonLine(StepSummary.medianStepMs(steps), steps.getLast().memoryBytes()));
+        }
         return new Result(steps, evals, runDir, null);
     }
 
     /** Mean validation loss (nats/token) and bits per byte over the fixed evaluation windows. */
-    static EvalMetrics evaluate(GPT model, EvalBatches batches, long step) {
+    static EvalMetrics evaluate(GPT model, EvalBatches batches, long step, Hooks hooks) {
         double nats = 0;
         long tokens = 0, bytes = 0;
         for (Batch b : batches) {
-            try (Tape tape = Tape.inference();
+            try (Tape tape = Tape.inference(hooks);
                  Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize());
                  Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize())) {
                 b.copyTo(ids, targets);

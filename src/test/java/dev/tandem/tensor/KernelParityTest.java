@@ -62,6 +62,109 @@ class KernelParityTest {
         }
     }
 
+    /**
+     * Random sizes in 1..600 that cross the blocking boundaries of {@link Gemm}: micro-tile
+     * edges ({@link GemmKernel#MR} rows, {@link GemmKernel#NR} columns), the B column block
+     * ({@link Gemm#ncFor}) and the split of C across worker threads. Deeper k (several
+     * {@link Gemm#KC} slices) is covered by the exact-multiple, NaN and sampled tests below.
+     */
+    @Test
+    void gemmAcrossBlockBoundaries() {
+        SplittableRandom rng = new SplittableRandom(2024);
+        for (int t = 0; t < 12; t++) {
+            checkGemm(1 + rng.nextInt(600), 1 + rng.nextInt(600), 1 + rng.nextInt(600), rng.nextBoolean(), rng.nextBoolean(),
+                    rng.nextBoolean() ? 1f : 0f, 1f);
+        }
+    }
+
+    @Test
+    void gemmExactBlockMultiplesAndOneOff() {
+        int mr = GemmKernel.MR, nr = GemmKernel.NR, kc = Gemm.KC, nc = Gemm.ncFor(Gemm.KC);
+        int[][] shapes = {{mr, nr, kc}, {mr + 1, nr + 1, kc + 1}, {mr - 1, nr - 1, kc - 1}, {2 * mr, nc, 2 * kc},
+                {3 * mr + 5, nc + 1, 1}, {1, nc + nr + 3, kc + 7}, {nc + 1, 1, 3}};
+        for (int[] s : shapes) {
+            for (int t = 0; t < 4; t++) checkGemm(s[0], s[1], s[2], (t & 1) != 0, (t & 2) != 0, t < 2 ? 0f : 1f, 1f);
+        }
+    }
+
+    /**
+     * A 1024-ish GEMM in every transpose, several k blocks deep and split across threads. The
+     * full reference would take seconds, so 3000 random elements are checked, each against the
+     * reference kernel run as a 1×1×k GEMM on the same operands.
+     */
+    @Test
+    void gemmLargeSampled() {
+        int m = 1031, n = 1024, k = 1000;
+        SplittableRandom rng = new SplittableRandom(77);
+        for (int t = 0; t < 4; t++) {
+            boolean transA = (t & 1) != 0, transB = (t & 2) != 0;
+            int lda = (transA ? m : k) + 1, ldb = (transB ? k : n) + 3, ldc = n + 2;
+            float beta = t % 2 == 0 ? 0f : 1f;
+            try (Tensor a = random(rng, (transA ? k : m) * lda); Tensor b = random(rng, (transB ? n : k) * ldb);
+                 Tensor c = random(rng, m * ldc); Tensor c0 = copy(c); Tensor one = Tensor.zeros(MemoryCategory.OTHER, 1)) {
+                fast.gemm(transA, transB, m, n, k, 0.75f, a.data(), 0, lda, b.data(), 0, ldb, beta, c.data(), 0, ldc);
+                for (int s = 0; s < 3000; s++) {
+                    int i = rng.nextInt(m), j = rng.nextInt(n);
+                    one.set(0, c0.get((long) i * ldc + j));
+                    ref.gemm(transA, transB, 1, 1, k, 0.75f, a.data(), transA ? i : (long) i * lda, lda,
+                            b.data(), transB ? (long) j * ldb : j, ldb, beta, one.data(), 0, 1);
+                    double expected = one.get(0), tol = 1e-6 * Math.sqrt(k + 1) * 4 + 1e-5 * Math.abs(expected);
+                    assertThat((double) c.get((long) i * ldc + j)).as("C[%d,%d] transA=%s transB=%s", i, j, transA, transB)
+                            .isCloseTo(expected, org.assertj.core.data.Offset.offset(tol));
+                }
+            }
+        }
+    }
+
+    /** Splits of C over 3 and 4 workers (grids 3×1, 1×3, 2×2) give the same result as one. */
+    @Test
+    void gemmThreadGrids() {
+        int saved = WorkerPool.get().threads();
+        try {
+            for (int threads : new int[] {3, 4}) {
+                WorkerPool.configure(threads);
+                checkGemm(300, 40, 100, false, false, 0f, 1f);
+                checkGemm(40, 300, 100, false, true, 1f, 1f);
+                checkGemm(250, 260, 90, true, false, 0f, 1f);
+                checkGemm(13, 35, 2000, true, true, 0f, 1f);
+            }
+        } finally {
+            WorkerPool.configure(saved);
+        }
+    }
+
+    @Test
+    void gemmBetaZeroIgnoresNaNAcrossKBlocks() {
+        int m = 37, n = 70, k = 2 * Gemm.KC + 5;
+        SplittableRandom rng = new SplittableRandom(9);
+        try (Tensor a = random(rng, m, k); Tensor b = random(rng, k, n);
+             Tensor c1 = Tensor.zeros(MemoryCategory.OTHER, m, n); Tensor c2 = Tensor.zeros(MemoryCategory.OTHER, m, n)) {
+            for (long i = 0; i < c1.numel(); i++) c1.set(i, Float.NaN);
+            fast.gemm(false, false, m, n, k, 1f, a.data(), 0, k, b.data(), 0, n, 0f, c1.data(), 0, n);
+            ref.gemm(false, false, m, n, k, 1f, a.data(), 0, k, b.data(), 0, n, 0f, c2.data(), 0, n);
+            assertClose(c1, c2, 1e-6 * Math.sqrt(k + 1) * 4);
+        }
+    }
+
+    /** Batches that are split over threads (6, 8) and ones computed one GEMM at a time (1, 3). */
+    @Property(tries = 16)
+    void batchedGemmAllTransposes(@ForAll @IntRange(min = 1, max = 9) int batch, @ForAll @IntRange(min = 1, max = 80) int m,
+                                  @ForAll @IntRange(min = 1, max = 80) int n, @ForAll @IntRange(min = 1, max = 80) int k,
+                                  @ForAll boolean transA, @ForAll boolean transB, @ForAll boolean accumulate) {
+        SplittableRandom rng = new SplittableRandom(batch * 1_000_003L + m * 1009L + n * 31L + k);
+        int lda = (transA ? m : k) + 1, ldb = (transB ? k : n) + 2, ldc = n + 3;
+        long strideA = (long) (transA ? k : m) * lda + 5, strideB = (long) (transB ? n : k) * ldb + 7, strideC = (long) m * ldc + 11;
+        float beta = accumulate ? 1f : 0f;
+        try (Tensor a = random(rng, (int) (batch * strideA) + 2); Tensor b = random(rng, (int) (batch * strideB) + 2);
+             Tensor c1 = random(rng, (int) (batch * strideC) + 2); Tensor c2 = copy(c1)) {
+            fast.gemmBatched(batch, transA, transB, m, n, k, 0.5f, a.data(), 2, lda, strideA, b.data(), 1, ldb, strideB,
+                    beta, c1.data(), 2, ldc, strideC);
+            ref.gemmBatched(batch, transA, transB, m, n, k, 0.5f, a.data(), 2, lda, strideA, b.data(), 1, ldb, strideB,
+                    beta, c2.data(), 2, ldc, strideC);
+            assertClose(c1, c2, 1e-6 * Math.sqrt(k + 1) * 4);
+        }
+    }
+
     private void checkGemm(int m, int n, int k, boolean transA, boolean transB, float beta, float alpha) {
         SplittableRandom rng = new SplittableRandom(m * 31L + n * 7L + k);
         // Leading dimensions larger than the logical width exercise strided access.

@@ -66,7 +66,7 @@ class TrainingTest {
     }
 
     private Trainer.Result train(TrainConfig cfg) {
-        return new Trainer(cfg, new PrintStream(new ByteArrayOutputStream()), false, Hooks.NONE).run();
+        return Trainer.runSingle(cfg, new PrintStream(new ByteArrayOutputStream()), false);
     }
 
     /** Same seed and config ⇒ bit-identical losses, and every artefact of a run is written. */

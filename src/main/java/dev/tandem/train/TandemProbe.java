@@ -1,0 +1,69 @@
+package dev.tandem.train;
+
+import dev.tandem.plan.DeviceProbe;
+import dev.tandem.tensor.Kernels;
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.WorkerPool;
+import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
+
+/**
+ * Measures this machine with Tandem's own kernels, so the planner's CPU entry describes what
+ * the runtime can actually do: GEMM throughput of the fast kernel (1024³, all pool threads),
+ * memory bandwidth from segment copies on all threads and on one thread (what a shared-memory
+ * transport does per message). Best of a few repetitions after warm-up; about a second.
+ */
+public final class TandemProbe implements DeviceProbe {
+    private static final int N = 1024, REPEATS = 4;
+    private static final long COPY_BYTES = 64L << 20;
+
+    @Override
+    public Measurement measure() {
+        int threads = WorkerPool.get().threads();
+        double gemm = gemmFlops();
+        double one = copyBandwidth(1);
+        double all = Math.max(one, copyBandwidth(threads));
+        long memory = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getTotalMemorySize() : Runtime.getRuntime().maxMemory();
+        return new Measurement(gemm, all, one, Runtime.getRuntime().availableProcessors(), memory,
+                "Tandem GEMM " + N + "³ on " + threads + " threads; segment copies of " + (COPY_BYTES >> 20) + " MiB");
+    }
+
+    private static double gemmFlops() {
+        try (Tensor a = Tensor.zeros(MemoryCategory.OTHER, N, N); Tensor b = Tensor.zeros(MemoryCategory.OTHER, N, N);
+             Tensor c = Tensor.zeros(MemoryCategory.OTHER, N, N)) {
+            a.fill(0.5f);
+            b.fill(0.25f);
+            double best = 0;
+            for (int rep = 0; rep <= REPEATS; rep++) {
+                long t0 = System.nanoTime();
+                Kernels.fast().gemm(false, false, N, N, N, 1f, a.data(), 0, N, b.data(), 0, N, 0f, c.data(), 0, N);
+                double secs = (System.nanoTime() - t0) / 1e9;
+                if (rep > 0) best = Math.max(best, 2.0 * N * N * N / secs); // rep 0 compiles
+            }
+            return best;
+        }
+    }
+
+    private static double copyBandwidth(int threads) {
+        try (Tensor src = Tensor.allocate(dev.tandem.tensor.DType.U8, MemoryCategory.OTHER, (int) COPY_BYTES);
+             Tensor dst = Tensor.allocate(dev.tandem.tensor.DType.U8, MemoryCategory.OTHER, (int) COPY_BYTES)) {
+            MemorySegment s = src.data(), d = dst.data();
+            double best = 0;
+            for (int rep = 0; rep <= REPEATS; rep++) {
+                long t0 = System.nanoTime();
+                WorkerPool.get().parallelFor(threads, 1, (t0i, t1i) -> {
+                    for (int t = t0i; t < t1i; t++) {
+                        long chunk = COPY_BYTES / threads;
+                        MemorySegment.copy(s, t * chunk, d, t * chunk, chunk);
+                    }
+                });
+                double secs = (System.nanoTime() - t0) / 1e9;
+                // Bytes moved: read plus write.
+                if (rep > 0) best = Math.max(best, 2.0 * COPY_BYTES / secs);
+            }
+            return best;
+        }
+    }
+}
