@@ -51,7 +51,7 @@ public record TrainConfig(
     public static TrainConfig defaults() {
         return new TrainConfig(4, 4, 192, 128,
                 "data/tinyshakespeare.txt", "data/tokenizer-shakespeare-2k.json", 2048, 0.1,
-                16, 1, 1200, 2e-3f, 2e-4f, 60, "cosine", 0.2, 0.1f, 0.9f, 0.95f, 1.0,
+                16, 1, 1000, 2e-3f, 2e-4f, 60, "cosine", 0.2, 0.1f, 0.9f, 0.95f, 1.0,
                 "adamw", "", "",
                 1337,
                 1, 0, 1, 1, "none", false,
