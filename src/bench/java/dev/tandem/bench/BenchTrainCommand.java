@@ -26,10 +26,12 @@ public final class BenchTrainCommand implements Runnable {
     int warmup = 3;
 
     @Option(names = "--rounds", description = "alternating rounds per engine; default: ${DEFAULT-VALUE}")
-    int rounds = 4;
+    int rounds = 8;
 
+    // One step per round by default: each Tandem step is then timed right next to a PyTorch step,
+    // and the ratio of such pairs stays meaningful while other processes' load drifts.
     @Option(names = "--steps", description = "timed steps per round and engine; default: ${DEFAULT-VALUE}")
-    int steps = 3;
+    int steps = 1;
 
     @Option(names = "--threads", description = "compute threads for both engines; default: all cores (${DEFAULT-VALUE})")
     int threads = Runtime.getRuntime().availableProcessors();

@@ -28,7 +28,8 @@ record TrainBenchResult(TrainBenchCase c, StepLog tandemWarm, StepLog tandem, St
         if (peer != null) {
             out.printf("   PyTorch: %s%n", timing(peer));
             double[] r = roundRatios.stream().mapToDouble(Double::doubleValue).toArray();
-            out.printf("   ratio Tandem/PyTorch tok/s: %.2f (median step), per round %s (median %.2f)%n", ratio(),
+            out.printf("   ratio Tandem/PyTorch tok/s: %.2f from median steps, %.2f from best steps;"
+                            + " per round %s, median %.2f%n", ratio(), peer.quantile(0) / tandem.quantile(0),
                     formatList(r), StepLog.median(r));
             printLossCheck(out);
         }
