@@ -58,7 +58,7 @@ final class PeerProcess implements AutoCloseable {
         StepLog log = new StepLog();
         for (int i = 0; i < steps; i++) {
             String[] s = expect("step");
-            log.add(Double.parseDouble(s[1]), Double.parseDouble(s[2]));
+            log.add(StepTiming.fromWire(s, 1));
         }
         expect("ok");
         return log;

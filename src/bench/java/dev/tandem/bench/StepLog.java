@@ -4,19 +4,30 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 
-/** Seconds and loss of each timed training step of one engine, with the order statistics we report. */
+/** The training steps of one engine: total seconds, phases and loss, with the order statistics we report. */
 final class StepLog {
     final List<Double> seconds = new ArrayList<>();
     final List<Double> losses = new ArrayList<>();
+    final List<StepTiming> steps = new ArrayList<>();
 
-    void add(double s, double loss) {
-        seconds.add(s);
-        losses.add(loss);
+    void add(StepTiming t) {
+        seconds.add(t.total());
+        losses.add(t.loss());
+        steps.add(t);
     }
 
     void addAll(StepLog other) {
         seconds.addAll(other.seconds);
         losses.addAll(other.losses);
+        steps.addAll(other.steps);
+    }
+
+    /** Median seconds of forward, backward and optimizer over the steps, in that order. */
+    double[] medianPhases() {
+        return new double[] {
+            median(steps.stream().mapToDouble(StepTiming::forward).toArray()),
+            median(steps.stream().mapToDouble(StepTiming::backward).toArray()),
+            median(steps.stream().mapToDouble(StepTiming::optimizer).toArray())};
     }
 
     int size() {
@@ -37,6 +48,7 @@ final class StepLog {
     }
 
     static double median(double[] values) {
+        if (values.length == 0) return Double.NaN;
         double[] s = Arrays.copyOf(values, values.length);
         Arrays.sort(s);
         return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;

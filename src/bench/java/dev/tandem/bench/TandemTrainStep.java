@@ -35,16 +35,20 @@ final class TandemTrainStep implements AutoCloseable {
         return n;
     }
 
-    /** Zero grads, forward, backward (activations freed as it goes), AdamW; returns the loss. */
-    double step() {
+    /** Zero grads, forward, backward (activations freed as it goes), AdamW. */
+    StepTiming step() {
+        long t0 = System.nanoTime(), t1, t2;
         model.zeroGrad();
         double loss;
         try (Tape tape = new Tape(Hooks.NONE)) {
             loss = model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f);
+            t1 = System.nanoTime();
             tape.backward();
         }
+        t2 = System.nanoTime();
         optimizer.step(TrainHyper.LR);
-        return loss;
+        long t3 = System.nanoTime();
+        return new StepTiming(loss, (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
     }
 
     @Override

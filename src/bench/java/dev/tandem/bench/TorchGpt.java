@@ -77,13 +77,17 @@ final class TorchGpt {
         return n;
     }
 
-    /** zero_grad, forward, backward, AdamW; returns the loss. Temporaries belong to the caller's PointerScope. */
-    double step() {
+    /** zero_grad, forward, backward, AdamW. Temporaries belong to the caller's PointerScope. */
+    StepTiming step() {
+        long t0 = System.nanoTime();
         optimizer.zero_grad();
         Tensor loss = loss();
+        long t1 = System.nanoTime();
         loss.backward();
+        long t2 = System.nanoTime();
         optimizer.step();
-        return loss.item_float();
+        long t3 = System.nanoTime();
+        return new StepTiming(loss.item_float(), (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
     }
 
     private Tensor loss() {

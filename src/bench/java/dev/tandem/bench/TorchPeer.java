@@ -14,7 +14,7 @@ import org.bytedeco.pytorch.global.torch;
  * ever computing at the same time.
  *
  * <p>Protocol (one line each, on stdin/stdout): the peer prints {@code ready <params> <threads> <version>};
- * then {@code run K} makes it train K steps, printing {@code step <seconds> <loss>} per step and
+ * then {@code run K} makes it train K steps, printing {@code step <loss> <forward s> <backward s> <optimizer s>} per step and
  * {@code ok} after the last; {@code quit} ends it. Usage: {@code TorchPeer THREADS L H C V T B}.
  */
 public final class TorchPeer {
@@ -35,14 +35,17 @@ public final class TorchPeer {
             if (!line.startsWith("run ")) throw new IllegalArgumentException("peer: unknown command " + line);
             int steps = Integer.parseInt(line.substring(4).trim());
             for (int s = 0; s < steps; s++) {
-                long t0 = System.nanoTime();
-                double loss;
+                StepTiming t;
                 // Frees this step's temporaries (their C++ references) when the step ends, as
-                // Python's reference counting would, instead of waiting for the Java GC.
+                // Python's reference counting would, instead of waiting for the Java GC. The
+                // release is counted in the backward phase, like Tandem's freeing of activations.
+                long t0 = System.nanoTime();
                 try (PointerScope scope = new PointerScope()) {
-                    loss = gpt.step();
+                    t = gpt.step();
                 }
-                out.println("step " + (System.nanoTime() - t0) / 1e9 + " " + loss);
+                double release = (System.nanoTime() - t0) / 1e9 - t.total();
+                t = new StepTiming(t.loss(), t.forward(), t.backward() + release, t.optimizer());
+                out.println("step " + t.toWire());
             }
             out.println("ok");
         }

@@ -37,9 +37,11 @@ record TrainBenchResult(TrainBenchCase c, StepLog tandemWarm, StepLog tandem, St
     }
 
     private String timing(StepLog s) {
-        return String.format("median %.0f ms/step (p10–p90 %.0f–%.0f, min–max %.0f–%.0f, %d steps), %,.0f tok/s",
+        double[] ph = s.medianPhases();
+        return String.format("median %.0f ms/step (p10–p90 %.0f–%.0f, min–max %.0f–%.0f, %d steps), %,.0f tok/s;"
+                        + " forward/backward/AdamW %.0f/%.0f/%.0f ms",
                 1e3 * s.median(), 1e3 * s.quantile(0.1), 1e3 * s.quantile(0.9), 1e3 * s.quantile(0),
-                1e3 * s.quantile(1), s.size(), c.tokensPerStep() / s.median());
+                1e3 * s.quantile(1), s.size(), c.tokensPerStep() / s.median(), 1e3 * ph[0], 1e3 * ph[1], 1e3 * ph[2]);
     }
 
     /**
