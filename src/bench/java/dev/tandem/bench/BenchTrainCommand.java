@@ -47,8 +47,8 @@ public final class BenchTrainCommand implements Runnable {
         out.printf("bench train: %s, %d cores; %d threads per engine; Java %s%n", MachineLoad.cpuModel(),
                 Runtime.getRuntime().availableProcessors(), threads, Runtime.version());
         if (!noPeer) {
-            out.printf("peer: PyTorch (libtorch CPU via org.bytedeco:pytorch) in its own process, %s unset there%n",
-                    String.join(", ", PeerProcess.UNSET));
+            out.printf("peer: PyTorch (libtorch CPU via org.bytedeco:pytorch) in its own process, %s unset there, %s%n",
+                    String.join(", ", PeerProcess.UNSET), PeerProcess.TUNING);
         }
         out.printf("step = zero grads + forward + backward + AdamW (lr %.0e, wd %.1f on matrices), same weights and batch%n",
                 TrainHyper.LR, TrainHyper.WEIGHT_DECAY);
