@@ -19,7 +19,8 @@ import picocli.CommandLine.Model.CommandSpec;
 final class BenchCommand implements Runnable {
     /** Subcommand name → class in the bench profile. */
     private static final Map<String, String> PEER_BENCHMARKS = Map.of(
-            "gemm", "dev.tandem.cli.GemmBenchCommand");
+            "gemm", "dev.tandem.cli.GemmBenchCommand",
+            "train", "dev.tandem.bench.BenchTrainCommand");
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
