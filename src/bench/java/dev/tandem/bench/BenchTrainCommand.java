@@ -39,6 +39,13 @@ public final class BenchTrainCommand implements Runnable {
     @Option(names = "--no-peer", description = "measure Tandem only")
     boolean noPeer;
 
+    @Option(names = "--data-parallel", split = ",", paramLabel = "N",
+            description = "rank counts for the data-parallel rows (ZeRO 0–3 each; 1 = one rank); empty to skip; default: ${DEFAULT-VALUE}")
+    List<Integer> dataParallel = List.of(1, 2);
+
+    @Option(names = "--dp-steps", description = "training steps per data-parallel row; default: ${DEFAULT-VALUE}")
+    int dpSteps = 15;
+
     @Override
     public void run() {
         PrintStream out = System.out;
@@ -63,6 +70,7 @@ public final class BenchTrainCommand implements Runnable {
         out.printf("%nMFU reference: measured peak %.1f GFLOP/s (FMA probe on %d threads, best of start/end); load now %s%n",
                 peak / 1e9, threads, MachineLoad.loadAverage());
         TrainBenchResult.printTable(out, results, peak);
+        if (!dataParallel.isEmpty()) DataParallelRows.run(out, dpSteps, dataParallel, java.nio.file.Path.of("runs", "bench-train"));
     }
 
     private TrainBenchResult measure(TrainBenchCase c, PrintStream out) {
