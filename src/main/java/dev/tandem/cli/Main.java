@@ -46,7 +46,6 @@ public final class Main implements Runnable {
         BenchCommand.addPeerBenchmarks(cli.getSubcommands().get("bench"));
         cli.setOut(out);
         cli.setErr(err);
-        BenchCommand.addPeerBenchmarks(cli.getSubcommands().get("bench"));
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             Throwable cause = ex;
             if (cause instanceof TandemException te) {

@@ -33,7 +33,8 @@ final class PlanCheck {
         ModelSpec model = ModelSpec.gpt("this run", cfg.nLayer(), cfg.nEmbd(), cfg.nHead(), cfg.vocabSize(), cfg.blockSize());
         ClusterSpec cluster = ClusterSpec.of(ranks, Calibration.hardware(m, ranks));
         PlanCandidate candidate = new PlanCandidate(plan.tp(), plan.pp(), plan.dp(), plan.rowsPerMicroBatch(globalBatch),
-                new Schedule.OneFOneB(), ZeroStage.of(plan.zeroStage()), Recompute.NONE, false, plan.offload());
+                // With one data-parallel rank every ZeRO stage is stage 0 (nothing to shard across).
+                new Schedule.OneFOneB(), ZeroStage.of(plan.dp() == 1 ? 0 : plan.zeroStage()), Recompute.NONE, false, plan.offload());
         return new PlanCheck(new CostModel(model, cluster, globalBatch).predict(candidate));
     }
 

@@ -68,6 +68,33 @@ class ZeroParityTest {
         assertThat(reference.getLast()).isLessThan(reference.getFirst() - 0.5); // it learns
     }
 
+    /** One rank: every stage is the same computation, and model state is 16Ψ plus padding-free units. */
+    @ParameterizedTest(name = "ZeRO-{0} on 1 rank")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 1, 2, 3})
+    void oneRankEveryStage(int stage) throws Exception {
+        Map<String, String> cfg = tiny("one-z" + stage);
+        cfg.put("zero", Integer.toString(stage));
+        cfg.put("steps", "3");
+        Trainer.Result r = Trainer.runSingle(TrainConfig.load(null, cfg), new PrintStream(new ByteArrayOutputStream()), false);
+        for (int i = 0; i < 3; i++) assertThat(r.steps().get(i).loss()).isEqualTo(reference.get(i));
+        checkMemory("one-z" + stage, stage, 1);
+    }
+
+    private void checkMemory(String name, int stage, int nproc) throws Exception {
+        GPTConfig model = new GPTConfig(2, 2, 32, 2048, 32);
+        for (int r = 0; r < nproc; r++) {
+            JsonNode mem = JSON.readTree(runs.resolve(name).resolve("memory-rank" + r + ".json").toFile());
+            ZeroFormula expected = ZeroFormula.of(model, stage, nproc, r);
+            JsonNode b = mem.get("bytes");
+            assertThat(mem.get("parameters").asLong()).isEqualTo(model.totalParameters());
+            assertThat(b.get("parameters").asLong()).as("rank %d parameter bytes", r).isEqualTo(expected.parameterBytes());
+            assertThat(b.get("gradients").asLong()).as("rank %d gradient bytes", r).isEqualTo(expected.gradientBytes());
+            assertThat(b.get("optimizer_state").asLong()).as("rank %d optimizer bytes", r).isEqualTo(expected.optimizerBytes());
+            // And the paper's formula, which ignores padding, within the padding bound.
+            assertThat((double) expected.total()).isCloseTo(expected.paperTotal(), org.assertj.core.data.Offset.offset(expected.paddingBound()));
+        }
+    }
+
     @ParameterizedTest(name = "ZeRO-{0} on {1} processes")
     @CsvSource({"0,2", "1,2", "2,2", "3,2", "0,4", "1,4", "2,4", "3,4"})
     void processesMatchOneRankAndTheMemoryFormula(int stage, int nproc) throws Exception {
@@ -94,17 +121,6 @@ class ZeroParityTest {
             double rel = Math.abs(losses.get(i) - reference.get(i)) / reference.get(i);
             assertThat(rel).as("step %d: %s vs one rank %s", i + 1, losses.get(i), reference.get(i)).isLessThan(2e-5);
         }
-        GPTConfig model = new GPTConfig(2, 2, 32, 2048, 32);
-        for (int r = 0; r < nproc; r++) {
-            JsonNode mem = JSON.readTree(runs.resolve(name).resolve("memory-rank" + r + ".json").toFile());
-            ZeroFormula expected = ZeroFormula.of(model, stage, nproc, r);
-            JsonNode b = mem.get("bytes");
-            assertThat(mem.get("parameters").asLong()).isEqualTo(model.totalParameters());
-            assertThat(b.get("parameters").asLong()).as("rank %d parameter bytes", r).isEqualTo(expected.parameterBytes());
-            assertThat(b.get("gradients").asLong()).as("rank %d gradient bytes", r).isEqualTo(expected.gradientBytes());
-            assertThat(b.get("optimizer_state").asLong()).as("rank %d optimizer bytes", r).isEqualTo(expected.optimizerBytes());
-            // And the paper's formula, which ignores padding, within the padding bound.
-            assertThat((double) expected.total()).isCloseTo(expected.paperTotal(), org.assertj.core.data.Offset.offset(expected.paddingBound()));
-        }
+        checkMemory(name, stage, nproc);
     }
 }
