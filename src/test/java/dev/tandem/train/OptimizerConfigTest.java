@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tandem.TandemException;
-import dev.tandem.nn.Hooks;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -38,7 +37,7 @@ class OptimizerConfigTest {
                 Map.entry("optimizer_options", "stable_embedding=true"), Map.entry("lr", "3e-4"),
                 Map.entry("name", "lion"), Map.entry("runs_dir", tmp.toString())));
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        Trainer.Result r = new Trainer(cfg, new PrintStream(log), false, Hooks.NONE).run();
+        Trainer.Result r = Trainer.runSingle(cfg, new PrintStream(log), false);
         assertThat(r.steps()).hasSize(4);
         assertThat(Double.isFinite(r.lastEval().loss())).isTrue();
         assertThat(log.toString()).contains("optimizer: lion8bit");
