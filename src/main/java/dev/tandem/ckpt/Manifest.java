@@ -66,6 +66,9 @@ public final class Manifest {
             JsonNode pieces = JSON.readTree(header.path("__metadata__").path(ShardFile.META_PIECES).asText());
             for (JsonNode p : pieces) {
                 JsonNode h = header.get(p.get("name").asText());
+                if (tensors.has(p.get("name").asText())) {
+                    throw new IllegalStateException("tensor " + p.get("name").asText() + " saved by two ranks");
+                }
                 ObjectNode t = tensors.putObject(p.get("name").asText());
                 t.put("file", name);
                 t.set("dtype", h.get("dtype"));

@@ -63,7 +63,9 @@ final class Checkpointing implements AutoCloseable {
         if (cfg.ckptEvery() > 0) {
             this.saver = new Checkpointer(new Checkpointer.Options(cfg.checkpointRoot(), world.rank(), world.size(), jobId(world),
                     cfg.asyncCkpt(), 2, cfg.keepLast(), cfg.keepEvery(), Duration.ofMinutes(10)),
-                    Pieces.of(dp.optimizerSlices(), optimizer.state()), out::println);
+                    // Stage 0: every rank holds the same whole state; rank 0 saves it, the others an empty shard.
+                    dp.stage() == 0 && world.rank() != 0 ? List.of() : Pieces.of(dp.optimizerSlices(), optimizer.state()),
+                    out::println);
             out.printf("checkpoints: every %d steps to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", cfg.ckptEvery(),
                     cfg.checkpointRoot(), cfg.asyncCkpt() ? "asynchronous" : "synchronous", saver.snapshotBytes(),
                     cfg.keepLast() == 0 ? "all" : Integer.toString(cfg.keepLast()),

@@ -56,7 +56,9 @@ final class RankFixture implements AutoCloseable {
         opt.step(1e-2f);
     }
 
+    /** What this rank saves (as the trainer does: at stage 0 only rank 0 has anything to add). */
     List<Piece> pieces() {
+        if (dp.stage() == 0 && dp.rank() != 0) return List.of();
         return Pieces.of(dp.optimizerSlices(), opt.state());
     }
 
