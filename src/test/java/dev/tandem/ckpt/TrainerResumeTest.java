@@ -117,5 +117,18 @@ class TrainerResumeTest {
                     .containsExactly("step-00000008", "step-00000016", "step-00000019", "step-00000020");
         }
         assertThat(runs.resolve("every/checkpoint-stats.json")).exists();
+
+        // resume latest skips a damaged newest checkpoint, says why, and continues from the one before
+        Path shard = runs.resolve("every/checkpoints/step-00000020").resolve(Manifest.shardName(0, 1));
+        byte[] b = Files.readAllBytes(shard);
+        b[b.length - 3] ^= 1;
+        Files.write(shard, b);
+        cfg.put("resume", "latest");
+        cfg.put("stop_after", "21");
+        ByteArrayOutputStream log2 = new ByteArrayOutputStream();
+        Trainer.Result resumed = train(cfg, log2);
+        assertThat(log2.toString()).contains("resume: skipping").contains("step-00000020").contains("checksum")
+                .contains("resume: from " + runs.resolve("every/checkpoints/step-00000019"));
+        assertThat(losses(resumed)).isEqualTo(losses(full).subList(19, 21));
     }
 }
