@@ -41,6 +41,23 @@ class CheckpointCliTest {
     }
 
     @Test
+    void benchCkptPrintsTheSyncAsyncTable() {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        java.io.PrintStream saved = System.out;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(captured, true));
+        try {
+            assertThat(run(out, err, "bench", "ckpt", "--steps", "10", "--warmup", "1", "--rounds", "1", "--n-layer", "1",
+                    "--n-embd", "16", "--batch-size", "2", "--dir", tmp.resolve("bench").toString())).as("%s", err).isZero();
+        } finally {
+            System.setOut(saved);
+        }
+        String text = captured.toString();
+        assertThat(text).contains("blocked ms/save", "slowdown", "every 1 steps: async blocks", "every 10 steps: async blocks");
+        assertThat(text.lines().filter(l -> l.startsWith("sync ") || l.startsWith("async ") || l.startsWith("none "))).hasSize(5);
+    }
+
+    @Test
     void resumeFromAMissingOrIncompleteCheckpointIsOneClearLine() throws Exception {
         StringWriter out = new StringWriter(), err = new StringWriter();
         assertThat(run(out, err, train("--resume", tmp.resolve("nope").toString()))).isNotZero();
