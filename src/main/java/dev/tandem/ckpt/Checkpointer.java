@@ -114,10 +114,11 @@ public final class Checkpointer implements AutoCloseable {
                 for (int i = 0; i < live.size(); i++) MemorySegment.copy(live.get(i).bytes(), 0, snap.get(i).bytes(), 0, snap.get(i).bytes().byteSize());
             }, copier);
             CompletableFuture<Void> copied = copying;
-            // Persisting waits for this copy and, to keep saves in order, for the previous persist.
-            persisting = persisting.runAfterBoth(copied, () -> { }).thenRunAsync(() -> {
+            // Persisting waits for this copy and, to keep saves in order, for the previous persist (even a
+            // failed one: its error is already recorded, and this save must still give its buffer back).
+            persisting = persisting.exceptionally(e -> null).runAfterBoth(copied.exceptionally(e -> null), () -> { }).thenRunAsync(() -> {
                 try {
-                    persist(step, snap, info, tokenizer);
+                    if (!copied.isCompletedExceptionally()) persist(step, snap, info, tokenizer); // else beforeUpdate reports it
                 } finally {
                     free.add(buf);
                 }
