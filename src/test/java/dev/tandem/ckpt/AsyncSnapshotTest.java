@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
  * The DataStates-style pipeline: what is saved is the state at the snapshot point, whatever
  * happens to the live tensors afterwards, and an async save writes the same bytes as a sync one.
  */
+@org.junit.jupiter.api.extension.ExtendWith(NoLeaks.class)
 class AsyncSnapshotTest {
     @TempDir Path root;
 

@@ -26,6 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * truncated, corrupted, or described by a manifest that lies. The previous checkpoint always
  * still loads; every bad one is refused with a message naming the file and the tensor.
  */
+@org.junit.jupiter.api.extension.ExtendWith(NoLeaks.class)
 class CheckpointFaultsTest {
     private static final String SHARD1 = Manifest.shardName(1, 2);
     @TempDir Path root;

@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * dtypes GPT2LMHeadModel expects (Conv1D weights are [in, out]; the output head is tied to wte
  * and not stored), the GPT2Config fields, the tokenizer, and the values of the consolidated shards.
  */
+@org.junit.jupiter.api.extension.ExtendWith(NoLeaks.class)
 class HfExportTest {
     @TempDir Path dir;
 

@@ -26,9 +26,11 @@ final class RankFixture implements AutoCloseable {
     final dev.tandem.parallel.DataParallel dp;
     final Optimizer opt;
     final String optimizer;
+    private final ProcessGroup group;
 
     private RankFixture(GPTConfig config, ProcessGroup g, int stage, String optimizer) {
         this.optimizer = optimizer;
+        this.group = g;
         this.model = GPT.initialized(config, 5);
         this.dp = dev.tandem.parallel.DataParallel.apply(model, g, stage);
         this.opt = Optimizers.create(optimizer, TrainConfig.defaults().optimizerSettings(), dp.optimizerSlices());
@@ -72,5 +74,6 @@ final class RankFixture implements AutoCloseable {
         opt.close();
         dp.close();
         model.close();
+        group.close(); // its links hold off-heap buffers
     }
 }

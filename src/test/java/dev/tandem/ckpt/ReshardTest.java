@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
  * and every AdamW moment element arrives bit-exactly where the new layout wants it, and the step
  * count comes along. (The same layout is the identity case.)
  */
+@org.junit.jupiter.api.extension.ExtendWith(NoLeaks.class)
 class ReshardTest {
     @TempDir Path root;
 

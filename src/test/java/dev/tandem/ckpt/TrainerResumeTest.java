@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
  * bit-identical losses, final weights and optimizer state to 100 uninterrupted steps; checkpointing
  * every step (async) does not change a single bit of training.
  */
+@org.junit.jupiter.api.extension.ExtendWith(NoLeaks.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TrainerResumeTest {
     static final int STEPS = 100;
