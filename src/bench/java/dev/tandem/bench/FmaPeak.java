@@ -48,6 +48,21 @@ public final class FmaPeak {
         }
     }
 
+    /** Single-thread peak in GFLOPS per CPU-second of the calling thread (robust to other load). */
+    public static Stats measureCpuTime(int reps, double seconds) {
+        long iters = calibrate(seconds);
+        var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        double[] gflops = new double[reps];
+        float sink = 0;
+        for (int r = 0; r < reps; r++) {
+            long c0 = mx.getCurrentThreadCpuTime();
+            sink += chains(iters);
+            gflops[r] = (double) iters * CHAINS * S.length() * 2 / (mx.getCurrentThreadCpuTime() - c0);
+        }
+        if (sink == 42f) System.out.print(""); // keep the result alive
+        return Stats.of(gflops);
+    }
+
     /** Iterations that take about {@code seconds} on one thread (also warms the JIT up). */
     private static long calibrate(double seconds) {
         // Enough calls that C2 compiles the whole method (not just an on-stack replacement of

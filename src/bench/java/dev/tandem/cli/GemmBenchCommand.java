@@ -8,6 +8,7 @@ import dev.tandem.bench.Stats;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.WorkerPool;
 import java.lang.foreign.MemorySegment;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -37,6 +38,10 @@ final class GemmBenchCommand implements Runnable {
     @Option(names = "--warmup", description = "Warm-up seconds per shape and library (default: ${DEFAULT-VALUE}).")
     double warmup = 0.4;
 
+    @Option(names = "--cpu-time", description = "Time by this thread's CPU time instead of the wall clock (needs --threads=1):"
+            + " on a machine shared with other work, this counts only the time the GEMM actually ran.")
+    boolean cpuTime;
+
     @Option(names = "--only", description = "Run only shapes whose group contains this text: square, gpt2, default.")
     String only;
 
@@ -50,6 +55,9 @@ final class GemmBenchCommand implements Runnable {
     }
 
     private void bench() throws Exception {
+        if (cpuTime && threads != 1) {
+            throw new dev.tandem.TandemException("--cpu-time measures the calling thread only: use it with --threads=1");
+        }
         WorkerPool.configure(threads);
         OpenBlas.init(threads);
         Kernels tandem = Kernels.fast();
@@ -69,9 +77,9 @@ final class GemmBenchCommand implements Runnable {
                 + "; threads " + OpenBlas.threads()
                 + "; OPENBLAS_CORETYPE=" + System.getenv().getOrDefault("OPENBLAS_CORETYPE", "(unset)"));
         warmUpJit(tandem);
-        Stats peak = FmaPeak.measure(threads, 5, 0.5);
-        System.out.printf("peak:     %.1f GFLOPS measured FMA throughput on %d thread(s) (median of 5, %.1f–%.1f)%n%n",
-                peak.median(), threads, peak.min(), peak.max());
+        Stats peak = cpuTime ? FmaPeak.measureCpuTime(5, 0.5) : FmaPeak.measure(threads, 5, 0.5);
+        System.out.printf("peak:     %.1f GFLOPS measured FMA throughput on %d thread(s) (median of 5, %.1f–%.1f)%s%n%n",
+                peak.median(), threads, peak.min(), peak.max(), cpuTime ? "; all GFLOPS per CPU-second" : "");
 
         System.out.printf("%-12s %-15s %-2s %5s %5s %5s %5s | %8s %8s %6s | %7s %7s | %s%n",
                 "group", "shape", "op", "batch", "m", "n", "k", "Tandem", "OpenBLAS", "ratio", "T %peak", "O %peak",
@@ -157,18 +165,25 @@ final class GemmBenchCommand implements Runnable {
         }
     }
 
-    /** Runs {@code call} until {@code seconds} have passed (at least twice); returns ns per call. */
-    private static double timeFor(Runnable call, double seconds) {
-        long budget = (long) (seconds * 1e9), t0 = System.nanoTime(), n = 0, elapsed;
+    /**
+     * Runs {@code call} until {@code seconds} have passed (at least once); returns ns per call,
+     * of wall-clock time or, with {@code --cpu-time}, of this thread's CPU time.
+     */
+    private double timeFor(Runnable call, double seconds) {
+        long budget = (long) (seconds * 1e9), t0 = System.nanoTime(), c0 = cpuNanos(), n = 0, elapsed;
         do {
             call.run();
             n++;
             elapsed = System.nanoTime() - t0;
-        } while (elapsed < budget || n < 2);
-        return (double) elapsed / n;
+        } while (elapsed < budget);
+        return (double) (cpuTime ? cpuNanos() - c0 : elapsed) / n;
     }
 
-    private static MemorySegment segment(FloatPointer p, long floats) {
+    private static long cpuNanos() {
+        return ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
+    }
+
+    static MemorySegment segment(FloatPointer p, long floats) {
         return MemorySegment.ofAddress(p.address()).reinterpret(4 * floats);
     }
 

@@ -67,7 +67,8 @@ final class CommBenchCommand implements Runnable {
         }
         PrintStream out = System.out;
         List<String> notes = new ArrayList<>();
-        Optional<MpiPeer> mpi = noMpi ? Optional.empty() : MpiPeer.build(Path.of(""), Path.of("target-bench", "mpi"), notes);
+        Path root = repositoryRoot();
+        Optional<MpiPeer> mpi = noMpi ? Optional.empty() : MpiPeer.build(root, root.resolve("target-bench").resolve("mpi"), notes);
         if (noMpi) notes.add("Open MPI column skipped (--no-mpi)");
         out.printf("tandem bench comm on %s, %d cores, Java %s, transport %s%n", cpuModel(),
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), transport);
@@ -139,6 +140,7 @@ final class CommBenchCommand implements Runnable {
         Map<Long, Double> gbs = new LinkedHashMap<>();
         try (OffHeap a = OffHeap.allocate(maxBytes, MemoryCategory.OTHER); OffHeap b = OffHeap.allocate(maxBytes, MemoryCategory.OTHER)) {
             MemorySegment src = a.segment(), dst = b.segment();
+            for (int i = 0; i < 20_000; i++) MemorySegment.copy(src, 0, dst, 0, minBytes); // JIT warm-up
             for (long bytes = minBytes; bytes <= maxBytes; bytes *= 4) {
                 long s0 = System.nanoTime();
                 MemorySegment.copy(src, 0, dst, 0, bytes);
@@ -155,6 +157,18 @@ final class CommBenchCommand implements Runnable {
             }
         }
         return gbs;
+    }
+
+    /** The checkout this jar was built in (target-bench/tandem.jar → ..), else the working directory. */
+    private static Path repositoryRoot() {
+        try {
+            Path jar = Path.of(CommBenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Path root = jar.getParent() == null ? null : jar.getParent().getParent();
+            if (root != null && Files.isDirectory(root.resolve("bench"))) return root;
+        } catch (java.net.URISyntaxException | RuntimeException ignored) {
+            // fall back to the working directory
+        }
+        return Path.of("").toAbsolutePath();
     }
 
     private static long nearest(Map<Long, Double> m, long bytes) {

@@ -30,6 +30,7 @@ final class CommBenchWorker {
              Arena arena = Arena.ofConfined()) {
             MemorySegment t = arena.allocate(4);
             for (long i = 0; i < maxCount; i++) a.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, 1e-3f * (i % 1000));
+            warmUp(g, ops, a.segment(), b.segment(), maxCount, t);
             for (String op : ops) {
                 for (long bytes = minBytes; bytes <= maxBytes; bytes *= 4) {
                     long count = bytes / 4 / n * n; // divisible by n so every rank's block is equal
@@ -55,6 +56,33 @@ final class CommBenchWorker {
                 }
             }
         }
+    }
+
+    /**
+     * Lets the JIT compile the whole path (the Vector API reduction kernels are very slow until
+     * C2 compiles them) before anything is timed: a fixed number of calls, the same on every rank.
+     */
+    private static void warmUp(ProcessGroup g, List<String> ops, MemorySegment a, MemorySegment b, long maxCount,
+                               MemorySegment t) {
+        int n = g.size();
+        long[][] plan = {{1024, 500}, {4096, 300}, {256 * 1024, 60}, {4L << 20, 8}};
+        for (String op : ops) {
+            for (long[] p : plan) {
+                long count = Math.min(Math.max(n, p[0] / 4 / n * n), maxCount);
+                Runnable call = call(g, op, a, b, count);
+                for (int i = 0; i < p[1]; i++) call.run();
+            }
+        }
+        for (int i = 0; i < 500; i++) {
+            g.barrier();
+            maxAcross(g, t, i);
+        }
+        try {
+            Thread.sleep(1000); // let the JIT finish compiling in the background before anything is timed
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        g.barrier();
     }
 
     private static Runnable call(ProcessGroup g, String op, MemorySegment a, MemorySegment b, long count) {

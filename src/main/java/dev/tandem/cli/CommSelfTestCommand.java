@@ -46,16 +46,21 @@ final class CommSelfTestCommand implements Runnable {
     @Option(names = "--crash-after-ms", defaultValue = "1500")
     long crashAfterMs;
 
+    @Option(names = "--others-compute", description = "With --crash-rank: the other ranks compute (sleep) instead of communicating,"
+            + " so only the launcher can stop them.")
+    boolean othersCompute;
+
     @Option(names = "--mismatch-rank", description = "This rank calls broadcast where the others call all_reduce.",
             defaultValue = "-1")
     int mismatchRank;
 
     @Override
     public void run() {
-        if (System.getenv("RANK") == null) {
+        if (!Rendezvous.isRankProcess()) {
             List<String> args = new ArrayList<>(List.of("comm-selftest", "--seed", Long.toString(seed),
                     "--crash-rank", Integer.toString(crashRank), "--crash-after-ms", Long.toString(crashAfterMs),
                     "--mismatch-rank", Integer.toString(mismatchRank)));
+            if (othersCompute) args.add("--others-compute");
             Map<String, String> env = new HashMap<>();
             env.put("TANDEM_TRANSPORT", transport);
             env.put("TANDEM_COMM_TIMEOUT", Double.toString(timeout));
@@ -90,6 +95,14 @@ final class CommSelfTestCommand implements Runnable {
                     System.out.flush();
                     Runtime.getRuntime().halt(41);
                 });
+            }
+            if (othersCompute) {
+                try {
+                    Thread.sleep(600_000);
+                } catch (InterruptedException ignored) {
+                    // stopped
+                }
+                return;
             }
             for (int i = 0; i < 100_000; i++) {
                 if (i == 3 && world.rank() == mismatchRank) world.broadcast(buf.segment(), DType.F32, 1024, 0);

@@ -19,6 +19,8 @@ final class Endpoint implements AutoCloseable {
     final CommOptions options;
     final PeerHealth health;
     final OpLog log = new OpLog(1024);
+    /** How long a waiting rank spins before yielding: 10 µs, or none when ranks outnumber cores. */
+    final long spinNanos;
     private final Link[] links;
     private final List<AutoCloseable> resources;
     private final ReentrantLock lock = new ReentrantLock();
@@ -27,7 +29,9 @@ final class Endpoint implements AutoCloseable {
     private volatile CommException broken;
     private volatile boolean closed;
 
-    Endpoint(int rank, int size, Link[] links, CommOptions options, PeerHealth health, List<AutoCloseable> resources) {
+    Endpoint(int rank, int size, Link[] links, CommOptions options, PeerHealth health, List<AutoCloseable> resources,
+             int ranksOnThisHost) {
+        this.spinNanos = ranksOnThisHost > Runtime.getRuntime().availableProcessors() ? 0 : 10_000;
         this.rank = rank;
         this.size = size;
         this.links = links.clone();

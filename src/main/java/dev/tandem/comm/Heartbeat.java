@@ -75,7 +75,7 @@ final class Heartbeat implements PeerHealth, AutoCloseable {
                             }
                         }
                     } catch (IOException e) {
-                        fail(peer, "its connection failed: " + e.getMessage());
+                        fail(peer, "its connection broke (" + e.getMessage() + "): the process exited or was killed");
                         key.cancel();
                     }
                 }

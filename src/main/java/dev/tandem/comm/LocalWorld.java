@@ -40,7 +40,7 @@ public final class LocalWorld {
                     in.release();
                 });
             }
-            groups.add(PeerGroup.world(new Endpoint(r, n, links, options, PeerHealth.ALWAYS_OK, List.of())));
+            groups.add(PeerGroup.world(new Endpoint(r, n, links, options, PeerHealth.ALWAYS_OK, List.of(), n)));
         }
         return groups;
     }

@@ -11,6 +11,7 @@ import java.lang.foreign.ValueLayout;
 record MessageHeader(int groupId, OpKind kind, long seq, int srcRank, long bytes) {
     static final int SIZE = 32;
     private static final int MAGIC = 0x54444d31; // "TDM1"
+    private static final OpKind[] KINDS = OpKind.values();
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED;
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
 
@@ -29,9 +30,8 @@ record MessageHeader(int groupId, OpKind kind, long seq, int srcRank, long bytes
             throw new IllegalStateException(String.format("corrupt message header (magic %08x)", magic));
         }
         int kind = from.get(INT, 8);
-        OpKind[] kinds = OpKind.values();
-        if (kind < 0 || kind >= kinds.length) throw new IllegalStateException("corrupt message header (kind " + kind + ")");
-        return new MessageHeader(from.get(INT, 4), kinds[kind], from.get(LONG, 16), from.get(INT, 12), from.get(LONG, 24));
+        if (kind < 0 || kind >= KINDS.length) throw new IllegalStateException("corrupt message header (kind " + kind + ")");
+        return new MessageHeader(from.get(INT, 4), KINDS[kind], from.get(LONG, 16), from.get(INT, 12), from.get(LONG, 24));
     }
 
     /** Throws {@link Mismatch} unless {@code actual} is the message this header expects. */

@@ -69,6 +69,7 @@ final class Op {
     /** Drives all transfers to completion: never blocks on one while another could move. */
     void run(Transfer... transfers) {
         int idle = 0;
+        long idleSince = 0;
         while (true) {
             boolean moved = false;
             boolean allDone = true;
@@ -82,9 +83,9 @@ final class Op {
                 idle = 0;
                 continue;
             }
-            idle++;
+            if (idle++ == 0) idleSince = System.nanoTime();
             if ((idle & 15) == 0 && !checkHealthAndDeadline(transfers)) idle = 0;
-            backoff(idle);
+            else backoff(System.nanoTime() - idleSince);
         }
     }
 
@@ -99,13 +100,15 @@ final class Op {
     }
 
     /**
-     * Spin briefly (a peer on another core answers within microseconds), then yield (ranks may
-     * outnumber cores), then sleep in short naps so an idle rank does not burn a core.
+     * Spin first (a peer on another core answers within microseconds), then yield, then sleep in
+     * short naps so a long wait does not burn a core. When this host runs more ranks than it has
+     * cores, spinning only delays the peer we wait for, so yield at once.
      */
-    private static void backoff(int idle) {
-        if (idle < 64) Thread.onSpinWait();
-        else if (idle < 2048) Thread.yield();
-        else LockSupport.parkNanos(idle < 8192 ? 20_000 : 200_000);
+    private void backoff(long idleNanos) {
+        long spin = group.spinNanos();
+        if (idleNanos < spin) Thread.onSpinWait();
+        else if (idleNanos < spin + 200_000) Thread.yield();
+        else LockSupport.parkNanos(idleNanos < 20_000_000 ? 20_000 : 200_000);
     }
 
     /**

@@ -89,6 +89,10 @@ final class PeerGroup implements ProcessGroup {
         return endpoint.health;
     }
 
+    long spinNanos() {
+        return endpoint.spinNanos;
+    }
+
     Link link(int groupRank) {
         return endpoint.link(worldRanks[groupRank]);
     }

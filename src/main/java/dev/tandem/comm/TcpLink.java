@@ -1,7 +1,8 @@
 package dev.tandem.comm;
 
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.OffHeap;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
@@ -17,8 +18,8 @@ final class TcpLink implements Link {
 
     private final int peer;
     private final SocketChannel channel;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment staging = arena.allocate(STAGING, 64);
+    private final OffHeap stagingMemory = OffHeap.allocate(STAGING, MemoryCategory.COMMUNICATION);
+    private final MemorySegment staging = stagingMemory.segment();
     private final ByteBuffer stagingBuf = staging.asByteBuffer();
 
     TcpLink(int peer, SocketChannel channel) throws IOException {
@@ -54,7 +55,7 @@ final class TcpLink implements Link {
         } catch (IOException ignored) {
             // already broken: nothing to release
         }
-        if (arena.scope().isAlive()) arena.close();
+        stagingMemory.close();
     }
 
     private LinkClosedException lost(IOException e) {

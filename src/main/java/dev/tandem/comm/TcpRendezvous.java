@@ -45,7 +45,7 @@ public final class TcpRendezvous {
 
     public static ProcessGroup connect(BootstrapSpec spec) {
         if (spec.worldSize() == 1) {
-            return PeerGroup.world(new Endpoint(0, 1, new Link[1], spec.options(), PeerHealth.ALWAYS_OK, List.of()));
+            return PeerGroup.world(new Endpoint(0, 1, new Link[1], spec.options(), PeerHealth.ALWAYS_OK, List.of(), 1));
         }
         try {
             return new TcpRendezvous.Session(spec).run();
@@ -144,7 +144,9 @@ public final class TcpRendezvous {
             }
             Heartbeat hb = new Heartbeat(rank, control, spec.options().heartbeatInterval(), spec.options().heartbeatTimeout());
             resources.add(hb);
-            return PeerGroup.world(new Endpoint(rank, n, links, spec.options(), hb, resources));
+            int local = 0;
+            for (Entry e : table) if (e.hostId().equals(hostId)) local++;
+            return PeerGroup.world(new Endpoint(rank, n, links, spec.options(), hb, resources, local));
         }
 
         private static byte[] random16() {

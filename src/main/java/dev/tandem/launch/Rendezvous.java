@@ -33,6 +33,14 @@ public final class Rendezvous {
         return TcpRendezvous.connect(spec(System.getenv()));
     }
 
+    /**
+     * True when this process was started as one rank of a job (RANK and WORLD_SIZE are set), so a
+     * command given {@code --nproc N} knows whether to launch ranks or to be one.
+     */
+    public static boolean isRankProcess() {
+        return System.getenv("RANK") != null && System.getenv("WORLD_SIZE") != null;
+    }
+
     /** The rank and world this process was started as (from the environment; no connection). */
     public record RankInfo(int rank, int worldSize, int localRank, int localWorldSize) {}
 

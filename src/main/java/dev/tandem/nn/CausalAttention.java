@@ -64,10 +64,7 @@ final class CausalAttention {
             for (int task = t0; task < t1; task++) {
                 int b = task / heads, h = task % heads;
                 long rowBase = (long) b * time;
-                load(in, rowBase, time, c3, h * d, d, s.q);
-                load(in, rowBase, time, c3, c + h * d, d, s.k);
-                load(in, rowBase, time, c3, 2 * c + h * d, d, s.v);
-                transpose(s.k, s.kT, time, d);
+                loadHead(s, in, rowBase, time, c, h, d);
                 for (int i = 0; i < time; i++) {
                     float l = probabilities(s, i, time, d, scale, Float.NaN);
                     lseSeg.setAtIndex(F, (long) task * time + i, l);
@@ -91,12 +88,9 @@ final class CausalAttention {
             for (int task = t0; task < t1; task++) {
                 int b = task / heads, h = task % heads;
                 long rowBase = (long) b * time;
-                load(in, rowBase, time, c3, h * d, d, s.q);
-                load(in, rowBase, time, c3, c + h * d, d, s.k);
-                load(in, rowBase, time, c3, 2 * c + h * d, d, s.v);
+                loadHead(s, in, rowBase, time, c, h, d);
                 load(out, rowBase, time, c, h * d, d, s.o);
                 load(dOut, rowBase, time, c, h * d, d, s.dO);
-                transpose(s.k, s.kT, time, d);
                 transpose(s.v, s.vT, time, d);
                 java.util.Arrays.fill(s.dq, 0f);
                 java.util.Arrays.fill(s.dk, 0f);
@@ -189,6 +183,14 @@ final class CausalAttention {
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) mT[c * rows + r] = m[r * cols + c];
         }
+    }
+
+    /** Copies head h's q, k and v of one sequence out of the [time, 3C] qkv rows, and kᵀ. */
+    private static void loadHead(Scratch s, MemorySegment qkv, long rowBase, int time, int c, int h, int d) {
+        load(qkv, rowBase, time, 3 * c, h * d, d, s.q);
+        load(qkv, rowBase, time, 3 * c, c + h * d, d, s.k);
+        load(qkv, rowBase, time, 3 * c, 2 * c + h * d, d, s.v);
+        transpose(s.k, s.kT, time, d);
     }
 
     private static void load(MemorySegment src, long rowBase, int time, int ld, int col, int d, float[] dst) {

@@ -3,41 +3,64 @@ package dev.tandem.tensor;
 import static dev.tandem.tensor.Tensor.F32;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Single-precision GEMM, {@code C = alpha·op(A)·op(B) + beta·C}, row-major, blocked and packed
  * like BLIS but with the inner two loops swapped: for each KC-deep slice, op(A) is packed once
- * (L3), then each KC×NC block of packed op(B) sits in L2 while one MR×KC micro-panel of A stays
+ * (L3), then each kc×nc block of packed op(B) sits in L2 while one MR×KC micro-panel of A stays
  * in L1 and {@link GemmKernel} streams the block's NR-wide B micro-panels past it. Measured on
  * Zen 4, the kernel loses almost nothing streaming B from L2 (about 97 vs 99 GFLOPS per core
  * from L1), and this order needs A packed only once per k slice.
  *
  * <p>Packing copies every transpose into the same panel layout, so one micro-kernel serves NN,
  * NT, TN and TT. Partial tiles at the right and bottom edges are computed into a small scratch
- * tile and merged, so any size (0, 1, primes) goes through the same code.
+ * tile and merged, so any size (0, 1, primes) goes through the same code. Outputs at most one
+ * micro-panel wide (attention's 64-wide heads) skip packing A: each A panel would be read once.
+ *
+ * <p>Memory: per thread, packed A up to MC_MAX×KC floats (12 MiB) and one B block (576 KiB) of
+ * heap, allocated on first use and reused. The block sizes can be overridden for tuning with
+ * the system properties {@code tandem.gemm.kc}, {@code tandem.gemm.mc} and
+ * {@code tandem.gemm.bblock}.
  *
  * <p>Threads: C is cut into a grid of rectangles, one per worker, along the dimension(s) where
  * duplicated packing costs least; each worker runs the whole blocked loop on its rectangle with
  * its own thread-local pack buffers (no synchronisation inside a GEMM).
  */
 final class Gemm {
+    private static final VectorSpecies<Float> S = GemmKernel.S;
+    private static final int L = GemmKernel.L;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
     private static final int MR = GemmKernel.MR;
     private static final int NR = GemmKernel.NR;
+    /** Rows or k steps per chunk when transposing into panels, so the writes stay in L1. */
+    private static final int TRANSPOSE_CHUNK = 64;
     /**
-     * Depth of a packed block. Long enough that loading and storing the C tile around each
-     * micro-kernel call is noise (MR×KC = 12×384 floats = 18 KiB of A stays in the 32 KiB L1).
+     * Most depth of a packed k slice; k is cut into equal slices of at most this. Deep slices
+     * make the load and store of the C tile around each micro-kernel call negligible; one A
+     * micro-panel (MR×KC = 4×768 floats = 12 KiB) still fits the 32 KiB L1. Measured on Zen 4:
+     * 768 and 512 beat 384 and 256 by 5–15%.
      */
-    static final int KC = Integer.getInteger("tandem.gemm.kc", 384);
+    static final int KC = Integer.getInteger("tandem.gemm.kc", 768);
     /**
-     * Most rows of packed A per block. A is packed once per k block for up to this many rows
-     * (4096×384×4 = 6 MiB, L3-resident); re-packing A for every B block cost ~15% at transformer
-     * sizes.
+     * Most rows of packed A per block. A is packed once per k slice for up to this many rows
+     * (4096×768×4 = 12 MiB, L3-resident); re-packing A for every B block cost ~15% at
+     * transformer sizes.
      */
     static final int MC_MAX = roundUp(Integer.getInteger("tandem.gemm.mc", 4096), MR);
-    /** Columns of a packed B block: KC×NC floats (384×384×4 = 576 KiB) stay in the 1 MiB L2. */
-    static final int NC = roundUp(Integer.getInteger("tandem.gemm.nc", 384), NR);
-    /** Below this many multiply-adds a GEMM runs on the calling thread: forking would cost more. */
-    private static final long PARALLEL_MIN_FLOPS = 1L << 18;
+    /**
+     * Floats in one packed B block (kc×nc): 576 KiB, so the block stays in the 1 MiB L2 while
+     * every A micro-panel streams it. nc follows from kc (768 → 192 columns, 64 → 2304).
+     */
+    static final int B_BLOCK = Integer.getInteger("tandem.gemm.bblock", 147_456);
+    /**
+     * Below this many multiply-adds (128³, ~25 µs on one core) a GEMM runs on the calling
+     * thread: handing work to the pool costs tens of µs on a loaded machine.
+     */
+    private static final long PARALLEL_MIN_FLOPS = 1L << 21;
 
     private Gemm() {}
 
@@ -152,15 +175,21 @@ final class Gemm {
         // Rows are cut into as few A blocks as MC_MAX allows, evenly, so A is packed once per
         // k block (usually) and B once per A block.
         int rows = i1 - i0, mBlocks = ceilDiv(rows, MC_MAX), mcStep = roundUp(ceilDiv(rows, mBlocks), MR);
-        for (int pc = 0; pc < o.k; pc += KC) {
-            int kc = Math.min(KC, o.k - pc);
+        // At most one B micro-panel wide: every packed A panel would be read once, so the kernel
+        // reads A where it lies instead (packing would cost as much as the multiply).
+        // Measured at 1024×64×1024: NN 64 → 100 GFLOPS, TN 39 → 68 (OpenBLAS: 88 and 69).
+        boolean directA = j1 - j0 <= NR;
+        int kcStep = ceilDiv(o.k, ceilDiv(o.k, KC));
+        int ncStep = ncFor(kcStep);
+        for (int pc = 0; pc < o.k; pc += kcStep) {
+            int kc = Math.min(kcStep, o.k - pc);
             float betaEff = pc == 0 ? o.beta : 1f; // later k blocks add to what the first wrote
             for (int ic = i0; ic < i1; ic += mcStep) {
                 int mc = Math.min(mcStep, i1 - ic);
-                float[] pa = ws.pa(roundUp(mc, MR) * kc);
-                packA(o, ic, mc, pc, kc, pa, ws);
-                for (int jc = j0; jc < j1; jc += NC) {
-                    int nc = Math.min(NC, j1 - jc);
+                float[] pa = ws.pa((directA ? MR : roundUp(mc, MR)) * kc); // direct: one edge panel at most
+                if (!directA) packA(o, ic, mc, pc, kc, pa, ws);
+                for (int jc = j0; jc < j1; jc += ncStep) {
+                    int nc = Math.min(ncStep, j1 - jc);
                     float[] pb = ws.pb(roundUp(nc, NR) * kc);
                     packB(o, pc, kc, jc, nc, pb, ws);
                     // One A micro-panel (MR×kc) stays in L1 while the B micro-panels of this
@@ -170,10 +199,26 @@ final class Gemm {
                         for (int jr = 0; jr < nc; jr += NR) {
                             int nr = Math.min(NR, nc - jr);
                             long ci = o.cOffset + (long) (ic + ir) * o.ldc + jc + jr;
+                            if (directA && mr == MR) {
+                                long row = o.transA ? 4 : 4L * o.lda, step = o.transA ? 4L * o.lda : 4;
+                                long ab = 4 * o.aOffset + (ic + ir) * row + pc * step;
+                                if (nr == NR) {
+                                    GemmKernel.tileDirectA(kc, o.a, ab, row, step, pb, jr * kc, o.c, 4 * ci, ldcb, o.alpha, betaEff, null);
+                                } else {
+                                    GemmKernel.tileDirectA(kc, o.a, ab, row, step, pb, jr * kc, o.c, 0, 0, o.alpha, 0f, ws.tile);
+                                    merge(ws.tile, mr, nr, o.c, ci, o.ldc, betaEff);
+                                }
+                                continue;
+                            }
+                            int ai = ir * kc;
+                            if (directA) { // an edge tile: pack just this panel
+                                packA(o, ic + ir, mr, pc, kc, pa, ws);
+                                ai = 0;
+                            }
                             if (mr == MR && nr == NR) {
-                                GemmKernel.tile(kc, pa, ir * kc, pb, jr * kc, o.c, 4 * ci, ldcb, o.alpha, betaEff, null);
+                                GemmKernel.tile(kc, pa, ai, pb, jr * kc, o.c, 4 * ci, ldcb, o.alpha, betaEff, null);
                             } else {
-                                GemmKernel.tile(kc, pa, ir * kc, pb, jr * kc, o.c, 0, 0, o.alpha, 0f, ws.tile);
+                                GemmKernel.tile(kc, pa, ai, pb, jr * kc, o.c, 0, 0, o.alpha, 0f, ws.tile);
                                 merge(ws.tile, mr, nr, o.c, ci, o.ldc, betaEff);
                             }
                         }
@@ -188,26 +233,36 @@ final class Gemm {
      * rows past the edge zero-filled.
      */
     private static void packA(Operands o, int ic, int mc, int pc, int kc, float[] pa, Workspace ws) {
+        if (o.transA) {
+            // op(A)[i][p] = A[p][i]: each k step's values for a group of rows are one contiguous
+            // run of A. Take TRANSPOSE_CHUNK rows at a time (so the panels being written stay in
+            // L1), one bulk copy per k step, dealt out MR values per panel with plain stores
+            // (System.arraycopy costs more than it moves at this size).
+            float[] run = ws.row(TRANSPOSE_CHUNK);
+            for (int i0 = 0; i0 < mc; i0 += TRANSPOSE_CHUNK) {
+                int len = Math.min(TRANSPOSE_CHUNK, mc - i0), padded = roundUp(len, MR);
+                for (int p = 0; p < kc; p++) {
+                    MemorySegment.copy(o.a, F32, 4 * (o.aOffset + (long) (pc + p) * o.lda + ic + i0), run, 0, len);
+                    for (int i = len; i < padded; i++) run[i] = 0f;
+                    for (int ir = 0; ir < padded; ir += MR) {
+                        int dst = (i0 + ir) * kc + p * MR;
+                        for (int r = 0; r < MR; r++) pa[dst + r] = run[ir + r];
+                    }
+                }
+            }
+            return;
+        }
+        // Rows of A are contiguous along k: copy one out, then scatter it with stride MR.
+        float[] row = ws.row(kc);
         for (int ir = 0; ir < mc; ir += MR) {
             int base = ir * kc, mr = Math.min(MR, mc - ir);
-            if (o.transA) {
-                // op(A)[i][p] = A[p][i]: for each k step the panel's MR values are contiguous in A.
-                for (int p = 0; p < kc; p++) {
-                    long src = o.aOffset + (long) (pc + p) * o.lda + ic + ir;
-                    MemorySegment.copy(o.a, F32, 4 * src, pa, base + p * MR, mr);
-                    for (int r = mr; r < MR; r++) pa[base + p * MR + r] = 0f;
-                }
-            } else {
-                // Rows of A are contiguous along k: copy one out, then scatter it with stride MR.
-                float[] row = ws.row(kc);
-                for (int r = 0; r < MR; r++) {
-                    if (r < mr) {
-                        long src = o.aOffset + (long) (ic + ir + r) * o.lda + pc;
-                        MemorySegment.copy(o.a, F32, 4 * src, row, 0, kc);
-                        for (int p = 0; p < kc; p++) pa[base + p * MR + r] = row[p];
-                    } else {
-                        for (int p = 0; p < kc; p++) pa[base + p * MR + r] = 0f;
-                    }
+            for (int r = 0; r < MR; r++) {
+                if (r < mr) {
+                    long src = o.aOffset + (long) (ic + ir + r) * o.lda + pc;
+                    MemorySegment.copy(o.a, F32, 4 * src, row, 0, kc);
+                    for (int p = 0; p < kc; p++) pa[base + p * MR + r] = row[p];
+                } else {
+                    for (int p = 0; p < kc; p++) pa[base + p * MR + r] = 0f;
                 }
             }
         }
@@ -218,39 +273,51 @@ final class Gemm {
      * columns past the edge zero-filled.
      */
     private static void packB(Operands o, int pc, int kc, int jc, int nc, float[] pb, Workspace ws) {
+        if (!o.transB) {
+            // op(B)[p][j] = B[p][j]: each k step's nc values are one contiguous run of B; copy it
+            // once and deal NR-wide pieces out to the panels.
+            int padded = roundUp(nc, NR);
+            float[] run = ws.row(padded);
+            for (int p = 0; p < kc; p++) {
+                MemorySegment.copy(o.b, F32, 4 * (o.bOffset + (long) (pc + p) * o.ldb + jc), run, 0, nc);
+                for (int j = nc; j < padded; j++) run[j] = 0f;
+                for (int jr = 0; jr < nc; jr += NR) System.arraycopy(run, jr, pb, jr * kc + p * NR, NR);
+            }
+            return;
+        }
+        // op(B)[p][j] = B[j][p]: rows of B are contiguous along k. Transpose in chunks of
+        // TRANSPOSE_CHUNK k steps so the scattered writes (stride NR) stay within L1.
+        float[] row = ws.row(TRANSPOSE_CHUNK);
         for (int jr = 0; jr < nc; jr += NR) {
             int base = jr * kc, nr = Math.min(NR, nc - jr);
-            if (!o.transB) {
-                // op(B)[p][j] = B[p][j]: the panel's NR values of each k step are contiguous.
-                for (int p = 0; p < kc; p++) {
-                    long src = o.bOffset + (long) (pc + p) * o.ldb + jc + jr;
-                    MemorySegment.copy(o.b, F32, 4 * src, pb, base + p * NR, nr);
-                    for (int j = nr; j < NR; j++) pb[base + p * NR + j] = 0f;
-                }
-            } else {
-                // op(B)[p][j] = B[j][p]: rows of B are contiguous along k; scatter with stride NR.
-                float[] row = ws.row(kc);
+            for (int p0 = 0; p0 < kc; p0 += TRANSPOSE_CHUNK) {
+                int len = Math.min(TRANSPOSE_CHUNK, kc - p0);
                 for (int j = 0; j < NR; j++) {
+                    int dst = base + p0 * NR + j;
                     if (j < nr) {
-                        long src = o.bOffset + (long) (jc + jr + j) * o.ldb + pc;
-                        MemorySegment.copy(o.b, F32, 4 * src, row, 0, kc);
-                        for (int p = 0; p < kc; p++) pb[base + p * NR + j] = row[p];
+                        long src = o.bOffset + (long) (jc + jr + j) * o.ldb + pc + p0;
+                        MemorySegment.copy(o.b, F32, 4 * src, row, 0, len);
+                        for (int p = 0; p < len; p++) pb[dst + p * NR] = row[p];
                     } else {
-                        for (int p = 0; p < kc; p++) pb[base + p * NR + j] = 0f;
+                        for (int p = 0; p < len; p++) pb[dst + p * NR] = 0f;
                     }
                 }
             }
         }
     }
 
-    /** Merges an edge tile (already scaled by alpha) into C: {@code C = tile + beta·C}. */
+    /**
+     * Merges an edge tile (already scaled by alpha) into C: {@code C = tile + beta·C}, with masked
+     * vector loads and stores so that narrow outputs (e.g. 48-wide attention heads) stay fast.
+     */
     private static void merge(float[] tile, int mr, int nr, MemorySegment c, long ci, int ldc, float beta) {
         for (int r = 0; r < mr; r++) {
-            long row = ci + (long) r * ldc;
-            for (int j = 0; j < nr; j++) {
-                float v = tile[r * NR + j];
-                if (beta != 0f) v += beta * c.getAtIndex(F32, row + j);
-                c.setAtIndex(F32, row + j, v);
+            long row = 4 * (ci + (long) r * ldc);
+            for (int j = 0; j < nr; j += L) {
+                VectorMask<Float> mask = S.indexInRange(j, nr);
+                FloatVector v = FloatVector.fromArray(S, tile, r * NR + j);
+                if (beta != 0f) v = FloatVector.fromMemorySegment(S, c, row + 4L * j, NATIVE, mask).fma(FloatVector.broadcast(S, beta), v);
+                v.intoMemorySegment(c, row + 4L * j, NATIVE, mask);
             }
         }
     }
@@ -264,6 +331,11 @@ final class Gemm {
                 o.c.setAtIndex(F32, row + j, v);
             }
         }
+    }
+
+    /** Columns of a packed B block for slices {@code kc} deep (whole micro-panels, at least one). */
+    static int ncFor(int kc) {
+        return Math.max(NR, B_BLOCK / kc / NR * NR);
     }
 
     private static int ceilDiv(int a, int b) {

@@ -30,27 +30,36 @@ public final class PeakFlops {
     }
 
     /**
-     * Runs the probe on every pool thread for about {@code millis} ms and returns FLOP/s. The
-     * probe method is first called often enough for C2 to compile it (interpreted Vector API code
-     * allocates per operation and would be a hundred times slower); the best of three windows is
-     * kept, since other processes can only lower the rate.
+     * Runs the probe on every pool thread for about {@code millis} ms and returns FLOP/s: the
+     * best of three windows, since other processes can only lower the rate.
      */
     public static double measure(long millis) {
+        double best = 0;
+        for (double rate : samples(3, millis / 3)) best = Math.max(best, rate);
+        return best;
+    }
+
+    /**
+     * FLOP/s of {@code windows} consecutive windows of about {@code millisEach} ms, all pool
+     * threads running the probe. The probe method is first called often enough for C2 to compile
+     * it (interpreted Vector API code allocates per operation and would be a hundred times slower).
+     */
+    public static double[] samples(int windows, long millisEach) {
         WorkerPool pool = WorkerPool.get();
         pool.parallelFor(pool.threads(), 1, (a, b) -> {
             float local = 0;
             for (int i = 0; i < 2_000; i++) local += fmaChains(2_000);
             sink = local;
         });
-        double best = 0;
-        for (int round = 0; round < 3; round++) {
+        double[] rates = new double[windows];
+        for (int w = 0; w < windows; w++) {
             DoubleAdder flops = new DoubleAdder();
             long start = System.nanoTime();
             pool.parallelFor(pool.threads(), 1, (a, b) -> {
                 for (int t = a; t < b; t++) {
                     long iterations = 0;
                     float local = 0;
-                    long deadline = System.nanoTime() + millis / 3 * 1_000_000L;
+                    long deadline = System.nanoTime() + millisEach * 1_000_000L;
                     while (System.nanoTime() < deadline) {
                         local += fmaChains(20_000);
                         iterations += 20_000;
@@ -59,9 +68,9 @@ public final class PeakFlops {
                     flops.add(iterations * 12.0 * S.length() * 2);
                 }
             });
-            best = Math.max(best, flops.sum() / ((System.nanoTime() - start) / 1e9));
+            rates[w] = flops.sum() / ((System.nanoTime() - start) / 1e9);
         }
-        return best;
+        return rates;
     }
 
     /** 12 independent FMA chains: enough to hide a 4-cycle FMA latency on two FMA ports. */

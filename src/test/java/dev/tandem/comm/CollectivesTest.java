@@ -20,14 +20,15 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class CollectivesTest {
     private static final DType[] TYPES = {DType.F32, DType.BF16, DType.I32, DType.U8};
-    private static final long[] SIZES = {0, 1, 1009, 40_009};
+    private static final long[] SIZES = {0, 1, 1009, 20_011}; // 20_011 f32 > 64 KiB: ring path with defaults
 
     static final CommOptions DEFAULT = CommOptions.defaults().withTimeout(java.time.Duration.ofSeconds(60));
     static final CommOptions TINY = DEFAULT.withRingBytes(4096).withChunkBytes(4096).withTreeThresholdBytes(256);
 
     static Stream<Arguments> worlds() {
-        return Stream.of(1, 2, 3, 4, 5, 6, 7, 8).flatMap(n -> Stream.of(
-                Arguments.of(n, "default", DEFAULT), Arguments.of(n, "tiny", TINY)));
+        return Stream.concat(
+                Stream.of(1, 2, 3, 4, 5, 6, 7, 8).map(n -> Arguments.of(n, "default", DEFAULT)),
+                Stream.of(2, 3, 4, 7, 8).map(n -> Arguments.of(n, "tiny", TINY)));
     }
 
     private static long seed(int rank, long size, DType type, int salt) {
@@ -61,7 +62,7 @@ class CollectivesTest {
         LocalWorld.run(n, options, g -> {
             try (Arena arena = Arena.ofConfined()) {
                 for (DType type : TYPES) {
-                    for (long per : new long[] {0, 1, 211, 7_001}) {
+                    for (long per : new long[] {0, 1, 211, 3_001}) {
                         MemorySegment[] inputs = new MemorySegment[n];
                         for (int r = 0; r < n; r++) inputs[r] = TestData.random(arena, type, per * n, seed(r, per, type, 2));
                         for (ReduceOp op : ReduceOp.values()) {
@@ -81,7 +82,7 @@ class CollectivesTest {
         LocalWorld.run(n, options, g -> {
             try (Arena arena = Arena.ofConfined()) {
                 for (DType type : TYPES) {
-                    for (long per : new long[] {0, 1, 997, 9_001}) {
+                    for (long per : new long[] {0, 1, 997, 4_001}) {
                         long[] even = new long[n];
                         long[] uneven = new long[n];
                         SplittableRandom rnd = new SplittableRandom(per);
@@ -146,7 +147,7 @@ class CollectivesTest {
     void allToAllEqualAndUneven(int n, String label, CommOptions options) {
         LocalWorld.run(n, options, g -> {
             try (Arena arena = Arena.ofConfined()) {
-                for (long per : new long[] {0, 1, 503, 6_007}) {
+                for (long per : new long[] {0, 1, 503, 2_003}) {
                     DType type = TYPES[(int) (per % TYPES.length)];
                     // counts[i][j]: elements rank i sends to rank j, known to everyone
                     long[][] counts = new long[n][n];

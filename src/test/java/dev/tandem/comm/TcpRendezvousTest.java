@@ -82,12 +82,12 @@ class TcpRendezvousTest {
     void wrongSecretIsRefused() throws Exception {
         int port = freePort();
         List<CompletableFuture<ProcessGroup>> fs = connectAll(2, r -> spec(port, r, 2,
-                r == 1 ? "other".getBytes(StandardCharsets.UTF_8) : SECRET, "auto", Duration.ofSeconds(3)));
+                r == 1 ? "other".getBytes(StandardCharsets.UTF_8) : SECRET, "auto", Duration.ofSeconds(2)));
         assertThatThrownBy(() -> fs.get(1).join()).hasCauseInstanceOf(TandemException.class)
                 .cause().hasMessageContaining("rank 1: rank 0 at 127.0.0.1:" + port)
                 .hasMessageContaining("refused our credentials");
         assertThatThrownBy(() -> fs.get(0).join()).cause()
-                .hasMessageContaining("rendezvous timed out after 3.0 s: rank(s) [1] never registered")
+                .hasMessageContaining("rendezvous timed out after 2.0 s: rank(s) [1] never registered")
                 .hasMessageContaining("1 connection(s) refused: wrong secret");
     }
 
@@ -105,7 +105,7 @@ class TcpRendezvousTest {
     @Test
     void missingRankTimesOutNamingIt() throws Exception {
         int port = freePort();
-        List<CompletableFuture<ProcessGroup>> fs = connectAll(2, r -> spec(port, r, 3, SECRET, "auto", Duration.ofSeconds(2)));
+        List<CompletableFuture<ProcessGroup>> fs = connectAll(2, r -> spec(port, r, 3, SECRET, "auto", Duration.ofMillis(1500)));
         assertThatThrownBy(() -> fs.get(0).join()).cause().hasMessageContaining("rank(s) [2] never registered");
         assertThatThrownBy(() -> fs.get(1).join()).cause().hasMessageContaining("timed out");
     }

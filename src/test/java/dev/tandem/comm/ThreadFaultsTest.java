@@ -37,6 +37,11 @@ class ThreadFaultsTest {
                     errors[rank] = e;
                 } finally {
                     if (rank != 2) done.countDown();
+                    try {
+                        done.await(30, TimeUnit.SECONDS); // close only after both timed out: closing is noticed as a failure
+                    } catch (InterruptedException ignored) {
+                        Thread.currentThread().interrupt();
+                    }
                     g.close();
                 }
             });

@@ -30,7 +30,9 @@ class LauncherTest {
     }
 
     private void selftest(int n, String transport) {
-        launcher.launch(n, List.of("comm-selftest"), Map.of("TANDEM_TRANSPORT", transport, "TANDEM_COMM_TIMEOUT", "60"));
+        // small thresholds and rings: the ring algorithms, chunking and ring wrap-around all run on small data
+        launcher.launch(n, List.of("comm-selftest"), Map.of("TANDEM_TRANSPORT", transport, "TANDEM_COMM_TIMEOUT", "60",
+                "TANDEM_TREE_THRESHOLD_BYTES", "1024", "TANDEM_CHUNK_BYTES", "16384", "TANDEM_RING_BYTES", "8192"));
         for (int r = 0; r < n; r++) {
             assertThat(output()).containsPattern("\\[rank " + r + "] rank " + r + "/" + n + ": \\d+ checks passed");
         }
@@ -61,9 +63,21 @@ class LauncherTest {
                 .hasMessage("rank 1 exited with code 41; stopped the other ranks");
         String log = output();
         assertThat(log).contains("[rank 1] rank 1: simulating a crash now");
-        // each survivor stops by itself, long before the 60 s timeout, naming the operation and the dead rank
-        assertThat(log).containsPattern("\\[rank 0] tandem: all_reduce #\\d+ in group 'world' on rank 0 failed: rank 1 is gone");
-        assertThat(log).containsPattern("\\[rank 2] tandem: all_reduce #\\d+ in group 'world' on rank 2 failed: rank 1 is gone");
+        // each survivor stops by itself, long before the 60 s timeout, naming the operation and a dead peer:
+        // the dead rank itself, or a survivor that already stopped because of it
+        assertThat(log).containsPattern("\\[rank 0] tandem: all_reduce #\\d+ in group 'world' on rank 0 failed: rank [12] is gone");
+        assertThat(log).containsPattern("\\[rank 2] tandem: all_reduce #\\d+ in group 'world' on rank 2 failed: rank [01] is gone");
+        assertThat(log).containsPattern("failed: rank 1 is gone \\(its connection .*the process exited or was killed\\)");
+    }
+
+    @Test
+    void launcherStopsRanksThatDoNotNoticeACrash() {
+        // the survivors are computing, not communicating: the launcher must stop them (SIGTERM after the grace)
+        assertThatThrownBy(() -> launcher.launch(3, List.of("comm-selftest", "--crash-rank", "2", "--crash-after-ms", "500",
+                "--others-compute"), Map.of()))
+                .isInstanceOf(TandemException.class)
+                .hasMessage("rank 2 exited with code 41; stopped the other ranks");
+        assertThat(output()).contains("[rank 2] rank 2: simulating a crash now").doesNotContain("[rank 0] tandem:");
     }
 
     @Test
@@ -85,6 +99,30 @@ class LauncherTest {
         assertThatThrownBy(() -> Rendezvous.spec(Map.of("MASTER_PORT", "http")))
                 .hasMessageContaining("MASTER_PORT=http is not an integer");
         assertThat(Rendezvous.spec(base).worldSize()).isEqualTo(1);
+    }
+
+    @Test
+    void sigtermToTheLauncherStopsItsRanks() throws Exception {
+        // a launcher process whose two ranks would sleep for 10 minutes ("--crash-rank 5" names no rank)
+        Process launcherProcess = new ProcessBuilder(JavaCommand.forCli(List.of("comm-selftest", "--nproc", "2",
+                "--crash-rank", "5", "--others-compute"))).redirectErrorStream(true).start();
+        try (var lines = launcherProcess.inputReader()) {
+            List<ProcessHandle> ranks = List.of();
+            for (int i = 0; i < 600 && ranks.size() < 2; i++) { // poll until both rank JVMs exist
+                Thread.sleep(100);
+                ranks = launcherProcess.descendants().filter(p -> p.info().command().orElse("").endsWith("java")).toList();
+            }
+            assertThat(ranks).hasSize(2);
+            launcherProcess.destroy(); // SIGTERM
+            assertThat(launcherProcess.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            for (ProcessHandle rank : ranks) {
+                rank.onExit().get(30, TimeUnit.SECONDS); // the shutdown hook stopped it
+                assertThat(rank.isAlive()).isFalse();
+            }
+        } finally {
+            launcherProcess.descendants().forEach(ProcessHandle::destroyForcibly);
+            launcherProcess.destroyForcibly();
+        }
     }
 
     @Test

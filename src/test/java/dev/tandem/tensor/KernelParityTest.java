@@ -63,9 +63,10 @@ class KernelParityTest {
     }
 
     /**
-     * Random sizes in 1..600 that cross the blocking boundaries of {@link Gemm}: micro-tile edges (MR = 12 rows,
-     * NR = 2 vectors), the k block ({@link Gemm#KC}), the B column block ({@link Gemm#NC}) and
-     * the split of C across worker threads.
+     * Random sizes in 1..600 that cross the blocking boundaries of {@link Gemm}: micro-tile
+     * edges ({@link GemmKernel#MR} rows, {@link GemmKernel#NR} columns), the B column block
+     * ({@link Gemm#ncFor}) and the split of C across worker threads. Deeper k (several
+     * {@link Gemm#KC} slices) is covered by the exact-multiple, NaN and sampled tests below.
      */
     @Test
     void gemmAcrossBlockBoundaries() {
@@ -78,7 +79,7 @@ class KernelParityTest {
 
     @Test
     void gemmExactBlockMultiplesAndOneOff() {
-        int mr = GemmKernel.MR, nr = GemmKernel.NR, kc = Gemm.KC, nc = Gemm.NC;
+        int mr = GemmKernel.MR, nr = GemmKernel.NR, kc = Gemm.KC, nc = Gemm.ncFor(Gemm.KC);
         int[][] shapes = {{mr, nr, kc}, {mr + 1, nr + 1, kc + 1}, {mr - 1, nr - 1, kc - 1}, {2 * mr, nc, 2 * kc},
                 {3 * mr + 5, nc + 1, 1}, {1, nc + nr + 3, kc + 7}, {nc + 1, 1, 3}};
         for (int[] s : shapes) {

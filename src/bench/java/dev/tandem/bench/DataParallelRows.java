@@ -1,0 +1,115 @@
+package dev.tandem.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.launch.Launcher;
+import dev.tandem.train.TrainConfig;
+import dev.tandem.train.Trainer;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The data-parallel rows of {@code bench train}: the default model trained for a few steps on
+ * 1 rank and on N rank processes at ZeRO stages 0–3, each through the real launcher and trainer.
+ * For each: median step time and tokens/s after warm-up, time blocked in communication, and
+ * rank 0's bytes per memory category, with the model-state reduction against stage 0 next to what
+ * the ZeRO formula (fp32 AdamW, K = 8) predicts.
+ */
+public final class DataParallelRows {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private DataParallelRows() {}
+
+    private record Row(int ranks, int stage, double stepMs, double tokensPerSecond, double commWaitMs,
+                       long params, long grads, long optim, long activations, long comm) {
+        long modelState() {
+            return params + grads + optim;
+        }
+    }
+
+    public static void run(PrintStream out, int steps, List<Integer> rankCounts, Path runs) {
+        out.printf("%ndata parallel (default model, %d steps, median after %d warm-up; bytes of rank 0):%n", steps, steps / 3);
+        out.printf("%5s %4s | %8s %8s %9s | %9s %9s %9s %9s %9s | %9s %9s%n", "ranks", "ZeRO", "ms/step", "tok/s", "comm-wait",
+                "params", "grads", "optim", "act peak", "comm peak", "state ×", "formula ×");
+        Row base = null;
+        for (int n : rankCounts) {
+            for (int stage = 0; stage <= 3; stage++) {
+                if (n == 1 && stage > 0) continue; // one rank: every stage is the same
+                Row r = measure(n, stage, steps, runs);
+                if (base == null) base = r;
+                double measured = (double) base.modelState() / r.modelState();
+                out.printf("%5d %4d | %8.0f %8.0f %9.1f | %9s %9s %9s %9s %9s | %8.2fx %8.2fx%n", n, stage, r.stepMs(),
+                        r.tokensPerSecond(), r.commWaitMs(), mib(r.params()), mib(r.grads()), mib(r.optim()),
+                        mib(r.activations()), mib(r.comm()), measured, formulaReduction(stage, n));
+            }
+        }
+    }
+
+    /** 16Ψ divided by the per-rank model state of the stage (padding ignored). */
+    static double formulaReduction(int stage, int n) {
+        double perRank = switch (stage) {
+            case 0 -> 16;
+            case 1 -> 8 + 8.0 / n;
+            case 2 -> 4 + 12.0 / n;
+            default -> 16.0 / n;
+        };
+        return 16 / perRank;
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.2f MiB", bytes / 1048576.0);
+    }
+
+    private static Row measure(int n, int stage, int steps, Path runs) {
+        String name = "bench-dp-n" + n + "-z" + stage;
+        Map<String, String> cfg = new LinkedHashMap<>();
+        cfg.put("steps", Integer.toString(steps));
+        cfg.put("eval_every", "0");
+        cfg.put("eval_batches", "1");
+        cfg.put("log_every", Integer.toString(steps));
+        cfg.put("name", name);
+        cfg.put("runs_dir", runs.toString());
+        cfg.put("nproc", Integer.toString(n));
+        cfg.put("zero", Integer.toString(stage));
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        if (n == 1) {
+            Trainer.runSingle(TrainConfig.load(null, cfg), quiet, false);
+        } else {
+            List<String> args = new ArrayList<>(List.of("train"));
+            cfg.forEach((k, v) -> {
+                args.add("--" + k);
+                args.add(v);
+            });
+            new Launcher(quiet, quiet, Duration.ofSeconds(2)).launch(n, args, Map.of());
+        }
+        try {
+            Path dir = runs.resolve(name);
+            List<JsonNode> train = new ArrayList<>();
+            for (String line : Files.readAllLines(dir.resolve("metrics.jsonl"))) {
+                JsonNode j = JSON.readTree(line);
+                if (j.get("type").asText().equals("train")) train.add(j);
+            }
+            List<JsonNode> warm = train.subList(steps / 3, train.size());
+            JsonNode mem = JSON.readTree(dir.resolve("memory-rank0.json").toFile()).get("bytes");
+            return new Row(n, stage, median(warm, "step_ms"), median(warm, "tokens_per_s"), median(warm, "comm_wait_ms"),
+                    mem.get("parameters").asLong(), mem.get("gradients").asLong(), mem.get("optimizer_state").asLong(),
+                    mem.get("activations").asLong(), mem.get("communication").asLong());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static double median(List<JsonNode> rows, String field) {
+        double[] v = rows.stream().mapToDouble(j -> j.get(field).asDouble()).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+}
