@@ -15,7 +15,7 @@ import java.util.List;
 
 /**
  * The state of one rank of an N-rank ZeRO job without running one: a model split by
- * {@link DataParallel}-style flat units over an in-process group (no communication happens), and
+ * {@link dev.tandem.parallel.DataParallel} flat units over an in-process group (no communication happens), and
  * an optimizer over this rank's slices, stepped a few times with gradients that depend only on
  * (parameter, element, step), so every layout sees the same gradient for the same element.
  */
