@@ -15,7 +15,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * without that profile runs, registers a stand-in that says how to get the real one.
  */
 @Command(name = "bench", description = "Benchmarks, each printed beside a peer measured in the same run.",
-        subcommands = {CommBenchCommand.class, OptimBenchCommand.class})
+        subcommands = {CommBenchCommand.class, OptimBenchCommand.class, CkptBenchCommand.class})
 final class BenchCommand implements Runnable {
     /** Subcommand name → class in the bench profile. */
     private static final Map<String, String> PEER_BENCHMARKS = Map.of(

@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 TrainCommand.class,
                 GenerateCommand.class,
+                ExportCommand.class,
                 TokenizerCommand.class,
                 BenchCommand.class,
                 CommSelfTestCommand.class,

@@ -16,8 +16,11 @@ final class MetricsLog implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final BufferedWriter out;
 
-    MetricsLog(Path file) throws IOException {
-        this.out = Files.newBufferedWriter(file);
+    /** @param append continue an existing file (a resumed run) instead of starting a new one */
+    MetricsLog(Path file, boolean append) throws IOException {
+        this.out = append
+                ? Files.newBufferedWriter(file, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
+                : Files.newBufferedWriter(file);
     }
 
     void step(StepMetrics m) {

@@ -37,7 +37,9 @@ public record TrainConfig(
         // parallel plan
         int nproc, int zero, int tp, int pp, String recompute, boolean offload,
         // evaluation and output
-        int evalEvery, int evalBatches, int logEvery, String name, String runsDir, int threads) {
+        int evalEvery, int evalBatches, int logEvery, String name, String runsDir, int threads,
+        // checkpoints (docs/CHECKPOINTS.md)
+        int ckptEvery, String ckptDir, int keepLast, int keepEvery, String resume, boolean asyncCkpt, int stopAfter) {
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -55,13 +57,24 @@ public record TrainConfig(
                 "adamw", "", "",
                 1337,
                 1, 0, 1, 1, "none", false,
-                100, 20, 10, "default", "runs", 0);
+                100, 20, 10, "default", "runs", 0,
+                0, "", 3, 0, "", true, 0);
     }
 
     /** The optimizer hyperparameters: AdamW's β/ε/wd from their keys, plus optimizer_options and param_groups. */
     public OptimizerSettings optimizerSettings() {
         return new OptimizerSettings(beta1, beta2, 1e-8f, weightDecay, ParamGroups.parse(paramGroups),
                 OptimizerSettings.parseOptions(optimizerOptions));
+    }
+
+    /** Where checkpoints go: {@code ckpt_dir}, or {@code <runs_dir>/<name>/checkpoints}. */
+    public java.nio.file.Path checkpointRoot() {
+        return ckptDir.isEmpty() ? java.nio.file.Path.of(runsDir, name, "checkpoints") : java.nio.file.Path.of(ckptDir);
+    }
+
+    /** Optimizer steps this invocation runs to: {@code steps}, or {@code stop_after} when that is sooner. */
+    public int lastStep() {
+        return stopAfter > 0 ? Math.min(steps, stopAfter) : steps;
     }
 
     /** Tokens per optimizer step. */
@@ -91,6 +104,11 @@ public record TrainConfig(
         // parse now (fields are not assigned yet in a compact constructor), so errors come at load time
         OptimizerSettings.parseOptions(optimizerOptions);
         ParamGroups.parse(paramGroups);
+        if (ckptEvery < 0 || keepLast < 0 || keepEvery < 0) {
+            throw new TandemException("ckpt_every, keep_last and keep_every must be >= 0 (0 = off / keep all)");
+        }
+        if (stopAfter < 0) throw new TandemException("stop_after must be >= 0 (0 = run all steps), got " + stopAfter);
+        if (resume == null || ckptDir == null) throw new TandemException("resume and ckpt_dir must be strings");
         if (name == null || name.isBlank() || !name.matches("[A-Za-z0-9._-]+")) {
             throw new TandemException("name must be letters, digits, '.', '_' or '-', got '" + name + "'");
         }

@@ -1,6 +1,7 @@
 package dev.tandem.train;
 
 import dev.tandem.TandemException;
+import dev.tandem.ckpt.Checkpoint;
 import dev.tandem.ckpt.ModelFiles;
 import dev.tandem.comm.CommOptions;
 import dev.tandem.comm.LocalWorld;
@@ -9,6 +10,7 @@ import dev.tandem.data.Batch;
 import dev.tandem.data.Batcher;
 import dev.tandem.data.BpeTrainer;
 import dev.tandem.data.Corpus;
+import dev.tandem.data.DataPosition;
 import dev.tandem.data.EvalBatches;
 import dev.tandem.data.TokenDataset;
 import dev.tandem.data.Tokenizer;
@@ -91,11 +93,19 @@ public final class Trainer {
         Path corpus = InputPaths.resolve(cfg.corpus(), "corpus");
         Path tokenizerFile = InputPaths.resolveOutput(cfg.tokenizer());
         Tokenizer tokenizer = loadOrTrainTokenizer(corpus, tokenizerFile);
-        try (TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.runsDir(), "cache"), cfg.valFraction(), out::println);
-             GPT model = GPT.initialized(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(), cfg.blockSize()), cfg.seed());
+        try (Checkpoint resume = Checkpointing.openResume(cfg, out);
+             TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.runsDir(), "cache"), cfg.valFraction(), out::println);
+             GPT model = Checkpointing.initialModel(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(), cfg.blockSize()),
+                     cfg.seed(), resume);
              DataParallel dp = DataParallel.apply(model, world, plan.zeroStage());
              Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), dp.optimizerSlices());
-             MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl")) : null) {
+             MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl"), resume != null) : null) {
+            // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
+            DataPosition start = resume == null ? new DataPosition(cfg.seed(), 0) : Checkpointing.restore(resume, cfg, optimizer, dp, out);
+            if (start.step() >= cfg.lastStep()) {
+                throw new TandemException("the checkpoint is at step " + start.step() + ", and this run ends at step " + cfg.lastStep()
+                        + ": nothing to train (raise steps)");
+            }
             GPTConfig mc = model.config();
             out.printf("model: GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d: %,d parameters (%,d non-embedding)%n",
                     mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.vocabSize(), mc.blockSize(), mc.totalParameters(), mc.nonEmbeddingParameters());
@@ -111,7 +121,12 @@ public final class Trainer {
                 out.println(check.predictedLine());
             }
             world.barrier();
-            Result r = loop(model, dp, optimizer, data, metrics, runDir, plan, check);
+            Result r;
+            try (Checkpointing ckpt = new Checkpointing(cfg, world, dp, optimizer, mc, tokenizerFile, out,
+                    resume == null ? cfg.seed() : Checkpointing.initSeed(resume), start.seed())) {
+                r = loop(model, dp, optimizer, data, metrics, runDir, plan, check, ckpt, start);
+                ckpt.finish(runDir);
+            }
             Path modelDir = runDir.resolve("model");
             dp.gatherAll();
             if (world.rank() == 0) {
@@ -150,10 +165,10 @@ public final class Trainer {
     }
 
     private Result loop(GPT model, DataParallel dp, Optimizer optimizer, TokenDataset data, MetricsLog metrics, Path runDir,
-                        Plan plan, PlanCheck check) throws IOException {
+                        Plan plan, PlanCheck check, Checkpointing ckpt, DataPosition start) throws IOException {
         int rows = plan.rowsPerMicroBatch(cfg.batchSize());
         int rankRows = rows * plan.microBatches();
-        Batcher batcher = new Batcher(data.train(), cfg.batchSize(), cfg.blockSize(), cfg.seed());
+        Batcher batcher = new Batcher(data.train(), cfg.batchSize(), cfg.blockSize(), start.seed());
         EvalBatches evalBatches = new EvalBatches(data.validation(), rows, cfg.blockSize(), cfg.evalBatches() * rows);
         LrSchedule schedule = LrSchedule.named(cfg.schedule(), cfg.lr(), cfg.minLr(), cfg.warmupSteps(), cfg.steps(), cfg.decayFraction());
         double flopsPerToken = model.config().trainingFlopsPerToken(cfg.blockSize());
@@ -167,7 +182,7 @@ public final class Trainer {
         Progress progress = new Progress(out, tty, cfg.steps(), cfg.logEvery());
         try (Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize());
              Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize())) {
-            for (long step = 0; step < cfg.steps(); step++) {
+            for (long step = start.step(); step < cfg.lastStep(); step++) {
                 long t0 = System.nanoTime();
                 MemoryAccounting.resetPeaks();
                 dp.zeroGrad();
@@ -186,8 +201,10 @@ public final class Trainer {
                 loss = dp.average(loss / plan.microBatches());
                 double norm = dp.clipGradients(cfg.gradClip());
                 float lr = schedule.at(step);
+                ckpt.beforeOptimizerStep();
                 optimizer.step(lr);
                 dp.afterOptimizerStep();
+                ckpt.afterOptimizerStep(step + 1);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double tokPerSec = cfg.tokensPerStep() / seconds;
                 Map<MemoryCategory, Long> mem = MemoryAccounting.snapshot();
@@ -202,7 +219,7 @@ public final class Trainer {
                 trainPts.add(new LossPlot.Point(step + 1, loss));
                 if (metrics != null) metrics.step(m);
                 progress.step(m);
-                boolean last = step == cfg.steps() - 1;
+                boolean last = step == cfg.lastStep() - 1;
                 if (last || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)) {
                     dp.beginInference();
                     EvalMetrics e = evaluate(model, evalBatches, step + 1, dp);

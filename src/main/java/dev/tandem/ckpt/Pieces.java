@@ -1,0 +1,53 @@
+package dev.tandem.ckpt;
+
+import dev.tandem.optim.ParamSlice;
+import dev.tandem.tensor.DType;
+import dev.tandem.tensor.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one rank saves, as {@link Piece}s: the values of the parameter slices its optimizer updates
+ * and every optimizer state tensor. Optimizer state keys are {@code <parameter>.<kind>} for a
+ * whole parameter and {@code <parameter>@<offset>.<kind>} for a slice (see OptimizerState), which
+ * is how a state tensor is matched to its slice here.
+ */
+public final class Pieces {
+    private Pieces() {}
+
+    /** The key prefix the optimizers use for a slice. */
+    static String prefix(ParamSlice s) {
+        return s.isWhole() ? s.name() : s.name() + "@" + s.offset();
+    }
+
+    /** The slice whose state {@code key} is (longest matching prefix), or null. */
+    static ParamSlice sliceOf(String key, List<ParamSlice> slices) {
+        ParamSlice best = null;
+        for (ParamSlice s : slices) {
+            String p = prefix(s) + ".";
+            if (key.startsWith(p) && (best == null || p.length() > prefix(best).length() + 1)) best = s;
+        }
+        return best;
+    }
+
+    /**
+     * The pieces of this rank: {@code slices} are all the parameter elements it updates (also
+     * those an optimizer hands to an inner one), {@code state} the optimizer's named state.
+     */
+    public static List<Piece> of(List<ParamSlice> slices, Map<String, Tensor> state) {
+        List<Piece> out = new ArrayList<>();
+        for (ParamSlice s : slices) {
+            out.add(new Piece("model/" + s.name() + "@" + s.offset(), s.name(), s.offset(), s.length(), null, null,
+                    DType.F32, new int[] {Math.toIntExact(s.length())}, s.value()));
+        }
+        for (Map.Entry<String, Tensor> e : state.entrySet()) {
+            ParamSlice s = sliceOf(e.getKey(), slices);
+            if (s == null) throw new IllegalStateException("optimizer state '" + e.getKey() + "' belongs to no parameter slice");
+            Tensor t = e.getValue();
+            out.add(new Piece("optim/" + e.getKey(), s.name(), s.offset(), s.length(), e.getKey().substring(prefix(s).length() + 1),
+                    e.getKey(), t.dtype(), t.shape(), t.data()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,152 @@
+package dev.tandem.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.TandemException;
+import dev.tandem.train.StepMetrics;
+import dev.tandem.train.TrainConfig;
+import dev.tandem.train.Trainer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code tandem bench ckpt}: what checkpointing costs training, synchronous (the peer: write
+ * everything before continuing) against lazy asynchronous snapshots (DataStates-LLM), saving
+ * every step and every 10 steps. Each configuration trains the same model for the same steps in
+ * this process, after a warm-up run for the JIT; steps inside each run's warm-up are not timed.
+ * Reported: training time blocked per checkpoint (median over all saves; a save's blocked time is
+ * the save call plus any wait before the next optimizer step) and the end-to-end slowdown against
+ * the same run without checkpoints. Configurations run in rounds, in rotated order, because the
+ * speed of a shared machine drifts over minutes.
+ */
+@Command(name = "ckpt", description = "Checkpoint cost: blocked time per save and end-to-end slowdown, sync vs async.")
+final class CkptBenchCommand implements Runnable {
+    @Option(names = "--steps", defaultValue = "20", description = "Timed steps per run (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--warmup", defaultValue = "5", description = "Untimed steps at the start of each run (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--n-layer", defaultValue = "4")
+    int nLayer;
+
+    @Option(names = "--n-embd", defaultValue = "192")
+    int nEmbd;
+
+    @Option(names = "--batch-size", defaultValue = "16")
+    int batchSize;
+
+    @Option(names = "--dir", defaultValue = "runs/bench-ckpt", description = "Where runs and checkpoints go (default: ${DEFAULT-VALUE}).")
+    Path dir;
+
+    private record Run(double totalMs, double medianStepMs, int saves, List<Double> blockedMs, long snapshotBytes) {}
+
+    @Option(names = "--rounds", defaultValue = "3",
+            description = "Rounds over all configurations, each in a rotated order; medians are reported (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    private record Config(String mode, int every) {}
+
+    @Override
+    public void run() {
+        if (steps < 10 || warmup < 1 || rounds < 1) throw new TandemException("--steps must be >= 10, --warmup >= 1, --rounds >= 1");
+        PrintStream out = System.out;
+        out.printf("bench ckpt: GPT n_layer %d, n_embd %d, batch %d, block 128; %d timed steps after %d warm-up steps per run; "
+                + "%d rounds; runs in %s%n", nLayer, nEmbd, batchSize, steps, warmup, rounds, dir);
+        train("jit-warmup", "none", 0); // JIT and data cache; not reported
+        List<Config> configs = List.of(new Config("none", 0), new Config("sync", 1), new Config("async", 1),
+                new Config("sync", 10), new Config("async", 10));
+        // Rounds in rotated order, so slow drift of a shared machine spreads over all configurations.
+        Map<Config, List<Run>> results = new LinkedHashMap<>();
+        configs.forEach(c -> results.put(c, new ArrayList<>()));
+        for (int round = 0; round < rounds; round++) {
+            for (int i = 0; i < configs.size(); i++) {
+                Config c = configs.get((i + round) % configs.size());
+                results.get(c).add(train(c.mode() + "-" + c.every(), c.mode(), c.every()));
+            }
+        }
+        List<Double> noneTotals = results.get(configs.getFirst()).stream().map(Run::totalMs).sorted().toList();
+        double base = median(noneTotals);
+        out.println();
+        out.printf("%-6s %6s %6s %12s %16s %12s %10s%n", "mode", "every", "saves", "snapshot MB", "blocked ms/save", "step ms", "slowdown");
+        for (Config c : configs) {
+            List<Run> rs = results.get(c);
+            int saves = rs.stream().mapToInt(Run::saves).sum();
+            double blocked = median(rs.stream().flatMap(r -> r.blockedMs().stream()).sorted().toList());
+            double total = median(rs.stream().map(Run::totalMs).sorted().toList());
+            double step = median(rs.stream().map(Run::medianStepMs).sorted().toList());
+            out.printf("%-6s %6s %6d %12s %16s %12.1f %9.1f%%%n", c.mode(), c.every() == 0 ? "-" : Integer.toString(c.every()), saves,
+                    saves == 0 ? "-" : String.format("%.1f", rs.getFirst().snapshotBytes() / 1e6),
+                    saves == 0 ? "-" : String.format("%.2f", blocked), step, 100 * (total / base - 1));
+        }
+        out.printf("slowdown = median end-to-end time of the timed steps over the median without checkpoints; the runs without "
+                + "checkpoints spread by %.1f%% (the noise floor of that column)%n",
+                100 * (noneTotals.getLast() - noneTotals.getFirst()) / base);
+        for (int every : new int[] {1, 10}) {
+            double s = median(blockedOf(results, "sync", every)), a = median(blockedOf(results, "async", every));
+            out.printf("every %d steps: async blocks %.1fx less than sync per save (%.2f vs %.2f ms, medians)%n", every,
+                    s / Math.max(1e-3, a), a, s);
+        }
+    }
+
+    private static List<Double> blockedOf(Map<Config, List<Run>> results, String mode, int every) {
+        return results.get(new Config(mode, every)).stream().flatMap(r -> r.blockedMs().stream()).sorted().toList();
+    }
+
+    private static double median(List<Double> sorted) {
+        return sorted.isEmpty() ? 0 : sorted.get(sorted.size() / 2);
+    }
+
+    private Run train(String name, String mode, int every) {
+        Map<String, String> o = new LinkedHashMap<>();
+        o.put("n_layer", Integer.toString(nLayer));
+        o.put("n_head", "4");
+        o.put("n_embd", Integer.toString(nEmbd));
+        o.put("batch_size", Integer.toString(batchSize));
+        o.put("steps", Integer.toString(warmup + steps));
+        o.put("eval_every", "0");
+        o.put("eval_batches", "1");
+        o.put("log_every", "100000");
+        o.put("name", name);
+        o.put("runs_dir", dir.toString());
+        o.put("ckpt_every", Integer.toString(every));
+        o.put("async_ckpt", Boolean.toString(mode.equals("async")));
+        o.put("keep_last", "2");
+        System.out.printf("  %-12s ...", name);
+        System.out.flush();
+        Trainer.Result r = Trainer.runSingle(TrainConfig.load(null, o), new PrintStream(OutputStream.nullOutputStream()), false);
+        List<Double> timed = r.steps().subList(warmup, r.steps().size()).stream().map(StepMetrics::stepMs).toList();
+        double total = timed.stream().mapToDouble(Double::doubleValue).sum();
+        double median = timed.stream().sorted().toList().get(timed.size() / 2);
+        int saves = 0;
+        List<Double> blocked = new ArrayList<>();
+        long bytes = 0;
+        Path stats = r.runDir().resolve("checkpoint-stats.json");
+        if (every > 0) {
+            try {
+                JsonNode s = new ObjectMapper().readTree(stats.toFile());
+                saves = s.path("saves").asInt();
+                s.path("blocked_ms").forEach(x -> blocked.add(x.asDouble()));
+                bytes = s.path("snapshot_bytes").asLong();
+            } catch (IOException e) {
+                throw new TandemException("cannot read " + stats + ": " + e.getMessage(), e);
+            }
+        }
+        System.out.printf(" %.0f ms%n", total);
+        try {
+            Files.deleteIfExists(stats);
+        } catch (IOException ignored) {
+            // a stale stats file would only be overwritten
+        }
+        return new Run(total, median, saves, blocked, bytes);
+    }
+}

@@ -1,0 +1,35 @@
+package dev.tandem.cli;
+
+import dev.tandem.TandemException;
+import dev.tandem.ckpt.Checkpoint;
+import dev.tandem.ckpt.HfExport;
+import java.io.IOException;
+import java.nio.file.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code tandem export --hf DIR --checkpoint CKPT}: a Hugging Face GPT-2 directory from a (sharded) checkpoint. */
+@Command(name = "export", description = {
+        "Export a checkpoint (any number of rank shards) as a Hugging Face GPT-2 model directory:",
+        "model.safetensors + config.json + tokenizer.json, loadable with GPT2LMHeadModel.from_pretrained(DIR)."})
+final class ExportCommand implements Runnable {
+    @Option(names = "--hf", required = true, paramLabel = "DIR", description = "Output directory.")
+    Path out;
+
+    @Option(names = "--checkpoint", required = true, paramLabel = "CKPT",
+            description = "A checkpoint directory (step-NNNNNNNN), or a directory of them (the newest valid one is used).")
+    Path checkpoint;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json to ship instead of the checkpoint's own.")
+    Path tokenizer;
+
+    @Override
+    public void run() {
+        try (Checkpoint c = HfExport.openAny(checkpoint, System.out::println)) {
+            HfExport.export(c, out, tokenizer);
+            System.out.printf("exported %s (step %d, %s) to %s%n", c.dir(), c.step(), c.modelConfig(), out);
+        } catch (IOException e) {
+            throw new TandemException("cannot export to " + out + ": " + e.getMessage(), e);
+        }
+    }
+}

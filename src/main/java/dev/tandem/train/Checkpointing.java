@@ -1,0 +1,226 @@
+package dev.tandem.train;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.TandemException;
+import dev.tandem.ckpt.Checkpoint;
+import dev.tandem.ckpt.Checkpointer;
+import dev.tandem.ckpt.Checkpoints;
+import dev.tandem.ckpt.Pieces;
+import dev.tandem.ckpt.Restore;
+import dev.tandem.comm.ProcessGroup;
+import dev.tandem.data.DataPosition;
+import dev.tandem.nn.GPT;
+import dev.tandem.nn.GPTConfig;
+import dev.tandem.optim.Optimizer;
+import dev.tandem.parallel.DataParallel;
+import dev.tandem.tensor.DType;
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.Tensor;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The trainer's side of checkpoints: which checkpoint to resume from (config key {@code resume}),
+ * when to save ({@code ckpt_every}, plus the last step of the invocation), what the manifest says
+ * about the run, and the blocked-time statistics. The format and the async pipeline live in
+ * {@code dev.tandem.ckpt}.
+ */
+final class Checkpointing implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final TrainConfig cfg;
+    private final ProcessGroup world;
+    private final DataParallel dp;
+    private final Optimizer optimizer;
+    private final GPTConfig model;
+    private final Path tokenizer;
+    private final PrintStream out;
+    private final long initSeed, dataSeed;
+    private final Checkpointer saver; // null when ckpt_every is 0
+
+    /**
+     * @param initSeed the seed the parameters were initialized from (the original run's, when resuming)
+     * @param dataSeed the seed of the batch order
+     */
+    Checkpointing(TrainConfig cfg, ProcessGroup world, DataParallel dp, Optimizer optimizer, GPTConfig model, Path tokenizer,
+                  PrintStream out, long initSeed, long dataSeed) {
+        this.initSeed = initSeed;
+        this.dataSeed = dataSeed;
+        this.cfg = cfg;
+        this.world = world;
+        this.dp = dp;
+        this.optimizer = optimizer;
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.out = out;
+        if (cfg.ckptEvery() > 0) {
+            this.saver = new Checkpointer(new Checkpointer.Options(cfg.checkpointRoot(), world.rank(), world.size(), jobId(world),
+                    cfg.asyncCkpt(), 2, cfg.keepLast(), cfg.keepEvery(), Duration.ofMinutes(10)),
+                    // Stage 0: every rank holds the same whole state; rank 0 saves it, the others an empty shard.
+                    dp.stage() == 0 && world.rank() != 0 ? List.of() : Pieces.of(dp.optimizerSlices(), optimizer.state()),
+                    out::println);
+            out.printf("checkpoints: every %d steps to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", cfg.ckptEvery(),
+                    cfg.checkpointRoot(), cfg.asyncCkpt() ? "asynchronous" : "synchronous", saver.snapshotBytes(),
+                    cfg.keepLast() == 0 ? "all" : Integer.toString(cfg.keepLast()),
+                    cfg.keepEvery() > 0 ? " and every " + cfg.keepEvery() + "th" : "");
+        } else {
+            this.saver = null;
+        }
+    }
+
+    /** A random id from rank 0, the same on every rank: names this job's saves. */
+    private static String jobId(ProcessGroup world) {
+        try (Tensor t = Tensor.allocate(DType.U8, MemoryCategory.COMMUNICATION, 8)) {
+            byte[] b = new byte[8];
+            if (world.rank() == 0) new SecureRandom().nextBytes(b);
+            t.data().copyFrom(java.lang.foreign.MemorySegment.ofArray(b));
+            if (world.size() > 1) world.broadcast(t.data(), DType.U8, 8, 0);
+            return HexFormat.of().formatHex(t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+        }
+    }
+
+    /** The checkpoint named by config key {@code resume} ("" none, "latest", or a directory), opened and verified. */
+    static Checkpoint openResume(TrainConfig cfg, PrintStream out) {
+        if (cfg.resume().isEmpty()) return null;
+        Checkpoint c;
+        if (cfg.resume().equals("latest")) {
+            Path root = cfg.checkpointRoot();
+            c = Checkpoints.latest(root, out::println);
+            if (c == null) {
+                boolean any = Files.isDirectory(root) && root.toFile().list().length > 0;
+                if (any) throw new TandemException("resume latest: no valid checkpoint under " + root + " (see the reasons above)");
+                out.println("resume: no checkpoint under " + root + " yet; starting from step 0");
+                return null;
+            }
+        } else {
+            c = Checkpoint.open(Path.of(cfg.resume()));
+        }
+        out.printf("resume: from %s (step %d, written by %d rank(s) at ZeRO stage %d)%n", c.dir(), c.step(),
+                c.manifest().path("plan").path("world_size").asInt(), c.manifest().path("plan").path("zero_stage").asInt());
+        return c;
+    }
+
+    /** The initial model: the checkpoint's parameters when resuming, else a fresh initialization from the seed. */
+    static GPT initialModel(GPTConfig config, long seed, Checkpoint resume) {
+        if (resume == null) return GPT.initialized(config, seed);
+        if (!resume.modelConfig().equals(config)) {
+            throw new TandemException("checkpoint " + resume.dir() + " holds a model " + resume.modelConfig()
+                    + ", but the config asks for " + config + ": use the checkpoint's model keys and tokenizer");
+        }
+        GPT model = GPT.empty(config);
+        try {
+            Restore.parameters(resume, model.parameters());
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        return model;
+    }
+
+    /** The seed the checkpoint's parameters were first initialized from. */
+    static long initSeed(Checkpoint resume) {
+        return resume.manifest().path("rng").path("init_seed").asLong();
+    }
+
+    /** Restores optimizer state and returns the data position to continue from. */
+    static DataPosition restore(Checkpoint resume, TrainConfig cfg, Optimizer optimizer, DataParallel dp, PrintStream out) {
+        Restore.optimizer(resume, optimizer, cfg.optimizer(), dp.optimizerSlices());
+        var pos = resume.manifest().path("rng").path("data_position");
+        DataPosition p = new DataPosition(pos.path("seed").asLong(), pos.path("step").asLong());
+        if (p.seed() != cfg.seed()) out.printf("resume: data order continues with the checkpoint's seed %d (config says %d)%n", p.seed(), cfg.seed());
+        resume.close();
+        return p;
+    }
+
+    /** Before optimizer step: the snapshot of the previous save must be copied out first. */
+    void beforeOptimizerStep() {
+        if (saver != null) saver.beforeUpdate();
+    }
+
+    /** After optimizer step {@code stepsDone}: saves when due (every ckpt_every steps and at the invocation's last step). */
+    void afterOptimizerStep(long stepsDone) {
+        if (saver == null) return;
+        if (stepsDone % cfg.ckptEvery() != 0 && stepsDone != cfg.lastStep()) return;
+        saver.save(stepsDone, world.rank() == 0 ? info(stepsDone) : null, world.rank() == 0 ? tokenizer : null);
+    }
+
+    /** What the manifest says about the run besides the tensors. */
+    private ObjectNode info(long stepsDone) {
+        ObjectNode n = JSON.createObjectNode();
+        ObjectNode m = n.putObject("model");
+        m.put("n_layer", model.nLayer());
+        m.put("n_head", model.nHead());
+        m.put("n_embd", model.nEmbd());
+        m.put("vocab_size", model.vocabSize());
+        m.put("block_size", model.blockSize());
+        ObjectNode plan = n.putObject("plan");
+        plan.put("world_size", world.size());
+        plan.put("zero_stage", dp.stage());
+        plan.put("micro_batches", cfg.microBatches());
+        plan.put("batch_size", cfg.batchSize());
+        ObjectNode opt = n.putObject("optimizer");
+        opt.put("name", cfg.optimizer());
+        opt.put("steps", optimizer.steps());
+        ObjectNode settings = opt.putObject("settings");
+        settings.put("lr", cfg.lr());
+        settings.put("min_lr", cfg.minLr());
+        settings.put("schedule", cfg.schedule());
+        settings.put("warmup_steps", cfg.warmupSteps());
+        settings.put("beta1", cfg.beta1());
+        settings.put("beta2", cfg.beta2());
+        settings.put("weight_decay", cfg.weightDecay());
+        settings.put("grad_clip", cfg.gradClip());
+        settings.put("optimizer_options", cfg.optimizerOptions());
+        settings.put("param_groups", cfg.paramGroups());
+        ObjectNode rng = n.putObject("rng");
+        rng.put("init_seed", initSeed);
+        ObjectNode data = rng.putObject("data_position");
+        data.put("seed", dataSeed);
+        data.put("step", stepsDone);
+        rng.put("note", "the model has no dropout and sampling is not part of training: the only randomness is the "
+                + "initialization (init_seed) and the batch order, a pure function of data_position");
+        try {
+            n.set("train_config", JSON.readTree(cfg.toJson()));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return n;
+    }
+
+    /** Waits for every save to be on disk, then writes the blocked-time statistics (rank 0). */
+    void finish(Path runDir) {
+        if (saver == null) return;
+        saver.close();
+        List<Double> blocked = saver.blockedMillisPerSave();
+        if (world.rank() != 0 || blocked.isEmpty()) return;
+        double[] sorted = blocked.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        double median = sorted[sorted.length / 2], total = blocked.stream().mapToDouble(Double::doubleValue).sum();
+        out.printf("checkpoints: %d saved (%s), training blocked %.1f ms per save (median), %.0f ms in all%n", blocked.size(),
+                cfg.asyncCkpt() ? "async" : "sync", median, total);
+        ObjectNode s = JSON.createObjectNode();
+        s.put("mode", cfg.asyncCkpt() ? "async" : "sync");
+        s.put("saves", blocked.size());
+        s.put("snapshot_bytes", saver.snapshotBytes());
+        s.put("blocked_ms_median", median);
+        s.put("blocked_ms_total", total);
+        var arr = s.putArray("blocked_ms");
+        blocked.forEach(arr::add);
+        try {
+            Files.writeString(runDir.resolve("checkpoint-stats.json"), s.toPrettyString());
+        } catch (IOException e) {
+            throw new TandemException("cannot write " + runDir.resolve("checkpoint-stats.json") + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (saver != null) saver.close();
+    }
+}

@@ -1,0 +1,74 @@
+package dev.tandem.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The checkpoint commands from the command line: train with checkpoints, export --hf, and clear errors. */
+class CheckpointCliTest {
+    @TempDir Path tmp;
+
+    private int run(StringWriter out, StringWriter err, String... args) {
+        return Main.execute(new PrintWriter(out, true), new PrintWriter(err, true), args);
+    }
+
+    private String[] train(String... extra) {
+        String[] base = {"train", "--runs_dir", tmp.toString(), "--name", "cli", "--steps", "2", "--n_layer", "1", "--n_embd", "16",
+                "--n_head", "2", "--block_size", "8", "--batch_size", "2", "--eval_batches", "1", "--threads", "1"};
+        String[] all = new String[base.length + extra.length];
+        System.arraycopy(base, 0, all, 0, base.length);
+        System.arraycopy(extra, 0, all, base.length, extra.length);
+        return all;
+    }
+
+    @Test
+    void trainWithCheckpointsThenExportToHuggingFace() {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        assertThat(run(out, err, train("--ckpt_every", "1"))).as("%s", err).isZero();
+        Path ckpts = tmp.resolve("cli/checkpoints");
+        assertThat(ckpts.resolve("step-00000002/manifest.json")).exists();
+        Path hf = tmp.resolve("hf");
+        StringWriter eout = new StringWriter(), eerr = new StringWriter();
+        assertThat(run(eout, eerr, "export", "--hf", hf.toString(), "--checkpoint", ckpts.toString())).as("%s", eerr).isZero();
+        assertThat(hf.resolve("model.safetensors")).exists();
+        assertThat(hf.resolve("config.json")).exists();
+        assertThat(hf.resolve("tokenizer.json")).exists();
+    }
+
+    @Test
+    void benchCkptPrintsTheSyncAsyncTable() {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        java.io.PrintStream saved = System.out;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(captured, true));
+        try {
+            assertThat(run(out, err, "bench", "ckpt", "--steps", "10", "--warmup", "1", "--rounds", "1", "--n-layer", "1",
+                    "--n-embd", "16", "--batch-size", "2", "--dir", tmp.resolve("bench").toString())).as("%s", err).isZero();
+        } finally {
+            System.setOut(saved);
+        }
+        String text = captured.toString();
+        assertThat(text).contains("blocked ms/save", "slowdown", "every 1 steps: async blocks", "every 10 steps: async blocks");
+        assertThat(text.lines().filter(l -> l.startsWith("sync ") || l.startsWith("async ") || l.startsWith("none "))).hasSize(5);
+    }
+
+    @Test
+    void resumeFromAMissingOrIncompleteCheckpointIsOneClearLine() throws Exception {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        assertThat(run(out, err, train("--resume", tmp.resolve("nope").toString()))).isNotZero();
+        assertThat(err.toString().strip()).startsWith("tandem: ").contains("nope", "does not exist").doesNotContain("\tat ");
+        Files.createDirectories(tmp.resolve("half/step-00000005"));
+        StringWriter err2 = new StringWriter();
+        assertThat(run(new StringWriter(), err2, train("--resume", tmp.resolve("half/step-00000005").toString()))).isNotZero();
+        assertThat(err2.toString().strip()).contains("step-00000005", "incomplete");
+        StringWriter err3 = new StringWriter();
+        assertThat(run(new StringWriter(), err3, "export", "--hf", tmp.resolve("x").toString(), "--checkpoint",
+                tmp.resolve("half/step-00000005").toString())).isNotZero();
+        assertThat(err3.toString().strip()).startsWith("tandem: ").contains("incomplete");
+    }
+}
