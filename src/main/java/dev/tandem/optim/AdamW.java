@@ -8,7 +8,6 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
@@ -20,7 +19,7 @@ import jdk.incubator.vector.VectorSpecies;
  * embeddings), unless a {@link ParamGroups} entry says otherwise; groups also scale the lr.
  * State: two float32 tensors per slice, named {@code exp_avg} and {@code exp_avg_sq} as in PyTorch.
  */
-public final class AdamW implements Optimizer {
+public final class AdamW extends BaseOptimizer {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
@@ -31,13 +30,9 @@ public final class AdamW implements Optimizer {
         }
     }
 
-    private final List<ParamSlice> slices;
     private final List<Tensor> m = new ArrayList<>();
     private final List<Tensor> v = new ArrayList<>();
-    private final OptimizerState state = new OptimizerState();
     private final Settings s;
-    private final ParamGroups groups;
-    private long t;
 
     /** AdamW over whole parameters (one rank). */
     public AdamW(List<Parameter> params, Settings settings) {
@@ -51,9 +46,8 @@ public final class AdamW implements Optimizer {
 
     /** AdamW over slices with per-group lr multipliers and weight decay. */
     public AdamW(Settings settings, List<ParamSlice> slices, ParamGroups groups) {
-        this.slices = List.copyOf(slices);
+        super(slices, groups);
         this.s = settings;
-        this.groups = groups;
         for (ParamSlice p : this.slices) {
             String key = OptimizerState.prefix(p);
             m.add(state.f32(key + ".exp_avg", Math.toIntExact(p.length())));
@@ -103,45 +97,5 @@ public final class AdamW implements Optimizer {
                 p.setAtIndex(F, i, p.getAtIndex(F, i) * decay - stepSize * mi / denom);
             }
         });
-    }
-
-    @Override
-    public List<ParamSlice> slices() {
-        return slices;
-    }
-
-    @Override
-    public long steps() {
-        return t;
-    }
-
-    /** First and second moment of slice {@code i} (for checkpoints and tests). */
-    public Tensor firstMoment(int i) {
-        return m.get(i);
-    }
-
-    public Tensor secondMoment(int i) {
-        return v.get(i);
-    }
-
-    /** Restores the step count (with the moments, loaded by the caller) on resume. */
-    public void restoreSteps(long steps) {
-        this.t = steps;
-    }
-
-    @Override
-    public Map<String, Tensor> state() {
-        return state.view();
-    }
-
-    @Override
-    public void load(Map<String, Tensor> source, long steps) {
-        state.load(source);
-        this.t = steps;
-    }
-
-    @Override
-    public void close() {
-        state.close();
     }
 }
