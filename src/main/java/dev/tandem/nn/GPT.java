@@ -111,15 +111,11 @@ public final class GPT implements AutoCloseable {
     /**
      * Forward pass to the mean cross-entropy loss of {@code targets} given {@code ids} (both I32
      * [batch, time]); records the backward pass on the ops' tape, seeded with {@code lossScale}.
+     * The same as {@link #embed}, every {@link #block} and {@link #head} in turn, which is how a
+     * pipeline runs a range of them on each stage.
      */
     public double loss(Ops ops, Tensor ids, Tensor targets, float lossScale) {
-        Var x = hidden(ops, ids, 0);
-        Tape tape = ops.tape();
-        tape.beginModule("head");
-        Var xf = ops.layerNorm(x, param("ln_f.weight"), param("ln_f.bias"), LN_EPS);
-        double loss = ops.tiedCrossEntropy(xf, param("wte.weight"), targets, lossScale);
-        tape.endModule("head");
-        return loss;
+        return head(ops, hidden(ops, ids, 0), targets, lossScale);
     }
 
     /** Logits [batch·time, vocab] for every position (no loss; for evaluation and tests). */
@@ -130,27 +126,50 @@ public final class GPT implements AutoCloseable {
     }
 
     private Var hidden(Ops ops, Tensor ids, int positionOffset) {
-        int batch = ids.dim(0), time = ids.dim(1);
-        if (time > config.blockSize()) {
-            throw new IllegalArgumentException("sequence length " + time + " exceeds block_size " + config.blockSize());
+        Var x = embed(ops, ids, positionOffset);
+        for (int i = 0; i < config.nLayer(); i++) x = block(ops, x, i, ids.dim(0), ids.dim(1));
+        return x;
+    }
+
+    /** Module {@code embed}: token plus position embedding of {@code ids} [batch, time] → [batch·time, C]. */
+    public Var embed(Ops ops, Tensor ids, int positionOffset) {
+        int time = ids.dim(1);
+        if (positionOffset + time > config.blockSize()) {
+            throw new IllegalArgumentException("sequence length " + (positionOffset + time) + " exceeds block_size " + config.blockSize());
         }
         Tape tape = ops.tape();
         tape.beginModule("embed");
         Var x = ops.embed(ids, param("wte.weight"), param("wpe.weight"), positionOffset);
         tape.endModule("embed");
-        for (int i = 0; i < config.nLayer(); i++) {
-            tape.beginModule("h." + i);
-            x = block(ops, x, i, batch, time);
-            tape.endModule("h." + i);
-        }
         return x;
     }
 
-    private Var block(Ops ops, Var x, int layer, int batch, int time) {
+    /** Module {@code h.<layer>}: one pre-LayerNorm transformer block on x [batch·time, C]. */
+    public Var block(Ops ops, Var x, int layer, int batch, int time) {
+        return ops.module("h." + layer, x, (o, in) -> blockBody(o, in, layer, batch, time));
+    }
+
+    /**
+     * Module {@code head}: final LayerNorm, output layer tied to the token embedding and the mean
+     * cross-entropy (nats) of {@code targets}; the backward pass is seeded with {@code lossScale}.
+     */
+    public double head(Ops ops, Var x, Tensor targets, float lossScale) {
+        Tape tape = ops.tape();
+        tape.beginModule("head");
+        Var xf = ops.layerNorm(x, param("ln_f.weight"), param("ln_f.bias"), LN_EPS);
+        double loss = ops.tiedCrossEntropy(xf, param("wte.weight"), targets, lossScale);
+        tape.endModule("head");
+        return loss;
+    }
+
+    private Var blockBody(Ops ops, Var x, int layer, int batch, int time) {
         String h = "h." + layer + ".";
         Var a = ops.layerNorm(x, param(h + "ln_1.weight"), param(h + "ln_1.bias"), LN_EPS);
         Var qkv = ops.linear(a, param(h + "attn.c_attn.weight"), param(h + "attn.c_attn.bias"));
-        Var att = ops.attention(qkv, batch, time, config.nHead());
+        // Heads follow from the width of qkv, so a strategy that holds a slice of the heads on
+        // this rank (tensor parallelism) runs the same code.
+        int heads = qkv.value().dim(1) / (3 * config.headDim());
+        Var att = ops.attention(qkv, batch, time, heads);
         x = ops.add(x, ops.linear(att, param(h + "attn.c_proj.weight"), param(h + "attn.c_proj.bias")));
         Var m = ops.layerNorm(x, param(h + "ln_2.weight"), param(h + "ln_2.bias"), LN_EPS);
         Var f = ops.gelu(ops.linear(m, param(h + "mlp.c_fc.weight"), param(h + "mlp.c_fc.bias")));

@@ -34,6 +34,18 @@ public final class Ops {
         return v.grad().data();
     }
 
+    /**
+     * Runs {@code body} on {@code x} as the module {@code name}: marks its forward and backward
+     * boundaries for {@link Hooks}. This is the one place where a module's activations are kept
+     * or recomputed.
+     */
+    public Var module(String name, Var x, java.util.function.BiFunction<Ops, Var, Var> body) {
+        tape.beginModule(name);
+        Var y = body.apply(this, x);
+        tape.endModule(name);
+        return y;
+    }
+
     /** {@code y = x·W + b} with W stored [in, out] (the GPT-2 "Conv1D" layout). */
     public Var linear(Var x, Parameter w, Parameter b) {
         int n = x.value().dim(0), in = w.value().dim(0), out = w.value().dim(1);
