@@ -6,20 +6,15 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
+import dev.tandem.tensor.PeakFlops;
 
 /**
- * Measured FMA peak of this machine: every thread runs 12 independent chains of vector FMAs
- * (far more than latency × throughput, so the FMA pipes are the only limit) with no memory
- * traffic. This is the ceiling any GEMM on these cores can reach, measured rather than taken
- * from a data sheet (clocks under load, virtualisation and shared cores all show up in it).
+ * Measured FMA peak of this machine, with the probe of {@link PeakFlops} (independent vector FMA
+ * chains, no memory traffic) on a chosen number of threads or per CPU-second of one thread. This
+ * is the ceiling any GEMM on these cores can reach, measured rather than taken from a data sheet
+ * (clocks under load, virtualisation and shared cores all show up in it).
  */
 public final class FmaPeak {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final int CHAINS = 12;
-
     private FmaPeak() {}
 
     /** Median GFLOPS over {@code reps} runs of about {@code seconds} each on {@code threads} threads. */
@@ -40,7 +35,7 @@ public final class FmaPeak {
                 for (Future<Float> f : pool.invokeAll(work)) sink += f.get();
                 long ns = System.nanoTime() - t0;
                 if (sink == 42f) System.out.print(""); // keep the result alive
-                gflops[r] = (double) threads * iters * CHAINS * S.length() * 2 / ns;
+                gflops[r] = threads * iters * PeakFlops.FLOPS_PER_ITERATION / ns;
             }
             return Stats.of(gflops);
         } finally {
@@ -57,7 +52,7 @@ public final class FmaPeak {
         for (int r = 0; r < reps; r++) {
             long c0 = mx.getCurrentThreadCpuTime();
             sink += chains(iters);
-            gflops[r] = (double) iters * CHAINS * S.length() * 2 / (mx.getCurrentThreadCpuTime() - c0);
+            gflops[r] = iters * PeakFlops.FLOPS_PER_ITERATION / (mx.getCurrentThreadCpuTime() - c0);
         }
         if (sink == 42f) System.out.print(""); // keep the result alive
         return Stats.of(gflops);
@@ -79,15 +74,6 @@ public final class FmaPeak {
     }
 
     private static float chains(long iters) {
-        FloatVector x = FloatVector.broadcast(S, 0.999999f), y = FloatVector.broadcast(S, 1e-7f);
-        FloatVector a0 = FloatVector.broadcast(S, 1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-        FloatVector a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
-        for (long i = 0; i < iters; i++) {
-            a0 = a0.fma(x, y); a1 = a1.fma(x, y); a2 = a2.fma(x, y); a3 = a3.fma(x, y);
-            a4 = a4.fma(x, y); a5 = a5.fma(x, y); a6 = a6.fma(x, y); a7 = a7.fma(x, y);
-            a8 = a8.fma(x, y); a9 = a9.fma(x, y); a10 = a10.fma(x, y); a11 = a11.fma(x, y);
-        }
-        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
-                .reduceLanes(VectorOperators.ADD);
+        return PeakFlops.fmaChains(iters);
     }
 }

@@ -61,6 +61,8 @@ public final class Checkpointer implements AutoCloseable {
     private CompletableFuture<Void> copying;
     private CompletableFuture<Void> persisting = CompletableFuture.completedFuture(null);
     private final List<Double> blockedMs = new ArrayList<>();
+    private final List<Thread> workers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private double workerCpuMs = -1; // fixed at close(), when the worker threads end
     private long blockedNanos;
     private int saves;
 
@@ -75,18 +77,33 @@ public final class Checkpointer implements AutoCloseable {
         this.log = log;
         if (o.async()) {
             free = new ArrayBlockingQueue<>(Math.max(1, o.buffers()));
-            copier = Executors.newSingleThreadExecutor(r -> daemon(r, "tandem-ckpt-copy"));
-            persister = Executors.newSingleThreadExecutor(r -> daemon(r, "tandem-ckpt-persist"));
+            copier = Executors.newSingleThreadExecutor(r -> worker(r, "tandem-ckpt-copy"));
+            persister = Executors.newSingleThreadExecutor(r -> worker(r, "tandem-ckpt-persist"));
         } else {
             free = null;
             copier = persister = null;
         }
     }
 
-    private static Thread daemon(Runnable r, String name) {
+    private Thread worker(Runnable r, String name) {
         Thread t = new Thread(r, name);
         t.setDaemon(true);
+        workers.add(t);
         return t;
+    }
+
+    /**
+     * CPU time the background copy and persist threads used so far (0 for synchronous saves, whose
+     * work is all blocked time). On a machine whose cores the training computation keeps busy,
+     * this is time taken from training, however the scheduler spreads it, so it bounds the
+     * slowdown that async checkpoints cause even where wall-clock noise hides it.
+     */
+    public double backgroundCpuMillis() {
+        if (workerCpuMs >= 0) return workerCpuMs;
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long ns = 0;
+        for (Thread t : workers) ns += Math.max(0, mx.getThreadCpuTime(t.threadId()));
+        return ns / 1e6;
     }
 
     /** Bytes one snapshot of this rank holds. */
@@ -214,6 +231,7 @@ public final class Checkpointer implements AutoCloseable {
             if (o.async()) {
                 if (copying != null) copying.exceptionally(e -> null).join();
                 persisting.exceptionally(e -> null).join();
+                if (workerCpuMs < 0) workerCpuMs = backgroundCpuMillis();
                 copier.shutdown();
                 persister.shutdown();
                 rethrow();

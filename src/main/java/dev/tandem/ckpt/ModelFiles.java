@@ -35,12 +35,14 @@ public final class ModelFiles {
         Map<String, Tensor> tensors = new LinkedHashMap<>();
         for (Parameter p : model.parameters()) tensors.put(p.name(), p.value());
         SafeTensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
-        Files.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(hfConfig(model.config())));
+        // GPT2Config defaults bos/eos to 50256, GPT-2's own <|endoftext|>; name ours (or none).
+        int endOfText = tokenizerJson == null ? -1 : dev.tandem.data.TokenizerJson.load(tokenizerJson).endOfText();
+        Files.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(hfConfig(model.config(), endOfText)));
         if (tokenizerJson != null) Files.copy(tokenizerJson, dir.resolve(TOKENIZER), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
-    /** The GPT2Config fields Hugging Face transformers reads. */
-    static ObjectNode hfConfig(GPTConfig c) {
+    /** The GPT2Config fields Hugging Face transformers reads; {@code endOfText} -1 when the tokenizer has none. */
+    static ObjectNode hfConfig(GPTConfig c, int endOfText) {
         ObjectNode n = JSON.createObjectNode();
         n.putArray("architectures").add("GPT2LMHeadModel");
         n.put("model_type", "gpt2");
@@ -59,6 +61,13 @@ public final class ModelFiles {
         n.put("attn_pdrop", 0.0);
         n.put("tie_word_embeddings", true);
         n.put("torch_dtype", "float32");
+        if (endOfText >= 0) {
+            n.put("bos_token_id", endOfText);
+            n.put("eos_token_id", endOfText);
+        } else {
+            n.putNull("bos_token_id");
+            n.putNull("eos_token_id");
+        }
         return n;
     }
 

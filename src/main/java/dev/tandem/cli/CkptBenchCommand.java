@@ -25,8 +25,9 @@ import picocli.CommandLine.Option;
  * this process, after a warm-up run for the JIT; steps inside each run's warm-up are not timed.
  * Reported: training time blocked per checkpoint (median over all saves; a save's blocked time is
  * the save call plus any wait before the next optimizer step) and the end-to-end slowdown against
- * the same run without checkpoints. Configurations run in rounds, in rotated order, because the
- * speed of a shared machine drifts over minutes.
+ * a run without checkpoints in the same round. Configurations run in rounds, in rotated order,
+ * because the speed of a shared machine drifts over minutes; a second run without checkpoints per
+ * round shows how far two identical runs differ.
  */
 @Command(name = "ckpt", description = "Checkpoint cost: blocked time per save and end-to-end slowdown, sync vs async.")
 final class CkptBenchCommand implements Runnable {
@@ -48,7 +49,13 @@ final class CkptBenchCommand implements Runnable {
     @Option(names = "--dir", defaultValue = "runs/bench-ckpt", description = "Where runs and checkpoints go (default: ${DEFAULT-VALUE}).")
     Path dir;
 
-    private record Run(double totalMs, double medianStepMs, int saves, List<Double> blockedMs, long snapshotBytes) {}
+    /** @param backgroundCpuMs CPU time of the async copy and persist threads */
+    private record Run(double totalMs, double medianStepMs, double fastestStepMs, int saves, List<Double> blockedMs, long snapshotBytes, double backgroundCpuMs) {
+        /** Time taken from training if every background CPU millisecond were taken from the computation. */
+        double costMs() {
+            return blockedMs.stream().mapToDouble(Double::doubleValue).sum() + backgroundCpuMs;
+        }
+    }
 
     @Option(names = "--rounds", defaultValue = "3",
             description = "Rounds over all configurations, each in a rotated order; medians are reported (default: ${DEFAULT-VALUE}).")
@@ -63,39 +70,58 @@ final class CkptBenchCommand implements Runnable {
         out.printf("bench ckpt: GPT n_layer %d, n_embd %d, batch %d, block 128; %d timed steps after %d warm-up steps per run; "
                 + "%d rounds; runs in %s%n", nLayer, nEmbd, batchSize, steps, warmup, rounds, dir);
         train("jit-warmup", "none", 0); // JIT and data cache; not reported
-        List<Config> configs = List.of(new Config("none", 0), new Config("sync", 1), new Config("async", 1),
-                new Config("sync", 10), new Config("async", 10));
+        // Two runs without checkpoints per round: the first is the baseline every configuration is
+        // compared with, the second measures how much two identical runs differ (the noise floor).
+        List<Config> configs = List.of(new Config("none", 0), new Config("control", 0), new Config("sync", 1),
+                new Config("async", 1), new Config("sync", 10), new Config("async", 10));
         // Rounds in rotated order, so slow drift of a shared machine spreads over all configurations.
         Map<Config, List<Run>> results = new LinkedHashMap<>();
         configs.forEach(c -> results.put(c, new ArrayList<>()));
         for (int round = 0; round < rounds; round++) {
             for (int i = 0; i < configs.size(); i++) {
                 Config c = configs.get((i + round) % configs.size());
-                results.get(c).add(train(c.mode() + "-" + c.every(), c.mode(), c.every()));
+                results.get(c).add(train(c.mode() + "-" + c.every(), c.mode().equals("control") ? "none" : c.mode(), c.every()));
             }
         }
-        List<Double> noneTotals = results.get(configs.getFirst()).stream().map(Run::totalMs).sorted().toList();
-        double base = median(noneTotals);
+        List<Run> base = results.get(configs.getFirst());
         out.println();
-        out.printf("%-6s %6s %6s %12s %16s %12s %10s%n", "mode", "every", "saves", "snapshot MB", "blocked ms/save", "step ms", "slowdown");
-        for (Config c : configs) {
+        out.printf("%-7s %6s %6s %12s %16s %14s %12s %10s %18s %10s%n", "mode", "every", "saves", "snapshot MB", "blocked ms/save",
+                "bg CPU ms/save", "step ms", "slowdown", "per-round range", "CPU bound");
+        for (Config c : configs.subList(1, configs.size())) {
             List<Run> rs = results.get(c);
             int saves = rs.stream().mapToInt(Run::saves).sum();
             double blocked = median(rs.stream().flatMap(r -> r.blockedMs().stream()).sorted().toList());
-            double total = median(rs.stream().map(Run::totalMs).sorted().toList());
             double step = median(rs.stream().map(Run::medianStepMs).sorted().toList());
-            out.printf("%-6s %6s %6d %12s %16s %12.1f %9.1f%%%n", c.mode(), c.every() == 0 ? "-" : Integer.toString(c.every()), saves,
+            List<Double> slowdowns = pairedSlowdowns(rs, base);
+            double bgPerSave = saves == 0 ? 0 : rs.stream().mapToDouble(Run::backgroundCpuMs).sum() / saves;
+            List<Double> bounds = new ArrayList<>();
+            // Against the baseline's fastest step × steps: the closest to unloaded training time the run saw.
+            for (int i = 0; i < rs.size(); i++) bounds.add(rs.get(i).costMs() / (base.get(i).fastestStepMs() * steps));
+            out.printf("%-7s %6s %6d %12s %16s %14s %12.1f %9.1f%% %8.1f%% … %5.1f%% %9.1f%%%n", c.mode(),
+                    c.every() == 0 ? "-" : Integer.toString(c.every()), saves,
                     saves == 0 ? "-" : String.format("%.1f", rs.getFirst().snapshotBytes() / 1e6),
-                    saves == 0 ? "-" : String.format("%.2f", blocked), step, 100 * (total / base - 1));
+                    saves == 0 ? "-" : String.format("%.2f", blocked), saves == 0 ? "-" : String.format("%.1f", bgPerSave), step,
+                    100 * median(slowdowns), 100 * slowdowns.getFirst(), 100 * slowdowns.getLast(),
+                    100 * median(bounds.stream().sorted().toList()));
         }
-        out.printf("slowdown = median end-to-end time of the timed steps over the median without checkpoints; the runs without "
-                + "checkpoints spread by %.1f%% (the noise floor of that column)%n",
-                100 * (noneTotals.getLast() - noneTotals.getFirst()) / base);
+        out.printf("baseline (no checkpoints): median step %.1f ms. slowdown = median over rounds of (this run's time for the timed "
+                + "steps / the baseline's in the same round) - 1; 'control' is a second run without checkpoints, so its row is the "
+                + "noise floor of that column. CPU bound = (blocked time + CPU time of the background checkpoint threads) / (the "
+                + "baseline's fastest step × steps): the slowdown if every background CPU millisecond were taken from training; it "
+                + "needs no quiet wall clock, only one baseline step that ran undisturbed%n",
+                median(base.stream().map(Run::medianStepMs).sorted().toList()));
         for (int every : new int[] {1, 10}) {
             double s = median(blockedOf(results, "sync", every)), a = median(blockedOf(results, "async", every));
             out.printf("every %d steps: async blocks %.1fx less than sync per save (%.2f vs %.2f ms, medians)%n", every,
                     s / Math.max(1e-3, a), a, s);
         }
+    }
+
+    /** Per round, the run's total time over the baseline's in the same round, minus one; sorted. */
+    private static List<Double> pairedSlowdowns(List<Run> runs, List<Run> base) {
+        List<Double> out = new ArrayList<>();
+        for (int i = 0; i < runs.size(); i++) out.add(runs.get(i).totalMs() / base.get(i).totalMs() - 1);
+        return out.stream().sorted().toList();
     }
 
     private static List<Double> blockedOf(Map<Config, List<Run>> results, String mode, int every) {
@@ -127,9 +153,11 @@ final class CkptBenchCommand implements Runnable {
         List<Double> timed = r.steps().subList(warmup, r.steps().size()).stream().map(StepMetrics::stepMs).toList();
         double total = timed.stream().mapToDouble(Double::doubleValue).sum();
         double median = timed.stream().sorted().toList().get(timed.size() / 2);
+        double fastest = timed.stream().mapToDouble(Double::doubleValue).min().orElseThrow();
         int saves = 0;
         List<Double> blocked = new ArrayList<>();
         long bytes = 0;
+        double background = 0;
         Path stats = r.runDir().resolve("checkpoint-stats.json");
         if (every > 0) {
             try {
@@ -137,6 +165,7 @@ final class CkptBenchCommand implements Runnable {
                 saves = s.path("saves").asInt();
                 s.path("blocked_ms").forEach(x -> blocked.add(x.asDouble()));
                 bytes = s.path("snapshot_bytes").asLong();
+                background = s.path("background_cpu_ms").asDouble();
             } catch (IOException e) {
                 throw new TandemException("cannot read " + stats + ": " + e.getMessage(), e);
             }
@@ -147,6 +176,6 @@ final class CkptBenchCommand implements Runnable {
         } catch (IOException ignored) {
             // a stale stats file would only be overwritten
         }
-        return new Run(total, median, saves, blocked, bytes);
+        return new Run(total, median, fastest, saves, blocked, bytes, background);
     }
 }

@@ -6,7 +6,9 @@ import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Reads a custom model shape from a JSON or TOML file: {@code layers, hidden, heads, vocab, seq}
@@ -38,14 +40,27 @@ public final class ModelConfigLoader {
         JsonNode node = root.has("model") && root.get("model").isObject() ? root.get("model") : root;
         int hidden = intKey(node, "hidden", path);
         String name = node.has("name") ? node.get("name").asText() : path.getFileName().toString();
-        int ffn = node.has("ffn_hidden") ? intKey(node, "ffn_hidden", path) : 4 * hidden;
+        boolean ffnGiven = node.hasNonNull("ffn_hidden") || node.hasNonNull("n_inner");
+        int ffn = ffnGiven ? intKey(node, "ffn_hidden", path) : 4 * hidden;
         return new ModelSpec(name, intKey(node, "layers", path), hidden, intKey(node, "heads", path),
                 intKey(node, "vocab", path), intKey(node, "seq", path), ffn);
     }
 
+    /**
+     * The same quantities under the names of a Tandem training config (train-config.json) and of a
+     * Hugging Face GPT-2 config.json, so the planner reads a run's files as they are.
+     */
+    private static final Map<String, List<String>> ALIASES = Map.of(
+            "layers", List.of("n_layer"), "hidden", List.of("n_embd"), "heads", List.of("n_head"),
+            "vocab", List.of("vocab_size"), "seq", List.of("block_size", "n_positions"), "ffn_hidden", List.of("n_inner"));
+
     private static int intKey(JsonNode node, String key, Path path) {
         JsonNode v = node.get(key);
-        if (v == null) throw new PlanInputException("model config " + path + ": missing key '" + key + "'");
+        if (v != null && v.isNull()) v = null;
+        for (String alias : ALIASES.getOrDefault(key, List.of())) if (v == null) v = node.get(alias);
+        if (v == null) {
+            throw new PlanInputException("model config " + path + ": missing key '" + key + "' (or " + ALIASES.get(key) + ")");
+        }
         if (!v.canConvertToInt() || !v.isIntegralNumber()) {
             throw new PlanInputException("model config " + path + ": key '" + key + "' must be an integer, got " + v);
         }

@@ -11,6 +11,8 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class PeakFlops {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Floating-point operations per iteration of {@link #fmaChains}: 12 chains × lanes × 2. */
+    public static final double FLOPS_PER_ITERATION = 12.0 * S.length() * 2;
     private static volatile double cached = -1;
     /** Results land here so the JIT cannot discard the probe loops as dead code. */
     private static volatile float sink;
@@ -65,7 +67,7 @@ public final class PeakFlops {
                         iterations += 20_000;
                     }
                     sink = local;
-                    flops.add(iterations * 12.0 * S.length() * 2);
+                    flops.add(iterations * FLOPS_PER_ITERATION);
                 }
             });
             rates[w] = flops.sum() / ((System.nanoTime() - start) / 1e9);
@@ -73,8 +75,11 @@ public final class PeakFlops {
         return rates;
     }
 
-    /** 12 independent FMA chains: enough to hide a 4-cycle FMA latency on two FMA ports. */
-    static float fmaChains(long iterations) {
+    /**
+     * 12 independent FMA chains of {@code iterations} steps ({@link #FLOPS_PER_ITERATION} each):
+     * enough to hide a 4-cycle FMA latency on two FMA ports. Also the GEMM benchmark's probe.
+     */
+    public static float fmaChains(long iterations) {
         FloatVector a = FloatVector.broadcast(S, 0.999f), b = FloatVector.broadcast(S, 1e-6f);
         FloatVector c0 = FloatVector.broadcast(S, 1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
         FloatVector c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;

@@ -202,14 +202,16 @@ final class Checkpointing implements AutoCloseable {
         if (world.rank() != 0 || blocked.isEmpty()) return;
         double[] sorted = blocked.stream().mapToDouble(Double::doubleValue).sorted().toArray();
         double median = sorted[sorted.length / 2], total = blocked.stream().mapToDouble(Double::doubleValue).sum();
-        out.printf("checkpoints: %d saved (%s), training blocked %.1f ms per save (median), %.0f ms in all%n", blocked.size(),
-                cfg.asyncCkpt() ? "async" : "sync", median, total);
+        double background = saver.backgroundCpuMillis();
+        out.printf("checkpoints: %d saved (%s), training blocked %.1f ms per save (median), %.0f ms in all; %.0f ms of CPU in "
+                + "background threads%n", blocked.size(), cfg.asyncCkpt() ? "async" : "sync", median, total, background);
         ObjectNode s = JSON.createObjectNode();
         s.put("mode", cfg.asyncCkpt() ? "async" : "sync");
         s.put("saves", blocked.size());
         s.put("snapshot_bytes", saver.snapshotBytes());
         s.put("blocked_ms_median", median);
         s.put("blocked_ms_total", total);
+        s.put("background_cpu_ms", background);
         var arr = s.putArray("blocked_ms");
         blocked.forEach(arr::add);
         try {

@@ -13,6 +13,7 @@ import dev.tandem.plan.Recompute;
 import dev.tandem.plan.Schedule;
 import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.MemoryCategory;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -34,8 +35,16 @@ final class PlanCheck {
         ClusterSpec cluster = ClusterSpec.of(ranks, Calibration.hardware(m, ranks));
         PlanCandidate candidate = new PlanCandidate(plan.tp(), plan.pp(), plan.dp(), plan.rowsPerMicroBatch(globalBatch),
                 // With one data-parallel rank every ZeRO stage is stage 0 (nothing to shard across).
-                new Schedule.OneFOneB(), ZeroStage.of(plan.dp() == 1 ? 0 : plan.zeroStage()), Recompute.NONE, false, plan.offload());
+                Schedule.withChunks(plan.virtualStages()), ZeroStage.of(plan.dp() == 1 ? 0 : plan.zeroStage()), recompute(plan),
+                plan.sequenceParallel(), plan.offload());
         return new PlanCheck(new CostModel(model, cluster, globalBatch).predict(candidate));
+    }
+
+    /** The planner models one mode for all layers; with a per-layer list the most recomputing one sets the pace. */
+    private static Recompute recompute(Plan plan) {
+        List<String> modes = Plan.recomputeModes(plan.recompute());
+        for (String m : List.of("full", "selective")) if (modes.contains(m)) return Recompute.valueOf(m.toUpperCase(Locale.ROOT));
+        return Recompute.NONE;
     }
 
     String predictedLine() {

@@ -12,6 +12,8 @@ import dev.tandem.TandemException;
 import dev.tandem.optim.OptimizerSettings;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamGroups;
+import dev.tandem.parallel.Plan;
+import dev.tandem.plan.PlanCandidate;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +37,8 @@ public record TrainConfig(
         String optimizer, String optimizerOptions, String paramGroups,
         long seed,
         // parallel plan
-        int nproc, int zero, int tp, int pp, String recompute, boolean offload,
+        int nproc, int zero, int tp, int pp, String recompute, boolean offload, boolean sequenceParallel, String ppSchedule,
+        int virtualStages, String plan,
         // evaluation and output
         int evalEvery, int evalBatches, int logEvery, String name, String runsDir, int threads,
         // checkpoints (docs/CHECKPOINTS.md)
@@ -56,7 +59,7 @@ public record TrainConfig(
                 16, 1, 1000, 2e-3f, 2e-4f, 60, "cosine", 0.2, 0.1f, 0.9f, 0.95f, 1.0,
                 "adamw", "", "",
                 1337,
-                1, 0, 1, 1, "none", false,
+                1, 0, 1, 1, "selective", false, false, "1f1b", 1, "",
                 100, 20, 10, "default", "runs", 0,
                 0, "", 3, 0, "", true, 0);
     }
@@ -82,15 +85,40 @@ public record TrainConfig(
         return (long) batchSize * blockSize;
     }
 
-    /** The parallel plan this config asks for (data parallel over all ranks). */
-    public dev.tandem.parallel.Plan plan() {
-        return new dev.tandem.parallel.Plan(nproc / (tp * pp), tp, pp, zero, microBatches, recompute, offload, "adamw", "f32");
+    /**
+     * The parallel plan this config asks for: from the {@code plan} key when set (a plan label as
+     * {@code ./tandem plan} prints it, e.g. {@code tp=2 pp=1 dp=1 mb=4 v=1 zero=1 recompute=full
+     * sp=off offload=off}), otherwise from the keys nproc, tp, pp, zero, micro_batches, recompute,
+     * sequence_parallel, pp_schedule and virtual_stages.
+     */
+    public Plan parallelPlan() {
+        if (plan.isBlank()) {
+            return new Plan(nproc / (tp * pp), tp, pp, zero, microBatches, recompute, offload, optimizer, "f32", sequenceParallel,
+                    ppSchedule, virtualStages);
+        }
+        PlanCandidate c;
+        try {
+            c = PlanCandidate.parse(plan, nproc);
+        } catch (RuntimeException e) {
+            throw new TandemException("config key 'plan': " + e.getMessage(), e);
+        }
+        int rowsPerStep = c.microBatch() * c.dp();
+        if (batchSize % rowsPerStep != 0) {
+            throw new TandemException("config key 'plan' has mb=" + c.microBatch() + " and dp=" + c.dp() + ", which do not divide batch_size "
+                    + batchSize + " into whole micro-batches");
+        }
+        return new Plan(c.dp(), c.tp(), c.pp(), c.zero().level(), batchSize / rowsPerStep, c.recompute().name().toLowerCase(java.util.Locale.ROOT),
+                c.offloadOptimizer(), optimizer, "f32", c.sequenceParallel(), c.chunks() > 1 ? "interleaved" : "1f1b", c.chunks());
     }
 
     public TrainConfig {
-        if (microBatches < 1 || batchSize < 1 || batchSize % (microBatches * nproc) != 0) {
-            throw new TandemException("batch_size (" + batchSize + ") must be a positive multiple of micro_batches × nproc ("
-                    + microBatches + " × " + nproc + ")");
+        if (tp < 1 || pp < 1 || nproc % (tp * pp) != 0) {
+            throw new TandemException("nproc (" + nproc + ") must be a multiple of tp × pp (" + tp + " × " + pp + "); the rest is data parallel");
+        }
+        if (plan == null || recompute == null || ppSchedule == null) throw new TandemException("plan, recompute and pp_schedule must be strings");
+        if (plan.isBlank() && (microBatches < 1 || batchSize < 1 || batchSize % (microBatches * (nproc / (tp * pp))) != 0)) {
+            throw new TandemException("batch_size (" + batchSize + ") must be a positive multiple of micro_batches × data-parallel ranks ("
+                    + microBatches + " × " + nproc / (tp * pp) + ")");
         }
         if (steps < 1) throw new TandemException("steps must be >= 1, got " + steps);
         if (evalEvery < 0 || evalBatches < 1) throw new TandemException("eval_every must be >= 0 and eval_batches >= 1");

@@ -80,7 +80,7 @@ public final class Trainer {
     }
 
     public Result run() {
-        Plan plan = cfg.plan();
+        Plan plan = cfg.parallelPlan();
         plan.validate(world.size(), cfg.batchSize());
         if (cfg.threads() > 0) WorkerPool.configure(cfg.threads());
         Path runDir = Path.of(cfg.runsDir(), cfg.name());

@@ -31,8 +31,7 @@ class HfExportTest {
     void shardsBecomeOneHuggingFaceGpt2Directory() throws Exception {
         GPTConfig m = RankFixture.MODEL; // n_layer 1, n_head 2, n_embd 8, vocab 11, block 6
         List<RankFixture> job = RankFixture.job(2, 3, "adamw", 2);
-        Path tok = dir.resolve("tok.json");
-        Files.writeString(tok, "{\"model\": {\"type\": \"BPE\"}}");
+        Path tok = Path.of("data/tokenizer-shakespeare-2k.json"); // its <|endoftext|> is id 2047
         Map<String, float[]> expected = new HashMap<>();
         try {
             for (RankFixture r : job) {
@@ -65,6 +64,9 @@ class HfExportTest {
         assertThat(cfg.path("activation_function").asText()).isEqualTo("gelu_new");
         assertThat(cfg.path("layer_norm_epsilon").asDouble()).isEqualTo(1e-5);
         assertThat(cfg.path("tie_word_embeddings").asBoolean()).isTrue();
+        // without these, GPT2Config assumes GPT-2's own <|endoftext|> id 50256
+        assertThat(cfg.path("bos_token_id").asInt()).isEqualTo(2047);
+        assertThat(cfg.path("eos_token_id").asInt()).isEqualTo(2047);
 
         Map<String, int[]> shapes = new HashMap<>(Map.of(
                 "wte.weight", new int[] {11, 8}, "wpe.weight", new int[] {6, 8},

@@ -53,8 +53,14 @@ class CheckpointCliTest {
             System.setOut(saved);
         }
         String text = captured.toString();
-        assertThat(text).contains("blocked ms/save", "slowdown", "every 1 steps: async blocks", "every 10 steps: async blocks");
-        assertThat(text.lines().filter(l -> l.startsWith("sync ") || l.startsWith("async ") || l.startsWith("none "))).hasSize(5);
+        assertThat(text).contains("blocked ms/save", "bg CPU ms/save", "slowdown", "CPU bound", "every 1 steps: async blocks",
+                "every 10 steps: async blocks");
+        assertThat(text.lines().filter(l -> l.startsWith("sync ") || l.startsWith("async ") || l.startsWith("control "))).hasSize(5);
+        // the async rows report the CPU their background threads used; sync saves have none
+        assertThat(text.lines().filter(l -> l.startsWith("async ")).map(l -> Double.parseDouble(l.trim().split("\\s+")[5])))
+                .allSatisfy(ms -> assertThat(ms).isPositive());
+        assertThat(text.lines().filter(l -> l.startsWith("sync ")).map(l -> Double.parseDouble(l.trim().split("\\s+")[5])))
+                .allSatisfy(ms -> assertThat(ms).isZero());
     }
 
     @Test
