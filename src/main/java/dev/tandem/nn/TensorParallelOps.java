@@ -1,5 +1,6 @@
 package dev.tandem.nn;
 
+import dev.tandem.TandemException;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
@@ -271,7 +272,7 @@ final class TensorParallelOps {
 
     private static int rowsPerRank(int rows, ShardGroup group) {
         if (rows % group.size() != 0) {
-            throw new IllegalArgumentException("sequence parallelism splits the " + rows + " rows (batch·time) of a micro-batch across "
+            throw new TandemException("sequence parallelism splits the " + rows + " rows (batch·time) of a micro-batch across "
                     + group.size() + " tensor-parallel ranks: choose a micro-batch whose batch·time divides by " + group.size());
         }
         return rows / group.size();
