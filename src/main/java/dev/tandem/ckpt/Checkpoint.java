@@ -3,6 +3,7 @@ package dev.tandem.ckpt;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tandem.TandemException;
 import dev.tandem.nn.GPTConfig;
+import dev.tandem.nn.Split;
 import dev.tandem.tensor.DType;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -127,7 +128,28 @@ public final class Checkpoint implements AutoCloseable {
         }
         String state = t.path("state").isTextual() ? t.path("state").asText() : null;
         String key = t.path("key").isTextual() ? t.path("key").asText() : null;
-        return new Piece(name, param, offset, length, state, key, dtype, shape, e.bytes());
+        return new Piece(name, param, offset, length, state, key, dtype, shape, e.bytes(), split(name, t.path("split"), offset + length));
+    }
+
+    /** A tensor-parallel part ("split" in the manifest), or null for a piece of a whole parameter. */
+    private Split split(String name, JsonNode n, long end) {
+        if (n.isMissingNode() || n.isNull()) return null;
+        String where = dir.resolve(Manifest.FILE) + ": tensor '" + name + "'";
+        JsonNode full = n.path("full_shape");
+        for (String k : new String[] {"dim", "blocks", "index", "count"}) {
+            if (!n.path(k).canConvertToInt()) throw new TandemException(where + ": split." + k + " is missing");
+        }
+        if (!full.isArray() || full.isEmpty()) throw new TandemException(where + ": split.full_shape is missing");
+        int[] shape = new int[full.size()];
+        for (int i = 0; i < shape.length; i++) shape[i] = full.get(i).asInt(-1);
+        Split s;
+        try {
+            s = new Split(shape, n.get("dim").asInt(), n.get("blocks").asInt(), n.get("index").asInt(), n.get("count").asInt());
+        } catch (IllegalArgumentException e) {
+            throw new TandemException(where + ": invalid split (" + e.getMessage() + ")");
+        }
+        if (end > s.localNumel()) throw new TandemException(where + ": elements up to " + end + " lie outside its part (" + s + ")");
+        return s;
     }
 
     public Path dir() {

@@ -25,7 +25,8 @@ import java.time.Duration;
 public final class Manifest {
     public static final String FILE = "manifest.json";
     public static final String FORMAT = "tandem-checkpoint";
-    public static final int FORMAT_VERSION = 1;
+    /** 2: pieces of tensor-parallel parts carry a "split" (version 1 files read unchanged). */
+    public static final int FORMAT_VERSION = 2;
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private Manifest() {}
@@ -80,6 +81,7 @@ public final class Manifest {
                 t.set("length", p.get("length"));
                 t.set("state", p.get("state"));
                 t.set("key", p.get("key"));
+                if (p.has("split")) t.set("split", p.get("split"));
             }
         }
         if (tokenizer != null) {

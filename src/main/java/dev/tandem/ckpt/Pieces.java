@@ -1,5 +1,6 @@
 package dev.tandem.ckpt;
 
+import dev.tandem.nn.Split;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Tensor;
@@ -36,18 +37,45 @@ public final class Pieces {
      * those an optimizer hands to an inner one), {@code state} the optimizer's named state.
      */
     public static List<Piece> of(List<ParamSlice> slices, Map<String, Tensor> state) {
+        return of(slices, state, Map.of(), true);
+    }
+
+    /**
+     * The pieces of a rank whose parameters may be tensor-parallel parts.
+     *
+     * @param splits    where each parameter's values on this rank sit in the whole tensor (a
+     *                  parameter not named is whole)
+     * @param keepWhole whether this rank saves the parameters that are whole: every rank of a
+     *                  tensor-parallel group holds them, and one of them saves them
+     */
+    public static List<Piece> of(List<ParamSlice> slices, Map<String, Tensor> state, Map<String, Split> splits, boolean keepWhole) {
         List<Piece> out = new ArrayList<>();
         for (ParamSlice s : slices) {
-            out.add(new Piece("model/" + s.name() + "@" + s.offset(), s.name(), s.offset(), s.length(), null, null,
-                    DType.F32, new int[] {Math.toIntExact(s.length())}, s.value()));
+            Split split = splitOf(s, splits);
+            if (split == null && !keepWhole) continue;
+            out.add(new Piece("model/" + s.name() + "@" + s.offset() + tag(split), s.name(), s.offset(), s.length(), null, null,
+                    DType.F32, new int[] {Math.toIntExact(s.length())}, s.value(), split));
         }
         for (Map.Entry<String, Tensor> e : state.entrySet()) {
             ParamSlice s = sliceOf(e.getKey(), slices);
             if (s == null) throw new IllegalStateException("optimizer state '" + e.getKey() + "' belongs to no parameter slice");
+            Split split = splitOf(s, splits);
+            if (split == null && !keepWhole) continue;
             Tensor t = e.getValue();
-            out.add(new Piece("optim/" + e.getKey(), s.name(), s.offset(), s.length(), e.getKey().substring(prefix(s).length() + 1),
-                    e.getKey(), t.dtype(), t.shape(), t.data()));
+            out.add(new Piece("optim/" + e.getKey() + tag(split), s.name(), s.offset(), s.length(),
+                    e.getKey().substring(prefix(s).length() + 1), e.getKey(), t.dtype(), t.shape(), t.data(), split));
         }
         return out;
+    }
+
+    /** The slice's parameter's split, or null when it is whole. */
+    static Split splitOf(ParamSlice s, Map<String, Split> splits) {
+        Split split = splits.get(s.name());
+        return split == null || split.isWhole() ? null : split;
+    }
+
+    /** Keeps the names of different ranks' parts of one parameter apart in the checkpoint. */
+    private static String tag(Split split) {
+        return split == null ? "" : "@tp" + split.index() + "of" + split.count();
     }
 }

@@ -2,6 +2,7 @@ package dev.tandem.ckpt;
 
 import dev.tandem.TandemException;
 import dev.tandem.nn.Parameter;
+import dev.tandem.nn.Split;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.tensor.Tensor;
@@ -11,31 +12,40 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Copies a checkpoint into a model and an optimizer whose layout may differ from the one that
- * saved it (another world size or ZeRO stage). A target tensor whose exact piece exists (same
- * key, same parameter range) is copied as is, whatever its dtype; otherwise it is assembled from
- * the elementwise float32 pieces that overlap its range, and every element must be covered.
- * 8-bit codes and matrix-shaped states (Muon, SOAP) cannot be re-cut: those say so.
+ * saved it (another world size, ZeRO stage or tensor-parallel size). A target tensor whose exact
+ * piece exists (same key, same parameter range, same tensor-parallel part) is copied as is,
+ * whatever its dtype; otherwise it is assembled from the elementwise float32 pieces that overlap
+ * its range in the whole tensor, and every element must be covered. 8-bit codes and
+ * matrix-shaped states (Muon, SOAP) cannot be re-cut: those say so.
  */
 public final class Restore {
     private Restore() {}
 
-    /** Loads every parameter's whole value (before the model is split across ranks). */
+    /** Loads every parameter's values (the whole tensor, or this rank's tensor-parallel part). */
     public static void parameters(Checkpoint c, List<Parameter> params) {
         for (Parameter p : params) {
             List<Piece> src = c.pieces().stream().filter(x -> x.state() == null && x.param().equals(p.name())).toList();
-            fill(c, src, p.value().data(), 0, p.numel(), "parameter '" + p.name() + "'");
+            Split split = p.split();
+            fill(c, src, p.value().data(), split.isWhole() ? null : split, 0, p.numel(), "parameter '" + p.name() + "'");
         }
+    }
+
+    /** Loads the optimizer's state and step count, for parameters that are not split. */
+    public static void optimizer(Checkpoint c, Optimizer opt, String name, List<ParamSlice> slices) {
+        optimizer(c, opt, name, slices, Map.of());
     }
 
     /**
      * Loads the optimizer's state and step count.
      *
      * @param slices every parameter slice this rank updates (the optimizer's state keys refer to them)
+     * @param splits where each parameter's values on this rank sit in the whole tensor (a parameter not named is whole)
      */
-    public static void optimizer(Checkpoint c, Optimizer opt, String name, List<ParamSlice> slices) {
+    public static void optimizer(Checkpoint c, Optimizer opt, String name, List<ParamSlice> slices, Map<String, Split> splits) {
         String saved = c.manifest().path("optimizer").path("name").asText();
         if (!saved.equals(name)) {
             throw new TandemException("checkpoint " + c.dir() + " was written by optimizer '" + saved + "', but this run uses '"
@@ -46,42 +56,52 @@ public final class Restore {
             Tensor dst = e.getValue();
             ParamSlice s = Pieces.sliceOf(key, slices);
             if (s == null) throw new IllegalStateException("optimizer state '" + key + "' belongs to no parameter slice");
+            Split split = Pieces.splitOf(s, splits);
             Piece exact = c.pieces().stream().filter(p -> key.equals(p.key()) && p.param().equals(s.name()) && p.offset() == s.offset()
-                    && p.length() == s.length() && p.dtype() == dst.dtype() && Arrays.equals(p.shape(), dst.shape())).findFirst().orElse(null);
+                    && p.length() == s.length() && Objects.equals(p.split(), split) && p.dtype() == dst.dtype()
+                    && Arrays.equals(p.shape(), dst.shape())).findFirst().orElse(null);
             if (exact != null) {
                 dst.data().copyFrom(exact.bytes());
                 continue;
             }
             String kind = key.substring(Pieces.prefix(s).length() + 1);
-            Piece probe = new Piece(key, s.name(), s.offset(), s.length(), kind, key, dst.dtype(), dst.shape(), dst.data());
+            Piece probe = new Piece(key, s.name(), s.offset(), s.length(), kind, key, dst.dtype(), dst.shape(), dst.data(), split);
             if (!probe.elementwise()) {
                 throw new TandemException("checkpoint " + c.dir() + ": optimizer state '" + key + "' (" + dst
                         + ") cannot be resharded; resume with the checkpoint's plan (" + planOf(c) + ")");
             }
             List<Piece> src = c.pieces().stream().filter(p -> kind.equals(p.state()) && p.param().equals(s.name())).toList();
-            fill(c, src, dst.data(), s.offset(), s.length(), "optimizer state '" + key + "'");
+            fill(c, src, dst.data(), split, s.offset(), s.length(), "optimizer state '" + key + "'");
         }
         opt.load(opt.state(), c.manifest().path("optimizer").path("steps").asLong());
     }
 
     private static String planOf(Checkpoint c) {
         var p = c.manifest().path("plan");
-        return p.path("world_size").asInt() + " rank(s), ZeRO stage " + p.path("zero_stage").asInt();
+        int tp = p.path("tensor_parallel").asInt(1);
+        return p.path("world_size").asInt() + " rank(s), ZeRO stage " + p.path("zero_stage").asInt() + (tp > 1 ? ", tp " + tp : "");
     }
 
-    /** Fills elements [lo, lo + len) of a parameter into {@code dst} from overlapping elementwise pieces. */
-    private static void fill(Checkpoint c, List<Piece> src, MemorySegment dst, long lo, long len, String what) {
+    /**
+     * Fills elements [lo, lo + len) of a parameter, or of this rank's part {@code split} of it,
+     * into {@code dst} from the elementwise pieces that overlap them in the whole tensor.
+     */
+    private static void fill(Checkpoint c, List<Piece> src, MemorySegment dst, Split split, long lo, long len, String what) {
+        List<Split.Run> want = runs(split, lo, len);
         List<long[]> covered = new ArrayList<>();
         for (Piece p : src) {
-            long a = Math.max(lo, p.offset()), b = Math.min(lo + len, p.offset() + p.length());
-            if (a >= b) continue;
+            List<long[]> copies = overlaps(want, runs(p.split(), p.offset(), p.length()));
+            if (copies.isEmpty()) continue;
             if (!p.elementwise()) {
                 throw new TandemException("checkpoint " + c.dir() + ": tensor '" + p.name() + "' (" + p.dtype()
                         + Arrays.toString(p.shape()) + ") cannot be resharded into " + what + "; resume with the checkpoint's plan ("
                         + planOf(c) + ")");
             }
-            MemorySegment.copy(p.bytes(), (a - p.offset()) * 4, dst, (a - lo) * 4, (b - a) * 4);
-            covered.add(new long[] {a, b});
+            for (long[] o : copies) {
+                long at = o[0], from = o[1], n = o[2];
+                MemorySegment.copy(p.bytes(), (from - p.offset()) * 4, dst, (at - lo) * 4, n * 4);
+                covered.add(new long[] {at, at + n});
+            }
         }
         covered.sort(Comparator.comparingLong(r -> r[0]));
         long next = lo;
@@ -90,7 +110,30 @@ public final class Restore {
             next = Math.max(next, r[1]);
         }
         if (next < lo + len) {
-            throw new TandemException("checkpoint " + c.dir() + " has no data for elements [" + next + ", " + (lo + len) + ") of " + what);
+            throw new TandemException("checkpoint " + c.dir() + " has no data for elements [" + next + ", " + (lo + len) + ") of " + what
+                    + (split == null ? "" : " (" + split + ")"));
         }
+    }
+
+    /** Elements [lo, lo + len) of a part (null: the whole parameter) as runs in the whole tensor. */
+    private static List<Split.Run> runs(Split split, long lo, long len) {
+        return split == null ? List.of(new Split.Run(lo, lo, len)) : split.runs(lo, len);
+    }
+
+    /**
+     * Where two run lists (each increasing in the whole tensor) cover the same elements:
+     * {target local offset, source local offset, count} for each overlap.
+     */
+    private static List<long[]> overlaps(List<Split.Run> target, List<Split.Run> source) {
+        List<long[]> out = new ArrayList<>();
+        int i = 0, j = 0;
+        while (i < target.size() && j < source.size()) {
+            Split.Run t = target.get(i), s = source.get(j);
+            long a = Math.max(t.full(), s.full()), b = Math.min(t.full() + t.length(), s.full() + s.length());
+            if (a < b) out.add(new long[] {t.local() + (a - t.full()), s.local() + (a - s.full()), b - a});
+            if (t.full() + t.length() <= s.full() + s.length()) i++;
+            else j++;
+        }
+        return out;
     }
 }

@@ -50,6 +50,7 @@ final class ShardFile {
             d.put("state", p.state());
             d.put("key", p.key());
             d.put("crc32c", crcs.get(i));
+            if (p.split() != null) d.set("split", splitJson(p.split()));
         }
         meta.put(META_PIECES, JSON.writeValueAsString(described));
         meta.put(META_SAVE_ID, saveId);
@@ -79,6 +80,18 @@ final class ShardFile {
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         crash.reach("shard:renamed");
         syncDirectory(file.getParent());
+    }
+
+    /** A tensor-parallel part as the manifest records it. */
+    private static ObjectNode splitJson(dev.tandem.nn.Split s) {
+        ObjectNode n = JSON.createObjectNode();
+        ArrayNode full = n.putArray("full_shape");
+        for (int d : s.fullShape()) full.add(d);
+        n.put("dim", s.dim());
+        n.put("blocks", s.blocks());
+        n.put("index", s.index());
+        n.put("count", s.count());
+        return n;
     }
 
     static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {

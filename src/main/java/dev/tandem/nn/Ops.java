@@ -46,8 +46,12 @@ public final class Ops {
         return y;
     }
 
-    /** {@code y = x·W + b} with W stored [in, out] (the GPT-2 "Conv1D" layout). */
+    /**
+     * {@code y = x·W + b} with W stored [in, out] (the GPT-2 "Conv1D" layout); column- or
+     * row-parallel when W is split ({@link Sharding}).
+     */
     public Var linear(Var x, Parameter w, Parameter b) {
+        if (w.sharding() != null) return TensorParallelOps.linear(this, x, w, b);
         int n = x.value().dim(0), in = w.value().dim(0), out = w.value().dim(1);
         requireCols(x, in, w.name());
         Var y = tape.activation(n, out);
@@ -96,10 +100,10 @@ public final class Ops {
 
     /**
      * Token plus position embedding: {@code x[b, t] = wte[ids[b, t]] + wpe[offset + t]}.
-     * {@code ids} is an I32 tensor [batch, time].
+     * {@code ids} is an I32 tensor [batch, time]. Vocabulary-parallel when wte is split.
      */
     public Var embed(Tensor ids, Parameter wte, Parameter wpe, int positionOffset) {
-        int batch = ids.dim(0), time = ids.dim(1), c = wte.value().dim(1), vocab = wte.value().dim(0);
+        int batch = ids.dim(0), time = ids.dim(1), c = wte.value().dim(1), vocab = wte.split().fullShape()[0];
         if (positionOffset + time > wpe.value().dim(0)) {
             throw new IllegalArgumentException("sequence of " + (positionOffset + time) + " tokens exceeds block_size "
                     + wpe.value().dim(0));
@@ -108,6 +112,7 @@ public final class Ops {
             int id = ids.getInt(i);
             if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + vocab);
         }
+        if (wte.sharding() != null) return TensorParallelOps.embed(this, ids, wte, wpe, positionOffset);
         int n = batch * time;
         Var x = tape.activation(n, c);
         k.embeddingForward(d(wte), ids.data(), d(x), n, c);
@@ -128,11 +133,13 @@ public final class Ops {
      * Output head tied to the token embedding and the fused softmax cross-entropy: logits =
      * x·wteᵀ, loss = mean over rows with a non-negative target. The backward pass is seeded with
      * {@code lossScale} (e.g. 1/micro-batches) and overwrites the logits with their gradient, so
-     * the [rows, vocab] matrix exists once.
+     * the [rows, vocab] matrix exists once. Vocabulary-parallel when wte is split: each rank
+     * computes only its vocabulary's logits.
      *
      * @return the mean loss in nats (a double copied out; not differentiated further)
      */
     public double tiedCrossEntropy(Var x, Parameter wte, Tensor targets, float lossScale) {
+        if (wte.sharding() != null) return TensorParallelOps.tiedCrossEntropy(this, x, wte, targets, lossScale);
         int n = x.value().dim(0), c = x.value().dim(1), vocab = wte.value().dim(0);
         requireCols(x, c, wte.name());
         Tensor logits = tape.scratch(DType.F32, n, vocab);
@@ -159,6 +166,10 @@ public final class Ops {
 
     /** Logits x·wteᵀ without a loss (generation). */
     public Tensor tiedLogits(Var x, Parameter wte) {
+        if (wte.sharding() != null) {
+            throw new IllegalStateException("logits of a vocabulary-parallel model: generate from a whole model "
+                    + "(TensorParallel.gatherModel, or the saved model files)");
+        }
         int n = x.value().dim(0), c = x.value().dim(1), vocab = wte.value().dim(0);
         Tensor logits = tape.scratch(DType.F32, n, vocab);
         k.gemm(false, true, n, vocab, c, 1f, d(x), 0, c, d(wte), 0, c, 0f, logits.data(), 0, vocab);

@@ -6,11 +6,14 @@ import dev.tandem.tensor.Tensor;
 /**
  * A trainable tensor with its Hugging Face GPT-2 name (e.g. {@code h.0.attn.c_attn.weight}).
  * Parameters live in {@link MemoryCategory#PARAMETERS}; their gradients in
- * {@link MemoryCategory#GRADIENTS}.
+ * {@link MemoryCategory#GRADIENTS}. Under tensor parallelism a parameter holds this rank's part
+ * of the whole tensor ({@link #shard}); everything built on top (ZeRO units, optimizers,
+ * clipping) then works on that part as the parameter, and {@link #split()} says where it sits.
  */
 public final class Parameter extends Var implements AutoCloseable {
     private final String name;
-    private final int[] shape;
+    private int[] shape;
+    private Sharding sharding;
 
     Parameter(String name, Tensor value) {
         super(value, MemoryCategory.GRADIENTS);
@@ -18,7 +21,10 @@ public final class Parameter extends Var implements AutoCloseable {
         this.shape = value.shape();
     }
 
-    /** The logical shape, also while a strategy has the values elsewhere (e.g. sharded). */
+    /**
+     * The shape of what this rank holds (the whole tensor, or its tensor-parallel part), also
+     * while a strategy has the values elsewhere (ZeRO-3 shards).
+     */
     @Override
     public int[] shape() {
         return shape.clone();
@@ -31,6 +37,37 @@ public final class Parameter extends Var implements AutoCloseable {
     /** Whether AdamW applies weight decay: matrices yes, biases and LayerNorm gains no. */
     public boolean decays() {
         return shape.length >= 2 && !name.endsWith("wte.weight") && !name.endsWith("wpe.weight");
+    }
+
+    /** How this parameter is split for tensor parallelism, or null when every rank holds it whole. */
+    public Sharding sharding() {
+        return sharding;
+    }
+
+    /** Where this rank's values sit in the whole tensor. */
+    public Split split() {
+        return sharding == null ? Split.whole(shape) : sharding.split();
+    }
+
+    /**
+     * Keeps only this rank's part of the whole values, as {@code sharding} says, and frees the
+     * rest. Called once, by a tensor-parallel strategy, before anything else holds the values.
+     */
+    public void shard(Sharding sharding) {
+        Split split = sharding.split();
+        if (this.sharding != null || gradOrNull() != null || !java.util.Arrays.equals(split.fullShape(), shape)) {
+            throw new IllegalStateException(name + " " + java.util.Arrays.toString(shape) + " cannot take " + split
+                    + (this.sharding != null ? ": already split" : gradOrNull() != null ? ": it has a gradient" : ""));
+        }
+        Tensor whole = value();
+        Tensor part = Tensor.zeros(MemoryCategory.PARAMETERS, split.localShape());
+        for (Split.Run r : split.runs(0, split.localNumel())) {
+            java.lang.foreign.MemorySegment.copy(whole.data(), r.full() * 4, part.data(), r.local() * 4, r.length() * 4);
+        }
+        rebind(part);
+        whole.close();
+        this.shape = part.shape();
+        this.sharding = sharding;
     }
 
     public long numel() {

@@ -169,7 +169,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
     public double clipGradients(double maxNorm) {
         double sq = 0;
         for (FlatUnit u : units.values()) sq += u.localSquaredGradNorm();
-        if (stage > 0) sq = allReduceSum(sq);
+        if (stage > 0) sq = sum(group, sq);
         double norm = Math.sqrt(sq);
         if (maxNorm > 0 && norm > maxNorm) {
             float scale = (float) (maxNorm / (norm + 1e-6));
@@ -185,10 +185,11 @@ public final class DataParallel implements Hooks, AutoCloseable {
 
     /** Mean of {@code value} over ranks (e.g. the loss, for logging). */
     public double average(double value) {
-        return allReduceSum(value) / group.size();
+        return sum(group, value) / group.size();
     }
 
-    private double allReduceSum(double value) {
+    /** The sum of every rank's {@code value} over {@code group}, the same on every rank. */
+    static double sum(ProcessGroup group, double value) {
         if (group.size() == 1) return value;
         // Collectives carry float32: each rank's double travels as hi + lo so nothing of it is
         // lost in transit; the sums themselves round at float32 precision (~1e-7 relative), which

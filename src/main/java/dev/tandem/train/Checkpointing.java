@@ -12,8 +12,10 @@ import dev.tandem.comm.ProcessGroup;
 import dev.tandem.data.DataPosition;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
+import dev.tandem.nn.Split;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.parallel.DataParallel;
+import dev.tandem.parallel.TensorParallel;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
@@ -25,6 +27,7 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The trainer's side of checkpoints: which checkpoint to resume from (config key {@code resume}),
@@ -38,6 +41,7 @@ final class Checkpointing implements AutoCloseable {
     private final TrainConfig cfg;
     private final ProcessGroup world;
     private final DataParallel dp;
+    private final TensorParallel tp; // null without tensor parallelism
     private final Optimizer optimizer;
     private final GPTConfig model;
     private final Path tokenizer;
@@ -51,6 +55,13 @@ final class Checkpointing implements AutoCloseable {
      */
     Checkpointing(TrainConfig cfg, ProcessGroup world, DataParallel dp, Optimizer optimizer, GPTConfig model, Path tokenizer,
                   PrintStream out, long initSeed, long dataSeed) {
+        this(cfg, world, dp, null, optimizer, model, tokenizer, out, initSeed, dataSeed);
+    }
+
+    /** @param tp the model's tensor parallelism, or null for none */
+    Checkpointing(TrainConfig cfg, ProcessGroup world, DataParallel dp, TensorParallel tp, Optimizer optimizer, GPTConfig model,
+                  Path tokenizer, PrintStream out, long initSeed, long dataSeed) {
+        this.tp = tp;
         this.initSeed = initSeed;
         this.dataSeed = dataSeed;
         this.cfg = cfg;
@@ -63,8 +74,10 @@ final class Checkpointing implements AutoCloseable {
         if (cfg.ckptEvery() > 0) {
             this.saver = new Checkpointer(new Checkpointer.Options(cfg.checkpointRoot(), world.rank(), world.size(), jobId(world),
                     cfg.asyncCkpt(), 2, cfg.keepLast(), cfg.keepEvery(), Duration.ofMinutes(10)),
-                    // Stage 0: every rank holds the same whole state; rank 0 saves it, the others an empty shard.
-                    dp.stage() == 0 && world.rank() != 0 ? List.of() : Pieces.of(dp.optimizerSlices(), optimizer.state()),
+                    // Stage 0: every data-parallel rank holds the same state; rank 0 saves it, the others an empty
+                    // shard. Likewise the parameters every tensor-parallel rank holds whole are saved by its rank 0.
+                    dp.stage() == 0 && dp.rank() != 0 ? List.of()
+                            : Pieces.of(dp.optimizerSlices(), optimizer.state(), splits(tp), tp == null || tp.rank() == 0),
                     out::println);
             out.printf("checkpoints: every %d steps to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", cfg.ckptEvery(),
                     cfg.checkpointRoot(), cfg.asyncCkpt() ? "asynchronous" : "synchronous", saver.snapshotBytes(),
@@ -129,9 +142,19 @@ final class Checkpointing implements AutoCloseable {
         return resume.manifest().path("rng").path("init_seed").asLong();
     }
 
+    private static Map<String, Split> splits(TensorParallel tp) {
+        return tp == null ? Map.of() : tp.splits();
+    }
+
     /** Restores optimizer state and returns the data position to continue from. */
     static DataPosition restore(Checkpoint resume, TrainConfig cfg, Optimizer optimizer, DataParallel dp, PrintStream out) {
-        Restore.optimizer(resume, optimizer, cfg.optimizer(), dp.optimizerSlices());
+        return restore(resume, cfg, optimizer, dp, null, out);
+    }
+
+    /** As above, for a model under tensor parallelism {@code tp} (null for none). */
+    static DataPosition restore(Checkpoint resume, TrainConfig cfg, Optimizer optimizer, DataParallel dp, TensorParallel tp,
+                                PrintStream out) {
+        Restore.optimizer(resume, optimizer, cfg.optimizer(), dp.optimizerSlices(), splits(tp));
         var pos = resume.manifest().path("rng").path("data_position");
         DataPosition p = new DataPosition(pos.path("seed").asLong(), pos.path("step").asLong());
         if (p.seed() != cfg.seed()) out.printf("resume: data order continues with the checkpoint's seed %d (config says %d)%n", p.seed(), cfg.seed());
@@ -163,6 +186,8 @@ final class Checkpointing implements AutoCloseable {
         ObjectNode plan = n.putObject("plan");
         plan.put("world_size", world.size());
         plan.put("zero_stage", dp.stage());
+        plan.put("tensor_parallel", tp == null ? 1 : tp.size());
+        plan.put("sequence_parallel", tp != null && tp.sequenceParallel());
         plan.put("micro_batches", cfg.microBatches());
         plan.put("batch_size", cfg.batchSize());
         ObjectNode opt = n.putObject("optimizer");
