@@ -23,7 +23,7 @@ import dev.tandem.nn.Tape;
 import dev.tandem.optim.LrSchedule;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
-import dev.tandem.parallel.DataParallel;
+import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.Plan;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
@@ -97,11 +97,12 @@ public final class Trainer {
              TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.runsDir(), "cache"), cfg.valFraction(), out::println);
              GPT model = Checkpointing.initialModel(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(), cfg.blockSize()),
                      cfg.seed(), resume);
-             DataParallel dp = DataParallel.apply(model, world, plan.zeroStage());
-             Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), dp.optimizerSlices());
+             ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan));
+             Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), pm.optimizerSlices());
              MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl"), resume != null) : null) {
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
-            DataPosition start = resume == null ? new DataPosition(cfg.seed(), 0) : Checkpointing.restore(resume, cfg, optimizer, dp, out);
+            DataPosition start = resume == null ? new DataPosition(cfg.seed(), 0)
+                    : Checkpointing.restore(resume, cfg, optimizer, pm.dataParallel(), pm.tensorParallel(), out);
             if (start.step() >= cfg.lastStep()) {
                 throw new TandemException("the checkpoint is at step " + start.step() + ", and this run ends at step " + cfg.lastStep()
                         + ": nothing to train (raise steps)");
@@ -112,8 +113,10 @@ public final class Trainer {
             out.printf("data: %s, %,d train / %,d validation tokens, %.3f bytes/token; %d steps × %,d tokens%n",
                     corpus, data.train().size(), data.validation().size(), data.validation().bytesPerToken(), cfg.steps(),
                     cfg.tokensPerStep());
-            out.printf("plan: %d rank(s), data parallel, ZeRO stage %d, %d micro-batch(es) of %d sequences per rank; %d threads per rank%n",
-                    world.size(), plan.zeroStage(), plan.microBatches(), plan.rowsPerMicroBatch(cfg.batchSize()), WorkerPool.get().threads());
+            out.printf("plan: %d rank(s) = dp %d × tp %d × pp %d%s, ZeRO stage %d, recompute %s, %d micro-batch(es) of %d sequences per "
+                    + "data-parallel rank; %d threads per rank%n", world.size(), plan.dp(), plan.tp(), plan.pp(),
+                    plan.sequenceParallel() ? " (sequence parallel)" : "", plan.zeroStage(), plan.recompute(), plan.microBatches(),
+                    plan.rowsPerMicroBatch(cfg.batchSize()), WorkerPool.get().threads());
             out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optimizer(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
             PlanCheck check = null;
             if (world.rank() == 0) {
@@ -122,18 +125,21 @@ public final class Trainer {
             }
             world.barrier();
             Result r;
-            try (Checkpointing ckpt = new Checkpointing(cfg, world, dp, optimizer, mc, tokenizerFile, out,
+            try (Checkpointing ckpt = new Checkpointing(cfg, world, pm.dataParallel(), pm.tensorParallel(), optimizer, mc, tokenizerFile, out,
                     resume == null ? cfg.seed() : Checkpointing.initSeed(resume), start.seed())) {
-                r = loop(model, dp, optimizer, data, metrics, runDir, plan, check, ckpt, start);
+                r = loop(pm, optimizer, data, metrics, runDir, plan, check, ckpt, start);
                 ckpt.finish(runDir);
             }
             Path modelDir = runDir.resolve("model");
-            dp.gatherAll();
-            if (world.rank() == 0) {
-                ModelFiles.save(modelDir, model, tokenizerFile);
-                out.println("model written to " + modelDir + "  (try: ./tandem generate --checkpoint " + modelDir + " --prompt \"ROMEO:\")");
+            GPT whole = pm.gatherWholeModel();
+            try {
+                if (world.rank() == 0) {
+                    ModelFiles.save(modelDir, whole, tokenizerFile);
+                    out.println("model written to " + modelDir + "  (try: ./tandem generate --checkpoint " + modelDir + " --prompt \"ROMEO:\")");
+                }
+            } finally {
+                pm.releaseWholeModel(whole);
             }
-            dp.releaseAll();
             world.barrier();
             return new Result(r.steps(), r.evals(), runDir, modelDir);
         } catch (IOException e) {
@@ -164,14 +170,14 @@ public final class Trainer {
         return t;
     }
 
-    private Result loop(GPT model, DataParallel dp, Optimizer optimizer, TokenDataset data, MetricsLog metrics, Path runDir,
+    private Result loop(ParallelModel pm, Optimizer optimizer, TokenDataset data, MetricsLog metrics, Path runDir,
                         Plan plan, PlanCheck check, Checkpointing ckpt, DataPosition start) throws IOException {
         int rows = plan.rowsPerMicroBatch(cfg.batchSize());
         int rankRows = rows * plan.microBatches();
         Batcher batcher = new Batcher(data.train(), cfg.batchSize(), cfg.blockSize(), start.seed());
         EvalBatches evalBatches = new EvalBatches(data.validation(), rows, cfg.blockSize(), cfg.evalBatches() * rows);
         LrSchedule schedule = LrSchedule.named(cfg.schedule(), cfg.lr(), cfg.minLr(), cfg.warmupSteps(), cfg.steps(), cfg.decayFraction());
-        double flopsPerToken = model.config().trainingFlopsPerToken(cfg.blockSize());
+        double flopsPerToken = pm.model().config().trainingFlopsPerToken(cfg.blockSize());
         // Peak of this rank's threads, times the ranks: the job's peak on this host.
         double peak = PeakFlops.measured() * world.size();
         out.printf("MFU reference: measured peak %.1f GFLOP/s (FMA probe, %d rank(s) × %d threads); %.1f MFLOP per token%n",
@@ -180,30 +186,30 @@ public final class Trainer {
         List<EvalMetrics> evals = new ArrayList<>();
         List<LossPlot.Point> trainPts = new ArrayList<>(), valPts = new ArrayList<>();
         Progress progress = new Progress(out, tty, cfg.steps(), cfg.logEvery());
-        try (Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize());
-             Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize())) {
+        List<Tensor> ids = new ArrayList<>(), targets = new ArrayList<>();
+        try {
+            for (int micro = 0; micro < plan.microBatches(); micro++) {
+                ids.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize()));
+                targets.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize()));
+            }
             for (long step = start.step(); step < cfg.lastStep(); step++) {
                 long t0 = System.nanoTime();
                 MemoryAccounting.resetPeaks();
-                dp.zeroGrad();
-                dp.takeBlockedMillis();
-                double loss = 0;
+                pm.zeroGrad();
+                pm.takeBlockedMillis();
+                // Data-parallel replicas take disjoint rows of the global batch; tensor- and pipeline-parallel
+                // ranks of one replica read the same rows.
                 for (int micro = 0; micro < plan.microBatches(); micro++) {
-                    Batch batch = batcher.batch(step, world.rank() * rankRows + micro * rows, rows);
-                    batch.copyTo(ids, targets);
-                    dp.beginMicroBatch(micro, plan.microBatches());
-                    try (Tape tape = new Tape(dp)) {
-                        loss += model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f / plan.microBatches());
-                        tape.backward();
-                    }
+                    batcher.batch(step, pm.dataRank() * rankRows + micro * rows, rows).copyTo(ids.get(micro), targets.get(micro));
                 }
-                dp.finishGradients();
-                loss = dp.average(loss / plan.microBatches());
-                double norm = dp.clipGradients(cfg.gradClip());
+                double loss = pm.forwardBackward(ids, targets);
+                pm.finishGradients();
+                loss = pm.averageLoss(loss);
+                double norm = pm.clipGradients(cfg.gradClip());
                 float lr = schedule.at(step);
                 ckpt.beforeOptimizerStep();
                 optimizer.step(lr);
-                dp.afterOptimizerStep();
+                pm.afterOptimizerStep();
                 ckpt.afterOptimizerStep(step + 1);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double tokPerSec = cfg.tokensPerStep() / seconds;
@@ -211,7 +217,7 @@ public final class Trainer {
                 mem.put(MemoryCategory.ACTIVATIONS, MemoryAccounting.peak(MemoryCategory.ACTIVATIONS));
                 mem.put(MemoryCategory.COMMUNICATION, MemoryAccounting.peak(MemoryCategory.COMMUNICATION));
                 StepMetrics m = new StepMetrics(step, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak,
-                        dp.takeBlockedMillis(), mem);
+                        pm.takeBlockedMillis(), mem);
                 if (!Double.isFinite(loss)) {
                     throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower lr (now " + cfg.lr() + ")");
                 }
@@ -221,17 +227,19 @@ public final class Trainer {
                 progress.step(m);
                 boolean last = step == cfg.lastStep() - 1;
                 if (last || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)) {
-                    dp.beginInference();
-                    EvalMetrics e = evaluate(model, evalBatches, step + 1, dp);
+                    EvalMetrics e = evaluate(pm, evalBatches, step + 1);
                     evals.add(e);
                     valPts.add(new LossPlot.Point(step + 1, e.loss()));
                     if (metrics != null) metrics.eval(e);
                     progress.println(e.line());
                 }
             }
+        } finally {
+            ids.forEach(Tensor::close);
+            targets.forEach(Tensor::close);
         }
         progress.finish();
-        MemoryReport.write(runDir.resolve("memory-rank" + world.rank() + ".json"), steps.getLast().memoryBytes(), dp);
+        MemoryReport.write(runDir.resolve("memory-rank" + world.rank() + ".json"), steps.getLast().memoryBytes(), pm.dataParallel());
         if (world.rank() == 0) {
             LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.name(), trainPts, valPts);
             StepSummary.print(out, steps, evals, runDir);
@@ -241,16 +249,14 @@ public final class Trainer {
     }
 
     /** Mean validation loss (nats/token) and bits per byte over the fixed evaluation windows. */
-    static EvalMetrics evaluate(GPT model, EvalBatches batches, long step, Hooks hooks) {
+    static EvalMetrics evaluate(ParallelModel pm, EvalBatches batches, long step) {
         double nats = 0;
         long tokens = 0, bytes = 0;
         for (Batch b : batches) {
-            try (Tape tape = Tape.inference(hooks);
-                 Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize());
+            try (Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize());
                  Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize())) {
                 b.copyTo(ids, targets);
-                double mean = model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f);
-                nats += mean * b.tokens();
+                nats += pm.evaluate(ids, targets) * b.tokens();
                 tokens += b.tokens();
                 bytes += b.targetBytes();
             }
