@@ -11,11 +11,14 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Causal multi-head self-attention core, {@code softmax(q·kᵀ/√d)·v}, that never stores the
- * T×T probability matrix. The forward pass keeps one log-sum-exp per (batch, head, query); the
- * backward pass recomputes each probability row from it (as flash attention does). Working
- * memory is one score row and one head's q, k, v (O(T·d)) per thread, so activation memory
- * grows linearly with T.
+ * Causal multi-head self-attention core, {@code softmax(q·kᵀ/√d)·v}. By default (selective
+ * recomputation) it never stores the T×T probability matrix: the forward pass keeps one
+ * log-sum-exp per (batch, head, query) and the backward pass recomputes each probability row
+ * from it (as flash attention does). Working memory is one score row and one head's q, k, v
+ * (O(T·d)) per thread, so activation memory grows linearly with T. Without recomputation
+ * ({@link Ops#keepsAttentionProbabilities}) the forward pass stores the probability rows the
+ * backward pass would compute, {@code exp(score − lse)}, with the same arithmetic, so both ways
+ * give the same bits; the T×T matrix per head is the memory this costs.
  *
  * <p>Scores for one query are computed against all keys at once from kᵀ (vectorised across
  * keys, no horizontal reductions); the whole causal row fits in cache, so the exact softmax needs
@@ -30,7 +33,7 @@ final class CausalAttention {
 
     /** Per-thread buffers for one (batch, head). */
     private static final class Scratch {
-        final float[] q, k, v, kT, vT, o, dO, dq, dk, dv, row, rowGrad;
+        final float[] q, k, v, kT, vT, o, dO, dq, dk, dv, row, rowGrad, scores;
 
         Scratch(int t, int d) {
             q = new float[t * d];
@@ -45,6 +48,7 @@ final class CausalAttention {
             dv = new float[t * d];
             row = new float[t];
             rowGrad = new float[t];
+            scores = new float[t];
         }
     }
 
@@ -56,9 +60,12 @@ final class CausalAttention {
         Tape tape = ops.tape();
         int c3 = qkv.value().dim(1), c = c3 / 3, d = c / heads;
         Var y = tape.activation(batch * time, c);
-        Tensor lse = tape.scratch(DType.F32, batch * heads * time);
+        // Saved for backward: the probabilities (row (b, h, i) holds query i's in its first i + 1
+        // columns) when they are kept, else one log-sum-exp per query.
+        boolean keep = ops.keepsAttentionProbabilities();
+        Tensor saved = keep ? tape.scratch(DType.F32, batch * heads * time, time) : tape.scratch(DType.F32, batch * heads * time);
         float scale = (float) (1.0 / Math.sqrt(d));
-        MemorySegment in = qkv.value().data(), out = y.value().data(), lseSeg = lse.data();
+        MemorySegment in = qkv.value().data(), out = y.value().data(), savedSeg = saved.data();
         WorkerPool.get().parallelFor(batch * heads, 1, (t0, t1) -> {
             Scratch s = new Scratch(time, d);
             for (int task = t0; task < t1; task++) {
@@ -66,23 +73,35 @@ final class CausalAttention {
                 long rowBase = (long) b * time;
                 loadHead(s, in, rowBase, time, c, h, d);
                 for (int i = 0; i < time; i++) {
-                    float l = probabilities(s, i, time, d, scale, Float.NaN);
-                    lseSeg.setAtIndex(F, (long) task * time + i, l);
+                    int n = i + 1;
+                    float max = scores(s, i, time, d, scale);
+                    if (keep) System.arraycopy(s.row, 0, s.scores, 0, n);
+                    float sum = expShifted(s.row, n, max);
+                    float inv = 1f / sum;
+                    for (int j = 0; j < n; j++) s.row[j] *= inv;
+                    float lse = max + (float) StrictMath.log(sum);
+                    long query = (long) task * time + i;
+                    if (keep) {
+                        expShifted(s.scores, n, lse); // exactly what backward would recompute
+                        MemorySegment.copy(s.scores, 0, savedSeg, F, query * time * 4, n);
+                    } else {
+                        savedSeg.setAtIndex(F, query, lse);
+                    }
                     java.util.Arrays.fill(s.o, i * d, i * d + d, 0f);
-                    for (int j = 0; j <= i; j++) axpy(s.row[j], s.v, j * d, s.o, i * d, d);
+                    for (int j = 0; j < n; j++) axpy(s.row[j], s.v, j * d, s.o, i * d, d);
                 }
                 store(s.o, out, rowBase, time, c, h * d, d);
             }
         });
-        ops.tape().onBackward(y, () -> backward(qkv, y, lse, batch, time, heads));
+        ops.tape().onBackward(y, () -> backward(qkv, y, saved, keep, batch, time, heads));
         return y;
     }
 
-    private static void backward(Var qkv, Var y, Tensor lse, int batch, int time, int heads) {
+    private static void backward(Var qkv, Var y, Tensor saved, boolean kept, int batch, int time, int heads) {
         int c3 = qkv.value().dim(1), c = c3 / 3, d = c / heads;
         float scale = (float) (1.0 / Math.sqrt(d));
         MemorySegment in = qkv.value().data(), dIn = qkv.grad().data();
-        MemorySegment out = y.value().data(), dOut = y.grad().data(), lseSeg = lse.data();
+        MemorySegment out = y.value().data(), dOut = y.grad().data(), savedSeg = saved.data();
         WorkerPool.get().parallelFor(batch * heads, 1, (t0, t1) -> {
             Scratch s = new Scratch(time, d);
             for (int task = t0; task < t1; task++) {
@@ -96,7 +115,13 @@ final class CausalAttention {
                 java.util.Arrays.fill(s.dk, 0f);
                 java.util.Arrays.fill(s.dv, 0f);
                 for (int i = 0; i < time; i++) {
-                    probabilities(s, i, time, d, scale, lseSeg.getAtIndex(F, (long) task * time + i));
+                    long query = (long) task * time + i;
+                    if (kept) {
+                        MemorySegment.copy(savedSeg, F, query * time * 4, s.row, 0, i + 1);
+                    } else {
+                        scores(s, i, time, d, scale);
+                        expShifted(s.row, i + 1, savedSeg.getAtIndex(F, query));
+                    }
                     float delta = dot(s.dO, i * d, s.o, i * d, d);
                     rowTimesTransposed(s.dO, i * d, s.vT, time, d, i + 1, s.rowGrad);
                     for (int j = 0; j <= i; j++) {
@@ -114,11 +139,8 @@ final class CausalAttention {
         });
     }
 
-    /**
-     * Fills {@code s.row[0..i]} with the attention probabilities of query i. With a NaN
-     * {@code knownLse} it normalises and returns the log-sum-exp; otherwise it uses the given one.
-     */
-    private static float probabilities(Scratch s, int i, int time, int d, float scale, float knownLse) {
+    /** Fills {@code s.row[0..i]} with query i's scaled scores {@code q·kⱼ/√d}; returns their maximum. */
+    private static float scores(Scratch s, int i, int time, int d, float scale) {
         int n = i + 1;
         rowTimesTransposed(s.q, i * d, s.kT, time, d, n, s.row);
         float max = Float.NEGATIVE_INFINITY;
@@ -126,23 +148,24 @@ final class CausalAttention {
             s.row[j] *= scale;
             max = Math.max(max, s.row[j]);
         }
-        float shift = Float.isNaN(knownLse) ? max : knownLse;
+        return max;
+    }
+
+    /** {@code row[j] = exp(row[j] − shift)} for j in [0, n); returns their sum. */
+    private static float expShifted(float[] row, int n, float shift) {
         int j = 0;
         FloatVector acc = FloatVector.zero(S);
         for (; j + L <= n; j += L) {
-            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, s.row, j).sub(shift));
-            e.intoArray(s.row, j);
+            FloatVector e = VectorMath.exp(FloatVector.fromArray(S, row, j).sub(shift));
+            e.intoArray(row, j);
             acc = acc.add(e);
         }
         float sum = VectorMath.sum(acc);
         for (; j < n; j++) {
-            s.row[j] = VectorMath.exp(s.row[j] - shift);
-            sum += s.row[j];
+            row[j] = VectorMath.exp(row[j] - shift);
+            sum += row[j];
         }
-        if (!Float.isNaN(knownLse)) return knownLse;
-        float inv = 1f / sum;
-        for (j = 0; j < n; j++) s.row[j] *= inv;
-        return max + (float) StrictMath.log(sum);
+        return sum;
     }
 
     /** {@code out[j] = Σ_p x[xOff + p]·mT[p·time + j]} for j in [0, n). */

@@ -1,5 +1,6 @@
 package dev.tandem.nn;
 
+import dev.tandem.plan.Recompute;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.Tensor;
@@ -12,10 +13,29 @@ import java.lang.foreign.MemorySegment;
 public final class Ops {
     private final Tape tape;
     private final Kernels k;
+    private final RecomputePolicy recompute;
+    private final boolean keepAttentionProbabilities;
 
+    /** Ops on {@code tape} with the default recomputation, {@link RecomputePolicy#SELECTIVE}. */
     public Ops(Tape tape, Kernels kernels) {
+        this(tape, kernels, RecomputePolicy.SELECTIVE, false);
+    }
+
+    private Ops(Tape tape, Kernels kernels, RecomputePolicy recompute, boolean keepAttentionProbabilities) {
         this.tape = tape;
         this.k = kernels;
+        this.recompute = recompute;
+        this.keepAttentionProbabilities = keepAttentionProbabilities;
+    }
+
+    /** The same ops, with every module they run keeping or recomputing its activations as {@code policy} says. */
+    public Ops withRecompute(RecomputePolicy policy) {
+        return new Ops(tape, k, policy, keepAttentionProbabilities);
+    }
+
+    /** Whether attention keeps its T×T probabilities for backward (recompute mode none). */
+    boolean keepsAttentionProbabilities() {
+        return keepAttentionProbabilities;
     }
 
     public Tape tape() {
@@ -37,11 +57,21 @@ public final class Ops {
     /**
      * Runs {@code body} on {@code x} as the module {@code name}: marks its forward and backward
      * boundaries for {@link Hooks}. This is the one place where a module's activations are kept
-     * or recomputed.
+     * or recomputed, in the mode the recompute policy gives the module: none keeps everything,
+     * attention probabilities included; selective runs the ops as written (attention recomputes
+     * its probabilities); full keeps only the module's output and runs the body again in backward
+     * ({@link Tape#recomputed}). All three compute the same bits.
      */
     public Var module(String name, Var x, java.util.function.BiFunction<Ops, Var, Var> body) {
+        Recompute mode = recompute.modeOf(name);
         tape.beginModule(name);
-        Var y = body.apply(this, x);
+        Var y = switch (mode) {
+            case NONE -> body.apply(new Ops(tape, k, recompute, true), x);
+            case SELECTIVE -> body.apply(new Ops(tape, k, recompute, false), x);
+            // The replayed forward is followed at once by its backward, so attention inside it
+            // recomputes probabilities too: the transient memory stays linear in T.
+            case FULL -> tape.recomputed(x, (t, in) -> body.apply(new Ops(t, k, recompute, false), in));
+        };
         tape.endModule(name);
         return y;
     }

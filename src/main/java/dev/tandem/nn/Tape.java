@@ -1,11 +1,16 @@
 package dev.tandem.nn;
 
+import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /**
  * Reverse-mode autograd over coarse ops. Forward code allocates its outputs here and records
@@ -15,22 +20,27 @@ import java.util.Map;
  *
  * <p>Module markers let {@link Hooks} see forward and backward boundaries; parameter use counts
  * let them see when a parameter's gradient is complete (a tied weight is used twice).
+ * {@link #recomputed} runs a module with full activation recomputation.
  */
 public final class Tape implements AutoCloseable {
     private final List<Runnable> backwards = new ArrayList<>();
     private final List<Var> owned = new ArrayList<>();
     private final Map<Parameter, Integer> pendingUses = new IdentityHashMap<>();
+    private final Map<String, Long> moduleStart = new HashMap<>();
+    private final Map<String, Long> keptByModule = new LinkedHashMap<>();
     private final Hooks hooks;
     private final boolean recording;
+    private final List<Parameter> parameterUses; // a forward-only tape's record of its ops' parameters, else null
 
     /** A tape that records for backward and reports to {@code hooks}. */
     public Tape(Hooks hooks) {
-        this(hooks, true);
+        this(hooks, true, null);
     }
 
-    private Tape(Hooks hooks, boolean recording) {
+    private Tape(Hooks hooks, boolean recording, List<Parameter> parameterUses) {
         this.hooks = hooks;
         this.recording = recording;
+        this.parameterUses = parameterUses;
     }
 
     /** A tape for inference: allocates and frees like a training tape but records nothing. */
@@ -40,7 +50,7 @@ public final class Tape implements AutoCloseable {
 
     /** An inference tape that still reports module boundaries (e.g. to gather sharded parameters). */
     public static Tape inference(Hooks hooks) {
-        return new Tape(hooks, false);
+        return new Tape(hooks, false, null);
     }
 
     public boolean recording() {
@@ -70,7 +80,10 @@ public final class Tape implements AutoCloseable {
      * shrinks as the backward pass proceeds instead of peaking at twice the activations.
      */
     public void onBackward(Var output, Runnable backward, Parameter... params) {
-        if (!recording) return;
+        if (!recording) {
+            if (parameterUses != null) Collections.addAll(parameterUses, params);
+            return;
+        }
         for (Parameter p : params) pendingUses.merge(p, 1, Integer::sum);
         backwards.add(() -> {
             backward.run();
@@ -84,8 +97,73 @@ public final class Tape implements AutoCloseable {
         });
     }
 
+    /**
+     * Full activation recomputation of one module: runs {@code forward} on {@code input} keeping
+     * none of its activations but the output, and records one backward step that runs
+     * {@code forward} again on a recording tape and then that tape's backward. What hooks see does
+     * not change: the module markers around this call fire once each, so the recomputed forward
+     * runs between the module's beforeBackward and afterBackward (where a sharding strategy has
+     * gathered its parameters), and each parameter's gradient is reported ready once, after the
+     * module's backward, counting every use the first forward made. Markers of modules nested in
+     * {@code forward} reach the hooks from both runs, as a forward without and one with backward.
+     * On a tape that does not record, this is just {@code forward}.
+     *
+     * @param forward the module's forward on the given tape; must return an activation it allocated
+     */
+    public Var recomputed(Var input, BiFunction<Tape, Var, Var> forward) {
+        if (!recording) return forward.apply(this, input);
+        List<Parameter> uses = new ArrayList<>();
+        Var output;
+        try (Tape once = new Tape(markersOnly(hooks), false, uses)) {
+            output = forward.apply(once, input);
+            if (!once.owned.remove(output)) {
+                throw new IllegalStateException("a recomputed module must return an activation it computed, not its input");
+            }
+        }
+        owned.add(output);
+        onBackward(output, () -> {
+            try (Tape again = new Tape(markersOnly(hooks), true, null)) {
+                Var replayed = forward.apply(again, input);
+                // The replayed output takes over the output's gradient buffer (no second copy).
+                replayed.setGrad(output.grad());
+                output.setGrad(null);
+                again.backward();
+            }
+        }, uses.toArray(Parameter[]::new));
+        return output;
+    }
+
+    /**
+     * The module markers of {@code hooks} without gradient readiness, which the tape that owns a
+     * recomputed module reports itself.
+     */
+    private static Hooks markersOnly(Hooks hooks) {
+        return new Hooks() {
+            @Override
+            public void beforeForward(String module) {
+                hooks.beforeForward(module);
+            }
+
+            @Override
+            public void afterForward(String module) {
+                hooks.afterForward(module);
+            }
+
+            @Override
+            public void beforeBackward(String module) {
+                hooks.beforeBackward(module);
+            }
+
+            @Override
+            public void afterBackward(String module) {
+                hooks.afterBackward(module);
+            }
+        };
+    }
+
     /** Marks the start of {@code module}'s forward pass. */
     public void beginModule(String module) {
+        moduleStart.put(module, MemoryAccounting.live(MemoryCategory.ACTIVATIONS));
         hooks.beforeForward(module);
         if (recording) backwards.add(() -> hooks.afterBackward(module));
     }
@@ -94,6 +172,18 @@ public final class Tape implements AutoCloseable {
     public void endModule(String module) {
         hooks.afterForward(module);
         if (recording) backwards.add(() -> hooks.beforeBackward(module));
+        Long start = moduleStart.remove(module);
+        if (start != null) keptByModule.merge(module, MemoryAccounting.live(MemoryCategory.ACTIVATIONS) - start, Long::sum);
+    }
+
+    /**
+     * Activation bytes each module's forward left live for its backward on this tape, by module
+     * name in forward order: the growth of live {@link MemoryCategory#ACTIVATIONS} between its
+     * markers. Read it after the forward pass. The accounting is per process, so the numbers are
+     * exact where one rank runs per process (not with ranks as threads of one JVM).
+     */
+    public Map<String, Long> activationBytesByModule() {
+        return Collections.unmodifiableMap(keptByModule);
     }
 
     /** Runs every recorded backward closure, last first. Call once. */
@@ -113,5 +203,6 @@ public final class Tape implements AutoCloseable {
         owned.clear();
         backwards.clear();
         pendingUses.clear();
+        moduleStart.clear();
     }
 }
