@@ -4,6 +4,7 @@ import dev.tandem.comm.Mesh;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.Ops;
+import dev.tandem.nn.RecomputePolicy;
 import dev.tandem.nn.Tape;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.tensor.Kernels;
@@ -12,8 +13,9 @@ import java.util.List;
 
 /**
  * A GPT wrapped for a {@link Plan} on a {@link Mesh}, the strategies applied from outside in a
- * fixed order: tensor parallelism splits the parameters, then data parallelism (ZeRO) shards
- * what each rank holds. The training loop drives a step through this class and never asks which
+ * fixed order: tensor parallelism splits the parameters, activation recomputation is chosen per
+ * block (through the ops the model runs on), then data parallelism (ZeRO) shards what each rank
+ * holds. The training loop drives a step through this class and never asks which
  * strategies are on: the same calls run one rank or a dp × tp grid.
  *
  * <p>Ranks are laid out tensor-parallel fastest, then data-parallel, then pipeline (Megatron-LM's
@@ -24,10 +26,12 @@ public final class ParallelModel implements AutoCloseable {
     private final Mesh mesh;
     private final TensorParallel tp; // null when plan.tp() == 1
     private final DataParallel dp;
+    private final RecomputePolicy recompute;
 
     private ParallelModel(GPT model, Plan plan, Mesh mesh) {
         this.model = model;
         this.mesh = mesh;
+        this.recompute = RecomputePolicy.parse(plan.recompute(), model.config().nLayer());
         this.tp = plan.tp() > 1 ? TensorParallel.apply(model, mesh.group("tp"), plan.sequenceParallel()) : null;
         this.dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage());
     }
@@ -68,9 +72,9 @@ public final class ParallelModel implements AutoCloseable {
         return dp.optimizerSlices();
     }
 
-    /** Ops for a tape of this model. */
+    /** Ops for a tape of this model, with the plan's activation recomputation. */
     public Ops ops(Tape tape) {
-        return new Ops(tape, Kernels.fast());
+        return new Ops(tape, Kernels.fast()).withRecompute(recompute);
     }
 
     public void zeroGrad() {
