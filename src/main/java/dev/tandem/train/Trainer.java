@@ -175,7 +175,9 @@ public final class Trainer {
         int rows = plan.rowsPerMicroBatch(cfg.batchSize());
         int rankRows = rows * plan.microBatches();
         Batcher batcher = new Batcher(data.train(), cfg.batchSize(), cfg.blockSize(), start.seed());
-        EvalBatches evalBatches = new EvalBatches(data.validation(), rows, cfg.blockSize(), cfg.evalBatches() * rows);
+        // The same validation windows whatever the plan (eval_batches × batch_size of them), in batches of a
+        // micro-batch's rows; every rank evaluates them all, as the model's collectives need.
+        EvalBatches evalBatches = new EvalBatches(data.validation(), rows, cfg.blockSize(), cfg.evalBatches() * cfg.batchSize());
         LrSchedule schedule = LrSchedule.named(cfg.schedule(), cfg.lr(), cfg.minLr(), cfg.warmupSteps(), cfg.steps(), cfg.decayFraction());
         double flopsPerToken = pm.model().config().trainingFlopsPerToken(cfg.blockSize());
         // Peak of this rank's threads, times the ranks: the job's peak on this host.
