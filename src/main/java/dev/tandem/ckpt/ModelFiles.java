@@ -39,7 +39,10 @@ public final class ModelFiles {
         if (tokenizerJson != null) Files.copy(tokenizerJson, dir.resolve(TOKENIZER), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
-    /** The GPT2Config fields Hugging Face transformers reads. */
+    /**
+     * The GPT2Config fields Hugging Face transformers reads, plus {@code stable_embedding: true}
+     * for a model with the stable embedding (which GPT2LMHeadModel does not implement).
+     */
     static ObjectNode hfConfig(GPTConfig c) {
         ObjectNode n = JSON.createObjectNode();
         n.putArray("architectures").add("GPT2LMHeadModel");
@@ -59,6 +62,7 @@ public final class ModelFiles {
         n.put("attn_pdrop", 0.0);
         n.put("tie_word_embeddings", true);
         n.put("torch_dtype", "float32");
+        if (c.stableEmbedding()) n.put("stable_embedding", true);
         return n;
     }
 
@@ -69,7 +73,7 @@ public final class ModelFiles {
         }
         JsonNode n = JSON.readTree(file.toFile());
         return new GPTConfig(field(n, "n_layer", file), field(n, "n_head", file), field(n, "n_embd", file),
-                field(n, "vocab_size", file), field(n, "n_positions", file));
+                field(n, "vocab_size", file), field(n, "n_positions", file), n.path("stable_embedding").asBoolean(false));
     }
 
     private static int field(JsonNode n, String key, Path file) {

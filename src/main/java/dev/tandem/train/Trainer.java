@@ -95,9 +95,9 @@ public final class Trainer {
         Tokenizer tokenizer = loadOrTrainTokenizer(corpus, tokenizerFile);
         try (Checkpoint resume = Checkpointing.openResume(cfg, out);
              TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.runsDir(), "cache"), cfg.valFraction(), out::println);
-             GPT model = Checkpointing.initialModel(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(), cfg.blockSize()),
-                     cfg.seed(), resume);
-             DataParallel dp = DataParallel.apply(model, world, plan.zeroStage());
+             GPT model = Checkpointing.initialModel(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(),
+                     cfg.blockSize(), cfg.stableEmbedding()), cfg.seed(), resume);
+             DataParallel dp = DataParallel.apply(model, world, plan.zeroStage(), Optimizers.updatedWhole(cfg.optimizer()));
              Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), dp.optimizerSlices());
              MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl"), resume != null) : null) {
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
