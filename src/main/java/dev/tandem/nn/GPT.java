@@ -160,8 +160,9 @@ public final class GPT implements AutoCloseable {
         tape.beginModule("embed");
         Var x;
         if (config.stableEmbedding()) {
-            Var tokens = ops.layerNorm(ops.embedTokens(ids, param("wte.weight")), param("wte_norm.weight"), param("wte_norm.bias"), LN_EPS);
-            x = ops.addPositions(tokens, param("wpe.weight"), ids.dim(0), positionOffset);
+            Var tokens = ops.embedTokens(ids, param("wte.weight"));
+            Var normalized = ops.layerNorm(tokens, param("wte_norm.weight"), param("wte_norm.bias"), LN_EPS);
+            x = ops.addPositions(normalized, param("wpe.weight"), ids.dim(0), positionOffset);
         } else {
             x = ops.embed(ids, param("wte.weight"), param("wpe.weight"), positionOffset);
         }

@@ -56,11 +56,17 @@ public final class DataParallel implements Hooks, AutoCloseable {
         }
     }
 
+    /**
+     * A module's units: its parameters cut into equal shards, except those the optimizer updates
+     * whole, which go to an owned-whole unit (at ZeRO ≥ 1; at stage 0 every rank updates every
+     * parameter whole anyway).
+     */
     private void addUnits(String module, List<Parameter> params, Predicate<Parameter> updatedWhole) {
         List<Parameter> whole = new ArrayList<>(), rest = new ArrayList<>();
         for (Parameter p : params) (stage > 0 && updatedWhole.test(p) ? whole : rest).add(p);
         List<FlatUnit> us = new ArrayList<>();
         if (!rest.isEmpty()) us.add(FlatUnit.sharded(module, rest, stage, group));
+        // The module's index decides who wins ties, so successive blocks put their largest matrix on different ranks.
         if (!whole.isEmpty()) us.add(FlatUnit.ownedWhole(module + " (whole)", whole, stage, group, modules.size()));
         modules.put(module, us);
         units.addAll(us);

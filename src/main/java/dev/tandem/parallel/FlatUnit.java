@@ -82,7 +82,7 @@ final class FlatUnit implements AutoCloseable {
         this.group = group;
         this.offsets = new long[params.size()];
         int n = group.size();
-        long[] used = new long[n]; // elements placed so far in each rank's shard (owned) or in all (sharded)
+        long[] used = new long[n]; // elements laid out so far per owner; a sharded unit is one run, used[0]
         for (int i = 0; i < params.size(); i++) {
             int r = owner == null ? 0 : owner[i];
             offsets[i] = used[r];

@@ -107,7 +107,8 @@ public record TrainConfig(
             throw new TandemException("optimizer must be one of " + String.join(", ", Optimizers.NAMES) + ", got '" + optimizer + "'");
         }
         // parse now (fields are not assigned yet in a compact constructor), so errors come at load time
-        if (stableEmbedding && "false".equals(OptimizerSettings.parseOptions(optimizerOptions).get("stable_embedding"))) {
+        Map<String, String> options = OptimizerSettings.parseOptions(optimizerOptions);
+        if (stableEmbedding && "false".equals(options.get("stable_embedding"))) {
             throw new TandemException("stable_embedding = true keeps the embeddings' 8-bit optimizer state in float32; "
                     + "remove stable_embedding=false from optimizer_options");
         }
