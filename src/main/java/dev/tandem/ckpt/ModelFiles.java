@@ -41,7 +41,11 @@ public final class ModelFiles {
         if (tokenizerJson != null) Files.copy(tokenizerJson, dir.resolve(TOKENIZER), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }
 
-    /** The GPT2Config fields Hugging Face transformers reads; {@code endOfText} -1 when the tokenizer has none. */
+    /**
+     * The GPT2Config fields Hugging Face transformers reads, plus {@code stable_embedding: true}
+     * for a model with the stable embedding (which GPT2LMHeadModel does not implement);
+     * {@code endOfText} is -1 when the tokenizer has none.
+     */
     static ObjectNode hfConfig(GPTConfig c, int endOfText) {
         ObjectNode n = JSON.createObjectNode();
         n.putArray("architectures").add("GPT2LMHeadModel");
@@ -68,6 +72,7 @@ public final class ModelFiles {
             n.putNull("bos_token_id");
             n.putNull("eos_token_id");
         }
+        if (c.stableEmbedding()) n.put("stable_embedding", true);
         return n;
     }
 
@@ -78,7 +83,7 @@ public final class ModelFiles {
         }
         JsonNode n = JSON.readTree(file.toFile());
         return new GPTConfig(field(n, "n_layer", file), field(n, "n_head", file), field(n, "n_embd", file),
-                field(n, "vocab_size", file), field(n, "n_positions", file));
+                field(n, "vocab_size", file), field(n, "n_positions", file), n.path("stable_embedding").asBoolean(false));
     }
 
     private static int field(JsonNode n, String key, Path file) {

@@ -14,6 +14,10 @@ import java.util.SplittableRandom;
  * tied to the token embedding. Parameters carry Hugging Face GPT-2 names and the [in, out]
  * weight layout. The model knows nothing about ranks; parallel strategies see it through
  * {@link Hooks} and {@link #moduleParameters()}.
+ *
+ * <p>With {@link GPTConfig#stableEmbedding()} the token embedding is normalized by a LayerNorm
+ * {@code wte_norm} before the positions are added, {@code x = wte_norm(wte[ids]) + wpe[pos]}, and
+ * {@code wte} starts Xavier-uniform: the stable embedding that 8-bit optimizers rely on.
  */
 public final class GPT implements AutoCloseable {
     public static final float LN_EPS = 1e-5f;
@@ -26,6 +30,10 @@ public final class GPT implements AutoCloseable {
         int c = config.nEmbd();
         add("wte.weight", config.vocabSize(), c);
         add("wpe.weight", config.blockSize(), c);
+        if (config.stableEmbedding()) {
+            add("wte_norm.weight", c);
+            add("wte_norm.bias", c);
+        }
         for (int i = 0; i < config.nLayer(); i++) {
             String h = "h." + i + ".";
             add(h + "ln_1.weight", c);
@@ -56,21 +64,27 @@ public final class GPT implements AutoCloseable {
 
     /**
      * GPT-2 initialisation: weights ~ N(0, 0.02), residual projections (c_proj) scaled by
-     * 1/√(2·n_layer), biases 0, LayerNorm gains 1. Each parameter draws from its own stream
+     * 1/√(2·n_layer), biases 0, LayerNorm gains 1; with a stable embedding, {@code wte} ~ U(−a, a)
+     * with a = √(6 / (vocab + n_embd)) (Xavier-uniform). Each parameter draws from its own stream
      * derived from the seed and its name, so the result does not depend on creation order.
      */
     public static GPT initialized(GPTConfig config, long seed) {
         GPT model = new GPT(config);
         double residualStd = 0.02 / Math.sqrt(2.0 * config.nLayer());
+        double xavier = Math.sqrt(6.0 / (config.vocabSize() + config.nEmbd()));
         for (Parameter p : model.params.values()) {
             String n = p.name();
             Tensor t = p.value();
-            if (n.contains("ln_") && n.endsWith(".weight")) {
+            if ((n.contains("ln_") || n.startsWith("wte_norm.")) && n.endsWith(".weight")) {
                 t.fill(1f);
             } else if (n.endsWith(".weight")) {
-                double std = n.endsWith("c_proj.weight") ? residualStd : 0.02;
                 SplittableRandom rng = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (n.hashCode() + 1L)));
-                for (long i = 0; i < t.numel(); i++) t.set(i, (float) (rng.nextGaussian() * std));
+                if (config.stableEmbedding() && n.equals("wte.weight")) {
+                    for (long i = 0; i < t.numel(); i++) t.set(i, (float) ((rng.nextDouble() * 2 - 1) * xavier));
+                } else {
+                    double std = n.endsWith("c_proj.weight") ? residualStd : 0.02;
+                    for (long i = 0; i < t.numel(); i++) t.set(i, (float) (rng.nextGaussian() * std));
+                }
             }
         }
         return model;
@@ -97,7 +111,9 @@ public final class GPT implements AutoCloseable {
      */
     public Map<String, List<Parameter>> moduleParameters() {
         Map<String, List<Parameter>> out = new LinkedHashMap<>();
-        out.put("embed", List.of(param("wte.weight"), param("wpe.weight")));
+        List<Parameter> embed = new ArrayList<>(List.of(param("wte.weight"), param("wpe.weight")));
+        if (config.stableEmbedding()) embed.addAll(List.of(param("wte_norm.weight"), param("wte_norm.bias")));
+        out.put("embed", Collections.unmodifiableList(embed));
         for (int i = 0; i < config.nLayer(); i++) {
             String prefix = "h." + i + ".";
             List<Parameter> block = new ArrayList<>();
@@ -131,7 +147,10 @@ public final class GPT implements AutoCloseable {
         return x;
     }
 
-    /** Module {@code embed}: token plus position embedding of {@code ids} [batch, time] → [batch·time, C]. */
+    /**
+     * Module {@code embed}: token plus position embedding of {@code ids} [batch, time] → [batch·time, C]
+     * (with a stable embedding, the token embedding normalized first).
+     */
     public Var embed(Ops ops, Tensor ids, int positionOffset) {
         int time = ids.dim(1);
         if (positionOffset + time > config.blockSize()) {
@@ -139,7 +158,14 @@ public final class GPT implements AutoCloseable {
         }
         Tape tape = ops.tape();
         tape.beginModule("embed");
-        Var x = ops.embed(ids, param("wte.weight"), param("wpe.weight"), positionOffset);
+        Var x;
+        if (config.stableEmbedding()) {
+            Var tokens = ops.embedTokens(ids, param("wte.weight"));
+            Var normalized = ops.layerNorm(tokens, param("wte_norm.weight"), param("wte_norm.bias"), LN_EPS);
+            x = ops.addPositions(normalized, param("wpe.weight"), ids.dim(0), positionOffset);
+        } else {
+            x = ops.embed(ids, param("wte.weight"), param("wpe.weight"), positionOffset);
+        }
         tape.endModule("embed");
         return x;
     }

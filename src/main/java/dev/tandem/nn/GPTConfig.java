@@ -5,8 +5,17 @@ import dev.tandem.TandemException;
 /**
  * Shape of a GPT-2-style model. Field names follow Hugging Face's GPT2Config so a config file
  * reads the same in both worlds.
+ *
+ * @param stableEmbedding the stable embedding of 8-bit training (Dettmers et al.): a LayerNorm
+ *                        ({@code wte_norm}) on the token embedding before the positions are added,
+ *                        and Xavier-uniform initialisation of {@code wte}; not part of GPT-2
  */
-public record GPTConfig(int nLayer, int nHead, int nEmbd, int vocabSize, int blockSize) {
+public record GPTConfig(int nLayer, int nHead, int nEmbd, int vocabSize, int blockSize, boolean stableEmbedding) {
+
+    /** GPT-2 as published (no stable embedding). */
+    public GPTConfig(int nLayer, int nHead, int nEmbd, int vocabSize, int blockSize) {
+        this(nLayer, nHead, nEmbd, vocabSize, blockSize, false);
+    }
 
     public GPTConfig {
         requirePositive("n_layer", nLayer);
@@ -37,7 +46,8 @@ public record GPTConfig(int nLayer, int nHead, int nEmbd, int vocabSize, int blo
     public long nonEmbeddingParameters() {
         long c = nEmbd;
         long perLayer = 2 * 2 * c + (c * 3 * c + 3 * c) + (c * c + c) + (c * 4 * c + 4 * c) + (4 * c * c + c);
-        return nLayer * perLayer + 2 * c;
+        long norms = (stableEmbedding ? 2 : 1) * 2 * c; // ln_f, and wte_norm
+        return nLayer * perLayer + norms;
     }
 
     public long totalParameters() {

@@ -206,6 +206,41 @@ public final class Ops {
         return logits;
     }
 
+    /**
+     * Token embedding alone, {@code x[b·t] = wte[ids[b, t]]}: the stable embedding normalizes it
+     * before {@link #addPositions} (plain GPT-2 uses the fused {@link #embed}).
+     */
+    public Var embedTokens(Tensor ids, Parameter wte) {
+        int n = Math.toIntExact(ids.numel()), c = wte.value().dim(1), vocab = wte.value().dim(0);
+        for (long i = 0; i < n; i++) {
+            int id = ids.getInt(i);
+            if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + vocab);
+        }
+        Var x = tape.activation(n, c);
+        k.embeddingForward(d(wte), ids.data(), d(x), n, c);
+        tape.onBackward(x, () -> k.embeddingBackward(g(x), ids.data(), g(wte), n, c), wte);
+        return x;
+    }
+
+    /** {@code y[b, t] = x[b, t] + wpe[offset + t]} for x [batch·time, C]. */
+    public Var addPositions(Var x, Parameter wpe, int batch, int positionOffset) {
+        int n = x.value().dim(0), c = x.value().dim(1), time = n / batch;
+        requireCols(x, wpe.value().dim(1), wpe.name());
+        if (positionOffset + time > wpe.value().dim(0)) {
+            throw new IllegalArgumentException("sequence of " + (positionOffset + time) + " tokens exceeds block_size "
+                    + wpe.value().dim(0));
+        }
+        Var y = tape.activation(n, c);
+        long rowBytes = (long) time * c * 4;
+        MemorySegment pos = d(wpe).asSlice((long) positionOffset * c * 4, rowBytes);
+        for (int b = 0; b < batch; b++) k.add(d(x).asSlice(b * rowBytes, rowBytes), pos, d(y).asSlice(b * rowBytes, rowBytes), (long) time * c);
+        tape.onBackward(y, () -> {
+            k.axpy(1f, g(y), g(x), (long) n * c);
+            k.sumRows(g(y), g(wpe).asSlice((long) positionOffset * c * 4, rowBytes), batch, time * c);
+        }, wpe);
+        return y;
+    }
+
     private static void requireCols(Var x, int cols, String param) {
         if (x.value().rank() != 2 || x.value().dim(1) != cols) {
             throw new IllegalArgumentException("input " + x.value() + " does not match " + param + " (expects " + cols + " columns)");

@@ -87,14 +87,16 @@ public final class AdamW extends BaseOptimizer {
                 vv.intoMemorySegment(v, off, ByteOrder.nativeOrder());
                 pv.intoMemorySegment(p, off, ByteOrder.nativeOrder());
             }
+            // The tail does the vector body's operations in the same order, so an element's result
+            // does not depend on where a shard boundary puts it.
             for (; i < to; i++) {
                 float gi = g.getAtIndex(F, i);
-                float mi = b1 * m.getAtIndex(F, i) + (1 - b1) * gi;
-                float vi = b2 * v.getAtIndex(F, i) + (1 - b2) * gi * gi;
+                float mi = m.getAtIndex(F, i) * b1 + gi * (1 - b1);
+                float vi = v.getAtIndex(F, i) * b2 + gi * gi * (1 - b2);
                 float denom = (float) Math.sqrt(vi) * invSqrtBc2 + eps;
                 m.setAtIndex(F, i, mi);
                 v.setAtIndex(F, i, vi);
-                p.setAtIndex(F, i, p.getAtIndex(F, i) * decay - stepSize * mi / denom);
+                p.setAtIndex(F, i, p.getAtIndex(F, i) * decay - mi / denom * stepSize);
             }
         });
     }

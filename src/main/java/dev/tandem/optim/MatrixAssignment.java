@@ -5,49 +5,39 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Which rank orthogonalizes (Muon) or preconditions (SOAP) each whole matrix under ZeRO. Matrix
- * optimizers cannot work on an arbitrary shard of a flattened parameter, so the reference gives
- * whole matrices to ranks: sorted by size, largest first, dealt round-robin (matrix i of the
- * sorted list to rank i mod ranks), which keeps the work per rank within one matrix of equal.
- * Each rank updates its matrices, then the updated values are all-gathered so every rank holds
- * all parameters again. The element-wise parameters (1-D, embeddings) stay ordinary shards.
+ * Which rank updates each whole matrix under ZeRO when the optimizer needs whole matrices (Muon
+ * orthogonalizes them, SOAP preconditions them), so no rank ever sees part of one. Largest
+ * first, each matrix goes to the rank with the fewest elements so far; ties go to the first
+ * such rank counting from {@code first}. With equal sizes this is the reference's round-robin
+ * deal; with unequal ones it keeps the fullest rank within one matrix of the mean, which matters
+ * because every rank's share of a ZeRO unit is padded to the largest share.
  */
 public final class MatrixAssignment {
     private MatrixAssignment() {}
 
-    /** A matrix to place: its name and element count. */
-    public record Matrix(String name, long numel) {}
-
     /**
-     * The owning rank of each matrix, in the order given. Ties in size keep their input order,
-     * so every rank computes the same assignment from the same list.
+     * The owning rank of each matrix, in the order of {@code sizes} (element counts). A pure
+     * function of its arguments, so every rank computes the same assignment.
+     *
+     * @param first the rank preferred on ties; callers rotate it from one group of matrices to the
+     *              next so that the largest matrix of every group does not land on the same rank
      */
-    public static int[] assign(List<Matrix> matrices, int ranks) {
+    public static int[] assign(long[] sizes, int ranks, int first) {
         if (ranks < 1) throw new IllegalArgumentException("ranks must be >= 1, got " + ranks);
         List<Integer> order = new ArrayList<>();
-        for (int i = 0; i < matrices.size(); i++) order.add(i);
-        order.sort(Comparator.comparingLong((Integer i) -> -matrices.get(i).numel()).thenComparing(i -> i));
-        int[] owner = new int[matrices.size()];
-        for (int k = 0; k < order.size(); k++) owner[order.get(k)] = k % ranks;
-        return owner;
-    }
-
-    /** The same for slices (each must describe a whole parameter; its full shape gives its size). */
-    public static int[] assignSlices(List<ParamSlice> slices, int ranks) {
-        List<Matrix> ms = new ArrayList<>();
-        for (ParamSlice s : slices) {
-            long n = 1;
-            for (int d : s.shape()) n *= d;
-            ms.add(new Matrix(s.name(), n));
+        for (int i = 0; i < sizes.length; i++) order.add(i);
+        order.sort(Comparator.comparingLong((Integer i) -> -sizes[i]).thenComparing(i -> i));
+        long[] load = new long[ranks];
+        int[] owner = new int[sizes.length];
+        for (int i : order) {
+            int best = -1;
+            for (int k = 0; k < ranks; k++) {
+                int r = Math.floorMod(first + k, ranks);
+                if (best < 0 || load[r] < load[best]) best = r;
+            }
+            owner[i] = best;
+            load[best] += sizes[i];
         }
-        return assign(ms, ranks);
-    }
-
-    /** The slices rank {@code rank} owns under {@link #assignSlices}. */
-    public static List<ParamSlice> owned(List<ParamSlice> slices, int ranks, int rank) {
-        int[] owner = assignSlices(slices, ranks);
-        List<ParamSlice> out = new ArrayList<>();
-        for (int i = 0; i < slices.size(); i++) if (owner[i] == rank) out.add(slices.get(i));
-        return out;
+        return owner;
     }
 }

@@ -50,7 +50,11 @@ public final class Muon extends BaseOptimizer {
 
     /** Whether Muon (rather than its AdamW) updates this parameter: a hidden 2-D weight. */
     public static boolean isHidden(ParamSlice s) {
-        return s.shape().length == 2 && HIDDEN.matcher(s.name()).find();
+        return isHidden(s.name(), s.shape());
+    }
+
+    static boolean isHidden(String name, int[] shape) {
+        return shape.length == 2 && HIDDEN.matcher(name).find();
     }
 
     private static List<ParamSlice> hidden(List<ParamSlice> all, boolean want) {

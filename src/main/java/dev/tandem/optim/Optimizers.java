@@ -1,9 +1,11 @@
 package dev.tandem.optim;
 
 import dev.tandem.TandemException;
+import dev.tandem.nn.Parameter;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Predicate;
 
 /**
  * Builds an optimizer by its config name. Options and their defaults (from SPECS.md) are listed
@@ -24,6 +26,24 @@ public final class Optimizers {
             "muon", Set.of("momentum", "nesterov", "ns_steps", "lr_scale", "adam_lr_ratio"),
             "soap", Set.of("beta1", "beta2", "shampoo_beta", "precondition_every", "max_precond_dim"),
             "sgd", Set.of("momentum", "nesterov"));
+
+    /**
+     * The parameters optimizer {@code name} must update whole, which ZeRO must therefore not cut
+     * between ranks (pass it to {@code DataParallel.apply}): Muon's hidden matrices, SOAP's
+     * matrices; none for the element-wise optimizers.
+     */
+    public static Predicate<Parameter> updatedWhole(String name) {
+        return switch (name) {
+            case "muon" -> p -> Muon.isHidden(p.name(), p.shape());
+            case "soap" -> p -> p.shape().length == 2;
+            default -> p -> false;
+        };
+    }
+
+    /** Whether optimizer {@code name} reads option {@code option}. */
+    public static boolean hasOption(String name, String option) {
+        return OPTIONS.getOrDefault(name, Set.of()).contains(option);
+    }
 
     /** An optimizer called {@code name} over {@code slices}. */
     public static Optimizer create(String name, OptimizerSettings s, List<ParamSlice> slices) {

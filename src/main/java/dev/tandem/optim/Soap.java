@@ -25,7 +25,7 @@ import java.util.List;
  * <p>The first step only initializes GG and the bases from the eigensolver (no update), so the
  * current gradient never preconditions itself. 1-D parameters are not preconditioned (the
  * reference's {@code precondition_1d = false}): they get Adam one step late. Matrix parameters
- * must be whole (see {@link MatrixAssignment}); 1-D ones may be shards.
+ * must be whole (under ZeRO see {@link Optimizers#updatedWhole}); 1-D ones may be shards.
  */
 public final class Soap extends BaseOptimizer {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;

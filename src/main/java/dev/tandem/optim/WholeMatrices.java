@@ -10,7 +10,9 @@ final class WholeMatrices {
         if (!s.isWhole()) {
             throw new TandemException(optimizer + " needs whole matrices, but got elements [" + s.offset() + ", "
                     + (s.offset() + s.length()) + ") of " + s.name() + " " + java.util.Arrays.toString(s.shape())
-                    + "; under ZeRO give each rank whole matrices (MatrixAssignment) and all-gather the results");
+                    + "; under ZeRO, wrap the model with DataParallel.apply(model, group, stage, Optimizers.updatedWhole(\""
+                    + optimizer.toLowerCase(java.util.Locale.ROOT) + "\")) "
+                    + "so that each matrix is owned whole by one rank");
         }
     }
 }

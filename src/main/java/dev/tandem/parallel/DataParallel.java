@@ -13,12 +13,15 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * Data parallelism with ZeRO stages 0–3, applied to a model from outside through {@link Hooks}.
  * Each module's parameters form one {@link FlatUnit}; the embeddings and the final LayerNorm
  * form the "root" unit, because the tied token embedding is used by the first module and by the
- * output head.
+ * output head. At ZeRO ≥ 1 with an optimizer that needs whole matrices (Muon, SOAP), a module's
+ * matrices form a second, owned-whole unit: each matrix lies inside one rank's shard, so that
+ * rank receives its fully reduced gradient and updates it whole (see FlatUnit).
  *
  * <p>Per step: (stage 3) a unit's parameters are gathered before its forward and again before
  * its backward and freed after each; a unit's gradients are reduced as soon as its backward is
@@ -31,34 +34,61 @@ public final class DataParallel implements Hooks, AutoCloseable {
 
     private final ProcessGroup group;
     private final int stage;
-    private final Map<String, FlatUnit> units = new LinkedHashMap<>();
+    private final Map<String, List<FlatUnit>> modules = new LinkedHashMap<>(); // root and each block → its units
+    private final List<FlatUnit> units = new ArrayList<>();
     private final List<String> blocks = new ArrayList<>();
     private boolean lastMicroBatch = true;
     private boolean training;
     private long blockedNanos;
 
-    private DataParallel(GPT model, ProcessGroup group, int stage) {
+    private DataParallel(GPT model, ProcessGroup group, int stage, Predicate<Parameter> updatedWhole) {
         this.group = group;
         this.stage = stage;
-        Map<String, List<Parameter>> modules = model.moduleParameters();
-        List<Parameter> root = new ArrayList<>(modules.get("embed"));
-        for (Parameter p : modules.get("head")) if (!root.contains(p)) root.add(p);
-        units.put(ROOT, new FlatUnit(ROOT, root, stage, group));
-        for (Map.Entry<String, List<Parameter>> e : modules.entrySet()) {
+        Map<String, List<Parameter>> byModule = model.moduleParameters();
+        List<Parameter> root = new ArrayList<>(byModule.get("embed"));
+        for (Parameter p : byModule.get("head")) if (!root.contains(p)) root.add(p);
+        addUnits(ROOT, root, updatedWhole);
+        for (Map.Entry<String, List<Parameter>> e : byModule.entrySet()) {
             if (!e.getKey().equals("embed") && !e.getKey().equals("head")) {
-                units.put(e.getKey(), new FlatUnit(e.getKey(), e.getValue(), stage, group));
+                addUnits(e.getKey(), e.getValue(), updatedWhole);
                 blocks.add(e.getKey());
             }
         }
     }
 
     /**
-     * Wraps {@code model} for data parallelism over {@code group} at ZeRO {@code stage}. Every rank
-     * must start from the same parameters (same seed); the model's parameters move into flat
-     * buffers owned by the returned object, which must be closed before the model.
+     * A module's units: its parameters cut into equal shards, except those the optimizer updates
+     * whole, which go to an owned-whole unit (at ZeRO ≥ 1; at stage 0 every rank updates every
+     * parameter whole anyway).
+     */
+    private void addUnits(String module, List<Parameter> params, Predicate<Parameter> updatedWhole) {
+        List<Parameter> whole = new ArrayList<>(), rest = new ArrayList<>();
+        for (Parameter p : params) (stage > 0 && updatedWhole.test(p) ? whole : rest).add(p);
+        List<FlatUnit> us = new ArrayList<>();
+        if (!rest.isEmpty()) us.add(FlatUnit.sharded(module, rest, stage, group));
+        // The module's index decides who wins ties, so successive blocks put their largest matrix on different ranks.
+        if (!whole.isEmpty()) us.add(FlatUnit.ownedWhole(module + " (whole)", whole, stage, group, modules.size()));
+        modules.put(module, us);
+        units.addAll(us);
+    }
+
+    /**
+     * Wraps {@code model} for data parallelism over {@code group} at ZeRO {@code stage}, for an
+     * element-wise optimizer (every parameter may be cut between ranks). Every rank must start
+     * from the same parameters (same seed); the model's parameters move into flat buffers owned
+     * by the returned object, which must be closed before the model.
      */
     public static DataParallel apply(GPT model, ProcessGroup group, int stage) {
-        return new DataParallel(model, group, stage);
+        return apply(model, group, stage, p -> false);
+    }
+
+    /**
+     * The same, for an optimizer that must update the parameters {@code updatedWhole} accepts
+     * whole ({@code Optimizers.updatedWhole(name)}): at ZeRO ≥ 1 each of them is owned by one rank,
+     * and {@link #optimizerSlices()} gives that rank the whole parameter.
+     */
+    public static DataParallel apply(GPT model, ProcessGroup group, int stage, Predicate<Parameter> updatedWhole) {
+        return new DataParallel(model, group, stage, updatedWhole);
     }
 
     public int rank() {
@@ -77,8 +107,8 @@ public final class DataParallel implements Hooks, AutoCloseable {
         return group;
     }
 
-    private FlatUnit unitOf(String module) {
-        return units.get(module.equals("embed") || module.equals("head") ? ROOT : module);
+    private List<FlatUnit> unitsOf(String module) {
+        return modules.get(module.equals("embed") || module.equals("head") ? ROOT : module);
     }
 
     /** Marks the micro-batch about to run (stages 0–1 reduce gradients only after the last). */
@@ -105,19 +135,18 @@ public final class DataParallel implements Hooks, AutoCloseable {
         blockedNanos += System.nanoTime() - t0;
     }
 
-    /** The transformer block that runs {@code offset} blocks after {@code module}, or null. */
-    private FlatUnit block(String module, int offset) {
+    /** The units of the transformer block that runs {@code offset} blocks after {@code module} (none past the ends). */
+    private List<FlatUnit> block(String module, int offset) {
         int i = module.equals("embed") ? -1 : module.equals("head") ? blocks.size() : blocks.indexOf(module);
         int j = i + offset;
-        return j >= 0 && j < blocks.size() ? units.get(blocks.get(j)) : null;
+        return j >= 0 && j < blocks.size() ? modules.get(blocks.get(j)) : List.of();
     }
 
     @Override
     public void beforeForward(String module) {
-        timed(unitOf(module)::gather);
+        timed(() -> unitsOf(module).forEach(FlatUnit::gather));
         // Stage 3: start gathering the next block now, so it arrives while this one computes.
-        FlatUnit next = block(module, 1);
-        if (next != null) next.prefetch();
+        block(module, 1).forEach(FlatUnit::prefetch);
     }
 
     @Override
@@ -125,40 +154,43 @@ public final class DataParallel implements Hooks, AutoCloseable {
         // The root unit stays gathered from the embeddings through the head, and on into the
         // head's backward when one follows.
         if (module.equals("embed") || (module.equals("head") && training)) return;
-        unitOf(module).release();
+        unitsOf(module).forEach(FlatUnit::release);
     }
 
     @Override
     public void beforeBackward(String module) {
-        FlatUnit u = unitOf(module);
-        timed(u::gather);
-        u.prepareGradients();
-        FlatUnit previous = block(module, -1);
-        if (previous != null) previous.prefetch();
+        List<FlatUnit> us = unitsOf(module);
+        timed(() -> us.forEach(FlatUnit::gather));
+        us.forEach(FlatUnit::prepareGradients);
+        block(module, -1).forEach(FlatUnit::prefetch);
     }
 
     @Override
     public void afterBackward(String module) {
         if (module.equals("head")) return; // the root unit's backward ends with the embeddings
-        FlatUnit u = unitOf(module);
-        u.reduceGradients(lastMicroBatch);
-        if (training) u.release();
+        for (FlatUnit u : unitsOf(module)) {
+            u.reduceGradients(lastMicroBatch);
+            if (training) u.release();
+        }
     }
 
     /** Waits for every gradient reduction of this step. */
     public void finishGradients() {
-        timed(() -> units.values().forEach(FlatUnit::finishReduction));
+        timed(() -> units.forEach(FlatUnit::finishReduction));
     }
 
-    /** The parameter elements this rank's optimizer updates. */
+    /**
+     * The parameter elements this rank's optimizer updates: at ZeRO ≥ 1 each element is in the
+     * slices of exactly one rank; parameters that must be updated whole come whole.
+     */
     public List<ParamSlice> optimizerSlices() {
         List<ParamSlice> out = new ArrayList<>();
-        for (FlatUnit u : units.values()) out.addAll(u.slices());
+        for (FlatUnit u : units) out.addAll(u.slices());
         return out;
     }
 
     public void zeroGrad() {
-        for (FlatUnit u : units.values()) u.zeroGrad();
+        for (FlatUnit u : units) u.zeroGrad();
     }
 
     /**
@@ -168,19 +200,19 @@ public final class DataParallel implements Hooks, AutoCloseable {
      */
     public double clipGradients(double maxNorm) {
         double sq = 0;
-        for (FlatUnit u : units.values()) sq += u.localSquaredGradNorm();
+        for (FlatUnit u : units) sq += u.localSquaredGradNorm();
         if (stage > 0) sq = sum(group, sq);
         double norm = Math.sqrt(sq);
         if (maxNorm > 0 && norm > maxNorm) {
             float scale = (float) (maxNorm / (norm + 1e-6));
-            for (FlatUnit u : units.values()) u.scaleGradients(scale);
+            for (FlatUnit u : units) u.scaleGradients(scale);
         }
         return norm;
     }
 
     /** After the optimizer step: every rank gets the updated parameters. */
     public void afterOptimizerStep() {
-        timed(() -> units.values().forEach(FlatUnit::allGatherUpdatedParams));
+        timed(() -> units.forEach(FlatUnit::allGatherUpdatedParams));
     }
 
     /** Mean of {@code value} over ranks (e.g. the loss, for logging). */
@@ -203,20 +235,20 @@ public final class DataParallel implements Hooks, AutoCloseable {
 
     /** Stage 3: gathers every unit (e.g. to save the whole model); undo with {@link #releaseAll()}. */
     public void gatherAll() {
-        for (FlatUnit u : units.values()) u.gather();
+        for (FlatUnit u : units) u.gather();
     }
 
     public void releaseAll() {
-        for (FlatUnit u : units.values()) u.release();
+        for (FlatUnit u : units) u.release();
     }
 
     /** Parameters in units, for reporting: Ψ (real elements). */
     public long parameterCount() {
-        return units.values().stream().mapToLong(FlatUnit::elements).sum();
+        return units.stream().mapToLong(FlatUnit::elements).sum();
     }
 
     @Override
     public void close() {
-        for (FlatUnit u : units.values()) u.close();
+        for (FlatUnit u : units) u.close();
     }
 }

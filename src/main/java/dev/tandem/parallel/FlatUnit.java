@@ -4,6 +4,7 @@ import dev.tandem.comm.ProcessGroup;
 import dev.tandem.comm.ReduceOp;
 import dev.tandem.comm.Work;
 import dev.tandem.nn.Parameter;
+import dev.tandem.optim.MatrixAssignment;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
@@ -11,6 +12,7 @@ import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -30,6 +32,15 @@ import java.util.List;
  *
  * Whole buffers that exist only around a collective (gathered parameters at stage 3, the
  * unreduced gradient bucket at stages 2–3) are counted as communication memory.
+ *
+ * <p>Layout. A {@linkplain #sharded sharded} unit lays its parameters end to end and cuts equal
+ * shards, so a shard may hold part of a parameter. An {@linkplain #ownedWhole owned-whole} unit
+ * is for parameters an optimizer must see whole (Muon's and SOAP's matrices): each parameter gets
+ * an owning rank ({@link MatrixAssignment}) and lies entirely inside its owner's shard, and every
+ * shard is padded to the largest owner's total. The same collectives then do exactly what the
+ * reference's distributed Muon does: the reduce-scatter leaves each owner the fully reduced
+ * gradients of its matrices, the owner updates them whole, and the all-gather (stages 1–2) or the
+ * next gather (stage 3) brings them to every rank.
  */
 final class FlatUnit implements AutoCloseable {
     final String name;
@@ -48,20 +59,38 @@ final class FlatUnit implements AutoCloseable {
     private Work pending;
     private Work gathering;      // stage 3: an all-gather started ahead of use (prefetch)
 
-    FlatUnit(String name, List<Parameter> params, int stage, ProcessGroup group) {
+    /** Parameters end to end, cut into N equal shards. */
+    static FlatUnit sharded(String name, List<Parameter> params, int stage, ProcessGroup group) {
+        return new FlatUnit(name, params, stage, group, null);
+    }
+
+    /**
+     * Every parameter inside the shard of the rank that owns it. {@code firstOwner} breaks ties in
+     * the assignment; rotating it from unit to unit spreads the largest matrices over the ranks.
+     */
+    static FlatUnit ownedWhole(String name, List<Parameter> params, int stage, ProcessGroup group, int firstOwner) {
+        long[] sizes = new long[params.size()];
+        for (int i = 0; i < sizes.length; i++) sizes[i] = params.get(i).numel();
+        return new FlatUnit(name, params, stage, group, MatrixAssignment.assign(sizes, group.size(), firstOwner));
+    }
+
+    /** @param owner the owning rank of each parameter, or null to cut equal shards */
+    private FlatUnit(String name, List<Parameter> params, int stage, ProcessGroup group, int[] owner) {
         this.name = name;
         this.params = List.copyOf(params);
         this.stage = stage;
         this.group = group;
         this.offsets = new long[params.size()];
-        long off = 0;
-        for (int i = 0; i < params.size(); i++) {
-            offsets[i] = off;
-            off += params.get(i).numel();
-        }
-        this.total = off;
         int n = group.size();
-        this.shard = (total + n - 1) / n;
+        long[] used = new long[n]; // elements laid out so far per owner; a sharded unit is one run, used[0]
+        for (int i = 0; i < params.size(); i++) {
+            int r = owner == null ? 0 : owner[i];
+            offsets[i] = used[r];
+            used[r] += params.get(i).numel();
+        }
+        this.total = Arrays.stream(used).sum();
+        this.shard = owner == null ? (total + n - 1) / n : Arrays.stream(used).max().orElseThrow();
+        if (owner != null) for (int i = 0; i < params.size(); i++) offsets[i] += owner[i] * shard;
         Tensor flat = Tensor.zeros(stage == 3 ? MemoryCategory.COMMUNICATION : MemoryCategory.PARAMETERS, padded());
         for (int i = 0; i < params.size(); i++) params.get(i).moveTo(view(flat, i));
         if (stage == 3) {
@@ -184,11 +213,12 @@ final class FlatUnit implements AutoCloseable {
 
     /**
      * What this rank's optimizer updates: every parameter whole at stage 0, otherwise this rank's
-     * shard cut at parameter boundaries (padding excluded).
+     * shard cut at parameter boundaries (padding excluded): in an owned-whole unit, the
+     * parameters it owns.
      */
     List<ParamSlice> slices() {
         List<ParamSlice> out = new ArrayList<>();
-        long lo = stage == 0 ? 0 : myStart(), hi = stage == 0 ? total : Math.min(total, myStart() + shard);
+        long lo = stage == 0 ? 0 : myStart(), hi = stage == 0 ? padded() : myStart() + shard;
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);
             long a = Math.max(lo, offsets[i]), b = Math.min(hi, offsets[i] + p.numel());

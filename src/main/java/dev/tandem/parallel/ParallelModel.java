@@ -6,6 +6,7 @@ import dev.tandem.nn.GPT;
 import dev.tandem.nn.Ops;
 import dev.tandem.nn.RecomputePolicy;
 import dev.tandem.nn.Tape;
+import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.Tensor;
@@ -33,7 +34,7 @@ public final class ParallelModel implements AutoCloseable {
         this.mesh = mesh;
         this.recompute = RecomputePolicy.parse(plan.recompute(), model.config().nLayer());
         this.tp = plan.tp() > 1 ? TensorParallel.apply(model, mesh.group("tp"), plan.sequenceParallel()) : null;
-        this.dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage());
+        this.dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage(), Optimizers.updatedWhole(plan.optimizer()));
     }
 
     /** The mesh of {@code plan} over {@code world}: axes pp, dp, tp (tp fastest). */

@@ -42,6 +42,10 @@ public record Plan(int dp, int tp, int pp, int zeroStage, int microBatches, Stri
         }
         if (offload) throw new TandemException("optimizer-state offload is not yet in the runtime; use offload=false");
         if (!stateDtype.equals("f32")) throw new TandemException("optimizer state dtype '" + stateDtype + "' is not supported; use f32");
+        if (tp > 1 && (optimizer.equals("muon") || optimizer.equals("soap"))) {
+            throw new TandemException(optimizer + " updates whole matrices, and with tp = " + tp + " each rank holds a block of each: "
+                    + "use tp = 1 (data parallelism and ZeRO keep matrices whole for it) or an element-wise optimizer such as adamw");
+        }
         if (sequenceParallel && tp == 1) throw new TandemException("sequence_parallel needs tp > 1 (it splits the tensor-parallel group's work)");
         if (!SCHEDULES.contains(schedule)) throw new TandemException("pp_schedule must be gpipe, 1f1b or interleaved, got '" + schedule + "'");
         if (virtualStages < 1) throw new TandemException("virtual_stages must be >= 1, got " + virtualStages);

@@ -78,6 +78,10 @@ public final class TensorParallel {
                     + c.vocabSize() + " does not divide by " + tp + ": pad vocab_size to a multiple of " + tp
                     + " (e.g. " + (c.vocabSize() + tp - 1) / tp * tp + "; the extra rows are never a target)");
         }
+        if (tp > 1 && c.stableEmbedding()) {
+            throw new TandemException("the stable embedding (a LayerNorm on the token embedding) has no vocabulary-parallel form yet: "
+                    + "use tp = 1 with stable_embedding, or stable_embedding = false with tp = " + tp);
+        }
         TensorParallel t = new TensorParallel(model, group, sequenceParallel);
         if (tp == 1) return t;
         ShardGroup shardGroup = new Collectives(group);

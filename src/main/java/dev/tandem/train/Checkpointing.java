@@ -183,6 +183,7 @@ final class Checkpointing implements AutoCloseable {
         m.put("n_embd", model.nEmbd());
         m.put("vocab_size", model.vocabSize());
         m.put("block_size", model.blockSize());
+        if (model.stableEmbedding()) m.put("stable_embedding", true);
         ObjectNode plan = n.putObject("plan");
         plan.put("world_size", world.size());
         plan.put("zero_stage", dp.stage());

@@ -28,7 +28,7 @@ import java.util.TreeSet;
  */
 public record TrainConfig(
         // model
-        int nLayer, int nHead, int nEmbd, int blockSize,
+        int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding,
         // data
         String corpus, String tokenizer, int vocabSize, double valFraction,
         // optimisation
@@ -54,7 +54,7 @@ public record TrainConfig(
      * about ten minutes on a 2-core machine (see docs/TRAINING.md for how it was chosen).
      */
     public static TrainConfig defaults() {
-        return new TrainConfig(4, 4, 192, 128,
+        return new TrainConfig(4, 4, 192, 128, false,
                 "data/tinyshakespeare.txt", "data/tokenizer-shakespeare-2k.json", 2048, 0.1,
                 16, 1, 1000, 2e-3f, 2e-4f, 60, "cosine", 0.2, 0.1f, 0.9f, 0.95f, 1.0,
                 "adamw", "", "",
@@ -64,10 +64,15 @@ public record TrainConfig(
                 0, "", 3, 0, "", true, 0);
     }
 
-    /** The optimizer hyperparameters: AdamW's β/ε/wd from their keys, plus optimizer_options and param_groups. */
+    /**
+     * The optimizer hyperparameters: AdamW's β/ε/wd from their keys, plus optimizer_options and
+     * param_groups. {@code stable_embedding} also turns on the 8-bit optimizers' option of that
+     * name, which keeps the embeddings' state in float32.
+     */
     public OptimizerSettings optimizerSettings() {
-        return new OptimizerSettings(beta1, beta2, 1e-8f, weightDecay, ParamGroups.parse(paramGroups),
-                OptimizerSettings.parseOptions(optimizerOptions));
+        Map<String, String> options = OptimizerSettings.parseOptions(optimizerOptions);
+        if (stableEmbedding && Optimizers.hasOption(optimizer, "stable_embedding")) options.putIfAbsent("stable_embedding", "true");
+        return new OptimizerSettings(beta1, beta2, 1e-8f, weightDecay, ParamGroups.parse(paramGroups), options);
     }
 
     /** Where checkpoints go: {@code ckpt_dir}, or {@code <runs_dir>/<name>/checkpoints}. */
@@ -130,7 +135,11 @@ public record TrainConfig(
             throw new TandemException("optimizer must be one of " + String.join(", ", Optimizers.NAMES) + ", got '" + optimizer + "'");
         }
         // parse now (fields are not assigned yet in a compact constructor), so errors come at load time
-        OptimizerSettings.parseOptions(optimizerOptions);
+        Map<String, String> options = OptimizerSettings.parseOptions(optimizerOptions);
+        if (stableEmbedding && "false".equals(options.get("stable_embedding"))) {
+            throw new TandemException("stable_embedding = true keeps the embeddings' 8-bit optimizer state in float32; "
+                    + "remove stable_embedding=false from optimizer_options");
+        }
         ParamGroups.parse(paramGroups);
         if (ckptEvery < 0 || keepLast < 0 || keepEvery < 0) {
             throw new TandemException("ckpt_every, keep_last and keep_every must be >= 0 (0 = off / keep all)");

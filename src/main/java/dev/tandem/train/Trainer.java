@@ -95,8 +95,8 @@ public final class Trainer {
         Tokenizer tokenizer = loadOrTrainTokenizer(corpus, tokenizerFile);
         try (Checkpoint resume = Checkpointing.openResume(cfg, out);
              TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.runsDir(), "cache"), cfg.valFraction(), out::println);
-             GPT model = Checkpointing.initialModel(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(), cfg.blockSize()),
-                     cfg.seed(), resume);
+             GPT model = Checkpointing.initialModel(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(),
+                     cfg.blockSize(), cfg.stableEmbedding()), cfg.seed(), resume);
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan));
              Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), pm.optimizerSlices());
              MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl"), resume != null) : null) {

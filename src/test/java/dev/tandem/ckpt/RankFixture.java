@@ -32,7 +32,7 @@ final class RankFixture implements AutoCloseable {
         this.optimizer = optimizer;
         this.group = g;
         this.model = GPT.initialized(config, 5);
-        this.dp = dev.tandem.parallel.DataParallel.apply(model, g, stage);
+        this.dp = dev.tandem.parallel.DataParallel.apply(model, g, stage, Optimizers.updatedWhole(optimizer));
         this.opt = Optimizers.create(optimizer, TrainConfig.defaults().optimizerSettings(), dp.optimizerSlices());
     }
 

@@ -117,6 +117,18 @@ class GradientCheckTest {
         ids.close();
     }
 
+    /** The stable embedding's path: tokens alone, then positions added (a LayerNorm goes between). */
+    @Test
+    void tokenEmbeddingThenPositions() {
+        SplittableRandom rng = new SplittableRandom(9);
+        Parameter wte = leaf("wte", rng, 11, 6), wpe = leaf("wpe", rng, 8, 6);
+        Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.OTHER, 2, 5);
+        int[] tokens = {1, 3, 3, 10, 0, 7, 1, 1, 2, 9};
+        for (int i = 0; i < tokens.length; i++) ids.setInt(i, tokens[i]);
+        check(List.of(wte, wpe), ops -> ops.addPositions(ops.embedTokens(ids, wte), wpe, 2, 2), 20);
+        ids.close();
+    }
+
     @Test
     void causalAttention() {
         SplittableRandom rng = new SplittableRandom(5);
@@ -167,7 +179,21 @@ class GradientCheckTest {
 
     @Test
     void wholeTwoLayerGpt() {
-        GPTConfig cfg = new GPTConfig(2, 2, 8, 17, 8);
+        wholeGpt(new GPTConfig(2, 2, 8, 17, 8));
+    }
+
+    /** With the stable embedding: wte_norm between the token lookup and the positions. */
+    @Test
+    void wholeTwoLayerGptWithStableEmbedding() {
+        GPTConfig cfg = new GPTConfig(2, 2, 8, 17, 8, true);
+        try (GPT model = GPT.empty(cfg)) {
+            assertThat(model.moduleParameters().get("embed")).extracting(Parameter::name)
+                    .containsExactly("wte.weight", "wpe.weight", "wte_norm.weight", "wte_norm.bias");
+        }
+        wholeGpt(cfg);
+    }
+
+    private static void wholeGpt(GPTConfig cfg) {
         try (GPT model = GPT.initialized(cfg, 42)) {
             // Larger weights than GPT-2 init, so every path carries a visible gradient.
             SplittableRandom rng = new SplittableRandom(8);

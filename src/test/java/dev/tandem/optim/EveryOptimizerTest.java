@@ -43,7 +43,18 @@ class EveryOptimizerTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("optimizers")
     void overfitsASingleBatch(String name, Map<String, String> options, float lr) {
-        GPTConfig cfg = new GPTConfig(2, 2, 32, 50, 16);
+        overfit(new GPTConfig(2, 2, 32, 50, 16), name, options, lr);
+    }
+
+    /** The same with the stable embedding (wte_norm after the token lookup) and float32 embedding state. */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"adamw8bit", "lion8bit"})
+    void overfitsWithTheStableEmbedding(String name) {
+        float lr = name.equals("adamw8bit") ? 3e-3f : 2e-3f;
+        overfit(new GPTConfig(2, 2, 32, 50, 16, true), name, Map.of("stable_embedding", "true"), lr);
+    }
+
+    private static void overfit(GPTConfig cfg, String name, Map<String, String> options, float lr) {
         SplittableRandom rng = new SplittableRandom(3);
         OptimizerSettings s = OptimizerSettings.gpt().withWeightDecay(0f).withOptions(options);
         double first = 0, last = 0;

@@ -147,23 +147,20 @@ class MuonTest {
             ParamSlice half = new ParamSlice(w.slice.name(), w.slice.shape(), true, 32, 32,
                     w.value.data().asSlice(128, 128), w.grad.data().asSlice(128, 128));
             assertThatThrownBy(() -> Optimizers.create("muon", OptimizerSettings.gpt(), List.of(half)))
-                    .isInstanceOf(TandemException.class).hasMessageContaining("whole matrices").hasMessageContaining("MatrixAssignment");
+                    .isInstanceOf(TandemException.class).hasMessageContaining("whole matrices").hasMessageContaining("Optimizers.updatedWhole(\"muon\")");
             assertThatThrownBy(() -> Optimizers.create("soap", OptimizerSettings.gpt(), List.of(half)))
                     .isInstanceOf(TandemException.class).hasMessageContaining("whole matrices");
         }
     }
 
     @Test
-    void matrixAssignmentIsLargestFirstRoundRobin() {
-        List<MatrixAssignment.Matrix> ms = List.of(
-                new MatrixAssignment.Matrix("a", 10), new MatrixAssignment.Matrix("b", 40),
-                new MatrixAssignment.Matrix("c", 30), new MatrixAssignment.Matrix("d", 40),
-                new MatrixAssignment.Matrix("e", 5));
-        // sorted: b(40) d(40) c(30) a(10) e(5) → ranks 0 1 2 0 1
-        assertThat(MatrixAssignment.assign(ms, 3)).containsExactly(0, 0, 2, 1, 1);
-        assertThat(MatrixAssignment.assign(ms, 1)).containsOnly(0);
-        try (TestParam x = new TestParam("x", true, 2, 2); TestParam y = new TestParam("y", true, 4, 4)) {
-            assertThat(MatrixAssignment.owned(List.of(x.slice, y.slice), 2, 0)).extracting(ParamSlice::name).containsExactly("y");
-        }
+    void matrixAssignmentIsLargestFirstToTheLeastLoadedRank() {
+        long[] sizes = {10, 40, 30, 40, 5};
+        // sorted: b(40) d(40) c(30) a(10) e(5); loads after each: b→0 (40,0,0), d→1 (40,40,0), c→2 (40,40,30),
+        // a→2 (40,40,40), e→0 (45,40,40): the reference's round-robin would end at (50,45,30)
+        assertThat(MatrixAssignment.assign(sizes, 3, 0)).containsExactly(2, 0, 2, 1, 0);
+        // equal sizes: round-robin from the first rank
+        assertThat(MatrixAssignment.assign(new long[] {7, 7, 7, 7}, 3, 1)).containsExactly(1, 2, 0, 1);
+        assertThat(MatrixAssignment.assign(sizes, 1, 5)).containsOnly(0);
     }
 }
