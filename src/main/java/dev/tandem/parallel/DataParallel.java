@@ -10,45 +10,76 @@ import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Data parallelism with ZeRO stages 0–3, applied to a model from outside through {@link Hooks}.
- * Each module's parameters form one {@link FlatUnit}; the embeddings and the final LayerNorm
- * form the "root" unit, because the tied token embedding is used by the first module and by the
- * output head.
+ * Each module's parameters form one {@link FlatUnit}, except that modules sharing a parameter on
+ * this rank share a unit: with the whole model on the rank, the embeddings and the final LayerNorm
+ * form one unit (named "embed"), because the tied token embedding is used by the first module and
+ * by the output head. A rank may hold only some modules (a pipeline stage); a parameter it shares
+ * with a module held elsewhere then gets a unit of its own (named after the parameter), so that
+ * both holders cut it into the same shards.
  *
  * <p>Per step: (stage 3) a unit's parameters are gathered before its forward and again before
- * its backward and freed after each; a unit's gradients are reduced as soon as its backward is
- * done, asynchronously, while earlier modules run their backward; {@link #finishGradients()}
- * waits for all reductions; the optimizer updates this rank's {@link #optimizerSlices()}; then
- * (stages 1–2) the updated shards are all-gathered.
+ * its backward and freed after each; a unit's gradients are reduced as soon as the backward of
+ * its first module is done, asynchronously, while earlier modules run their backward;
+ * {@link #finishGradients()} waits for all reductions; the optimizer updates this rank's
+ * {@link #optimizerSlices()}; then (stages 1–2) the updated shards are all-gathered.
  */
 public final class DataParallel implements Hooks, AutoCloseable {
-    private static final String ROOT = "root";
-
     private final ProcessGroup group;
     private final int stage;
     private final Map<String, FlatUnit> units = new LinkedHashMap<>();
-    private final List<String> blocks = new ArrayList<>();
+    /** The units each module held on this rank uses. */
+    private final Map<String, List<FlatUnit>> unitsOf = new LinkedHashMap<>();
+    /** All of the model's modules, in forward order. */
+    private final List<String> order;
     private boolean lastMicroBatch = true;
     private boolean training;
     private long blockedNanos;
 
-    private DataParallel(GPT model, ProcessGroup group, int stage) {
+    private DataParallel(GPT model, ProcessGroup group, int stage, Collection<String> held) {
         this.group = group;
         this.stage = stage;
         Map<String, List<Parameter>> modules = model.moduleParameters();
-        List<Parameter> root = new ArrayList<>(modules.get("embed"));
-        for (Parameter p : modules.get("head")) if (!root.contains(p)) root.add(p);
-        units.put(ROOT, new FlatUnit(ROOT, root, stage, group));
-        for (Map.Entry<String, List<Parameter>> e : modules.entrySet()) {
-            if (!e.getKey().equals("embed") && !e.getKey().equals("head")) {
-                units.put(e.getKey(), new FlatUnit(e.getKey(), e.getValue(), stage, group));
-                blocks.add(e.getKey());
+        this.order = List.copyOf(modules.keySet());
+        for (String m : held) {
+            if (!modules.containsKey(m)) throw new IllegalArgumentException("the model has no module '" + m + "'; modules: " + order);
+        }
+        Set<Parameter> heldElsewhere = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (String m : order) if (!held.contains(m)) heldElsewhere.addAll(modules.get(m));
+        Map<String, List<Parameter>> unitParams = new LinkedHashMap<>();
+        Map<Parameter, String> unitOf = new IdentityHashMap<>();
+        for (String m : order) {
+            if (!held.contains(m)) continue;
+            // A module joins the unit of an earlier module it shares a parameter with, else starts its own.
+            String unit = m;
+            for (Parameter p : modules.get(m)) {
+                if (unitOf.containsKey(p) && !heldElsewhere.contains(p)) unit = unitOf.get(p);
             }
+            for (Parameter p : modules.get(m)) {
+                if (unitOf.containsKey(p)) continue;
+                String u = heldElsewhere.contains(p) ? p.name() : unit;
+                unitParams.computeIfAbsent(u, k -> new ArrayList<>()).add(p);
+                unitOf.put(p, u);
+            }
+        }
+        unitParams.forEach((name, params) -> units.put(name, new FlatUnit(name, params, stage, group)));
+        for (String m : order) {
+            if (!held.contains(m)) continue;
+            List<FlatUnit> us = new ArrayList<>();
+            for (Parameter p : modules.get(m)) {
+                FlatUnit u = units.get(unitOf.get(p));
+                if (!us.contains(u)) us.add(u);
+            }
+            unitsOf.put(m, us);
         }
     }
 
@@ -58,7 +89,15 @@ public final class DataParallel implements Hooks, AutoCloseable {
      * buffers owned by the returned object, which must be closed before the model.
      */
     public static DataParallel apply(GPT model, ProcessGroup group, int stage) {
-        return new DataParallel(model, group, stage);
+        return apply(model, group, stage, model.moduleParameters().keySet());
+    }
+
+    /**
+     * Wraps only the named {@code modules} of {@code model} (e.g. one pipeline stage's; names as
+     * in {@link GPT#moduleParameters()}); parameters used by no held module are left alone.
+     */
+    public static DataParallel apply(GPT model, ProcessGroup group, int stage, Collection<String> modules) {
+        return new DataParallel(model, group, stage, Set.copyOf(modules));
     }
 
     public int rank() {
@@ -75,10 +114,6 @@ public final class DataParallel implements Hooks, AutoCloseable {
 
     public ProcessGroup group() {
         return group;
-    }
-
-    private FlatUnit unitOf(String module) {
-        return units.get(module.equals("embed") || module.equals("head") ? ROOT : module);
     }
 
     /** Marks the micro-batch about to run (stages 0–1 reduce gradients only after the last). */
@@ -105,44 +140,64 @@ public final class DataParallel implements Hooks, AutoCloseable {
         blockedNanos += System.nanoTime() - t0;
     }
 
-    /** The transformer block that runs {@code offset} blocks after {@code module}, or null. */
-    private FlatUnit block(String module, int offset) {
-        int i = module.equals("embed") ? -1 : module.equals("head") ? blocks.size() : blocks.indexOf(module);
-        int j = i + offset;
-        return j >= 0 && j < blocks.size() ? units.get(blocks.get(j)) : null;
+    private List<FlatUnit> unitsOf(String module) {
+        List<FlatUnit> us = unitsOf.get(module);
+        if (us == null) throw new IllegalStateException("module '" + module + "' runs on a rank that does not hold its parameters");
+        return us;
+    }
+
+    /** The units of the module {@code offset} places after {@code module} in the model, if this rank holds it. */
+    private List<FlatUnit> neighbour(String module, int offset) {
+        int j = order.indexOf(module) + offset;
+        return j >= 0 && j < order.size() ? unitsOf.getOrDefault(order.get(j), List.of()) : List.of();
+    }
+
+    /** Whether {@code module} is the first (in forward order) of this rank's modules that use {@code u}. */
+    private boolean firstUser(String module, FlatUnit u) {
+        for (Map.Entry<String, List<FlatUnit>> e : unitsOf.entrySet()) if (e.getValue().contains(u)) return e.getKey().equals(module);
+        return false;
+    }
+
+    /** Whether a module after {@code module} in this rank's forward also uses {@code u}. */
+    private boolean usedLater(String module, FlatUnit u) {
+        for (int j = order.indexOf(module) + 1; j < order.size(); j++) {
+            if (unitsOf.getOrDefault(order.get(j), List.of()).contains(u)) return true;
+        }
+        return false;
     }
 
     @Override
     public void beforeForward(String module) {
-        timed(unitOf(module)::gather);
-        // Stage 3: start gathering the next block now, so it arrives while this one computes.
-        FlatUnit next = block(module, 1);
-        if (next != null) next.prefetch();
+        for (FlatUnit u : unitsOf(module)) timed(u::gather);
+        // Stage 3: start gathering the next module now, so it arrives while this one computes.
+        for (FlatUnit u : neighbour(module, 1)) u.prefetch();
     }
 
     @Override
     public void afterForward(String module) {
-        // The root unit stays gathered from the embeddings through the head, and on into the
-        // head's backward when one follows.
-        if (module.equals("embed") || (module.equals("head") && training)) return;
-        unitOf(module).release();
+        // A unit stays gathered while a later module of this forward uses it (the embeddings' unit,
+        // through the head), and the output head's stays on into its backward.
+        boolean head = order.indexOf(module) == order.size() - 1;
+        for (FlatUnit u : unitsOf(module)) if (!usedLater(module, u) && !(head && training)) u.release();
     }
 
     @Override
     public void beforeBackward(String module) {
-        FlatUnit u = unitOf(module);
-        timed(u::gather);
-        u.prepareGradients();
-        FlatUnit previous = block(module, -1);
-        if (previous != null) previous.prefetch();
+        for (FlatUnit u : unitsOf(module)) {
+            timed(u::gather);
+            u.prepareGradients();
+        }
+        for (FlatUnit u : neighbour(module, -1)) u.prefetch();
     }
 
     @Override
     public void afterBackward(String module) {
-        if (module.equals("head")) return; // the root unit's backward ends with the embeddings
-        FlatUnit u = unitOf(module);
-        u.reduceGradients(lastMicroBatch);
-        if (training) u.release();
+        // A unit's backward ends with its first module (the embeddings' unit's with the embeddings).
+        for (FlatUnit u : unitsOf(module)) {
+            if (!firstUser(module, u)) continue;
+            u.reduceGradients(lastMicroBatch);
+            if (training) u.release();
+        }
     }
 
     /** Waits for every gradient reduction of this step. */
