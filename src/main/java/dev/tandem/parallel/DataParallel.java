@@ -10,66 +10,96 @@ import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Predicate;
 
 /**
  * Data parallelism with ZeRO stages 0–3, applied to a model from outside through {@link Hooks}.
- * Each module's parameters form one {@link FlatUnit}; the embeddings and the final LayerNorm
- * form the "root" unit, because the tied token embedding is used by the first module and by the
- * output head. At ZeRO ≥ 1 with an optimizer that needs whole matrices (Muon, SOAP), a module's
- * matrices form a second, owned-whole unit: each matrix lies inside one rank's shard, so that
- * rank receives its fully reduced gradient and updates it whole (see FlatUnit).
+ * Each module's parameters form one {@link FlatUnit}, except that modules sharing a parameter on
+ * this rank share a unit: with the whole model on the rank, the embeddings and the final LayerNorm
+ * form one unit (named "embed"), because the tied token embedding is used by the first module and
+ * by the output head. A rank may hold only some modules (a pipeline stage); a parameter it shares
+ * with a module held elsewhere then gets a unit of its own (named after the parameter), so that
+ * both holders cut it into the same shards. At ZeRO ≥ 1 with an optimizer that needs whole
+ * matrices (Muon, SOAP), a unit's matrices form a second, owned-whole unit: each matrix lies inside
+ * one rank's shard, so that rank receives its fully reduced gradient and updates it whole (see
+ * FlatUnit).
  *
  * <p>Per step: (stage 3) a unit's parameters are gathered before its forward and again before
- * its backward and freed after each; a unit's gradients are reduced as soon as its backward is
- * done, asynchronously, while earlier modules run their backward; {@link #finishGradients()}
- * waits for all reductions; the optimizer updates this rank's {@link #optimizerSlices()}; then
- * (stages 1–2) the updated shards are all-gathered.
+ * its backward and freed after each; a unit's gradients are reduced as soon as the backward of
+ * its first module is done, asynchronously, while earlier modules run their backward;
+ * {@link #finishGradients()} waits for all reductions; the optimizer updates this rank's
+ * {@link #optimizerSlices()}; then (stages 1–2) the updated shards are all-gathered.
  */
 public final class DataParallel implements Hooks, AutoCloseable {
-    private static final String ROOT = "root";
-
     private final ProcessGroup group;
     private final int stage;
-    private final Map<String, List<FlatUnit>> modules = new LinkedHashMap<>(); // root and each block → its units
     private final List<FlatUnit> units = new ArrayList<>();
-    private final List<String> blocks = new ArrayList<>();
+    /** The units each module held on this rank uses. */
+    private final Map<String, List<FlatUnit>> unitsOf = new LinkedHashMap<>();
+    /** All of the model's modules, in forward order. */
+    private final List<String> order;
     private boolean lastMicroBatch = true;
     private boolean training;
     private long blockedNanos;
 
-    private DataParallel(GPT model, ProcessGroup group, int stage, Predicate<Parameter> updatedWhole) {
+    private DataParallel(GPT model, ProcessGroup group, int stage, Collection<String> held, Predicate<Parameter> updatedWhole) {
         this.group = group;
         this.stage = stage;
-        Map<String, List<Parameter>> byModule = model.moduleParameters();
-        List<Parameter> root = new ArrayList<>(byModule.get("embed"));
-        for (Parameter p : byModule.get("head")) if (!root.contains(p)) root.add(p);
-        addUnits(ROOT, root, updatedWhole);
-        for (Map.Entry<String, List<Parameter>> e : byModule.entrySet()) {
-            if (!e.getKey().equals("embed") && !e.getKey().equals("head")) {
-                addUnits(e.getKey(), e.getValue(), updatedWhole);
-                blocks.add(e.getKey());
+        Map<String, List<Parameter>> modules = model.moduleParameters();
+        this.order = List.copyOf(modules.keySet());
+        for (String m : held) {
+            if (!modules.containsKey(m)) throw new IllegalArgumentException("the model has no module '" + m + "'; modules: " + order);
+        }
+        Set<Parameter> heldElsewhere = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (String m : order) if (!held.contains(m)) heldElsewhere.addAll(modules.get(m));
+        Map<String, List<Parameter>> unitParams = new LinkedHashMap<>();
+        Map<Parameter, String> unitOf = new IdentityHashMap<>();
+        for (String m : order) {
+            if (!held.contains(m)) continue;
+            // A module joins the unit of an earlier module it shares a parameter with, else starts its own.
+            String unit = m;
+            for (Parameter p : modules.get(m)) {
+                if (unitOf.containsKey(p) && !heldElsewhere.contains(p)) unit = unitOf.get(p);
             }
+            for (Parameter p : modules.get(m)) {
+                if (unitOf.containsKey(p)) continue;
+                String u = heldElsewhere.contains(p) ? p.name() : unit;
+                unitParams.computeIfAbsent(u, k -> new ArrayList<>()).add(p);
+                unitOf.put(p, u);
+            }
+        }
+        Map<String, List<FlatUnit>> byName = new LinkedHashMap<>();
+        unitParams.forEach((name, params) -> byName.put(name, flatUnits(name, params, updatedWhole, byName.size())));
+        for (String m : order) {
+            if (!held.contains(m)) continue;
+            List<FlatUnit> us = new ArrayList<>();
+            for (Parameter p : modules.get(m)) {
+                for (FlatUnit u : byName.get(unitOf.get(p))) if (!us.contains(u)) us.add(u);
+            }
+            unitsOf.put(m, us);
         }
     }
 
     /**
-     * A module's units: its parameters cut into equal shards, except those the optimizer updates
-     * whole, which go to an owned-whole unit (at ZeRO ≥ 1; at stage 0 every rank updates every
-     * parameter whole anyway).
+     * A unit's parameters cut into equal shards, except those the optimizer updates whole, which go
+     * to an owned-whole unit (at ZeRO ≥ 1; at stage 0 every rank updates every parameter whole anyway).
      */
-    private void addUnits(String module, List<Parameter> params, Predicate<Parameter> updatedWhole) {
+    private List<FlatUnit> flatUnits(String name, List<Parameter> params, Predicate<Parameter> updatedWhole, int index) {
         List<Parameter> whole = new ArrayList<>(), rest = new ArrayList<>();
         for (Parameter p : params) (stage > 0 && updatedWhole.test(p) ? whole : rest).add(p);
         List<FlatUnit> us = new ArrayList<>();
-        if (!rest.isEmpty()) us.add(FlatUnit.sharded(module, rest, stage, group));
-        // The module's index decides who wins ties, so successive blocks put their largest matrix on different ranks.
-        if (!whole.isEmpty()) us.add(FlatUnit.ownedWhole(module + " (whole)", whole, stage, group, modules.size()));
-        modules.put(module, us);
+        if (!rest.isEmpty()) us.add(FlatUnit.sharded(name, rest, stage, group));
+        // The unit's index decides who wins ties, so successive blocks put their largest matrix on different ranks.
+        if (!whole.isEmpty()) us.add(FlatUnit.ownedWhole(name + " (whole)", whole, stage, group, index));
         units.addAll(us);
+        return us;
     }
 
     /**
@@ -79,7 +109,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
      * by the returned object, which must be closed before the model.
      */
     public static DataParallel apply(GPT model, ProcessGroup group, int stage) {
-        return apply(model, group, stage, p -> false);
+        return apply(model, group, stage, model.moduleParameters().keySet(), p -> false);
     }
 
     /**
@@ -88,7 +118,21 @@ public final class DataParallel implements Hooks, AutoCloseable {
      * and {@link #optimizerSlices()} gives that rank the whole parameter.
      */
     public static DataParallel apply(GPT model, ProcessGroup group, int stage, Predicate<Parameter> updatedWhole) {
-        return new DataParallel(model, group, stage, updatedWhole);
+        return apply(model, group, stage, model.moduleParameters().keySet(), updatedWhole);
+    }
+
+    /**
+     * Wraps only the named {@code modules} of {@code model} (e.g. one pipeline stage's; names as
+     * in {@link GPT#moduleParameters()}); parameters used by no held module are left alone.
+     */
+    public static DataParallel apply(GPT model, ProcessGroup group, int stage, Collection<String> modules) {
+        return apply(model, group, stage, modules, p -> false);
+    }
+
+    /** The general form: the named {@code modules}, with {@code updatedWhole} parameters owned whole. */
+    public static DataParallel apply(GPT model, ProcessGroup group, int stage, Collection<String> modules,
+                                     Predicate<Parameter> updatedWhole) {
+        return new DataParallel(model, group, stage, Set.copyOf(modules), updatedWhole);
     }
 
     public int rank() {
@@ -105,10 +149,6 @@ public final class DataParallel implements Hooks, AutoCloseable {
 
     public ProcessGroup group() {
         return group;
-    }
-
-    private List<FlatUnit> unitsOf(String module) {
-        return modules.get(module.equals("embed") || module.equals("head") ? ROOT : module);
     }
 
     /** Marks the micro-batch about to run (stages 0–1 reduce gradients only after the last). */
@@ -135,40 +175,61 @@ public final class DataParallel implements Hooks, AutoCloseable {
         blockedNanos += System.nanoTime() - t0;
     }
 
-    /** The units of the transformer block that runs {@code offset} blocks after {@code module} (none past the ends). */
-    private List<FlatUnit> block(String module, int offset) {
-        int i = module.equals("embed") ? -1 : module.equals("head") ? blocks.size() : blocks.indexOf(module);
-        int j = i + offset;
-        return j >= 0 && j < blocks.size() ? modules.get(blocks.get(j)) : List.of();
+    private List<FlatUnit> unitsOf(String module) {
+        List<FlatUnit> us = unitsOf.get(module);
+        if (us == null) throw new IllegalStateException("module '" + module + "' runs on a rank that does not hold its parameters");
+        return us;
+    }
+
+    /** The units of the module {@code offset} places after {@code module} in the model, if this rank holds it. */
+    private List<FlatUnit> neighbour(String module, int offset) {
+        int j = order.indexOf(module) + offset;
+        return j >= 0 && j < order.size() ? unitsOf.getOrDefault(order.get(j), List.of()) : List.of();
+    }
+
+    /** Whether {@code module} is the first (in forward order) of this rank's modules that use {@code u}. */
+    private boolean firstUser(String module, FlatUnit u) {
+        for (Map.Entry<String, List<FlatUnit>> e : unitsOf.entrySet()) if (e.getValue().contains(u)) return e.getKey().equals(module);
+        return false;
+    }
+
+    /** Whether a module after {@code module} in this rank's forward also uses {@code u}. */
+    private boolean usedLater(String module, FlatUnit u) {
+        for (int j = order.indexOf(module) + 1; j < order.size(); j++) {
+            if (unitsOf.getOrDefault(order.get(j), List.of()).contains(u)) return true;
+        }
+        return false;
     }
 
     @Override
     public void beforeForward(String module) {
-        timed(() -> unitsOf(module).forEach(FlatUnit::gather));
-        // Stage 3: start gathering the next block now, so it arrives while this one computes.
-        block(module, 1).forEach(FlatUnit::prefetch);
+        for (FlatUnit u : unitsOf(module)) timed(u::gather);
+        // Stage 3: start gathering the next module now, so it arrives while this one computes.
+        for (FlatUnit u : neighbour(module, 1)) u.prefetch();
     }
 
     @Override
     public void afterForward(String module) {
-        // The root unit stays gathered from the embeddings through the head, and on into the
-        // head's backward when one follows.
-        if (module.equals("embed") || (module.equals("head") && training)) return;
-        unitsOf(module).forEach(FlatUnit::release);
+        // A unit stays gathered while a later module of this forward uses it (the embeddings' unit,
+        // through the head), and the output head's stays on into its backward.
+        boolean head = order.indexOf(module) == order.size() - 1;
+        for (FlatUnit u : unitsOf(module)) if (!usedLater(module, u) && !(head && training)) u.release();
     }
 
     @Override
     public void beforeBackward(String module) {
-        List<FlatUnit> us = unitsOf(module);
-        timed(() -> us.forEach(FlatUnit::gather));
-        us.forEach(FlatUnit::prepareGradients);
-        block(module, -1).forEach(FlatUnit::prefetch);
+        for (FlatUnit u : unitsOf(module)) {
+            timed(u::gather);
+            u.prepareGradients();
+        }
+        for (FlatUnit u : neighbour(module, -1)) u.prefetch();
     }
 
     @Override
     public void afterBackward(String module) {
-        if (module.equals("head")) return; // the root unit's backward ends with the embeddings
+        // A unit's backward ends with its first module (the embeddings' unit's with the embeddings).
         for (FlatUnit u : unitsOf(module)) {
+            if (!firstUser(module, u)) continue;
             u.reduceGradients(lastMicroBatch);
             if (training) u.release();
         }
@@ -179,10 +240,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
         timed(() -> units.forEach(FlatUnit::finishReduction));
     }
 
-    /**
-     * The parameter elements this rank's optimizer updates: at ZeRO ≥ 1 each element is in the
-     * slices of exactly one rank; parameters that must be updated whole come whole.
-     */
+    /** The parameter elements this rank's optimizer updates. */
     public List<ParamSlice> optimizerSlices() {
         List<ParamSlice> out = new ArrayList<>();
         for (FlatUnit u : units) out.addAll(u.slices());
@@ -220,7 +278,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
         return sum(group, value) / group.size();
     }
 
-    /** The sum of every rank's {@code value} over {@code group}, the same on every rank. */
+    /** Sum of {@code value} over {@code group}, the same on every rank. */
     static double sum(ProcessGroup group, double value) {
         if (group.size() == 1) return value;
         // Collectives carry float32: each rank's double travels as hi + lo so nothing of it is

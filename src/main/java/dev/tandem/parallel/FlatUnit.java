@@ -161,9 +161,15 @@ final class FlatUnit implements AutoCloseable {
         fullParams = null;
     }
 
-    /** Stages 2–3: a zeroed whole-gradient bucket for this backward pass. */
+    /**
+     * Stages 2–3: a zeroed whole-gradient bucket for this backward pass. A reduction still running
+     * from an earlier micro-batch is finished first, so its bucket is neither overwritten while in
+     * flight nor counted twice.
+     */
     void prepareGradients() {
-        if (stage <= 1 || fullGrads != null) return;
+        if (stage <= 1) return;
+        finishReduction();
+        if (fullGrads != null) return;
         fullGrads = Tensor.zeros(MemoryCategory.COMMUNICATION, padded());
         bindGrads();
     }
