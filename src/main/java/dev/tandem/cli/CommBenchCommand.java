@@ -76,6 +76,7 @@ final class CommBenchCommand implements Runnable {
         for (int n : ranks) {
             String over = n > Runtime.getRuntime().availableProcessors() ? " (oversubscribed: more ranks than cores)" : "";
             System.err.println("tandem bench comm: " + n + " ranks" + over + "...");
+            String loadBefore = loadAverage();
             Map<String, double[]> ours = parse(runOurs(n));
             Map<String, double[]> theirs = new HashMap<>();
             if (mpi.isPresent()) {
@@ -85,7 +86,8 @@ final class CommBenchCommand implements Runnable {
                     notes.add("Open MPI failed on " + n + " ranks: " + e.getMessage());
                 }
             }
-            out.printf("%n%d ranks%s; time = median of %d trials (min-max), bandwidths in GB/s%n", n, over, CommBenchWorker.TRIALS);
+            out.printf("%n%d ranks%s; time = median of %d trials (min-max), bandwidths in GB/s; load average %s -> %s%n",
+                    n, over, CommBenchWorker.TRIALS, loadBefore, loadAverage());
             out.printf("| %-14s | %9s | %22s | %7s | %7s | %22s | %9s | %8s | %7s |%n", "op", "size", "tandem time us",
                     "algbw", "busbw", "Open MPI time us", "MPI busbw", "ours/MPI", "memcpy");
             out.println("|----------------|-----------|------------------------|---------|---------|------------------------|-----------|----------|---------|");
@@ -181,6 +183,18 @@ final class CommBenchCommand implements Runnable {
         if (bytes >= 1 << 20) return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
         if (bytes >= 1 << 10) return String.format(Locale.ROOT, "%.0f KiB", bytes / 1024.0);
         return bytes + " B";
+    }
+
+    /**
+     * The 1-minute load average (Linux), printed with each table: on a shared host the numbers
+     * mean little without it. "?" where /proc/loadavg is missing.
+     */
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException | RuntimeException e) {
+            return "?";
+        }
     }
 
     private static String cpuModel() {

@@ -19,6 +19,7 @@ import java.util.List;
 final class CommBenchWorker {
     static final int TRIALS = 5;
     private static final double TRIAL_SECONDS = 0.05;
+    private static final double WARM_UP_SECONDS = 3;
 
     private CommBenchWorker() {}
 
@@ -59,24 +60,29 @@ final class CommBenchWorker {
     }
 
     /**
-     * Lets the JIT compile the whole path (the Vector API reduction kernels are very slow until
-     * C2 compiles them) before anything is timed: a fixed number of calls, the same on every rank.
+     * Lets the JIT compile the whole path before anything is timed: rounds of calls at a few
+     * sizes, each followed by the one-element MAX all-reduce the timing uses, until the slowest
+     * rank has spent {@link #WARM_UP_SECONDS}. Mixing the calls matters: a kernel that C2
+     * compiled for one shape only (SUM, no remainder) is thrown away at the first other shape
+     * and runs in the much slower profiling tier (the Vector API reduction kernels especially)
+     * until it is compiled again, which could fall inside a timed trial.
      */
     private static void warmUp(ProcessGroup g, List<String> ops, MemorySegment a, MemorySegment b, long maxCount,
                                MemorySegment t) {
         int n = g.size();
-        long[][] plan = {{1024, 500}, {4096, 300}, {256 * 1024, 60}, {4L << 20, 8}};
-        for (String op : ops) {
-            for (long[] p : plan) {
-                long count = Math.min(Math.max(n, p[0] / 4 / n * n), maxCount);
-                Runnable call = call(g, op, a, b, count);
-                for (int i = 0; i < p[1]; i++) call.run();
+        long[][] plan = {{1024, 100}, {4096, 50}, {256 * 1024, 10}, {4L << 20, 2}};
+        long start = System.nanoTime();
+        do {
+            for (String op : ops) {
+                for (long[] p : plan) {
+                    long count = Math.min(Math.max(n, p[0] / 4 / n * n), maxCount);
+                    Runnable call = call(g, op, a, b, count);
+                    for (int i = 0; i < p[1]; i++) call.run();
+                    g.barrier();
+                    maxAcross(g, t, 0);
+                }
             }
-        }
-        for (int i = 0; i < 500; i++) {
-            g.barrier();
-            maxAcross(g, t, i);
-        }
+        } while (maxAcross(g, t, (System.nanoTime() - start) / 1e9) < WARM_UP_SECONDS);
         try {
             Thread.sleep(1000); // let the JIT finish compiling in the background before anything is timed
         } catch (InterruptedException e) {

@@ -19,8 +19,8 @@ final class Endpoint implements AutoCloseable {
     final CommOptions options;
     final PeerHealth health;
     final OpLog log = new OpLog(1024);
-    /** How long a waiting rank spins before yielding: 10 µs, or none when ranks outnumber cores. */
-    final long spinNanos;
+    /** How this rank waits for its peers; only the operation holding {@link #lock} uses it. */
+    final WaitPolicy waits;
     private final Link[] links;
     private final List<AutoCloseable> resources;
     private final ReentrantLock lock = new ReentrantLock();
@@ -31,7 +31,7 @@ final class Endpoint implements AutoCloseable {
 
     Endpoint(int rank, int size, Link[] links, CommOptions options, PeerHealth health, List<AutoCloseable> resources,
              int ranksOnThisHost) {
-        this.spinNanos = ranksOnThisHost > Runtime.getRuntime().availableProcessors() ? 0 : 10_000;
+        this.waits = new WaitPolicy(ranksOnThisHost);
         this.rank = rank;
         this.size = size;
         this.links = links.clone();

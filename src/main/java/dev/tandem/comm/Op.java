@@ -4,7 +4,6 @@ import dev.tandem.tensor.DType;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * One running operation of one rank: creates the transfers an algorithm needs (with headers
@@ -17,12 +16,14 @@ final class Op {
     private final OpKind kind;
     private final long seq;
     private final long deadlineNanos;
+    private final WaitPolicy waits;
 
     Op(PeerGroup group, OpKind kind, long seq) {
         this.group = group;
         this.kind = kind;
         this.seq = seq;
         this.deadlineNanos = System.nanoTime() + group.options().timeout().toNanos();
+        this.waits = group.waits();
     }
 
     /** Rank in the group. */
@@ -78,14 +79,15 @@ final class Op {
                 moved |= progress(t);
                 if (!t.done()) allDone = false;
             }
-            if (allDone) return;
-            if (moved) {
+            if (moved || allDone) {
+                if (idle > 0) waits.ended(System.nanoTime() - idleSince);
+                if (allDone) return;
                 idle = 0;
                 continue;
             }
             if (idle++ == 0) idleSince = System.nanoTime();
             if ((idle & 15) == 0 && !checkHealthAndDeadline(transfers)) idle = 0;
-            else backoff(System.nanoTime() - idleSince);
+            else waits.pause(System.nanoTime() - idleSince);
         }
     }
 
@@ -97,18 +99,6 @@ final class Op {
         } catch (MessageHeader.Mismatch m) {
             throw mismatch(t.peer(), m);
         }
-    }
-
-    /**
-     * Spin first (a peer on another core answers within microseconds), then yield, then sleep in
-     * short naps so a long wait does not burn a core. When this host runs more ranks than it has
-     * cores, spinning only delays the peer we wait for, so yield at once.
-     */
-    private void backoff(long idleNanos) {
-        long spin = group.spinNanos();
-        if (idleNanos < spin) Thread.onSpinWait();
-        else if (idleNanos < spin + 200_000) Thread.yield();
-        else LockSupport.parkNanos(idleNanos < 20_000_000 ? 20_000 : 200_000);
     }
 
     /**

@@ -89,8 +89,8 @@ final class PeerGroup implements ProcessGroup {
         return endpoint.health;
     }
 
-    long spinNanos() {
-        return endpoint.spinNanos;
+    WaitPolicy waits() {
+        return endpoint.waits;
     }
 
     Link link(int groupRank) {

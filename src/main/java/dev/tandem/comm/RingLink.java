@@ -8,8 +8,10 @@ import java.lang.foreign.MemorySegment;
  * in process memory) and between processes on one host (rings in memory-mapped files).
  *
  * <p>Framing keeps the ring 8-byte aligned: a 32-byte header, the payload, then padding up to
- * a multiple of 8. The writer publishes at most {@link #PIECE} bytes at a time so the reader can
- * start consuming (and reducing) while the rest is still being written.
+ * a multiple of 8. Both sides move at most {@link #PIECE} bytes per {@link Transfer#progress()}
+ * call: the writer publishes each piece as soon as it is written and the reader frees each piece
+ * as soon as it is consumed, so reading, writing and the rank's other transfer (a ring step sends
+ * and receives at once) interleave finely and the bytes in flight stay in cache.
  */
 final class RingLink implements Link {
     private static final long PIECE = 64 * 1024;
@@ -77,6 +79,7 @@ final class RingLink implements Link {
             this.total = payload.byteSize();
         }
 
+        /** Writes at most one piece, so that the receive running beside it is served in between. */
         @Override
         public boolean progress() {
             if (done) return false;
@@ -91,26 +94,20 @@ final class RingLink implements Link {
                 headerSent = true;
                 moved = true;
             }
-            while (sent < total && free > 0) {
-                long rest = total - sent;
-                long n;
-                if (rest <= free && rest <= PIECE) {
-                    n = rest; // the last piece; its padding fits because free is a multiple of 8
-                } else {
-                    n = Math.min(Math.min(free, PIECE), rest) & ~7L;
-                    if (n == 0) break;
-                }
+            long rest = total - sent;
+            long n = rest <= free && rest <= PIECE
+                    ? rest // the last piece; its padding fits because free is a multiple of 8
+                    : Math.min(Math.min(free, PIECE), rest) & ~7L;
+            if (n > 0) {
                 out.put(payload, sent, n);
                 sent += n;
-                free -= n;
-                if (sent == total) out.skip(padded(total) - total);
-                out.publish();
                 moved = true;
             }
             if (sent == total) {
-                out.publish();
+                out.skip(padded(total) - total);
                 done = true;
             }
+            if (moved) out.publish();
             return moved;
         }
 
@@ -164,13 +161,13 @@ final class RingLink implements Link {
                 headerSeen = true;
                 moved = true;
             }
-            while (received < paddedTotal && avail > 0) {
-                MemorySegment piece = in.peek(Math.min(avail, paddedTotal - received));
+            if (received < paddedTotal && avail > 0) {
+                // One piece at a time, freed at once: the writer refills while we process the next.
+                MemorySegment piece = in.peek(Math.min(Math.min(avail, PIECE), paddedTotal - received));
                 long n = piece.byteSize();
                 long real = Math.min(n, total - received);
                 if (real > 0) sink.accept(real == n ? piece : piece.asSlice(0, real), received);
                 received += n;
-                avail -= n;
                 in.consume(n);
                 moved = true;
             }
