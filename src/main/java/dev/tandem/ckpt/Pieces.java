@@ -37,30 +37,33 @@ public final class Pieces {
      * those an optimizer hands to an inner one), {@code state} the optimizer's named state.
      */
     public static List<Piece> of(List<ParamSlice> slices, Map<String, Tensor> state) {
-        return of(slices, state, Map.of(), true);
+        return of(slices, state, Map.of(), slice -> true);
     }
 
     /**
-     * The pieces of a rank whose parameters may be tensor-parallel parts.
+     * The pieces of a rank whose parameters may be tensor-parallel parts and may have replicas on
+     * other ranks.
      *
-     * @param splits    where each parameter's values on this rank sit in the whole tensor (a
-     *                  parameter not named is whole)
-     * @param keepWhole whether this rank saves the parameters that are whole: every rank of a
-     *                  tensor-parallel group holds them, and one of them saves them
+     * @param splits where each parameter's values on this rank sit in the whole tensor (a
+     *               parameter not named is whole)
+     * @param saves  which slices this rank saves: of the ranks that hold the same elements (data-
+     *               parallel replicas, tensor-parallel ranks holding a whole parameter, both ends of a
+     *               pipeline holding the tied embedding) exactly one saves them
      */
-    public static List<Piece> of(List<ParamSlice> slices, Map<String, Tensor> state, Map<String, Split> splits, boolean keepWhole) {
+    public static List<Piece> of(List<ParamSlice> slices, Map<String, Tensor> state, Map<String, Split> splits,
+                                 java.util.function.Predicate<ParamSlice> saves) {
         List<Piece> out = new ArrayList<>();
         for (ParamSlice s : slices) {
+            if (!saves.test(s)) continue;
             Split split = splitOf(s, splits);
-            if (split == null && !keepWhole) continue;
             out.add(new Piece("model/" + s.name() + "@" + s.offset() + tag(split), s.name(), s.offset(), s.length(), null, null,
                     DType.F32, new int[] {Math.toIntExact(s.length())}, s.value(), split));
         }
         for (Map.Entry<String, Tensor> e : state.entrySet()) {
             ParamSlice s = sliceOf(e.getKey(), slices);
             if (s == null) throw new IllegalStateException("optimizer state '" + e.getKey() + "' belongs to no parameter slice");
+            if (!saves.test(s)) continue;
             Split split = splitOf(s, splits);
-            if (split == null && !keepWhole) continue;
             Tensor t = e.getValue();
             out.add(new Piece("optim/" + e.getKey() + tag(split), s.name(), s.offset(), s.length(),
                     e.getKey().substring(prefix(s).length() + 1), e.getKey(), t.dtype(), t.shape(), t.data(), split));

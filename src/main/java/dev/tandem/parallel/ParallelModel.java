@@ -4,28 +4,40 @@ import dev.tandem.comm.Mesh;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.Ops;
+import dev.tandem.nn.Parameter;
 import dev.tandem.nn.RecomputePolicy;
 import dev.tandem.nn.Tape;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
+import dev.tandem.parallel.pipeline.BubbleReport;
+import dev.tandem.parallel.pipeline.Pipeline;
+import dev.tandem.parallel.pipeline.PipelineSchedule;
+import dev.tandem.parallel.pipeline.StageLayout;
+import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.Tensor;
 import java.util.List;
 
 /**
  * A GPT wrapped for a {@link Plan} on a {@link Mesh}, the strategies applied from outside in a
- * fixed order: tensor parallelism splits the parameters, activation recomputation is chosen per
- * block (through the ops the model runs on), then data parallelism (ZeRO) shards what each rank
- * holds. The training loop drives a step through this class and never asks which
- * strategies are on: the same calls run one rank or a dp × tp grid.
+ * fixed order: tensor parallelism splits the parameters, the pipeline keeps this rank's stage
+ * (and frees the rest), activation recomputation is chosen per block (through the ops the model
+ * runs on), then data parallelism (ZeRO) shards what the rank holds. The training loop drives a
+ * step through this class and never asks which strategies are on: the same calls run one rank or
+ * a dp × tp × pp grid.
  *
  * <p>Ranks are laid out tensor-parallel fastest, then data-parallel, then pipeline (Megatron-LM's
  * order, the planner's too), so a tensor-parallel group is a run of neighbouring ranks.
+ *
+ * <p>Each parameter element is held by several ranks (replicas), and exactly one of them
+ * <em>owns</em> it: it counts that element in the global gradient norm and saves it in a
+ * checkpoint ({@link #owns}); each strategy says which of its copies count.
  */
 public final class ParallelModel implements AutoCloseable {
     private final GPT model;
     private final Mesh mesh;
     private final TensorParallel tp; // null when plan.tp() == 1
+    private final Pipeline pipeline; // null when plan.pp() == 1
     private final DataParallel dp;
     private final RecomputePolicy recompute;
 
@@ -34,7 +46,15 @@ public final class ParallelModel implements AutoCloseable {
         this.mesh = mesh;
         this.recompute = RecomputePolicy.parse(plan.recompute(), model.config().nLayer());
         this.tp = plan.tp() > 1 ? TensorParallel.apply(model, mesh.group("tp"), plan.sequenceParallel()) : null;
-        this.dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage(), Optimizers.updatedWhole(plan.optimizer()));
+        if (plan.pp() > 1) {
+            StageLayout layout = StageLayout.balanced(model.config(), model.config().blockSize(), plan.pp(), plan.virtualStages());
+            pipeline = Pipeline.apply(model, mesh.group("pp"), layout, PipelineSchedule.named(plan.schedule(), plan.virtualStages()),
+                    this::ops, plan.sequenceParallel() ? plan.tp() : 1);
+            dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage(), pipeline.modules(), Optimizers.updatedWhole(plan.optimizer()));
+        } else {
+            pipeline = null;
+            dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage(), Optimizers.updatedWhole(plan.optimizer()));
+        }
     }
 
     /** The mesh of {@code plan} over {@code world}: axes pp, dp, tp (tp fastest). */
@@ -84,35 +104,53 @@ public final class ParallelModel implements AutoCloseable {
 
     /**
      * Forward and backward of one optimizer step's micro-batches ({@code ids.get(i)}, {@code
-     * targets.get(i)}) on this rank, gradients accumulated; returns this rank's mean loss.
+     * targets.get(i)}, the same on every tensor- and pipeline-parallel rank of a replica) on this
+     * rank; when it returns, every gradient this rank's optimizer updates is reduced and final.
+     *
+     * @return the mean loss over the micro-batches and the data-parallel replicas, the same on every rank
      */
     public double forwardBackward(List<Tensor> ids, List<Tensor> targets) {
-        int m = ids.size();
-        double loss = 0;
-        for (int i = 0; i < m; i++) {
-            dp.beginMicroBatch(i, m);
-            try (Tape tape = new Tape(dp)) {
-                loss += model.loss(ops(tape), ids.get(i), targets.get(i), 1f / m);
-                tape.backward();
+        double loss;
+        if (pipeline != null) {
+            loss = pipeline.step(dp, ids, targets);
+        } else {
+            int m = ids.size();
+            loss = 0;
+            for (int i = 0; i < m; i++) {
+                dp.beginMicroBatch(i, m);
+                try (Tape tape = new Tape(dp)) {
+                    loss += model.loss(ops(tape), ids.get(i), targets.get(i), 1f / m);
+                    tape.backward();
+                }
             }
+            dp.finishGradients();
+            loss = dp.average(loss / m);
         }
-        return loss / m;
-    }
-
-    /** Waits for the gradient reductions of this step: data-parallel, then sequence-parallel partial sums. */
-    public void finishGradients() {
-        dp.finishGradients();
+        // Sequence parallelism leaves partial sums in the gradients of what every tp rank holds whole.
         if (tp != null) tp.finishGradients(dp);
+        return loss;
     }
 
-    /** The loss averaged over data-parallel replicas (for logging; the same on every rank). */
-    public double averageLoss(double loss) {
-        return dp.average(loss);
+    /** Whether this rank's copy of the elements of {@code s} is the one that counts (norm, checkpoint). */
+    public boolean owns(ParamSlice s) {
+        // ZeRO ≥ 1 gives each data-parallel rank its own shard; at stage 0 replicas hold the same values.
+        boolean dpOwns = dp.stage() > 0 || dp.rank() == 0;
+        return dpOwns && (tp == null || tp.owns(s.name())) && (pipeline == null || pipeline.owns(s.name()));
     }
 
-    /** The global gradient norm over the whole model, then clipping to {@code maxNorm} (0 = off). */
+    /**
+     * The global gradient norm over the whole model, then clipping to {@code maxNorm} (0 = off): each
+     * element's square is counted once, by its owner, and summed over all ranks.
+     */
     public double clipGradients(double maxNorm) {
-        return tp != null ? tp.clipGradients(dp, maxNorm) : dp.clipGradients(maxNorm);
+        double sq = 0;
+        for (ParamSlice s : dp.optimizerSlices()) if (owns(s)) sq += Kernels.fast().squaredNorm(s.grad(), s.length());
+        double norm = Math.sqrt(DataParallel.sum(mesh.world(), sq));
+        if (maxNorm > 0 && norm > maxNorm) {
+            float scale = (float) (maxNorm / (norm + 1e-6));
+            for (ParamSlice s : dp.optimizerSlices()) Kernels.fast().scale(s.grad(), scale, s.length());
+        }
+        return norm;
     }
 
     /** After the optimizer step: every rank gets the updated parameters it holds. */
@@ -122,6 +160,7 @@ public final class ParallelModel implements AutoCloseable {
 
     /** Mean loss of {@code ids}/{@code targets} without recording a backward pass (evaluation). */
     public double evaluate(Tensor ids, Tensor targets) {
+        if (pipeline != null) return pipeline.evaluate(dp, List.of(ids), List.of(targets));
         dp.beginInference();
         try (Tape tape = Tape.inference(dp)) {
             return model.loss(ops(tape), ids, targets, 1f);
@@ -133,17 +172,33 @@ public final class ParallelModel implements AutoCloseable {
         return dp.takeBlockedMillis();
     }
 
+    /** The last step's pipeline bubble on this rank, measured next to the formula; null without a pipeline. */
+    public BubbleReport lastBubble() {
+        return pipeline == null ? null : pipeline.lastBubble();
+    }
+
     /**
      * The whole model, for writing it out: a collective over every rank. The result is {@link
-     * #model()} itself when no strategy split it, else a new gathered copy the caller closes.
+     * #model()} itself when no strategy split it; else a new whole copy, which the caller closes.
      */
     public GPT gatherWholeModel() {
         dp.gatherAll();
+        if (tp == null && pipeline == null) return model;
+        GPT whole = GPT.empty(model.config());
         try {
-            return tp == null ? model : tp.gatherModel();
+            for (Parameter p : model.parameters()) {
+                Tensor dst = whole.param(p.name()).value();
+                boolean held = pipeline == null || p.value() != null;
+                if (held) {
+                    if (tp != null) tp.gatherInto(p, dst);
+                    else dst.copyFrom(p.value());
+                }
+                if (pipeline != null) mesh.group("pp").broadcast(dst.data(), DType.F32, dst.numel(), pipeline.holderOf(p.name()));
+            }
         } finally {
-            if (tp != null) dp.releaseAll();
+            dp.releaseAll();
         }
+        return whole;
     }
 
     /** Undoes {@link #gatherWholeModel()}. */
@@ -155,5 +210,6 @@ public final class ParallelModel implements AutoCloseable {
     @Override
     public void close() {
         dp.close();
+        if (pipeline != null) pipeline.close();
     }
 }

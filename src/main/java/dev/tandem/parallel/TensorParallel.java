@@ -153,7 +153,7 @@ public final class TensorParallel {
         List<ParamSlice> slices = dp.optimizerSlices();
         double sq = 0;
         for (ParamSlice s : slices) {
-            if (isSplit(s) || group.rank() == 0) sq += Kernels.fast().squaredNorm(s.grad(), s.length());
+            if (owns(s.name())) sq += Kernels.fast().squaredNorm(s.grad(), s.length());
         }
         sq = DataParallel.sum(group, sq);
         if (dp.stage() > 0) sq = DataParallel.sum(dp.group(), sq);
@@ -176,25 +176,35 @@ public final class TensorParallel {
      */
     public GPT gatherModel() {
         GPT whole = GPT.empty(model.config());
-        for (Parameter p : model.parameters()) {
-            if (p.value() == null) throw new IllegalStateException(p.name() + " is not gathered: call DataParallel.gatherAll() first");
-            Tensor dst = whole.param(p.name()).value();
-            Split split = p.split();
-            if (split.isWhole()) {
-                dst.copyFrom(p.value());
-                continue;
-            }
-            long n = split.localNumel();
-            try (Tensor all = Tensor.zeros(MemoryCategory.COMMUNICATION, size(), Math.toIntExact(n))) {
-                group.allGather(p.value().data(), all.data(), DType.F32, n);
-                for (int i = 0; i < size(); i++) {
-                    for (Split.Run r : split.part(i).runs(0, n)) {
-                        MemorySegment.copy(all.data(), (i * n + r.local()) * 4, dst.data(), r.full() * 4, r.length() * 4);
-                    }
+        for (Parameter p : model.parameters()) gatherInto(p, whole.param(p.name()).value());
+        return whole;
+    }
+
+    /** The whole tensor of {@code p} (this rank's part and the others'), into {@code dst}: a collective over the group. */
+    public void gatherInto(Parameter p, Tensor dst) {
+        if (p.value() == null) throw new IllegalStateException(p.name() + " is not gathered: call DataParallel.gatherAll() first");
+        Split split = p.split();
+        if (split.isWhole()) {
+            dst.copyFrom(p.value());
+            return;
+        }
+        long n = split.localNumel();
+        try (Tensor all = Tensor.zeros(MemoryCategory.COMMUNICATION, size(), Math.toIntExact(n))) {
+            group.allGather(p.value().data(), all.data(), DType.F32, n);
+            for (int i = 0; i < size(); i++) {
+                for (Split.Run r : split.part(i).runs(0, n)) {
+                    MemorySegment.copy(all.data(), (i * n + r.local()) * 4, dst.data(), r.full() * 4, r.length() * 4);
                 }
             }
         }
-        return whole;
+    }
+
+    /**
+     * Whether this rank's copy of {@code parameter} is the one that counts (in the gradient norm, in
+     * a checkpoint): a split parameter's part always; a whole one, held by every rank, at rank 0.
+     */
+    public boolean owns(String parameter) {
+        return model.param(parameter).sharding() != null || group.rank() == 0;
     }
 
     /** The tensor-parallel ops' collectives over a process group (float32, summing). */

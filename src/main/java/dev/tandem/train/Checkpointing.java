@@ -15,6 +15,7 @@ import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Split;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.parallel.DataParallel;
+import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.TensorParallel;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryCategory;
@@ -41,7 +42,7 @@ final class Checkpointing implements AutoCloseable {
     private final TrainConfig cfg;
     private final ProcessGroup world;
     private final DataParallel dp;
-    private final TensorParallel tp; // null without tensor parallelism
+    private final ParallelModel pm;
     private final Optimizer optimizer;
     private final GPTConfig model;
     private final Path tokenizer;
@@ -50,23 +51,19 @@ final class Checkpointing implements AutoCloseable {
     private final Checkpointer saver; // null when ckpt_every is 0
 
     /**
+     * @param pm       the model as this rank holds it under the plan
      * @param initSeed the seed the parameters were initialized from (the original run's, when resuming)
      * @param dataSeed the seed of the batch order
      */
-    Checkpointing(TrainConfig cfg, ProcessGroup world, DataParallel dp, Optimizer optimizer, GPTConfig model, Path tokenizer,
+    Checkpointing(TrainConfig cfg, ProcessGroup world, ParallelModel pm, Optimizer optimizer, GPTConfig model, Path tokenizer,
                   PrintStream out, long initSeed, long dataSeed) {
-        this(cfg, world, dp, null, optimizer, model, tokenizer, out, initSeed, dataSeed);
-    }
-
-    /** @param tp the model's tensor parallelism, or null for none */
-    Checkpointing(TrainConfig cfg, ProcessGroup world, DataParallel dp, TensorParallel tp, Optimizer optimizer, GPTConfig model,
-                  Path tokenizer, PrintStream out, long initSeed, long dataSeed) {
-        this.tp = tp;
+        this.pm = pm;
+        this.dp = pm.dataParallel();
+        TensorParallel tp = pm.tensorParallel();
         this.initSeed = initSeed;
         this.dataSeed = dataSeed;
         this.cfg = cfg;
         this.world = world;
-        this.dp = dp;
         this.optimizer = optimizer;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -74,10 +71,8 @@ final class Checkpointing implements AutoCloseable {
         if (cfg.ckptEvery() > 0) {
             this.saver = new Checkpointer(new Checkpointer.Options(cfg.checkpointRoot(), world.rank(), world.size(), jobId(world),
                     cfg.asyncCkpt(), 2, cfg.keepLast(), cfg.keepEvery(), Duration.ofMinutes(10)),
-                    // Stage 0: every data-parallel rank holds the same state; rank 0 saves it, the others an empty
-                    // shard. Likewise the parameters every tensor-parallel rank holds whole are saved by its rank 0.
-                    dp.stage() == 0 && dp.rank() != 0 ? List.of()
-                            : Pieces.of(dp.optimizerSlices(), optimizer.state(), splits(tp), tp == null || tp.rank() == 0),
+                    // Of the ranks holding the same elements, the owner saves them (the others may save an empty shard).
+                    Pieces.of(dp.optimizerSlices(), optimizer.state(), splits(tp), pm::owns),
                     out::println);
             out.printf("checkpoints: every %d steps to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", cfg.ckptEvery(),
                     cfg.checkpointRoot(), cfg.asyncCkpt() ? "asynchronous" : "synchronous", saver.snapshotBytes(),
@@ -146,12 +141,10 @@ final class Checkpointing implements AutoCloseable {
         return tp == null ? Map.of() : tp.splits();
     }
 
-    /** Restores optimizer state and returns the data position to continue from. */
-    static DataPosition restore(Checkpoint resume, TrainConfig cfg, Optimizer optimizer, DataParallel dp, PrintStream out) {
-        return restore(resume, cfg, optimizer, dp, null, out);
-    }
-
-    /** As above, for a model under tensor parallelism {@code tp} (null for none). */
+    /**
+     * Restores optimizer state (resharded to this rank's slices, {@code tp} null without tensor
+     * parallelism) and returns the data position to continue from.
+     */
     static DataPosition restore(Checkpoint resume, TrainConfig cfg, Optimizer optimizer, DataParallel dp, TensorParallel tp,
                                 PrintStream out) {
         Restore.optimizer(resume, optimizer, cfg.optimizer(), dp.optimizerSlices(), splits(tp));
@@ -187,8 +180,10 @@ final class Checkpointing implements AutoCloseable {
         ObjectNode plan = n.putObject("plan");
         plan.put("world_size", world.size());
         plan.put("zero_stage", dp.stage());
+        TensorParallel tp = pm.tensorParallel();
         plan.put("tensor_parallel", tp == null ? 1 : tp.size());
         plan.put("sequence_parallel", tp != null && tp.sequenceParallel());
+        plan.put("pipeline_parallel", cfg.parallelPlan().pp());
         plan.put("micro_batches", cfg.microBatches());
         plan.put("batch_size", cfg.batchSize());
         ObjectNode opt = n.putObject("optimizer");

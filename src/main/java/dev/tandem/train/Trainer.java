@@ -125,7 +125,7 @@ public final class Trainer {
             }
             world.barrier();
             Result r;
-            try (Checkpointing ckpt = new Checkpointing(cfg, world, pm.dataParallel(), pm.tensorParallel(), optimizer, mc, tokenizerFile, out,
+            try (Checkpointing ckpt = new Checkpointing(cfg, world, pm, optimizer, mc, tokenizerFile, out,
                     resume == null ? cfg.seed() : Checkpointing.initSeed(resume), start.seed())) {
                 r = loop(pm, optimizer, data, metrics, runDir, plan, check, ckpt, start);
                 ckpt.finish(runDir);
@@ -205,8 +205,6 @@ public final class Trainer {
                     batcher.batch(step, pm.dataRank() * rankRows + micro * rows, rows).copyTo(ids.get(micro), targets.get(micro));
                 }
                 double loss = pm.forwardBackward(ids, targets);
-                pm.finishGradients();
-                loss = pm.averageLoss(loss);
                 double norm = pm.clipGradients(cfg.gradClip());
                 float lr = schedule.at(step);
                 ckpt.beforeOptimizerStep();

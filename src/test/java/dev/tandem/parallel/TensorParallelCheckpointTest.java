@@ -104,7 +104,7 @@ class TensorParallelCheckpointTest {
     private void save(TpRank r, int rank, int n) throws Exception {
         var options = new Checkpointer.Options(root, rank, n, "test", false, 1, 0, 0, Duration.ofSeconds(30));
         try (Checkpointer c = new Checkpointer(options,
-                Pieces.of(r.dp.optimizerSlices(), r.opt.state(), r.tp.splits(), r.tp.rank() == 0), s -> { })) {
+                Pieces.of(r.dp.optimizerSlices(), r.opt.state(), r.tp.splits(), s -> r.tp.owns(s.name())), s -> { })) {
             ObjectNode info = null;
             if (rank == 0) {
                 info = JSON.createObjectNode();

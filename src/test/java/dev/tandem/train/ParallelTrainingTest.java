@@ -22,7 +22,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The whole trainer, driven by config keys alone, on ranks as threads: every composition of the
- * plan space gives the losses of one rank training the same global batch. Each strategy has its
+ * plan space (dp × tp × pp, ZeRO, sequence parallel, recompute, pipeline schedules, a planner
+ * label) gives the losses of one rank training the same global batch. Each strategy has its
  * own parity test next to it; this one checks that the trainer composes them (mesh layout, which
  * rows each rank reads, gradient reductions, clipping, evaluation, writing the model).
  *
@@ -93,7 +94,12 @@ class ParallelTrainingTest {
             "nproc=2 tp=2 sequence_parallel=true recompute=full",
             "nproc=4 tp=2 zero=1",
             "nproc=4 tp=2 zero=3 recompute=none,full,selective,full",
-            "nproc=2 plan=tp=1_pp=1_dp=2_mb=4_zero=2_recompute=full"})
+            "nproc=2 plan=tp=1_pp=1_dp=2_mb=4_zero=2_recompute=full",
+            "nproc=2 pp=2 micro_batches=4",
+            "nproc=2 pp=2 micro_batches=4 pp_schedule=gpipe",
+            "nproc=2 pp=2 micro_batches=4 pp_schedule=interleaved virtual_stages=2",
+            "nproc=4 pp=2 zero=2 micro_batches=2",
+            "nproc=4 pp=2 tp=2 micro_batches=2 sequence_parallel=true recompute=full"})
     void compositionsMatchOneRank(String spec) throws Exception {
         Map<String, String> o = new LinkedHashMap<>();
         for (String kv : spec.split(" ")) {

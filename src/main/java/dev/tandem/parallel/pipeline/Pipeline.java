@@ -4,6 +4,8 @@ import dev.tandem.TandemException;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.comm.ReduceOp;
 import dev.tandem.nn.GPT;
+import dev.tandem.nn.Tape;
+import dev.tandem.nn.Ops;
 import dev.tandem.nn.Parameter;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.parallel.DataParallel;
@@ -19,6 +21,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Pipeline parallelism, applied to a model from outside. Rank r of the pipeline group keeps only
@@ -46,9 +49,14 @@ public final class Pipeline implements AutoCloseable {
     /** The first and last pipeline rank, on those two ranks when they differ; else null. */
     private final ProcessGroup ends;
     private final Map<Integer, Timeline> timelines = new HashMap<>();
+    private final Function<Tape, Ops> ops;
+    private final int sequenceShards;
     private BubbleReport lastBubble;
 
-    private Pipeline(GPT model, ProcessGroup group, StageLayout layout, PipelineSchedule schedule) {
+    private Pipeline(GPT model, ProcessGroup group, StageLayout layout, PipelineSchedule schedule, Function<Tape, Ops> ops,
+                     int sequenceShards) {
+        this.ops = ops;
+        this.sequenceShards = sequenceShards;
         this.model = model;
         this.group = group;
         this.layout = layout;
@@ -76,6 +84,16 @@ public final class Pipeline implements AutoCloseable {
      * {@link DataParallel} (a one-rank group when there is no data parallelism).
      */
     public static Pipeline apply(GPT model, ProcessGroup group, StageLayout layout, PipelineSchedule schedule) {
+        return apply(model, group, layout, schedule, tape -> new Ops(tape, Kernels.fast()), 1);
+    }
+
+    /**
+     * The same, with the ops each stage's tapes run ({@code ops}, e.g. with activation
+     * recomputation) and, under sequence parallelism, the number of ranks that split each
+     * activation's rows ({@code sequenceShards}; 1 otherwise).
+     */
+    public static Pipeline apply(GPT model, ProcessGroup group, StageLayout layout, PipelineSchedule schedule, Function<Tape, Ops> ops,
+                                 int sequenceShards) {
         if (group.size() != layout.stages()) {
             throw new TandemException("the pipeline group has " + group.size() + " ranks but the stage layout has pp = "
                     + layout.stages() + " stages; build the layout for the group's size");
@@ -84,7 +102,7 @@ public final class Pipeline implements AutoCloseable {
             throw new TandemException("the " + schedule.label() + " schedule runs " + schedule.chunks() + " chunk(s) per rank but the stage layout has "
                     + layout.chunks() + "; build the layout with virtual_stages = " + schedule.chunks());
         }
-        Pipeline pipe = new Pipeline(model, group, layout, schedule);
+        Pipeline pipe = new Pipeline(model, group, layout, schedule, ops, sequenceShards);
         Set<Parameter> held = Collections.newSetFromMap(new IdentityHashMap<>());
         Map<String, List<Parameter>> all = model.moduleParameters();
         for (String m : pipe.modules) held.addAll(all.get(m));
@@ -138,7 +156,7 @@ public final class Pipeline implements AutoCloseable {
             throw new IllegalArgumentException("need one ids and one targets tensor per micro-batch, got " + m + " and " + targets.size());
         }
         Timeline timeline = training ? timelines.computeIfAbsent(m, k -> Timeline.of(layout, schedule, k)) : Timeline.forwardOnly(layout, m);
-        StageRun run = new StageRun(model, group, layout, dp, training, ids, targets);
+        StageRun run = new StageRun(model, group, layout, dp, training, ids, targets, ops, sequenceShards);
         double lossSum = run.run(timeline.program(group.rank()));
         if (training) {
             lastBubble = run.report(schedule.label(), timeline.bubble(group.rank()), schedule.bubbleFormula(layout.stages(), m));
@@ -170,11 +188,9 @@ public final class Pipeline implements AutoCloseable {
      * pipeline parallelism. The sum of squares travels as doubles, so every rank gets the same norm.
      */
     public double clipGradients(DataParallel dp, double maxNorm) {
-        boolean countedAtFirstStage = group.rank() == group.size() - 1;
         double sq = 0;
         for (ParamSlice s : dp.optimizerSlices()) {
-            if (countedAtFirstStage && tied.contains(s.name())) continue;
-            sq += Kernels.fast().squaredNorm(s.grad(), s.length());
+            if (owns(s.name())) sq += Kernels.fast().squaredNorm(s.grad(), s.length());
         }
         // At ZeRO stage 0 every data-parallel rank holds the whole gradient; otherwise a shard.
         if (dp.stage() > 0) sq = GroupSum.of(dp.group(), sq);
@@ -184,6 +200,23 @@ public final class Pipeline implements AutoCloseable {
             for (ParamSlice s : dp.optimizerSlices()) Kernels.fast().scale(s.grad(), scale, s.length());
         }
         return norm;
+    }
+
+    /**
+     * Whether this rank's copy of {@code parameter} is the one that counts (in the gradient norm, in
+     * a checkpoint): the tied embedding is held by both ends and counted at the first stage.
+     */
+    public boolean owns(String parameter) {
+        return !(tied.contains(parameter) && group.rank() == group.size() - 1 && group.size() > 1);
+    }
+
+    /** The lowest pipeline rank that holds {@code parameter}. */
+    public int holderOf(String parameter) {
+        Map<String, List<Parameter>> all = model.moduleParameters();
+        for (int r = 0; r < group.size(); r++) {
+            for (String m : layout.modulesOf(r)) for (Parameter p : all.get(m)) if (p.name().equals(parameter)) return r;
+        }
+        throw new IllegalArgumentException("no stage holds " + parameter);
     }
 
     /** This rank's compute and idle time in the last training step, with the predicted bubble (null before the first). */

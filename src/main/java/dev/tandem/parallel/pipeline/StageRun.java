@@ -8,12 +8,12 @@ import dev.tandem.nn.Tape;
 import dev.tandem.nn.Var;
 import dev.tandem.parallel.DataParallel;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * One step of one pipeline rank: runs its {@link Timeline#program} — posts sends and receives,
@@ -31,6 +31,8 @@ final class StageRun {
     private final List<Tensor> ids;
     private final List<Tensor> targets;
     private final int rank;
+    private final Function<Tape, Ops> ops;
+    private final int sequenceShards;
     private final Map<Integer, Slot> slots = new HashMap<>();
     private final List<Slot> closing = new ArrayList<>();
     private final double[] losses;
@@ -60,7 +62,15 @@ final class StageRun {
         }
     }
 
-    StageRun(GPT model, ProcessGroup group, StageLayout layout, DataParallel dp, boolean training, List<Tensor> ids, List<Tensor> targets) {
+    /**
+     * @param ops            the ops a tape of this model runs (with the plan's recomputation)
+     * @param sequenceShards how many ranks split each activation's rows (sequence parallelism), so a
+     *                       stage boundary carries rows / sequenceShards rows
+     */
+    StageRun(GPT model, ProcessGroup group, StageLayout layout, DataParallel dp, boolean training, List<Tensor> ids, List<Tensor> targets,
+             Function<Tape, Ops> ops, int sequenceShards) {
+        this.ops = ops;
+        this.sequenceShards = sequenceShards;
         this.model = model;
         this.group = group;
         this.layout = layout;
@@ -109,7 +119,7 @@ final class StageRun {
     }
 
     private int rows(int microBatch) {
-        return ids.get(microBatch).dim(0) * ids.get(microBatch).dim(1);
+        return ids.get(microBatch).dim(0) * ids.get(microBatch).dim(1) / sequenceShards;
     }
 
     private void post(Timeline.Post post) {
@@ -165,7 +175,7 @@ final class StageRun {
     }
 
     private void forward(Slot s, int vs, int mb, boolean last) {
-        Ops ops = new Ops(s.tape, Kernels.fast());
+        Ops ops = this.ops.apply(s.tape);
         Tensor x0 = ids.get(mb);
         Var x = vs == 0 ? model.embed(ops, x0, 0) : s.input;
         for (int l = layout.firstLayer(vs); l < layout.firstLayer(vs) + layout.layers(vs); l++) {
