@@ -43,8 +43,11 @@ public final class BenchTrainCommand implements Runnable {
             description = "rank counts for the data-parallel rows (ZeRO 0–3 each; 1 = one rank); empty to skip; default: ${DEFAULT-VALUE}")
     List<Integer> dataParallel = List.of(1, 2);
 
-    @Option(names = "--dp-steps", description = "training steps per data-parallel row; default: ${DEFAULT-VALUE}")
+    @Option(names = "--dp-steps", description = "training steps per data- and model-parallel row; default: ${DEFAULT-VALUE}")
     int dpSteps = 15;
+
+    @Option(names = "--model-parallel", negatable = true, description = "rows for tp=2 and pp=2 on 2 ranks; default: on")
+    boolean modelParallel = true;
 
     @Override
     public void run() {
@@ -70,7 +73,8 @@ public final class BenchTrainCommand implements Runnable {
         out.printf("%nMFU reference: measured peak %.1f GFLOP/s (FMA probe on %d threads, best of start/end); load now %s%n",
                 peak / 1e9, threads, MachineLoad.loadAverage());
         TrainBenchResult.printTable(out, results, peak);
-        if (!dataParallel.isEmpty()) DataParallelRows.run(out, dpSteps, dataParallel, java.nio.file.Path.of("runs", "bench-train"));
+        if (!dataParallel.isEmpty()) ParallelRows.run(out, dpSteps, dataParallel, java.nio.file.Path.of("runs", "bench-train"));
+        if (modelParallel) ParallelRows.runModelParallel(out, dpSteps, java.nio.file.Path.of("runs", "bench-train"));
     }
 
     private TrainBenchResult measure(TrainBenchCase c, PrintStream out) {

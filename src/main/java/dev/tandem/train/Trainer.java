@@ -24,6 +24,7 @@ import dev.tandem.optim.LrSchedule;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.parallel.ParallelModel;
+import dev.tandem.parallel.pipeline.BubbleReport;
 import dev.tandem.parallel.Plan;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
@@ -189,6 +190,7 @@ public final class Trainer {
         List<LossPlot.Point> trainPts = new ArrayList<>(), valPts = new ArrayList<>();
         Progress progress = new Progress(out, tty, cfg.steps(), cfg.logEvery());
         List<Tensor> ids = new ArrayList<>(), targets = new ArrayList<>();
+        List<Double> bubbles = new ArrayList<>();
         try {
             for (int micro = 0; micro < plan.microBatches(); micro++) {
                 ids.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize()));
@@ -205,6 +207,7 @@ public final class Trainer {
                     batcher.batch(step, pm.dataRank() * rankRows + micro * rows, rows).copyTo(ids.get(micro), targets.get(micro));
                 }
                 double loss = pm.forwardBackward(ids, targets);
+                if (pm.lastBubble() != null) bubbles.add(pm.lastBubble().measured());
                 double norm = pm.clipGradients(cfg.gradClip());
                 float lr = schedule.at(step);
                 ckpt.beforeOptimizerStep();
@@ -243,6 +246,12 @@ public final class Trainer {
         if (world.rank() == 0) {
             LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.name(), trainPts, valPts);
             StepSummary.print(out, steps, evals, runDir);
+            if (!bubbles.isEmpty()) {
+                BubbleReport last = pm.lastBubble();
+                out.printf(java.util.Locale.ROOT, "pipeline bubble (this rank, %s): median %.3f over %d steps; simulated %.3f, formula "
+                        + "(p-1)/(v·m) %.3f; last step: %s%n", last.schedule(), bubbles.stream().sorted().toList().get(bubbles.size() / 2),
+                        bubbles.size(), last.simulated(), last.formula(), last.line());
+            }
             out.println(check.comparisonLine(StepSummary.medianStepMs(steps), steps.getLast().memoryBytes()));
         }
         return new Result(steps, evals, runDir, null);

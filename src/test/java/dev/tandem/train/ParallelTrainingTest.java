@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.assertj.core.data.Percentage;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -58,7 +59,7 @@ class ParallelTrainingTest {
         return m;
     }
 
-    /** Trains with {@code overrides} on {@code nproc} thread ranks; returns rank 0's losses (train steps, then the eval). */
+    /** Trains with {@code overrides} on {@code nproc} thread ranks; returns rank 0's losses (train steps, then at [STEPS] the last eval). */
     private static double[] train(String name, int nproc, Map<String, String> overrides) throws Exception {
         Map<String, String> m = config(name, nproc);
         m.putAll(overrides);
@@ -72,8 +73,8 @@ class ParallelTrainingTest {
             }
             Trainer.Result r = results.getFirst().get();
             for (Future<Trainer.Result> f : results) f.get();
-            double[] out = new double[STEPS + 1];
-            for (int i = 0; i < STEPS; i++) out[i] = r.steps().get(i).loss();
+            double[] out = new double[STEPS + 1]; // the steps this invocation ran, then the last evaluation
+            for (int i = 0; i < r.steps().size(); i++) out[i] = r.steps().get(i).loss();
             out[STEPS] = r.lastEval().loss();
             return out;
         } finally {
@@ -86,6 +87,31 @@ class ParallelTrainingTest {
     @BeforeAll
     static void oneRank() throws Exception {
         reference = train("reference", 1, Map.of());
+    }
+
+    /**
+     * A checkpoint written by a tp × pp job (each stage its modules, each tensor-parallel rank its
+     * parts, the tied embedding once) resumes on one rank and continues with the same losses.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"tp=2 pp=2 zero=0", "pp=2 zero=3 micro_batches=2"})
+    void checkpointOfAParallelJobResumesOnOneRank(String spec) throws Exception {
+        Map<String, String> o = new LinkedHashMap<>();
+        for (String kv : spec.split(" ")) o.put(kv.split("=")[0], kv.split("=")[1]);
+        int nproc = Integer.parseInt(o.getOrDefault("tp", "1")) * Integer.parseInt(o.get("pp"));
+        if (!o.get("zero").equals("0")) nproc *= 2;
+        String name = "resume-" + spec.replaceAll("[^A-Za-z0-9]+", "-");
+        o.put("ckpt_every", "2");
+        o.put("stop_after", "2");
+        o.put("async_ckpt", "false");
+        double[] first = train(name, nproc, o);
+        Map<String, String> resume = new LinkedHashMap<>(Map.of("resume", "latest", "ckpt_every", "2", "async_ckpt", "false"));
+        double[] rest = train(name, 1, resume);
+        for (int i = 0; i < 2; i++) assertThat(first[i]).as("step %d", i + 1).isCloseTo(reference[i], Percentage.withPercentage(2e-3));
+        for (int i = 0; i < 2; i++) {
+            assertThat(rest[i]).as("step %d after resuming on one rank", i + 3).isCloseTo(reference[i + 2], Percentage.withPercentage(2e-3));
+        }
+        assertThat(rest[STEPS]).as("eval").isCloseTo(reference[STEPS], Percentage.withPercentage(2e-3));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -110,7 +136,7 @@ class ParallelTrainingTest {
         double[] got = train(spec.replaceAll("[^A-Za-z0-9]+", "-"), nproc, o);
         for (int i = 0; i < got.length; i++) {
             assertThat(got[i]).as("%s, %s", spec, i < STEPS ? "step " + (i + 1) : "eval")
-                    .isCloseTo(reference[i], org.assertj.core.data.Percentage.withPercentage(2e-3));
+                    .isCloseTo(reference[i], Percentage.withPercentage(2e-3));
         }
     }
 }

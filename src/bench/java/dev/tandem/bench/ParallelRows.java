@@ -18,19 +18,31 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The data-parallel rows of {@code bench train}: the default model trained for a few steps on
- * 1 rank and on N rank processes at ZeRO stages 0–3, each through the real launcher and trainer.
- * For each: median step time and tokens/s after warm-up, time blocked in communication, and
- * rank 0's bytes per memory category, with the model-state reduction against stage 0 next to what
- * the ZeRO formula (fp32 AdamW, K = 8) predicts.
+ * The parallel rows of {@code bench train}: the default model trained for a few steps on 1 rank,
+ * on N rank processes at ZeRO stages 0–3, and under tensor and pipeline parallelism on 2 ranks,
+ * each through the real launcher and trainer. For each: median step time and tokens/s after
+ * warm-up, time blocked in data-parallel communication, and rank 0's bytes per memory category;
+ * the data-parallel rows add the model-state reduction against stage 0 next to what the ZeRO
+ * formula (fp32 AdamW, K = 8) predicts, the pipeline rows rank 0's measured bubble next to
+ * (p−1)/(v·m).
  */
-public final class DataParallelRows {
+public final class ParallelRows {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private DataParallelRows() {}
+    private ParallelRows() {}
+
+    /** A plan of the model-parallel rows: its label and config keys, on {@code ranks} processes. */
+    private record PlanRow(String label, int ranks, Map<String, String> keys) {}
+
+    private static final List<PlanRow> MODEL_PARALLEL = List.of(
+            new PlanRow("tp=2", 2, Map.of("tp", "2")),
+            new PlanRow("tp=2 sequence parallel", 2, Map.of("tp", "2", "sequence_parallel", "true")),
+            new PlanRow("pp=2 1f1b m=4", 2, Map.of("pp", "2", "micro_batches", "4")),
+            new PlanRow("pp=2 interleaved v=2 m=4", 2, Map.of("pp", "2", "micro_batches", "4", "pp_schedule", "interleaved",
+                    "virtual_stages", "2")));
 
     private record Row(int ranks, int stage, double stepMs, double tokensPerSecond, double commWaitMs,
-                       long params, long grads, long optim, long activations, long comm) {
+                       long params, long grads, long optim, long activations, long comm, String bubble) {
         long modelState() {
             return params + grads + optim;
         }
@@ -44,13 +56,28 @@ public final class DataParallelRows {
         for (int n : rankCounts) {
             for (int stage = 0; stage <= 3; stage++) {
                 if (n == 1 && stage > 0) continue; // one rank: every stage is the same
-                Row r = measure(n, stage, steps, runs);
+                Row r = measure("bench-dp-n" + n + "-z" + stage, n, Map.of("zero", Integer.toString(stage)), steps, runs);
                 if (base == null) base = r;
                 double measured = (double) base.modelState() / r.modelState();
                 out.printf("%5d %4d | %8.0f %8.0f %9.1f | %9s %9s %9s %9s %9s | %8.2fx %8.2fx%n", n, stage, r.stepMs(),
                         r.tokensPerSecond(), r.commWaitMs(), mib(r.params()), mib(r.grads()), mib(r.optim()),
                         mib(r.activations()), mib(r.comm()), measured, formulaReduction(stage, n));
             }
+        }
+    }
+
+    /** The tensor- and pipeline-parallel rows, each against one rank of the same model. */
+    public static void runModelParallel(PrintStream out, int steps, Path runs) {
+        out.printf("%nmodel parallel (default model, %d steps, median after %d warm-up; bytes of rank 0):%n", steps, steps / 3);
+        out.printf("%-26s %5s | %8s %8s %9s | %9s %9s %9s | %s%n", "plan", "ranks", "ms/step", "tok/s", "vs 1 rank", "params",
+                "optim", "act peak", "pipeline bubble of rank 0 (measured / formula)");
+        Row one = measure("bench-mp-1", 1, Map.of(), steps, runs);
+        out.printf("%-26s %5d | %8.0f %8.0f %9s | %9s %9s %9s |%n", "1 rank", 1, one.stepMs(), one.tokensPerSecond(), "1.00x",
+                mib(one.params()), mib(one.optim()), mib(one.activations()));
+        for (PlanRow p : MODEL_PARALLEL) {
+            Row r = measure("bench-mp-" + p.label().replaceAll("[^A-Za-z0-9=]+", "-"), p.ranks(), p.keys(), steps, runs);
+            out.printf("%-26s %5d | %8.0f %8.0f %8.2fx | %9s %9s %9s | %s%n", p.label(), p.ranks(), r.stepMs(), r.tokensPerSecond(),
+                    r.tokensPerSecond() / one.tokensPerSecond(), mib(r.params()), mib(r.optim()), mib(r.activations()), r.bubble());
         }
     }
 
@@ -69,8 +96,7 @@ public final class DataParallelRows {
         return String.format("%.2f MiB", bytes / 1048576.0);
     }
 
-    private static Row measure(int n, int stage, int steps, Path runs) {
-        String name = "bench-dp-n" + n + "-z" + stage;
+    private static Row measure(String name, int n, Map<String, String> keys, int steps, Path runs) {
         Map<String, String> cfg = new LinkedHashMap<>();
         cfg.put("steps", Integer.toString(steps));
         cfg.put("eval_every", "0");
@@ -79,8 +105,9 @@ public final class DataParallelRows {
         cfg.put("name", name);
         cfg.put("runs_dir", runs.toString());
         cfg.put("nproc", Integer.toString(n));
-        cfg.put("zero", Integer.toString(stage));
-        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        cfg.putAll(keys);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        PrintStream quiet = new PrintStream(log);
         if (n == 1) {
             Trainer.runSingle(TrainConfig.load(null, cfg), quiet, false);
         } else {
@@ -100,9 +127,11 @@ public final class DataParallelRows {
             }
             List<JsonNode> warm = train.subList(steps / 3, train.size());
             JsonNode mem = JSON.readTree(dir.resolve("memory-rank0.json").toFile()).get("bytes");
-            return new Row(n, stage, median(warm, "step_ms"), median(warm, "tokens_per_s"), median(warm, "comm_wait_ms"),
+            String bubble = log.toString().lines().filter(l -> l.contains("pipeline bubble")).findFirst()
+                    .map(l -> l.replaceAll(".*median ([0-9.]+) over.*formula \\(p-1\\)/\\(v·m\\) ([0-9.]+);.*", "$1 / $2")).orElse("");
+            return new Row(n, Integer.parseInt(cfg.getOrDefault("zero", "0")), median(warm, "step_ms"), median(warm, "tokens_per_s"), median(warm, "comm_wait_ms"),
                     mem.get("parameters").asLong(), mem.get("gradients").asLong(), mem.get("optimizer_state").asLong(),
-                    mem.get("activations").asLong(), mem.get("communication").asLong());
+                    mem.get("activations").asLong(), mem.get("communication").asLong(), bubble);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
