@@ -79,6 +79,9 @@ public final class Checkpointer implements AutoCloseable {
             free = new ArrayBlockingQueue<>(Math.max(1, o.buffers()));
             copier = Executors.newSingleThreadExecutor(r -> worker(r, "tandem-ckpt-copy"));
             persister = Executors.newSingleThreadExecutor(r -> worker(r, "tandem-ckpt-persist"));
+            // The snapshot buffers are allocated (and zeroed) now, not inside the first saves, which
+            // would otherwise block training for the allocation (tens of ms for a few tens of MB).
+            for (int i = 0; i < Math.max(1, o.buffers()); i++) free.add(newBuffer());
         } else {
             free = null;
             copier = persister = null;
@@ -149,15 +152,16 @@ public final class Checkpointer implements AutoCloseable {
         saves++;
     }
 
+    private List<Tensor> newBuffer() {
+        List<Tensor> buf = new ArrayList<>(live.size());
+        for (Piece p : live) buf.add(Tensor.allocate(DType.U8, MemoryCategory.OTHER, Math.toIntExact(p.bytes().byteSize())));
+        allBuffers.add(buf);
+        return buf;
+    }
+
     private List<Tensor> takeBuffer() {
         List<Tensor> buf = free.poll();
         if (buf != null) return buf;
-        if (allBuffers.size() < Math.max(1, o.buffers())) {
-            buf = new ArrayList<>(live.size());
-            for (Piece p : live) buf.add(Tensor.allocate(DType.U8, MemoryCategory.OTHER, Math.toIntExact(p.bytes().byteSize())));
-            allBuffers.add(buf);
-            return buf;
-        }
         try {
             return free.take();
         } catch (InterruptedException e) {

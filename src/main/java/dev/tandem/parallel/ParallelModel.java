@@ -47,7 +47,10 @@ public final class ParallelModel implements AutoCloseable {
         this.recompute = RecomputePolicy.parse(plan.recompute(), model.config().nLayer());
         this.tp = plan.tp() > 1 ? TensorParallel.apply(model, mesh.group("tp"), plan.sequenceParallel()) : null;
         if (plan.pp() > 1) {
-            StageLayout layout = StageLayout.balanced(model.config(), model.config().blockSize(), plan.pp(), plan.virtualStages());
+            StageLayout layout = plan.stageLayers().isEmpty()
+                    ? StageLayout.balanced(model.config(), model.config().blockSize(), plan.pp(), plan.virtualStages())
+                    : StageLayout.of(model.config(), model.config().blockSize(), plan.pp(), plan.virtualStages(),
+                            plan.stageLayers().stream().mapToInt(Integer::intValue).toArray());
             pipeline = Pipeline.apply(model, mesh.group("pp"), layout, PipelineSchedule.named(plan.schedule(), plan.virtualStages()),
                     this::ops, plan.sequenceParallel() ? plan.tp() : 1);
             dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage(), pipeline.modules(), Optimizers.updatedWhole(plan.optimizer()));

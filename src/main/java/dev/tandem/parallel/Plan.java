@@ -24,9 +24,12 @@ import java.util.Set;
  * @param sequenceParallel with tp > 1: LayerNorm and residual regions split along the sequence
  * @param schedule         pipeline schedule: gpipe, 1f1b or interleaved
  * @param virtualStages    model chunks per pipeline rank (interleaved 1F1B; 1 otherwise)
+ * @param stageLayers      layers per (virtual) pipeline stage in order, e.g. {@code [3, 1]}; empty =
+ *                         balanced by the planner's FLOP counts
  */
 public record Plan(int dp, int tp, int pp, int zeroStage, int microBatches, String recompute, boolean offload,
-                   String optimizer, String stateDtype, boolean sequenceParallel, String schedule, int virtualStages) {
+                   String optimizer, String stateDtype, boolean sequenceParallel, String schedule, int virtualStages,
+                   List<Integer> stageLayers) {
 
     public static final Set<String> RECOMPUTE_MODES = Set.of("none", "selective", "full");
     public static final Set<String> SCHEDULES = Set.of("gpipe", "1f1b", "interleaved");
@@ -48,6 +51,11 @@ public record Plan(int dp, int tp, int pp, int zeroStage, int microBatches, Stri
         }
         if (sequenceParallel && tp == 1) throw new TandemException("sequence_parallel needs tp > 1 (it splits the tensor-parallel group's work)");
         if (!SCHEDULES.contains(schedule)) throw new TandemException("pp_schedule must be gpipe, 1f1b or interleaved, got '" + schedule + "'");
+        stageLayers = List.copyOf(stageLayers);
+        if (!stageLayers.isEmpty() && stageLayers.size() != pp * virtualStages) {
+            throw new TandemException("pp_layers lists " + stageLayers.size() + " stages but pp·virtual_stages = " + pp + "·" + virtualStages
+                    + " = " + pp * virtualStages + ": give one layer count per stage, or leave it empty to balance by FLOPs");
+        }
         if (virtualStages < 1) throw new TandemException("virtual_stages must be >= 1, got " + virtualStages);
         if (schedule.equals("interleaved") != (virtualStages > 1)) {
             throw new TandemException("the interleaved schedule needs virtual_stages >= 2, and virtual_stages > 1 needs pp_schedule=interleaved"

@@ -17,6 +17,7 @@ import dev.tandem.plan.PlanCandidate;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -38,7 +39,7 @@ public record TrainConfig(
         long seed,
         // parallel plan
         int nproc, int zero, int tp, int pp, String recompute, boolean offload, boolean sequenceParallel, String ppSchedule,
-        int virtualStages, String plan,
+        int virtualStages, String ppLayers, String plan,
         // evaluation and output
         int evalEvery, int evalBatches, int logEvery, String name, String runsDir, int threads,
         // checkpoints (docs/CHECKPOINTS.md)
@@ -59,7 +60,7 @@ public record TrainConfig(
                 16, 1, 1000, 2e-3f, 2e-4f, 60, "cosine", 0.2, 0.1f, 0.9f, 0.95f, 1.0,
                 "adamw", "", "",
                 1337,
-                1, 0, 1, 1, "selective", false, false, "1f1b", 1, "",
+                1, 0, 1, 1, "selective", false, false, "1f1b", 1, "", "",
                 100, 20, 10, "default", "runs", 0,
                 0, "", 3, 0, "", true, 0);
     }
@@ -99,7 +100,7 @@ public record TrainConfig(
     public Plan parallelPlan() {
         if (plan.isBlank()) {
             return new Plan(nproc / (tp * pp), tp, pp, zero, microBatches, recompute, offload, optimizer, "f32", sequenceParallel,
-                    ppSchedule, virtualStages);
+                    ppSchedule, virtualStages, stageLayers());
         }
         PlanCandidate c;
         try {
@@ -113,14 +114,32 @@ public record TrainConfig(
                     + batchSize + " into whole micro-batches");
         }
         return new Plan(c.dp(), c.tp(), c.pp(), c.zero().level(), batchSize / rowsPerStep, c.recompute().name().toLowerCase(java.util.Locale.ROOT),
-                c.offloadOptimizer(), optimizer, "f32", c.sequenceParallel(), c.chunks() > 1 ? "interleaved" : "1f1b", c.chunks());
+                c.offloadOptimizer(), optimizer, "f32", c.sequenceParallel(), c.chunks() > 1 ? "interleaved" : "1f1b", c.chunks(),
+                List.of());
+    }
+
+    /** {@code pp_layers} ("3,1": layers per pipeline stage) as numbers; empty when not set. */
+    private List<Integer> stageLayers() {
+        if (ppLayers.isBlank()) return List.of();
+        List<Integer> out = new java.util.ArrayList<>();
+        for (String part : ppLayers.split(",")) {
+            try {
+                out.add(Integer.parseInt(part.strip()));
+            } catch (NumberFormatException e) {
+                throw new TandemException("pp_layers must be layer counts per pipeline stage separated by commas (e.g. 3,1), got '"
+                        + ppLayers + "'");
+            }
+        }
+        return out;
     }
 
     public TrainConfig {
         if (tp < 1 || pp < 1 || nproc % (tp * pp) != 0) {
             throw new TandemException("nproc (" + nproc + ") must be a multiple of tp × pp (" + tp + " × " + pp + "); the rest is data parallel");
         }
-        if (plan == null || recompute == null || ppSchedule == null) throw new TandemException("plan, recompute and pp_schedule must be strings");
+        if (plan == null || recompute == null || ppSchedule == null || ppLayers == null) {
+            throw new TandemException("plan, recompute, pp_schedule and pp_layers must be strings");
+        }
         if (plan.isBlank() && (microBatches < 1 || batchSize < 1 || batchSize % (microBatches * (nproc / (tp * pp))) != 0)) {
             throw new TandemException("batch_size (" + batchSize + ") must be a positive multiple of micro_batches × data-parallel ranks ("
                     + microBatches + " × " + nproc / (tp * pp) + ")");

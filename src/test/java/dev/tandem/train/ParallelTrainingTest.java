@@ -122,7 +122,7 @@ class ParallelTrainingTest {
             "nproc=4 tp=2 zero=3 recompute=none,full,selective,full",
             "nproc=2 plan=tp=1_pp=1_dp=2_mb=4_zero=2_recompute=full",
             "nproc=2 pp=2 micro_batches=4",
-            "nproc=2 pp=2 micro_batches=4 pp_schedule=gpipe",
+            "nproc=2 pp=2 micro_batches=4 pp_schedule=gpipe pp_layers=3,1",
             "nproc=2 pp=2 micro_batches=4 pp_schedule=interleaved virtual_stages=2",
             "nproc=4 pp=2 zero=2 micro_batches=2",
             "nproc=4 pp=2 tp=2 micro_batches=2 sequence_parallel=true recompute=full"})
