@@ -40,7 +40,7 @@ public final class BenchTrainCommand implements Runnable {
     boolean noPeer;
 
     @Option(names = "--data-parallel", split = ",", paramLabel = "N",
-            description = "rank counts for the data-parallel rows (ZeRO 0–3 each; 1 = one rank); empty to skip; default: ${DEFAULT-VALUE}")
+            description = "rank counts for the data-parallel rows (ZeRO 0–3 each; 1 = one rank); 0 to skip them; default: ${DEFAULT-VALUE}")
     List<Integer> dataParallel = List.of(1, 2);
 
     @Option(names = "--dp-steps", description = "training steps per data- and model-parallel row; default: ${DEFAULT-VALUE}")
@@ -73,7 +73,8 @@ public final class BenchTrainCommand implements Runnable {
         out.printf("%nMFU reference: measured peak %.1f GFLOP/s (FMA probe on %d threads, best of start/end); load now %s%n",
                 peak / 1e9, threads, MachineLoad.loadAverage());
         TrainBenchResult.printTable(out, results, peak);
-        if (!dataParallel.isEmpty()) ParallelRows.run(out, dpSteps, dataParallel, java.nio.file.Path.of("runs", "bench-train"));
+        List<Integer> dpRanks = dataParallel.stream().filter(n -> n > 0).toList();
+        if (!dpRanks.isEmpty()) ParallelRows.run(out, dpSteps, dpRanks, java.nio.file.Path.of("runs", "bench-train"));
         if (modelParallel) ParallelRows.runModelParallel(out, dpSteps, java.nio.file.Path.of("runs", "bench-train"));
     }
 

@@ -75,7 +75,7 @@ public final class ParallelRows {
         out.printf("%-26s %5d | %8.0f %8.0f %9s | %9s %9s %9s |%n", "1 rank", 1, one.stepMs(), one.tokensPerSecond(), "1.00x",
                 mib(one.params()), mib(one.optim()), mib(one.activations()));
         for (PlanRow p : MODEL_PARALLEL) {
-            Row r = measure("bench-mp-" + p.label().replaceAll("[^A-Za-z0-9=]+", "-"), p.ranks(), p.keys(), steps, runs);
+            Row r = measure("bench-mp-" + p.label().replaceAll("[^A-Za-z0-9]+", "-"), p.ranks(), p.keys(), steps, runs);
             out.printf("%-26s %5d | %8.0f %8.0f %8.2fx | %9s %9s %9s | %s%n", p.label(), p.ranks(), r.stepMs(), r.tokensPerSecond(),
                     r.tokensPerSecond() / one.tokensPerSecond(), mib(r.params()), mib(r.optim()), mib(r.activations()), r.bubble());
         }
@@ -116,7 +116,14 @@ public final class ParallelRows {
                 args.add("--" + k);
                 args.add(v);
             });
-            new Launcher(quiet, quiet, Duration.ofSeconds(2)).launch(n, args, Map.of());
+            try {
+                new Launcher(quiet, quiet, Duration.ofSeconds(2)).launch(n, args, Map.of());
+            } catch (RuntimeException e) {
+                // The ranks' own output says why; the row's run printed nothing so far.
+                String tail = String.join("\n", log.toString().lines().filter(l -> !l.contains("WARNING")).toList()
+                        .reversed().stream().limit(15).toList().reversed());
+                throw new dev.tandem.TandemException(name + " failed: " + e.getMessage() + "\n" + tail, e);
+            }
         }
         try {
             Path dir = runs.resolve(name);
