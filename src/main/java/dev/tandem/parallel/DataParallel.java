@@ -1,14 +1,10 @@
 package dev.tandem.parallel;
 
 import dev.tandem.comm.ProcessGroup;
-import dev.tandem.comm.ReduceOp;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.Hooks;
 import dev.tandem.nn.Parameter;
 import dev.tandem.optim.ParamSlice;
-import dev.tandem.tensor.DType;
-import dev.tandem.tensor.MemoryCategory;
-import dev.tandem.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -257,15 +253,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
      * across ranks.
      */
     public double clipGradients(double maxNorm) {
-        double sq = 0;
-        for (FlatUnit u : units) sq += u.localSquaredGradNorm();
-        if (stage > 0) sq = sum(group, sq);
-        double norm = Math.sqrt(sq);
-        if (maxNorm > 0 && norm > maxNorm) {
-            float scale = (float) (maxNorm / (norm + 1e-6));
-            for (FlatUnit u : units) u.scaleGradients(scale);
-        }
-        return norm;
+        return GradientNorm.clip(optimizerSlices(), s -> true, stage > 0 ? List.of(group) : List.of(), maxNorm);
     }
 
     /** After the optimizer step: every rank gets the updated parameters. */
@@ -275,20 +263,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
 
     /** Mean of {@code value} over ranks (e.g. the loss, for logging). */
     public double average(double value) {
-        return sum(group, value) / group.size();
-    }
-
-    /** Sum of {@code value} over {@code group}, the same on every rank. */
-    static double sum(ProcessGroup group, double value) {
-        if (group.size() == 1) return value;
-        // Collectives carry float32: each rank's double travels as hi + lo so nothing of it is
-        // lost in transit; the sums themselves round at float32 precision (~1e-7 relative), which
-        // is ample for a logged loss or a clipping norm, and identical on every rank.
-        float hi = (float) value, lo = (float) (value - hi);
-        try (Tensor f = Tensor.of(MemoryCategory.COMMUNICATION, new float[] {hi, lo}, 2)) {
-            group.allReduce(f.data(), DType.F32, 2, ReduceOp.SUM);
-            return (double) f.get(0) + f.get(1);
-        }
+        return GroupSum.of(group, value) / group.size();
     }
 
     /** Stage 3: gathers every unit (e.g. to save the whole model); undo with {@link #releaseAll()}. */

@@ -238,17 +238,6 @@ final class FlatUnit implements AutoCloseable {
         return out;
     }
 
-    /** Σ g² over this rank's gradient elements that count (its shard, or everything at stage 0). */
-    double localSquaredGradNorm() {
-        double s = 0;
-        for (ParamSlice sl : slices()) s += Kernels.fast().squaredNorm(sl.grad(), sl.length());
-        return s;
-    }
-
-    void scaleGradients(float factor) {
-        for (ParamSlice sl : slices()) Kernels.fast().scale(sl.grad(), factor, sl.length());
-    }
-
     long elements() {
         return total;
     }

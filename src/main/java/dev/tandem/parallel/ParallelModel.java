@@ -146,14 +146,7 @@ public final class ParallelModel implements AutoCloseable {
      * element's square is counted once, by its owner, and summed over all ranks.
      */
     public double clipGradients(double maxNorm) {
-        double sq = 0;
-        for (ParamSlice s : dp.optimizerSlices()) if (owns(s)) sq += Kernels.fast().squaredNorm(s.grad(), s.length());
-        double norm = Math.sqrt(DataParallel.sum(mesh.world(), sq));
-        if (maxNorm > 0 && norm > maxNorm) {
-            float scale = (float) (maxNorm / (norm + 1e-6));
-            for (ParamSlice s : dp.optimizerSlices()) Kernels.fast().scale(s.grad(), scale, s.length());
-        }
-        return norm;
+        return GradientNorm.clip(dp.optimizerSlices(), this::owns, List.of(mesh.world()), maxNorm);
     }
 
     /** After the optimizer step: every rank gets the updated parameters it holds. */

@@ -11,7 +11,6 @@ import dev.tandem.nn.Sharding;
 import dev.tandem.nn.Split;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -150,19 +149,8 @@ public final class TensorParallel {
      * shards are summed too.
      */
     public double clipGradients(DataParallel dp, double maxNorm) {
-        List<ParamSlice> slices = dp.optimizerSlices();
-        double sq = 0;
-        for (ParamSlice s : slices) {
-            if (owns(s.name())) sq += Kernels.fast().squaredNorm(s.grad(), s.length());
-        }
-        sq = DataParallel.sum(group, sq);
-        if (dp.stage() > 0) sq = DataParallel.sum(dp.group(), sq);
-        double norm = Math.sqrt(sq);
-        if (maxNorm > 0 && norm > maxNorm) {
-            float scale = (float) (maxNorm / (norm + 1e-6));
-            for (ParamSlice s : slices) Kernels.fast().scale(s.grad(), scale, s.length());
-        }
-        return norm;
+        return GradientNorm.clip(dp.optimizerSlices(), s -> owns(s.name()), dp.stage() > 0 ? List.of(group, dp.group()) : List.of(group),
+                maxNorm);
     }
 
     private boolean isSplit(ParamSlice s) {

@@ -17,9 +17,6 @@ import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
-import dev.tandem.nn.Hooks;
-import dev.tandem.nn.Ops;
-import dev.tandem.nn.Tape;
 import dev.tandem.optim.LrSchedule;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
@@ -27,7 +24,6 @@ import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.pipeline.BubbleReport;
 import dev.tandem.parallel.Plan;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.PeakFlops;
@@ -43,10 +39,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The single-process training loop: data → forward/backward over micro-batches → clip →
- * optimizer step (config key {@code optimizer}), with evaluation, metrics, a loss plot and the final model written as safetensors.
- * Data parallelism and ZeRO attach through {@link Hooks} ({@link DataParallel}); a single process
- * is the one-rank case of the same mechanism.
+ * The training loop of one rank: data → forward/backward over micro-batches → clip → optimizer
+ * step (config key {@code optimizer}), with evaluation, metrics, a loss plot and the final model
+ * written as safetensors. The plan (data, tensor and pipeline parallelism, ZeRO, recompute) is
+ * applied from outside by {@link ParallelModel}; a single process is the one-rank case of the same
+ * mechanism.
  */
 public final class Trainer {
     /** What a finished run produced. */

@@ -4,11 +4,12 @@ import dev.tandem.TandemException;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.comm.ReduceOp;
 import dev.tandem.nn.GPT;
-import dev.tandem.nn.Tape;
 import dev.tandem.nn.Ops;
 import dev.tandem.nn.Parameter;
+import dev.tandem.nn.Tape;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.parallel.DataParallel;
+import dev.tandem.parallel.GradientNorm;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
@@ -188,18 +189,9 @@ public final class Pipeline implements AutoCloseable {
      * pipeline parallelism. The sum of squares travels as doubles, so every rank gets the same norm.
      */
     public double clipGradients(DataParallel dp, double maxNorm) {
-        double sq = 0;
-        for (ParamSlice s : dp.optimizerSlices()) {
-            if (owns(s.name())) sq += Kernels.fast().squaredNorm(s.grad(), s.length());
-        }
         // At ZeRO stage 0 every data-parallel rank holds the whole gradient; otherwise a shard.
-        if (dp.stage() > 0) sq = GroupSum.of(dp.group(), sq);
-        double norm = Math.sqrt(GroupSum.of(group, sq));
-        if (maxNorm > 0 && norm > maxNorm) {
-            float scale = (float) (maxNorm / (norm + 1e-6));
-            for (ParamSlice s : dp.optimizerSlices()) Kernels.fast().scale(s.grad(), scale, s.length());
-        }
-        return norm;
+        return GradientNorm.clip(dp.optimizerSlices(), s -> owns(s.name()), dp.stage() > 0 ? List.of(dp.group(), group) : List.of(group),
+                maxNorm);
     }
 
     /**

@@ -1,4 +1,4 @@
-package dev.tandem.parallel.pipeline;
+package dev.tandem.parallel;
 
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.tensor.DType;
@@ -10,10 +10,10 @@ import java.lang.foreign.ValueLayout;
  * The sum of one double over a group, identical on every rank: each rank's value travels as its
  * 64 bits (collectives reduce float32, which would round it) and every rank adds them in rank order.
  */
-final class GroupSum {
+public final class GroupSum {
     private GroupSum() {}
 
-    static double of(ProcessGroup group, double value) {
+    public static double of(ProcessGroup group, double value) {
         int n = group.size();
         if (n == 1) return value;
         try (Tensor mine = Tensor.allocate(DType.I32, MemoryCategory.COMMUNICATION, 2);
