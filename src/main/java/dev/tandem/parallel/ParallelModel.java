@@ -168,6 +168,11 @@ public final class ParallelModel implements AutoCloseable {
         return dp.takeBlockedMillis();
     }
 
+    /** How the pipeline splits the layers ("layers per stage [2, 2]"), or null without a pipeline. */
+    public String stageLayout() {
+        return pipeline == null ? null : pipeline.layout().toString();
+    }
+
     /** The last step's pipeline bubble on this rank, measured next to the formula; null without a pipeline. */
     public BubbleReport lastBubble() {
         return pipeline == null ? null : pipeline.lastBubble();

@@ -115,6 +115,7 @@ public final class Trainer {
                     + "data-parallel rank; %d threads per rank%n", world.size(), plan.dp(), plan.tp(), plan.pp(),
                     plan.sequenceParallel() ? " (sequence parallel)" : "", plan.zeroStage(), plan.recompute(), plan.microBatches(),
                     plan.rowsPerMicroBatch(cfg.batchSize()), WorkerPool.get().threads());
+            if (pm.stageLayout() != null) out.printf("pipeline: %s schedule, %s%n", plan.schedule(), pm.stageLayout());
             out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optimizer(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
             PlanCheck check = null;
             if (world.rank() == 0) {
