@@ -11,7 +11,7 @@ import java.util.Map;
  * axis varies fastest, so with axes (dp=2, tp=2) ranks 0,1 form a tp group and 0,2 a dp group.
  * Validated once; the group along an axis is built on first use and cached.
  */
-public final class Mesh {
+public final class Mesh implements AutoCloseable {
     /** One named dimension of the mesh. */
     public record Axis(String name, int size) {
         public Axis {
@@ -97,5 +97,12 @@ public final class Mesh {
         int r = 0;
         for (int i = 0; i < axes.size(); i++) r = r * axes.get(i).size() + c[i];
         return r;
+    }
+
+    /** Frees the groups built along the axes (their buffers); the world group stays open. */
+    @Override
+    public synchronized void close() {
+        groups.values().forEach(ProcessGroup::close);
+        groups.clear();
     }
 }

@@ -72,7 +72,11 @@ public final class DataParallel implements Hooks, AutoCloseable {
             }
         }
         Map<String, List<FlatUnit>> byName = new LinkedHashMap<>();
-        unitParams.forEach((name, params) -> byName.put(name, flatUnits(name, params, updatedWhole, byName.size())));
+        // A unit's index picks the owner of its first whole matrix. A parameter shared with a module on
+        // another rank (the tied embedding at both pipeline ends) must get the same owner on both
+        // sides, so its unit's index cannot depend on what else this rank holds.
+        unitParams.forEach((name, params) -> byName.put(name, flatUnits(name, params, updatedWhole,
+                heldElsewhere.contains(params.getFirst()) ? 0 : byName.size())));
         for (String m : order) {
             if (!held.contains(m)) continue;
             List<FlatUnit> us = new ArrayList<>();

@@ -67,7 +67,8 @@ public final class ParallelModel implements AutoCloseable {
 
     /**
      * Applies {@code plan} to {@code model}, which must hold the same whole parameters on every rank.
-     * The model's parameters move into storage owned by the result, which must be closed first.
+     * The model's parameters move into storage owned by the result, which must be closed before the
+     * model; closing it also closes {@code mesh}'s groups.
      */
     public static ParallelModel parallelize(GPT model, Plan plan, Mesh mesh) {
         return new ParallelModel(model, plan, mesh);
@@ -163,9 +164,14 @@ public final class ParallelModel implements AutoCloseable {
         }
     }
 
-    /** Time this rank spent blocked in communication since the last call (then resets). */
+    /**
+     * Time this rank spent blocked in communication since the last call (then resets): data-parallel
+     * gathers and reductions, and the pipeline's waits for activations and gradients of the last
+     * step. Tensor-parallel collectives run inside the ops and are part of compute time here.
+     */
     public double takeBlockedMillis() {
-        return dp.takeBlockedMillis();
+        BubbleReport bubble = lastBubble();
+        return dp.takeBlockedMillis() + (bubble == null ? 0 : bubble.waitMs());
     }
 
     /** How the pipeline splits the layers ("layers per stage [2, 2]"), or null without a pipeline. */
@@ -212,5 +218,6 @@ public final class ParallelModel implements AutoCloseable {
     public void close() {
         dp.close();
         if (pipeline != null) pipeline.close();
+        mesh.close();
     }
 }

@@ -110,8 +110,10 @@ final class Checkpointing implements AutoCloseable {
         } else {
             c = Checkpoint.open(Path.of(cfg.resume()));
         }
-        out.printf("resume: from %s (step %d, written by %d rank(s) at ZeRO stage %d)%n", c.dir(), c.step(),
-                c.manifest().path("plan").path("world_size").asInt(), c.manifest().path("plan").path("zero_stage").asInt());
+        var saved = c.manifest().path("plan");
+        out.printf("resume: from %s (step %d, written by %d rank(s): tp %d, pp %d, ZeRO stage %d)%n", c.dir(), c.step(),
+                saved.path("world_size").asInt(), saved.path("tensor_parallel").asInt(1), saved.path("pipeline_parallel").asInt(1),
+                saved.path("zero_stage").asInt());
         return c;
     }
 

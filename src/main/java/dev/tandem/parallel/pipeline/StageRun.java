@@ -1,5 +1,6 @@
 package dev.tandem.parallel.pipeline;
 
+import dev.tandem.TandemException;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.comm.Work;
 import dev.tandem.nn.GPT;
@@ -119,7 +120,13 @@ final class StageRun {
     }
 
     private int rows(int microBatch) {
-        return ids.get(microBatch).dim(0) * ids.get(microBatch).dim(1) / sequenceShards;
+        int rows = ids.get(microBatch).dim(0) * ids.get(microBatch).dim(1);
+        if (rows % sequenceShards != 0) {
+            // Checked here, before any stage posts a receive of the wrong size, so no rank waits forever.
+            throw new TandemException("sequence parallelism splits each micro-batch's batch·time = " + rows + " rows across tp = "
+                    + sequenceShards + " ranks, which does not divide them: choose batch_size and block_size so it does");
+        }
+        return rows / sequenceShards;
     }
 
     private void post(Timeline.Post post) {
