@@ -2,8 +2,8 @@ package dev.tandem.comm;
 
 /**
  * One message in flight on a link, moved forward by {@link #progress()} without ever blocking.
- * An {@link Exchange} drives several transfers at once (send right while receiving from the
- * left), which is what lets ring algorithms stream through bounded buffers without deadlock.
+ * {@link Op#run} drives several transfers at once (send right while receiving from the left),
+ * which is what lets ring algorithms stream through bounded buffers without deadlock.
  */
 interface Transfer {
     /** Moves as many bytes as possible without blocking; true if anything moved. */

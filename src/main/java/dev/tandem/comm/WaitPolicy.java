@@ -15,18 +15,23 @@ import java.util.concurrent.locks.LockSupport;
  * when this job alone has more ranks on the host than there are cores, a rank never spins. After
  * the spin the rank yields (nearly free when nothing else wants the core, and it hands the core
  * to a peer that does), and after {@link #YIELD_NANOS} it sleeps in short naps, so a long wait
- * never burns a core.
+ * never burns a core. A rank of a job that oversubscribes the host yields for longer
+ * ({@link #OVERSUBSCRIBED_YIELD_NANOS}) before it naps: its peers are then mostly runnable threads
+ * on the same core, a yield hands the core to one of them at once, while a nap (20 µs asked,
+ * about 90 µs taken here with the kernel's timer slack) leaves a message that arrives meanwhile
+ * waiting (docs/BENCHMARKS.md: 8 ranks on 2 cores).
  *
  * <p>One instance per rank, used only by the operation that holds the rank's operation lock.
  */
 final class WaitPolicy {
     static final long MIN_SPIN_NANOS = 1_000;
     static final long MAX_SPIN_NANOS = 50_000;
-    private static final long YIELD_NANOS = 200_000;
+    private static final long YIELD_NANOS = 200_000, OVERSUBSCRIBED_YIELD_NANOS = 2_000_000;
     private static final long SHORT_NAP_NANOS = 20_000, LONG_NAP_NANOS = 200_000, LONG_WAIT_NANOS = 20_000_000;
 
     private final long minSpinNanos;
     private final long maxSpinNanos;
+    private final long yieldNanos;
     private long spinNanos;
 
     /** @param ranksOnThisHost ranks of this job on this host; more than the cores: never spin */
@@ -34,13 +39,14 @@ final class WaitPolicy {
         boolean oversubscribed = ranksOnThisHost > Runtime.getRuntime().availableProcessors();
         this.minSpinNanos = oversubscribed ? 0 : MIN_SPIN_NANOS;
         this.maxSpinNanos = oversubscribed ? 0 : MAX_SPIN_NANOS;
+        this.yieldNanos = oversubscribed ? OVERSUBSCRIBED_YIELD_NANOS : YIELD_NANOS;
         this.spinNanos = Math.min(maxSpinNanos, 10_000);
     }
 
     /** One idle round of a wait that began {@code idleNanos} ago. */
     void pause(long idleNanos) {
         if (idleNanos < spinNanos) Thread.onSpinWait();
-        else if (idleNanos < spinNanos + YIELD_NANOS) Thread.yield();
+        else if (idleNanos < spinNanos + yieldNanos) Thread.yield();
         else LockSupport.parkNanos(idleNanos < LONG_WAIT_NANOS ? SHORT_NAP_NANOS : LONG_NAP_NANOS);
     }
 

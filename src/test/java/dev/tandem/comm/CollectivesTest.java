@@ -113,6 +113,31 @@ class CollectivesTest {
         });
     }
 
+    /** Blocks of several 64 KiB transport pieces, with the input separate and inside the output. */
+    @ParameterizedTest(name = "n={0} {1}")
+    @MethodSource("worlds")
+    void allGatherOfLargeBlocksInAndOutOfPlace(int n, String label, CommOptions options) {
+        long per = 40_000; // 160 KB of F32: three 64 KiB pieces
+        DType type = DType.F32;
+        LocalWorld.run(n, options, g -> {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment[] inputs = new MemorySegment[n];
+                for (int r = 0; r < n; r++) inputs[r] = TestData.random(arena, type, per, seed(r, per, type, 7));
+                for (boolean inPlace : new boolean[] {false, true}) {
+                    MemorySegment out = TestData.alloc(arena, type, per * n);
+                    MemorySegment own = out.asSlice(type.bytes(per * g.rank()), type.bytes(per));
+                    MemorySegment in = inPlace ? own : inputs[g.rank()];
+                    if (inPlace) own.copyFrom(inputs[g.rank()]);
+                    g.allGather(in, out, type, per);
+                    for (int r = 0; r < n; r++) {
+                        assertThat(out.asSlice(type.bytes(per * r), type.bytes(per)).mismatch(inputs[r]))
+                                .as("block %d, in place %s", r, inPlace).isEqualTo(-1);
+                    }
+                }
+            }
+        });
+    }
+
     @ParameterizedTest(name = "n={0} {1}")
     @MethodSource("worlds")
     void broadcastAndReduceFromEveryRoot(int n, String label, CommOptions options) {
