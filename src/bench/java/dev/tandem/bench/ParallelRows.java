@@ -3,13 +3,13 @@ package dev.tandem.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.launch.Launcher;
+import dev.tandem.train.MetricsLog;
 import dev.tandem.train.TrainConfig;
 import dev.tandem.train.Trainer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -127,11 +127,7 @@ public final class ParallelRows {
         }
         try {
             Path dir = runs.resolve(name);
-            List<JsonNode> train = new ArrayList<>();
-            for (String line : Files.readAllLines(dir.resolve("metrics.jsonl"))) {
-                JsonNode j = JSON.readTree(line);
-                if (j.get("type").asText().equals("train")) train.add(j);
-            }
+            List<JsonNode> train = MetricsLog.trainSteps(dir.resolve("metrics.jsonl"));
             List<JsonNode> warm = train.subList(steps / 3, train.size());
             JsonNode mem = JSON.readTree(dir.resolve("memory-rank0.json").toFile()).get("bytes");
             String bubble = log.toString().lines().filter(l -> l.contains("pipeline bubble")).findFirst()

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.TandemException;
 import dev.tandem.launch.Launcher;
+import dev.tandem.train.MetricsLog;
 import dev.tandem.train.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -171,15 +172,7 @@ final class CkptBenchCommand implements Runnable {
             throw new TandemException("bench ckpt run " + name + " failed: " + e.getMessage() + "\n" + log, e);
         }
         Path runDir = dir.resolve(name);
-        List<Double> stepMs = new ArrayList<>();
-        try {
-            for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
-                JsonNode j = new ObjectMapper().readTree(line);
-                if (j.path("type").asText().equals("train")) stepMs.add(j.path("step_ms").asDouble());
-            }
-        } catch (IOException e) {
-            throw new TandemException("cannot read " + runDir.resolve("metrics.jsonl") + ": " + e.getMessage(), e);
-        }
+        List<Double> stepMs = MetricsLog.trainSteps(runDir.resolve("metrics.jsonl")).stream().map(j -> j.path("step_ms").asDouble()).toList();
         List<Double> timed = stepMs.subList(warmup, stepMs.size());
         double total = timed.stream().mapToDouble(Double::doubleValue).sum();
         double median = timed.stream().sorted().toList().get(timed.size() / 2);

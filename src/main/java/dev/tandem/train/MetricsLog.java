@@ -1,5 +1,6 @@
 package dev.tandem.train;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.tensor.MemoryCategory;
@@ -8,11 +9,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /** Appends one JSON object per line to {@code runs/<name>/metrics.jsonl}, flushed per line. */
-final class MetricsLog implements AutoCloseable {
+public final class MetricsLog implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final BufferedWriter out;
 
@@ -58,6 +61,21 @@ final class MetricsLog implements AutoCloseable {
             out.flush();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The training-step records of a run's metrics.jsonl, in order (for benchmarks that run the trainer). */
+    public static List<JsonNode> trainSteps(Path file) {
+        ObjectMapper json = new ObjectMapper();
+        try {
+            List<JsonNode> out = new ArrayList<>();
+            for (String line : Files.readAllLines(file)) {
+                var record = json.readTree(line);
+                if (record.path("type").asText().equals("train")) out.add(record);
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         }
     }
 
