@@ -11,8 +11,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -106,31 +104,20 @@ public final class ParallelRows {
         cfg.put("runs_dir", runs.toString());
         cfg.put("nproc", Integer.toString(n));
         cfg.putAll(keys);
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream quiet = new PrintStream(log);
+        String log;
         if (n == 1) {
-            Trainer.runSingle(TrainConfig.load(null, cfg), quiet, false);
+            ByteArrayOutputStream captured = new ByteArrayOutputStream();
+            Trainer.runSingle(TrainConfig.load(null, cfg), new PrintStream(captured), false);
+            log = captured.toString();
         } else {
-            List<String> args = new ArrayList<>(List.of("train"));
-            cfg.forEach((k, v) -> {
-                args.add("--" + k);
-                args.add(v);
-            });
-            try {
-                new Launcher(quiet, quiet, Duration.ofSeconds(2)).launch(n, args, Map.of());
-            } catch (RuntimeException e) {
-                // The ranks' own output says why; the row's run printed nothing so far.
-                String tail = String.join("\n", log.toString().lines().filter(l -> !l.contains("WARNING")).toList()
-                        .reversed().stream().limit(15).toList().reversed());
-                throw new dev.tandem.TandemException(name + " failed: " + e.getMessage() + "\n" + tail, e);
-            }
+            log = Launcher.runTrainQuietly(name, n, cfg);
         }
         try {
             Path dir = runs.resolve(name);
             List<JsonNode> train = MetricsLog.trainSteps(dir.resolve("metrics.jsonl"));
             List<JsonNode> warm = train.subList(steps / 3, train.size());
             JsonNode mem = JSON.readTree(dir.resolve("memory-rank0.json").toFile()).get("bytes");
-            String bubble = log.toString().lines().filter(l -> l.contains("pipeline bubble")).findFirst()
+            String bubble = log.lines().filter(l -> l.contains("pipeline bubble")).findFirst()
                     .map(l -> l.replaceAll(".*median ([0-9.]+) over.*formula \\(p-1\\)/\\(v·m\\) ([0-9.]+);.*", "$1 / $2")).orElse("");
             return new Row(n, Integer.parseInt(cfg.getOrDefault("zero", "0")), median(warm, "step_ms"), median(warm, "tokens_per_s"), median(warm, "comm_wait_ms"),
                     mem.get("parameters").asLong(), mem.get("gradients").asLong(), mem.get("optimizer_state").asLong(),

@@ -6,12 +6,10 @@ import dev.tandem.TandemException;
 import dev.tandem.launch.Launcher;
 import dev.tandem.train.MetricsLog;
 import dev.tandem.train.TrainConfig;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -162,15 +160,7 @@ final class CkptBenchCommand implements Runnable {
         System.out.printf("  %-12s ...", name);
         System.out.flush();
         TrainConfig.load(null, o); // a bad option fails here, with its message, rather than in the child
-        List<String> args = new ArrayList<>(List.of("train"));
-        o.forEach((k, v) -> args.addAll(List.of("--" + k, v)));
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream quiet = new PrintStream(log, true);
-        try {
-            new Launcher(quiet, quiet, Duration.ofSeconds(2)).launch(1, args, Map.of());
-        } catch (RuntimeException e) {
-            throw new TandemException("bench ckpt run " + name + " failed: " + e.getMessage() + "\n" + log, e);
-        }
+        Launcher.runTrainQuietly("bench ckpt run " + name, 1, o);
         Path runDir = dir.resolve(name);
         List<Double> stepMs = MetricsLog.trainSteps(runDir.resolve("metrics.jsonl")).stream().map(j -> j.path("step_ms").asDouble()).toList();
         List<Double> timed = stepMs.subList(warmup, stepMs.size());

@@ -48,6 +48,26 @@ public final class Launcher {
     }
 
     /**
+     * Runs {@code tandem train} with {@code config} as {@code --key value} overrides on {@code nproc}
+     * rank processes, their output captured (for benchmarks that run the trainer); returns that
+     * output. A failure names the run and ends with the ranks' last lines.
+     */
+    public static String runTrainQuietly(String name, int nproc, Map<String, String> config) {
+        List<String> args = new ArrayList<>(List.of("train"));
+        config.forEach((k, v) -> args.addAll(List.of("--" + k, v)));
+        java.io.ByteArrayOutputStream log = new java.io.ByteArrayOutputStream();
+        PrintStream quiet = new PrintStream(log, true);
+        try {
+            new Launcher(quiet, quiet, Duration.ofSeconds(2)).launch(nproc, args, Map.of());
+        } catch (RuntimeException e) {
+            List<String> lines = log.toString().lines().filter(l -> !l.contains("WARNING")).toList();
+            String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
+            throw new TandemException(name + " failed: " + e.getMessage() + "\n" + tail, e);
+        }
+        return log.toString();
+    }
+
+    /**
      * As {@link #run}, with extra environment variables for the children (e.g. timeouts).
      *
      * @throws TandemException (exit code 1) naming the first rank that failed

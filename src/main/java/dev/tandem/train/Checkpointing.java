@@ -14,7 +14,6 @@ import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Split;
 import dev.tandem.optim.Optimizer;
-import dev.tandem.parallel.DataParallel;
 import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.TensorParallel;
 import dev.tandem.tensor.DType;
@@ -41,7 +40,6 @@ final class Checkpointing implements AutoCloseable {
 
     private final TrainConfig cfg;
     private final ProcessGroup world;
-    private final DataParallel dp;
     private final ParallelModel pm;
     private final Optimizer optimizer;
     private final GPTConfig model;
@@ -58,7 +56,6 @@ final class Checkpointing implements AutoCloseable {
     Checkpointing(TrainConfig cfg, ProcessGroup world, ParallelModel pm, Optimizer optimizer, GPTConfig model, Path tokenizer,
                   PrintStream out, long initSeed, long dataSeed) {
         this.pm = pm;
-        this.dp = pm.dataParallel();
         TensorParallel tp = pm.tensorParallel();
         this.initSeed = initSeed;
         this.dataSeed = dataSeed;
@@ -72,7 +69,7 @@ final class Checkpointing implements AutoCloseable {
             this.saver = new Checkpointer(new Checkpointer.Options(cfg.checkpointRoot(), world.rank(), world.size(), jobId(world),
                     cfg.asyncCkpt(), 2, cfg.keepLast(), cfg.keepEvery(), Duration.ofMinutes(10)),
                     // Of the ranks holding the same elements, the owner saves them (the others may save an empty shard).
-                    Pieces.of(dp.optimizerSlices(), optimizer.state(), splits(tp), pm::owns),
+                    Pieces.of(pm.optimizerSlices(), optimizer.state(), splits(tp), pm::owns),
                     out::println);
             out.printf("checkpoints: every %d steps to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", cfg.ckptEvery(),
                     cfg.checkpointRoot(), cfg.asyncCkpt() ? "asynchronous" : "synchronous", saver.snapshotBytes(),
@@ -144,12 +141,11 @@ final class Checkpointing implements AutoCloseable {
     }
 
     /**
-     * Restores optimizer state (resharded to this rank's slices, {@code tp} null without tensor
-     * parallelism) and returns the data position to continue from.
+     * Restores optimizer state (resharded to the slices this rank holds under the plan) and returns
+     * the data position to continue from.
      */
-    static DataPosition restore(Checkpoint resume, TrainConfig cfg, Optimizer optimizer, DataParallel dp, TensorParallel tp,
-                                PrintStream out) {
-        Restore.optimizer(resume, optimizer, cfg.optimizer(), dp.optimizerSlices(), splits(tp));
+    static DataPosition restore(Checkpoint resume, TrainConfig cfg, Optimizer optimizer, ParallelModel pm, PrintStream out) {
+        Restore.optimizer(resume, optimizer, cfg.optimizer(), pm.optimizerSlices(), splits(pm.tensorParallel()));
         var pos = resume.manifest().path("rng").path("data_position");
         DataPosition p = new DataPosition(pos.path("seed").asLong(), pos.path("step").asLong());
         if (p.seed() != cfg.seed()) out.printf("resume: data order continues with the checkpoint's seed %d (config says %d)%n", p.seed(), cfg.seed());
@@ -181,7 +177,7 @@ final class Checkpointing implements AutoCloseable {
         if (model.stableEmbedding()) m.put("stable_embedding", true);
         ObjectNode plan = n.putObject("plan");
         plan.put("world_size", world.size());
-        plan.put("zero_stage", dp.stage());
+        plan.put("zero_stage", pm.dataParallel().stage());
         TensorParallel tp = pm.tensorParallel();
         plan.put("tensor_parallel", tp == null ? 1 : tp.size());
         plan.put("sequence_parallel", tp != null && tp.sequenceParallel());

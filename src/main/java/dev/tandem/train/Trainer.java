@@ -100,7 +100,7 @@ public final class Trainer {
              MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl"), resume != null) : null) {
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
             DataPosition start = resume == null ? new DataPosition(cfg.seed(), 0)
-                    : Checkpointing.restore(resume, cfg, optimizer, pm.dataParallel(), pm.tensorParallel(), out);
+                    : Checkpointing.restore(resume, cfg, optimizer, pm, out);
             if (start.step() >= cfg.lastStep()) {
                 throw new TandemException("the checkpoint is at step " + start.step() + ", and this run ends at step " + cfg.lastStep()
                         + ": nothing to train (raise steps)");
