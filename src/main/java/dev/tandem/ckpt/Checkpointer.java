@@ -33,7 +33,8 @@ import java.util.function.Consumer;
  *   <li>{@link #beforeUpdate} is called before optimizer step k+1, the first thing that writes
  *       the saved memory; it waits for the copy if it has not finished.</li>
  *   <li>Persisting (CRC32C, shard file, and on rank 0 the manifest and retention) continues on a
- *       second background thread from the snapshot, and gives the buffer back when done.</li>
+ *       second background thread from the snapshot, at idle CPU priority ({@link IdlePriority}),
+ *       and gives the buffer back when done.</li>
  * </ul>
  *
  * Sync mode writes from live memory inside {@link #save}. Either way, the time the caller spent
@@ -78,7 +79,13 @@ public final class Checkpointer implements AutoCloseable {
         if (o.async()) {
             free = new ArrayBlockingQueue<>(Math.max(1, o.buffers()));
             copier = Executors.newSingleThreadExecutor(r -> worker(r, "tandem-ckpt-copy"));
-            persister = Executors.newSingleThreadExecutor(r -> worker(r, "tandem-ckpt-persist"));
+            // Persisting has no deadline but the next save, so it runs at idle priority; the copy gates the
+            // next optimizer step and keeps the normal one.
+            persister = Executors.newSingleThreadExecutor(r -> worker(() -> {
+                String why = IdlePriority.lowerCurrentThread();
+                if (why != null) log.accept("checkpoint writer keeps normal CPU priority (" + why + "); it may slow training more");
+                r.run();
+            }, "tandem-ckpt-persist"));
             // The snapshot buffers are allocated (and zeroed) now, not inside the first saves, which
             // would otherwise block training for the allocation (tens of ms for a few tens of MB).
             for (int i = 0; i < Math.max(1, o.buffers()); i++) free.add(newBuffer());

@@ -51,7 +51,8 @@ final class CkptBenchCommand implements Runnable {
     Path dir;
 
     /** @param backgroundCpuMs CPU time of the async copy and persist threads */
-    private record Run(double totalMs, double medianStepMs, double fastestStepMs, int saves, List<Double> blockedMs, long snapshotBytes, double backgroundCpuMs) {
+    private record Run(List<Double> stepMs, double totalMs, double medianStepMs, double fastestStepMs, int saves, List<Double> blockedMs,
+                       long snapshotBytes, double backgroundCpuMs) {
         /** Time taken from training if every background CPU millisecond were taken from the computation. */
         double costMs() {
             return blockedMs.stream().mapToDouble(Double::doubleValue).sum() + backgroundCpuMs;
@@ -67,6 +68,10 @@ final class CkptBenchCommand implements Runnable {
             description = "Rounds over all configurations, each in a rotated order; medians are reported (default: ${DEFAULT-VALUE}).")
     int rounds;
 
+    @Option(names = "--in-run", description = "Measure the slowdown inside each run instead of between runs: checkpoint every 2×E "
+            + "steps and compare the E steps from each save on with the E steps before it (see InRunSlowdown).")
+    boolean inRun;
+
     private record Config(String mode, int every) {}
 
     @Override
@@ -77,6 +82,10 @@ final class CkptBenchCommand implements Runnable {
         out.printf("bench ckpt: GPT n_layer %d, n_embd %d, batch %d, block 128; %d timed steps after %d warm-up steps per run; "
                 + "%d rounds; runs in %s%n", nLayer, nEmbd, batchSize, steps, warmup, rounds, dir);
         train("cache-warmup", "none", 0); // the token cache and the page cache; not reported
+        if (inRun) {
+            runInRun(out);
+            return;
+        }
         // Two runs without checkpoints per round: the first is the baseline every configuration is
         // compared with, the second measures how much two identical runs differ (the noise floor).
         List<Config> configs = new ArrayList<>(List.of(new Config("none", 0), new Config("control", 0)));
@@ -125,6 +134,45 @@ final class CkptBenchCommand implements Runnable {
             out.printf("every %d steps: async blocks %.1fx less than sync per save (%.2f vs %.2f ms, medians)%n", every,
                     s / Math.max(1e-3, a), a, s);
         }
+    }
+
+    /**
+     * The in-run comparison: per interval E, runs without checkpoints (the noise floor: the same
+     * blocks compared where nothing differs), with synchronous and with asynchronous checkpoints
+     * every 2×E steps, in rotated order per round. Two runs of different JVMs can differ by more
+     * than the effect; two neighbouring blocks of E steps of one run differ much less.
+     */
+    private void runInRun(PrintStream out) {
+        List<Config> configs = new ArrayList<>();
+        for (int every : intervals) {
+            if (every < 2) throw new TandemException("--in-run needs intervals >= 2 (it compares blocks of E steps), got " + every);
+            if (steps < 4 * every) throw new TandemException("--in-run with --every " + every + " needs --steps >= " + 4 * every);
+            for (String mode : List.of("none", "sync", "async")) configs.add(new Config(mode, every));
+        }
+        Map<Config, List<InRunSlowdown.Pair>> pairs = new LinkedHashMap<>();
+        configs.forEach(c -> pairs.put(c, new ArrayList<>()));
+        for (int round = 0; round < rounds; round++) {
+            for (int i = 0; i < configs.size(); i++) {
+                Config c = configs.get((i + round) % configs.size());
+                Run r = train(c.mode() + "-ab" + c.every(), c.mode(), c.mode().equals("none") ? 0 : 2 * c.every());
+                pairs.get(c).addAll(InRunSlowdown.pairs(r.stepMs(), warmup, c.every()));
+            }
+        }
+        out.println();
+        out.printf("%-7s %6s %6s %14s %14s %10s %12s %18s%n", "mode", "every", "pairs", "after save ms", "before ms", "slowdown",
+                "pair median", "pair range");
+        for (Config c : configs) {
+            List<InRunSlowdown.Pair> ps = pairs.get(c);
+            List<Double> each = ps.stream().map(InRunSlowdown.Pair::slowdown).sorted().toList();
+            out.printf("%-7s %6d %6d %14.1f %14.1f %9.2f%% %11.2f%% %8.1f%% … %5.1f%%%n", c.mode(), c.every(), ps.size(),
+                    ps.stream().mapToDouble(InRunSlowdown.Pair::afterMs).sum() / ps.size() / c.every(),
+                    ps.stream().mapToDouble(InRunSlowdown.Pair::beforeMs).sum() / ps.size() / c.every(),
+                    100 * InRunSlowdown.pooled(ps), 100 * median(each), 100 * each.getFirst(), 100 * each.getLast());
+        }
+        out.println("in-run: each run saves every 2×E steps; 'after save' = mean step over the E steps from each save on (the save, "
+                + "the copy, the writing), 'before' = mean step over the E steps before it. slowdown = sum(after) / sum(before) - 1 "
+                + "over all pairs = the slowdown of saving every E steps. 'none' splits runs without checkpoints the same way: its "
+                + "row is the noise floor.");
     }
 
     /** Per round, the run's total time over the baseline's in the same round, minus one; sorted. */
@@ -189,6 +237,6 @@ final class CkptBenchCommand implements Runnable {
         } catch (IOException ignored) {
             // a stale stats file would only be overwritten
         }
-        return new Run(total, median, fastest, saves, blocked, bytes, background);
+        return new Run(stepMs, total, median, fastest, saves, blocked, bytes, background);
     }
 }

@@ -48,6 +48,12 @@ final class CommBenchCommand implements Runnable {
     @Option(names = "--transport", defaultValue = "auto", description = "auto (shared memory on one host), tcp or shm.")
     String transport;
 
+    @Option(names = "--direct-min-bytes", defaultValue = "auto",
+            description = "Over shared memory, messages this large are read in place by the receiver (one copy instead of two); "
+                    + "'off' copies every message through the rings; 'auto': messages larger than the ring when ranks share cores "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String directMinBytes;
+
     @Option(names = "--no-mpi", description = "Skip the Open MPI column.")
     boolean noMpi;
 
@@ -70,8 +76,8 @@ final class CommBenchCommand implements Runnable {
         Path root = repositoryRoot();
         Optional<MpiPeer> mpi = noMpi ? Optional.empty() : MpiPeer.build(root, root.resolve("target-bench").resolve("mpi"), notes);
         if (noMpi) notes.add("Open MPI column skipped (--no-mpi)");
-        out.printf("tandem bench comm on %s, %d cores, Java %s, transport %s%n", cpuModel(),
-                Runtime.getRuntime().availableProcessors(), Runtime.version(), transport);
+        out.printf("tandem bench comm on %s, %d cores, Java %s, transport %s, single-copy reads: %s%n", cpuModel(),
+                Runtime.getRuntime().availableProcessors(), Runtime.version(), transport, directMinBytes);
         Map<Long, Double> memcpy = memcpy();
         for (int n : ranks) {
             String over = n > Runtime.getRuntime().availableProcessors() ? " (oversubscribed: more ranks than cores)" : "";
@@ -119,6 +125,7 @@ final class CommBenchCommand implements Runnable {
                 "--min-bytes", Long.toString(minBytes), "--max-bytes", Long.toString(maxBytes)));
         Map<String, String> env = new HashMap<>();
         env.put("TANDEM_TRANSPORT", transport);
+        env.put("TANDEM_DIRECT_MIN_BYTES", directMinBytes);
         new Launcher(cap, System.err, Duration.ofSeconds(2)).launch(n, args, env);
         List<String> results = new ArrayList<>();
         for (String line : captured.toString(StandardCharsets.UTF_8).split("\n")) {

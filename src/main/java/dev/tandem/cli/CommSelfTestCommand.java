@@ -77,7 +77,8 @@ final class CommSelfTestCommand implements Runnable {
                 return;
             }
             int checks = SelfTest.run(world, seed);
-            System.out.println("rank " + me + "/" + world.size() + ": " + checks + " checks passed (links: " + transports + ")");
+            System.out.println("rank " + me + "/" + world.size() + ": " + checks + " checks passed (links: " + transports
+                    + "; read in place: " + world.readsInPlace() + ")");
         }
     }
 

@@ -10,12 +10,16 @@ import java.lang.invoke.VarHandle;
  * written) and tail (bytes read) counters sit on their own cache lines and are published with
  * release/acquire ordering, so no lock or system call is on the data path.
  *
- * <p>Layout: head @0, tail @64, writer-closed @128, reader-closed @192, data @256. The writer keeps
- * every message 8-byte aligned (see {@link RingLink}), so readers see whole elements.
+ * <p>Layout: head @0, tail @64, writer-closed @128, reader-closed @192, then the words of the
+ * single-copy path ({@link DirectPath}): payloads read in place @256 (counted by the reader), the
+ * writer's process id @320 and the address of its probe word @384 (published at set-up), whether
+ * the reader can read the writer's memory @448 (0 unknown, 1 yes, 2 no); data @512. The writer
+ * keeps every message 8-byte aligned (see {@link RingLink}), so readers see whole elements.
  */
 final class ByteRing {
-    static final long DATA = 256;
+    static final long DATA = 512;
     private static final long HEAD = 0, TAIL = 64, WRITER_CLOSED = 128, READER_CLOSED = 192;
+    private static final long DIRECT_READS = 256, WRITER_PID = 320, WRITER_PROBE = 384, READER_CAN_READ = 448;
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
 
     private final MemorySegment ctrl;
@@ -91,6 +95,41 @@ final class ByteRing {
     void consume(long n) {
         tail += n;
         LONG.setRelease(ctrl, TAIL, tail);
+    }
+
+    // ---- the single-copy path ----
+
+    /** Reader: one more payload was read in place from the writer's memory. */
+    void countDirectRead() {
+        LONG.getAndAddRelease(ctrl, DIRECT_READS, 1L);
+    }
+
+    /** Writer: how many payloads the reader has read in place so far. */
+    long directReads() {
+        return (long) LONG.getAcquire(ctrl, DIRECT_READS);
+    }
+
+    /** Writer, at set-up: where the reader can find this process and a word to test reading it. */
+    void publishWriter(long pid, long probeAddress) {
+        LONG.setRelease(ctrl, WRITER_PID, pid);
+        LONG.setRelease(ctrl, WRITER_PROBE, probeAddress);
+    }
+
+    long writerPid() {
+        return (long) LONG.getAcquire(ctrl, WRITER_PID);
+    }
+
+    long writerProbe() {
+        return (long) LONG.getAcquire(ctrl, WRITER_PROBE);
+    }
+
+    /** Reader, at set-up: whether it can read the writer's memory. */
+    void setReaderCanRead(boolean yes) {
+        LONG.setRelease(ctrl, READER_CAN_READ, yes ? 1L : 2L);
+    }
+
+    boolean readerCanRead() {
+        return (long) LONG.getAcquire(ctrl, READER_CAN_READ) == 1L;
     }
 
     // ---- shutdown flags, so a peer that leaves is noticed instead of waited for ----

@@ -10,7 +10,11 @@ import java.util.Map;
  * {@link #treeThresholdBytes()} use latency-optimal algorithms (recursive doubling, binomial
  * trees); larger ones use bandwidth-optimal rings, processed in chunks of {@link #chunkBytes()}.
  *
- * @param transport "auto" (shared memory to peers on this host, TCP otherwise), "tcp" or "shm"
+ * @param transport      "auto" (shared memory to peers on this host, TCP otherwise), "tcp" or "shm"
+ * @param directMinBytes payloads this large and larger are read in place by the receiver over
+ *                       shared-memory and in-process links ({@link DirectPath}: one copy instead
+ *                       of two); {@link Long#MAX_VALUE} turns that off, {@link #AUTO} decides per
+ *                       link ({@link #singleCopyFrom})
  */
 public record CommOptions(
         Duration timeout,
@@ -19,7 +23,11 @@ public record CommOptions(
         long ringBytes,
         long treeThresholdBytes,
         long chunkBytes,
-        String transport) {
+        String transport,
+        long directMinBytes) {
+
+    /** {@code directMinBytes}: let {@link #singleCopyFrom} decide. */
+    public static final long AUTO = 0;
 
     public CommOptions {
         if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("timeout must be positive");
@@ -27,6 +35,7 @@ public record CommOptions(
             throw new IllegalArgumentException("ringBytes must be a power of two >= 4096: " + ringBytes);
         }
         if (chunkBytes < 4096) throw new IllegalArgumentException("chunkBytes must be >= 4096: " + chunkBytes);
+        if (directMinBytes < 0) throw new IllegalArgumentException("directMinBytes must be >= 1, or AUTO: " + directMinBytes);
         if (!transport.equals("auto") && !transport.equals("tcp") && !transport.equals("shm")) {
             throw new IllegalArgumentException("transport must be auto, tcp or shm: " + transport);
         }
@@ -34,33 +43,55 @@ public record CommOptions(
 
     public static CommOptions defaults() {
         return new CommOptions(Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                1L << 21, 64 * 1024, 8L << 20, "auto");
+                1L << 21, 64 * 1024, 8L << 20, "auto", AUTO);
     }
 
     public CommOptions withTimeout(Duration t) {
-        return new CommOptions(t, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport);
+        return new CommOptions(t, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport, directMinBytes);
     }
 
     public CommOptions withTransport(String t) {
-        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, t);
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, t, directMinBytes);
     }
 
     public CommOptions withRingBytes(long b) {
-        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, b, treeThresholdBytes, chunkBytes, transport);
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, b, treeThresholdBytes, chunkBytes, transport, directMinBytes);
     }
 
     public CommOptions withTreeThresholdBytes(long b) {
-        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, b, chunkBytes, transport);
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, b, chunkBytes, transport, directMinBytes);
     }
 
     public CommOptions withChunkBytes(long b) {
-        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, b, transport);
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, b, transport, directMinBytes);
+    }
+
+    /**
+     * From which payload size a link with rings of {@code ringCapacity} bytes reads payloads in
+     * place. Automatic choice, from measurements on a 2-core host (docs/COMMUNICATION.md): only
+     * payloads larger than the ring, which cannot be buffered anyway (for smaller ones the ring
+     * lets the sender go on before the receiver runs); between processes only when ranks share
+     * cores. With a core per rank the ring's two copies run at once on the sender's and the
+     * receiver's core, while process_vm_readv is a single, slower copy (5–12 GB/s against memcpy's
+     * 15–40 there); when ranks share a core the two copies cannot overlap and every ring piece
+     * needs the peer to be scheduled, so one read that needs no help from the sender wins (all-gather
+     * of 64 MiB on 8 ranks: 2× faster).
+     */
+    long singleCopyFrom(long ringCapacity, boolean crossProcess, boolean ranksShareCores) {
+        if (directMinBytes != AUTO) return directMinBytes;
+        if (crossProcess && !ranksShareCores) return Long.MAX_VALUE;
+        return ringCapacity;
+    }
+
+    public CommOptions withDirectMinBytes(long b) {
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport, b);
     }
 
     /**
      * Defaults overridden by environment variables: TANDEM_COMM_TIMEOUT and
      * TANDEM_HEARTBEAT_TIMEOUT (seconds, decimals allowed), TANDEM_TRANSPORT (auto|tcp|shm),
-     * TANDEM_RING_BYTES, TANDEM_TREE_THRESHOLD_BYTES, TANDEM_CHUNK_BYTES.
+     * TANDEM_RING_BYTES, TANDEM_TREE_THRESHOLD_BYTES, TANDEM_CHUNK_BYTES, TANDEM_DIRECT_MIN_BYTES
+     * (bytes, "auto" or "off").
      */
     public static CommOptions fromEnvironment(Map<String, String> env) {
         CommOptions d = defaults();
@@ -72,10 +103,23 @@ public record CommOptions(
                     longValue(env, "TANDEM_RING_BYTES", d.ringBytes),
                     longValue(env, "TANDEM_TREE_THRESHOLD_BYTES", d.treeThresholdBytes),
                     longValue(env, "TANDEM_CHUNK_BYTES", d.chunkBytes),
-                    env.getOrDefault("TANDEM_TRANSPORT", d.transport));
+                    env.getOrDefault("TANDEM_TRANSPORT", d.transport),
+                    directMin(env.getOrDefault("TANDEM_DIRECT_MIN_BYTES", "auto").trim()));
         } catch (IllegalArgumentException e) {
             throw new TandemException("bad communication setting in the environment: " + e.getMessage());
         }
+    }
+
+    private static long directMin(String v) {
+        if (v.isEmpty() || v.equalsIgnoreCase("auto")) return AUTO;
+        if (v.equalsIgnoreCase("off")) return Long.MAX_VALUE;
+        try {
+            long b = Long.parseLong(v);
+            if (b >= 1) return b;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("TANDEM_DIRECT_MIN_BYTES=" + v + " must be a number of bytes >= 1, auto or off");
     }
 
     private static Duration seconds(Map<String, String> env, String key, Duration fallback) {

@@ -46,6 +46,12 @@ final class Endpoint implements AutoCloseable {
         return l;
     }
 
+    long readsInPlace() {
+        long n = 0;
+        for (Link l : links) if (l != null) n += l.readsInPlace();
+        return n;
+    }
+
     String linkKind(int worldRank) {
         return worldRank == rank ? "self" : links[worldRank].kind();
     }

@@ -18,6 +18,11 @@ interface Link extends AutoCloseable {
 
     Transfer recv(MessageHeader expected, RecvSink sink);
 
+    /** Messages received by reading the peer's memory in place ({@link DirectPath}) so far. */
+    default long readsInPlace() {
+        return 0;
+    }
+
     @Override
     void close();
 }

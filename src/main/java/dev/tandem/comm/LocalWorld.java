@@ -26,8 +26,13 @@ public final class LocalWorld {
         long cap = Math.min(options.ringBytes(), 1L << 20); // threads share one heap of memory; keep rings modest
         long segBytes = ByteRing.segmentBytes(cap);
         Shared[][] rings = new Shared[n][n]; // rings[i][j]: i writes, j reads
+        DirectPath[][] direct = new DirectPath[n][n]; // direct[i][j]: j reads i's large payloads in place
         for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++) if (i != j) rings[i][j] = new Shared(OffHeap.allocate(segBytes, MemoryCategory.COMMUNICATION));
+            for (int j = 0; j < n; j++) {
+                if (i == j) continue;
+                rings[i][j] = new Shared(OffHeap.allocate(segBytes, MemoryCategory.COMMUNICATION));
+                direct[i][j] = new DirectPath.InProcess();
+            }
         }
         List<ProcessGroup> groups = new ArrayList<>(n);
         for (int r = 0; r < n; r++) {
@@ -38,7 +43,7 @@ public final class LocalWorld {
                 links[p] = new RingLink(p, "local", new ByteRing(out.mem.segment()), new ByteRing(in.mem.segment()), () -> {
                     out.release();
                     in.release();
-                });
+                }, direct[r][p], direct[p][r], options.singleCopyFrom(cap, false, false));
             }
             groups.add(PeerGroup.world(new Endpoint(r, n, links, options, PeerHealth.ALWAYS_OK, List.of(), n)));
         }

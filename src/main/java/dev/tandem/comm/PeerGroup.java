@@ -73,6 +73,11 @@ final class PeerGroup implements ProcessGroup {
     }
 
     @Override
+    public long readsInPlace() {
+        return endpoint.readsInPlace();
+    }
+
+    @Override
     public OpLog opLog() {
         return endpoint.log;
     }

@@ -32,6 +32,12 @@ public interface ProcessGroup extends AutoCloseable {
     /** Transport to a group peer: "self", "local", "shm" or "tcp". */
     String transport(int groupRank);
 
+    /**
+     * Messages this rank has received by reading the sender's memory in place (the single-copy
+     * path for large payloads over shared-memory and in-process links), over all its links.
+     */
+    long readsInPlace();
+
     /** Start/end timestamps of this rank's recent operations (shared by all groups of the rank). */
     OpLog opLog();
 

@@ -14,6 +14,9 @@ sealed interface RecvSink {
 
     void accept(MemorySegment piece, long offset);
 
+    /** Where a payload read in place ({@link DirectPath}) can be copied straight to, or null to take it piece by piece. */
+    MemorySegment directTarget();
+
     /** Copies the message into {@code dst}. */
     record Copy(MemorySegment dst) implements RecvSink {
         @Override
@@ -24,6 +27,11 @@ sealed interface RecvSink {
         @Override
         public void accept(MemorySegment piece, long offset) {
             MemorySegment.copy(piece, 0, dst, offset, piece.byteSize());
+        }
+
+        @Override
+        public MemorySegment directTarget() {
+            return dst.isNative() ? dst : null;
         }
     }
 
@@ -38,6 +46,11 @@ sealed interface RecvSink {
         public void accept(MemorySegment piece, long offset) {
             long n = piece.byteSize();
             Reductions.combine(dst.asSlice(offset, n), base.asSlice(offset, n), piece, type, op);
+        }
+
+        @Override
+        public MemorySegment directTarget() {
+            return null;
         }
     }
 }

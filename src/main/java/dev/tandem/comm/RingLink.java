@@ -2,6 +2,7 @@ package dev.tandem.comm;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 /**
  * A link made of two {@link ByteRing}s, one per direction: used between ranks-as-threads (rings
@@ -12,24 +13,53 @@ import java.lang.foreign.MemorySegment;
  * call: the writer publishes each piece as soon as it is written and the reader frees each piece
  * as soon as it is consumed, so reading, writing and the rank's other transfer (a ring step sends
  * and receives at once) interleave finely and the bytes in flight stay in cache.
+ *
+ * <p>Payloads of at least {@code directMin} bytes take the {@link DirectPath} where the link has
+ * one: an 8-byte word in front of every header is 0 for a payload that follows in the ring, and
+ * otherwise the word the receiver reads the payload in place with.
  */
 final class RingLink implements Link {
     private static final long PIECE = 64 * 1024;
+    /** A direct read moves this much per progress() call, so a large message cannot starve deadline checks. */
+    private static final long DIRECT_PIECE = 4L << 20;
+    private static final long PREFIX = 8 + MessageHeader.SIZE;
 
     private final int peer;
     private final String kind;
     private final ByteRing out;
     private final ByteRing in;
     private final Runnable release;
-    private final MemorySegment headerScratch = Arena.ofAuto().allocate(MessageHeader.SIZE, 8);
+    private final DirectPath outDirect; // how the peer reads our payloads in place, or null
+    private final DirectPath inDirect; // how we read the peer's payloads in place, or null
+    private final long directMin;
+    private final MemorySegment prefixScratch = Arena.ofAuto().allocate(PREFIX, 8);
+    private MemorySegment directScratch; // for reductions of directly read payloads
+    private long directSent; // payloads sent by the direct path so far, compared with out.directReads()
+    private volatile long readsInPlace; // written by the rank's operation thread only
     private boolean closed;
 
     RingLink(int peer, String kind, ByteRing out, ByteRing in, Runnable release) {
+        this(peer, kind, out, in, release, null, null, Long.MAX_VALUE);
+    }
+
+    /**
+     * @param outDirect null unless the peer has shown it can read this rank's memory
+     * @param inDirect  null unless this rank can read the peer's
+     */
+    RingLink(int peer, String kind, ByteRing out, ByteRing in, Runnable release, DirectPath outDirect, DirectPath inDirect, long directMin) {
         this.peer = peer;
         this.kind = kind;
         this.out = out;
         this.in = in;
         this.release = release;
+        this.outDirect = outDirect;
+        this.inDirect = inDirect;
+        this.directMin = directMin;
+    }
+
+    @Override
+    public long readsInPlace() {
+        return readsInPlace;
     }
 
     @Override
@@ -71,6 +101,8 @@ final class RingLink implements Link {
         private final long total;
         private long sent;
         private boolean headerSent;
+        private long directWord; // nonzero: the peer reads the payload in place
+        private long directTicket; // the peer's count of direct reads that means it has read this one
         private boolean done;
 
         Send(MessageHeader header, MemorySegment payload) {
@@ -83,16 +115,31 @@ final class RingLink implements Link {
         @Override
         public boolean progress() {
             if (done) return false;
+            if (directWord != 0) { // the header is out; wait until the peer has read the payload
+                if (out.directReads() >= directTicket) {
+                    done = true;
+                    return true;
+                }
+                if (out.readerClosed()) throw new LinkClosedException(peer, "rank " + peer + " closed its end of the channel");
+                return false;
+            }
             if (out.readerClosed()) throw new LinkClosedException(peer, "rank " + peer + " closed its end of the channel");
             long free = out.writable(); // always a multiple of 8: head and tail only move by multiples of 8
             boolean moved = false;
             if (!headerSent) {
-                if (free < MessageHeader.SIZE) return false;
-                header.write(headerScratch);
-                out.put(headerScratch, 0, MessageHeader.SIZE);
-                free -= MessageHeader.SIZE;
+                if (free < PREFIX) return false;
+                if (outDirect != null && total >= directMin) directWord = outDirect.expose(payload);
+                prefixScratch.set(ValueLayout.JAVA_LONG, 0, directWord);
+                header.write(prefixScratch.asSlice(8));
+                out.put(prefixScratch, 0, PREFIX);
+                free -= PREFIX;
                 headerSent = true;
                 moved = true;
+                if (directWord != 0) {
+                    directTicket = ++directSent;
+                    out.publish();
+                    return true;
+                }
             }
             long rest = total - sent;
             long n = rest <= free && rest <= PIECE
@@ -123,6 +170,7 @@ final class RingLink implements Link {
 
         @Override
         public String describe() {
+            if (directWord != 0) return "send to rank " + peer + ": " + total + " bytes, waiting for it to read them in place (" + kind + ")";
             return "send to rank " + peer + ": " + sent + " of " + total + " bytes written (" + kind + ")";
         }
     }
@@ -134,6 +182,7 @@ final class RingLink implements Link {
         private final long paddedTotal;
         private long received; // including padding
         private boolean headerSeen;
+        private long directWord; // nonzero: read the payload in place
         private boolean done;
 
         Recv(MessageHeader expected, RecvSink sink) {
@@ -150,17 +199,23 @@ final class RingLink implements Link {
             long avail = in.readable();
             boolean moved = false;
             if (!headerSeen) {
-                if (avail < MessageHeader.SIZE) {
+                if (avail < PREFIX) {
                     if (writerGone && avail == 0) throw new LinkClosedException(peer, "rank " + peer + " closed its end of the channel");
                     return false;
                 }
-                in.copyOut(headerScratch, MessageHeader.SIZE);
-                expected.check(MessageHeader.read(headerScratch));
-                in.consume(MessageHeader.SIZE);
-                avail -= MessageHeader.SIZE;
+                in.copyOut(prefixScratch, PREFIX);
+                long word = prefixScratch.get(ValueLayout.JAVA_LONG, 0);
+                expected.check(MessageHeader.read(prefixScratch.asSlice(8)));
+                in.consume(PREFIX);
+                avail -= PREFIX;
                 headerSeen = true;
                 moved = true;
+                if (word != 0) {
+                    if (inDirect == null) throw new IllegalStateException("rank " + peer + " sent a payload to read in place, but this rank cannot read its memory");
+                    directWord = word;
+                }
             }
+            if (directWord != 0) return readDirect() || moved;
             if (received < paddedTotal && avail > 0) {
                 // One piece at a time, freed at once: the writer refills while we process the next.
                 MemorySegment piece = in.peek(Math.min(Math.min(avail, PIECE), paddedTotal - received));
@@ -174,6 +229,28 @@ final class RingLink implements Link {
             if (received == paddedTotal) done = true;
             else if (!moved && writerGone) throw new LinkClosedException(peer, "rank " + peer + " closed its end of the channel");
             return moved;
+        }
+
+        /** One piece of a payload read in place: straight into the destination, or through scratch for a reduction. */
+        private boolean readDirect() {
+            long n = Math.min(DIRECT_PIECE, total - received);
+            MemorySegment target = sink.directTarget();
+            if (target != null) {
+                inDirect.read(directWord, received, target.asSlice(received, n));
+            } else {
+                n = Math.min(n, PIECE); // reduce from cache
+                if (directScratch == null) directScratch = Arena.ofAuto().allocate(PIECE, 64);
+                MemorySegment piece = directScratch.asSlice(0, n);
+                inDirect.read(directWord, received, piece);
+                sink.accept(piece, received);
+            }
+            received += n;
+            if (received == total) {
+                in.countDirectRead();
+                readsInPlace++;
+                done = true;
+            }
+            return true;
         }
 
         @Override

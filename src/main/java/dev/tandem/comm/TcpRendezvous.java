@@ -136,7 +136,9 @@ public final class TcpRendezvous {
             }
             Link[] links = new Link[n];
             List<AutoCloseable> resources = new ArrayList<>();
-            setUpSharedMemory(shm, control, nonce, links);
+            int local = 0;
+            for (Entry e : table) if (e.hostId().equals(hostId)) local++;
+            setUpSharedMemory(shm, control, nonce, links, local > Runtime.getRuntime().availableProcessors());
             for (var e : data.entrySet()) {
                 SocketChannel ch = e.getValue();
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
@@ -144,8 +146,6 @@ public final class TcpRendezvous {
             }
             Heartbeat hb = new Heartbeat(rank, control, spec.options().heartbeatInterval(), spec.options().heartbeatTimeout());
             resources.add(hb);
-            int local = 0;
-            for (Entry e : table) if (e.hostId().equals(hostId)) local++;
             return PeerGroup.world(new Endpoint(rank, n, links, spec.options(), hb, resources, local));
         }
 
@@ -342,12 +342,15 @@ public final class TcpRendezvous {
 
         /**
          * For same-host peers: each rank creates the ring it reads from (one file per sender),
-         * both sides map both rings, then each unlinks what it created. Three phases of
-         * write-to-all then read-from-all, so the order of peers cannot deadlock.
+         * both sides map both rings (publishing their process id in the ring they write), then each
+         * unlinks what it created and tests whether it can read the writer's memory for the
+         * single-copy path ({@link ProcessMemory}). Four phases of write-to-all then
+         * read-from-all, so the order of peers cannot deadlock.
          */
-        private void setUpSharedMemory(boolean[] shm, Map<Integer, SocketChannel> control, String nonce, Link[] links)
-                throws IOException {
+        private void setUpSharedMemory(boolean[] shm, Map<Integer, SocketChannel> control, String nonce, Link[] links,
+                                       boolean ranksShareCores) throws IOException {
             Path dir = ShmFile.directory();
+            long directMin = spec.options().singleCopyFrom(spec.options().ringBytes(), true, ranksShareCores);
             long bytes = ByteRing.segmentBytes(spec.options().ringBytes());
             Map<Integer, ShmFile> inbox = new HashMap<>();
             Map<Integer, ShmFile> outbox = new HashMap<>();
@@ -361,12 +364,26 @@ public final class TcpRendezvous {
                     if (!shm[p]) continue;
                     recv(control.get(p), "rank " + p + " to create its shared-memory ring");
                     outbox.put(p, ShmFile.open(dir.resolve("tandem-" + nonce + "-" + rank + "to" + p), bytes));
+                    new ByteRing(outbox.get(p).segment()).publishWriter(ProcessHandle.current().pid(), ProcessMemory.probeWord());
                     Wire.sendFrame(control.get(p), new byte[] {'O'}, deadline);
                 }
                 for (int p = 0; p < n; p++) {
                     if (!shm[p]) continue;
                     recv(control.get(p), "rank " + p + " to map its shared-memory ring");
                     inbox.get(p).unlink();
+                    // Can this rank read p's memory? p published its process id and a probe word in the ring p writes.
+                    ByteRing ring = new ByteRing(inbox.get(p).segment());
+                    String why = directMin == Long.MAX_VALUE ? "not used" : ProcessMemory.probe(ring.writerPid(), ring.writerProbe());
+                    ring.setReaderCanRead(why == null);
+                    if (why != null && directMin != Long.MAX_VALUE) {
+                        System.err.println("tandem: rank " + rank + " cannot read rank " + p + "'s memory (" + why + "); its large "
+                                + "messages will be copied through the shared-memory ring (twice) instead of read in place (once)");
+                    }
+                    Wire.sendFrame(control.get(p), new byte[] {'D'}, deadline);
+                }
+                for (int p = 0; p < n; p++) {
+                    if (!shm[p]) continue;
+                    recv(control.get(p), "rank " + p + " to test reading this rank's memory");
                 }
             } catch (java.io.UncheckedIOException e) {
                 inbox.values().forEach(f -> {
@@ -380,10 +397,13 @@ public final class TcpRendezvous {
             for (var e : inbox.entrySet()) {
                 int p = e.getKey();
                 ShmFile in = e.getValue(), out = outbox.get(p);
-                links[p] = new RingLink(p, "shm", new ByteRing(out.segment()), new ByteRing(in.segment()), () -> {
+                ByteRing outRing = new ByteRing(out.segment()), inRing = new ByteRing(in.segment());
+                DirectPath toPeer = outRing.readerCanRead() ? new ProcessMemory(ProcessHandle.current().pid(), rank) : null;
+                DirectPath fromPeer = inRing.readerCanRead() ? new ProcessMemory(inRing.writerPid(), p) : null;
+                links[p] = new RingLink(p, "shm", outRing, inRing, () -> {
                     in.close();
                     out.close();
-                });
+                }, toPeer, fromPeer, directMin);
             }
         }
     }

@@ -15,8 +15,12 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Every collective on 1..8 ranks-as-threads against a locally computed reference, random data,
  * sizes 0, 1, prime and large (large enough for the ring algorithms and several chunks), uneven
- * splits. Two option sets: defaults, and tiny rings/chunks/thresholds that force ring
- * wrap-around, chunking and the bandwidth algorithms even for small sizes.
+ * splits. Option sets: defaults; tiny rings/chunks/thresholds that force ring wrap-around,
+ * chunking and the bandwidth algorithms even for small sizes; and both again with the
+ * single-copy path ({@link DirectPath}) taken by (almost) every message, so copies and reductions
+ * of payloads read in place, and their mix with ring messages on one link, are covered too. The
+ * buffers come from shared arenas, like tensors: a confined segment cannot be read in place by
+ * another rank thread and always goes through the ring.
  */
 class CollectivesTest {
     private static final DType[] TYPES = {DType.F32, DType.BF16, DType.I32, DType.U8};
@@ -26,9 +30,11 @@ class CollectivesTest {
     static final CommOptions TINY = DEFAULT.withRingBytes(4096).withChunkBytes(4096).withTreeThresholdBytes(256);
 
     static Stream<Arguments> worlds() {
-        return Stream.concat(
+        return Stream.of(
                 Stream.of(1, 2, 3, 4, 5, 6, 7, 8).map(n -> Arguments.of(n, "default", DEFAULT)),
-                Stream.of(2, 3, 4, 7, 8).map(n -> Arguments.of(n, "tiny", TINY)));
+                Stream.of(2, 3, 4, 7, 8).map(n -> Arguments.of(n, "tiny", TINY)),
+                Stream.of(2, 3, 5, 8).map(n -> Arguments.of(n, "direct", DEFAULT.withDirectMinBytes(1))),
+                Stream.of(2, 4, 7).map(n -> Arguments.of(n, "tiny+direct", TINY.withDirectMinBytes(512)))).flatMap(s -> s);
     }
 
     private static long seed(int rank, long size, DType type, int salt) {
@@ -39,7 +45,7 @@ class CollectivesTest {
     @MethodSource("worlds")
     void allReduceMatchesReference(int n, String label, CommOptions options) {
         LocalWorld.run(n, options, g -> {
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 for (DType type : TYPES) {
                     for (long count : SIZES) {
                         MemorySegment[] inputs = new MemorySegment[n];
@@ -60,7 +66,7 @@ class CollectivesTest {
     @MethodSource("worlds")
     void reduceScatterMatchesReference(int n, String label, CommOptions options) {
         LocalWorld.run(n, options, g -> {
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 for (DType type : TYPES) {
                     for (long per : new long[] {0, 1, 211, 3_001}) {
                         MemorySegment[] inputs = new MemorySegment[n];
@@ -80,7 +86,7 @@ class CollectivesTest {
     @MethodSource("worlds")
     void allGatherEqualAndUneven(int n, String label, CommOptions options) {
         LocalWorld.run(n, options, g -> {
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 for (DType type : TYPES) {
                     for (long per : new long[] {0, 1, 997, 4_001}) {
                         long[] even = new long[n];
@@ -120,7 +126,7 @@ class CollectivesTest {
         long per = 40_000; // 160 KB of F32: three 64 KiB pieces
         DType type = DType.F32;
         LocalWorld.run(n, options, g -> {
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 MemorySegment[] inputs = new MemorySegment[n];
                 for (int r = 0; r < n; r++) inputs[r] = TestData.random(arena, type, per, seed(r, per, type, 7));
                 for (boolean inPlace : new boolean[] {false, true}) {
@@ -142,7 +148,7 @@ class CollectivesTest {
     @MethodSource("worlds")
     void broadcastAndReduceFromEveryRoot(int n, String label, CommOptions options) {
         LocalWorld.run(n, options, g -> {
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 for (int root = 0; root < n; root++) {
                     for (long count : SIZES) {
                         DType type = TYPES[(int) ((root + count) % TYPES.length)];
@@ -171,7 +177,7 @@ class CollectivesTest {
     @MethodSource("worlds")
     void allToAllEqualAndUneven(int n, String label, CommOptions options) {
         LocalWorld.run(n, options, g -> {
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) {
                 for (long per : new long[] {0, 1, 503, 2_003}) {
                     DType type = TYPES[(int) (per % TYPES.length)];
                     // counts[i][j]: elements rank i sends to rank j, known to everyone
@@ -206,6 +212,27 @@ class CollectivesTest {
                         }
                     }
                 }
+            }
+        });
+    }
+
+    /**
+     * With the automatic threshold, payloads larger than the ring (1 MiB between threads) are read
+     * in place if they are in shared memory; confined and smaller ones go through the ring.
+     */
+    @org.junit.jupiter.api.Test
+    void largeSharedPayloadsAreReadInPlace() {
+        LocalWorld.run(2, DEFAULT, g -> {
+            long count = 1 << 19; // 2 MiB of f32 per rank
+            try (Arena shared = Arena.ofShared(); Arena confined = Arena.ofConfined()) {
+                MemorySegment in = TestData.random(shared, DType.F32, count, g.rank());
+                g.allGather(in, TestData.alloc(shared, DType.F32, 2 * count), DType.F32, count);
+                long afterShared = g.readsInPlace();
+                assertThat(afterShared).isEqualTo(1);
+                MemorySegment confinedIn = TestData.random(confined, DType.F32, count, g.rank());
+                g.allGather(confinedIn, TestData.alloc(confined, DType.F32, 2 * count), DType.F32, count);
+                g.allGather(in.asSlice(0, 1 << 19), TestData.alloc(shared, DType.F32, 1 << 18), DType.F32, 1 << 17); // 512 KiB
+                assertThat(g.readsInPlace()).isEqualTo(afterShared);
             }
         });
     }

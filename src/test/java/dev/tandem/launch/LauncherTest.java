@@ -30,9 +30,14 @@ class LauncherTest {
     }
 
     private void selftest(int n, String transport) {
+        selftest(n, transport, "auto");
+    }
+
+    private void selftest(int n, String transport, String directMinBytes) {
         // small thresholds and rings: the ring algorithms, chunking and ring wrap-around all run on small data
         launcher.launch(n, List.of("comm-selftest"), Map.of("TANDEM_TRANSPORT", transport, "TANDEM_COMM_TIMEOUT", "60",
-                "TANDEM_TREE_THRESHOLD_BYTES", "1024", "TANDEM_CHUNK_BYTES", "16384", "TANDEM_RING_BYTES", "8192"));
+                "TANDEM_TREE_THRESHOLD_BYTES", "1024", "TANDEM_CHUNK_BYTES", "16384", "TANDEM_RING_BYTES", "8192",
+                "TANDEM_DIRECT_MIN_BYTES", directMinBytes));
         for (int r = 0; r < n; r++) {
             assertThat(output()).containsPattern("\\[rank " + r + "] rank " + r + "/" + n + ": \\d+ checks passed");
         }
@@ -41,18 +46,26 @@ class LauncherTest {
     @Test
     void twoProcessesOverSharedMemory() {
         selftest(2, "auto");
-        assertThat(output()).contains("(links: self,shm)");
+        assertThat(output()).contains("(links: self,shm;");
     }
 
     @Test
     void threeProcessesOverTcp() {
         selftest(3, "tcp");
-        assertThat(output()).contains("(links: tcp,self,tcp)");
+        assertThat(output()).contains("(links: tcp,self,tcp;");
     }
 
     @Test
     void fourProcessesOverSharedMemory() {
         selftest(4, "auto");
+    }
+
+    /** Payloads from 512 bytes on are read straight out of the sender process (process_vm_readv), mixed with ring messages. */
+    @Test
+    void fourProcessesReadingLargePayloadsInPlace() {
+        selftest(4, "auto", "512");
+        for (int r = 0; r < 4; r++) assertThat(output()).containsPattern("\\[rank " + r + "] .*read in place: [1-9]\\d*\\)");
+        assertThat(output()).doesNotContain("cannot read rank");
     }
 
     @Test
