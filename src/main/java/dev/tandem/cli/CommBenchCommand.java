@@ -50,7 +50,7 @@ final class CommBenchCommand implements Runnable {
 
     @Option(names = "--direct-min-bytes", defaultValue = "auto",
             description = "Over shared memory, messages this large are read in place by the receiver (one copy instead of two); "
-                    + "'off' copies every message through the rings; 'auto': messages larger than the ring when ranks share cores "
+                    + "'off' copies every message through the rings; 'auto': only between threads (see docs/COMMUNICATION.md) "
                     + "(default: ${DEFAULT-VALUE}).")
     String directMinBytes;
 

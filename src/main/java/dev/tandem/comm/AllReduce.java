@@ -41,7 +41,7 @@ final class AllReduce {
         int vr;
         if (r < 2 * rem) {
             if (r % 2 == 0) {
-                op.run(op.send(r + 1, buf));
+                op.run(op.sendToReduce(r + 1, buf));
                 op.run(op.recvInto(r + 1, buf));
                 return;
             }
@@ -55,7 +55,7 @@ final class AllReduce {
             int vp = vr ^ mask;
             int partner = vp < rem ? vp * 2 + 1 : vp + rem;
             MemorySegment.copy(buf, 0, mine, 0, buf.byteSize()); // send a snapshot: buf changes as we receive
-            op.run(op.send(partner, mine), op.recvReduce(partner, buf, buf, type, rop));
+            op.run(op.sendToReduce(partner, mine), op.recvReduce(partner, buf, buf, type, rop));
         }
         if (r < 2 * rem) op.run(op.send(r - 1, buf));
     }
@@ -67,7 +67,7 @@ final class AllReduce {
         for (int s = 0; s < n - 1; s++) {
             MemorySegment out = block(seg, type, count, n, Blocks.mod(r - s - 1, n));
             MemorySegment in = block(seg, type, count, n, Blocks.mod(r - s - 2, n));
-            op.run(op.send(right, out), op.recvReduce(left, in, in, type, rop));
+            op.run(op.sendToReduce(right, out), op.recvReduce(left, in, in, type, rop));
         }
         if (rop == ReduceOp.AVG) Reductions.divide(block(seg, type, count, n, r), type, n);
         AllGather.ringInPlace(op, seg, type, count, n);

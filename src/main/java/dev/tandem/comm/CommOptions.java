@@ -68,19 +68,17 @@ public record CommOptions(
 
     /**
      * From which payload size a link with rings of {@code ringCapacity} bytes reads payloads in
-     * place. Automatic choice, from measurements on a 2-core host (docs/COMMUNICATION.md): only
-     * payloads larger than the ring, which cannot be buffered anyway (for smaller ones the ring
-     * lets the sender go on before the receiver runs); between processes only when ranks share
-     * cores. With a core per rank the ring's two copies run at once on the sender's and the
-     * receiver's core, while process_vm_readv is a single, slower copy (5–12 GB/s against memcpy's
-     * 15–40 there); when ranks share a core the two copies cannot overlap and every ring piece
-     * needs the peer to be scheduled, so one read that needs no help from the sender wins (all-gather
-     * of 64 MiB on 8 ranks: 2× faster).
+     * place. The automatic choice follows measurements on a 2-core VM (docs/COMMUNICATION.md):
+     * between threads, payloads larger than the ring (which cannot buffer them anyway; smaller
+     * ones are better buffered, so the sender goes on before the receiver runs): one memcpy
+     * instead of two halved the time of a 4 MiB all-gather. Between processes, never:
+     * process_vm_readv copied at 5–12 GB/s there against memcpy's 15–40, so the ring's two copies,
+     * which run at once on the sender's and the receiver's core, were as fast or faster, and runs
+     * with ranks sharing cores were too noisy to show a gain.
      */
-    long singleCopyFrom(long ringCapacity, boolean crossProcess, boolean ranksShareCores) {
+    long singleCopyFrom(long ringCapacity, boolean crossProcess) {
         if (directMinBytes != AUTO) return directMinBytes;
-        if (crossProcess && !ranksShareCores) return Long.MAX_VALUE;
-        return ringCapacity;
+        return crossProcess ? Long.MAX_VALUE : ringCapacity;
     }
 
     public CommOptions withDirectMinBytes(long b) {

@@ -14,7 +14,8 @@ interface Link extends AutoCloseable {
     /** "local", "shm" or "tcp". */
     String kind();
 
-    Transfer send(MessageHeader header, MemorySegment payload);
+    /** @param mayReadInPlace whether the peer may read this payload in place instead of through the link's buffer */
+    Transfer send(MessageHeader header, MemorySegment payload, boolean mayReadInPlace);
 
     Transfer recv(MessageHeader expected, RecvSink sink);
 

@@ -43,7 +43,7 @@ public final class LocalWorld {
                 links[p] = new RingLink(p, "local", new ByteRing(out.mem.segment()), new ByteRing(in.mem.segment()), () -> {
                     out.release();
                     in.release();
-                }, direct[r][p], direct[p][r], options.singleCopyFrom(cap, false, false));
+                }, direct[r][p], direct[p][r], options.singleCopyFrom(cap, false));
             }
             groups.add(PeerGroup.world(new Endpoint(r, n, links, options, PeerHealth.ALWAYS_OK, List.of(), n)));
         }

@@ -43,8 +43,17 @@ final class Op {
         return group.scratch(slot, bytes);
     }
 
+    /** Sends a payload the peer copies: large ones may be read in place ({@link DirectPath}). */
     Transfer send(int groupPeer, MemorySegment payload) {
-        return group.link(groupPeer).send(header(payload.byteSize()), payload);
+        return group.link(groupPeer).send(header(payload.byteSize()), payload, true);
+    }
+
+    /**
+     * Sends a payload the peer combines with {@link #recvReduce}: always through the ring, which
+     * the peer reduces straight out of, so reading in place would not save a copy.
+     */
+    Transfer sendToReduce(int groupPeer, MemorySegment payload) {
+        return group.link(groupPeer).send(header(payload.byteSize()), payload, false);
     }
 
     Transfer recvInto(int groupPeer, MemorySegment dst) {

@@ -22,7 +22,7 @@ final class Reduce {
         }
         for (int mask = 1; mask < n; mask <<= 1) {
             if ((vr & mask) != 0) {
-                op.run(op.send(Blocks.mod(vr - mask + root, n), acc));
+                op.run(op.sendToReduce(Blocks.mod(vr - mask + root, n), acc));
                 return;
             }
             if (vr + mask < n) op.run(op.recvReduce(Blocks.mod(vr + mask + root, n), acc, acc, type, rop));

@@ -30,7 +30,7 @@ final class ReduceScatter {
                 int sb = Blocks.mod(r - s - 1, n), rb = Blocks.mod(r - s - 2, n);
                 MemorySegment src = s == 0 ? slice(in, sb, count, start, len, es) : acc[(s - 1) % 2];
                 MemorySegment dst = s == n - 2 ? out.asSlice(start * es, bytes) : acc[s % 2];
-                op.run(op.send(right, src), op.recvReduce(left, dst, slice(in, rb, count, start, len, es), type, rop));
+                op.run(op.sendToReduce(right, src), op.recvReduce(left, dst, slice(in, rb, count, start, len, es), type, rop));
             }
         }
         if (rop == ReduceOp.AVG) Reductions.divide(out, type, n);

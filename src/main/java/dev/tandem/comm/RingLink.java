@@ -14,7 +14,8 @@ import java.lang.foreign.ValueLayout;
  * as soon as it is consumed, so reading, writing and the rank's other transfer (a ring step sends
  * and receives at once) interleave finely and the bytes in flight stay in cache.
  *
- * <p>Payloads of at least {@code directMin} bytes take the {@link DirectPath} where the link has
+ * <p>Payloads of at least {@code directMin} bytes that the peer copies (not reduces) take the
+ * {@link DirectPath} where the link has
  * one: an 8-byte word in front of every header is 0 for a payload that follows in the ring, and
  * otherwise the word the receiver reads the payload in place with.
  */
@@ -73,8 +74,8 @@ final class RingLink implements Link {
     }
 
     @Override
-    public Transfer send(MessageHeader header, MemorySegment payload) {
-        return new Send(header, payload);
+    public Transfer send(MessageHeader header, MemorySegment payload, boolean mayReadInPlace) {
+        return new Send(header, payload, mayReadInPlace && outDirect != null && payload.byteSize() >= directMin);
     }
 
     @Override
@@ -105,10 +106,13 @@ final class RingLink implements Link {
         private long directTicket; // the peer's count of direct reads that means it has read this one
         private boolean done;
 
-        Send(MessageHeader header, MemorySegment payload) {
+        private final boolean tryDirect;
+
+        Send(MessageHeader header, MemorySegment payload, boolean tryDirect) {
             this.header = header;
             this.payload = payload;
             this.total = payload.byteSize();
+            this.tryDirect = tryDirect;
         }
 
         /** Writes at most one piece, so that the receive running beside it is served in between. */
@@ -128,7 +132,7 @@ final class RingLink implements Link {
             boolean moved = false;
             if (!headerSent) {
                 if (free < PREFIX) return false;
-                if (outDirect != null && total >= directMin) directWord = outDirect.expose(payload);
+                if (tryDirect) directWord = outDirect.expose(payload);
                 prefixScratch.set(ValueLayout.JAVA_LONG, 0, directWord);
                 header.write(prefixScratch.asSlice(8));
                 out.put(prefixScratch, 0, PREFIX);

@@ -39,7 +39,7 @@ final class TcpLink implements Link {
     }
 
     @Override
-    public Transfer send(MessageHeader header, MemorySegment payload) {
+    public Transfer send(MessageHeader header, MemorySegment payload, boolean mayReadInPlace) { // TCP always copies
         return new Send(header, payload);
     }
 

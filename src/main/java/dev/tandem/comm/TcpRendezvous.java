@@ -136,9 +136,7 @@ public final class TcpRendezvous {
             }
             Link[] links = new Link[n];
             List<AutoCloseable> resources = new ArrayList<>();
-            int local = 0;
-            for (Entry e : table) if (e.hostId().equals(hostId)) local++;
-            setUpSharedMemory(shm, control, nonce, links, local > Runtime.getRuntime().availableProcessors());
+            setUpSharedMemory(shm, control, nonce, links);
             for (var e : data.entrySet()) {
                 SocketChannel ch = e.getValue();
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
@@ -146,6 +144,8 @@ public final class TcpRendezvous {
             }
             Heartbeat hb = new Heartbeat(rank, control, spec.options().heartbeatInterval(), spec.options().heartbeatTimeout());
             resources.add(hb);
+            int local = 0;
+            for (Entry e : table) if (e.hostId().equals(hostId)) local++;
             return PeerGroup.world(new Endpoint(rank, n, links, spec.options(), hb, resources, local));
         }
 
@@ -347,10 +347,10 @@ public final class TcpRendezvous {
          * single-copy path ({@link ProcessMemory}). Four phases of write-to-all then
          * read-from-all, so the order of peers cannot deadlock.
          */
-        private void setUpSharedMemory(boolean[] shm, Map<Integer, SocketChannel> control, String nonce, Link[] links,
-                                       boolean ranksShareCores) throws IOException {
+        private void setUpSharedMemory(boolean[] shm, Map<Integer, SocketChannel> control, String nonce, Link[] links)
+                throws IOException {
             Path dir = ShmFile.directory();
-            long directMin = spec.options().singleCopyFrom(spec.options().ringBytes(), true, ranksShareCores);
+            long directMin = spec.options().singleCopyFrom(spec.options().ringBytes(), true);
             long bytes = ByteRing.segmentBytes(spec.options().ringBytes());
             Map<Integer, ShmFile> inbox = new HashMap<>();
             Map<Integer, ShmFile> outbox = new HashMap<>();

@@ -23,13 +23,12 @@ class CommOptionsTest {
     }
 
     @Test
-    void automaticThresholdReadsInPlaceWhatTheRingCannotHoldExceptBetweenProcessesWithACoreEach() {
+    void automaticThresholdReadsInPlaceWhatTheRingCannotHoldBetweenThreadsOnly() {
         CommOptions auto = CommOptions.defaults();
-        assertThat(auto.singleCopyFrom(RING, false, false)).isEqualTo(RING); // threads
-        assertThat(auto.singleCopyFrom(RING, true, true)).isEqualTo(RING); // processes sharing cores
-        assertThat(auto.singleCopyFrom(RING, true, false)).isEqualTo(Long.MAX_VALUE); // a core per process: the ring is faster
+        assertThat(auto.singleCopyFrom(RING, false)).isEqualTo(RING); // threads
+        assertThat(auto.singleCopyFrom(RING, true)).isEqualTo(Long.MAX_VALUE); // processes: the ring measured as fast or faster
         CommOptions fixed = auto.withDirectMinBytes(4096);
-        assertThat(fixed.singleCopyFrom(RING, true, false)).isEqualTo(4096);
-        assertThat(fixed.singleCopyFrom(RING, false, false)).isEqualTo(4096);
+        assertThat(fixed.singleCopyFrom(RING, true)).isEqualTo(4096);
+        assertThat(fixed.singleCopyFrom(RING, false)).isEqualTo(4096);
     }
 }
