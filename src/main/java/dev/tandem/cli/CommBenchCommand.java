@@ -1,7 +1,10 @@
 package dev.tandem.cli;
 
 import dev.tandem.TandemException;
+import dev.tandem.comm.CommOptions;
+import dev.tandem.comm.LocalWorld;
 import dev.tandem.comm.ProcessGroup;
+import dev.tandem.comm.ProcessMemory;
 import dev.tandem.launch.Launcher;
 import dev.tandem.launch.Rendezvous;
 import dev.tandem.tensor.MemoryCategory;
@@ -54,6 +57,10 @@ final class CommBenchCommand implements Runnable {
                     + "(default: ${DEFAULT-VALUE}).")
     String directMinBytes;
 
+    @Option(names = "--threads", description = "Tandem's ranks as threads of this JVM (in-process rings) instead of processes; "
+            + "Open MPI still runs processes.")
+    boolean threads;
+
     @Option(names = "--no-mpi", description = "Skip the Open MPI column.")
     boolean noMpi;
 
@@ -63,8 +70,9 @@ final class CommBenchCommand implements Runnable {
     @Override
     public void run() {
         if (worker) {
+            Rendezvous.bindToCores(System.getenv());
             try (ProcessGroup g = Rendezvous.fromEnvironment()) {
-                CommBenchWorker.run(g, ops, minBytes, maxBytes);
+                CommBenchWorker.run(g, ops, minBytes, maxBytes, System.out);
             }
             return;
         }
@@ -77,8 +85,10 @@ final class CommBenchCommand implements Runnable {
         Optional<MpiPeer> mpi = noMpi ? Optional.empty() : MpiPeer.build(root, root.resolve("target-bench").resolve("mpi"), notes);
         if (noMpi) notes.add("Open MPI column skipped (--no-mpi)");
         out.printf("tandem bench comm on %s, %d cores, Java %s, transport %s, single-copy reads: %s%n", cpuModel(),
-                Runtime.getRuntime().availableProcessors(), Runtime.version(), transport, directMinBytes);
-        Map<Long, Double> memcpy = memcpy();
+                Runtime.getRuntime().availableProcessors(), Runtime.version(), threads ? "threads (in-process rings)" : transport,
+                directMinBytes);
+        Map<Long, Double> memcpy = bandwidth((src, dst) -> MemorySegment.copy(src, 0, dst, 0, dst.byteSize()));
+        Map<Long, Double> pvm = ProcessMemory.unavailable() == null ? bandwidth(ProcessMemory::copyWithinThisProcess) : Map.of();
         for (int n : ranks) {
             String over = n > Runtime.getRuntime().availableProcessors() ? " (oversubscribed: more ranks than cores)" : "";
             System.err.println("tandem bench comm: " + n + " ranks" + over + "...");
@@ -94,9 +104,9 @@ final class CommBenchCommand implements Runnable {
             }
             out.printf("%n%d ranks%s; time = median of %d trials (min-max), bandwidths in GB/s; load average %s -> %s%n",
                     n, over, CommBenchWorker.TRIALS, loadBefore, loadAverage());
-            out.printf("| %-14s | %9s | %22s | %7s | %7s | %22s | %9s | %8s | %7s |%n", "op", "size", "tandem time us",
-                    "algbw", "busbw", "Open MPI time us", "MPI busbw", "ours/MPI", "memcpy");
-            out.println("|----------------|-----------|------------------------|---------|---------|------------------------|-----------|----------|---------|");
+            out.printf("| %-14s | %9s | %22s | %7s | %7s | %22s | %9s | %8s | %7s | %7s |%n", "op", "size", "tandem time us",
+                    "algbw", "busbw", "Open MPI time us", "MPI busbw", "ours/MPI", "memcpy", "pvm");
+            out.println("|----------------|-----------|------------------------|---------|---------|------------------------|-----------|----------|---------|---------|");
             for (var e : ours.entrySet()) {
                 String[] key = e.getKey().split(" ");
                 long bytes = Long.parseLong(key[1]);
@@ -108,12 +118,14 @@ final class CommBenchCommand implements Runnable {
                 String mpiBus = m == null ? "-" : String.format(Locale.ROOT, "%.2f", bytes / (m[0] * 1e-6) / 1e9 * factor);
                 String ratio = m == null ? "-" : String.format(Locale.ROOT, "%.2fx", m[0] / t[0]);
                 Double mc = memcpy.get(nearest(memcpy, bytes));
-                out.printf(Locale.ROOT, "| %-14s | %9s | %22s | %7.2f | %7.2f | %22s | %9s | %8s | %7.2f |%n", key[0], human(bytes),
-                        String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", t[0], t[1], t[2]), alg, alg * factor, mpiTime, mpiBus, ratio, mc);
+                String pv = pvm.isEmpty() ? "-" : String.format(Locale.ROOT, "%.2f", pvm.get(nearest(pvm, bytes)));
+                out.printf(Locale.ROOT, "| %-14s | %9s | %22s | %7.2f | %7.2f | %22s | %9s | %8s | %7.2f | %7s |%n", key[0], human(bytes),
+                        String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", t[0], t[1], t[2]), alg, alg * factor, mpiTime, mpiBus, ratio, mc, pv);
             }
         }
         out.println();
-        out.println("memcpy: one thread copying a buffer of the same size (MemorySegment.copy), median of 5 trials.");
+        out.println("memcpy: one thread copying a buffer of the same size (MemorySegment.copy), median of 5 trials; pvm: the same copy "
+                + "by process_vm_readv (the kernel copy behind reading a peer process's memory in place), in GB/s.");
         out.println("ours/MPI: Open MPI time / Tandem time (above 1 means Tandem is faster).");
         for (String note : notes) out.println("note: " + note);
     }
@@ -121,6 +133,11 @@ final class CommBenchCommand implements Runnable {
     private List<String> runOurs(int n) {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream cap = new PrintStream(captured, true, StandardCharsets.UTF_8);
+        if (threads) {
+            CommOptions options = CommOptions.fromEnvironment(Map.of("TANDEM_DIRECT_MIN_BYTES", directMinBytes));
+            LocalWorld.run(n, options, g -> CommBenchWorker.run(g, ops, minBytes, maxBytes, cap));
+            return captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("RESULT ")).toList();
+        }
         List<String> args = new ArrayList<>(List.of("bench", "comm", "--worker", "--ops", String.join(",", ops),
                 "--min-bytes", Long.toString(minBytes), "--max-bytes", Long.toString(maxBytes)));
         Map<String, String> env = new HashMap<>();
@@ -145,20 +162,23 @@ final class CommBenchCommand implements Runnable {
         return m;
     }
 
-    private Map<Long, Double> memcpy() {
+    /** GB/s of {@code copy(src, dst)} per message size, one thread, median of 5 trials. */
+    private Map<Long, Double> bandwidth(java.util.function.BiConsumer<MemorySegment, MemorySegment> copy) {
         Map<Long, Double> gbs = new LinkedHashMap<>();
         try (OffHeap a = OffHeap.allocate(maxBytes, MemoryCategory.OTHER); OffHeap b = OffHeap.allocate(maxBytes, MemoryCategory.OTHER)) {
             MemorySegment src = a.segment(), dst = b.segment();
-            for (int i = 0; i < 20_000; i++) MemorySegment.copy(src, 0, dst, 0, minBytes); // JIT warm-up
+            long warmBytes = Math.min(minBytes, 64 * 1024);
+            for (int i = 0; i < 20_000; i++) copy.accept(src.asSlice(0, warmBytes), dst.asSlice(0, warmBytes)); // JIT warm-up
             for (long bytes = minBytes; bytes <= maxBytes; bytes *= 4) {
+                MemorySegment s1 = src.asSlice(0, bytes), d1 = dst.asSlice(0, bytes);
                 long s0 = System.nanoTime();
-                MemorySegment.copy(src, 0, dst, 0, bytes);
+                copy.accept(s1, d1);
                 double warm = (System.nanoTime() - s0) / 1e9;
                 int iters = (int) Math.max(1, Math.min(100_000, 0.05 / Math.max(warm, 1e-9)));
                 double[] t = new double[5];
                 for (int k = 0; k < t.length; k++) {
                     long s = System.nanoTime();
-                    for (int i = 0; i < iters; i++) MemorySegment.copy(src, 0, dst, 0, bytes);
+                    for (int i = 0; i < iters; i++) copy.accept(s1, d1);
                     t[k] = (System.nanoTime() - s) / 1e9 / iters;
                 }
                 Arrays.sort(t);

@@ -23,7 +23,8 @@ final class CommBenchWorker {
 
     private CommBenchWorker() {}
 
-    static void run(ProcessGroup g, List<String> ops, long minBytes, long maxBytes) {
+    /** Rank 0 prints one {@code RESULT op bytes median min max} line (µs) per measurement to {@code out}. */
+    static void run(ProcessGroup g, List<String> ops, long minBytes, long maxBytes, java.io.PrintStream out) {
         int n = g.size();
         long maxCount = maxBytes / 4 / n * n;
         try (OffHeap a = OffHeap.allocate(maxCount * 4, MemoryCategory.COMMUNICATION);
@@ -50,9 +51,9 @@ final class CommBenchWorker {
                     }
                     Arrays.sort(trials);
                     if (g.rank() == 0) {
-                        System.out.printf("RESULT %s %d %.3f %.3f %.3f%n", op, count * 4, trials[TRIALS / 2] * 1e6,
+                        out.printf("RESULT %s %d %.3f %.3f %.3f%n", op, count * 4, trials[TRIALS / 2] * 1e6,
                                 trials[0] * 1e6, trials[TRIALS - 1] * 1e6);
-                        System.out.flush();
+                        out.flush();
                     }
                 }
             }

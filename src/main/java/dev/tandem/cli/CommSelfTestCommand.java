@@ -69,6 +69,7 @@ final class CommSelfTestCommand implements Runnable {
             System.out.println("comm-selftest: all " + nproc + " ranks passed");
             return;
         }
+        int cpus = Rendezvous.bindToCores(System.getenv());
         try (ProcessGroup world = Rendezvous.fromEnvironment()) {
             int me = world.rank();
             String transports = IntStream.range(0, world.size()).mapToObj(world::transport).collect(Collectors.joining(","));
@@ -78,7 +79,7 @@ final class CommSelfTestCommand implements Runnable {
             }
             int checks = SelfTest.run(world, seed);
             System.out.println("rank " + me + "/" + world.size() + ": " + checks + " checks passed (links: " + transports
-                    + "; read in place: " + world.readsInPlace() + ")");
+                    + "; read in place: " + world.readsInPlace() + "; compute threads: " + cpus + ")");
         }
     }
 

@@ -38,10 +38,8 @@ final class TrainCommand implements Runnable {
         boolean tty = ProgressSupport.stdoutIsTerminal();
         if (System.getenv("RANK") != null) {
             // A rank of a job started by our launcher, torchrun-style env, Slurm or Kubernetes.
-            Rendezvous.RankInfo info = Rendezvous.rankInfo(System.getenv());
-            if (cfg.threads() == 0) {
-                WorkerPool.configure(Math.max(1, Runtime.getRuntime().availableProcessors() / info.localWorldSize()));
-            }
+            int cpus = Rendezvous.bindToCores(System.getenv());
+            if (cfg.threads() == 0) WorkerPool.configure(cpus);
             try (ProcessGroup world = Rendezvous.fromEnvironment()) {
                 new Trainer(cfg, System.out, false, world).run();
             }

@@ -6,6 +6,9 @@ import java.lang.foreign.MemorySegment;
 /**
  * All-gather (equal or uneven blocks) by a ring: in step s each rank forwards the block it got in
  * step s-1 to its right neighbour, so every link carries (n-1)/n of the output, the optimum.
+ * The first step sends this rank's block from the input and copies it into the output piece by
+ * piece alongside, so each piece is read from memory once for both (the copy is a third of a
+ * 2-rank all-gather's memory traffic).
  */
 final class AllGather {
     private AllGather() {}
@@ -17,13 +20,16 @@ final class AllGather {
         for (int i = 0; i < n; i++) offsets[i + 1] = offsets[i] + counts[i] * es;
         MemorySegment own = out.asSlice(offsets[r], counts[r] * es);
         boolean inPlace = own.isNative() && in.isNative() && own.address() == in.address();
-        if (!inPlace) MemorySegment.copy(in, 0, own, 0, own.byteSize());
-        if (n == 1) return;
+        if (n == 1) {
+            if (!inPlace) MemorySegment.copy(in, 0, own, 0, own.byteSize());
+            return;
+        }
         int right = Blocks.mod(r + 1, n), left = Blocks.mod(r - 1, n);
         for (int s = 0; s < n - 1; s++) {
             int sb = Blocks.mod(r - s, n), rb = Blocks.mod(r - s - 1, n);
-            op.run(op.send(right, out.asSlice(offsets[sb], counts[sb] * es)),
-                    op.recvInto(left, out.asSlice(offsets[rb], counts[rb] * es)));
+            Transfer recv = op.recvInto(left, out.asSlice(offsets[rb], counts[rb] * es));
+            if (s == 0 && !inPlace) op.run(op.send(right, in), recv, op.copy(in, own));
+            else op.run(op.send(right, out.asSlice(offsets[sb], counts[sb] * es)), recv);
         }
     }
 

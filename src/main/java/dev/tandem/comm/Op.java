@@ -56,6 +56,11 @@ final class Op {
         return group.link(groupPeer).send(header(payload.byteSize()), payload, false);
     }
 
+    /** A copy within this rank, run piece by piece beside the transfers it is given to {@link #run} with. */
+    Transfer copy(MemorySegment src, MemorySegment dst) {
+        return new LocalCopy(src, dst, group.worldRank(group.rank()));
+    }
+
     Transfer recvInto(int groupPeer, MemorySegment dst) {
         return group.link(groupPeer).recv(expectedFrom(groupPeer, dst.byteSize()), new RecvSink.Copy(dst));
     }

@@ -20,7 +20,7 @@ import java.lang.invoke.VarHandle;
  *
  * <p>The JDK has no API for another process's memory, hence the foreign-function call.
  */
-final class ProcessMemory implements DirectPath {
+public final class ProcessMemory implements DirectPath {
     static final long PROBE_MAGIC = 0x31454252504d4454L; // "TDMPRBE1"
     private static final StructLayout IOVEC = MemoryLayout.structLayout(ValueLayout.ADDRESS.withName("base"), ValueLayout.JAVA_LONG.withName("len"));
     private static final VarHandle BASE = IOVEC.varHandle(MemoryLayout.PathElement.groupElement("base"));
@@ -40,8 +40,17 @@ final class ProcessMemory implements DirectPath {
     }
 
     /** Why this process cannot use the path at all, or null. */
-    static String unavailable() {
+    public static String unavailable() {
         return NATIVE.problem;
+    }
+
+    /**
+     * Copies {@code src} to {@code dst} (both native, same size) through process_vm_readv from
+     * this process itself: the kernel copy that reading a peer's memory in place costs, for
+     * {@code tandem bench comm} to show beside memcpy.
+     */
+    public static void copyWithinThisProcess(MemorySegment src, MemorySegment dst) {
+        new ProcessMemory(ProcessHandle.current().pid(), -1).read(src.address(), 0, dst.asSlice(0, src.byteSize()));
     }
 
     /** The address of a word holding {@link #PROBE_MAGIC} in this process, for peers to test their access. */

@@ -7,6 +7,7 @@ import dev.tandem.comm.ProcessGroup;
 import dev.tandem.comm.TcpRendezvous;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -19,7 +20,8 @@ import java.util.Map;
  *   <li>TANDEM_JOB_SECRET: per-job secret that authenticates every connection (required when
  *       WORLD_SIZE &gt; 1);</li>
  *   <li>TANDEM_BIND_ADDR: the interface to listen on (default: the one that reaches MASTER_ADDR);</li>
- *   <li>TANDEM_RENDEZVOUS_TIMEOUT (seconds, default 300) and the {@link CommOptions} variables.</li>
+ *   <li>TANDEM_RENDEZVOUS_TIMEOUT (seconds, default 300) and the {@link CommOptions} variables;</li>
+ *   <li>TANDEM_BIND_CORES: auto (default; see {@link #bindToCores}) or none.</li>
  * </ul>
  */
 public final class Rendezvous {
@@ -39,6 +41,29 @@ public final class Rendezvous {
      */
     public static boolean isRankProcess() {
         return System.getenv("RANK") != null && System.getenv("WORLD_SIZE") != null;
+    }
+
+    /**
+     * Binds this rank process to its share of the allowed CPUs ({@link CoreBinding}) unless
+     * TANDEM_BIND_CORES=none, and returns how many compute threads it should run: the CPUs it was
+     * bound to, or its share of all CPUs when not bound. Call it first in a rank, before any
+     * thread pool exists, so that their threads inherit the binding.
+     */
+    public static int bindToCores(Map<String, String> env) {
+        RankInfo info = rankInfo(env);
+        String mode = env.getOrDefault("TANDEM_BIND_CORES", "auto").trim();
+        if (!mode.equals("auto") && !mode.equals("none")) {
+            throw new TandemException("TANDEM_BIND_CORES=" + mode + " must be auto or none");
+        }
+        int all = Runtime.getRuntime().availableProcessors();
+        if (mode.equals("none") || info.localWorldSize() <= 1) return Math.max(1, all / Math.max(1, info.localWorldSize()));
+        String[] why = new String[1];
+        List<Integer> cpus = CoreBinding.bind(info.localRank(), info.localWorldSize(), why);
+        if (cpus.isEmpty()) {
+            System.err.println("tandem: rank " + info.rank() + " not bound to CPUs (" + why[0] + ")");
+            return Math.max(1, all / info.localWorldSize());
+        }
+        return cpus.size();
     }
 
     /** The rank and world this process was started as (from the environment; no connection). */
