@@ -60,7 +60,7 @@ public final class Rendezvous {
         String[] why = new String[1];
         List<Integer> cpus = CoreBinding.bind(info.localRank(), info.localWorldSize(), why);
         if (cpus.isEmpty()) {
-            System.err.println("tandem: rank " + info.rank() + " not bound to CPUs (" + why[0] + ")");
+            if (info.localRank() == 0) System.err.println("tandem: ranks not bound to CPUs (" + why[0] + ")"); // once per host
             return Math.max(1, all / info.localWorldSize());
         }
         return cpus.size();
