@@ -68,13 +68,13 @@ public record CommOptions(
 
     /**
      * From which payload size a link with rings of {@code ringCapacity} bytes reads payloads in
-     * place. The automatic choice follows measurements on a 2-core VM (docs/COMMUNICATION.md):
-     * between threads, payloads larger than the ring (which cannot buffer them anyway; smaller
-     * ones are better buffered, so the sender goes on before the receiver runs): one memcpy
-     * instead of two halved the time of a 4 MiB all-gather. Between processes, never:
-     * process_vm_readv copied at 5–12 GB/s there against memcpy's 15–40, so the ring's two copies,
-     * which run at once on the sender's and the receiver's core, were as fast or faster, and runs
-     * with ranks sharing cores were too noisy to show a gain.
+     * place. The automatic choice follows measurements on a 2-core VM (docs/BENCHMARKS.md,
+     * "Round 3"): between threads, payloads larger than the ring (which cannot buffer them anyway;
+     * smaller ones are better buffered, so the sender goes on before the receiver runs): one copy
+     * instead of two made 2-thread all-gathers of 16–64 MiB about twice as fast. Between
+     * processes, never: process_vm_readv copied at 5–13 GB/s there against memcpy's 12–40, so the
+     * ring's two copies, which run at once on the sender's and the receiver's core, were faster on
+     * 2 ranks, and runs with ranks sharing cores were too noisy to show a gain.
      */
     long singleCopyFrom(long ringCapacity, boolean crossProcess) {
         if (directMinBytes != AUTO) return directMinBytes;

@@ -14,7 +14,7 @@ sealed interface RecvSink {
 
     void accept(MemorySegment piece, long offset);
 
-    /** Where a payload read in place ({@link DirectPath}) can be copied straight to, or null to take it piece by piece. */
+    /** Where a payload read in place ({@link DirectPath}) can be copied straight to, or null to take it piece by piece through {@link #accept}. */
     MemorySegment directTarget();
 
     /** Copies the message into {@code dst}. */

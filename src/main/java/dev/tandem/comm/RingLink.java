@@ -15,9 +15,8 @@ import java.lang.foreign.ValueLayout;
  * and receives at once) interleave finely and the bytes in flight stay in cache.
  *
  * <p>Payloads of at least {@code directMin} bytes that the peer copies (not reduces) take the
- * {@link DirectPath} where the link has
- * one: an 8-byte word in front of every header is 0 for a payload that follows in the ring, and
- * otherwise the word the receiver reads the payload in place with.
+ * {@link DirectPath} where the link has one: an 8-byte word in front of every header is 0 for a
+ * payload that follows in the ring, and otherwise the word the receiver reads it in place with.
  */
 final class RingLink implements Link {
     private static final long PIECE = 64 * 1024;
@@ -34,14 +33,10 @@ final class RingLink implements Link {
     private final DirectPath inDirect; // how we read the peer's payloads in place, or null
     private final long directMin;
     private final MemorySegment prefixScratch = Arena.ofAuto().allocate(PREFIX, 8);
-    private MemorySegment directScratch; // for reductions of directly read payloads
+    private MemorySegment directScratch; // payloads read in place into heap memory pass through it
     private long directSent; // payloads sent by the direct path so far, compared with out.directReads()
     private volatile long readsInPlace; // written by the rank's operation thread only
     private boolean closed;
-
-    RingLink(int peer, String kind, ByteRing out, ByteRing in, Runnable release) {
-        this(peer, kind, out, in, release, null, null, Long.MAX_VALUE);
-    }
 
     /**
      * @param outDirect null unless the peer has shown it can read this rank's memory
@@ -104,9 +99,8 @@ final class RingLink implements Link {
         private boolean headerSent;
         private long directWord; // nonzero: the peer reads the payload in place
         private long directTicket; // the peer's count of direct reads that means it has read this one
-        private boolean done;
-
         private final boolean tryDirect;
+        private boolean done;
 
         Send(MessageHeader header, MemorySegment payload, boolean tryDirect) {
             this.header = header;
@@ -235,14 +229,17 @@ final class RingLink implements Link {
             return moved;
         }
 
-        /** One piece of a payload read in place: straight into the destination, or through scratch for a reduction. */
+        /**
+         * One piece of a payload read in place: straight into the destination, or, where the sink
+         * cannot take it so (heap memory, which process_vm_readv cannot write), through native scratch.
+         */
         private boolean readDirect() {
             long n = Math.min(DIRECT_PIECE, total - received);
             MemorySegment target = sink.directTarget();
             if (target != null) {
                 inDirect.read(directWord, received, target.asSlice(received, n));
             } else {
-                n = Math.min(n, PIECE); // reduce from cache
+                n = Math.min(n, PIECE);
                 if (directScratch == null) directScratch = Arena.ofAuto().allocate(PIECE, 64);
                 MemorySegment piece = directScratch.asSlice(0, n);
                 inDirect.read(directWord, received, piece);
