@@ -40,7 +40,11 @@ interface DirectPath {
 
         @Override
         public void read(long word, long offset, MemorySegment dst) {
-            MemorySegment.copy(slot.get(), offset, dst, 0, dst.byteSize());
+            try {
+                MemorySegment.copy(slot.get(), offset, dst, 0, dst.byteSize());
+            } catch (IllegalStateException closed) { // the sender's arena was closed: it gave up on this send
+                throw new CommException("the sending rank freed the memory it was sending (" + closed.getMessage() + ")");
+            }
         }
     }
 }
