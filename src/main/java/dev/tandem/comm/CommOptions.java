@@ -72,7 +72,7 @@ public record CommOptions(
      * "Round 3"): between threads, payloads larger than the ring (which cannot buffer them anyway;
      * smaller ones are better buffered, so the sender goes on before the receiver runs): one copy
      * instead of two made 2-thread all-gathers of 16–64 MiB about twice as fast. Between
-     * processes, never: process_vm_readv copied at 5–13 GB/s there against memcpy's 12–40, so the
+     * processes, never: process_vm_readv copied at 4–14 GB/s there against memcpy's 12–50, so the
      * ring's two copies, which run at once on the sender's and the receiver's core, were faster on
      * 2 ranks, and runs with ranks sharing cores were too noisy to show a gain.
      */
