@@ -29,42 +29,35 @@ final class CoreBinding {
 
     private CoreBinding() {}
 
-    /** The CPUs this rank was bound to, or an empty list with the reason in {@code why[0]}. */
-    static List<Integer> bind(int localRank, int localWorldSize, String[] why) {
-        if (!System.getProperty("os.name", "").toLowerCase().contains("linux")) {
-            why[0] = "CPU binding is only done on Linux";
-            return List.of();
+    /** The CPUs a rank was bound to; empty, with the reason, when it was not bound. */
+    record Result(List<Integer> cpus, String whyNot) {
+        static Result not(String why) {
+            return new Result(List.of(), why);
         }
+    }
+
+    static Result bind(int localRank, int localWorldSize) {
+        if (!System.getProperty("os.name", "").toLowerCase().contains("linux")) return Result.not("CPU binding is only done on Linux");
         try (Arena a = Arena.ofConfined()) {
             Linker linker = Linker.nativeLinker();
             FunctionDescriptor fd = FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS);
             MethodHandle get = linker.downcallHandle(linker.defaultLookup().find("sched_getaffinity").orElseThrow(), fd);
             MethodHandle set = linker.downcallHandle(linker.defaultLookup().find("sched_setaffinity").orElseThrow(), fd);
             MemorySegment mask = a.allocate(MASK_BYTES, 8);
-            if ((int) get.invokeExact(0, MASK_BYTES, mask) != 0) {
-                why[0] = "sched_getaffinity failed";
-                return List.of();
-            }
+            if ((int) get.invokeExact(0, MASK_BYTES, mask) != 0) return Result.not("sched_getaffinity failed");
             List<Integer> allowed = new ArrayList<>();
             for (int cpu = 0; cpu < MASK_BYTES * 8; cpu++) {
                 if ((mask.get(ValueLayout.JAVA_BYTE, cpu / 8) & (1 << (cpu % 8))) != 0) allowed.add(cpu);
             }
             int per = allowed.size() / localWorldSize;
-            if (per < 1) {
-                why[0] = localWorldSize + " ranks on this host but " + allowed.size() + " CPUs: not binding";
-                return List.of();
-            }
+            if (per < 1) return Result.not(localWorldSize + " ranks on this host but " + allowed.size() + " CPUs: not binding");
             List<Integer> mine = allowed.subList(localRank * per, (localRank + 1) * per);
             mask.fill((byte) 0);
             for (int cpu : mine) mask.set(ValueLayout.JAVA_BYTE, cpu / 8, (byte) (mask.get(ValueLayout.JAVA_BYTE, cpu / 8) | (1 << (cpu % 8))));
-            if ((int) set.invokeExact(0, MASK_BYTES, mask) != 0) {
-                why[0] = "sched_setaffinity failed";
-                return List.of();
-            }
-            return List.copyOf(mine);
+            if ((int) set.invokeExact(0, MASK_BYTES, mask) != 0) return Result.not("sched_setaffinity failed");
+            return new Result(List.copyOf(mine), null);
         } catch (Throwable t) {
-            why[0] = "cannot set CPU affinity: " + t;
-            return List.of();
+            return Result.not("cannot set CPU affinity: " + t);
         }
     }
 }

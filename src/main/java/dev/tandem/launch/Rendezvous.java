@@ -7,7 +7,6 @@ import dev.tandem.comm.ProcessGroup;
 import dev.tandem.comm.TcpRendezvous;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -57,13 +56,12 @@ public final class Rendezvous {
         }
         int all = Runtime.getRuntime().availableProcessors();
         if (mode.equals("none") || info.localWorldSize() <= 1) return Math.max(1, all / Math.max(1, info.localWorldSize()));
-        String[] why = new String[1];
-        List<Integer> cpus = CoreBinding.bind(info.localRank(), info.localWorldSize(), why);
-        if (cpus.isEmpty()) {
-            if (info.localRank() == 0) System.err.println("tandem: ranks not bound to CPUs (" + why[0] + ")"); // once per host
+        CoreBinding.Result bound = CoreBinding.bind(info.localRank(), info.localWorldSize());
+        if (bound.cpus().isEmpty()) {
+            if (info.localRank() == 0) System.err.println("tandem: ranks not bound to CPUs (" + bound.whyNot() + ")"); // once per host
             return Math.max(1, all / info.localWorldSize());
         }
-        return cpus.size();
+        return bound.cpus().size();
     }
 
     /** The rank and world this process was started as (from the environment; no connection). */

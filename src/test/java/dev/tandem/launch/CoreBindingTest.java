@@ -33,11 +33,11 @@ class CoreBindingTest {
         int ranks = 2;
         for (int rank = 0; rank < ranks; rank++) {
             int r = rank;
-            AtomicReference<List<Integer>> bound = new AtomicReference<>(), seen = new AtomicReference<>(), child = new AtomicReference<>();
-            String[] why = new String[1];
+            AtomicReference<CoreBinding.Result> bound = new AtomicReference<>();
+            AtomicReference<List<Integer>> seen = new AtomicReference<>(), child = new AtomicReference<>();
             Thread t = new Thread(() -> {
                 try {
-                    bound.set(CoreBinding.bind(r, ranks, why));
+                    bound.set(CoreBinding.bind(r, ranks));
                     seen.set(allowedHere());
                     Thread c = new Thread(() -> {
                         try {
@@ -55,22 +55,22 @@ class CoreBindingTest {
             t.start();
             t.join();
             if (all.size() < ranks) {
-                assertThat(bound.get()).isEmpty();
-                assertThat(why[0]).contains("not binding");
+                assertThat(bound.get().cpus()).isEmpty();
+                assertThat(bound.get().whyNot()).contains("not binding");
                 continue;
             }
             int per = all.size() / ranks;
-            assertThat(bound.get()).isEqualTo(all.subList(r * per, (r + 1) * per));
-            assertThat(seen.get()).isEqualTo(bound.get());
-            assertThat(child.get()).isEqualTo(bound.get());
+            assertThat(bound.get().cpus()).isEqualTo(all.subList(r * per, (r + 1) * per));
+            assertThat(seen.get()).isEqualTo(bound.get().cpus());
+            assertThat(child.get()).isEqualTo(bound.get().cpus());
         }
         assertThat(allowedHere()).isEqualTo(all); // the test's own thread is untouched
     }
 
     @Test
     void moreRanksThanCpusBindsNothing() {
-        String[] why = new String[1];
-        assertThat(CoreBinding.bind(0, 4096, why)).isEmpty();
-        assertThat(why[0]).contains("4096 ranks on this host").contains("not binding");
+        CoreBinding.Result r = CoreBinding.bind(0, 4096);
+        assertThat(r.cpus()).isEmpty();
+        assertThat(r.whyNot()).contains("4096 ranks on this host").contains("not binding");
     }
 }
