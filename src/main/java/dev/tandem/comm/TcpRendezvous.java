@@ -364,7 +364,10 @@ public final class TcpRendezvous {
                     if (!shm[p]) continue;
                     recv(control.get(p), "rank " + p + " to create its shared-memory ring");
                     outbox.put(p, ShmFile.open(dir.resolve("tandem-" + nonce + "-" + rank + "to" + p), bytes));
-                    new ByteRing(outbox.get(p).segment()).publishWriter(ProcessHandle.current().pid(), ProcessMemory.probeWord());
+                    // Only where the path is on: loading it lets siblings read this process (PR_SET_PTRACER_ANY).
+                    if (directMin != Long.MAX_VALUE) {
+                        new ByteRing(outbox.get(p).segment()).publishWriter(ProcessHandle.current().pid(), ProcessMemory.probeWord());
+                    }
                     Wire.sendFrame(control.get(p), new byte[] {'O'}, deadline);
                 }
                 for (int p = 0; p < n; p++) {
@@ -373,7 +376,9 @@ public final class TcpRendezvous {
                     inbox.get(p).unlink();
                     // Can this rank read p's memory? p published its process id and a probe word in the ring p writes.
                     ByteRing ring = new ByteRing(inbox.get(p).segment());
-                    String why = directMin == Long.MAX_VALUE ? "not used" : ProcessMemory.probe(ring.writerPid(), ring.writerProbe());
+                    String why = directMin == Long.MAX_VALUE ? "not used"
+                            : ring.writerPid() == 0 ? "it did not offer it; is TANDEM_DIRECT_MIN_BYTES the same on every rank?"
+                            : ProcessMemory.probe(ring.writerPid(), ring.writerProbe());
                     ring.setReaderCanRead(why == null);
                     if (why != null && directMin != Long.MAX_VALUE) {
                         System.err.println("tandem: rank " + rank + " cannot read rank " + p + "'s memory (" + why + "); its large "
