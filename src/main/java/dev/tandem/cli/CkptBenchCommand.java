@@ -93,15 +93,8 @@ final class CkptBenchCommand implements Runnable {
             configs.add(new Config("sync", every));
             configs.add(new Config("async", every));
         }
-        // Rounds in rotated order, so slow drift of a shared machine spreads over all configurations.
-        Map<Config, List<Run>> results = new LinkedHashMap<>();
-        configs.forEach(c -> results.put(c, new ArrayList<>()));
-        for (int round = 0; round < rounds; round++) {
-            for (int i = 0; i < configs.size(); i++) {
-                Config c = configs.get((i + round) % configs.size());
-                results.get(c).add(train(c.mode() + "-" + c.every(), c.mode().equals("control") ? "none" : c.mode(), c.every()));
-            }
-        }
+        Map<Config, List<Run>> results = inRounds(configs,
+                c -> train(c.mode() + "-" + c.every(), c.mode().equals("control") ? "none" : c.mode(), c.every()));
         List<Run> base = results.get(configs.getFirst());
         out.println();
         out.printf("%-7s %6s %6s %12s %16s %14s %12s %10s %18s %10s%n", "mode", "every", "saves", "snapshot MB", "blocked ms/save",
@@ -150,14 +143,8 @@ final class CkptBenchCommand implements Runnable {
             for (String mode : List.of("none", "sync", "async")) configs.add(new Config(mode, every));
         }
         Map<Config, List<InRunSlowdown.Pair>> pairs = new LinkedHashMap<>();
-        configs.forEach(c -> pairs.put(c, new ArrayList<>()));
-        for (int round = 0; round < rounds; round++) {
-            for (int i = 0; i < configs.size(); i++) {
-                Config c = configs.get((i + round) % configs.size());
-                Run r = train(c.mode() + "-ab" + c.every(), c.mode(), c.mode().equals("none") ? 0 : 2 * c.every());
-                pairs.get(c).addAll(InRunSlowdown.pairs(r.stepMs(), warmup, c.every()));
-            }
-        }
+        inRounds(configs, c -> train(c.mode() + "-ab" + c.every(), c.mode(), c.mode().equals("none") ? 0 : 2 * c.every()))
+                .forEach((c, runs) -> pairs.put(c, runs.stream().flatMap(r -> InRunSlowdown.pairs(r.stepMs(), warmup, c.every()).stream()).toList()));
         out.println();
         out.printf("%-7s %6s %6s %14s %14s %10s %12s %18s%n", "mode", "every", "pairs", "after save ms", "before ms", "slowdown",
                 "pair median", "pair range");
@@ -173,6 +160,22 @@ final class CkptBenchCommand implements Runnable {
                 + "the copy, the writing), 'before' = mean step over the E steps before it. slowdown = sum(after) / sum(before) - 1 "
                 + "over all pairs = the slowdown of saving every E steps. 'none' splits runs without checkpoints the same way: its "
                 + "row is the noise floor.");
+    }
+
+    /**
+     * Runs every configuration {@link #rounds} times, each round in a rotated order, so the slow
+     * drift of a shared machine spreads over all configurations; the runs per configuration, in order.
+     */
+    private Map<Config, List<Run>> inRounds(List<Config> configs, java.util.function.Function<Config, Run> train) {
+        Map<Config, List<Run>> results = new LinkedHashMap<>();
+        configs.forEach(c -> results.put(c, new ArrayList<>()));
+        for (int round = 0; round < rounds; round++) {
+            for (int i = 0; i < configs.size(); i++) {
+                Config c = configs.get((i + round) % configs.size());
+                results.get(c).add(train.apply(c));
+            }
+        }
+        return results;
     }
 
     /** Per round, the run's total time over the baseline's in the same round, minus one; sorted. */

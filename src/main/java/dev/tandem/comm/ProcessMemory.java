@@ -53,9 +53,36 @@ public final class ProcessMemory implements DirectPath {
         new ProcessMemory(ProcessHandle.current().pid(), -1).read(src.address(), 0, dst.asSlice(0, src.byteSize()));
     }
 
-    /** The address of a word holding {@link #PROBE_MAGIC} in this process, for peers to test their access. */
-    static long probeWord() {
+    /**
+     * The address of a word holding {@link #PROBE_MAGIC} in this process, for peers to test their
+     * access. Offering it is what opens this process to its siblings' reads (see
+     * {@link #allowSiblingsToRead}), so a process that never offers it, such as a benchmark that
+     * only measures the copy, stays closed.
+     */
+    static synchronized long probeWord() {
+        if (!offered && NATIVE.problem == null) allowSiblingsToRead();
+        offered = true;
         return NATIVE.probe.address();
+    }
+
+    private static boolean offered;
+
+    /**
+     * Under Yama ptrace_scope 1 only ancestors may read a process; ranks are siblings, so each
+     * one names any process as allowed (PR_SET_PTRACER, PR_SET_PTRACER_ANY). Without Yama the
+     * call fails harmlessly; where it is forbidden the probe at set-up says so.
+     */
+    private static void allowSiblingsToRead() {
+        try {
+            Linker linker = Linker.nativeLinker();
+            var prctl = linker.defaultLookup().find("prctl");
+            if (prctl.isEmpty()) return;
+            MethodHandle h = linker.downcallHandle(prctl.get(), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
+                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+            int ignored = (int) h.invokeExact(0x59616d61, -1L, 0L, 0L, 0L); // PR_SET_PTRACER, PR_SET_PTRACER_ANY
+        } catch (Throwable t) {
+            // the peers' probes will say that they cannot read this process
+        }
     }
 
     /** Tries to read the peer's probe word: null if it worked, otherwise why not. */
@@ -117,24 +144,10 @@ public final class ProcessMemory implements DirectPath {
                         FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                                 ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
                         Linker.Option.captureCallState("errno"));
-                allowSiblingsToRead(linker);
                 return new Native(readv, probe, null);
             } catch (Throwable t) {
                 return new Native(null, probe, "process_vm_readv is not available: " + t);
             }
-        }
-
-        /**
-         * Under Yama ptrace_scope 1 only ancestors may read a process; ranks are siblings, so each
-         * one names any process as allowed (PR_SET_PTRACER, PR_SET_PTRACER_ANY). Without Yama the
-         * call fails harmlessly; where it is forbidden the probe at set-up says so.
-         */
-        private static void allowSiblingsToRead(Linker linker) throws Throwable {
-            var prctl = linker.defaultLookup().find("prctl");
-            if (prctl.isEmpty()) return;
-            MethodHandle h = linker.downcallHandle(prctl.get(), FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                    ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-            int ignored = (int) h.invokeExact(0x59616d61, -1L, 0L, 0L, 0L); // PR_SET_PTRACER, PR_SET_PTRACER_ANY
         }
     }
 }

@@ -64,6 +64,33 @@ class CheckpointCliTest {
     }
 
     @Test
+    void benchCkptInRunPairsTheStepsAroundEachSave() {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        java.io.PrintStream saved = System.out;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(captured, true));
+        try {
+            // 13 steps, saves every 4, step 0 is warm-up: pairs around the saves after steps 3, 7 and 11 (0-based)
+            assertThat(run(out, err, "bench", "ckpt", "--in-run", "--every", "2", "--steps", "12", "--warmup", "1", "--rounds", "1",
+                    "--n-layer", "1", "--n-embd", "16", "--batch-size", "2", "--dir", tmp.resolve("bench-in-run").toString()))
+                    .as("%s", err).isZero();
+        } finally {
+            System.setOut(saved);
+        }
+        String text = captured.toString();
+        assertThat(text).contains("after save ms", "pair median", "noise floor");
+        for (String mode : new String[] {"none", "sync", "async"}) {
+            assertThat(text.lines().filter(l -> l.startsWith(mode + " ")).map(l -> l.trim().split("\\s+")))
+                    .singleElement().satisfies(row -> {
+                        assertThat(row[1]).isEqualTo("2");
+                        assertThat(row[2]).isEqualTo("3");
+                    });
+        }
+        assertThat(run(new StringWriter(), err, "bench", "ckpt", "--in-run", "--every", "1")).isNotZero();
+        assertThat(err.toString()).contains("--in-run needs intervals >= 2");
+    }
+
+    @Test
     void resumeFromAMissingOrIncompleteCheckpointIsOneClearLine() throws Exception {
         StringWriter out = new StringWriter(), err = new StringWriter();
         assertThat(run(out, err, train("--resume", tmp.resolve("nope").toString()))).isNotZero();
