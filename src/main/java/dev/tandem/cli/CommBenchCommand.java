@@ -39,10 +39,11 @@ final class CommBenchCommand implements Runnable {
     @Option(names = "--ranks", split = ",", defaultValue = "2,4,8", description = "Rank counts (default: ${DEFAULT-VALUE}).")
     List<Integer> ranks;
 
-    @Option(names = "--ops", split = ",", defaultValue = "all_reduce,reduce_scatter,all_gather")
+    @Option(names = "--ops", split = ",", defaultValue = "all_reduce,reduce_scatter,all_gather",
+            description = "Collectives to measure (default: ${DEFAULT-VALUE}).")
     List<String> ops;
 
-    @Option(names = "--min-bytes", defaultValue = "1024")
+    @Option(names = "--min-bytes", defaultValue = "1024", description = "Smallest message (default 1 KiB); sizes grow ×4 from it.")
     long minBytes;
 
     @Option(names = "--max-bytes", defaultValue = "268435456", description = "Largest message (default 256 MiB).")

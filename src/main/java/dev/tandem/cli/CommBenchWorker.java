@@ -8,6 +8,8 @@ import dev.tandem.tensor.OffHeap;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.List;
 
@@ -20,6 +22,8 @@ final class CommBenchWorker {
     static final int TRIALS = 5;
     private static final double TRIAL_SECONDS = 0.05;
     private static final double WARM_UP_SECONDS = 3;
+    private static final double QUIET_SECONDS = 1;
+    private static final double MAX_WARM_UP_SECONDS = 60;
 
     private CommBenchWorker() {}
 
@@ -62,17 +66,24 @@ final class CommBenchWorker {
 
     /**
      * Lets the JIT compile the whole path before anything is timed: rounds of calls at a few
-     * sizes, each followed by the one-element MAX all-reduce the timing uses, until the slowest
-     * rank has spent {@link #WARM_UP_SECONDS}. Mixing the calls matters: a kernel that C2
-     * compiled for one shape only (SUM, no remainder) is thrown away at the first other shape
-     * and runs in the much slower profiling tier (the Vector API reduction kernels especially)
-     * until it is compiled again, which could fall inside a timed trial.
+     * sizes, each followed by the one-element MAX all-reduce the timing uses, for at least
+     * {@link #WARM_UP_SECONDS} and until no rank has compiled anything for {@link #QUIET_SECONDS}.
+     * Mixing the calls matters: a kernel that C2 compiled for one shape only (SUM, no remainder)
+     * is thrown away at the first other shape and runs in the much slower profiling tier (the
+     * Vector API reduction kernels especially) until it is compiled again, which could fall
+     * inside a timed trial. Waiting for the compilers to go quiet matters where ranks outnumber
+     * cores: there the compiler threads of 8 JVMs share 2 cores with the ranks, and after a fixed
+     * 3 s an 8-rank 1 KiB all-gather still took 220–490 µs per call, falling to 30 µs about 6 s
+     * later (docs/BENCHMARKS.md).
      */
     private static void warmUp(ProcessGroup g, List<String> ops, MemorySegment a, MemorySegment b, long maxCount,
                                MemorySegment t) {
         int n = g.size();
         long[][] plan = {{1024, 100}, {4096, 50}, {256 * 1024, 10}, {4L << 20, 2}};
-        long start = System.nanoTime();
+        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+        boolean canTellQuiet = jit != null && jit.isCompilationTimeMonitoringSupported();
+        long start = System.nanoTime(), compiledMillis = canTellQuiet ? jit.getTotalCompilationTime() : 0;
+        double elapsed, quietSince = 0;
         do {
             for (String op : ops) {
                 for (long[] p : plan) {
@@ -83,7 +94,14 @@ final class CommBenchWorker {
                     maxAcross(g, t, 0);
                 }
             }
-        } while (maxAcross(g, t, (System.nanoTime() - start) / 1e9) < WARM_UP_SECONDS);
+            elapsed = maxAcross(g, t, (System.nanoTime() - start) / 1e9);
+            long now = canTellQuiet ? jit.getTotalCompilationTime() : compiledMillis;
+            if (maxAcross(g, t, now - compiledMillis) > 0) quietSince = elapsed; // some rank compiled this round
+            compiledMillis = now;
+        } while (elapsed < WARM_UP_SECONDS || (elapsed - quietSince < QUIET_SECONDS && elapsed < MAX_WARM_UP_SECONDS));
+        if (g.rank() == 0 && elapsed - quietSince < QUIET_SECONDS) {
+            System.err.printf("bench comm: the JIT was still compiling after %.0f s of warm-up; the smallest messages may be timed too slow%n", elapsed);
+        }
         try {
             Thread.sleep(1000); // let the JIT finish compiling in the background before anything is timed
         } catch (InterruptedException e) {

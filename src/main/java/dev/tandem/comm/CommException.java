@@ -15,4 +15,8 @@ public class CommException extends TandemException {
     public CommException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    CommException(String message, int exitCode) {
+        super(message, null, exitCode);
+    }
 }

@@ -10,6 +10,7 @@ import java.util.Map;
  * {@link #treeThresholdBytes()} use latency-optimal algorithms (recursive doubling, binomial
  * trees); larger ones use bandwidth-optimal rings, processed in chunks of {@link #chunkBytes()}.
  *
+ * @param ringBytes      capacity of each shared-memory ring, or {@link #AUTO} ({@link #ringCapacity})
  * @param transport      "auto" (shared memory to peers on this host, TCP otherwise), "tcp" or "shm"
  * @param directMinBytes payloads this large and larger are read in place by the receiver over
  *                       shared-memory and in-process links ({@link DirectPath}: one copy instead
@@ -26,13 +27,16 @@ public record CommOptions(
         String transport,
         long directMinBytes) {
 
-    /** {@code directMinBytes}: let {@link #singleCopyFrom} decide. */
+    /** {@code ringBytes} and {@code directMinBytes}: let {@link #ringCapacity} and {@link #singleCopyFrom} decide. */
     public static final long AUTO = 0;
+    static final long RING_BYTES = 2L << 20, OVERSUBSCRIBED_RING_BYTES = 8L << 20;
+    /** The most memory the automatic ring size lets one host's rings take (two rings per pair of ranks). */
+    static final long HOST_RING_BUDGET = 1L << 30;
 
     public CommOptions {
         if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("timeout must be positive");
-        if (Long.bitCount(ringBytes) != 1 || ringBytes < 4096) {
-            throw new IllegalArgumentException("ringBytes must be a power of two >= 4096: " + ringBytes);
+        if (ringBytes != AUTO && (Long.bitCount(ringBytes) != 1 || ringBytes < 4096)) {
+            throw new IllegalArgumentException("ringBytes must be a power of two >= 4096, or AUTO: " + ringBytes);
         }
         if (chunkBytes < 4096) throw new IllegalArgumentException("chunkBytes must be >= 4096: " + chunkBytes);
         if (directMinBytes < 0) throw new IllegalArgumentException("directMinBytes must be >= 1, or AUTO: " + directMinBytes);
@@ -43,7 +47,7 @@ public record CommOptions(
 
     public static CommOptions defaults() {
         return new CommOptions(Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                1L << 21, 64 * 1024, 8L << 20, "auto", AUTO);
+                AUTO, 64 * 1024, 8L << 20, "auto", AUTO);
     }
 
     public CommOptions withTimeout(Duration t) {
@@ -64,6 +68,21 @@ public record CommOptions(
 
     public CommOptions withChunkBytes(long b) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, b, transport, directMinBytes);
+    }
+
+    /**
+     * The capacity of each ring between this job's {@code localRanks} ranks on one host: {@link
+     * #ringBytes} if set, else 2 MiB, or 8 MiB where the ranks outnumber the CPUs they share and
+     * the host's rings stay within {@link #HOST_RING_BUDGET} (up to 11 ranks). A rank sharing a
+     * core moves data only while it is scheduled, and a transfer stops when the ring is full or
+     * empty until the peer gets its turn, so a larger ring moves more per turn: with 8 ranks on 2
+     * cores, 8 MiB rings made a 256 MiB all-gather take 222–253 ms against 391–395 ms with 2 MiB
+     * rings (docs/BENCHMARKS.md, "Round 4").
+     */
+    long ringCapacity(int localRanks, boolean oversubscribed) {
+        if (ringBytes != AUTO) return ringBytes;
+        long rings = (long) localRanks * (localRanks - 1);
+        return oversubscribed && rings * OVERSUBSCRIBED_RING_BYTES <= HOST_RING_BUDGET ? OVERSUBSCRIBED_RING_BYTES : RING_BYTES;
     }
 
     /**
@@ -88,7 +107,7 @@ public record CommOptions(
     /**
      * Defaults overridden by environment variables: TANDEM_COMM_TIMEOUT and
      * TANDEM_HEARTBEAT_TIMEOUT (seconds, decimals allowed), TANDEM_TRANSPORT (auto|tcp|shm),
-     * TANDEM_RING_BYTES, TANDEM_TREE_THRESHOLD_BYTES, TANDEM_CHUNK_BYTES, TANDEM_DIRECT_MIN_BYTES
+     * TANDEM_RING_BYTES (bytes or "auto"), TANDEM_TREE_THRESHOLD_BYTES, TANDEM_CHUNK_BYTES, TANDEM_DIRECT_MIN_BYTES
      * (bytes, "auto" or "off").
      */
     public static CommOptions fromEnvironment(Map<String, String> env) {
@@ -98,7 +117,8 @@ public record CommOptions(
                     seconds(env, "TANDEM_COMM_TIMEOUT", d.timeout),
                     d.heartbeatInterval,
                     seconds(env, "TANDEM_HEARTBEAT_TIMEOUT", d.heartbeatTimeout),
-                    longValue(env, "TANDEM_RING_BYTES", d.ringBytes),
+                    "auto".equalsIgnoreCase(env.getOrDefault("TANDEM_RING_BYTES", "").trim()) ? AUTO
+                            : longValue(env, "TANDEM_RING_BYTES", d.ringBytes),
                     longValue(env, "TANDEM_TREE_THRESHOLD_BYTES", d.treeThresholdBytes),
                     longValue(env, "TANDEM_CHUNK_BYTES", d.chunkBytes),
                     env.getOrDefault("TANDEM_TRANSPORT", d.transport),

@@ -30,8 +30,8 @@ final class Endpoint implements AutoCloseable {
     private volatile boolean closed;
 
     Endpoint(int rank, int size, Link[] links, CommOptions options, PeerHealth health, List<AutoCloseable> resources,
-             int ranksOnThisHost) {
-        this.waits = new WaitPolicy(ranksOnThisHost);
+             boolean oversubscribed) {
+        this.waits = new WaitPolicy(oversubscribed);
         this.rank = rank;
         this.size = size;
         this.links = links.clone();

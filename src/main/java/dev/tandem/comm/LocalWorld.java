@@ -23,7 +23,8 @@ public final class LocalWorld {
     /** Creates the world groups of {@code n} ranks; close every one of them. */
     public static List<ProcessGroup> create(int n, CommOptions options) {
         if (n < 1) throw new IllegalArgumentException("world size must be >= 1: " + n);
-        long cap = Math.min(options.ringBytes(), 1L << 20); // threads share one heap of memory; keep rings modest
+        boolean oversubscribed = n > Runtime.getRuntime().availableProcessors();
+        long cap = Math.min(options.ringCapacity(n, oversubscribed), 1L << 20); // threads share one heap of memory; keep rings modest
         long segBytes = ByteRing.segmentBytes(cap);
         Shared[][] rings = new Shared[n][n]; // rings[i][j]: i writes, j reads
         DirectPath[][] direct = new DirectPath[n][n]; // direct[i][j]: j reads i's large payloads in place
@@ -45,7 +46,7 @@ public final class LocalWorld {
                     in.release();
                 }, direct[r][p], direct[p][r], options.singleCopyFrom(cap, false));
             }
-            groups.add(PeerGroup.world(new Endpoint(r, n, links, options, PeerHealth.ALWAYS_OK, List.of(), n)));
+            groups.add(PeerGroup.world(new Endpoint(r, n, links, options, PeerHealth.ALWAYS_OK, List.of(), oversubscribed)));
         }
         return groups;
     }

@@ -78,6 +78,11 @@ final class PeerGroup implements ProcessGroup {
     }
 
     @Override
+    public boolean oversubscribed() {
+        return endpoint.waits.oversubscribed();
+    }
+
+    @Override
     public OpLog opLog() {
         return endpoint.log;
     }

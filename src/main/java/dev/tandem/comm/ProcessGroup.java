@@ -38,6 +38,13 @@ public interface ProcessGroup extends AutoCloseable {
      */
     long readsInPlace();
 
+    /**
+     * True when this job has more ranks on this host than CPUs to share between them (counted over
+     * all its ranks there, so a rank bound to one core is not fooled): a waiting rank then yields
+     * its core at once instead of spinning ({@link WaitPolicy}).
+     */
+    boolean oversubscribed();
+
     /** Start/end timestamps of this rank's recent operations (shared by all groups of the rank). */
     OpLog opLog();
 

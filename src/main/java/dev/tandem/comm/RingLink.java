@@ -122,7 +122,8 @@ final class RingLink implements Link {
                 return false;
             }
             if (out.readerClosed()) throw new LinkClosedException(peer, "rank " + peer + " closed its end of the channel");
-            long free = out.writable(); // always a multiple of 8: head and tail only move by multiples of 8
+            long wanted = (headerSent ? 0 : PREFIX) + (tryDirect && !headerSent ? 0 : Math.min(PIECE, padded(total - sent)));
+            long free = out.writable(wanted); // always a multiple of 8: head and tail only move by multiples of 8
             boolean moved = false;
             if (!headerSent) {
                 if (free < PREFIX) return false;

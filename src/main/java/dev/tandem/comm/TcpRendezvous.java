@@ -41,11 +41,12 @@ import java.util.TreeSet;
 public final class TcpRendezvous {
     private TcpRendezvous() {}
 
-    private record Entry(String hostId, String host, int port) {}
+    /** One rank's registration: its host, where it listens, and the CPUs it may run on ({@link HostCpus}). */
+    private record Entry(String hostId, String host, int port, String cpus) {}
 
     public static ProcessGroup connect(BootstrapSpec spec) {
         if (spec.worldSize() == 1) {
-            return PeerGroup.world(new Endpoint(0, 1, new Link[1], spec.options(), PeerHealth.ALWAYS_OK, List.of(), 1));
+            return PeerGroup.world(new Endpoint(0, 1, new Link[1], spec.options(), PeerHealth.ALWAYS_OK, List.of(), false));
         }
         try {
             return new TcpRendezvous.Session(spec).run();
@@ -97,7 +98,7 @@ public final class TcpRendezvous {
                 table = new Entry[n];
                 nonce = HexFormat.of().formatHex(random16()); // names this job's shared-memory files
                 table[0] = new Entry(hostId, ((InetSocketAddress) listener.getLocalAddress()).getAddress().getHostAddress(),
-                        ((InetSocketAddress) listener.getLocalAddress()).getPort());
+                        ((InetSocketAddress) listener.getLocalAddress()).getPort(), HostCpus.allowedList());
                 collectRegistrations(listener, table, nonce);
             } else {
                 SocketChannel ch = connectTo(spec.masterAddr(), spec.masterPort(), 0, Handshake.REGISTER, true);
@@ -111,14 +112,18 @@ public final class TcpRendezvous {
                 out.writeUTF(hostId);
                 out.writeUTF(me.getAddress().getHostAddress());
                 out.writeInt(me.getPort());
+                out.writeUTF(HostCpus.allowedList());
                 Wire.sendFrame(ch, b.toByteArray(), deadline);
                 DataInputStream in = new DataInputStream(new ByteArrayInputStream(recv(ch, "the table of ranks from rank 0")));
                 if (in.readByte() != 0) throw new TandemException("rank " + rank + ": rank 0 rejected this rank: " + in.readUTF());
                 nonce = in.readUTF();
                 table = new Entry[n];
-                for (int i = 0; i < n; i++) table[i] = new Entry(in.readUTF(), in.readUTF(), in.readInt());
+                for (int i = 0; i < n; i++) table[i] = new Entry(in.readUTF(), in.readUTF(), in.readInt(), in.readUTF());
                 ch.close();
             }
+            List<String> localCpus = new ArrayList<>();
+            for (Entry e : table) if (e.hostId().equals(hostId)) localCpus.add(e.cpus());
+            boolean oversubscribed = localCpus.size() > HostCpus.union(localCpus);
             Map<Integer, SocketChannel> control = new HashMap<>();
             Map<Integer, SocketChannel> data = new HashMap<>();
             boolean[] shm = new boolean[n];
@@ -136,7 +141,7 @@ public final class TcpRendezvous {
             }
             Link[] links = new Link[n];
             List<AutoCloseable> resources = new ArrayList<>();
-            setUpSharedMemory(shm, control, nonce, links);
+            setUpSharedMemory(shm, control, nonce, links, spec.options().ringCapacity(localCpus.size(), oversubscribed));
             for (var e : data.entrySet()) {
                 SocketChannel ch = e.getValue();
                 ch.setOption(StandardSocketOptions.TCP_NODELAY, true);
@@ -144,9 +149,7 @@ public final class TcpRendezvous {
             }
             Heartbeat hb = new Heartbeat(rank, control, spec.options().heartbeatInterval(), spec.options().heartbeatTimeout());
             resources.add(hb);
-            int local = 0;
-            for (Entry e : table) if (e.hostId().equals(hostId)) local++;
-            return PeerGroup.world(new Endpoint(rank, n, links, spec.options(), hb, resources, local));
+            return PeerGroup.world(new Endpoint(rank, n, links, spec.options(), hb, resources, oversubscribed));
         }
 
         private static byte[] random16() {
@@ -284,7 +287,7 @@ public final class TcpRendezvous {
                     }
                     DataInputStream in = new DataInputStream(new ByteArrayInputStream(recv(ch, "the registration of rank " + r)));
                     int theirN = in.readInt();
-                    table[r] = new Entry(in.readUTF(), in.readUTF(), in.readInt());
+                    table[r] = new Entry(in.readUTF(), in.readUTF(), in.readInt(), in.readUTF());
                     if (theirN != n && problem == null) {
                         problem = "rank " + r + " says WORLD_SIZE=" + theirN + " but rank 0 has WORLD_SIZE=" + n;
                     }
@@ -305,6 +308,7 @@ public final class TcpRendezvous {
                     out.writeUTF(e.hostId());
                     out.writeUTF(e.host());
                     out.writeInt(e.port());
+                    out.writeUTF(e.cpus());
                 }
             }
             for (SocketChannel ch : regs.values()) {
@@ -347,11 +351,11 @@ public final class TcpRendezvous {
          * single-copy path ({@link ProcessMemory}). Four phases of write-to-all then
          * read-from-all, so the order of peers cannot deadlock.
          */
-        private void setUpSharedMemory(boolean[] shm, Map<Integer, SocketChannel> control, String nonce, Link[] links)
-                throws IOException {
+        private void setUpSharedMemory(boolean[] shm, Map<Integer, SocketChannel> control, String nonce, Link[] links,
+                                       long ringCapacity) throws IOException {
             Path dir = ShmFile.directory();
-            long directMin = spec.options().singleCopyFrom(spec.options().ringBytes(), true);
-            long bytes = ByteRing.segmentBytes(spec.options().ringBytes());
+            long directMin = spec.options().singleCopyFrom(ringCapacity, true);
+            long bytes = ByteRing.segmentBytes(ringCapacity);
             Map<Integer, ShmFile> inbox = new HashMap<>();
             Map<Integer, ShmFile> outbox = new HashMap<>();
             try {

@@ -32,11 +32,15 @@ final class WaitPolicy {
     private final long minSpinNanos;
     private final long maxSpinNanos;
     private final long yieldNanos;
+    private final boolean oversubscribed;
     private long spinNanos;
 
-    /** @param ranksOnThisHost ranks of this job on this host; more than the cores: never spin */
-    WaitPolicy(int ranksOnThisHost) {
-        boolean oversubscribed = ranksOnThisHost > Runtime.getRuntime().availableProcessors();
+    /**
+     * @param oversubscribed this job has more ranks on this host than CPUs to share between them
+     *                       ({@link HostCpus}): never spin
+     */
+    WaitPolicy(boolean oversubscribed) {
+        this.oversubscribed = oversubscribed;
         this.minSpinNanos = oversubscribed ? 0 : MIN_SPIN_NANOS;
         this.maxSpinNanos = oversubscribed ? 0 : MAX_SPIN_NANOS;
         this.yieldNanos = oversubscribed ? OVERSUBSCRIBED_YIELD_NANOS : YIELD_NANOS;
@@ -53,6 +57,10 @@ final class WaitPolicy {
     /** A wait ended after {@code idleNanos}: adapt the spin budget to it. */
     void ended(long idleNanos) {
         spinNanos = idleNanos < spinNanos ? Math.min(maxSpinNanos, spinNanos * 2) : Math.max(minSpinNanos, spinNanos / 4);
+    }
+
+    boolean oversubscribed() {
+        return oversubscribed;
     }
 
     long spinNanos() {

@@ -1,6 +1,7 @@
 package dev.tandem.launch;
 
 import dev.tandem.TandemException;
+import dev.tandem.comm.PeerFailureException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
@@ -130,8 +131,11 @@ public final class Launcher {
         return b;
     }
 
-    /** Waits for all ranks; returns the first rank that failed, or -1. Escalates once one has failed. */
-    private int supervise(Process[] procs, BlockingQueue<Integer> exits) throws InterruptedException {
+    /**
+     * Waits for all ranks; returns the first rank that failed by itself (preferred to one that
+     * exited with {@link PeerFailureException#EXIT_CODE}), or -1. Escalates once one has failed.
+     */
+    int supervise(Process[] procs, BlockingQueue<Integer> exits) throws InterruptedException {
         int alive = procs.length;
         int failed = -1;
         int stage = 0; // 0: all fine, 1: waiting for grace before SIGTERM, 2: before SIGKILL
@@ -150,6 +154,11 @@ public final class Launcher {
                     failed = r;
                     stage = 1;
                     actAt = System.nanoTime() + grace.toNanos();
+                } else if (code != 0 && code != PeerFailureException.EXIT_CODE
+                        && procs[failed].exitValue() == PeerFailureException.EXIT_CODE) {
+                    // The exits of a failed rank and of the peers that noticed it can be reaped in either
+                    // order: name the rank that failed, not one that stopped because it was gone.
+                    failed = r;
                 }
                 continue;
             }

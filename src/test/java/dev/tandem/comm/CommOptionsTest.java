@@ -31,4 +31,18 @@ class CommOptionsTest {
         assertThat(fixed.singleCopyFrom(RING, true)).isEqualTo(4096);
         assertThat(fixed.singleCopyFrom(RING, false)).isEqualTo(4096);
     }
+
+    @Test
+    void automaticRingsGrowWhereRanksOutnumberCoresWithinTheHostBudget() {
+        CommOptions auto = CommOptions.defaults();
+        assertThat(auto.ringCapacity(2, false)).isEqualTo(RING);
+        assertThat(auto.ringCapacity(8, true)).isEqualTo(8L << 20); // 56 rings of 8 MiB: 448 MiB
+        assertThat(auto.ringCapacity(11, true)).isEqualTo(8L << 20); // 110 rings: 880 MiB
+        assertThat(auto.ringCapacity(12, true)).isEqualTo(RING); // 132 rings of 8 MiB would exceed the 1 GiB budget
+        assertThat(auto.withRingBytes(8192).ringCapacity(8, true)).isEqualTo(8192);
+        assertThat(CommOptions.fromEnvironment(Map.of("TANDEM_RING_BYTES", "auto")).ringBytes()).isEqualTo(CommOptions.AUTO);
+        assertThat(CommOptions.fromEnvironment(Map.of("TANDEM_RING_BYTES", "65536")).ringBytes()).isEqualTo(65536);
+        assertThatThrownBy(() -> CommOptions.fromEnvironment(Map.of("TANDEM_RING_BYTES", "5000")))
+                .isInstanceOf(TandemException.class).hasMessageContaining("power of two");
+    }
 }

@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 class WaitPolicyTest {
     @Test
     void waitsEndingWithinTheBudgetDoubleItUpToTheMaximum() {
-        WaitPolicy w = new WaitPolicy(1);
+        WaitPolicy w = new WaitPolicy(false);
         long start = w.spinNanos();
         w.ended(0);
         assertThat(w.spinNanos()).isEqualTo(2 * start);
@@ -18,7 +18,7 @@ class WaitPolicyTest {
 
     @Test
     void waitsOutlastingTheBudgetQuarterItDownToTheMinimum() {
-        WaitPolicy w = new WaitPolicy(1);
+        WaitPolicy w = new WaitPolicy(false);
         for (int i = 0; i < 64; i++) w.ended(0);
         w.ended(WaitPolicy.MAX_SPIN_NANOS); // exactly the budget: the spin was not enough
         assertThat(w.spinNanos()).isEqualTo(WaitPolicy.MAX_SPIN_NANOS / 4);
@@ -30,7 +30,7 @@ class WaitPolicyTest {
 
     @Test
     void ranksOutnumberingTheCoresNeverSpin() {
-        WaitPolicy w = new WaitPolicy(Runtime.getRuntime().availableProcessors() + 1);
+        WaitPolicy w = new WaitPolicy(true);
         assertThat(w.spinNanos()).isZero();
         for (int i = 0; i < 8; i++) w.ended(0);
         assertThat(w.spinNanos()).isZero();
