@@ -29,9 +29,9 @@ public record CommOptions(
 
     /** {@code ringBytes} and {@code directMinBytes}: let {@link #ringCapacity} and {@link #singleCopyFrom} decide. */
     public static final long AUTO = 0;
-    static final long RING_BYTES = 2L << 20, OVERSUBSCRIBED_RING_BYTES = 8L << 20;
+    private static final long RING_BYTES = 2L << 20, OVERSUBSCRIBED_RING_BYTES = 8L << 20;
     /** The most memory the automatic ring size lets one host's rings take (two rings per pair of ranks). */
-    static final long HOST_RING_BUDGET = 1L << 30;
+    private static final long HOST_RING_BUDGET = 1L << 30;
 
     public CommOptions {
         if (timeout.isNegative() || timeout.isZero()) throw new IllegalArgumentException("timeout must be positive");

@@ -32,6 +32,11 @@ final class HostCpus {
         return "0-" + (Runtime.getRuntime().availableProcessors() - 1);
     }
 
+    /** Whether {@code ranks} ranks on one host, allowed the given CPU lists, outnumber the CPUs they share. */
+    static boolean outnumbered(int ranks, Collection<String> lists) {
+        return ranks > union(lists);
+    }
+
     /** How many distinct CPUs the given lists cover together. */
     static int union(Collection<String> lists) {
         BitSet all = new BitSet();

@@ -23,7 +23,7 @@ public final class LocalWorld {
     /** Creates the world groups of {@code n} ranks; close every one of them. */
     public static List<ProcessGroup> create(int n, CommOptions options) {
         if (n < 1) throw new IllegalArgumentException("world size must be >= 1: " + n);
-        boolean oversubscribed = n > Runtime.getRuntime().availableProcessors();
+        boolean oversubscribed = HostCpus.outnumbered(n, List.of(HostCpus.allowedList())); // the threads share this process's CPUs
         long cap = Math.min(options.ringCapacity(n, oversubscribed), 1L << 20); // threads share one heap of memory; keep rings modest
         long segBytes = ByteRing.segmentBytes(cap);
         Shared[][] rings = new Shared[n][n]; // rings[i][j]: i writes, j reads

@@ -123,7 +123,7 @@ public final class TcpRendezvous {
             }
             List<String> localCpus = new ArrayList<>();
             for (Entry e : table) if (e.hostId().equals(hostId)) localCpus.add(e.cpus());
-            boolean oversubscribed = localCpus.size() > HostCpus.union(localCpus);
+            boolean oversubscribed = HostCpus.outnumbered(localCpus.size(), localCpus);
             Map<Integer, SocketChannel> control = new HashMap<>();
             Map<Integer, SocketChannel> data = new HashMap<>();
             boolean[] shm = new boolean[n];

@@ -19,6 +19,9 @@ class HostCpusTest {
         assertThat(HostCpus.union(List.of("0", "1"))).isEqualTo(2); // two bound ranks: not oversubscribed
         assertThat(HostCpus.union(List.of("0-1", "0-1", "0-1"))).isEqualTo(2); // three unbound ranks on two CPUs
         assertThat(HostCpus.union(List.of("0-3", "2-5"))).isEqualTo(6);
+        assertThat(HostCpus.outnumbered(2, List.of("0", "1"))).isFalse();
+        assertThat(HostCpus.outnumbered(3, List.of("0-1", "0-1", "0-1"))).isTrue();
+        assertThat(HostCpus.outnumbered(2, List.of("0-1", "0-1"))).isFalse();
     }
 
     @Test
