@@ -68,8 +68,9 @@ final class CkptBenchCommand implements Runnable {
             description = "Rounds over all configurations, each in a rotated order; medians are reported (default: ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--in-run", description = "Measure the slowdown inside each run instead of between runs: checkpoint every 2×E "
-            + "steps and compare the E steps from each save on with the E steps before it (see InRunSlowdown).")
+    @Option(names = "--in-run", description = "Measure the slowdown inside each run instead of between runs: save once per 2×E "
+            + "steps, in the first or the second half of each 2×E-step cycle, and compare the E steps from each save on with "
+            + "the other half of its cycle (see InRunSlowdown).")
     boolean inRun;
 
     private record Config(String mode, int every) {}
@@ -81,7 +82,7 @@ final class CkptBenchCommand implements Runnable {
         PrintStream out = System.out;
         out.printf("bench ckpt: GPT n_layer %d, n_embd %d, batch %d, block 128; %d timed steps after %d warm-up steps per run; "
                 + "%d rounds; runs in %s%n", nLayer, nEmbd, batchSize, steps, warmup, rounds, dir);
-        train("cache-warmup", "none", 0); // the token cache and the page cache; not reported
+        train("cache-warmup", "none", 0, ""); // the token cache and the page cache; not reported
         if (inRun) {
             runInRun(out);
             return;
@@ -94,7 +95,7 @@ final class CkptBenchCommand implements Runnable {
             configs.add(new Config("async", every));
         }
         Map<Config, List<Run>> results = inRounds(configs,
-                c -> train(c.mode() + "-" + c.every(), c.mode().equals("control") ? "none" : c.mode(), c.every()));
+                c -> train(c.mode() + "-" + c.every(), c.mode().equals("control") ? "none" : c.mode(), c.every(), ""));
         List<Run> base = results.get(configs.getFirst());
         out.println();
         out.printf("%-7s %6s %6s %12s %16s %14s %12s %10s %18s %10s%n", "mode", "every", "saves", "snapshot MB", "blocked ms/save",
@@ -132,7 +133,7 @@ final class CkptBenchCommand implements Runnable {
     /**
      * The in-run comparison: per interval E, runs without checkpoints (the noise floor: the same
      * blocks compared where nothing differs), with synchronous and with asynchronous checkpoints
-     * every 2×E steps, in rotated order per round. Two runs of different JVMs can differ by more
+     * once per 2×E steps, in rotated order per round. Two runs of different JVMs can differ by more
      * than the effect; two neighbouring blocks of E steps of one run differ much less.
      */
     private void runInRun(PrintStream out) {
@@ -143,23 +144,27 @@ final class CkptBenchCommand implements Runnable {
             for (String mode : List.of("none", "sync", "async")) configs.add(new Config(mode, every));
         }
         Map<Config, List<InRunSlowdown.Pair>> pairs = new LinkedHashMap<>();
-        inRounds(configs, c -> train(c.mode() + "-ab" + c.every(), c.mode(), c.mode().equals("none") ? 0 : 2 * c.every()))
+        inRounds(configs, c -> train(c.mode() + "-ab" + c.every(), c.mode(), 0,
+                c.mode().equals("none") ? "" : InRunSlowdown.ckptSteps(warmup + steps, warmup, c.every())))
                 .forEach((c, runs) -> pairs.put(c, runs.stream().flatMap(r -> InRunSlowdown.pairs(r.stepMs(), warmup, c.every()).stream()).toList()));
         out.println();
-        out.printf("%-7s %6s %6s %14s %14s %10s %12s %18s%n", "mode", "every", "pairs", "after save ms", "before ms", "slowdown",
-                "pair median", "pair range");
+        out.printf("%-7s %6s %6s %14s %14s %10s %18s %12s %18s%n", "mode", "every", "pairs", "save block ms", "clean ms", "slowdown",
+                "95% interval", "pair median", "pair range");
         for (Config c : configs) {
             List<InRunSlowdown.Pair> ps = pairs.get(c);
             List<Double> each = ps.stream().map(InRunSlowdown.Pair::slowdown).sorted().toList();
-            out.printf("%-7s %6d %6d %14.1f %14.1f %9.2f%% %11.2f%% %8.1f%% … %5.1f%%%n", c.mode(), c.every(), ps.size(),
-                    ps.stream().mapToDouble(InRunSlowdown.Pair::afterMs).sum() / ps.size() / c.every(),
-                    ps.stream().mapToDouble(InRunSlowdown.Pair::beforeMs).sum() / ps.size() / c.every(),
-                    100 * InRunSlowdown.pooled(ps), 100 * median(each), 100 * each.getFirst(), 100 * each.getLast());
+            double[] ci = InRunSlowdown.interval(ps);
+            out.printf("%-7s %6d %6d %14.1f %14.1f %9.2f%% %7.2f%% … %5.2f%% %11.2f%% %8.1f%% … %5.1f%%%n", c.mode(), c.every(),
+                    ps.size(), ps.stream().mapToDouble(InRunSlowdown.Pair::saveBlockMs).sum() / ps.size() / c.every(),
+                    ps.stream().mapToDouble(InRunSlowdown.Pair::cleanBlockMs).sum() / ps.size() / c.every(),
+                    100 * InRunSlowdown.pooled(ps), 100 * ci[0], 100 * ci[1], 100 * median(each), 100 * each.getFirst(),
+                    100 * each.getLast());
         }
-        out.println("in-run: each run saves every 2×E steps; 'after save' = mean step over the E steps from each save on (the save, "
-                + "the copy, the writing), 'before' = mean step over the E steps before it. slowdown = sum(after) / sum(before) - 1 "
-                + "over all pairs = the slowdown of saving every E steps. 'none' splits runs without checkpoints the same way: its "
-                + "row is the noise floor.");
+        out.println("in-run: each run saves once per 2×E-step cycle, at the start of its first or second half (first, second, "
+                + "second, first, ...); 'save block' = mean step over the E steps from each save on (the save, the copy, the "
+                + "writing), 'clean' = mean step over the cycle's other half. slowdown = sum(save blocks) / sum(clean) - 1 over "
+                + "all pairs = the slowdown of saving every E steps; 95% interval: of that estimate, by resampling the pairs "
+                + "(bootstrap). 'none' splits runs without checkpoints the same way: its row is the noise floor.");
     }
 
     /**
@@ -193,7 +198,8 @@ final class CkptBenchCommand implements Runnable {
         return sorted.isEmpty() ? 0 : sorted.get(sorted.size() / 2);
     }
 
-    private Run train(String name, String mode, int every) {
+    /** One run in a JVM of its own: checkpoints every {@code every} steps and after {@code ckptSteps} (both may be off). */
+    private Run train(String name, String mode, int every, String ckptSteps) {
         Map<String, String> o = new LinkedHashMap<>();
         o.put("n_layer", Integer.toString(nLayer));
         o.put("n_head", "4");
@@ -206,6 +212,7 @@ final class CkptBenchCommand implements Runnable {
         o.put("name", name);
         o.put("runs_dir", dir.toString());
         o.put("ckpt_every", Integer.toString(every));
+        o.put("ckpt_steps", ckptSteps);
         o.put("async_ckpt", Boolean.toString(mode.equals("async")));
         o.put("keep_last", "2");
         System.out.printf("  %-12s ...", name);
@@ -223,7 +230,7 @@ final class CkptBenchCommand implements Runnable {
         long bytes = 0;
         double background = 0;
         Path stats = runDir.resolve("checkpoint-stats.json");
-        if (every > 0) {
+        if (every > 0 || !ckptSteps.isEmpty()) {
             try {
                 JsonNode s = new ObjectMapper().readTree(stats.toFile());
                 saves = s.path("saves").asInt();

@@ -58,12 +58,23 @@ final class CommBenchCommand implements Runnable {
                     + "(default: ${DEFAULT-VALUE}).")
     String directMinBytes;
 
+    @Option(names = "--board-min-bytes", defaultValue = "auto",
+            description = "All-gathers this large, on 3 or more ranks, go through the shared board; 'off' gathers through the "
+                    + "rings; 'auto': between processes, above the latency algorithms' threshold (default: ${DEFAULT-VALUE}).")
+    String boardMinBytes;
+
     @Option(names = "--threads", description = "Tandem's ranks as threads of this JVM (in-process rings) instead of processes; "
             + "Open MPI still runs processes.")
     boolean threads;
 
     @Option(names = "--no-mpi", description = "Skip the Open MPI column.")
     boolean noMpi;
+
+    @Option(names = "--repeat", defaultValue = "1",
+            description = "Runs of Tandem and of Open MPI per rank count, alternating which goes first; the table shows medians "
+                    + "over them and the range of the per-run ratio. Where ranks share cores, single runs vary by up to 2x "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int repeat;
 
     @Option(names = "--worker", hidden = true)
     boolean worker;
@@ -80,62 +91,99 @@ final class CommBenchCommand implements Runnable {
         for (String op : ops) {
             if (!List.of("all_reduce", "reduce_scatter", "all_gather").contains(op)) throw new TandemException("unknown --ops entry: " + op);
         }
+        if (repeat < 1) throw new TandemException("--repeat must be >= 1, got " + repeat);
         PrintStream out = System.out;
         List<String> notes = new ArrayList<>();
         Path root = repositoryRoot();
         Optional<MpiPeer> mpi = noMpi ? Optional.empty() : MpiPeer.build(root, root.resolve("target-bench").resolve("mpi"), notes);
         if (noMpi) notes.add("Open MPI column skipped (--no-mpi)");
-        out.printf("tandem bench comm on %s, %d cores, Java %s, transport %s, single-copy reads: %s%n", cpuModel(),
+        out.printf("tandem bench comm on %s, %d cores, Java %s, transport %s, single-copy reads: %s, shared board: %s%n", cpuModel(),
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), threads ? "threads (in-process rings)" : transport,
-                directMinBytes);
+                directMinBytes, boardMinBytes);
         Map<Long, Double> memcpy = bandwidth((src, dst) -> MemorySegment.copy(src, 0, dst, 0, dst.byteSize()));
         Map<Long, Double> pvm = ProcessMemory.unavailable() == null ? bandwidth(ProcessMemory::copyWithinThisProcess) : Map.of();
         for (int n : ranks) {
             String over = n > Runtime.getRuntime().availableProcessors() ? " (oversubscribed: more ranks than cores)" : "";
             System.err.println("tandem bench comm: " + n + " ranks" + over + "...");
             String loadBefore = loadAverage();
-            Map<String, double[]> ours = parse(runOurs(n));
-            Map<String, double[]> theirs = new HashMap<>();
-            if (mpi.isPresent()) {
-                try {
-                    theirs = parse(mpi.get().run(n, minBytes, maxBytes));
-                } catch (IOException | InterruptedException e) {
-                    notes.add("Open MPI failed on " + n + " ranks: " + e.getMessage());
-                }
+            List<Map<String, double[]>> ours = new ArrayList<>(), theirs = new ArrayList<>();
+            for (int rep = 0; rep < repeat; rep++) {
+                if (repeat > 1) System.err.printf("tandem bench comm: %d ranks, run %d of %d%n", n, rep + 1, repeat);
+                boolean mpiFirst = rep % 2 == 1; // alternate, so a drift of the host's speed favours neither
+                if (mpiFirst) theirs.add(runMpi(mpi, n, notes));
+                ours.add(parse(runOurs(n)));
+                if (!mpiFirst) theirs.add(runMpi(mpi, n, notes));
             }
-            out.printf("%n%d ranks%s; time = median of %d trials (min-max), bandwidths in GB/s; load average %s -> %s%n",
-                    n, over, CommBenchWorker.TRIALS, loadBefore, loadAverage());
-            out.printf("| %-14s | %9s | %22s | %7s | %7s | %22s | %9s | %8s | %7s | %7s |%n", "op", "size", "tandem time us",
-                    "algbw", "busbw", "Open MPI time us", "MPI busbw", "ours/MPI", "memcpy", "pvm");
-            out.println("|----------------|-----------|------------------------|---------|---------|------------------------|-----------|----------|---------|---------|");
-            for (var e : ours.entrySet()) {
-                String[] key = e.getKey().split(" ");
+            out.printf("%n%d ranks%s; time = median of %d trials (min-max)%s, bandwidths in GB/s; load average %s -> %s%n",
+                    n, over, CommBenchWorker.TRIALS, repeat == 1 ? "" : ", median over " + repeat + " runs (min-max over all their trials)",
+                    loadBefore, loadAverage());
+            out.printf("| %-14s | %9s | %22s | %7s | %7s | %22s | %9s | %8s | %13s | %7s | %7s |%n", "op", "size", "tandem time us",
+                    "algbw", "busbw", "Open MPI time us", "MPI busbw", "ours/MPI", "per-run ratio", "memcpy", "pvm");
+            out.println("|----------------|-----------|------------------------|---------|---------|------------------------|-----------|----------|"
+                    + "---------------|---------|---------|");
+            for (String cell : ours.getFirst().keySet()) {
+                String[] key = cell.split(" ");
                 long bytes = Long.parseLong(key[1]);
-                double[] t = e.getValue();
+                double[] t = combined(ours, cell);
                 double factor = key[0].equals("all_reduce") ? 2.0 * (n - 1) / n : (n - 1.0) / n;
                 double alg = bytes / (t[0] * 1e-6) / 1e9;
-                double[] m = theirs.get(e.getKey());
+                double[] m = combined(theirs, cell);
+                List<Double> ratios = new ArrayList<>();
+                for (int rep = 0; rep < repeat; rep++) {
+                    double[] mine = ours.get(rep).get(cell), peer = theirs.get(rep).get(cell);
+                    if (mine != null && peer != null) ratios.add(peer[0] / mine[0]);
+                }
+                ratios.sort(null);
                 String mpiTime = m == null ? "-" : String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", m[0], m[1], m[2]);
                 String mpiBus = m == null ? "-" : String.format(Locale.ROOT, "%.2f", bytes / (m[0] * 1e-6) / 1e9 * factor);
-                String ratio = m == null ? "-" : String.format(Locale.ROOT, "%.2fx", m[0] / t[0]);
+                String ratio = ratios.isEmpty() ? "-" : String.format(Locale.ROOT, "%.2fx", median(ratios));
+                String range = ratios.size() < 2 ? "-" : String.format(Locale.ROOT, "%.2f-%.2f", ratios.getFirst(), ratios.getLast());
                 Double mc = memcpy.get(nearest(memcpy, bytes));
                 String pv = pvm.isEmpty() ? "-" : String.format(Locale.ROOT, "%.2f", pvm.get(nearest(pvm, bytes)));
-                out.printf(Locale.ROOT, "| %-14s | %9s | %22s | %7.2f | %7.2f | %22s | %9s | %8s | %7.2f | %7s |%n", key[0], human(bytes),
-                        String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", t[0], t[1], t[2]), alg, alg * factor, mpiTime, mpiBus, ratio, mc, pv);
+                out.printf(Locale.ROOT, "| %-14s | %9s | %22s | %7.2f | %7.2f | %22s | %9s | %8s | %13s | %7.2f | %7s |%n", key[0],
+                        human(bytes), String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", t[0], t[1], t[2]), alg, alg * factor, mpiTime, mpiBus,
+                        ratio, range, mc, pv);
             }
         }
         out.println();
         out.println("memcpy: one thread copying a buffer of the same size (MemorySegment.copy), median of 5 trials; pvm: the same copy "
                 + "by process_vm_readv (the kernel copy behind reading a peer process's memory in place), in GB/s.");
-        out.println("ours/MPI: Open MPI time / Tandem time (above 1 means Tandem is faster).");
+        out.println("ours/MPI: Open MPI time / Tandem time (above 1 means Tandem is faster); with --repeat, the median over the runs "
+                + "of that ratio within each pair of runs, and 'per-run ratio' its range.");
         for (String note : notes) out.println("note: " + note);
+    }
+
+    /** One Open MPI run on {@code n} ranks, parsed; empty (and a note) when it is skipped or fails. */
+    private Map<String, double[]> runMpi(Optional<MpiPeer> mpi, int n, List<String> notes) {
+        if (mpi.isEmpty()) return Map.of();
+        try {
+            return parse(mpi.get().run(n, minBytes, maxBytes));
+        } catch (IOException | InterruptedException e) {
+            notes.add("Open MPI failed on " + n + " ranks: " + e.getMessage());
+            return Map.of();
+        }
+    }
+
+    /** One cell over several runs: {median of the runs' medians, lowest min, highest max}; null if no run has it. */
+    static double[] combined(List<Map<String, double[]>> runs, String cell) {
+        List<double[]> have = runs.stream().map(r -> r.get(cell)).filter(java.util.Objects::nonNull).toList();
+        if (have.isEmpty()) return null;
+        List<Double> medians = have.stream().map(t -> t[0]).sorted().toList();
+        return new double[] {median(medians), have.stream().mapToDouble(t -> t[1]).min().orElseThrow(),
+                have.stream().mapToDouble(t -> t[2]).max().orElseThrow()};
+    }
+
+    private static double median(List<Double> sorted) {
+        int k = sorted.size();
+        return k % 2 == 1 ? sorted.get(k / 2) : (sorted.get(k / 2 - 1) + sorted.get(k / 2)) / 2;
     }
 
     private List<String> runOurs(int n) {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream cap = new PrintStream(captured, true, StandardCharsets.UTF_8);
         if (threads) {
-            CommOptions options = CommOptions.fromEnvironment(Map.of("TANDEM_DIRECT_MIN_BYTES", directMinBytes));
+            CommOptions options = CommOptions.fromEnvironment(Map.of("TANDEM_DIRECT_MIN_BYTES", directMinBytes,
+                    "TANDEM_BOARD_MIN_BYTES", boardMinBytes));
             LocalWorld.run(n, options, g -> CommBenchWorker.run(g, ops, minBytes, maxBytes, cap));
             return captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("RESULT ")).toList();
         }
@@ -144,6 +192,7 @@ final class CommBenchCommand implements Runnable {
         Map<String, String> env = new HashMap<>();
         env.put("TANDEM_TRANSPORT", transport);
         env.put("TANDEM_DIRECT_MIN_BYTES", directMinBytes);
+        env.put("TANDEM_BOARD_MIN_BYTES", boardMinBytes);
         new Launcher(cap, System.err, Duration.ofSeconds(2)).launch(n, args, env);
         List<String> results = new ArrayList<>();
         for (String line : captured.toString(StandardCharsets.UTF_8).split("\n")) {

@@ -10,7 +10,9 @@ import java.lang.foreign.MemorySegment;
  * the output piece by piece alongside, so each piece is read from memory once for both (the copy
  * is a third of a 2-rank all-gather's memory traffic). Small outputs on four or more ranks take
  * Bruck's algorithm: ceil(log2 n) rounds instead of n-1, which is what matters when each round
- * costs a message latency (or, on an oversubscribed host, a trip through the scheduler).
+ * costs a message latency (or, on an oversubscribed host, a trip through the scheduler). Groups
+ * of three or more ranks on one host gather large outputs through a shared {@link Board}
+ * instead: each block is copied into it once and out once per peer.
  */
 final class AllGather {
     private AllGather() {}
@@ -28,6 +30,15 @@ final class AllGather {
         }
         if (n >= 4 && out.byteSize() <= op.options().treeThresholdBytes()) {
             bruck(op, in, out, es, counts, offsets);
+            return;
+        }
+        Board board = op.board(out.byteSize());
+        if (board != null) {
+            MemorySegment[] into = new MemorySegment[n];
+            for (int p = 0; p < n; p++) into[p] = out.asSlice(offsets[p], counts[p] * es);
+            Transfer gather = new BoardGather(op, board, in, into);
+            if (inPlace) op.run(gather);
+            else op.run(gather, op.copy(in, own));
             return;
         }
         int right = Blocks.mod(r + 1, n), left = Blocks.mod(r - 1, n);
@@ -63,9 +74,20 @@ final class AllGather {
         }
     }
 
-    /** The all-gather half of a ring all-reduce: rank b holds the final block b of {@code seg}. */
-    static void ringInPlace(Op op, MemorySegment seg, DType type, long count, int n) {
+    /**
+     * The all-gather half of a ring all-reduce: rank b holds the final block b of {@code seg}.
+     * Through the board where the group has one for this size (each block copied n times instead
+     * of 2(n−1)), else by the ring.
+     */
+    static void inPlace(Op op, MemorySegment seg, DType type, long count, int n) {
         int r = op.rank();
+        Board board = op.board(seg.byteSize());
+        if (board != null) {
+            MemorySegment[] blocks = new MemorySegment[n];
+            for (int b = 0; b < n; b++) blocks[b] = AllReduce.block(seg, type, count, n, b);
+            op.run(new BoardGather(op, board, blocks[r], blocks));
+            return;
+        }
         int right = Blocks.mod(r + 1, n), left = Blocks.mod(r - 1, n);
         for (int s = 0; s < n - 1; s++) {
             op.run(op.send(right, AllReduce.block(seg, type, count, n, Blocks.mod(r - s, n))),

@@ -6,7 +6,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * All-reduce in place. Small messages: recursive doubling (log2 n rounds, full message each
  * round: latency-optimal). Large messages: ring reduce-scatter then ring all-gather (each rank
- * sends 2(n-1)/n of the buffer: bandwidth-optimal), in chunks so each round's data stays in cache.
+ * sends 2(n-1)/n of the buffer: bandwidth-optimal), in chunks so each round's data stays in cache;
+ * on one host, the all-gather half may go through the group's shared board instead.
  * Both give bitwise identical results on every rank: recursive doubling combines the same two
  * values on both sides of each exchange (addition is commutative), and the ring distributes the
  * one reduced copy of each block.
@@ -70,7 +71,7 @@ final class AllReduce {
             op.run(op.sendToReduce(right, out), op.recvReduce(left, in, in, type, rop));
         }
         if (rop == ReduceOp.AVG) Reductions.divide(block(seg, type, count, n, r), type, n);
-        AllGather.ringInPlace(op, seg, type, count, n);
+        AllGather.inPlace(op, seg, type, count, n);
     }
 
     static MemorySegment block(MemorySegment seg, DType type, long count, int n, int i) {

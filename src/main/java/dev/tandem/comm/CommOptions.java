@@ -16,6 +16,10 @@ import java.util.Map;
  *                       shared-memory and in-process links ({@link DirectPath}: one copy instead
  *                       of two); {@link Long#MAX_VALUE} turns that off, {@link #AUTO} decides per
  *                       link ({@link #singleCopyFrom})
+ * @param boardMinBytes  all-gathers with outputs this large and larger (and the all-gather half of
+ *                       all-reduces of chunks this large), in groups of three or more ranks that all
+ *                       share this host, go through a shared board ({@link Board});
+ *                       {@link Long#MAX_VALUE} turns that off, {@link #AUTO} decides ({@link #boardFrom})
  */
 public record CommOptions(
         Duration timeout,
@@ -25,7 +29,8 @@ public record CommOptions(
         long treeThresholdBytes,
         long chunkBytes,
         String transport,
-        long directMinBytes) {
+        long directMinBytes,
+        long boardMinBytes) {
 
     /** {@code ringBytes} and {@code directMinBytes}: let {@link #ringCapacity} and {@link #singleCopyFrom} decide. */
     public static final long AUTO = 0;
@@ -40,6 +45,7 @@ public record CommOptions(
         }
         if (chunkBytes < 4096) throw new IllegalArgumentException("chunkBytes must be >= 4096: " + chunkBytes);
         if (directMinBytes < 0) throw new IllegalArgumentException("directMinBytes must be >= 1, or AUTO: " + directMinBytes);
+        if (boardMinBytes < 0) throw new IllegalArgumentException("boardMinBytes must be >= 1, or AUTO: " + boardMinBytes);
         if (!transport.equals("auto") && !transport.equals("tcp") && !transport.equals("shm")) {
             throw new IllegalArgumentException("transport must be auto, tcp or shm: " + transport);
         }
@@ -47,27 +53,32 @@ public record CommOptions(
 
     public static CommOptions defaults() {
         return new CommOptions(Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                AUTO, 64 * 1024, 8L << 20, "auto", AUTO);
+                AUTO, 64 * 1024, 8L << 20, "auto", AUTO, AUTO);
     }
 
     public CommOptions withTimeout(Duration t) {
-        return new CommOptions(t, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport, directMinBytes);
+        return new CommOptions(t, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport, directMinBytes,
+                boardMinBytes);
     }
 
     public CommOptions withTransport(String t) {
-        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, t, directMinBytes);
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, t, directMinBytes,
+                boardMinBytes);
     }
 
     public CommOptions withRingBytes(long b) {
-        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, b, treeThresholdBytes, chunkBytes, transport, directMinBytes);
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, b, treeThresholdBytes, chunkBytes, transport, directMinBytes,
+                boardMinBytes);
     }
 
     public CommOptions withTreeThresholdBytes(long b) {
-        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, b, chunkBytes, transport, directMinBytes);
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, b, chunkBytes, transport, directMinBytes,
+                boardMinBytes);
     }
 
     public CommOptions withChunkBytes(long b) {
-        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, b, transport, directMinBytes);
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, b, transport, directMinBytes,
+                boardMinBytes);
     }
 
     /**
@@ -101,14 +112,33 @@ public record CommOptions(
     }
 
     public CommOptions withDirectMinBytes(long b) {
-        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport, b);
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport, b,
+                boardMinBytes);
+    }
+
+    public CommOptions withBoardMinBytes(long b) {
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport,
+                directMinBytes, b);
+    }
+
+    /**
+     * From which output size an all-gather of a group whose ranks all share this host goes through
+     * a shared board instead of the ring: each rank copies its block into the board once and every
+     * rank copies the others' blocks out, n copies of a block in all against the ring's 2(n−1).
+     * Automatic: between processes, above the latency algorithms' threshold (smaller outputs take
+     * Bruck's log2 n rounds); between threads, never, since they already read a large payload in
+     * place ({@link #singleCopyFrom}), (n−1) copies.
+     */
+    long boardFrom(boolean crossProcess) {
+        if (boardMinBytes != AUTO) return boardMinBytes;
+        return crossProcess ? treeThresholdBytes + 1 : Long.MAX_VALUE;
     }
 
     /**
      * Defaults overridden by environment variables: TANDEM_COMM_TIMEOUT and
      * TANDEM_HEARTBEAT_TIMEOUT (seconds, decimals allowed), TANDEM_TRANSPORT (auto|tcp|shm),
      * TANDEM_RING_BYTES (bytes or "auto"), TANDEM_TREE_THRESHOLD_BYTES, TANDEM_CHUNK_BYTES, TANDEM_DIRECT_MIN_BYTES
-     * (bytes, "auto" or "off").
+     * and TANDEM_BOARD_MIN_BYTES (bytes, "auto" or "off").
      */
     public static CommOptions fromEnvironment(Map<String, String> env) {
         CommOptions d = defaults();
@@ -122,13 +152,14 @@ public record CommOptions(
                     longValue(env, "TANDEM_TREE_THRESHOLD_BYTES", d.treeThresholdBytes),
                     longValue(env, "TANDEM_CHUNK_BYTES", d.chunkBytes),
                     env.getOrDefault("TANDEM_TRANSPORT", d.transport),
-                    directMin(env.getOrDefault("TANDEM_DIRECT_MIN_BYTES", "auto").trim()));
+                    minBytes("TANDEM_DIRECT_MIN_BYTES", env.getOrDefault("TANDEM_DIRECT_MIN_BYTES", "auto").trim()),
+                    minBytes("TANDEM_BOARD_MIN_BYTES", env.getOrDefault("TANDEM_BOARD_MIN_BYTES", "auto").trim()));
         } catch (IllegalArgumentException e) {
             throw new TandemException("bad communication setting in the environment: " + e.getMessage());
         }
     }
 
-    private static long directMin(String v) {
+    private static long minBytes(String key, String v) {
         if (v.isEmpty() || v.equalsIgnoreCase("auto")) return AUTO;
         if (v.equalsIgnoreCase("off")) return Long.MAX_VALUE;
         try {
@@ -137,7 +168,7 @@ public record CommOptions(
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        throw new IllegalArgumentException("TANDEM_DIRECT_MIN_BYTES=" + v + " must be a number of bytes >= 1, auto or off");
+        throw new IllegalArgumentException(key + "=" + v + " must be a number of bytes >= 1, auto or off");
     }
 
     private static Duration seconds(Map<String, String> env, String key, Duration fallback) {

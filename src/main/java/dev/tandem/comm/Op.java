@@ -31,6 +31,10 @@ final class Op {
         return group.rank();
     }
 
+    int worldRank(int groupRank) {
+        return group.worldRank(groupRank);
+    }
+
     int size() {
         return group.size();
     }
@@ -69,11 +73,21 @@ final class Op {
         return group.link(groupPeer).recv(expectedFrom(groupPeer, dst.byteSize()), new RecvSink.Reduce(dst, base, type, op));
     }
 
-    private MessageHeader header(long bytes) {
+    /**
+     * An all-gather through the group's shared board where its options and links allow one for an
+     * output of {@code bytes} (set up on first use, collectively), else null.
+     */
+    Board board(long bytes) {
+        return group.board(this, bytes);
+    }
+
+    /** The header of this rank's messages in this operation. */
+    MessageHeader header(long bytes) {
         return new MessageHeader(group.id(), kind, seq, group.worldRank(group.rank()), bytes);
     }
 
-    private MessageHeader expectedFrom(int groupPeer, long bytes) {
+    /** The header a message of {@code groupPeer} in this operation carries. */
+    MessageHeader expectedFrom(int groupPeer, long bytes) {
         return new MessageHeader(group.id(), kind, seq, group.worldRank(groupPeer), bytes);
     }
 
@@ -111,7 +125,7 @@ final class Op {
         } catch (LinkClosedException e) {
             throw peerFailed(e.peer, e.getMessage());
         } catch (MessageHeader.Mismatch m) {
-            throw mismatch(t.peer(), m);
+            throw mismatch(m.actual.srcRank(), m); // the sender of the wrong message (a board transfer reads several)
         }
     }
 
@@ -123,10 +137,11 @@ final class Op {
     private boolean checkHealthAndDeadline(Transfer[] transfers) {
         for (Transfer t : transfers) {
             if (t.done()) continue;
-            String why = group.health().failure(t.peer());
-            if (why != null) {
+            for (int peer : t.dependsOn()) {
+                String why = group.health().failure(peer);
+                if (why == null) continue;
                 if (progress(t) || t.done()) return false;
-                throw peerFailed(t.peer(), why);
+                throw peerFailed(peer, why);
             }
         }
         if (System.nanoTime() - deadlineNanos > 0) {

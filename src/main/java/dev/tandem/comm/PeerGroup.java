@@ -24,6 +24,7 @@ final class PeerGroup implements ProcessGroup {
     private final long[] sendSeq;
     private final long[] recvSeq;
     private final OffHeap[] scratch = new OffHeap[3];
+    private volatile Board board; // set up by the first all-gather that uses it
 
     PeerGroup(Endpoint endpoint, String name, int[] worldRanks, boolean ownsEndpoint) {
         this.endpoint = endpoint;
@@ -105,6 +106,36 @@ final class PeerGroup implements ProcessGroup {
 
     Link link(int groupRank) {
         return endpoint.link(worldRanks[groupRank]);
+    }
+
+    /**
+     * The group's shared board for an all-gather of {@code bytes} (set up now if this is the first),
+     * or null where it does not apply: fewer than three ranks, a peer on another host, or an
+     * output below {@link CommOptions#boardFrom}.
+     */
+    Board board(Op op, long bytes) {
+        if (size() < 3) return null;
+        boolean threads = true;
+        for (int p = 0; p < size(); p++) {
+            if (p == rank) continue;
+            String kind = link(p).kind();
+            if (!kind.equals("local") && !kind.equals("shm")) return null;
+            threads &= kind.equals("local");
+        }
+        long threshold = endpoint.options.boardFrom(!threads);
+        if (bytes < threshold) return null;
+        if (board == null) board = Board.setUp(op, threshold);
+        return board;
+    }
+
+    @Override
+    public long boardRounds() {
+        Board b = board;
+        try {
+            return b == null ? 0 : b.published(rank);
+        } catch (IllegalStateException unmapped) { // close() ran meanwhile
+            return 0;
+        }
     }
 
     /** A reusable communication buffer; slots let one algorithm hold several at once. */
@@ -382,6 +413,9 @@ final class PeerGroup implements ProcessGroup {
                 if (scratch[i] != null) scratch[i].close();
                 scratch[i] = null;
             }
+            Board b = board;
+            board = null;
+            if (b != null) b.close();
         });
     }
 

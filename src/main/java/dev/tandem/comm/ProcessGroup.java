@@ -38,6 +38,9 @@ public interface ProcessGroup extends AutoCloseable {
      */
     long readsInPlace();
 
+    /** Rounds this group has gathered through its shared board (docs/COMMUNICATION.md, "The shared board"); 0 without one. */
+    long boardRounds();
+
     /**
      * True when this job has more ranks on this host than CPUs to share between them (counted over
      * all its ranks there, so a rank bound to one core is not fooled): a waiting rank then yields

@@ -14,6 +14,11 @@ interface Transfer {
     /** World rank of the peer. */
     int peer();
 
+    /** World ranks whose failure would leave this transfer waiting forever: its peer, unless it has several. */
+    default int[] dependsOn() {
+        return new int[] {peer()};
+    }
+
     /** For error messages, e.g. {@code receive from rank 2: 0 of 4096 bytes}. */
     String describe();
 }

@@ -31,7 +31,7 @@ import java.util.Map;
 
 /**
  * The trainer's side of checkpoints: which checkpoint to resume from (config key {@code resume}),
- * when to save ({@code ckpt_every}, plus the last step of the invocation), what the manifest says
+ * when to save ({@code ckpt_every}, {@code ckpt_steps}, and the last step of the invocation), what the manifest says
  * about the run, and the blocked-time statistics. The format and the async pipeline live in
  * {@code dev.tandem.ckpt}.
  */
@@ -46,7 +46,7 @@ final class Checkpointing implements AutoCloseable {
     private final Path tokenizer;
     private final PrintStream out;
     private final long initSeed, dataSeed;
-    private final Checkpointer saver; // null when ckpt_every is 0
+    private final Checkpointer saver; // null when neither ckpt_every nor ckpt_steps is set
 
     /**
      * @param pm       the model as this rank holds it under the plan
@@ -65,19 +65,27 @@ final class Checkpointing implements AutoCloseable {
         this.model = model;
         this.tokenizer = tokenizer;
         this.out = out;
-        if (cfg.ckptEvery() > 0) {
+        if (cfg.ckptEvery() > 0 || !cfg.checkpointSteps().isEmpty()) {
             this.saver = new Checkpointer(new Checkpointer.Options(cfg.checkpointRoot(), world.rank(), world.size(), jobId(world),
                     cfg.asyncCkpt(), 2, cfg.keepLast(), cfg.keepEvery(), Duration.ofMinutes(10)),
                     // Of the ranks holding the same elements, the owner saves them (the others may save an empty shard).
                     Pieces.of(pm.optimizerSlices(), optimizer.state(), splits(tp), pm::owns),
                     out::println);
-            out.printf("checkpoints: every %d steps to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", cfg.ckptEvery(),
+            out.printf("checkpoints: %s to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", when(cfg),
                     cfg.checkpointRoot(), cfg.asyncCkpt() ? "asynchronous" : "synchronous", saver.snapshotBytes(),
                     cfg.keepLast() == 0 ? "all" : Integer.toString(cfg.keepLast()),
                     cfg.keepEvery() > 0 ? " and every " + cfg.keepEvery() + "th" : "");
         } else {
             this.saver = null;
         }
+    }
+
+    /** "every 100 steps", "after steps 500, 1200", or both. */
+    private static String when(TrainConfig cfg) {
+        String every = cfg.ckptEvery() > 0 ? "every " + cfg.ckptEvery() + " steps" : "";
+        String at = cfg.checkpointSteps().isEmpty() ? ""
+                : "after steps " + String.join(", ", cfg.checkpointSteps().stream().map(String::valueOf).toList());
+        return every.isEmpty() ? at : at.isEmpty() ? every : every + " and " + at;
     }
 
     /** A random id from rank 0, the same on every rank: names this job's saves. */
@@ -158,10 +166,9 @@ final class Checkpointing implements AutoCloseable {
         if (saver != null) saver.beforeUpdate();
     }
 
-    /** After optimizer step {@code stepsDone}: saves when due (every ckpt_every steps and at the invocation's last step). */
+    /** After optimizer step {@code stepsDone}: saves when due (see {@link TrainConfig#savesAfter}). */
     void afterOptimizerStep(long stepsDone) {
-        if (saver == null) return;
-        if (stepsDone % cfg.ckptEvery() != 0 && stepsDone != cfg.lastStep()) return;
+        if (saver == null || !cfg.savesAfter(stepsDone)) return;
         saver.save(stepsDone, world.rank() == 0 ? info(stepsDone) : null, world.rank() == 0 ? tokenizer : null);
     }
 

@@ -43,7 +43,7 @@ public record TrainConfig(
         // evaluation and output
         int evalEvery, int evalBatches, int logEvery, String name, String runsDir, int threads,
         // checkpoints (docs/CHECKPOINTS.md)
-        int ckptEvery, String ckptDir, int keepLast, int keepEvery, String resume, boolean asyncCkpt, int stopAfter) {
+        int ckptEvery, String ckptSteps, String ckptDir, int keepLast, int keepEvery, String resume, boolean asyncCkpt, int stopAfter) {
 
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -62,7 +62,7 @@ public record TrainConfig(
                 1337,
                 1, 0, 1, 1, "selective", false, false, "1f1b", 1, "", "",
                 100, 20, 10, "default", "runs", 0,
-                0, "", 3, 0, "", true, 0);
+                0, "", "", 3, 0, "", true, 0);
     }
 
     /**
@@ -118,6 +118,36 @@ public record TrainConfig(
                 List.of());
     }
 
+    /** {@code ckpt_steps} ("500,1200": save after these optimizer steps) as a set; empty when not set. */
+    public java.util.SortedSet<Long> checkpointSteps() {
+        return parseCheckpointSteps(ckptSteps);
+    }
+
+    private static java.util.SortedSet<Long> parseCheckpointSteps(String ckptSteps) {
+        TreeSet<Long> out = new TreeSet<>();
+        if (ckptSteps.isBlank()) return out;
+        for (String part : ckptSteps.split(",")) {
+            long step;
+            try {
+                step = Long.parseLong(part.strip());
+            } catch (NumberFormatException e) {
+                step = 0;
+            }
+            if (step < 1) {
+                throw new TandemException("ckpt_steps must be optimizer step counts >= 1 separated by commas (e.g. 500,1200), got '"
+                        + ckptSteps + "'");
+            }
+            out.add(step);
+        }
+        return out;
+    }
+
+    /** Whether to save after {@code stepsDone} optimizer steps: every ckpt_every, at ckpt_steps, and at the invocation's last step. */
+    public boolean savesAfter(long stepsDone) {
+        if (ckptEvery == 0 && ckptSteps.isBlank()) return false;
+        return (ckptEvery > 0 && stepsDone % ckptEvery == 0) || stepsDone == lastStep() || checkpointSteps().contains(stepsDone);
+    }
+
     /** {@code pp_layers} ("3,1": layers per pipeline stage) as numbers; empty when not set. */
     private List<Integer> stageLayers() {
         if (ppLayers.isBlank()) return List.of();
@@ -164,7 +194,8 @@ public record TrainConfig(
             throw new TandemException("ckpt_every, keep_last and keep_every must be >= 0 (0 = off / keep all)");
         }
         if (stopAfter < 0) throw new TandemException("stop_after must be >= 0 (0 = run all steps), got " + stopAfter);
-        if (resume == null || ckptDir == null) throw new TandemException("resume and ckpt_dir must be strings");
+        if (resume == null || ckptDir == null || ckptSteps == null) throw new TandemException("resume, ckpt_dir and ckpt_steps must be strings");
+        parseCheckpointSteps(ckptSteps);
         if (name == null || name.isBlank() || !name.matches("[A-Za-z0-9._-]+")) {
             throw new TandemException("name must be letters, digits, '.', '_' or '-', got '" + name + "'");
         }

@@ -132,4 +132,37 @@ class TrainerResumeTest {
                 .contains("resume: from " + runs.resolve("every/checkpoints/step-00000019"));
         assertThat(losses(resumed)).isEqualTo(losses(full).subList(19, 21));
     }
+
+    @Test
+    void savesAfterTheListedStepsAndTheLast() throws Exception {
+        Map<String, String> cfg = tiny(runs, "listed");
+        cfg.put("ckpt_steps", "3, 7,12");
+        cfg.put("stop_after", "10");
+        cfg.put("keep_last", "0");
+        cfg.put("async_ckpt", "false");
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        Trainer.Result r = train(cfg, log);
+        assertThat(losses(r)).isEqualTo(losses(full).subList(0, 10));
+        assertThat(log.toString()).contains("checkpoints: after steps 3, 7, 12 to");
+        try (var s = Files.list(runs.resolve("listed/checkpoints"))) {
+            assertThat(s.map(p -> p.getFileName().toString()).sorted().toList())
+                    .containsExactly("step-00000003", "step-00000007", "step-00000010");
+        }
+    }
+
+    @Test
+    void badCheckpointStepsAreRefusedWithTheKeyNamed() {
+        for (String bad : List.of("0", "5,x", "-3", "4,,5")) {
+            Map<String, String> cfg = tiny(runs, "bad");
+            cfg.put("ckpt_steps", bad);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> TrainConfig.load(null, cfg))
+                    .hasMessageContaining("ckpt_steps must be optimizer step counts >= 1").hasMessageContaining(bad);
+        }
+        Map<String, String> both = tiny(runs, "both");
+        both.put("ckpt_every", "4");
+        both.put("ckpt_steps", "6");
+        TrainConfig c = TrainConfig.load(null, both);
+        assertThat(java.util.stream.LongStream.rangeClosed(1, STEPS).filter(c::savesAfter).boxed().toList())
+                .startsWith(4L, 6L, 8L, 12L).endsWith(96L, 100L);
+    }
 }

@@ -37,12 +37,19 @@ class CollectivesTest {
                 Stream.of(2, 4, 7).map(n -> Arguments.of(n, "tiny+direct", TINY.withDirectMinBytes(512)))).flatMap(s -> s);
     }
 
+    /** {@link #worlds}, and gathers through the shared board ({@link Board}): one round per block, and many. */
+    static Stream<Arguments> worldsWithBoard() {
+        return Stream.concat(worlds(), Stream.concat(
+                Stream.of(3, 4, 5, 8).map(n -> Arguments.of(n, "board", DEFAULT.withBoardMinBytes(1))),
+                Stream.of(3, 7).map(n -> Arguments.of(n, "tiny+board", TINY.withBoardMinBytes(512)))));
+    }
+
     private static long seed(int rank, long size, DType type, int salt) {
         return ((rank * 1_000_003L + size) * 31 + type.ordinal()) * 17 + salt;
     }
 
     @ParameterizedTest(name = "n={0} {1}")
-    @MethodSource("worlds")
+    @MethodSource("worldsWithBoard")
     void allReduceMatchesReference(int n, String label, CommOptions options) {
         LocalWorld.run(n, options, g -> {
             try (Arena arena = Arena.ofShared()) {
@@ -83,7 +90,7 @@ class CollectivesTest {
     }
 
     @ParameterizedTest(name = "n={0} {1}")
-    @MethodSource("worlds")
+    @MethodSource("worldsWithBoard")
     void allGatherEqualAndUneven(int n, String label, CommOptions options) {
         LocalWorld.run(n, options, g -> {
             try (Arena arena = Arena.ofShared()) {
@@ -121,7 +128,7 @@ class CollectivesTest {
 
     /** Blocks of several 64 KiB transport pieces, with the input separate and inside the output. */
     @ParameterizedTest(name = "n={0} {1}")
-    @MethodSource("worlds")
+    @MethodSource("worldsWithBoard")
     void allGatherOfLargeBlocksInAndOutOfPlace(int n, String label, CommOptions options) {
         long per = 40_000; // 160 KB of F32: three 64 KiB pieces
         DType type = DType.F32;
@@ -134,11 +141,13 @@ class CollectivesTest {
                     MemorySegment own = out.asSlice(type.bytes(per * g.rank()), type.bytes(per));
                     MemorySegment in = inPlace ? own : inputs[g.rank()];
                     if (inPlace) own.copyFrom(inputs[g.rank()]);
+                    long rounds = g.boardRounds();
                     g.allGather(in, out, type, per);
                     for (int r = 0; r < n; r++) {
                         assertThat(out.asSlice(type.bytes(per * r), type.bytes(per)).mismatch(inputs[r]))
                                 .as("block %d, in place %s", r, inPlace).isEqualTo(-1);
                     }
+                    assertThat(g.boardRounds() > rounds).as("through the board").isEqualTo(label.contains("board"));
                 }
             }
         });
@@ -235,5 +244,27 @@ class CollectivesTest {
                 assertThat(g.readsInPlace()).isEqualTo(afterShared);
             }
         });
+    }
+
+    /**
+     * The board takes over all-gathers from its threshold on, in groups of three or more ranks on
+     * one host; two-rank groups keep the rings.
+     */
+    @org.junit.jupiter.api.Test
+    void boardIsSetUpOnceForLargeGathersOfThreeOrMoreRanks() {
+        for (int n : new int[] {2, 3}) {
+            LocalWorld.run(n, TINY.withBoardMinBytes(4096), g -> {
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment in = TestData.random(arena, DType.F32, 1000, g.rank());
+                    g.allGather(in.asSlice(0, 400), TestData.alloc(arena, DType.F32, 100L * n), DType.F32, 100);
+                    assertThat(g.boardRounds()).as("below the threshold").isZero();
+                    // 4000-byte blocks, 4096-byte slots: one round each
+                    for (int i = 0; i < 3; i++) g.allGather(in, TestData.alloc(arena, DType.F32, 1000L * n), DType.F32, 1000);
+                    assertThat(g.boardRounds()).as("n=%d", n).isEqualTo(n >= 3 ? 3 : 0);
+                    g.allGather(in, TestData.alloc(arena, DType.F32, 1000L * n), DType.F32, 1000);
+                    assertThat(g.boardRounds()).as("n=%d", n).isEqualTo(n >= 3 ? 4 : 0);
+                }
+            });
+        }
     }
 }

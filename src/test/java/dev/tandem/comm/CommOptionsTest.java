@@ -45,4 +45,28 @@ class CommOptionsTest {
         assertThatThrownBy(() -> CommOptions.fromEnvironment(Map.of("TANDEM_RING_BYTES", "5000")))
                 .isInstanceOf(TandemException.class).hasMessageContaining("power of two");
     }
+
+    @Test
+    void boardBetweenProcessesAboveTheLatencyThresholdAndNeverBetweenThreadsUnlessSet() {
+        CommOptions auto = CommOptions.fromEnvironment(Map.of());
+        assertThat(auto.boardMinBytes()).isEqualTo(CommOptions.AUTO);
+        assertThat(auto.boardFrom(true)).isEqualTo(64 * 1024 + 1); // larger outputs than Bruck's
+        assertThat(auto.boardFrom(false)).isEqualTo(Long.MAX_VALUE); // threads read large payloads in place
+        assertThat(CommOptions.fromEnvironment(Map.of("TANDEM_BOARD_MIN_BYTES", "off")).boardFrom(true)).isEqualTo(Long.MAX_VALUE);
+        CommOptions fixed = CommOptions.fromEnvironment(Map.of("TANDEM_BOARD_MIN_BYTES", "4096"));
+        assertThat(fixed.boardFrom(true)).isEqualTo(4096);
+        assertThat(fixed.boardFrom(false)).isEqualTo(4096);
+        assertThatThrownBy(() -> CommOptions.fromEnvironment(Map.of("TANDEM_BOARD_MIN_BYTES", "0")))
+                .isInstanceOf(TandemException.class).hasMessageContaining("TANDEM_BOARD_MIN_BYTES=0");
+    }
+
+    @Test
+    void boardSlotsShrinkInLargeGroupsToStayWithin64MiB() {
+        assertThat(Board.chunkFor(3, 8L << 20)).isEqualTo(8L << 20);
+        assertThat(Board.chunkFor(4, 8L << 20)).isEqualTo((8L << 20) - 4096); // the counters and slot headers take a page
+        assertThat(Board.chunkFor(8, 8L << 20)).isEqualTo((4L << 20) - 4096);
+        assertThat(Board.chunkFor(100_000, 8L << 20)).isEqualTo(4096);
+        assertThat(Board.chunkFor(4, 5000)).isEqualTo(4096); // whole pages
+        for (int n = 3; n <= 128; n++) assertThat(Board.bytesFor(n, Board.chunkFor(n, 8L << 20))).as("n=%d", n).isLessThanOrEqualTo(64L << 20);
+    }
 }

@@ -108,4 +108,90 @@ class ThreadFaultsTest {
             assertThat(msgs.toString()).contains("collective mismatch").contains("with 64 bytes").contains("with 128 bytes");
         });
     }
+
+    @Test
+    void mismatchedSizesOnTheSharedBoardAreDetected() {
+        assertThatThrownBy(() -> LocalWorld.run(3, SHORT.withTimeout(Duration.ofSeconds(20)).withBoardMinBytes(1), g -> {
+            try (Arena arena = Arena.ofShared()) {
+                long per = g.rank() == 2 ? 32 : 16;
+                g.allGather(arena.allocate(4 * per), arena.allocate(12 * per), DType.F32, per);
+            }
+        })).satisfies(e -> {
+            StringBuilder msgs = new StringBuilder(String.valueOf(e.getCause()));
+            for (Throwable s : e.getSuppressed()) msgs.append('\n').append(s.getCause());
+            assertThat(msgs.toString()).contains("collective mismatch with rank 2: expected all_gather #1 with 64 bytes, but rank 2 "
+                    + "sent all_gather #1 with 128 bytes");
+        });
+    }
+
+    @Test
+    void allGatherVCountsThatDifferBetweenRanksAreDetectedOnTheSharedBoard() {
+        assertThatThrownBy(() -> LocalWorld.run(3, SHORT.withTimeout(Duration.ofSeconds(20)).withBoardMinBytes(1), g -> {
+            try (Arena arena = Arena.ofShared()) {
+                long[] counts = g.rank() == 0 ? new long[] {2, 1, 1} : new long[] {1, 2, 1}; // the same total
+                g.allGatherV(arena.allocate(4L * counts[g.rank()]), arena.allocate(16), DType.F32, counts);
+            }
+        })).satisfies(e -> {
+            StringBuilder msgs = new StringBuilder(String.valueOf(e.getCause()));
+            for (Throwable s : e.getSuppressed()) msgs.append('\n').append(s.getCause());
+            assertThat(msgs.toString()).contains("collective mismatch with rank 0: expected all_gather_v #1 with 4 bytes, but rank 0 "
+                    + "sent all_gather_v #1 with 8 bytes");
+        });
+    }
+
+    @Test
+    void peerThatLeavesTheSharedBoardIsNamedAtOnce() {
+        assertThatThrownBy(() -> LocalWorld.run(3, SHORT.withTimeout(Duration.ofSeconds(60)).withBoardMinBytes(1), g -> {
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment in = arena.allocate(4096), out = arena.allocate(3 * 4096);
+                g.allGather(in, out, DType.F32, 1024); // sets the board up
+                if (g.rank() == 2) return; // leaves (closes its group)
+                g.allGather(in, out, DType.F32, 1024);
+            }
+        })).rootCause().isInstanceOf(PeerFailureException.class)
+                .hasMessageContaining("all_gather #2 in group 'world'").hasMessageContaining("rank 2 is gone (it closed its process group)");
+    }
+
+    /** On the shared board, a rank waits for a peer's counters instead of a message; a silent peer is still named. */
+    @Test
+    void silentPeerOnTheSharedBoardTimesOutNamingIt() throws Exception {
+        CountDownLatch done = new CountDownLatch(2);
+        Throwable[] errors = new Throwable[3];
+        List<ProcessGroup> groups = LocalWorld.create(3,
+                CommOptions.defaults().withTimeout(Duration.ofSeconds(5)).withChunkBytes(65536).withBoardMinBytes(1));
+        Thread[] threads = new Thread[3];
+        for (int r = 0; r < 3; r++) {
+            ProcessGroup g = groups.get(r);
+            int rank = r;
+            threads[r] = Thread.ofPlatform().start(() -> {
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment in = arena.allocate(4096), out = arena.allocate(3 * 4096);
+                    g.allGather(in, out, DType.F32, 1024); // sets the board up
+                    if (rank == 2) {
+                        done.await(30, TimeUnit.SECONDS); // alive but never joins the second gather
+                        return;
+                    }
+                    g.allGather(in, out, DType.F32, 1024);
+                } catch (Throwable e) {
+                    errors[rank] = e;
+                } finally {
+                    if (rank != 2) done.countDown();
+                    try {
+                        done.await(30, TimeUnit.SECONDS);
+                    } catch (InterruptedException ignored) {
+                        Thread.currentThread().interrupt();
+                    }
+                    g.close();
+                }
+            });
+        }
+        for (Thread t : threads) t.join();
+        assertThat(errors[2]).isNull();
+        for (int r = 0; r < 2; r++) {
+            assertThat(errors[r]).isInstanceOf(CommTimeoutException.class)
+                    .hasMessageContaining("all_gather #2 in group 'world' on rank " + r)
+                    .hasMessageContaining("timed out after 5.0 s: not heard from rank 2 (shared board: wrote 1 and read 0 of 1 rounds");
+            assertThat(((CommTimeoutException) errors[r]).peers()).containsExactly(2);
+        }
+    }
 }

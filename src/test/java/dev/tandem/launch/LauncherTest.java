@@ -55,12 +55,15 @@ class LauncherTest {
     void threeProcessesOverTcp() {
         selftest(3, "tcp");
         assertThat(output()).contains("(links: tcp,self,tcp;");
+        for (int r = 0; r < 3; r++) assertThat(output()).containsPattern("\\[rank " + r + "] .*board rounds: 0;"); // peers over TCP
     }
 
     @Test
     void fourProcessesOverSharedMemory() {
         selftest(4, "auto");
         if (Runtime.getRuntime().availableProcessors() < 4) assertThat(output()).contains("; oversubscribed: yes)");
+        // all-gathers above the 1 KiB threshold went through the shared board
+        for (int r = 0; r < 4; r++) assertThat(output()).containsPattern("\\[rank " + r + "] .*board rounds: [1-9]\\d*;");
     }
 
     /** Payloads from 512 bytes on are read straight out of the sender process (process_vm_readv), mixed with ring messages. */
