@@ -88,7 +88,7 @@ final class Board implements AutoCloseable {
         ShmFile file = null;
         RuntimeException failure = null;
         try {
-            file = ShmFile.createReserved(ShmFile.directory().resolve(name), bytes);
+            file = ShmFile.createReserved(op.options().shmDirectory().resolve(name), bytes);
         } catch (RuntimeException e) {
             failure = e;
         }
@@ -116,7 +116,7 @@ final class Board implements AutoCloseable {
         }
         if (failure != null) {
             throw new CommException(op.label() + ": cannot create the shared board of " + bytes + " bytes (" + failure.getMessage()
-                    + "); free space in " + ShmFile.directory() + ", point TANDEM_SHM_DIR elsewhere, or set "
+                    + "); free space in " + op.options().shmDirectory() + ", point TANDEM_SHM_DIR elsewhere, or set "
                     + "TANDEM_BOARD_MIN_BYTES=off to gather through the rings", failure);
         }
         if (!go) {
@@ -144,10 +144,10 @@ final class Board implements AutoCloseable {
                     + "TANDEM_CHUNK_BYTES, TANDEM_BOARD_MIN_BYTES and TANDEM_TREE_THRESHOLD_BYTES";
         } else {
             try {
-                file = ShmFile.open(ShmFile.directory().resolve(new String(b, 0, len, StandardCharsets.US_ASCII)), bytes);
+                file = ShmFile.open(op.options().shmDirectory().resolve(new String(b, 0, len, StandardCharsets.US_ASCII)), bytes);
                 problem = null;
             } catch (RuntimeException e) {
-                problem = "cannot map it (" + e.getMessage() + "); do all ranks of the group see the same " + ShmFile.directory()
+                problem = "cannot map it (" + e.getMessage() + "); do all ranks of the group see the same " + op.options().shmDirectory()
                         + "? TANDEM_BOARD_MIN_BYTES=off gathers through the rings";
             }
         }
@@ -160,8 +160,15 @@ final class Board implements AutoCloseable {
         } finally {
             if (!go && file != null) file.close();
         }
-        if (problem != null) throw new CommException(op.label() + ": shared board: " + problem);
-        if (!go) throw new CommException(op.label() + ": shared board: another rank of the group could not map it (see its error)");
+        // Failing because of another rank's failure: the exit status says so, and the launcher names that rank.
+        if (problem != null) {
+            String message = op.label() + ": shared board: " + problem;
+            throw len == 0 ? new CommException(message, PeerFailureException.EXIT_CODE) : new CommException(message);
+        }
+        if (!go) {
+            throw new CommException(op.label() + ": shared board: another rank of the group could not map it (see its error)",
+                    PeerFailureException.EXIT_CODE);
+        }
         return new Board(file.segment(), op.rank(), op.size(), chunk, file);
     }
 

@@ -20,6 +20,7 @@ import java.util.Map;
  *                       all-reduces of chunks this large), in groups of three or more ranks that all
  *                       share this host, go through a shared board ({@link Board});
  *                       {@link Long#MAX_VALUE} turns that off, {@link #AUTO} decides ({@link #boardFrom})
+ * @param shmDir         the folder for shared-memory rings and boards; "" = /dev/shm ({@link #shmDirectory})
  */
 public record CommOptions(
         Duration timeout,
@@ -30,7 +31,8 @@ public record CommOptions(
         long chunkBytes,
         String transport,
         long directMinBytes,
-        long boardMinBytes) {
+        long boardMinBytes,
+        String shmDir) {
 
     /** {@code ringBytes} and {@code directMinBytes}: let {@link #ringCapacity} and {@link #singleCopyFrom} decide. */
     public static final long AUTO = 0;
@@ -46,6 +48,7 @@ public record CommOptions(
         if (chunkBytes < 4096) throw new IllegalArgumentException("chunkBytes must be >= 4096: " + chunkBytes);
         if (directMinBytes < 0) throw new IllegalArgumentException("directMinBytes must be >= 1, or AUTO: " + directMinBytes);
         if (boardMinBytes < 0) throw new IllegalArgumentException("boardMinBytes must be >= 1, or AUTO: " + boardMinBytes);
+        if (shmDir == null) throw new IllegalArgumentException("shmDir must be a folder, or \"\" for the default");
         if (!transport.equals("auto") && !transport.equals("tcp") && !transport.equals("shm")) {
             throw new IllegalArgumentException("transport must be auto, tcp or shm: " + transport);
         }
@@ -53,32 +56,32 @@ public record CommOptions(
 
     public static CommOptions defaults() {
         return new CommOptions(Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                AUTO, 64 * 1024, 8L << 20, "auto", AUTO, AUTO);
+                AUTO, 64 * 1024, 8L << 20, "auto", AUTO, AUTO, "");
     }
 
     public CommOptions withTimeout(Duration t) {
         return new CommOptions(t, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport, directMinBytes,
-                boardMinBytes);
+                boardMinBytes, shmDir);
     }
 
     public CommOptions withTransport(String t) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, t, directMinBytes,
-                boardMinBytes);
+                boardMinBytes, shmDir);
     }
 
     public CommOptions withRingBytes(long b) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, b, treeThresholdBytes, chunkBytes, transport, directMinBytes,
-                boardMinBytes);
+                boardMinBytes, shmDir);
     }
 
     public CommOptions withTreeThresholdBytes(long b) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, b, chunkBytes, transport, directMinBytes,
-                boardMinBytes);
+                boardMinBytes, shmDir);
     }
 
     public CommOptions withChunkBytes(long b) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, b, transport, directMinBytes,
-                boardMinBytes);
+                boardMinBytes, shmDir);
     }
 
     /**
@@ -113,12 +116,25 @@ public record CommOptions(
 
     public CommOptions withDirectMinBytes(long b) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport, b,
-                boardMinBytes);
+                boardMinBytes, shmDir);
     }
 
     public CommOptions withBoardMinBytes(long b) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport,
-                directMinBytes, b);
+                directMinBytes, b, shmDir);
+    }
+
+    public CommOptions withShmDir(String dir) {
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport,
+                directMinBytes, boardMinBytes, dir);
+    }
+
+    /** {@code shmDir}, or by default /dev/shm (RAM-backed) where it is writable, else the temp folder. */
+    java.nio.file.Path shmDirectory() {
+        if (!shmDir.isBlank()) return java.nio.file.Path.of(shmDir);
+        java.nio.file.Path shm = java.nio.file.Path.of("/dev/shm");
+        return java.nio.file.Files.isDirectory(shm) && java.nio.file.Files.isWritable(shm) ? shm
+                : java.nio.file.Path.of(System.getProperty("java.io.tmpdir"));
     }
 
     /**
@@ -138,7 +154,7 @@ public record CommOptions(
      * Defaults overridden by environment variables: TANDEM_COMM_TIMEOUT and
      * TANDEM_HEARTBEAT_TIMEOUT (seconds, decimals allowed), TANDEM_TRANSPORT (auto|tcp|shm),
      * TANDEM_RING_BYTES (bytes or "auto"), TANDEM_TREE_THRESHOLD_BYTES, TANDEM_CHUNK_BYTES, TANDEM_DIRECT_MIN_BYTES
-     * and TANDEM_BOARD_MIN_BYTES (bytes, "auto" or "off").
+     * and TANDEM_BOARD_MIN_BYTES (bytes, "auto" or "off"), TANDEM_SHM_DIR (a folder).
      */
     public static CommOptions fromEnvironment(Map<String, String> env) {
         CommOptions d = defaults();
@@ -153,7 +169,8 @@ public record CommOptions(
                     longValue(env, "TANDEM_CHUNK_BYTES", d.chunkBytes),
                     env.getOrDefault("TANDEM_TRANSPORT", d.transport),
                     minBytes("TANDEM_DIRECT_MIN_BYTES", env.getOrDefault("TANDEM_DIRECT_MIN_BYTES", "auto").trim()),
-                    minBytes("TANDEM_BOARD_MIN_BYTES", env.getOrDefault("TANDEM_BOARD_MIN_BYTES", "auto").trim()));
+                    minBytes("TANDEM_BOARD_MIN_BYTES", env.getOrDefault("TANDEM_BOARD_MIN_BYTES", "auto").trim()),
+                    env.getOrDefault("TANDEM_SHM_DIR", "").trim());
         } catch (IllegalArgumentException e) {
             throw new TandemException("bad communication setting in the environment: " + e.getMessage());
         }

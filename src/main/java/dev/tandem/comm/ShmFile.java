@@ -73,14 +73,6 @@ final class ShmFile implements AutoCloseable {
         }
     }
 
-    /** Default folder: /dev/shm (RAM-backed) when writable, else the temp folder; TANDEM_SHM_DIR overrides. */
-    static Path directory() {
-        String env = System.getenv("TANDEM_SHM_DIR");
-        if (env != null && !env.isBlank()) return Path.of(env);
-        Path shm = Path.of("/dev/shm");
-        return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
-    }
-
     MemorySegment segment() {
         return segment;
     }

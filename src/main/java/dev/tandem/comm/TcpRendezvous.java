@@ -351,9 +351,17 @@ public final class TcpRendezvous {
          * single-copy path ({@link ProcessMemory}). Four phases of write-to-all then
          * read-from-all, so the order of peers cannot deadlock.
          */
+        private static void release(Map<Integer, ShmFile> inbox, Map<Integer, ShmFile> outbox) {
+            inbox.values().forEach(f -> {
+                f.unlink();
+                f.close();
+            });
+            outbox.values().forEach(ShmFile::close);
+        }
+
         private void setUpSharedMemory(boolean[] shm, Map<Integer, SocketChannel> control, String nonce, Link[] links,
                                        long ringCapacity) throws IOException {
-            Path dir = ShmFile.directory();
+            Path dir = spec.options().shmDirectory();
             long directMin = spec.options().singleCopyFrom(ringCapacity, true);
             long bytes = ByteRing.segmentBytes(ringCapacity);
             Map<Integer, ShmFile> inbox = new HashMap<>();
@@ -361,7 +369,7 @@ public final class TcpRendezvous {
             try {
                 for (int p = 0; p < n; p++) {
                     if (!shm[p]) continue;
-                    inbox.put(p, ShmFile.create(dir.resolve("tandem-" + nonce + "-" + p + "to" + rank), bytes));
+                    inbox.put(p, ShmFile.createReserved(dir.resolve("tandem-" + nonce + "-" + p + "to" + rank), bytes));
                     Wire.sendFrame(control.get(p), new byte[] {'R'}, deadline);
                 }
                 for (int p = 0; p < n; p++) {
@@ -395,13 +403,14 @@ public final class TcpRendezvous {
                     recv(control.get(p), "rank " + p + " to test reading this rank's memory");
                 }
             } catch (java.io.UncheckedIOException e) {
-                inbox.values().forEach(f -> {
-                    f.unlink();
-                    f.close();
-                });
-                outbox.values().forEach(ShmFile::close);
-                throw new TandemException("rank " + rank + ": shared memory setup failed: " + e.getMessage()
-                        + " (set TANDEM_TRANSPORT=tcp to avoid shared memory)");
+                release(inbox, outbox);
+                long peers = java.util.stream.IntStream.range(0, n).filter(p -> shm[p]).count();
+                throw new TandemException("rank " + rank + ": shared memory setup failed: " + e.getMessage() + " (each rank's rings take "
+                        + bytes * peers + " bytes in " + dir + "; free space there, point TANDEM_SHM_DIR at a larger "
+                        + "RAM-backed folder, lower TANDEM_RING_BYTES, or set TANDEM_TRANSPORT=tcp to avoid shared memory)");
+            } catch (IOException | RuntimeException e) { // a peer failed meanwhile: leave no ring behind in /dev/shm
+                release(inbox, outbox);
+                throw e;
             }
             for (var e : inbox.entrySet()) {
                 int p = e.getKey();

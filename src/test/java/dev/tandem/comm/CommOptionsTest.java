@@ -58,6 +58,7 @@ class CommOptionsTest {
         assertThat(fixed.boardFrom(false)).isEqualTo(4096);
         assertThatThrownBy(() -> CommOptions.fromEnvironment(Map.of("TANDEM_BOARD_MIN_BYTES", "0")))
                 .isInstanceOf(TandemException.class).hasMessageContaining("TANDEM_BOARD_MIN_BYTES=0");
+        assertThat(CommOptions.fromEnvironment(Map.of("TANDEM_SHM_DIR", "/mnt/big")).shmDirectory()).isEqualTo(java.nio.file.Path.of("/mnt/big"));
     }
 
     @Test

@@ -194,4 +194,26 @@ class ThreadFaultsTest {
             assertThat(((CommTimeoutException) errors[r]).peers()).containsExactly(2);
         }
     }
+
+    /** The board is all or nothing: when rank 0 cannot create it, every rank fails at once, the others naming rank 0. */
+    @Test
+    void aBoardThatCannotBeCreatedFailsEveryRankWithTheReason(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
+        String missing = tmp.resolve("no-such-folder").toString();
+        List<String> errors = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        assertThatThrownBy(() -> LocalWorld.run(3, SHORT.withTimeout(Duration.ofSeconds(60)).withBoardMinBytes(1).withShmDir(missing), g -> {
+            try (Arena arena = Arena.ofShared()) {
+                g.allGather(arena.allocate(64), arena.allocate(192), DType.F32, 16);
+            } catch (CommException e) {
+                errors.add(g.rank() + ": " + e.getMessage());
+                throw e;
+            }
+        })).isNotNull();
+        assertThat(errors).hasSize(3);
+        assertThat(errors).anySatisfy(e -> assertThat(e).startsWith("0: all_gather #1").contains("cannot create the shared board")
+                .contains(missing).contains("TANDEM_BOARD_MIN_BYTES=off"));
+        for (int r = 1; r < 3; r++) {
+            String prefix = r + ": ";
+            assertThat(errors).anySatisfy(e -> assertThat(e).startsWith(prefix).contains("rank 0 could not create it"));
+        }
+    }
 }
