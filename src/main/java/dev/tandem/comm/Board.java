@@ -189,10 +189,6 @@ final class Board implements AutoCloseable {
         return b;
     }
 
-    int size() {
-        return size;
-    }
-
     /** Data bytes per slot: the most one rank puts on the board per round. */
     long chunk() {
         return chunk;

@@ -16,6 +16,13 @@ import org.junit.jupiter.api.Test;
 class ThreadFaultsTest {
     private static final CommOptions SHORT = CommOptions.defaults().withTimeout(Duration.ofMillis(300));
 
+    /** The errors of all failed ranks of a {@link LocalWorld#run}: its exception's cause and those of the suppressed ones. */
+    private static String rankErrors(Throwable e) {
+        StringBuilder msgs = new StringBuilder(String.valueOf(e.getCause()));
+        for (Throwable s : e.getSuppressed()) msgs.append('\n').append(s.getCause());
+        return msgs.toString();
+    }
+
     @Test
     void silentPeerTimesOutNamingOperationGroupAndPeer() throws Exception {
         CountDownLatch done = new CountDownLatch(2);
@@ -87,10 +94,7 @@ class ThreadFaultsTest {
                 else g.broadcast(buf, DType.F32, 16, 0);
             }
         })).satisfies(e -> {
-            Throwable all = e;
-            StringBuilder msgs = new StringBuilder(String.valueOf(all.getCause()));
-            for (Throwable s : all.getSuppressed()) msgs.append('\n').append(s.getCause());
-            assertThat(msgs.toString()).contains("CollectiveMismatchException")
+            assertThat(rankErrors(e)).contains("CollectiveMismatchException")
                     .contains("expected broadcast #1 with 64 bytes, but rank 0 sent all_reduce #1");
         });
     }
@@ -103,9 +107,7 @@ class ThreadFaultsTest {
                 g.allReduce(buf, DType.F32, g.rank() == 0 ? 16 : 32, ReduceOp.SUM);
             }
         })).satisfies(e -> {
-            StringBuilder msgs = new StringBuilder(String.valueOf(e.getCause()));
-            for (Throwable s : e.getSuppressed()) msgs.append('\n').append(s.getCause());
-            assertThat(msgs.toString()).contains("collective mismatch").contains("with 64 bytes").contains("with 128 bytes");
+            assertThat(rankErrors(e)).contains("collective mismatch").contains("with 64 bytes").contains("with 128 bytes");
         });
     }
 
@@ -117,9 +119,7 @@ class ThreadFaultsTest {
                 g.allGather(arena.allocate(4 * per), arena.allocate(12 * per), DType.F32, per);
             }
         })).satisfies(e -> {
-            StringBuilder msgs = new StringBuilder(String.valueOf(e.getCause()));
-            for (Throwable s : e.getSuppressed()) msgs.append('\n').append(s.getCause());
-            assertThat(msgs.toString()).contains("collective mismatch with rank 2: expected all_gather #1 with 64 bytes, but rank 2 "
+            assertThat(rankErrors(e)).contains("collective mismatch with rank 2: expected all_gather #1 with 64 bytes, but rank 2 "
                     + "sent all_gather #1 with 128 bytes");
         });
     }
@@ -132,9 +132,7 @@ class ThreadFaultsTest {
                 g.allGatherV(arena.allocate(4L * counts[g.rank()]), arena.allocate(16), DType.F32, counts);
             }
         })).satisfies(e -> {
-            StringBuilder msgs = new StringBuilder(String.valueOf(e.getCause()));
-            for (Throwable s : e.getSuppressed()) msgs.append('\n').append(s.getCause());
-            assertThat(msgs.toString()).contains("collective mismatch with rank 0: expected all_gather_v #1 with 4 bytes, but rank 0 "
+            assertThat(rankErrors(e)).contains("collective mismatch with rank 0: expected all_gather_v #1 with 4 bytes, but rank 0 "
                     + "sent all_gather_v #1 with 8 bytes");
         });
     }
