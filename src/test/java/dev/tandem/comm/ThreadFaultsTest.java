@@ -23,29 +23,37 @@ class ThreadFaultsTest {
         return msgs.toString();
     }
 
-    @Test
-    void silentPeerTimesOutNamingOperationGroupAndPeer() throws Exception {
+    /** What a rank does in {@link #rank2Silent}. */
+    private interface RankWork {
+        void run(ProcessGroup g, Arena arena) throws Exception;
+    }
+
+    /**
+     * Ranks 0 and 1 run {@code before}, then {@code waited}; rank 2 runs {@code before} and then
+     * stays alive but silent until both have failed. Groups close only after that: closing is
+     * noticed as a failure. Returns each rank's error (null if none).
+     */
+    private static Throwable[] rank2Silent(List<ProcessGroup> groups, RankWork before, RankWork waited) throws InterruptedException {
         CountDownLatch done = new CountDownLatch(2);
         Throwable[] errors = new Throwable[3];
-        List<ProcessGroup> groups = LocalWorld.create(3, SHORT);
         Thread[] threads = new Thread[3];
         for (int r = 0; r < 3; r++) {
             ProcessGroup g = groups.get(r);
             int rank = r;
             threads[r] = Thread.ofPlatform().start(() -> {
-                try (Arena arena = Arena.ofConfined()) {
+                try (Arena arena = Arena.ofShared()) {
+                    before.run(g, arena);
                     if (rank == 2) {
-                        done.await(30, TimeUnit.SECONDS); // alive but never joins the collective
+                        done.await(30, TimeUnit.SECONDS);
                         return;
                     }
-                    MemorySegment buf = arena.allocate(4096);
-                    g.allReduce(buf, DType.F32, 1024, ReduceOp.SUM);
+                    waited.run(g, arena);
                 } catch (Throwable e) {
                     errors[rank] = e;
                 } finally {
                     if (rank != 2) done.countDown();
                     try {
-                        done.await(30, TimeUnit.SECONDS); // close only after both timed out: closing is noticed as a failure
+                        done.await(30, TimeUnit.SECONDS);
                     } catch (InterruptedException ignored) {
                         Thread.currentThread().interrupt();
                     }
@@ -54,6 +62,14 @@ class ThreadFaultsTest {
             });
         }
         for (Thread t : threads) t.join();
+        return errors;
+    }
+
+    @Test
+    void silentPeerTimesOutNamingOperationGroupAndPeer() throws Exception {
+        List<ProcessGroup> groups = LocalWorld.create(3, SHORT);
+        Throwable[] errors = rank2Silent(groups, (g, arena) -> { },
+                (g, arena) -> g.allReduce(arena.allocate(4096), DType.F32, 1024, ReduceOp.SUM));
         for (int r = 0; r < 2; r++) {
             assertThat(errors[r]).isInstanceOf(CommTimeoutException.class)
                     .hasMessageContaining("all_reduce #1 in group 'world' on rank " + r)
@@ -153,37 +169,10 @@ class ThreadFaultsTest {
     /** On the shared board, a rank waits for a peer's counters instead of a message; a silent peer is still named. */
     @Test
     void silentPeerOnTheSharedBoardTimesOutNamingIt() throws Exception {
-        CountDownLatch done = new CountDownLatch(2);
-        Throwable[] errors = new Throwable[3];
         List<ProcessGroup> groups = LocalWorld.create(3,
                 CommOptions.defaults().withTimeout(Duration.ofSeconds(5)).withChunkBytes(65536).withBoardMinBytes(1));
-        Thread[] threads = new Thread[3];
-        for (int r = 0; r < 3; r++) {
-            ProcessGroup g = groups.get(r);
-            int rank = r;
-            threads[r] = Thread.ofPlatform().start(() -> {
-                try (Arena arena = Arena.ofShared()) {
-                    MemorySegment in = arena.allocate(4096), out = arena.allocate(3 * 4096);
-                    g.allGather(in, out, DType.F32, 1024); // sets the board up
-                    if (rank == 2) {
-                        done.await(30, TimeUnit.SECONDS); // alive but never joins the second gather
-                        return;
-                    }
-                    g.allGather(in, out, DType.F32, 1024);
-                } catch (Throwable e) {
-                    errors[rank] = e;
-                } finally {
-                    if (rank != 2) done.countDown();
-                    try {
-                        done.await(30, TimeUnit.SECONDS);
-                    } catch (InterruptedException ignored) {
-                        Thread.currentThread().interrupt();
-                    }
-                    g.close();
-                }
-            });
-        }
-        for (Thread t : threads) t.join();
+        RankWork gather = (g, arena) -> g.allGather(arena.allocate(4096), arena.allocate(3 * 4096), DType.F32, 1024);
+        Throwable[] errors = rank2Silent(groups, gather, gather); // the first gather sets the board up
         assertThat(errors[2]).isNull();
         for (int r = 0; r < 2; r++) {
             assertThat(errors[r]).isInstanceOf(CommTimeoutException.class)
