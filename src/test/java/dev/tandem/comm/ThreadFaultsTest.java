@@ -163,7 +163,8 @@ class ThreadFaultsTest {
                 g.allGather(in, out, DType.F32, 1024);
             }
         })).rootCause().isInstanceOf(PeerFailureException.class)
-                .hasMessageContaining("all_gather #2 in group 'world'").hasMessageContaining("rank 2 is gone (it closed its process group)");
+                .hasMessageContaining("all_gather #2 in group 'world'")
+                .hasMessageContaining("rank 2 is gone (it closed its process group)");
     }
 
     /** On the shared board, a rank waits for a peer's counters instead of a message; a silent peer is still named. */
@@ -187,7 +188,8 @@ class ThreadFaultsTest {
     void aBoardThatCannotBeCreatedFailsEveryRankWithTheReason(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) {
         String missing = tmp.resolve("no-such-folder").toString();
         List<String> errors = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        assertThatThrownBy(() -> LocalWorld.run(3, SHORT.withTimeout(Duration.ofSeconds(60)).withBoardMinBytes(1).withShmDir(missing), g -> {
+        CommOptions options = SHORT.withTimeout(Duration.ofSeconds(60)).withBoardMinBytes(1).withShmDir(missing);
+        assertThatThrownBy(() -> LocalWorld.run(3, options, g -> {
             try (Arena arena = Arena.ofShared()) {
                 g.allGather(arena.allocate(64), arena.allocate(192), DType.F32, 16);
             } catch (CommException e) {
