@@ -54,7 +54,8 @@ final class CommBenchCommand implements Runnable {
 
     @Option(names = "--direct-min-bytes", defaultValue = "auto",
             description = "Over shared memory, messages this large are read in place by the receiver (one copy instead of two); "
-                    + "'off' copies every message through the rings; 'auto': only between threads (see docs/COMMUNICATION.md) "
+                    + "'off' copies every message through the rings; 'adaptive': each group times both ways and takes the faster; "
+                    + "'auto': from the ring size up between threads, adaptive between processes (see docs/COMMUNICATION.md) "
                     + "(default: ${DEFAULT-VALUE}).")
     String directMinBytes;
 

@@ -79,7 +79,8 @@ final class CommSelfTestCommand implements Runnable {
             }
             int checks = SelfTest.run(world, seed);
             System.out.println("rank " + me + "/" + world.size() + ": " + checks + " checks passed (links: " + transports
-                    + "; read in place: " + world.readsInPlace() + "; board rounds: " + world.boardRounds() + "; compute threads: " + cpus
+                    + "; read in place: " + world.readsInPlace() + "; chosen in place: " + world.inPlaceChoices()[0] + " of "
+                    + world.inPlaceChoices()[1] + "; board rounds: " + world.boardRounds() + "; compute threads: " + cpus
                     + "; oversubscribed: " + (world.oversubscribed() ? "yes" : "no") + ")");
         }
     }

@@ -14,8 +14,9 @@ import java.util.Map;
  * @param transport      "auto" (shared memory to peers on this host, TCP otherwise), "tcp" or "shm"
  * @param directMinBytes payloads this large and larger are read in place by the receiver over
  *                       shared-memory and in-process links ({@link DirectPath}: one copy instead
- *                       of two); {@link Long#MAX_VALUE} turns that off, {@link #AUTO} decides per
- *                       link ({@link #singleCopyFrom})
+ *                       of two); {@link Long#MAX_VALUE} turns that off, {@link #ADAPTIVE} lets each
+ *                       group choose per operation by timing both ways ({@link PathChooser}),
+ *                       {@link #AUTO} decides per link ({@link #singleCopyFrom})
  * @param boardMinBytes  all-gathers with outputs this large and larger (and the all-gather half of
  *                       all-reduces of chunks this large), in groups of three or more ranks that all
  *                       share this host, go through a shared board ({@link Board});
@@ -36,6 +37,8 @@ public record CommOptions(
 
     /** {@code ringBytes} and {@code directMinBytes}: let {@link #ringCapacity} and {@link #singleCopyFrom} decide. */
     public static final long AUTO = 0;
+    /** {@code directMinBytes}: each group times the rings and reading in place, and takes the faster ({@link PathChooser}). */
+    public static final long ADAPTIVE = -1;
     private static final long RING_BYTES = 2L << 20, OVERSUBSCRIBED_RING_BYTES = 8L << 20;
     /** The most memory the automatic ring size lets one host's rings take (two rings per pair of ranks). */
     private static final long HOST_RING_BUDGET = 1L << 30;
@@ -46,7 +49,9 @@ public record CommOptions(
             throw new IllegalArgumentException("ringBytes must be a power of two >= 4096, or AUTO: " + ringBytes);
         }
         if (chunkBytes < 4096) throw new IllegalArgumentException("chunkBytes must be >= 4096: " + chunkBytes);
-        if (directMinBytes < 0) throw new IllegalArgumentException("directMinBytes must be >= 1, or AUTO: " + directMinBytes);
+        if (directMinBytes < ADAPTIVE) {
+            throw new IllegalArgumentException("directMinBytes must be >= 1, AUTO or ADAPTIVE: " + directMinBytes);
+        }
         if (boardMinBytes < 0) throw new IllegalArgumentException("boardMinBytes must be >= 1, or AUTO: " + boardMinBytes);
         if (shmDir == null) throw new IllegalArgumentException("shmDir must be a folder, or \"\" for the default");
         if (!transport.equals("auto") && !transport.equals("tcp") && !transport.equals("shm")) {
@@ -100,18 +105,24 @@ public record CommOptions(
     }
 
     /**
-     * From which payload size a link with rings of {@code ringCapacity} bytes reads payloads in
-     * place. The automatic choice follows measurements on a 2-core VM (docs/BENCHMARKS.md,
-     * "Round 3"): between threads, payloads larger than the ring (which cannot buffer them anyway;
-     * smaller ones are better buffered, so the sender goes on before the receiver runs): one copy
-     * instead of two made 2-thread all-gathers of 16–64 MiB about twice as fast. Between
-     * processes, never: process_vm_readv copied at 4–14 GB/s there against memcpy's 12–50, so the
-     * ring's two copies, which run at once on the sender's and the receiver's core, were faster on
-     * 2 ranks, and runs with ranks sharing cores were too noisy to show a gain.
+     * From which payload size a link with rings of {@code ringCapacity} bytes may read payloads in
+     * place. The automatic choice follows measurements on a 2-core VM (docs/BENCHMARKS.md, "Round 3"
+     * and "Round 5"): between threads, payloads larger than the ring (which cannot buffer them
+     * anyway; smaller ones are better buffered, so the sender goes on before the receiver runs): one
+     * copy instead of two made 2-thread all-gathers of 16–64 MiB about twice as fast. Between
+     * processes neither way won everywhere (the rings by a quarter in one mode of the VM, reading in
+     * place by four times in the other), so there each group chooses by timing both
+     * ({@link #choosesPaths}) for payloads from {@link PathChooser#MIN_PAYLOAD_BYTES} on.
      */
     long singleCopyFrom(long ringCapacity, boolean crossProcess) {
+        if (choosesPaths(crossProcess)) return PathChooser.MIN_PAYLOAD_BYTES;
         if (directMinBytes != AUTO) return directMinBytes;
-        return crossProcess ? Long.MAX_VALUE : ringCapacity;
+        return ringCapacity;
+    }
+
+    /** Whether groups over such links choose per operation between the rings and reading in place ({@link PathChooser}). */
+    boolean choosesPaths(boolean crossProcess) {
+        return directMinBytes == ADAPTIVE || directMinBytes == AUTO && crossProcess;
     }
 
     public CommOptions withDirectMinBytes(long b) {
@@ -154,7 +165,8 @@ public record CommOptions(
      * Defaults overridden by environment variables: TANDEM_COMM_TIMEOUT and
      * TANDEM_HEARTBEAT_TIMEOUT (seconds, decimals allowed), TANDEM_TRANSPORT (auto|tcp|shm),
      * TANDEM_RING_BYTES (bytes or "auto"), TANDEM_TREE_THRESHOLD_BYTES, TANDEM_CHUNK_BYTES, TANDEM_DIRECT_MIN_BYTES
-     * and TANDEM_BOARD_MIN_BYTES (bytes, "auto" or "off"), TANDEM_SHM_DIR (a folder).
+     * (bytes, "auto", "adaptive" or "off") and TANDEM_BOARD_MIN_BYTES (bytes, "auto" or "off"),
+     * TANDEM_SHM_DIR (a folder).
      */
     public static CommOptions fromEnvironment(Map<String, String> env) {
         CommOptions d = defaults();
@@ -168,11 +180,20 @@ public record CommOptions(
                     longValue(env, "TANDEM_TREE_THRESHOLD_BYTES", d.treeThresholdBytes),
                     longValue(env, "TANDEM_CHUNK_BYTES", d.chunkBytes),
                     env.getOrDefault("TANDEM_TRANSPORT", d.transport),
-                    minBytes("TANDEM_DIRECT_MIN_BYTES", env.getOrDefault("TANDEM_DIRECT_MIN_BYTES", "auto").trim()),
+                    directMinBytes(env.getOrDefault("TANDEM_DIRECT_MIN_BYTES", "auto").trim()),
                     minBytes("TANDEM_BOARD_MIN_BYTES", env.getOrDefault("TANDEM_BOARD_MIN_BYTES", "auto").trim()),
                     env.getOrDefault("TANDEM_SHM_DIR", "").trim());
         } catch (IllegalArgumentException e) {
             throw new TandemException("bad communication setting in the environment: " + e.getMessage());
+        }
+    }
+
+    private static long directMinBytes(String v) {
+        if (v.equalsIgnoreCase("adaptive")) return ADAPTIVE;
+        try {
+            return minBytes("TANDEM_DIRECT_MIN_BYTES", v);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("TANDEM_DIRECT_MIN_BYTES=" + v + " must be a number of bytes >= 1, auto, adaptive or off");
         }
     }
 

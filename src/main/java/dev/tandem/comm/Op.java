@@ -17,11 +17,14 @@ final class Op {
     private final long seq;
     private final long deadlineNanos;
     private final WaitPolicy waits;
+    private final PathChooser.Paths paths;
 
-    Op(PeerGroup group, OpKind kind, long seq) {
+    /** @param paths how this operation's large payloads travel ({@link PathChooser}) */
+    Op(PeerGroup group, OpKind kind, long seq, PathChooser.Paths paths) {
         this.group = group;
         this.kind = kind;
         this.seq = seq;
+        this.paths = paths;
         this.deadlineNanos = System.nanoTime() + group.options().timeout().toNanos();
         this.waits = group.waits();
     }
@@ -49,15 +52,17 @@ final class Op {
 
     /** Sends a payload the peer copies: large ones may be read in place ({@link DirectPath}). */
     Transfer send(int groupPeer, MemorySegment payload) {
-        return group.link(groupPeer).send(header(payload.byteSize()), payload, true);
+        return group.link(groupPeer).send(header(payload.byteSize()), payload, paths != PathChooser.Paths.RING);
     }
 
     /**
-     * Sends a payload the peer combines with {@link #recvReduce}: always through the ring, which
-     * the peer reduces straight out of, so reading in place would not save a copy.
+     * Sends a payload the peer combines with {@link #recvReduce}: through the ring, which the peer
+     * reduces straight out of, so reading in place saves no copy; unless the group found that
+     * reading in place is faster here ({@link PathChooser}), as where the ring's cache lines cross
+     * between cores slowly.
      */
     Transfer sendToReduce(int groupPeer, MemorySegment payload) {
-        return group.link(groupPeer).send(header(payload.byteSize()), payload, false);
+        return group.link(groupPeer).send(header(payload.byteSize()), payload, paths == PathChooser.Paths.IN_PLACE);
     }
 
     /** A copy within this rank, run piece by piece beside the transfers it is given to {@link #run} with. */

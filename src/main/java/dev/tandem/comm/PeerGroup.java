@@ -25,6 +25,7 @@ final class PeerGroup implements ProcessGroup {
     private final long[] recvSeq;
     private final OffHeap[] scratch = new OffHeap[3];
     private volatile Board board; // set up by the first all-gather that uses it
+    private final PathChooser paths;
 
     PeerGroup(Endpoint endpoint, String name, int[] worldRanks, boolean ownsEndpoint) {
         this.endpoint = endpoint;
@@ -38,6 +39,18 @@ final class PeerGroup implements ProcessGroup {
         this.id = name.hashCode() * 31 + Arrays.hashCode(worldRanks);
         this.sendSeq = new long[worldRanks.length];
         this.recvSeq = new long[worldRanks.length];
+        this.paths = new PathChooser(name, choosesPaths(), rank == 0, worldRanks.length);
+    }
+
+    /** Whether this group's links may carry large payloads either way, so that it chooses per operation ({@link PathChooser}). */
+    private boolean choosesPaths() {
+        boolean shm = false, local = false;
+        for (int p = 0; p < size(); p++) {
+            if (p == rank) continue;
+            shm |= link(p).kind().equals("shm");
+            local |= link(p).kind().equals("local");
+        }
+        return shm && options().choosesPaths(true) || local && options().choosesPaths(false);
     }
 
     static PeerGroup world(Endpoint endpoint) {
@@ -129,6 +142,11 @@ final class PeerGroup implements ProcessGroup {
     }
 
     @Override
+    public int[] inPlaceChoices() {
+        return paths.inPlaceKeys();
+    }
+
+    @Override
     public long boardRounds() {
         Board b = board;
         try {
@@ -167,8 +185,13 @@ final class PeerGroup implements ProcessGroup {
 
     private Work exec(boolean async, OpKind kind, long bytes, Consumer<Op> body) {
         Runnable run = () -> {
-            Op op = new Op(this, kind, ++collectiveSeq);
+            long start = System.nanoTime(), inPlace = endpoint.readsInPlace(), byRing = endpoint.largeRingReceives();
+            PathChooser.Choice ways = paths.choose(kind, bytes, start);
+            Op op = new Op(this, kind, ++collectiveSeq, ways.paths);
             traced(kind, collectiveSeq, bytes, () -> body.accept(op));
+            long took = System.nanoTime() - start;
+            boolean readInPlace = endpoint.readsInPlace() > inPlace, cameByRing = endpoint.largeRingReceives() > byRing;
+            ways.finished(took, readInPlace == cameByRing ? null : readInPlace);
         };
         return dispatch(async, run);
     }
@@ -178,7 +201,7 @@ final class PeerGroup implements ProcessGroup {
         if (peer == rank) throw new IllegalArgumentException("send/recv to self is not supported (rank " + peer + ")");
         Runnable run = () -> {
             long seq = isSend ? ++sendSeq[peer] : ++recvSeq[peer];
-            Op op = new Op(this, OpKind.SEND_RECV, seq);
+            Op op = new Op(this, OpKind.SEND_RECV, seq, paths.pointToPoint());
             traced(OpKind.SEND_RECV, seq, bytes, () -> body.accept(op));
         };
         return dispatch(async, run);

@@ -38,6 +38,12 @@ public interface ProcessGroup extends AutoCloseable {
      */
     long readsInPlace();
 
+    /**
+     * Of the (operation kind, size) pairs for which this group chooses how large payloads travel
+     * (docs/COMMUNICATION.md, "Rings or reading in place"): {how many now read in place, how many there are}.
+     */
+    int[] inPlaceChoices();
+
     /** Rounds this group has gathered through its shared board (docs/COMMUNICATION.md, "The shared board"); 0 without one. */
     long boardRounds();
 

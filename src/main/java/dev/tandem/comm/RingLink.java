@@ -14,7 +14,7 @@ import java.lang.foreign.ValueLayout;
  * as soon as it is consumed, so reading, writing and the rank's other transfer (a ring step sends
  * and receives at once) interleave finely and the bytes in flight stay in cache.
  *
- * <p>Payloads of at least {@code directMin} bytes that the peer copies (not reduces) take the
+ * <p>Payloads of at least {@code directMin} bytes that the sender lets the peer read in place take the
  * {@link DirectPath} where the link has one: an 8-byte word in front of every header is 0 for a
  * payload that follows in the ring, and otherwise the word the receiver reads it in place with.
  */
@@ -36,6 +36,7 @@ final class RingLink implements Link {
     private MemorySegment directScratch; // payloads read in place into heap memory pass through it
     private long directSent; // payloads sent by the direct path so far, compared with out.directReads()
     private volatile long readsInPlace; // written by the rank's operation thread only
+    private volatile long largeRingReceives; // payloads of at least directMin bytes that came through the ring; ditto
     private boolean closed;
 
     /**
@@ -56,6 +57,11 @@ final class RingLink implements Link {
     @Override
     public long readsInPlace() {
         return readsInPlace;
+    }
+
+    @Override
+    public long largeRingReceives() {
+        return largeRingReceives;
     }
 
     @Override
@@ -225,7 +231,10 @@ final class RingLink implements Link {
                 in.consume(n);
                 moved = true;
             }
-            if (received == paddedTotal) done = true;
+            if (received == paddedTotal) {
+                done = true;
+                if (total >= directMin) largeRingReceives++;
+            }
             else if (!moved && writerGone) throw new LinkClosedException(peer, "rank " + peer + " closed its end of the channel");
             return moved;
         }

@@ -64,6 +64,7 @@ public final class SelfTest {
                     checks += 5;
                 }
             }
+            checks += largeGathers(g, arena, seed);
             g.barrier();
             MemorySegment token = arena.allocate(4);
             if (n > 1) {
@@ -81,6 +82,27 @@ public final class SelfTest {
             checks += 2;
         }
         return checks;
+    }
+
+    /**
+     * All-gathers with blocks above the size from which groups on one host choose between the
+     * rings and reading in place ({@link PathChooser}), enough of them for a whole window of
+     * tries and the steady operations after it: both ways, and the switch between them, checked.
+     */
+    private static int largeGathers(ProcessGroup g, Arena arena, long seed) {
+        int n = g.size(), me = g.rank();
+        long count = 20_000; // 80 KB of f32 per rank
+        long bytes = DType.F32.bytes(count);
+        MemorySegment[] in = new MemorySegment[n];
+        for (int r = 0; r < n; r++) in[r] = random(arena, DType.F32, count, seed + 977L * r);
+        MemorySegment all = arena.allocate(bytes * n);
+        int rounds = PathChooser.PATTERN.length() + 3;
+        for (int i = 0; i < rounds; i++) {
+            all.fill((byte) 0);
+            g.allGather(in[me], all, DType.F32, count);
+            for (int r = 0; r < n; r++) same(all.asSlice(r * bytes, bytes), in[r], "large all_gather " + i + " block " + r);
+        }
+        return rounds;
     }
 
     static MemorySegment random(Arena arena, DType t, long count, long seed) {

@@ -247,6 +247,50 @@ class CollectivesTest {
     }
 
     /**
+     * Groups that choose between the rings and reading in place ({@link PathChooser}) try both in
+     * their first window of each operation, give the reference results either way, and end with
+     * every rank on rank 0's choice (which way wins depends on the machine, so it is not asserted).
+     */
+    @org.junit.jupiter.api.Test
+    void adaptiveGroupsTryBothWaysAndFollowRankZero() {
+        CommOptions adaptive = DEFAULT.withDirectMinBytes(CommOptions.ADAPTIVE);
+        for (int n : new int[] {2, 3}) {
+            int[][] choices = new int[n][];
+            long[] reads = new long[n];
+            LocalWorld.run(n, adaptive, g -> {
+                long per = 40_000; // 160 KB of f32 per rank: payloads above the 64 KiB threshold
+                try (Arena arena = Arena.ofShared()) {
+                    MemorySegment[] inputs = new MemorySegment[n];
+                    for (int r = 0; r < n; r++) inputs[r] = TestData.random(arena, DType.F32, per * n, seed(r, per, DType.F32, 7));
+                    MemorySegment all = TestData.alloc(arena, DType.F32, per * n), mine = TestData.alloc(arena, DType.F32, per);
+                    int ops = PathChooser.PATTERN.length() + 3; // a window, then steady operations
+                    for (int i = 0; i < ops; i++) {
+                        g.allGather(inputs[g.rank()].asSlice(0, DType.F32.bytes(per)), all, DType.F32, per);
+                        for (int r = 0; r < n; r++) {
+                            assertThat(all.asSlice(DType.F32.bytes(r * per), DType.F32.bytes(per))
+                                    .mismatch(inputs[r].asSlice(0, DType.F32.bytes(per)))).as("all-gather %d, block %d", i, r).isEqualTo(-1);
+                        }
+                        g.reduceScatter(inputs[g.rank()], mine, DType.F32, per, ReduceOp.SUM);
+                        TestData.assertReduced(mine, inputs, DType.F32, ReduceOp.SUM, g.rank() * per, per, "reduce-scatter " + i);
+                        MemorySegment buf = TestData.alloc(arena, DType.F32, per * n);
+                        buf.copyFrom(inputs[g.rank()]);
+                        g.allReduce(buf, DType.F32, per * n, ReduceOp.SUM);
+                        TestData.assertReduced(buf, inputs, DType.F32, ReduceOp.SUM, 0, per * n, "all-reduce " + i);
+                    }
+                }
+                choices[g.rank()] = g.inPlaceChoices();
+                reads[g.rank()] = g.readsInPlace();
+            });
+            for (int r = 0; r < n; r++) {
+                assertThat(choices[r]).as("n=%d rank %d: three operation keys, as rank 0 chose", n, r).containsExactly(choices[0]);
+                assertThat(choices[r][1]).isEqualTo(3);
+                // the window read every operation's payloads in place five times
+                assertThat(reads[r]).as("n=%d rank %d", n, r).isGreaterThanOrEqualTo(5 * 3);
+            }
+        }
+    }
+
+    /**
      * The board takes over all-gathers from its threshold on, in groups of three or more ranks on
      * one host; two-rank groups keep the rings.
      */

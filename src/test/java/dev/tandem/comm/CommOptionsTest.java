@@ -16,20 +16,30 @@ class CommOptionsTest {
         assertThat(CommOptions.fromEnvironment(Map.of("TANDEM_DIRECT_MIN_BYTES", "auto")).directMinBytes()).isEqualTo(CommOptions.AUTO);
         assertThat(CommOptions.fromEnvironment(Map.of("TANDEM_DIRECT_MIN_BYTES", "off")).directMinBytes()).isEqualTo(Long.MAX_VALUE);
         assertThat(CommOptions.fromEnvironment(Map.of("TANDEM_DIRECT_MIN_BYTES", "4096")).directMinBytes()).isEqualTo(4096);
+        assertThat(CommOptions.fromEnvironment(Map.of("TANDEM_DIRECT_MIN_BYTES", "Adaptive")).directMinBytes()).isEqualTo(CommOptions.ADAPTIVE);
         for (String bad : new String[] {"0", "-1", "lots"}) {
             assertThatThrownBy(() -> CommOptions.fromEnvironment(Map.of("TANDEM_DIRECT_MIN_BYTES", bad)))
-                    .isInstanceOf(TandemException.class).hasMessageContaining("TANDEM_DIRECT_MIN_BYTES=" + bad).hasMessageContaining("auto or off");
+                    .isInstanceOf(TandemException.class).hasMessageContaining("TANDEM_DIRECT_MIN_BYTES=" + bad)
+                    .hasMessageContaining("auto, adaptive or off");
         }
+        assertThatThrownBy(() -> CommOptions.defaults().withDirectMinBytes(-2)).hasMessageContaining("AUTO or ADAPTIVE");
     }
 
     @Test
-    void automaticThresholdReadsInPlaceWhatTheRingCannotHoldBetweenThreadsOnly() {
+    void automaticThresholdReadsInPlaceWhatTheRingCannotHoldBetweenThreadsAndChoosesBetweenProcesses() {
         CommOptions auto = CommOptions.defaults();
         assertThat(auto.singleCopyFrom(RING, false)).isEqualTo(RING); // threads
-        assertThat(auto.singleCopyFrom(RING, true)).isEqualTo(Long.MAX_VALUE); // processes: the ring measured as fast or faster
+        assertThat(auto.choosesPaths(false)).isFalse();
+        assertThat(auto.choosesPaths(true)).isTrue(); // processes: neither way won everywhere, so groups time both
+        assertThat(auto.singleCopyFrom(RING, true)).isEqualTo(PathChooser.MIN_PAYLOAD_BYTES);
+        CommOptions adaptive = auto.withDirectMinBytes(CommOptions.ADAPTIVE);
+        assertThat(adaptive.choosesPaths(false)).isTrue();
+        assertThat(adaptive.singleCopyFrom(RING, false)).isEqualTo(PathChooser.MIN_PAYLOAD_BYTES);
         CommOptions fixed = auto.withDirectMinBytes(4096);
+        assertThat(fixed.choosesPaths(true)).isFalse();
         assertThat(fixed.singleCopyFrom(RING, true)).isEqualTo(4096);
         assertThat(fixed.singleCopyFrom(RING, false)).isEqualTo(4096);
+        assertThat(auto.withDirectMinBytes(Long.MAX_VALUE).choosesPaths(true)).isFalse();
     }
 
     @Test
