@@ -4,10 +4,14 @@
  * then trials of back-to-back calls; per trial the slowest rank's mean time; median of trials).
  * Prints "RESULT <op> <bytes> <median_us> <min_us> <max_us>" lines from rank 0.
  * Sizes follow nccl-tests: all_reduce = the buffer, reduce_scatter = the input, all_gather = the output.
+ * The all-reduce works in place (MPI_IN_PLACE) on the buffer the other operations then read, as
+ * Tandem's does; a fourth argument "out-of-place" makes it read `in` and write `out` instead
+ * (the peer before 2026-11-26 21:20 UTC, see docs/BENCHMARKS.md, Round 6).
  */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define TRIALS 5
 
@@ -16,9 +20,12 @@ static int cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+static int outOfPlace;
+
 static void run(int op, float *in, float *out, long count, int n) {
     long per = count / n;
-    if (op == 0) MPI_Allreduce(in, out, (int)count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    if (op == 0 && outOfPlace) MPI_Allreduce(in, out, (int)count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    else if (op == 0) MPI_Allreduce(MPI_IN_PLACE, in, (int)count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     else if (op == 1) MPI_Reduce_scatter_block(in, out, (int)per, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     else MPI_Allgather(in, (int)per, MPI_FLOAT, out, (int)per, MPI_FLOAT, MPI_COMM_WORLD);
 }
@@ -30,6 +37,7 @@ int main(int argc, char **argv) {
     MPI_Comm_size(MPI_COMM_WORLD, &n);
     long minBytes = argc > 1 ? atol(argv[1]) : 1024;
     long maxBytes = argc > 2 ? atol(argv[2]) : 256L << 20;
+    outOfPlace = argc > 3 && strcmp(argv[3], "out-of-place") == 0;
     const char *names[] = {"all_reduce", "reduce_scatter", "all_gather"};
     float *in = malloc(maxBytes), *out = malloc(maxBytes);
     /* The same values as Tandem's worker, written element by element: malloc + memset(0) is
