@@ -6,7 +6,8 @@ import java.lang.foreign.MemorySegment;
 /**
  * An accounted off-heap buffer with a deterministic lifetime: its memory is counted under a
  * {@link MemoryCategory} while open and freed (and uncounted) by {@link #close()}. Tensors,
- * communication buffers and snapshot buffers all allocate through this one mechanism.
+ * communication buffers and snapshot buffers all allocate through this one mechanism. Buffers of
+ * 2 MiB and more are asked to sit on huge pages ({@link HugePages}).
  */
 public final class OffHeap implements AutoCloseable {
     /** Alignment of every buffer: one 64-byte cache line, which is also one AVX-512 vector. */
@@ -19,7 +20,8 @@ public final class OffHeap implements AutoCloseable {
 
     private OffHeap(long bytes, MemoryCategory category) {
         this.arena = Arena.ofShared();
-        this.segment = arena.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes);
+        this.segment = bytes >= HugePages.MIN_BYTES && HugePages.available() ? HugePages.map(bytes, arena)
+                : arena.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes);
         this.category = category;
         MemoryAccounting.add(category, bytes);
     }
