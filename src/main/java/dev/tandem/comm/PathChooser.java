@@ -26,11 +26,14 @@ import java.util.Map;
  * it came), so all ranks use one way a message after rank 0 chose it. Where ranks chose on their
  * own, noise made them choose differently, and a mixed exchange was slower than either way.
  *
- * <p>Windows start at a key's first operation and then at its first operation in each new
+ * <p>Windows start at a key's first operation and then at its first operation in a new
  * {@link #PERIOD_NANOS} period of the host's monotonic clock, which every rank on the host reads
- * alike, at least {@link #MIN_GAP} and at most {@link #MAX_GAP} operations apart. So all ranks run
- * the same window, a change of speed is seen within a period or two, and trying the slower way
- * costs a few per cent at most.
+ * alike, so all ranks run the same window. Two bounds keep trying the slower way cheap: at least
+ * {@link #MIN_GAP} operations between windows, and, after a window that took t, at least
+ * {@link #COST_RATIO}·t before the next (rounded up to a power of two of periods, so that ranks
+ * whose clocks saw slightly different t still agree): windows then take at most about 5 % of the
+ * time. A change of speed is noticed within a period where windows are cheap, within seconds
+ * where they are not.
  */
 final class PathChooser {
     /** How an operation's payloads may travel. */
@@ -50,8 +53,10 @@ final class PathChooser {
     /** The window of operations so large that one of them is long enough to time well. */
     static final String LARGE_PATTERN = "RrDddRr";
     private static final long LARGE_OP_BYTES = 32L << 20;
-    static final long MIN_GAP = 64, MAX_GAP = 1024;
+    static final long MIN_GAP = 64;
     static final long PERIOD_NANOS = 100_000_000;
+    /** The wait after a window, in multiples of its duration; and the most periods it may come to. */
+    static final long COST_RATIO = 20, MAX_WAIT_PERIODS = 1024;
     /** The other way must be this much faster to be taken: where both are about as fast, switching back and forth only costs. */
     static final double SWITCH_MARGIN = 1.05;
 
@@ -131,6 +136,7 @@ final class PathChooser {
         private long count; // operations of this key so far: the same on every rank
         private long windowStart = Long.MIN_VALUE / 2; // the count at which the last window started
         private long windowPeriod; // the clock period in which it started
+        private long waitPeriods = 1; // periods from the start of the last window to the next one
         private boolean inPlace; // the way outside windows
         private boolean decided;
 
@@ -143,7 +149,7 @@ final class PathChooser {
         Choice next(long nanoTime) {
             long c = count++;
             long since = c - windowStart, period = Math.floorDiv(nanoTime, PERIOD_NANOS);
-            if (since >= MAX_GAP || since >= MIN_GAP && period > windowPeriod) {
+            if (c == 0 || since >= MIN_GAP && period >= windowPeriod + waitPeriods) {
                 windowStart = c;
                 windowPeriod = period;
                 since = 0;
@@ -155,7 +161,11 @@ final class PathChooser {
 
         void timed(int slot, long nanos) {
             times[slot] = nanos;
-            if (slot != pattern.length() - 1 || !decides) return;
+            if (slot != pattern.length() - 1) return;
+            long took = Arrays.stream(times).sum();
+            long periods = Math.max(1, Math.ceilDiv(COST_RATIO * took, PERIOD_NANOS));
+            waitPeriods = Math.min(MAX_WAIT_PERIODS, Long.highestOneBit(periods) == periods ? periods : Long.highestOneBit(periods) * 2);
+            if (!decides) return;
             double ring = median(samples('r')), direct = median(samples('d'));
             boolean was = inPlace;
             inPlace = was ? direct <= ring * SWITCH_MARGIN : direct * SWITCH_MARGIN < ring;

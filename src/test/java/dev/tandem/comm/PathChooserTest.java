@@ -83,21 +83,38 @@ class PathChooserTest {
         assertThat(clear.inPlaceKeys()).containsExactly(1, 1);
     }
 
-    @Test
-    void windowsRecurInNewClockPeriodsWithinBoundsOnTheCount() {
-        PathChooser c = new PathChooser("g", true, true, 2);
+    /** The operations at which windows start, for operations that take what {@code nanos} says. */
+    private static List<Integer> windowStarts(PathChooser c, int ops, long ringNanos, long inPlaceNanos, java.util.function.IntToLongFunction clock) {
         int firstInPlace = PathChooser.PATTERN.indexOf('D');
         List<Integer> starts = new ArrayList<>();
-        long now = 0;
         Paths before = null;
-        for (int i = 0; i < 3000; i++) {
-            if (i == 30 || i == 500) now += PERIOD; // the first before the minimum gap, the second after it
-            Paths p = run(c, OpKind.ALL_GATHER, MIB, now, 100, 200, null); // the rings win: in place only inside windows
+        for (int i = 0; i < ops; i++) {
+            Paths p = run(c, OpKind.ALL_GATHER, MIB, clock.applyAsLong(i), ringNanos, inPlaceNanos, null); // the rings win
             if (p == Paths.IN_PLACE && before == Paths.RING) starts.add(i - firstInPlace);
             before = p;
         }
-        long min = PathChooser.MIN_GAP, max = PathChooser.MAX_GAP;
-        assertThat(starts).containsExactly(0, (int) min, 500, (int) (500 + max), (int) (500 + 2 * max));
+        return starts;
+    }
+
+    @Test
+    void windowsStartInNewClockPeriodsAtLeastSoManyOperationsApart() {
+        // a new period at operation 30 (before the minimum gap) and at 500
+        List<Integer> starts = windowStarts(new PathChooser("g", true, true, 2), 3000, 100, 200,
+                i -> (i >= 30 ? PERIOD : 0) + (i >= 500 ? PERIOD : 0));
+        assertThat(starts).containsExactly(0, (int) PathChooser.MIN_GAP, 500);
+    }
+
+    @Test
+    void costlyWindowsWaitTwentyTimesTheirLength() {
+        // 11 operations of 10–20 ms: a window of about 160 ms, so the next waits 3.2 s (32 periods, a power of two)
+        long ms = 1_000_000;
+        int periodOps = 5; // the clock moves one period every 5 operations
+        List<Integer> starts = windowStarts(new PathChooser("g", true, true, 2), 1000, 10 * ms, 20 * ms, i -> (long) i / periodOps * PERIOD);
+        long took = 10 * ms * 6 + 20 * ms * 5; // six operations by the rings, five in place
+        long periods = Long.highestOneBit(Math.ceilDiv(PathChooser.COST_RATIO * took, PERIOD) * 2 - 1);
+        assertThat(periods).isEqualTo(32);
+        assertThat(starts).containsExactly(0, 32 * periodOps, 2 * 32 * periodOps, 3 * 32 * periodOps, 4 * 32 * periodOps,
+                5 * 32 * periodOps, 6 * 32 * periodOps);
     }
 
     @Test
