@@ -1,6 +1,7 @@
 package dev.tandem.cli;
 
 import dev.tandem.TandemException;
+import dev.tandem.tensor.OffHeap;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -56,6 +57,12 @@ public final class Main implements Runnable {
             }
             throw ex;
         });
+        try {
+            OffHeap.checkSettings(); // a bad TANDEM_HUGE_PAGES is reported before any work starts
+        } catch (TandemException te) {
+            err.println("tandem: " + te.getMessage());
+            return te.exitCode();
+        }
         return cli.execute(args);
     }
 

@@ -52,12 +52,6 @@ final class Endpoint implements AutoCloseable {
         return n;
     }
 
-    long largeRingReceives() {
-        long n = 0;
-        for (Link l : links) if (l != null) n += l.largeRingReceives();
-        return n;
-    }
-
     String linkKind(int worldRank) {
         return worldRank == rank ? "self" : links[worldRank].kind();
     }

@@ -24,11 +24,6 @@ interface Link extends AutoCloseable {
         return 0;
     }
 
-    /** Messages so far that came through the link's buffer although they were large enough to be read in place. */
-    default long largeRingReceives() {
-        return 0;
-    }
-
     @Override
     void close();
 }

@@ -1,16 +1,18 @@
 package dev.tandem.comm;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
 /**
- * Chooses, for each collective of a group whose ranks share a host, how its large payloads travel:
- * through the shared-memory rings (the sender copies in, the receiver copies out) or read in place
- * by the receiver ({@link DirectPath}: one copy). Neither is faster everywhere. On the 2-core VM
- * of docs/BENCHMARKS.md the rings won by about a quarter while the two vCPUs shared a cache and
- * lost four times over while they did not, and which of the two held changed by itself, between
- * runs and within them (Round 5 and Round 6).
+ * Chooses, for each collective of a group whose ranks all share a host, how its large payloads
+ * travel: through the shared-memory rings (the sender copies in, the receiver copies out) or read
+ * in place by the receiver ({@link DirectPath}: one copy). Neither is faster everywhere. On the
+ * 2-core VM of docs/BENCHMARKS.md the rings won by about a quarter while the two vCPUs shared a
+ * cache and lost four times over while they did not, and which of the two held changed by itself,
+ * between runs and within them (Rounds 5 and 6).
  *
  * <p>So the group measures both, per operation kind and power-of-two size, in windows of a few
  * operations: ring, then in place, then ring again ({@link #PATTERN}), so a drift in speed weighs
@@ -21,19 +23,12 @@ import java.util.Map;
  * an operation ends only when this rank's payloads have been taken too.
  *
  * <p>The group's rank 0 decides, by the lower median (the other way must be 5 % faster to be
- * taken); the other ranks take the way their peers'
- * messages came by in the key's last operation outside a window (every message says which way
- * it came), so all ranks use one way a message after rank 0 chose it. Where ranks chose on their
- * own, noise made them choose differently, and a mixed exchange was slower than either way.
- *
- * <p>Windows start at a key's first operation and then at its first operation in a new
- * {@link #PERIOD_NANOS} period of the host's monotonic clock, which every rank on the host reads
- * alike, so all ranks run the same window. Two bounds keep trying the slower way cheap: at least
- * {@link #MIN_GAP} operations between windows, and, after a window that took t, at least
- * {@link #COST_RATIO}·t before the next (rounded up to a power of two of periods, so that ranks
- * whose clocks saw slightly different t still agree): windows then take at most about 5 % of the
- * time. A change of speed is noticed within a period where windows are cheap, within seconds
- * where they are not.
+ * taken), and sends its decision to every rank at the end of the window
+ * ({@link Choice#endsWindow}), together with the number of operations until the next window:
+ * {@link #COST_RATIO} times the window's length in operations of the chosen way, so windows take
+ * about 5 % of the time at most, and at least {@link #MIN_GAP}. So every rank uses the same way in
+ * every operation and runs the same windows: where ranks chose on their own, noise made them
+ * choose differently, and a mixed exchange was slower than either way.
  */
 final class PathChooser {
     /** How an operation's payloads may travel. */
@@ -53,15 +48,14 @@ final class PathChooser {
     /** The window of operations so large that one of them is long enough to time well. */
     static final String LARGE_PATTERN = "RrDddRr";
     private static final long LARGE_OP_BYTES = 32L << 20;
-    static final long MIN_GAP = 64;
-    static final long PERIOD_NANOS = 100_000_000;
-    /** The wait after a window, in multiples of its duration; and the most periods it may come to. */
-    static final long COST_RATIO = 20, MAX_WAIT_PERIODS = 1024;
+    /** Operations of a key between two windows: at least, and at most. */
+    static final long MIN_GAP = 64, MAX_GAP = 1 << 20;
+    /** The gap after a window, in multiples of its length. */
+    static final long COST_RATIO = 20;
     /** The other way must be this much faster to be taken: where both are about as fast, switching back and forth only costs. */
     static final double SWITCH_MARGIN = 1.05;
-
-    /** TANDEM_LOG_PATHS=1: the deciding rank prints each first choice and each change, with the medians behind it. */
-    private static final boolean LOG = !System.getenv().getOrDefault("TANDEM_LOG_PATHS", "").isBlank();
+    /** TANDEM_LOG_PATHS=1: rank 0 prints each first choice and each change, with the medians behind it. */
+    private static final boolean LOG = "1".equals(System.getenv("TANDEM_LOG_PATHS"));
 
     private final String group;
     private final boolean adaptive;
@@ -70,8 +64,8 @@ final class PathChooser {
     private final Map<Long, Key> keys = new HashMap<>();
 
     /**
-     * @param adaptive false: every operation gets {@link Paths#FIXED}
-     * @param decides  whether this rank chooses (the group's rank 0) or follows its peers
+     * @param adaptive false: every operation gets {@link Paths#FIXED}; must be the same on every rank
+     * @param decides  whether this rank chooses (the group's rank 0) or takes rank 0's choice
      * @param ranks    the group's size: an operation of b bytes sends payloads of about b / ranks
      */
     PathChooser(String group, boolean adaptive, boolean decides, int ranks) {
@@ -81,18 +75,25 @@ final class PathChooser {
         this.ranks = ranks;
     }
 
-    /** The ways for the next operation, which starts at {@code nanoTime}; call {@link Choice#finished} when it is done. */
-    synchronized Choice choose(OpKind kind, long bytes, long nanoTime) {
+    /**
+     * The ways for the next operation of {@code kind} over {@code bytes}, which must be the same on
+     * every rank; call {@link Choice#finished} when it is done.
+     */
+    synchronized Choice choose(OpKind kind, long bytes) {
         if (!adaptive) return new Choice(null, Paths.FIXED, -1);
         if (bytes / ranks < MIN_PAYLOAD_BYTES) return new Choice(null, Paths.RING, -1); // no payload large enough to choose for
         int bucket = 63 - Long.numberOfLeadingZeros(bytes);
-        Key key = keys.computeIfAbsent((long) kind.ordinal() << 8 | bucket, k -> new Key(kind.label() + " of " + bytes + " bytes", bytes >= LARGE_OP_BYTES ? LARGE_PATTERN : PATTERN));
-        return key.next(nanoTime);
+        Key key = keys.computeIfAbsent((long) kind.ordinal() << 8 | bucket,
+                k -> new Key(kind.label() + " of " + bytes + " bytes", bytes >= LARGE_OP_BYTES ? LARGE_PATTERN : PATTERN));
+        return key.next();
     }
 
-    /** The ways of a send or receive: point-to-point messages have no partner operation to time, so they keep the ring. */
-    Paths pointToPoint() {
-        return adaptive ? Paths.RING : Paths.FIXED;
+    /**
+     * The ways of an operation that is not chosen for: point-to-point messages (one side alone
+     * cannot time an exchange), and collectives whose sizes differ between ranks.
+     */
+    Choice unchosen() {
+        return new Choice(null, adaptive ? Paths.RING : Paths.FIXED, -1);
     }
 
     /** For reports: {how many (kind, size) keys now read in place, how many keys there are}. */
@@ -114,16 +115,35 @@ final class PathChooser {
             this.slot = slot;
         }
 
-        /**
-         * @param nanos        how long the operation took
-         * @param peersInPlace whether the large payloads this rank received were read in place,
-         *                     or null if it received none
-         */
-        void finished(long nanos, Boolean peersInPlace) {
-            if (key == null) return;
+        /** Records how long the operation took, if it was one of a window's. */
+        void finished(long nanos) {
+            if (key == null || slot < 0) return;
             synchronized (PathChooser.this) {
-                if (slot >= 0) key.timed(slot, nanos);
-                else if (!decides && peersInPlace != null) key.inPlace = peersInPlace;
+                key.times[slot] = nanos;
+            }
+        }
+
+        /**
+         * Whether this was the last operation of a window: then every rank of the group calls
+         * {@link #agree} next, as one more collective.
+         */
+        boolean endsWindow() {
+            return key != null && slot == key.pattern.length() - 1;
+        }
+
+        /**
+         * The decision message of rank 0 (16 bytes: the way, and the operations until the next
+         * window), written into {@code message} on rank 0 before {@code broadcast} sends it to the
+         * others; then every rank takes it.
+         */
+        void agree(MemorySegment message, Runnable broadcast) {
+            synchronized (PathChooser.this) {
+                if (decides) key.decide(message);
+            }
+            broadcast.run();
+            synchronized (PathChooser.this) {
+                key.inPlace = message.get(ValueLayout.JAVA_LONG, 0) != 0;
+                key.nextWindow = key.count + message.get(ValueLayout.JAVA_LONG, 8);
             }
         }
     }
@@ -134,10 +154,8 @@ final class PathChooser {
         private final String pattern;
         private final long[] times;
         private long count; // operations of this key so far: the same on every rank
-        private long windowStart = Long.MIN_VALUE / 2; // the count at which the last window started
-        private long windowPeriod; // the clock period in which it started
-        private long waitPeriods = 1; // periods from the start of the last window to the next one
-        private boolean inPlace; // the way outside windows
+        private long nextWindow; // the count at which the next window starts: the same on every rank
+        private boolean inPlace; // the way outside windows: the same on every rank
         private boolean decided;
 
         Key(String label, String pattern) {
@@ -146,34 +164,28 @@ final class PathChooser {
             this.times = new long[pattern.length()];
         }
 
-        Choice next(long nanoTime) {
+        Choice next() {
             long c = count++;
-            long since = c - windowStart, period = Math.floorDiv(nanoTime, PERIOD_NANOS);
-            if (c == 0 || since >= MIN_GAP && period >= windowPeriod + waitPeriods) {
-                windowStart = c;
-                windowPeriod = period;
-                since = 0;
-            }
-            if (since >= pattern.length()) return new Choice(this, inPlace ? Paths.IN_PLACE : Paths.RING, -1);
-            char way = pattern.charAt((int) since);
-            return new Choice(this, Character.toLowerCase(way) == 'd' ? Paths.IN_PLACE : Paths.RING, (int) since);
+            long slot = c - nextWindow;
+            if (slot < 0 || slot >= pattern.length()) return new Choice(this, inPlace ? Paths.IN_PLACE : Paths.RING, -1);
+            boolean d = Character.toLowerCase(pattern.charAt((int) slot)) == 'd';
+            return new Choice(this, d ? Paths.IN_PLACE : Paths.RING, (int) slot);
         }
 
-        void timed(int slot, long nanos) {
-            times[slot] = nanos;
-            if (slot != pattern.length() - 1) return;
-            long took = Arrays.stream(times).sum();
-            long periods = Math.max(1, Math.ceilDiv(COST_RATIO * took, PERIOD_NANOS));
-            waitPeriods = Math.min(MAX_WAIT_PERIODS, Long.highestOneBit(periods) == periods ? periods : Long.highestOneBit(periods) * 2);
-            if (!decides) return;
+        /** Rank 0 at the end of a window: the way, and the gap to the next window, into {@code message}. */
+        void decide(MemorySegment message) {
             double ring = median(samples('r')), direct = median(samples('d'));
             boolean was = inPlace;
-            inPlace = was ? direct <= ring * SWITCH_MARGIN : direct * SWITCH_MARGIN < ring;
-            if (LOG && (!decided || was != inPlace)) {
+            boolean choice = was ? direct <= ring * SWITCH_MARGIN : direct * SWITCH_MARGIN < ring;
+            if (LOG && (!decided || was != choice)) {
                 System.err.printf("tandem: group '%s', %s: %s (median %.1f us through the rings, %.1f us read in place)%n",
-                        group, label, inPlace ? "read in place" : "through the rings", ring / 1e3, direct / 1e3);
+                        group, label, choice ? "read in place" : "through the rings", ring / 1e3, direct / 1e3);
             }
             decided = true;
+            double perOp = Math.max(1, choice ? direct : ring);
+            long gap = (long) Math.ceil(COST_RATIO * Arrays.stream(times).sum() / perOp);
+            message.set(ValueLayout.JAVA_LONG, 0, choice ? 1 : 0);
+            message.set(ValueLayout.JAVA_LONG, 8, Math.clamp(gap, MIN_GAP, MAX_GAP));
         }
 
         private long[] samples(char way) {

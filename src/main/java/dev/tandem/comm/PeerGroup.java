@@ -26,6 +26,8 @@ final class PeerGroup implements ProcessGroup {
     private final OffHeap[] scratch = new OffHeap[3];
     private volatile Board board; // set up by the first all-gather that uses it
     private final PathChooser paths;
+    /** Rank 0's decisions about the ways, broadcast to the group ({@link PathChooser.Choice#agree}). */
+    private final MemorySegment pathMessage = java.lang.foreign.Arena.ofAuto().allocate(16, 8);
 
     PeerGroup(Endpoint endpoint, String name, int[] worldRanks, boolean ownsEndpoint) {
         this.endpoint = endpoint;
@@ -42,15 +44,25 @@ final class PeerGroup implements ProcessGroup {
         this.paths = new PathChooser(name, choosesPaths(), rank == 0, worldRanks.length);
     }
 
-    /** Whether this group's links may carry large payloads either way, so that it chooses per operation ({@link PathChooser}). */
+    /**
+     * Whether this group chooses per operation between the rings and reading in place
+     * ({@link PathChooser}): all its ranks on this host, so every rank of it comes to the same answer.
+     */
     private boolean choosesPaths() {
-        boolean shm = false, local = false;
+        if (size() == 1 || !oneHost()) return false;
+        boolean threads = true;
+        for (int p = 0; p < size(); p++) if (p != rank) threads &= link(p).kind().equals("local");
+        return options().choosesPaths(!threads);
+    }
+
+    /** Whether every rank of the group is on this host: its links are between threads or through shared memory. */
+    private boolean oneHost() {
         for (int p = 0; p < size(); p++) {
             if (p == rank) continue;
-            shm |= link(p).kind().equals("shm");
-            local |= link(p).kind().equals("local");
+            String kind = link(p).kind();
+            if (!kind.equals("local") && !kind.equals("shm")) return false;
         }
-        return shm && options().choosesPaths(true) || local && options().choosesPaths(false);
+        return true;
     }
 
     static PeerGroup world(Endpoint endpoint) {
@@ -127,18 +139,18 @@ final class PeerGroup implements ProcessGroup {
      * output below {@link CommOptions#boardFrom}.
      */
     Board board(Op op, long bytes) {
-        if (size() < 3) return null;
-        boolean threads = true;
-        for (int p = 0; p < size(); p++) {
-            if (p == rank) continue;
-            String kind = link(p).kind();
-            if (!kind.equals("local") && !kind.equals("shm")) return null;
-            threads &= kind.equals("local");
-        }
-        long threshold = endpoint.options.boardFrom(!threads);
+        long threshold = boardThreshold();
         if (bytes < threshold) return null;
         if (board == null) board = Board.setUp(op, threshold);
         return board;
+    }
+
+    /** From which all-gather size the group's shared board applies: never below three ranks or across hosts. */
+    private long boardThreshold() {
+        if (size() < 3 || !oneHost()) return Long.MAX_VALUE;
+        boolean threads = true;
+        for (int p = 0; p < size(); p++) if (p != rank) threads &= link(p).kind().equals("local");
+        return endpoint.options.boardFrom(!threads);
     }
 
     @Override
@@ -185,15 +197,26 @@ final class PeerGroup implements ProcessGroup {
 
     private Work exec(boolean async, OpKind kind, long bytes, Consumer<Op> body) {
         Runnable run = () -> {
-            long start = System.nanoTime(), inPlace = endpoint.readsInPlace(), byRing = endpoint.largeRingReceives();
-            PathChooser.Choice ways = paths.choose(kind, bytes, start);
+            PathChooser.Choice ways = chosenFor(kind, bytes) ? paths.choose(kind, bytes) : paths.unchosen();
             Op op = new Op(this, kind, ++collectiveSeq, ways.paths);
+            long start = System.nanoTime();
             traced(kind, collectiveSeq, bytes, () -> body.accept(op));
-            long took = System.nanoTime() - start;
-            boolean readInPlace = endpoint.readsInPlace() > inPlace, cameByRing = endpoint.largeRingReceives() > byRing;
-            ways.finished(took, readInPlace == cameByRing ? null : readInPlace);
+            ways.finished(System.nanoTime() - start);
+            if (ways.endsWindow()) {
+                ways.agree(pathMessage, () -> Broadcast.run(new Op(this, OpKind.BROADCAST, ++collectiveSeq, paths.unchosen().paths), pathMessage, 0));
+            }
         };
         return dispatch(async, run);
+    }
+
+    /**
+     * Whether the ways of this operation are chosen for: not where the sizes differ between ranks
+     * (all-to-all-v: every rank must run the same windows), nor where the shared board carries
+     * the payloads (both ways would be the same).
+     */
+    private boolean chosenFor(OpKind kind, long bytes) {
+        if (kind == OpKind.ALL_TO_ALL_V) return false;
+        return !(kind == OpKind.ALL_GATHER || kind == OpKind.ALL_GATHER_V) || bytes < boardThreshold();
     }
 
     private Work execP2P(boolean async, boolean isSend, int peer, long bytes, Consumer<Op> body) {
@@ -201,7 +224,7 @@ final class PeerGroup implements ProcessGroup {
         if (peer == rank) throw new IllegalArgumentException("send/recv to self is not supported (rank " + peer + ")");
         Runnable run = () -> {
             long seq = isSend ? ++sendSeq[peer] : ++recvSeq[peer];
-            Op op = new Op(this, OpKind.SEND_RECV, seq, paths.pointToPoint());
+            Op op = new Op(this, OpKind.SEND_RECV, seq, paths.unchosen().paths);
             traced(OpKind.SEND_RECV, seq, bytes, () -> body.accept(op));
         };
         return dispatch(async, run);

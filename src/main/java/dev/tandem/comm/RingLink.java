@@ -36,7 +36,6 @@ final class RingLink implements Link {
     private MemorySegment directScratch; // payloads read in place into heap memory pass through it
     private long directSent; // payloads sent by the direct path so far, compared with out.directReads()
     private volatile long readsInPlace; // written by the rank's operation thread only
-    private volatile long largeRingReceives; // payloads of at least directMin bytes that came through the ring; ditto
     private boolean closed;
 
     /**
@@ -57,11 +56,6 @@ final class RingLink implements Link {
     @Override
     public long readsInPlace() {
         return readsInPlace;
-    }
-
-    @Override
-    public long largeRingReceives() {
-        return largeRingReceives;
     }
 
     @Override
@@ -231,10 +225,7 @@ final class RingLink implements Link {
                 in.consume(n);
                 moved = true;
             }
-            if (received == paddedTotal) {
-                done = true;
-                if (total >= directMin) largeRingReceives++;
-            }
+            if (received == paddedTotal) done = true;
             else if (!moved && writerGone) throw new LinkClosedException(peer, "rank " + peer + " closed its end of the channel");
             return moved;
         }

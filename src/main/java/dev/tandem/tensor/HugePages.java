@@ -24,7 +24,7 @@ import java.lang.invoke.MethodHandle;
 final class HugePages {
     /** Buffers from this size on are mapped: one huge page. */
     static final long MIN_BYTES = 2L << 20;
-    private static final long HUGE = 2L << 20;
+    private static final long HUGE = 2L << 20, PAGE = 4096;
     private static final int PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MADV_HUGEPAGE = 14;
     private static final Calls CALLS = Calls.load();
     private static final String SETTING = System.getenv().getOrDefault("TANDEM_HUGE_PAGES", "auto").trim();
@@ -47,7 +47,7 @@ final class HugePages {
      * @throws OutOfMemoryError if the kernel refuses the mapping
      */
     static MemorySegment map(long bytes, Arena arena) {
-        long length = bytes + HUGE; // room to move the start to a 2 MiB boundary; the rest is never touched
+        long length = bytes + HUGE; // room to move the start to a 2 MiB boundary
         MemorySegment base;
         try {
             base = (MemorySegment) CALLS.mmap.invokeExact(MemorySegment.NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0L);
@@ -57,8 +57,12 @@ final class HugePages {
         if (base.address() == -1L) {
             throw new OutOfMemoryError("could not map " + bytes + " bytes of off-heap memory (mmap refused: out of memory or address space)");
         }
-        long start = (base.address() + HUGE - 1) & -HUGE;
-        MemorySegment segment = MemorySegment.ofAddress(start).reinterpret(bytes, arena, s -> unmap(base.address(), length));
+        // PAGE: x86-64's; where pages are larger, unmapping the tail slack fails harmlessly and it stays mapped, untouched
+        long start = (base.address() + HUGE - 1) & -HUGE, end = (start + bytes + PAGE - 1) & -PAGE;
+        // give back the slack before and after at once, so it counts against no limit
+        if (start > base.address()) unmap(base.address(), start - base.address());
+        if (base.address() + length > end) unmap(end, base.address() + length - end);
+        MemorySegment segment = MemorySegment.ofAddress(start).reinterpret(bytes, arena, s -> unmap(start, end - start));
         try {
             int ignored = (int) CALLS.madvise.invokeExact(segment, bytes, MADV_HUGEPAGE); // advice only: small pages otherwise
         } catch (Throwable t) {

@@ -19,9 +19,9 @@ public final class OffHeap implements AutoCloseable {
     private boolean closed;
 
     private OffHeap(long bytes, MemoryCategory category) {
+        boolean huge = bytes >= HugePages.MIN_BYTES && HugePages.available(); // before the arena: a bad setting throws here
         this.arena = Arena.ofShared();
-        this.segment = bytes >= HugePages.MIN_BYTES && HugePages.available() ? HugePages.map(bytes, arena)
-                : arena.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes);
+        this.segment = huge ? HugePages.map(bytes, arena) : arena.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes);
         this.category = category;
         MemoryAccounting.add(category, bytes);
     }
@@ -30,6 +30,11 @@ public final class OffHeap implements AutoCloseable {
     public static OffHeap allocate(long bytes, MemoryCategory category) {
         if (bytes < 0) throw new IllegalArgumentException("negative allocation: " + bytes);
         return new OffHeap(bytes, category);
+    }
+
+    /** Throws {@link dev.tandem.TandemException} if an environment setting of the allocator (TANDEM_HUGE_PAGES) is invalid. */
+    public static void checkSettings() {
+        HugePages.available();
     }
 
     public MemorySegment segment() {

@@ -249,7 +249,8 @@ class CollectivesTest {
     /**
      * Groups that choose between the rings and reading in place ({@link PathChooser}) try both in
      * their first window of each operation, give the reference results either way, and end with
-     * every rank on rank 0's choice (which way wins depends on the machine, so it is not asserted).
+     * every rank on rank 0's choice, also for operations where not every rank hears from rank 0
+     * (which way wins depends on the machine, so it is not asserted).
      */
     @org.junit.jupiter.api.Test
     void adaptiveGroupsTryBothWaysAndFollowRankZero() {
@@ -276,14 +277,33 @@ class CollectivesTest {
                         buf.copyFrom(inputs[g.rank()]);
                         g.allReduce(buf, DType.F32, per * n, ReduceOp.SUM);
                         TestData.assertReduced(buf, inputs, DType.F32, ReduceOp.SUM, 0, per * n, "all-reduce " + i);
+                        // operations where not every rank hears from rank 0, or sizes differ between ranks
+                        buf.copyFrom(inputs[g.rank()]);
+                        g.broadcast(buf, DType.F32, per * n, n - 1);
+                        assertThat(buf.mismatch(inputs[n - 1])).as("broadcast %d", i).isEqualTo(-1);
+                        buf.copyFrom(inputs[g.rank()]);
+                        g.reduce(buf, DType.F32, per * n, ReduceOp.SUM, 0);
+                        if (g.rank() == 0) TestData.assertReduced(buf, inputs, DType.F32, ReduceOp.SUM, 0, per * n, "reduce " + i);
+                        g.allToAll(inputs[g.rank()], buf, DType.F32, per);
+                        for (int r = 0; r < n; r++) {
+                            assertThat(buf.asSlice(DType.F32.bytes(r * per), DType.F32.bytes(per))
+                                    .mismatch(inputs[r].asSlice(DType.F32.bytes(g.rank() * per), DType.F32.bytes(per))))
+                                    .as("all-to-all %d from %d", i, r).isEqualTo(-1);
+                        }
+                        long[] counts = new long[n];
+                        java.util.Arrays.fill(counts, g.rank() == 0 ? per : 1); // rank 0 sends far more than the others
+                        long[] recv = new long[n];
+                        for (int r = 0; r < n; r++) recv[r] = r == 0 ? per : 1;
+                        g.allToAllV(inputs[g.rank()], counts, TestData.alloc(arena, DType.F32, per * n), recv, DType.F32);
                     }
                 }
                 choices[g.rank()] = g.inPlaceChoices();
                 reads[g.rank()] = g.readsInPlace();
             });
             for (int r = 0; r < n; r++) {
-                assertThat(choices[r]).as("n=%d rank %d: three operation keys, as rank 0 chose", n, r).containsExactly(choices[0]);
-                assertThat(choices[r][1]).isEqualTo(3);
+                // all-gather, reduce-scatter, all-reduce, broadcast, reduce, all-to-all; not all-to-all-v, whose sizes differ by rank
+                assertThat(choices[r]).as("n=%d rank %d: six operation keys, as rank 0 chose", n, r).containsExactly(choices[0]);
+                assertThat(choices[r][1]).isEqualTo(6);
                 // the window read every operation's payloads in place five times
                 assertThat(reads[r]).as("n=%d rank %d", n, r).isGreaterThanOrEqualTo(5 * 3);
             }

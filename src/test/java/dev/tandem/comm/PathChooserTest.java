@@ -3,20 +3,39 @@ package dev.tandem.comm;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tandem.comm.PathChooser.Paths;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The choice between the rings and reading in place, on made-up operation times and a made-up clock. */
+/** The choice between the rings and reading in place, on made-up operation times. */
 class PathChooserTest {
     private static final long MIB = 1 << 20;
-    private static final long PERIOD = PathChooser.PERIOD_NANOS;
+    private final MemorySegment message = Arena.ofAuto().allocate(16, 8);
 
-    /** Runs one operation at clock {@code now} that takes what {@code time} says for its ways and window slot. */
-    private static Paths run(PathChooser c, OpKind kind, long bytes, long now, long ringNanos, long inPlaceNanos, Boolean peersInPlace) {
-        PathChooser.Choice choice = c.choose(kind, bytes, now);
-        choice.finished(choice.paths == Paths.IN_PLACE ? inPlaceNanos : ringNanos, peersInPlace);
+    /**
+     * Runs one operation that takes {@code ringNanos} or {@code inPlaceNanos} by the way it got; at
+     * the end of a window, rank 0's message is what the chooser wrote (a decider) or {@code
+     * fromRankZero} (a rank that takes rank 0's choice: {in place?, gap}).
+     */
+    private Paths run(PathChooser c, OpKind kind, long bytes, long ringNanos, long inPlaceNanos, long[] fromRankZero) {
+        PathChooser.Choice choice = c.choose(kind, bytes);
+        choice.finished(choice.paths == Paths.IN_PLACE ? inPlaceNanos : ringNanos);
+        if (choice.endsWindow()) {
+            choice.agree(message, () -> {
+                if (fromRankZero != null) {
+                    message.set(ValueLayout.JAVA_LONG, 0, fromRankZero[0]);
+                    message.set(ValueLayout.JAVA_LONG, 8, fromRankZero[1]);
+                }
+            });
+        }
         return choice.paths;
+    }
+
+    private Paths run(PathChooser c, OpKind kind, long bytes, long ringNanos, long inPlaceNanos) {
+        return run(c, kind, bytes, ringNanos, inPlaceNanos, null);
     }
 
     private static String ways(List<Paths> paths) {
@@ -28,12 +47,17 @@ class PathChooserTest {
     @Test
     void groupsThatDoNotChooseKeepTheFixedRule() {
         PathChooser fixed = new PathChooser("g", false, true, 2);
-        assertThat(fixed.choose(OpKind.ALL_GATHER, 64 * MIB, 0).paths).isEqualTo(Paths.FIXED);
-        assertThat(fixed.pointToPoint()).isEqualTo(Paths.FIXED);
+        assertThat(fixed.choose(OpKind.ALL_GATHER, 64 * MIB).paths).isEqualTo(Paths.FIXED);
+        assertThat(fixed.unchosen().paths).isEqualTo(Paths.FIXED);
         PathChooser adaptive = new PathChooser("g", true, true, 4);
-        assertThat(adaptive.pointToPoint()).isEqualTo(Paths.RING);
+        assertThat(adaptive.unchosen().paths).isEqualTo(Paths.RING);
+        assertThat(adaptive.unchosen().endsWindow()).isFalse();
         // 4 ranks, 128 KiB: 32 KiB payloads, below the links' threshold, so there is nothing to choose
-        for (int i = 0; i < 20; i++) assertThat(adaptive.choose(OpKind.ALL_GATHER, 128 * 1024, 0).paths).isEqualTo(Paths.RING);
+        for (int i = 0; i < 20; i++) {
+            PathChooser.Choice c = adaptive.choose(OpKind.ALL_GATHER, 128 * 1024);
+            assertThat(c.paths).isEqualTo(Paths.RING);
+            assertThat(c.endsWindow()).isFalse();
+        }
         assertThat(adaptive.inPlaceKeys()).containsExactly(0, 0);
     }
 
@@ -41,13 +65,14 @@ class PathChooserTest {
     void aWindowTriesBothWaysThenTheFasterIsKept() {
         PathChooser c = new PathChooser("g", true, true, 2);
         List<Paths> seen = new ArrayList<>();
-        for (int i = 0; i < 20; i++) seen.add(run(c, OpKind.ALL_GATHER, MIB, 0, 300, 100, null));
+        for (int i = 0; i < 20; i++) seen.add(run(c, OpKind.ALL_GATHER, MIB, 300, 100));
         assertThat(ways(seen)).isEqualTo(PathChooser.PATTERN.toLowerCase() + "ddddddddd");
+        assertThat(message.get(ValueLayout.JAVA_LONG, 0)).as("the decision sent to the group").isEqualTo(1);
         assertThat(c.inPlaceKeys()).containsExactly(1, 1);
 
         PathChooser slowInPlace = new PathChooser("g", true, true, 2);
         seen.clear();
-        for (int i = 0; i < 20; i++) seen.add(run(slowInPlace, OpKind.ALL_GATHER, MIB, 0, 100, 300, null));
+        for (int i = 0; i < 20; i++) seen.add(run(slowInPlace, OpKind.ALL_GATHER, MIB, 100, 300));
         assertThat(ways(seen)).endsWith("rrrrrrrrr");
         assertThat(slowInPlace.inPlaceKeys()).containsExactly(0, 1);
     }
@@ -61,14 +86,16 @@ class PathChooserTest {
         int timedRing = 0;
         for (int i = 0; i < pattern.length(); i++) {
             char way = pattern.charAt(i);
-            PathChooser.Choice choice = c.choose(OpKind.REDUCE_SCATTER, MIB, 0);
+            PathChooser.Choice choice = c.choose(OpKind.REDUCE_SCATTER, MIB);
             assertThat(choice.paths).isEqualTo(Character.toLowerCase(way) == 'd' ? Paths.IN_PLACE : Paths.RING);
             long t = switch (way) {
                 case 'r' -> timedRing++ < 2 ? 100 : 300;
                 case 'd' -> 150;
                 default -> 0;
             };
-            choice.finished(t, null);
+            choice.finished(t);
+            assertThat(choice.endsWindow()).isEqualTo(i == pattern.length() - 1);
+            if (choice.endsWindow()) choice.agree(message, () -> { });
         }
         assertThat(c.inPlaceKeys()).containsExactly(1, 1);
     }
@@ -76,20 +103,20 @@ class PathChooserTest {
     @Test
     void theOtherWayMustBeClearlyFasterToBeTaken() {
         PathChooser close = new PathChooser("g", true, true, 2);
-        for (int i = 0; i < 11; i++) run(close, OpKind.ALL_GATHER, MIB, 0, 100, 97, null);
+        for (int i = 0; i < 11; i++) run(close, OpKind.ALL_GATHER, MIB, 100, 97);
         assertThat(close.inPlaceKeys()).as("3 % faster: stays with the rings").containsExactly(0, 1);
         PathChooser clear = new PathChooser("g", true, true, 2);
-        for (int i = 0; i < 11; i++) run(clear, OpKind.ALL_GATHER, MIB, 0, 100, 90, null);
+        for (int i = 0; i < 11; i++) run(clear, OpKind.ALL_GATHER, MIB, 100, 90);
         assertThat(clear.inPlaceKeys()).containsExactly(1, 1);
     }
 
-    /** The operations at which windows start, for operations that take what {@code nanos} says. */
-    private static List<Integer> windowStarts(PathChooser c, int ops, long ringNanos, long inPlaceNanos, java.util.function.IntToLongFunction clock) {
+    /** The operations at which windows start. */
+    private List<Integer> windowStarts(PathChooser c, int ops, long ringNanos, long inPlaceNanos) {
         int firstInPlace = PathChooser.PATTERN.indexOf('D');
         List<Integer> starts = new ArrayList<>();
         Paths before = null;
         for (int i = 0; i < ops; i++) {
-            Paths p = run(c, OpKind.ALL_GATHER, MIB, clock.applyAsLong(i), ringNanos, inPlaceNanos, null); // the rings win
+            Paths p = run(c, OpKind.ALL_GATHER, MIB, ringNanos, inPlaceNanos); // the rings win: in place only inside windows
             if (p == Paths.IN_PLACE && before == Paths.RING) starts.add(i - firstInPlace);
             before = p;
         }
@@ -97,54 +124,44 @@ class PathChooserTest {
     }
 
     @Test
-    void windowsStartInNewClockPeriodsAtLeastSoManyOperationsApart() {
-        // a new period at operation 30 (before the minimum gap) and at 500
-        List<Integer> starts = windowStarts(new PathChooser("g", true, true, 2), 3000, 100, 200,
-                i -> (i >= 30 ? PERIOD : 0) + (i >= 500 ? PERIOD : 0));
-        assertThat(starts).containsExactly(0, (int) PathChooser.MIN_GAP, 500);
+    void windowsComeTwentyWindowLengthsApart() {
+        int len = PathChooser.PATTERN.length();
+        // in place 2x slower: 6 ring + 5 in-place operations take 16 ring operations' time; 20 times that is 320
+        List<Integer> costly = windowStarts(new PathChooser("g", true, true, 2), 1900, 100, 200);
+        assertThat(costly).containsExactly(0, len + 320, 2 * (len + 320), 3 * (len + 320), 4 * (len + 320), 5 * (len + 320));
+        // both ways alike: 11 operations' time, 220 operations apart
+        List<Integer> alike = windowStarts(new PathChooser("g", true, true, 2), 500, 100, 100);
+        assertThat(alike).containsExactly(0, len + 220, 2 * (len + 220));
     }
 
     @Test
-    void costlyWindowsWaitTwentyTimesTheirLength() {
-        // 11 operations of 10–20 ms: a window of about 160 ms, so the next waits 3.2 s (32 periods, a power of two)
-        long ms = 1_000_000;
-        int periodOps = 5; // the clock moves one period every 5 operations
-        List<Integer> starts = windowStarts(new PathChooser("g", true, true, 2), 1000, 10 * ms, 20 * ms, i -> (long) i / periodOps * PERIOD);
-        long took = 10 * ms * 6 + 20 * ms * 5; // six operations by the rings, five in place
-        long periods = Long.highestOneBit(Math.ceilDiv(PathChooser.COST_RATIO * took, PERIOD) * 2 - 1);
-        assertThat(periods).isEqualTo(32);
-        assertThat(starts).containsExactly(0, 32 * periodOps, 2 * 32 * periodOps, 3 * 32 * periodOps, 4 * 32 * periodOps,
-                5 * 32 * periodOps, 6 * 32 * periodOps);
-    }
-
-    @Test
-    void followersTakeTheWayTheirPeersUsedOutsideWindows() {
-        PathChooser follower = new PathChooser("g", true, false, 2);
+    void otherRanksTakeRankZerosWayAndScheduleFromItsMessage() {
+        PathChooser other = new PathChooser("g", true, false, 2);
         List<Paths> seen = new ArrayList<>();
-        // its own times say in place; it does not decide, and what peers do inside a window does not count
-        for (int i = 0; i < 11; i++) seen.add(run(follower, OpKind.ALL_REDUCE, 4 * MIB, 0, 300, 100, i % 2 == 0));
+        // its own times say the rings; rank 0 says in place, next window in 100 operations
+        for (int i = 0; i < 11; i++) seen.add(run(other, OpKind.ALL_REDUCE, 4 * MIB, 100, 300, new long[] {1, 100}));
         assertThat(ways(seen)).isEqualTo(PathChooser.PATTERN.toLowerCase());
-        assertThat(follower.inPlaceKeys()).containsExactly(0, 1);
-        assertThat(run(follower, OpKind.ALL_REDUCE, 4 * MIB, 0, 300, 100, true)).isEqualTo(Paths.RING);
-        assertThat(run(follower, OpKind.ALL_REDUCE, 4 * MIB, 0, 300, 100, null)).as("nothing received: no news").isEqualTo(Paths.IN_PLACE);
-        assertThat(run(follower, OpKind.ALL_REDUCE, 4 * MIB, 0, 300, 100, false)).isEqualTo(Paths.IN_PLACE);
-        assertThat(run(follower, OpKind.ALL_REDUCE, 4 * MIB, 0, 300, 100, null)).isEqualTo(Paths.RING);
+        assertThat(other.inPlaceKeys()).containsExactly(1, 1);
+        seen.clear();
+        for (int i = 0; i < 100; i++) seen.add(run(other, OpKind.ALL_REDUCE, 4 * MIB, 100, 300, null));
+        assertThat(ways(seen)).isEqualTo("d".repeat(100));
+        assertThat(run(other, OpKind.ALL_REDUCE, 4 * MIB, 100, 300, null)).as("the next window starts").isEqualTo(Paths.RING);
     }
 
     @Test
     void everyKindAndSizeChoosesOnItsOwnAndLargeOperationsUseTheShortWindow() {
         PathChooser c = new PathChooser("g", true, true, 2);
         for (int i = 0; i < 11; i++) {
-            run(c, OpKind.ALL_GATHER, MIB, 0, 300, 100, null); // in place wins
-            run(c, OpKind.ALL_GATHER, 4 * MIB, 0, 100, 300, null); // the rings win
-            run(c, OpKind.REDUCE_SCATTER, MIB, 0, 100, 300, null); // the rings win
+            run(c, OpKind.ALL_GATHER, MIB, 300, 100); // in place wins
+            run(c, OpKind.ALL_GATHER, 4 * MIB, 100, 300); // the rings win
+            run(c, OpKind.REDUCE_SCATTER, MIB, 100, 300); // the rings win
         }
         assertThat(c.inPlaceKeys()).containsExactly(1, 3);
-        assertThat(c.choose(OpKind.ALL_GATHER, MIB + 4096, 0).paths).as("same power of two").isEqualTo(Paths.IN_PLACE);
+        assertThat(c.choose(OpKind.ALL_GATHER, MIB + 4096).paths).as("same power of two").isEqualTo(Paths.IN_PLACE);
 
         PathChooser large = new PathChooser("g", true, true, 2);
         List<Paths> seen = new ArrayList<>();
-        for (int i = 0; i < PathChooser.LARGE_PATTERN.length() + 2; i++) seen.add(run(large, OpKind.ALL_GATHER, 64 * MIB, 0, 300, 100, null));
+        for (int i = 0; i < PathChooser.LARGE_PATTERN.length() + 2; i++) seen.add(run(large, OpKind.ALL_GATHER, 64 * MIB, 300, 100));
         assertThat(ways(seen)).isEqualTo(PathChooser.LARGE_PATTERN.toLowerCase() + "dd");
     }
 }
