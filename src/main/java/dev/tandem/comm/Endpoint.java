@@ -94,6 +94,9 @@ final class Endpoint implements AutoCloseable {
             } catch (CommException e) {
                 broken = e;
                 throw e;
+            } catch (RuntimeException | Error e) { // e.g. a protocol violation: the peers' state is unknown now
+                broken = new CommException("rank " + rank + " failed in an operation: " + e, e);
+                throw e;
             }
         } finally {
             lock.unlock();

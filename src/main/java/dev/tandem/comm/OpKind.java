@@ -8,7 +8,9 @@ import java.util.Locale;
  */
 public enum OpKind {
     BROADCAST, REDUCE, ALL_REDUCE, REDUCE_SCATTER, ALL_GATHER, ALL_GATHER_V, ALL_TO_ALL, ALL_TO_ALL_V,
-    BARRIER, SEND_RECV;
+    BARRIER, SEND_RECV,
+    /** The window times a group all-reduces to choose how large payloads travel ({@link PathChooser}). */
+    PATH_CHOICE;
 
     /** The name users see in errors and logs, e.g. {@code all_reduce}. */
     public String label() {

@@ -22,13 +22,15 @@ import java.util.Map;
  * operations are timed, not single transfers: a receiver's clock sees only its own copies, while
  * an operation ends only when this rank's payloads have been taken too.
  *
- * <p>The group's rank 0 decides, by the lower median (the other way must be 5 % faster to be
- * taken), and sends its decision to every rank at the end of the window
- * ({@link Choice#endsWindow}), together with the number of operations until the next window:
- * {@link #COST_RATIO} times the window's length in operations of the chosen way, so windows take
- * about 5 % of the time at most, and at least {@link #MIN_GAP}. So every rank uses the same way in
- * every operation and runs the same windows: where ranks chose on their own, noise made them
- * choose differently, and a mixed exchange was slower than either way.
+ * <p>At the end of a window the group all-reduces the window's times, taking the slowest rank's
+ * time for each operation ({@link Choice#agree}: one more small collective), and every rank
+ * decides from the same numbers, so all take the same way: the one with the lower median (the
+ * other must be 5 % faster to be taken), and schedule the next window alike: {@link #COST_RATIO}
+ * times the window's length in operations of the chosen way, so windows take about 5 % of the
+ * time at most. Where ranks chose on their own times, noise made them choose differently, and
+ * a mixed exchange was slower than either way. The slowest rank's time also counts the ring
+ * fairly where one rank mostly sends: its send through the ring ends when the payload is in the
+ * ring, not when the peer has taken it.
  */
 final class PathChooser {
     /** How an operation's payloads may travel. */
@@ -54,25 +56,28 @@ final class PathChooser {
     static final long COST_RATIO = 20;
     /** The other way must be this much faster to be taken: where both are about as fast, switching back and forth only costs. */
     static final double SWITCH_MARGIN = 1.05;
-    /** TANDEM_LOG_PATHS=1: rank 0 prints each first choice and each change, with the medians behind it. */
+    /** TANDEM_LOG_PATHS=1: the group's rank 0 prints each first choice and each change, with the medians behind it. */
     private static final boolean LOG = "1".equals(System.getenv("TANDEM_LOG_PATHS"));
 
     private final String group;
     private final boolean adaptive;
-    private final boolean decides;
+    private final boolean logs;
     private final int ranks;
+    private final Paths unchosen;
     private final Map<Long, Key> keys = new HashMap<>();
 
     /**
-     * @param adaptive false: every operation gets {@link Paths#FIXED}; must be the same on every rank
-     * @param decides  whether this rank chooses (the group's rank 0) or takes rank 0's choice
+     * @param adaptive false: no operation is chosen for; must be the same on every rank
+     * @param logs     whether this rank prints the choices (TANDEM_LOG_PATHS): the group's rank 0
      * @param ranks    the group's size: an operation of b bytes sends payloads of about b / ranks
+     * @param unchosen the ways of operations that are not chosen for
      */
-    PathChooser(String group, boolean adaptive, boolean decides, int ranks) {
+    PathChooser(String group, boolean adaptive, boolean logs, int ranks, Paths unchosen) {
         this.group = group;
         this.adaptive = adaptive;
-        this.decides = decides;
+        this.logs = logs;
         this.ranks = ranks;
+        this.unchosen = unchosen;
     }
 
     /**
@@ -80,8 +85,7 @@ final class PathChooser {
      * every rank; call {@link Choice#finished} when it is done.
      */
     synchronized Choice choose(OpKind kind, long bytes) {
-        if (!adaptive) return new Choice(null, Paths.FIXED, -1);
-        if (bytes / ranks < MIN_PAYLOAD_BYTES) return new Choice(null, Paths.RING, -1); // no payload large enough to choose for
+        if (!adaptive || bytes / ranks < MIN_PAYLOAD_BYTES) return unchosen(); // below: no payload large enough to choose for
         int bucket = 63 - Long.numberOfLeadingZeros(bytes);
         Key key = keys.computeIfAbsent((long) kind.ordinal() << 8 | bucket,
                 k -> new Key(kind.label() + " of " + bytes + " bytes", bytes >= LARGE_OP_BYTES ? LARGE_PATTERN : PATTERN));
@@ -93,7 +97,7 @@ final class PathChooser {
      * cannot time an exchange), and collectives whose sizes differ between ranks.
      */
     Choice unchosen() {
-        return new Choice(null, adaptive ? Paths.RING : Paths.FIXED, -1);
+        return new Choice(null, unchosen, -1);
     }
 
     /** For reports: {how many (kind, size) keys now read in place, how many keys there are}. */
@@ -132,18 +136,19 @@ final class PathChooser {
         }
 
         /**
-         * The decision message of rank 0 (16 bytes: the way, and the operations until the next
-         * window), written into {@code message} on rank 0 before {@code broadcast} sends it to the
-         * others; then every rank takes it.
+         * At the end of a window, on every rank: writes this rank's window times (ns, as F32) into
+         * {@code times}, lets {@code maxAcrossRanks} turn them into the slowest rank's, and
+         * decides from those, as every other rank does from the same numbers.
          */
-        void agree(MemorySegment message, Runnable broadcast) {
+        void agree(MemorySegment times, java.util.function.Consumer<MemorySegment> maxAcrossRanks) {
+            MemorySegment mine = times.asSlice(0, 4L * key.pattern.length());
             synchronized (PathChooser.this) {
-                if (decides) key.decide(message);
+                for (int s = 0; s < key.pattern.length(); s++) mine.setAtIndex(ValueLayout.JAVA_FLOAT, s, key.times[s]);
             }
-            broadcast.run();
+            maxAcrossRanks.accept(mine);
             synchronized (PathChooser.this) {
-                key.inPlace = message.get(ValueLayout.JAVA_LONG, 0) != 0;
-                key.nextWindow = key.count + message.get(ValueLayout.JAVA_LONG, 8);
+                for (int s = 0; s < key.pattern.length(); s++) key.times[s] = (long) mine.getAtIndex(ValueLayout.JAVA_FLOAT, s);
+                key.decide();
             }
         }
     }
@@ -172,20 +177,19 @@ final class PathChooser {
             return new Choice(this, d ? Paths.IN_PLACE : Paths.RING, (int) slot);
         }
 
-        /** Rank 0 at the end of a window: the way, and the gap to the next window, into {@code message}. */
-        void decide(MemorySegment message) {
+        /** From the window's times, the same on every rank: the way, and the next window. */
+        void decide() {
             double ring = median(samples('r')), direct = median(samples('d'));
             boolean was = inPlace;
-            boolean choice = was ? direct <= ring * SWITCH_MARGIN : direct * SWITCH_MARGIN < ring;
-            if (LOG && (!decided || was != choice)) {
+            inPlace = was ? direct <= ring * SWITCH_MARGIN : direct * SWITCH_MARGIN < ring;
+            if (LOG && logs && (!decided || was != inPlace)) {
                 System.err.printf("tandem: group '%s', %s: %s (median %.1f us through the rings, %.1f us read in place)%n",
-                        group, label, choice ? "read in place" : "through the rings", ring / 1e3, direct / 1e3);
+                        group, label, inPlace ? "read in place" : "through the rings", ring / 1e3, direct / 1e3);
             }
             decided = true;
-            double perOp = Math.max(1, choice ? direct : ring);
+            double perOp = Math.max(1, inPlace ? direct : ring);
             long gap = (long) Math.ceil(COST_RATIO * Arrays.stream(times).sum() / perOp);
-            message.set(ValueLayout.JAVA_LONG, 0, choice ? 1 : 0);
-            message.set(ValueLayout.JAVA_LONG, 8, Math.clamp(gap, MIN_GAP, MAX_GAP));
+            nextWindow = count + Math.clamp(gap, MIN_GAP, MAX_GAP);
         }
 
         private long[] samples(char way) {

@@ -26,8 +26,8 @@ final class PeerGroup implements ProcessGroup {
     private final OffHeap[] scratch = new OffHeap[3];
     private volatile Board board; // set up by the first all-gather that uses it
     private final PathChooser paths;
-    /** Rank 0's decisions about the ways, broadcast to the group ({@link PathChooser.Choice#agree}). */
-    private final MemorySegment pathMessage = java.lang.foreign.Arena.ofAuto().allocate(16, 8);
+    /** A window's times, all-reduced to the slowest rank's ({@link PathChooser.Choice#agree}). */
+    private final MemorySegment pathTimes = java.lang.foreign.Arena.ofAuto().allocate(4L * PathChooser.PATTERN.length(), 8);
 
     PeerGroup(Endpoint endpoint, String name, int[] worldRanks, boolean ownsEndpoint) {
         this.endpoint = endpoint;
@@ -41,18 +41,30 @@ final class PeerGroup implements ProcessGroup {
         this.id = name.hashCode() * 31 + Arrays.hashCode(worldRanks);
         this.sendSeq = new long[worldRanks.length];
         this.recvSeq = new long[worldRanks.length];
-        this.paths = new PathChooser(name, choosesPaths(), rank == 0, worldRanks.length);
+        // links set up for choosing read everything from 64 KiB in place unless told otherwise: where
+        // this group does not choose (it spans hosts), its payloads keep the rings
+        this.paths = new PathChooser(name, choosesPaths(), rank == 0, worldRanks.length,
+                linksForChoosing() ? PathChooser.Paths.RING : PathChooser.Paths.FIXED);
     }
 
     /**
      * Whether this group chooses per operation between the rings and reading in place
-     * ({@link PathChooser}): all its ranks on this host, so every rank of it comes to the same answer.
+     * ({@link PathChooser}): its links were set up for it and all its ranks are on this host, so
+     * every rank of it comes to the same answer.
      */
     private boolean choosesPaths() {
-        if (size() == 1 || !oneHost()) return false;
-        boolean threads = true;
-        for (int p = 0; p < size(); p++) if (p != rank) threads &= link(p).kind().equals("local");
-        return options().choosesPaths(!threads);
+        return size() > 1 && oneHost() && linksForChoosing();
+    }
+
+    /** Whether this rank's links were set up to read in place from {@link PathChooser#MIN_PAYLOAD_BYTES} on, for a choice. */
+    private boolean linksForChoosing() {
+        boolean shm = false, local = false;
+        for (int p = 0; p < size(); p++) {
+            if (p == rank) continue;
+            shm |= link(p).kind().equals("shm");
+            local |= link(p).kind().equals("local");
+        }
+        return shm && options().choosesPaths(true) || local && options().choosesPaths(false);
     }
 
     /** Whether every rank of the group is on this host: its links are between threads or through shared memory. */
@@ -203,7 +215,9 @@ final class PeerGroup implements ProcessGroup {
             traced(kind, collectiveSeq, bytes, () -> body.accept(op));
             ways.finished(System.nanoTime() - start);
             if (ways.endsWindow()) {
-                ways.agree(pathMessage, () -> Broadcast.run(new Op(this, OpKind.BROADCAST, ++collectiveSeq, paths.unchosen().paths), pathMessage, 0));
+                long seq = ++collectiveSeq;
+                ways.agree(pathTimes, times -> traced(OpKind.PATH_CHOICE, seq, times.byteSize(), () -> AllReduce.run(
+                        new Op(this, OpKind.PATH_CHOICE, seq, paths.unchosen().paths), times, DType.F32, times.byteSize() / 4, ReduceOp.MAX)));
             }
         };
         return dispatch(async, run);

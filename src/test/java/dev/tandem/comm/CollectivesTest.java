@@ -304,10 +304,35 @@ class CollectivesTest {
                 // all-gather, reduce-scatter, all-reduce, broadcast, reduce, all-to-all; not all-to-all-v, whose sizes differ by rank
                 assertThat(choices[r]).as("n=%d rank %d: six operation keys, as rank 0 chose", n, r).containsExactly(choices[0]);
                 assertThat(choices[r][1]).isEqualTo(6);
-                // the window read every operation's payloads in place five times
-                assertThat(reads[r]).as("n=%d rank %d", n, r).isGreaterThanOrEqualTo(5 * 3);
+                // five in-place operations per window: all-gather, reduce-scatter, all-reduce and all-to-all read on every rank
+                assertThat(reads[r]).as("n=%d rank %d", n, r).isGreaterThanOrEqualTo(5 * 4);
             }
         }
+    }
+
+    /**
+     * Over many operations of one key the group runs window after window, each closed by a
+     * path_choice all-reduce in the op log, the same ones on every rank (a rank out of step would
+     * meet the next user operation's messages there and fail with a mismatch).
+     */
+    @org.junit.jupiter.api.Test
+    void adaptiveGroupsRunTheSameWindowsOnEveryRank() {
+        int n = 2, ops = 3000;
+        long[][] choiceSeqs = new long[n][];
+        LocalWorld.run(n, DEFAULT.withDirectMinBytes(CommOptions.ADAPTIVE), g -> {
+            long per = 20_000; // 80 KB blocks
+            try (Arena arena = Arena.ofShared()) {
+                MemorySegment in = TestData.random(arena, DType.F32, per, g.rank());
+                MemorySegment all = TestData.alloc(arena, DType.F32, per * n);
+                for (int i = 0; i < ops; i++) g.allGather(in, all, DType.F32, per);
+                assertThat(all.asSlice(DType.F32.bytes(g.rank() * per), DType.F32.bytes(per)).mismatch(in)).isEqualTo(-1);
+            }
+            choiceSeqs[g.rank()] = g.opLog().recent(4096).stream().filter(e -> e.kind() == OpKind.PATH_CHOICE)
+                    .mapToLong(OpLog.Entry::seq).toArray();
+        });
+        // windows come at most every 11 + 220 operations (both ways alike) and later where one way is slower
+        assertThat(choiceSeqs[0]).hasSizeGreaterThanOrEqualTo(2);
+        assertThat(choiceSeqs[1]).containsExactly(choiceSeqs[0]);
     }
 
     /**

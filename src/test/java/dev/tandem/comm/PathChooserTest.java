@@ -13,21 +13,26 @@ import org.junit.jupiter.api.Test;
 /** The choice between the rings and reading in place, on made-up operation times. */
 class PathChooserTest {
     private static final long MIB = 1 << 20;
-    private final MemorySegment message = Arena.ofAuto().allocate(16, 8);
+    private final MemorySegment message = Arena.ofAuto().allocate(4L * PathChooser.PATTERN.length(), 8);
+
+    private static PathChooser chooser() {
+        return new PathChooser("g", true, true, 2, Paths.RING);
+    }
 
     /**
-     * Runs one operation that takes {@code ringNanos} or {@code inPlaceNanos} by the way it got; at
-     * the end of a window, rank 0's message is what the chooser wrote (a decider) or {@code
-     * fromRankZero} (a rank that takes rank 0's choice: {in place?, gap}).
+     * Runs one operation that takes {@code ringNanos} or {@code inPlaceNanos} on this rank by the
+     * way it got; at the end of a window the group's slowest times are this rank's, or the peer's
+     * where {@code peer} (its times by the ring and in place) says they were slower.
      */
-    private Paths run(PathChooser c, OpKind kind, long bytes, long ringNanos, long inPlaceNanos, long[] fromRankZero) {
+    private Paths run(PathChooser c, OpKind kind, long bytes, long ringNanos, long inPlaceNanos, long[] peer) {
         PathChooser.Choice choice = c.choose(kind, bytes);
         choice.finished(choice.paths == Paths.IN_PLACE ? inPlaceNanos : ringNanos);
         if (choice.endsWindow()) {
-            choice.agree(message, () -> {
-                if (fromRankZero != null) {
-                    message.set(ValueLayout.JAVA_LONG, 0, fromRankZero[0]);
-                    message.set(ValueLayout.JAVA_LONG, 8, fromRankZero[1]);
+            String pattern = bytes >= 32 * MIB ? PathChooser.LARGE_PATTERN : PathChooser.PATTERN;
+            choice.agree(message, times -> {
+                for (int s = 0; s < times.byteSize() / 4; s++) {
+                    float theirs = peer == null ? 0 : peer[Character.toLowerCase(pattern.charAt(s)) == 'd' ? 1 : 0];
+                    times.setAtIndex(ValueLayout.JAVA_FLOAT, s, Math.max(times.getAtIndex(ValueLayout.JAVA_FLOAT, s), theirs));
                 }
             });
         }
@@ -45,11 +50,13 @@ class PathChooserTest {
     }
 
     @Test
-    void groupsThatDoNotChooseKeepTheFixedRule() {
-        PathChooser fixed = new PathChooser("g", false, true, 2);
+    void groupsThatDoNotChooseGetTheirFixedWays() {
+        PathChooser fixed = new PathChooser("g", false, true, 2, Paths.FIXED);
         assertThat(fixed.choose(OpKind.ALL_GATHER, 64 * MIB).paths).isEqualTo(Paths.FIXED);
         assertThat(fixed.unchosen().paths).isEqualTo(Paths.FIXED);
-        PathChooser adaptive = new PathChooser("g", true, true, 4);
+        PathChooser spansHosts = new PathChooser("g", false, true, 2, Paths.RING);
+        assertThat(spansHosts.choose(OpKind.ALL_GATHER, 64 * MIB).paths).as("links set up for choosing, group not").isEqualTo(Paths.RING);
+        PathChooser adaptive = new PathChooser("g", true, true, 4, Paths.RING);
         assertThat(adaptive.unchosen().paths).isEqualTo(Paths.RING);
         assertThat(adaptive.unchosen().endsWindow()).isFalse();
         // 4 ranks, 128 KiB: 32 KiB payloads, below the links' threshold, so there is nothing to choose
@@ -63,14 +70,13 @@ class PathChooserTest {
 
     @Test
     void aWindowTriesBothWaysThenTheFasterIsKept() {
-        PathChooser c = new PathChooser("g", true, true, 2);
+        PathChooser c = chooser();
         List<Paths> seen = new ArrayList<>();
         for (int i = 0; i < 20; i++) seen.add(run(c, OpKind.ALL_GATHER, MIB, 300, 100));
         assertThat(ways(seen)).isEqualTo(PathChooser.PATTERN.toLowerCase() + "ddddddddd");
-        assertThat(message.get(ValueLayout.JAVA_LONG, 0)).as("the decision sent to the group").isEqualTo(1);
         assertThat(c.inPlaceKeys()).containsExactly(1, 1);
 
-        PathChooser slowInPlace = new PathChooser("g", true, true, 2);
+        PathChooser slowInPlace = chooser();
         seen.clear();
         for (int i = 0; i < 20; i++) seen.add(run(slowInPlace, OpKind.ALL_GATHER, MIB, 100, 300));
         assertThat(ways(seen)).endsWith("rrrrrrrrr");
@@ -81,7 +87,7 @@ class PathChooserTest {
     void theFirstOperationAfterASwitchIsNotCounted() {
         // timed: the rings 100, 100, 300, 300 (median 200), in place 150: in place wins. With the
         // untimed operations (capitals in the pattern) counted at 0 ns, the rings' median would be 100.
-        PathChooser c = new PathChooser("g", true, true, 2);
+        PathChooser c = chooser();
         String pattern = PathChooser.PATTERN;
         int timedRing = 0;
         for (int i = 0; i < pattern.length(); i++) {
@@ -95,17 +101,17 @@ class PathChooserTest {
             };
             choice.finished(t);
             assertThat(choice.endsWindow()).isEqualTo(i == pattern.length() - 1);
-            if (choice.endsWindow()) choice.agree(message, () -> { });
+            if (choice.endsWindow()) choice.agree(message, times -> { }); // a group of one: its own times
         }
         assertThat(c.inPlaceKeys()).containsExactly(1, 1);
     }
 
     @Test
     void theOtherWayMustBeClearlyFasterToBeTaken() {
-        PathChooser close = new PathChooser("g", true, true, 2);
+        PathChooser close = chooser();
         for (int i = 0; i < 11; i++) run(close, OpKind.ALL_GATHER, MIB, 100, 97);
         assertThat(close.inPlaceKeys()).as("3 % faster: stays with the rings").containsExactly(0, 1);
-        PathChooser clear = new PathChooser("g", true, true, 2);
+        PathChooser clear = chooser();
         for (int i = 0; i < 11; i++) run(clear, OpKind.ALL_GATHER, MIB, 100, 90);
         assertThat(clear.inPlaceKeys()).containsExactly(1, 1);
     }
@@ -127,30 +133,31 @@ class PathChooserTest {
     void windowsComeTwentyWindowLengthsApart() {
         int len = PathChooser.PATTERN.length();
         // in place 2x slower: 6 ring + 5 in-place operations take 16 ring operations' time; 20 times that is 320
-        List<Integer> costly = windowStarts(new PathChooser("g", true, true, 2), 1900, 100, 200);
+        List<Integer> costly = windowStarts(chooser(), 1900, 100, 200);
         assertThat(costly).containsExactly(0, len + 320, 2 * (len + 320), 3 * (len + 320), 4 * (len + 320), 5 * (len + 320));
         // both ways alike: 11 operations' time, 220 operations apart
-        List<Integer> alike = windowStarts(new PathChooser("g", true, true, 2), 500, 100, 100);
+        List<Integer> alike = windowStarts(chooser(), 500, 100, 100);
         assertThat(alike).containsExactly(0, len + 220, 2 * (len + 220));
     }
 
     @Test
-    void otherRanksTakeRankZerosWayAndScheduleFromItsMessage() {
-        PathChooser other = new PathChooser("g", true, false, 2);
-        List<Paths> seen = new ArrayList<>();
-        // its own times say the rings; rank 0 says in place, next window in 100 operations
-        for (int i = 0; i < 11; i++) seen.add(run(other, OpKind.ALL_REDUCE, 4 * MIB, 100, 300, new long[] {1, 100}));
-        assertThat(ways(seen)).isEqualTo(PathChooser.PATTERN.toLowerCase());
-        assertThat(other.inPlaceKeys()).containsExactly(1, 1);
-        seen.clear();
-        for (int i = 0; i < 100; i++) seen.add(run(other, OpKind.ALL_REDUCE, 4 * MIB, 100, 300, null));
-        assertThat(ways(seen)).isEqualTo("d".repeat(100));
-        assertThat(run(other, OpKind.ALL_REDUCE, 4 * MIB, 100, 300, null)).as("the next window starts").isEqualTo(Paths.RING);
+    void everyRankDecidesFromTheSlowestRanksTimes() {
+        // this rank alone would read in place (100 against 300 by the rings), but its peer waits
+        // 500 for in-place reads: the group's times say the rings, on both ranks alike
+        PathChooser mine = chooser(), theirs = chooser();
+        List<Paths> seenMine = new ArrayList<>(), seenTheirs = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            seenMine.add(run(mine, OpKind.ALL_REDUCE, 4 * MIB, 300, 100, new long[] {300, 500}));
+            seenTheirs.add(run(theirs, OpKind.ALL_REDUCE, 4 * MIB, 300, 500, new long[] {300, 100}));
+        }
+        assertThat(ways(seenMine)).isEqualTo(PathChooser.PATTERN.toLowerCase() + "rrrrrrrrr").isEqualTo(ways(seenTheirs));
+        assertThat(mine.inPlaceKeys()).containsExactly(0, 1);
+        assertThat(theirs.inPlaceKeys()).containsExactly(0, 1);
     }
 
     @Test
     void everyKindAndSizeChoosesOnItsOwnAndLargeOperationsUseTheShortWindow() {
-        PathChooser c = new PathChooser("g", true, true, 2);
+        PathChooser c = chooser();
         for (int i = 0; i < 11; i++) {
             run(c, OpKind.ALL_GATHER, MIB, 300, 100); // in place wins
             run(c, OpKind.ALL_GATHER, 4 * MIB, 100, 300); // the rings win
@@ -159,7 +166,7 @@ class PathChooserTest {
         assertThat(c.inPlaceKeys()).containsExactly(1, 3);
         assertThat(c.choose(OpKind.ALL_GATHER, MIB + 4096).paths).as("same power of two").isEqualTo(Paths.IN_PLACE);
 
-        PathChooser large = new PathChooser("g", true, true, 2);
+        PathChooser large = chooser();
         List<Paths> seen = new ArrayList<>();
         for (int i = 0; i < PathChooser.LARGE_PATTERN.length() + 2; i++) seen.add(run(large, OpKind.ALL_GATHER, 64 * MIB, 300, 100));
         assertThat(ways(seen)).isEqualTo(PathChooser.LARGE_PATTERN.toLowerCase() + "dd");
