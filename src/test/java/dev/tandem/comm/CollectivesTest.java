@@ -249,11 +249,11 @@ class CollectivesTest {
     /**
      * Groups that choose between the rings and reading in place ({@link PathChooser}) try both in
      * their first window of each operation, give the reference results either way, and end with
-     * every rank on rank 0's choice, also for operations where not every rank hears from rank 0
+     * every rank on the same choice, also for operations where not every rank hears from rank 0
      * (which way wins depends on the machine, so it is not asserted).
      */
     @org.junit.jupiter.api.Test
-    void adaptiveGroupsTryBothWaysAndFollowRankZero() {
+    void adaptiveGroupsTryBothWaysAndAgree() {
         CommOptions adaptive = DEFAULT.withDirectMinBytes(CommOptions.ADAPTIVE);
         for (int n : new int[] {2, 3}) {
             int[][] choices = new int[n][];
