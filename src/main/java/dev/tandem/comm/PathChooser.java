@@ -63,7 +63,7 @@ final class PathChooser {
     private final boolean adaptive;
     private final boolean logs;
     private final int ranks;
-    private final Paths unchosen;
+    private final Choice unchosen; // shared: the same for every operation that is not chosen for
     private final Map<Long, Key> keys = new HashMap<>();
 
     /**
@@ -77,7 +77,7 @@ final class PathChooser {
         this.adaptive = adaptive;
         this.logs = logs;
         this.ranks = ranks;
-        this.unchosen = unchosen;
+        this.unchosen = new Choice(null, unchosen, -1);
     }
 
     /**
@@ -97,7 +97,7 @@ final class PathChooser {
      * cannot time an exchange), and collectives whose sizes differ between ranks.
      */
     Choice unchosen() {
-        return new Choice(null, unchosen, -1);
+        return unchosen;
     }
 
     /** For reports: {how many (kind, size) keys now read in place, how many keys there are}. */
@@ -162,6 +162,7 @@ final class PathChooser {
         private long nextWindow; // the count at which the next window starts: the same on every rank
         private boolean inPlace; // the way outside windows: the same on every rank
         private boolean decided;
+        private final Choice byRing = new Choice(this, Paths.RING, -1), readInPlace = new Choice(this, Paths.IN_PLACE, -1);
 
         Key(String label, String pattern) {
             this.label = label;
@@ -172,7 +173,7 @@ final class PathChooser {
         Choice next() {
             long c = count++;
             long slot = c - nextWindow;
-            if (slot < 0 || slot >= pattern.length()) return new Choice(this, inPlace ? Paths.IN_PLACE : Paths.RING, -1);
+            if (slot < 0 || slot >= pattern.length()) return inPlace ? readInPlace : byRing; // outside a window
             boolean d = Character.toLowerCase(pattern.charAt((int) slot)) == 'd';
             return new Choice(this, d ? Paths.IN_PLACE : Paths.RING, (int) slot);
         }

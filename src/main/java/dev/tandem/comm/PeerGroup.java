@@ -26,6 +26,8 @@ final class PeerGroup implements ProcessGroup {
     private final OffHeap[] scratch = new OffHeap[3];
     private volatile Board board; // set up by the first all-gather that uses it
     private final PathChooser paths;
+    /** From which all-gather size the group's shared board applies ({@link #computeBoardThreshold}). */
+    private final long boardThreshold;
     /** A window's times, all-reduced to the slowest rank's ({@link PathChooser.Choice#agree}). */
     private final MemorySegment pathTimes = java.lang.foreign.Arena.ofAuto().allocate(4L * PathChooser.PATTERN.length(), 8);
 
@@ -43,6 +45,7 @@ final class PeerGroup implements ProcessGroup {
         this.recvSeq = new long[worldRanks.length];
         // links set up for choosing read everything from 64 KiB in place unless told otherwise: where
         // this group does not choose (it spans hosts), its payloads keep the rings
+        this.boardThreshold = computeBoardThreshold();
         this.paths = new PathChooser(name, choosesPaths(), rank == 0, worldRanks.length,
                 linksForChoosing() ? PathChooser.Paths.RING : PathChooser.Paths.FIXED);
     }
@@ -151,14 +154,13 @@ final class PeerGroup implements ProcessGroup {
      * output below {@link CommOptions#boardFrom}.
      */
     Board board(Op op, long bytes) {
-        long threshold = boardThreshold();
-        if (bytes < threshold) return null;
-        if (board == null) board = Board.setUp(op, threshold);
+        if (bytes < boardThreshold) return null;
+        if (board == null) board = Board.setUp(op, boardThreshold);
         return board;
     }
 
     /** From which all-gather size the group's shared board applies: never below three ranks or across hosts. */
-    private long boardThreshold() {
+    private long computeBoardThreshold() {
         if (size() < 3 || !oneHost()) return Long.MAX_VALUE;
         boolean threads = true;
         for (int p = 0; p < size(); p++) if (p != rank) threads &= link(p).kind().equals("local");
@@ -230,7 +232,7 @@ final class PeerGroup implements ProcessGroup {
      */
     private boolean chosenFor(OpKind kind, long bytes) {
         if (kind == OpKind.ALL_TO_ALL_V) return false;
-        return !(kind == OpKind.ALL_GATHER || kind == OpKind.ALL_GATHER_V) || bytes < boardThreshold();
+        return !(kind == OpKind.ALL_GATHER || kind == OpKind.ALL_GATHER_V) || bytes < boardThreshold;
     }
 
     private Work execP2P(boolean async, boolean isSend, int peer, long bytes, Consumer<Op> body) {
