@@ -77,15 +77,24 @@ final class CommBenchCommand implements Runnable {
                     + "(default: ${DEFAULT-VALUE}).")
     int repeat;
 
+    @Option(names = "--sequential",
+            description = "Run Tandem and Open MPI one after the other, not taking turns trial by trial (the method before "
+                    + "docs/BENCHMARKS.md Round 7); 'ours/MPI' is then the ratio of whole runs.")
+    boolean sequential;
+
     @Option(names = "--worker", hidden = true)
     boolean worker;
+
+    @Option(names = "--turns", hidden = true, description = "The worker's turn file and side (BenchTurns.spec).")
+    String turns;
 
     @Override
     public void run() {
         if (worker) {
             Rendezvous.bindToCores(System.getenv());
-            try (ProcessGroup g = Rendezvous.fromEnvironment()) {
-                CommBenchWorker.run(g, ops, minBytes, maxBytes, System.out);
+            try (ProcessGroup g = Rendezvous.fromEnvironment();
+                 BenchTurns.Seat seat = turns == null ? BenchTurns.Seat.ALONE : BenchTurns.join(turns)) {
+                CommBenchWorker.run(g, ops, minBytes, maxBytes, seat, System.out);
             }
             return;
         }
@@ -98,6 +107,7 @@ final class CommBenchCommand implements Runnable {
         Path root = repositoryRoot();
         Optional<MpiPeer> mpi = noMpi ? Optional.empty() : MpiPeer.build(root, root.resolve("target-bench").resolve("mpi"), notes);
         if (noMpi) notes.add("Open MPI column skipped (--no-mpi)");
+        boolean paced = mpi.isPresent() && !sequential;
         out.printf("tandem bench comm on %s, %d cores, Java %s, transport %s, single-copy reads: %s, shared board: %s%n", cpuModel(),
                 Runtime.getRuntime().availableProcessors(), Runtime.version(), threads ? "threads (in-process rings)" : transport,
                 directMinBytes, boardMinBytes);
@@ -107,38 +117,41 @@ final class CommBenchCommand implements Runnable {
             String over = n > Runtime.getRuntime().availableProcessors() ? " (oversubscribed: more ranks than cores)" : "";
             System.err.println("tandem bench comm: " + n + " ranks" + over + "...");
             String loadBefore = loadAverage();
-            List<Map<String, double[]>> ours = new ArrayList<>(), theirs = new ArrayList<>();
+            List<Run> ours = new ArrayList<>(), theirs = new ArrayList<>();
             for (int rep = 0; rep < repeat; rep++) {
                 if (repeat > 1) System.err.printf("tandem bench comm: %d ranks, run %d of %d%n", n, rep + 1, repeat);
+                if (paced) {
+                    Run[] both = runTakingTurns(mpi.get(), n, notes);
+                    ours.add(both[0]);
+                    theirs.add(both[1]);
+                    continue;
+                }
                 boolean mpiFirst = rep % 2 == 1; // alternate, so a drift of the host's speed favours neither
-                if (mpiFirst) theirs.add(runMpi(mpi, n, notes));
-                ours.add(parse(runOurs(n)));
-                if (!mpiFirst) theirs.add(runMpi(mpi, n, notes));
+                if (mpiFirst) theirs.add(runMpi(mpi, n, null, notes));
+                ours.add(Run.parse(runOurs(n, null)));
+                if (!mpiFirst) theirs.add(runMpi(mpi, n, null, notes));
             }
-            out.printf("%n%d ranks%s; time = median of %d trials (min-max)%s, bandwidths in GB/s; load average %s -> %s%n",
+            out.printf("%n%d ranks%s; time = median of %d trials (min-max)%s%s, bandwidths in GB/s; load average %s -> %s%n",
                     n, over, CommBenchWorker.TRIALS, repeat == 1 ? "" : ", median over " + repeat + " runs (min-max over all their trials)",
-                    loadBefore, loadAverage());
+                    paced ? "; Tandem and Open MPI took turns, one trial each" : "", loadBefore, loadAverage());
             out.printf("| %-14s | %9s | %22s | %7s | %7s | %22s | %9s | %8s | %13s | %7s | %7s |%n", "op", "size", "tandem time us",
-                    "algbw", "busbw", "Open MPI time us", "MPI busbw", "ours/MPI", "per-run ratio", "memcpy", "pvm");
+                    "algbw", "busbw", "Open MPI time us", "MPI busbw", "ours/MPI", paced ? "pairs 25-75%" : "per-run ratio", "memcpy", "pvm");
             out.println("|----------------|-----------|------------------------|---------|---------|------------------------|-----------|----------|"
                     + "---------------|---------|---------|");
-            for (String cell : ours.getFirst().keySet()) {
+            for (String cell : ours.getFirst().results().keySet()) {
                 String[] key = cell.split(" ");
                 long bytes = Long.parseLong(key[1]);
                 double[] t = combined(ours, cell);
                 double factor = key[0].equals("all_reduce") ? 2.0 * (n - 1) / n : (n - 1.0) / n;
                 double alg = bytes / (t[0] * 1e-6) / 1e9;
                 double[] m = combined(theirs, cell);
-                List<Double> ratios = new ArrayList<>();
-                for (int rep = 0; rep < repeat; rep++) {
-                    double[] mine = ours.get(rep).get(cell), peer = theirs.get(rep).get(cell);
-                    if (mine != null && peer != null) ratios.add(peer[0] / mine[0]);
-                }
-                ratios.sort(null);
+                List<Double> ratios = paced ? pairRatios(ours, theirs, cell) : runRatios(ours, theirs, cell);
                 String mpiTime = m == null ? "-" : String.format(Locale.ROOT, "%.1f (%.1f-%.1f)", m[0], m[1], m[2]);
                 String mpiBus = m == null ? "-" : String.format(Locale.ROOT, "%.2f", bytes / (m[0] * 1e-6) / 1e9 * factor);
                 String ratio = ratios.isEmpty() ? "-" : String.format(Locale.ROOT, "%.2fx", median(ratios));
-                String range = ratios.size() < 2 ? "-" : String.format(Locale.ROOT, "%.2f-%.2f", ratios.getFirst(), ratios.getLast());
+                String range = ratios.size() < 2 ? "-" : paced
+                        ? String.format(Locale.ROOT, "%.2f-%.2f", quantile(ratios, 0.25), quantile(ratios, 0.75))
+                        : String.format(Locale.ROOT, "%.2f-%.2f", ratios.getFirst(), ratios.getLast());
                 Double mc = memcpy.get(nearest(memcpy, bytes));
                 String pv = pvm.isEmpty() ? "-" : String.format(Locale.ROOT, "%.2f", pvm.get(nearest(pvm, bytes)));
                 out.printf(Locale.ROOT, "| %-14s | %9s | %22s | %7.2f | %7.2f | %22s | %9s | %8s | %13s | %7.2f | %7s |%n", key[0],
@@ -149,25 +162,108 @@ final class CommBenchCommand implements Runnable {
         out.println();
         out.println("memcpy: one thread copying a buffer of the same size (MemorySegment.copy), median of 5 trials; pvm: the same copy "
                 + "by process_vm_readv (the kernel copy behind reading a peer process's memory in place), in GB/s.");
-        out.println("ours/MPI: Open MPI time / Tandem time (above 1 means Tandem is faster); with --repeat, the median over the runs "
-                + "of that ratio within each pair of runs, and 'per-run ratio' its range.");
+        out.println(paced
+                ? "ours/MPI: the median over all pairs of trials (Tandem's trial k and Open MPI's trial k of the same run, measured "
+                        + "back to back) of Open MPI time / Tandem time (above 1 means Tandem is faster); 'pairs 25-75%' the middle half of "
+                        + "those ratios."
+                : "ours/MPI: Open MPI time / Tandem time (above 1 means Tandem is faster); with --repeat, the median over the runs "
+                        + "of that ratio within each pair of runs, and 'per-run ratio' its range.");
         for (String note : notes) out.println("note: " + note);
     }
 
+    /**
+     * One run of each side on {@code n} ranks, both started at once and then given turns by
+     * {@link BenchTurns#alternate}, one trial each. Returns {Tandem's, Open MPI's}.
+     */
+    private Run[] runTakingTurns(MpiPeer mpi, int n, List<String> notes) {
+        try (BenchTurns turnFile = BenchTurns.create();
+             java.util.concurrent.ExecutorService sides = java.util.concurrent.Executors.newFixedThreadPool(2)) {
+            var ourSide = sides.submit(() -> Run.parse(runOurs(n, turnFile.spec(BenchTurns.TANDEM))));
+            var mpiSide = sides.submit(() -> runMpi(Optional.of(mpi), n, turnFile.spec(BenchTurns.MPI), notes));
+            turnFile.alternate(() -> !ourSide.isDone(), () -> !mpiSide.isDone());
+            return new Run[] {ourSide.get(), mpiSide.get()};
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TandemException("bench comm: interrupted", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            throw new TandemException("bench comm: " + e.getCause(), e.getCause());
+        }
+    }
+
     /** One Open MPI run on {@code n} ranks, parsed; empty (and a note) when it is skipped or fails. */
-    private Map<String, double[]> runMpi(Optional<MpiPeer> mpi, int n, List<String> notes) {
-        if (mpi.isEmpty()) return Map.of();
+    private Run runMpi(Optional<MpiPeer> mpi, int n, String turnSpec, List<String> notes) {
+        if (mpi.isEmpty()) return Run.EMPTY;
         try {
-            return parse(mpi.get().run(n, minBytes, maxBytes));
+            return Run.parse(mpi.get().run(n, ops, minBytes, maxBytes, turnSpec));
         } catch (IOException | InterruptedException e) {
-            notes.add("Open MPI failed on " + n + " ranks: " + e.getMessage());
-            return Map.of();
+            synchronized (notes) {
+                notes.add("Open MPI failed on " + n + " ranks: " + e.getMessage());
+            }
+            return Run.EMPTY;
+        }
+    }
+
+    /** Per pair of runs, Open MPI's median / Tandem's median for {@code cell}; sorted. */
+    static List<Double> runRatios(List<Run> ours, List<Run> theirs, String cell) {
+        List<Double> ratios = new ArrayList<>();
+        for (int rep = 0; rep < ours.size(); rep++) {
+            double[] mine = ours.get(rep).results().get(cell), peer = theirs.get(rep).results().get(cell);
+            if (mine != null && peer != null) ratios.add(peer[0] / mine[0]);
+        }
+        ratios.sort(null);
+        return ratios;
+    }
+
+    /** Per pair of trials taken in turn (trial k of both sides in the same run), Open MPI's / Tandem's time; sorted. */
+    static List<Double> pairRatios(List<Run> ours, List<Run> theirs, String cell) {
+        List<Double> ratios = new ArrayList<>();
+        for (int rep = 0; rep < ours.size(); rep++) {
+            double[] mine = ours.get(rep).trials().get(cell), peer = theirs.get(rep).trials().get(cell);
+            if (mine == null || peer == null) continue;
+            for (int k = 0; k < Math.min(mine.length, peer.length); k++) ratios.add(peer[k] / mine[k]);
+        }
+        ratios.sort(null);
+        return ratios;
+    }
+
+    /** Linear interpolation between the closest ranks of a sorted, non-empty list. */
+    static double quantile(List<Double> sorted, double q) {
+        double at = q * (sorted.size() - 1);
+        int lo = (int) Math.floor(at), hi = (int) Math.ceil(at);
+        return sorted.get(lo) + (sorted.get(hi) - sorted.get(lo)) * (at - lo);
+    }
+
+    /**
+     * One side's run on one rank count: per cell ("op bytes") {median, min, max} from the RESULT
+     * lines and the trials in order from the TRIAL lines, all in µs.
+     */
+    record Run(Map<String, double[]> results, Map<String, double[]> trials) {
+        static final Run EMPTY = new Run(Map.of(), Map.of());
+
+        /** Parses "RESULT op bytes median min max" and "TRIAL op bytes k time" lines, keeping the order of cells. */
+        static Run parse(List<String> lines) {
+            Map<String, double[]> results = new LinkedHashMap<>(), trials = new LinkedHashMap<>();
+            for (String l : lines) {
+                String[] p = l.trim().split("\\s+");
+                String cell = p[1] + " " + p[2];
+                if (p[0].equals("RESULT")) {
+                    results.put(cell, new double[] {Double.parseDouble(p[3]), Double.parseDouble(p[4]), Double.parseDouble(p[5])});
+                } else {
+                    int k = Integer.parseInt(p[3]);
+                    double[] had = trials.getOrDefault(cell, new double[0]);
+                    double[] grown = Arrays.copyOf(had, Math.max(had.length, k + 1));
+                    grown[k] = Double.parseDouble(p[4]);
+                    trials.put(cell, grown);
+                }
+            }
+            return new Run(results, trials);
         }
     }
 
     /** One cell over several runs: {median of the runs' medians, lowest min, highest max}; null if no run has it. */
-    static double[] combined(List<Map<String, double[]>> runs, String cell) {
-        List<double[]> have = runs.stream().map(r -> r.get(cell)).filter(java.util.Objects::nonNull).toList();
+    static double[] combined(List<Run> runs, String cell) {
+        List<double[]> have = runs.stream().map(r -> r.results().get(cell)).filter(java.util.Objects::nonNull).toList();
         if (have.isEmpty()) return null;
         List<Double> medians = have.stream().map(t -> t[0]).sorted().toList();
         return new double[] {median(medians), have.stream().mapToDouble(t -> t[1]).min().orElseThrow(),
@@ -179,17 +275,23 @@ final class CommBenchCommand implements Runnable {
         return k % 2 == 1 ? sorted.get(k / 2) : (sorted.get(k / 2 - 1) + sorted.get(k / 2)) / 2;
     }
 
-    private List<String> runOurs(int n) {
+    /** One Tandem run on {@code n} ranks, taking turns through {@code turnSpec} unless it is null; rank 0's TRIAL and RESULT lines. */
+    private List<String> runOurs(int n, String turnSpec) {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream cap = new PrintStream(captured, true, StandardCharsets.UTF_8);
         if (threads) {
             CommOptions options = CommOptions.fromEnvironment(Map.of("TANDEM_DIRECT_MIN_BYTES", directMinBytes,
                     "TANDEM_BOARD_MIN_BYTES", boardMinBytes));
-            LocalWorld.run(n, options, g -> CommBenchWorker.run(g, ops, minBytes, maxBytes, cap));
-            return captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("RESULT ")).toList();
+            LocalWorld.run(n, options, g -> {
+                try (BenchTurns.Seat seat = turnSpec == null ? BenchTurns.Seat.ALONE : BenchTurns.join(turnSpec)) {
+                    CommBenchWorker.run(g, ops, minBytes, maxBytes, seat, cap);
+                }
+            });
+            return captured.toString(StandardCharsets.UTF_8).lines().filter(l -> l.startsWith("RESULT ") || l.startsWith("TRIAL ")).toList();
         }
         List<String> args = new ArrayList<>(List.of("bench", "comm", "--worker", "--ops", String.join(",", ops),
                 "--min-bytes", Long.toString(minBytes), "--max-bytes", Long.toString(maxBytes)));
+        if (turnSpec != null) args.addAll(List.of("--turns", turnSpec));
         Map<String, String> env = new HashMap<>();
         env.put("TANDEM_TRANSPORT", transport);
         env.put("TANDEM_DIRECT_MIN_BYTES", directMinBytes);
@@ -197,20 +299,10 @@ final class CommBenchCommand implements Runnable {
         new Launcher(cap, System.err, Duration.ofSeconds(2)).launch(n, args, env);
         List<String> results = new ArrayList<>();
         for (String line : captured.toString(StandardCharsets.UTF_8).split("\n")) {
-            int i = line.indexOf("RESULT ");
+            int i = Math.max(line.indexOf("RESULT "), line.indexOf("TRIAL "));
             if (line.startsWith("[rank 0]") && i >= 0) results.add(line.substring(i));
         }
         return results;
-    }
-
-    /** "RESULT op bytes median min max" lines → "op bytes" → {median, min, max} (µs), in input order. */
-    private static Map<String, double[]> parse(List<String> lines) {
-        Map<String, double[]> m = new LinkedHashMap<>();
-        for (String l : lines) {
-            String[] p = l.trim().split("\\s+");
-            m.put(p[1] + " " + p[2], new double[] {Double.parseDouble(p[3]), Double.parseDouble(p[4]), Double.parseDouble(p[5])});
-        }
-        return m;
     }
 
     /** GB/s of {@code copy(src, dst)} per message size, one thread, median of 5 trials. */

@@ -16,7 +16,9 @@ import java.util.List;
 /**
  * The rank side of {@code tandem bench comm}, measured like nccl-tests and the MPI peer in
  * bench/mpi: one warm-up call (also sizes the trial), then {@link #TRIALS} trials of back-to-back
- * calls; a trial's time is the slowest rank's mean; rank 0 prints the median and spread.
+ * calls; a trial's time is the slowest rank's mean; rank 0 prints each trial, the median and the
+ * spread. When the driver paces the run ({@link BenchTurns}), the warm-up is turn 0 and each
+ * trial one more turn.
  */
 final class CommBenchWorker {
     static final int TRIALS = 5;
@@ -27,8 +29,11 @@ final class CommBenchWorker {
 
     private CommBenchWorker() {}
 
-    /** Rank 0 prints one {@code RESULT op bytes median min max} line (µs) per measurement to {@code out}. */
-    static void run(ProcessGroup g, List<String> ops, long minBytes, long maxBytes, java.io.PrintStream out) {
+    /**
+     * Rank 0 prints, per measurement, one {@code TRIAL op bytes k time} line per trial and then one
+     * {@code RESULT op bytes median min max} line (times in µs) to {@code out}.
+     */
+    static void run(ProcessGroup g, List<String> ops, long minBytes, long maxBytes, BenchTurns.Seat seat, java.io.PrintStream out) {
         int n = g.size();
         long maxCount = maxBytes / 4 / n * n;
         try (OffHeap a = OffHeap.allocate(maxCount * 4, MemoryCategory.COMMUNICATION);
@@ -36,22 +41,33 @@ final class CommBenchWorker {
              Arena arena = Arena.ofConfined()) {
             MemorySegment t = arena.allocate(4);
             for (long i = 0; i < maxCount; i++) a.segment().setAtIndex(ValueLayout.JAVA_FLOAT, i, 1e-3f * (i % 1000));
+            int turn = 0;
+            seat.await(turn);
             warmUp(g, ops, a.segment(), b.segment(), maxCount, t);
+            if (g.rank() == 0) seat.done(turn);
             for (String op : ops) {
                 for (long bytes = minBytes; bytes <= maxBytes; bytes *= 4) {
                     long count = bytes / 4 / n * n; // divisible by n so every rank's block is equal
                     Runnable call = call(g, op, a.segment(), b.segment(), count);
-                    g.barrier();
-                    long s0 = System.nanoTime();
-                    call.run();
-                    double warm = maxAcross(g, t, (System.nanoTime() - s0) / 1e9);
-                    int iters = (int) Math.max(1, Math.min(1000, TRIAL_SECONDS / Math.max(warm, 1e-9)));
+                    int iters = 0;
                     double[] trials = new double[TRIALS];
                     for (int k = 0; k < TRIALS; k++) {
+                        seat.await(++turn);
+                        if (k == 0) { // sizes the trials; inside the first trial's turn, so the other side waits
+                            g.barrier();
+                            long s0 = System.nanoTime();
+                            call.run();
+                            double warm = maxAcross(g, t, (System.nanoTime() - s0) / 1e9);
+                            iters = (int) Math.max(1, Math.min(1000, TRIAL_SECONDS / Math.max(warm, 1e-9)));
+                        }
                         g.barrier();
                         long s = System.nanoTime();
                         for (int i = 0; i < iters; i++) call.run();
                         trials[k] = maxAcross(g, t, (System.nanoTime() - s) / 1e9 / iters);
+                        if (g.rank() == 0) {
+                            seat.done(turn);
+                            out.printf("TRIAL %s %d %d %.3f%n", op, count * 4, k, trials[k] * 1e6);
+                        }
                     }
                     Arrays.sort(trials);
                     if (g.rank() == 0) {
