@@ -21,6 +21,12 @@ final class ByteRing {
     private static final long HEAD = 0, TAIL = 64, WRITER_CLOSED = 128, READER_CLOSED = 192;
     private static final long DIRECT_READS = 256, WRITER_PID = 320, WRITER_PROBE = 384, READER_CAN_READ = 448;
     private static final VarHandle LONG = ValueLayout.JAVA_LONG.varHandle();
+    /**
+     * Mixed into a seal's position, so that a seal's top bits are set: it can never equal an
+     * address (the word of a payload read in place) or a small count, and ordinary data left from
+     * an earlier lap of the ring matches the seal of its position with negligible probability.
+     */
+    private static final long SEAL_KEY = 0x9E3779B97F4A7C15L;
 
     private final MemorySegment ctrl;
     private final MemorySegment data;
@@ -80,6 +86,21 @@ final class ByteRing {
         head += n;
     }
 
+    /** The writer's position: where the next byte put goes (bytes written since the ring began). */
+    long head() {
+        return head;
+    }
+
+    /**
+     * Marks the message whose first word is at {@code position} as written in full: stores that
+     * word's seal with release ordering, after everything put before it. A reader that finds the
+     * seal at its tail may read the whole message without looking at the head, which is another
+     * cache line the writer has just changed: that saves one transfer between cores per message.
+     */
+    void seal(long position) {
+        LONG.setRelease(data, position & mask, position ^ SEAL_KEY);
+    }
+
     void publish() {
         LONG.setRelease(ctrl, HEAD, head);
     }
@@ -88,6 +109,19 @@ final class ByteRing {
 
     long readable() {
         return (long) LONG.getAcquire(ctrl, HEAD) - tail;
+    }
+
+    /** Whether the message at the tail was sealed by the writer ({@link #seal}): then all of it is readable. */
+    boolean sealedAtTail() {
+        return isSealAtTail((long) LONG.getAcquire(data, tail & mask));
+    }
+
+    /**
+     * Whether {@code word}, the first word of the message at the tail, is its seal: a reader that
+     * saw no seal yet, then the head moved past the message, reads the seal with the message.
+     */
+    boolean isSealAtTail(long word) {
+        return word == (tail ^ SEAL_KEY);
     }
 
     /** The contiguous readable bytes at the tail, at most {@code max} (caller checked readable()). */

@@ -15,7 +15,8 @@ final class Op {
     private final PeerGroup group;
     private final OpKind kind;
     private final long seq;
-    private final long deadlineNanos;
+    private long deadlineNanos; // set at the first wait: an operation that never waits need not read the clock for it
+    private boolean deadlineSet;
     private final WaitPolicy waits;
     private final PathChooser.Paths paths;
 
@@ -25,7 +26,6 @@ final class Op {
         this.kind = kind;
         this.seq = seq;
         this.paths = paths;
-        this.deadlineNanos = System.nanoTime() + group.options().timeout().toNanos();
         this.waits = group.waits();
     }
 
@@ -118,7 +118,13 @@ final class Op {
                 idle = 0;
                 continue;
             }
-            if (idle++ == 0) idleSince = System.nanoTime();
+            if (idle++ == 0) {
+                idleSince = System.nanoTime();
+                if (!deadlineSet) {
+                    deadlineNanos = idleSince + options().timeout().toNanos();
+                    deadlineSet = true;
+                }
+            }
             if ((idle & 15) == 0 && !checkHealthAndDeadline(transfers)) idle = 0;
             else waits.pause(System.nanoTime() - idleSince);
         }

@@ -37,11 +37,13 @@ public final class OpLog {
         return id;
     }
 
-    synchronized void end(long id, String error) {
-        if (next - id > ring.length) return; // overwritten meanwhile
+    /** Records the end of operation {@code id}; returns how long it took (0 if its entry was overwritten meanwhile). */
+    synchronized long end(long id, String error) {
+        if (next - id > ring.length) return 0;
         int slot = (int) (id % ring.length);
         Entry e = ring[slot];
         ring[slot] = new Entry(e.group(), e.kind(), e.seq(), e.bytes(), e.startEpochNanos(), Clock.epochNanos(), error);
+        return ring[slot].durationNanos();
     }
 
     /** Up to {@code max} most recent entries, oldest first. */
