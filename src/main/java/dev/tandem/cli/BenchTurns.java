@@ -54,6 +54,7 @@ final class BenchTurns implements AutoCloseable {
             cells = ch.map(FileChannel.MapMode.READ_WRITE, 0, BYTES, arena);
         } catch (IOException e) {
             arena.close();
+            if (create) path.toFile().delete(); // best effort: a failure to delete must not hide the cause
             throw new UncheckedIOException("cannot map the bench's turn file " + path + ": " + e.getMessage(), e);
         }
     }
