@@ -16,27 +16,48 @@ record MessageHeader(int groupId, OpKind kind, long seq, int srcRank, long bytes
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED;
 
     void write(MemorySegment to) {
-        to.set(INT, 0, MAGIC);
-        to.set(INT, 4, groupId);
-        to.set(INT, 8, kind.ordinal());
-        to.set(INT, 12, srcRank);
-        to.set(LONG, 16, seq);
-        to.set(LONG, 24, bytes);
+        write(to, 0);
+    }
+
+    /** Writes this header at {@code offset} of {@code to} (no slice: this runs for every message). */
+    void write(MemorySegment to, long offset) {
+        to.set(INT, offset, MAGIC);
+        to.set(INT, offset + 4, groupId);
+        to.set(INT, offset + 8, kind.ordinal());
+        to.set(INT, offset + 12, srcRank);
+        to.set(LONG, offset + 16, seq);
+        to.set(LONG, offset + 24, bytes);
     }
 
     static MessageHeader read(MemorySegment from) {
-        int magic = from.get(INT, 0);
+        return read(from, 0);
+    }
+
+    static MessageHeader read(MemorySegment from, long offset) {
+        int magic = from.get(INT, offset);
         if (magic != MAGIC) {
             throw new IllegalStateException(String.format("corrupt message header (magic %08x)", magic));
         }
-        int kind = from.get(INT, 8);
+        int kind = from.get(INT, offset + 8);
         if (kind < 0 || kind >= KINDS.length) throw new IllegalStateException("corrupt message header (kind " + kind + ")");
-        return new MessageHeader(from.get(INT, 4), KINDS[kind], from.get(LONG, 16), from.get(INT, 12), from.get(LONG, 24));
+        return new MessageHeader(from.get(INT, offset + 4), KINDS[kind], from.get(LONG, offset + 16), from.get(INT, offset + 12),
+                from.get(LONG, offset + 24));
     }
 
     /** Throws {@link Mismatch} unless {@code actual} is the message this header expects. */
     void check(MessageHeader actual) {
         if (!equals(actual)) throw new Mismatch(this, actual);
+    }
+
+    /**
+     * As {@link #check} for the header at {@code offset} of {@code from}, reading it in place: a
+     * header object is made only for the error (this runs for every message received).
+     */
+    void checkAt(MemorySegment from, long offset) {
+        if (from.get(INT, offset) != MAGIC || from.get(INT, offset + 4) != groupId || from.get(INT, offset + 8) != kind.ordinal()
+                || from.get(INT, offset + 12) != srcRank || from.get(LONG, offset + 16) != seq || from.get(LONG, offset + 24) != bytes) {
+            check(read(from, offset));
+        }
     }
 
     String describe() {

@@ -133,7 +133,7 @@ final class RingLink implements Link {
                 if (!tryDirect && total <= PIECE && free >= PREFIX + padded(total)) return sendWhole();
                 if (tryDirect) directWord = outDirect.expose(payload);
                 prefixScratch.set(ValueLayout.JAVA_LONG, 0, directWord);
-                header.write(prefixScratch.asSlice(8));
+                header.write(prefixScratch, 8);
                 out.put(prefixScratch, 0, PREFIX);
                 free -= PREFIX;
                 headerSent = true;
@@ -165,7 +165,7 @@ final class RingLink implements Link {
         private boolean sendWhole() {
             long start = out.head();
             prefixScratch.set(ValueLayout.JAVA_LONG, 0, 0L);
-            header.write(prefixScratch.asSlice(8));
+            header.write(prefixScratch, 8);
             out.put(prefixScratch, 0, PREFIX);
             out.put(payload, 0, total);
             out.skip(padded(total) - total);
@@ -228,7 +228,7 @@ final class RingLink implements Link {
                 in.copyOut(prefixScratch, PREFIX);
                 long word = prefixScratch.get(ValueLayout.JAVA_LONG, 0);
                 if (sealed || in.isSealAtTail(word)) word = 0; // sealed: the payload follows in the ring
-                expected.check(MessageHeader.read(prefixScratch.asSlice(8)));
+                expected.checkAt(prefixScratch, 8);
                 in.consume(PREFIX);
                 avail -= PREFIX;
                 headerSeen = true;
