@@ -75,8 +75,9 @@ final class BenchTurns implements AutoCloseable {
         return path;
     }
 
-    /** The ranks' side of a turn file that the driver created: {@code spec} is "path:side". */
+    /** The ranks' side of a turn file that the driver created ({@code spec} is "path:side"), or {@link Seat#ALONE} for null. */
     static Seat join(String spec) {
+        if (spec == null) return Seat.ALONE;
         int colon = spec.lastIndexOf(':');
         if (colon < 0) throw new TandemException("bench turns: expected path:side, got " + spec);
         return new Seat(new BenchTurns(Path.of(spec.substring(0, colon)), false), Integer.parseInt(spec.substring(colon + 1)));
@@ -85,6 +86,11 @@ final class BenchTurns implements AutoCloseable {
     /** "path:side", for {@link #join} in another process. */
     String spec(int side) {
         return path + ":" + side;
+    }
+
+    /** The arguments that make the C peer (bench/mpi/comm_bench.c) take {@code side}'s turns. */
+    java.util.List<String> peerArguments(int side) {
+        return java.util.List.of("--turns", path.toString(), Integer.toString(side));
     }
 
     /**

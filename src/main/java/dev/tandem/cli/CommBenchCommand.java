@@ -93,7 +93,7 @@ final class CommBenchCommand implements Runnable {
         if (worker) {
             Rendezvous.bindToCores(System.getenv());
             try (ProcessGroup g = Rendezvous.fromEnvironment();
-                 BenchTurns.Seat seat = turns == null ? BenchTurns.Seat.ALONE : BenchTurns.join(turns)) {
+                 BenchTurns.Seat seat = BenchTurns.join(turns)) {
                 CommBenchWorker.run(g, ops, minBytes, maxBytes, seat, System.out);
             }
             return;
@@ -127,9 +127,9 @@ final class CommBenchCommand implements Runnable {
                     continue;
                 }
                 boolean mpiFirst = rep % 2 == 1; // alternate, so a drift of the host's speed favours neither
-                if (mpiFirst) theirs.add(runMpi(mpi, n, null, notes));
+                if (mpiFirst) theirs.add(runMpi(mpi, n, List.of(), notes));
                 ours.add(Run.parse(runOurs(n, null)));
-                if (!mpiFirst) theirs.add(runMpi(mpi, n, null, notes));
+                if (!mpiFirst) theirs.add(runMpi(mpi, n, List.of(), notes));
             }
             out.printf("%n%d ranks%s; time = median of %d trials (min-max)%s%s, bandwidths in GB/s; load average %s -> %s%n",
                     n, over, CommBenchWorker.TRIALS, repeat == 1 ? "" : ", median over " + repeat + " runs (min-max over all their trials)",
@@ -179,7 +179,7 @@ final class CommBenchCommand implements Runnable {
         try (BenchTurns turnFile = BenchTurns.create();
              java.util.concurrent.ExecutorService sides = java.util.concurrent.Executors.newFixedThreadPool(2)) {
             var ourSide = sides.submit(() -> Run.parse(runOurs(n, turnFile.spec(BenchTurns.TANDEM))));
-            var mpiSide = sides.submit(() -> runMpi(Optional.of(mpi), n, turnFile.spec(BenchTurns.MPI), notes));
+            var mpiSide = sides.submit(() -> runMpi(Optional.of(mpi), n, turnFile.peerArguments(BenchTurns.MPI), notes));
             turnFile.alternate(() -> !ourSide.isDone(), () -> !mpiSide.isDone());
             return new Run[] {ourSide.get(), mpiSide.get()};
         } catch (InterruptedException e) {
@@ -192,10 +192,10 @@ final class CommBenchCommand implements Runnable {
     }
 
     /** One Open MPI run on {@code n} ranks, parsed; empty (and a note) when it is skipped or fails. */
-    private Run runMpi(Optional<MpiPeer> mpi, int n, String turnSpec, List<String> notes) {
+    private Run runMpi(Optional<MpiPeer> mpi, int n, List<String> turnArguments, List<String> notes) {
         if (mpi.isEmpty()) return Run.EMPTY;
         try {
-            return Run.parse(mpi.get().run(n, ops, minBytes, maxBytes, turnSpec));
+            return Run.parse(mpi.get().run(n, ops, minBytes, maxBytes, turnArguments));
         } catch (IOException | InterruptedException e) {
             synchronized (notes) {
                 notes.add("Open MPI failed on " + n + " ranks: " + e.getMessage());
@@ -283,7 +283,7 @@ final class CommBenchCommand implements Runnable {
             CommOptions options = CommOptions.fromEnvironment(Map.of("TANDEM_DIRECT_MIN_BYTES", directMinBytes,
                     "TANDEM_BOARD_MIN_BYTES", boardMinBytes));
             LocalWorld.run(n, options, g -> {
-                try (BenchTurns.Seat seat = turnSpec == null ? BenchTurns.Seat.ALONE : BenchTurns.join(turnSpec)) {
+                try (BenchTurns.Seat seat = BenchTurns.join(turnSpec)) {
                     CommBenchWorker.run(g, ops, minBytes, maxBytes, seat, cap);
                 }
             });

@@ -50,17 +50,15 @@ final class MpiPeer {
     }
 
     /**
-     * Runs the peer on {@code n} ranks over {@code ops}, taking turns through {@code turns} (a
-     * {@link BenchTurns#spec}) unless it is null; returns its TRIAL and RESULT lines.
+     * Runs the peer on {@code n} ranks over {@code ops}, with {@code turnArguments} ({@link
+     * BenchTurns#peerArguments}, or none to run alone); returns its TRIAL and RESULT lines.
      */
-    List<String> run(int n, List<String> ops, long minBytes, long maxBytes, String turns) throws IOException, InterruptedException {
+    List<String> run(int n, List<String> ops, long minBytes, long maxBytes, List<String> turnArguments)
+            throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("mpirun", "--oversubscribe", "--bind-to", "none", "-np", Integer.toString(n)));
         if ("root".equals(System.getProperty("user.name"))) cmd.add(1, "--allow-run-as-root");
         cmd.addAll(List.of(binary.toString(), Long.toString(minBytes), Long.toString(maxBytes), "--ops", String.join(",", ops)));
-        if (turns != null) {
-            int colon = turns.lastIndexOf(':');
-            cmd.addAll(List.of("--turns", turns.substring(0, colon), turns.substring(colon + 1)));
-        }
+        cmd.addAll(turnArguments);
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         List<String> results = new ArrayList<>();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {

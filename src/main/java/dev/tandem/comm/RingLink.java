@@ -17,9 +17,9 @@ import java.lang.foreign.ValueLayout;
  * <p>Payloads of at least {@code directMin} bytes that the sender lets the peer read in place take the
  * {@link DirectPath} where the link has one: an 8-byte word in front of every header is 0 for a
  * payload that follows in the ring, and otherwise the word the receiver reads it in place with.
- * A message that fits in the ring at once and in one piece is written whole and then sealed: its
- * first word becomes the seal of its position ({@link ByteRing#seal}), so the receiver, which
- * looks for the seal first, finds header and payload with one transfer between cores fewer.
+ * A message whose header and payload go out in one call (it fits in the ring's free space and in
+ * one piece) is then sealed: its first word becomes the seal of its position ({@link ByteRing#seal}),
+ * so the receiver, which looks for the seal first, finds it whole without reading the head.
  */
 final class RingLink implements Link {
     private static final long PIECE = 64 * 1024;
@@ -128,10 +128,11 @@ final class RingLink implements Link {
             long wanted = (headerSent ? 0 : PREFIX) + (tryDirect && !headerSent ? 0 : Math.min(PIECE, padded(total - sent)));
             long free = out.writable(wanted); // always a multiple of 8: head and tail only move by multiples of 8
             boolean moved = false;
+            long start = -1; // where this call wrote the header, if it did
             if (!headerSent) {
                 if (free < PREFIX) return false;
-                if (!tryDirect && total <= PIECE && free >= PREFIX + padded(total)) return sendWhole();
                 if (tryDirect) directWord = outDirect.expose(payload);
+                start = out.head();
                 prefixScratch.set(ValueLayout.JAVA_LONG, 0, directWord);
                 header.write(prefixScratch, 8);
                 out.put(prefixScratch, 0, PREFIX);
@@ -155,26 +156,11 @@ final class RingLink implements Link {
             }
             if (sent == total) {
                 out.skip(padded(total) - total);
+                if (start >= 0) out.seal(start); // header and payload went out in this one call: the message is whole
                 done = true;
             }
             if (moved) out.publish();
             return moved;
-        }
-
-        /** The whole message at once (the caller checked that it fits), sealed, then published. */
-        private boolean sendWhole() {
-            long start = out.head();
-            prefixScratch.set(ValueLayout.JAVA_LONG, 0, 0L);
-            header.write(prefixScratch, 8);
-            out.put(prefixScratch, 0, PREFIX);
-            out.put(payload, 0, total);
-            out.skip(padded(total) - total);
-            out.seal(start);
-            out.publish();
-            sent = total;
-            headerSent = true;
-            done = true;
-            return true;
         }
 
         @Override
@@ -227,7 +213,7 @@ final class RingLink implements Link {
                 }
                 in.copyOut(prefixScratch, PREFIX);
                 long word = prefixScratch.get(ValueLayout.JAVA_LONG, 0);
-                if (sealed || in.isSealAtTail(word)) word = 0; // sealed: the payload follows in the ring
+                if (in.isSealAtTail(word)) word = 0; // sealed (maybe after the check above, before the head moved): payload follows
                 expected.checkAt(prefixScratch, 8);
                 in.consume(PREFIX);
                 avail -= PREFIX;
