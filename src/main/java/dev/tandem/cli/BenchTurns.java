@@ -28,7 +28,11 @@ import java.util.function.BooleanSupplier;
  * number done, as ints (so the C peer reads the same layout with plain atomics). The driver gives
  * one turn at a time and waits until it is done. Every rank of a side waits for its turn, looking
  * once a millisecond and sleeping in between, so the waiting side takes almost no processor time
- * from the running one; rank 0 marks the turn done once every rank has finished its part.
+ * from the running one; rank 0 marks the turn done once every rank has finished its part. The
+ * driver looks as seldom: looking every 100 µs, its thread woke 10,000 times a second on the cores
+ * the running ranks spin on, and Tandem's ranks, bound to their cores, could not move away from it
+ * as Open MPI's unbound ones could (2-rank 1 KiB cells fell to 0.30× against 0.65× and more,
+ * docs/BENCHMARKS.md, Round 8). A turn now ends up to a millisecond late, which no trial sees.
  */
 final class BenchTurns implements AutoCloseable {
     static final int TANDEM = 0;
@@ -38,7 +42,7 @@ final class BenchTurns implements AutoCloseable {
     /** A rank gives up waiting after this long: the driver is gone, or the other side hangs. */
     private static final long LONGEST_WAIT_NANOS = TimeUnit.MINUTES.toNanos(10);
     private static final long RANK_LOOK_NANOS = 1_000_000;
-    private static final long DRIVER_LOOK_NANOS = 100_000;
+    private static final long DRIVER_LOOK_NANOS = 1_000_000;
 
     private final Arena arena = Arena.ofShared();
     private final MemorySegment cells;

@@ -31,11 +31,17 @@ final class CommBenchWorker {
 
     /**
      * Rank 0 prints, per measurement, one {@code TRIAL op bytes k time} line per trial and then one
-     * {@code RESULT op bytes median min max} line (times in µs) to {@code out}.
+     * {@code RESULT op bytes median min max} line (times in µs) to {@code out}, all after the last
+     * trial. Printing between trials ran code that the warm-up never ran, and the JIT compiled it
+     * while later trials ran (the JIT log showed a 140 ms C2 compilation of the JDK's class-file
+     * generator among them): the compiler thread took a bound rank's core for tens of milliseconds,
+     * and 2-rank 1 KiB reduce-scatter trials came out at 1.5–2.1 ms a call instead of about 1 µs
+     * (docs/BENCHMARKS.md, Round 8).
      */
     static void run(ProcessGroup g, List<String> ops, long minBytes, long maxBytes, BenchTurns.Seat seat, java.io.PrintStream out) {
         int n = g.size();
         long maxCount = maxBytes / 4 / n * n;
+        List<Cell> cells = new java.util.ArrayList<>();
         try (OffHeap a = OffHeap.allocate(maxCount * 4, MemoryCategory.COMMUNICATION);
              OffHeap b = OffHeap.allocate(maxCount * 4, MemoryCategory.COMMUNICATION);
              Arena arena = Arena.ofConfined()) {
@@ -55,30 +61,29 @@ final class CommBenchWorker {
                         seat.await(++turn);
                         if (k == 0) { // sizes the trials; inside the first trial's turn, so the other side waits
                             g.barrier();
-                            long s0 = System.nanoTime();
-                            call.run();
-                            double warm = maxAcross(g, t, (System.nanoTime() - s0) / 1e9);
+                            double warm = maxAcross(g, t, timed(call, 1) / 1e9);
                             iters = (int) Math.max(1, Math.min(1000, TRIAL_SECONDS / Math.max(warm, 1e-9)));
                         }
                         g.barrier();
-                        long s = System.nanoTime();
-                        for (int i = 0; i < iters; i++) call.run();
-                        trials[k] = maxAcross(g, t, (System.nanoTime() - s) / 1e9 / iters);
-                        if (g.rank() == 0) {
-                            seat.done(turn);
-                            out.printf("TRIAL %s %d %d %.3f%n", op, count * 4, k, trials[k] * 1e6);
-                        }
+                        trials[k] = maxAcross(g, t, timed(call, iters) / 1e9 / iters);
+                        if (g.rank() == 0) seat.done(turn);
                     }
-                    Arrays.sort(trials);
-                    if (g.rank() == 0) {
-                        out.printf("RESULT %s %d %.3f %.3f %.3f%n", op, count * 4, trials[TRIALS / 2] * 1e6,
-                                trials[0] * 1e6, trials[TRIALS - 1] * 1e6);
-                        out.flush();
-                    }
+                    cells.add(new Cell(op, count * 4, trials));
                 }
             }
         }
+        if (g.rank() != 0) return;
+        for (Cell c : cells) {
+            for (int k = 0; k < TRIALS; k++) out.printf("TRIAL %s %d %d %.3f%n", c.op, c.bytes, k, c.trials[k] * 1e6);
+            double[] sorted = c.trials.clone();
+            Arrays.sort(sorted);
+            out.printf("RESULT %s %d %.3f %.3f %.3f%n", c.op, c.bytes, sorted[TRIALS / 2] * 1e6, sorted[0] * 1e6, sorted[TRIALS - 1] * 1e6);
+        }
+        out.flush();
     }
+
+    /** One measurement: an operation at one size, its trials in seconds per call, in the order run. */
+    private record Cell(String op, long bytes, double[] trials) {}
 
     /**
      * Lets the JIT compile the whole path before anything is timed: rounds of calls at a few
@@ -105,7 +110,7 @@ final class CommBenchWorker {
                 for (long[] p : plan) {
                     long count = Math.min(Math.max(n, p[0] / 4 / n * n), maxCount);
                     Runnable call = call(g, op, a, b, count);
-                    for (int i = 0; i < p[1]; i++) call.run();
+                    timed(call, p[1]);
                     g.barrier();
                     maxAcross(g, t, 0);
                 }
@@ -124,6 +129,13 @@ final class CommBenchWorker {
             Thread.currentThread().interrupt();
         }
         g.barrier();
+    }
+
+    /** Nanoseconds for {@code iters} calls; the warm-up runs the same loop, so it is compiled before any trial. */
+    private static long timed(Runnable call, long iters) {
+        long start = System.nanoTime();
+        for (long i = 0; i < iters; i++) call.run();
+        return System.nanoTime() - start;
     }
 
     private static Runnable call(ProcessGroup g, String op, MemorySegment a, MemorySegment b, long count) {
