@@ -317,7 +317,7 @@ class CollectivesTest {
      */
     @org.junit.jupiter.api.Test
     void adaptiveGroupsRunTheSameWindowsOnEveryRank() {
-        int n = 2, windows = 3, maxOps = 200_000;
+        int n = 2, windows = 2, maxOps = 200_000;
         long[][] choiceSeqs = new long[n][];
         LocalWorld.run(n, DEFAULT.withDirectMinBytes(CommOptions.ADAPTIVE), g -> {
             long per = 20_000; // 80 KB blocks
