@@ -162,6 +162,30 @@ public record CommOptions(
     }
 
     /**
+     * The settings every rank of a job must share, one {@code VARIABLE=value} line each, named by
+     * the environment variables that set them ({@link #fromEnvironment}). Ranks that differ in one
+     * choose different algorithms, chunks, rings, paths or folders for the same operation, and then
+     * hang or fail with a mismatch far from the cause, so the rendezvous compares them first
+     * ({@link TcpRendezvous}). Timeouts may differ between ranks.
+     */
+    String sharedSettings() {
+        return String.join("\n",
+                "TANDEM_TRANSPORT=" + transport,
+                "TANDEM_RING_BYTES=" + bytesSetting(ringBytes),
+                "TANDEM_TREE_THRESHOLD_BYTES=" + treeThresholdBytes,
+                "TANDEM_CHUNK_BYTES=" + chunkBytes,
+                "TANDEM_DIRECT_MIN_BYTES=" + bytesSetting(directMinBytes),
+                "TANDEM_BOARD_MIN_BYTES=" + bytesSetting(boardMinBytes),
+                "TANDEM_SHM_DIR=" + shmDir);
+    }
+
+    private static String bytesSetting(long b) {
+        if (b == AUTO) return "auto";
+        if (b == ADAPTIVE) return "adaptive";
+        return b == Long.MAX_VALUE ? "off" : Long.toString(b);
+    }
+
+    /**
      * Defaults overridden by environment variables: TANDEM_COMM_TIMEOUT and
      * TANDEM_HEARTBEAT_TIMEOUT (seconds, decimals allowed), TANDEM_TRANSPORT (auto|tcp|shm),
      * TANDEM_RING_BYTES (bytes or "auto"), TANDEM_TREE_THRESHOLD_BYTES, TANDEM_CHUNK_BYTES, TANDEM_DIRECT_MIN_BYTES

@@ -113,6 +113,7 @@ public final class TcpRendezvous {
                 out.writeUTF(me.getAddress().getHostAddress());
                 out.writeInt(me.getPort());
                 out.writeUTF(HostCpus.allowedList());
+                out.writeUTF(spec.options().sharedSettings());
                 Wire.sendFrame(ch, b.toByteArray(), deadline);
                 DataInputStream in = new DataInputStream(new ByteArrayInputStream(recv(ch, "the table of ranks from rank 0")));
                 if (in.readByte() != 0) throw new TandemException("rank " + rank + ": rank 0 rejected this rank: " + in.readUTF());
@@ -288,9 +289,11 @@ public final class TcpRendezvous {
                     DataInputStream in = new DataInputStream(new ByteArrayInputStream(recv(ch, "the registration of rank " + r)));
                     int theirN = in.readInt();
                     table[r] = new Entry(in.readUTF(), in.readUTF(), in.readInt(), in.readUTF());
+                    String settings = in.readUTF();
                     if (theirN != n && problem == null) {
                         problem = "rank " + r + " says WORLD_SIZE=" + theirN + " but rank 0 has WORLD_SIZE=" + n;
                     }
+                    if (!settings.equals(spec.options().sharedSettings()) && problem == null) problem = settingsDiffer(r, settings);
                     regs.put(r, ch);
                 }
                 listener.keyFor(sel).cancel();
@@ -316,6 +319,20 @@ public final class TcpRendezvous {
                 ch.close();
             }
             if (problem != null) throw new TandemException(problem);
+        }
+
+        /** What a rank's communication settings ({@link CommOptions#sharedSettings}) have that rank 0's do not. */
+        private String settingsDiffer(int r, String theirs) {
+            List<String> mine = spec.options().sharedSettings().lines().toList();
+            List<String> differ = new ArrayList<>();
+            for (String line : theirs.lines().toList()) {
+                if (mine.contains(line)) continue;
+                String key = line.substring(0, line.indexOf('=') + 1);
+                String ours = mine.stream().filter(l -> l.startsWith(key)).findFirst().map(l -> l.substring(key.length())).orElse("nothing");
+                differ.add(line + " where rank 0 has " + (ours.isEmpty() ? "it unset" : ours));
+            }
+            return "rank " + r + " runs with other communication settings than rank 0: " + String.join(", ", differ)
+                    + ". Every rank of a job needs the same ones: set these variables alike for all ranks";
         }
 
         private void acceptPeers(ServerSocketChannel listener, int expected, Map<Integer, SocketChannel> control,

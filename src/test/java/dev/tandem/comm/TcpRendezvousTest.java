@@ -92,6 +92,21 @@ class TcpRendezvousTest {
     }
 
     @Test
+    void ranksWithOtherCommunicationSettingsAreRefused() throws Exception {
+        int port = freePort();
+        List<CompletableFuture<ProcessGroup>> fs = connectAll(2, r -> {
+            BootstrapSpec s = spec(port, r, 2, SECRET, "auto", Duration.ofSeconds(30));
+            return r == 0 ? s : new BootstrapSpec(s.masterAddr(), s.masterPort(), r, 2, SECRET, null, s.rendezvousTimeout(),
+                    s.options().withRingBytes(65536).withDirectMinBytes(CommOptions.ADAPTIVE).withTimeout(Duration.ofSeconds(5)));
+        });
+        String expected = "rank 1 runs with other communication settings than rank 0: TANDEM_RING_BYTES=65536 where rank 0 has auto, "
+                + "TANDEM_DIRECT_MIN_BYTES=adaptive where rank 0 has auto. Every rank of a job needs the same ones";
+        assertThatThrownBy(() -> fs.get(0).join()).cause().isInstanceOf(TandemException.class).hasMessageContaining(expected);
+        assertThatThrownBy(() -> fs.get(1).join()).cause().isInstanceOf(TandemException.class)
+                .hasMessageContaining("rank 0 rejected this rank: " + expected);
+    }
+
+    @Test
     void portInUseIsAClearError() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             int port = taken.getLocalPort();
