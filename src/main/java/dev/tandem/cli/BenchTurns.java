@@ -31,8 +31,9 @@ import java.util.function.BooleanSupplier;
  * from the running one; rank 0 marks the turn done once every rank has finished its part. The
  * driver looks as seldom: looking every 100 µs, its thread woke 10,000 times a second on the cores
  * the running ranks spin on, and Tandem's ranks, bound to their cores, could not move away from it
- * as Open MPI's unbound ones could (2-rank 1 KiB cells fell to 0.30× against 0.65× and more,
- * docs/BENCHMARKS.md, Round 8). A turn now ends up to a millisecond late, which no trial sees.
+ * as Open MPI's unbound ones could (in four short paced runs each way, the lowest 2-rank 1 KiB
+ * ratio per run was 0.30–0.79 against 0.65–0.81; docs/BENCHMARKS.md, Round 8). A turn now ends up
+ * to a millisecond late, which no trial sees.
  */
 final class BenchTurns implements AutoCloseable {
     static final int TANDEM = 0;
