@@ -176,7 +176,7 @@ public record CommOptions(
                 "TANDEM_CHUNK_BYTES=" + chunkBytes,
                 "TANDEM_DIRECT_MIN_BYTES=" + bytesSetting(directMinBytes),
                 "TANDEM_BOARD_MIN_BYTES=" + bytesSetting(boardMinBytes),
-                "TANDEM_SHM_DIR=" + shmDir);
+                "TANDEM_SHM_DIR=" + shmDirectory()); // the folder it resolves to: unset and /dev/shm agree
     }
 
     private static String bytesSetting(long b) {

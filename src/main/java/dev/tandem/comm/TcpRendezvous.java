@@ -321,15 +321,13 @@ public final class TcpRendezvous {
             if (problem != null) throw new TandemException(problem);
         }
 
-        /** What a rank's communication settings ({@link CommOptions#sharedSettings}) have that rank 0's do not. */
+        /** The lines of a rank's communication settings ({@link CommOptions#sharedSettings}) that differ from rank 0's. */
         private String settingsDiffer(int r, String theirs) {
-            List<String> mine = spec.options().sharedSettings().lines().toList();
+            List<String> mine = spec.options().sharedSettings().lines().toList(), their = theirs.lines().toList();
             List<String> differ = new ArrayList<>();
-            for (String line : theirs.lines().toList()) {
-                if (mine.contains(line)) continue;
-                String key = line.substring(0, line.indexOf('=') + 1);
-                String ours = mine.stream().filter(l -> l.startsWith(key)).findFirst().map(l -> l.substring(key.length())).orElse("nothing");
-                differ.add(line + " where rank 0 has " + (ours.isEmpty() ? "it unset" : ours));
+            for (int i = 0; i < mine.size(); i++) { // the same variables in the same order on every rank
+                String m = mine.get(i);
+                if (!m.equals(their.get(i))) differ.add(their.get(i) + " where rank 0 has " + m.substring(m.indexOf('=') + 1));
             }
             return "rank " + r + " runs with other communication settings than rank 0: " + String.join(", ", differ)
                     + ". Every rank of a job needs the same ones: set these variables alike for all ranks";
