@@ -1,9 +1,11 @@
 package dev.tandem.ckpt;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.TandemException;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Split;
+import dev.tandem.plan.Plan;
 import dev.tandem.tensor.DType;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -169,6 +171,28 @@ public final class Checkpoint implements AutoCloseable {
     /** Every verified piece in the checkpoint. */
     public List<Piece> pieces() {
         return pieces;
+    }
+
+    /** The plan that wrote this checkpoint, or null for a checkpoint of format 1 or 2 (which did not store it whole). */
+    public Plan plan() {
+        if (manifest.path("format_version").asInt() < 3) return null;
+        JsonNode p = manifest.path("plan");
+        if (!(p instanceof ObjectNode o)) throw new TandemException(dir.resolve(Manifest.FILE) + ": 'plan' is missing");
+        try {
+            return Plan.fromJson(o, Plan.SINGLE);
+        } catch (TandemException e) {
+            throw new TandemException(dir.resolve(Manifest.FILE) + ": plan: " + e.getMessage(), e);
+        }
+    }
+
+    /** Who wrote this checkpoint, in words: "4 rank(s), dp=2 tp=2 ..." (the label), or what a format 1–2 manifest says. */
+    public String planDescription() {
+        Plan p = plan();
+        if (p != null) return p.worldSize() + " rank(s), " + p.label();
+        JsonNode old = manifest.path("plan");
+        int tp = old.path("tensor_parallel").asInt(1), pp = old.path("pipeline_parallel").asInt(1);
+        return old.path("world_size").asInt() + " rank(s), ZeRO stage " + old.path("zero_stage").asInt() + (tp > 1 ? ", tp " + tp : "")
+                + (pp > 1 ? ", pp " + pp : "");
     }
 
     public GPTConfig modelConfig() {

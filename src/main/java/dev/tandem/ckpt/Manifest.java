@@ -25,8 +25,12 @@ import java.time.Duration;
 public final class Manifest {
     public static final String FILE = "manifest.json";
     public static final String FORMAT = "tandem-checkpoint";
-    /** 2: pieces of tensor-parallel parts carry a "split" (version 1 files read unchanged). */
-    public static final int FORMAT_VERSION = 2;
+    /**
+     * 2: pieces of tensor-parallel parts carry a "split" (version 1 files read unchanged). 3: "plan" is
+     * the plan's JSON form and "world_size" is a key of its own (the "plan" of versions 1–2 held
+     * world_size, zero_stage and tensor_parallel; they still load, and resume reshards them as before).
+     */
+    public static final int FORMAT_VERSION = 3;
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private Manifest() {}
@@ -55,6 +59,7 @@ public final class Manifest {
         m.put("format_version", FORMAT_VERSION);
         m.put("tandem_version", version());
         m.put("step", step);
+        m.put("world_size", worldSize);
         m.setAll(info);
         ObjectNode files = m.putObject("files");
         ObjectNode tensors = m.putObject("tensors");

@@ -68,7 +68,7 @@ public final class Restore {
             Piece probe = new Piece(key, s.name(), s.offset(), s.length(), kind, key, dst.dtype(), dst.shape(), dst.data(), split);
             if (!probe.elementwise()) {
                 throw new TandemException("checkpoint " + c.dir() + ": optimizer state '" + key + "' (" + dst
-                        + ") cannot be resharded; resume with the checkpoint's plan (" + planOf(c) + ")");
+                        + ") cannot be resharded; resume with the checkpoint's plan (" + c.planDescription() + ")");
             }
             List<Piece> src = c.pieces().stream().filter(p -> kind.equals(p.state()) && p.param().equals(s.name())).toList();
             fill(c, src, dst.data(), split, s.offset(), s.length(), "optimizer state '" + key + "'");
@@ -76,11 +76,6 @@ public final class Restore {
         opt.load(opt.state(), c.manifest().path("optimizer").path("steps").asLong());
     }
 
-    private static String planOf(Checkpoint c) {
-        var p = c.manifest().path("plan");
-        int tp = p.path("tensor_parallel").asInt(1);
-        return p.path("world_size").asInt() + " rank(s), ZeRO stage " + p.path("zero_stage").asInt() + (tp > 1 ? ", tp " + tp : "");
-    }
 
     /**
      * Fills elements [lo, lo + len) of a parameter, or of this rank's part {@code split} of it,
@@ -95,7 +90,7 @@ public final class Restore {
             if (!p.elementwise()) {
                 throw new TandemException("checkpoint " + c.dir() + ": tensor '" + p.name() + "' (" + p.dtype()
                         + Arrays.toString(p.shape()) + ") cannot be resharded into " + what + "; resume with the checkpoint's plan ("
-                        + planOf(c) + ")");
+                        + c.planDescription() + ")");
             }
             for (long[] o : copies) {
                 long at = o[0], from = o[1], n = o[2];

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.TandemException;
 import dev.tandem.launch.Launcher;
 import dev.tandem.train.MetricsLog;
-import dev.tandem.train.TrainConfig;
+import dev.tandem.train.config.TrainConfig;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -201,20 +201,20 @@ final class CkptBenchCommand implements Runnable {
     /** One run in a JVM of its own: checkpoints every {@code every} steps and after {@code ckptSteps} (both may be off). */
     private Run train(String name, String mode, int every, String ckptSteps) {
         Map<String, String> o = new LinkedHashMap<>();
-        o.put("n_layer", Integer.toString(nLayer));
-        o.put("n_head", "4");
-        o.put("n_embd", Integer.toString(nEmbd));
-        o.put("batch_size", Integer.toString(batchSize));
-        o.put("steps", Integer.toString(warmup + steps));
-        o.put("eval_every", "0");
-        o.put("eval_batches", "1");
-        o.put("log_every", "100000");
-        o.put("name", name);
-        o.put("runs_dir", dir.toString());
-        o.put("ckpt_every", Integer.toString(every));
-        o.put("ckpt_steps", ckptSteps);
-        o.put("async_ckpt", Boolean.toString(mode.equals("async")));
-        o.put("keep_last", "2");
+        o.put("model.n_layer", Integer.toString(nLayer));
+        o.put("model.n_head", "4");
+        o.put("model.n_embd", Integer.toString(nEmbd));
+        o.put("data.batch_size", Integer.toString(batchSize));
+        o.put("run.steps", Integer.toString(warmup + steps));
+        o.put("eval.every", "0");
+        o.put("eval.batches", "1");
+        o.put("run.log_every", "100000");
+        o.put("run.name", name);
+        o.put("run.runs_dir", dir.toString());
+        o.put("checkpoint.every", Integer.toString(every));
+        o.put("checkpoint.steps", ckptSteps);
+        o.put("checkpoint.async", Boolean.toString(mode.equals("async")));
+        o.put("checkpoint.keep_last", "2");
         System.out.printf("  %-12s ...", name);
         System.out.flush();
         TrainConfig.load(null, o); // a bad option fails here, with its message, rather than in the child

@@ -94,11 +94,11 @@ final class OptimBenchCommand implements Runnable {
         if (m.length != 4) throw new TandemException("--model needs n_layer,n_head,n_embd,block_size");
         PrintStream console = System.out;
         // The bundled corpus and tokenizer, as the default training run uses them.
-        dev.tandem.train.TrainConfig defaults = dev.tandem.train.TrainConfig.defaults();
-        Tokenizer tok = TokenizerJson.load(resolve(java.nio.file.Path.of(defaults.tokenizer())));
+        dev.tandem.train.config.TrainConfig defaults = dev.tandem.train.config.TrainConfig.defaults();
+        Tokenizer tok = TokenizerJson.load(resolve(java.nio.file.Path.of(defaults.data().tokenizer())));
         GPTConfig mc = new GPTConfig(Integer.parseInt(m[0].trim()), Integer.parseInt(m[1].trim()), Integer.parseInt(m[2].trim()),
                 tok.vocabSize(), Integer.parseInt(m[3].trim()));
-        try (TokenDataset data = TokenDataset.open(resolve(java.nio.file.Path.of(defaults.corpus())), tok, java.nio.file.Path.of(defaults.runsDir(), "cache"), defaults.valFraction(), s -> { })) {
+        try (TokenDataset data = TokenDataset.open(resolve(java.nio.file.Path.of(defaults.data().corpus())), tok, java.nio.file.Path.of(defaults.run().runsDir(), "cache"), defaults.data().valFraction(), s -> { })) {
             Files.createDirectories(out);
             String header = String.format(Locale.ROOT,
                     "tandem bench optim on %s, %d threads, Java %s%nmodel: GPT n_layer %d, n_head %d, n_embd %d, vocab %d, block %d "

@@ -9,12 +9,15 @@ import dev.tandem.plan.HardwareCatalog;
 import dev.tandem.plan.ModelCatalog;
 import dev.tandem.plan.ModelConfigLoader;
 import dev.tandem.plan.ModelSpec;
-import dev.tandem.plan.PlanCandidate;
+import dev.tandem.plan.MeshShape;
+import dev.tandem.plan.OptimizerSpec;
+import dev.tandem.plan.Plan;
 import dev.tandem.plan.PlanInputException;
 import dev.tandem.plan.PlanReport;
 import dev.tandem.plan.PlanSearch;
 import dev.tandem.plan.Prediction;
 import dev.tandem.plan.SearchResult;
+import dev.tandem.plan.TrainingPrecision;
 import java.io.PrintWriter;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -49,8 +52,17 @@ final class PlanCommand implements Runnable {
     boolean json;
 
     @Option(names = "--compare", paramLabel = "PLAN",
-            description = "Also predict this plan and say how the best differs, e.g. tp=8,pp=64,mb=1,v=1,recompute=full.")
+            description = {"Also predict this plan (a label, keys as in the Best plan line) and say how the best differs,",
+                    "e.g. \"tp=8 pp=64 recompute=full\". Left out: dp fills the cluster, one sequence per micro-batch."})
     String compare;
+
+    @Option(names = "--precision", paramLabel = "fp32|mixed",
+            description = "Parameter and gradient precision to plan for (default: mixed on accelerators, fp32 on a calibrated CPU).")
+    String precision;
+
+    @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adamw",
+            description = "Optimizer whose state the plans hold (default ${DEFAULT-VALUE}): adamw, adamw8bit, lion, lion8bit, muon, soap, sgd.")
+    String optimizer;
 
     @Option(names = "--list", description = "List the model and hardware catalogs.")
     boolean list;
@@ -80,8 +92,10 @@ final class PlanCommand implements Runnable {
             ClusterSpec c = cluster(measured);
             int batch = globalBatch != null ? globalBatch : Math.max(512, c.devices());
             CostModel cost = new CostModel(m, c, batch);
-            SearchResult result = PlanSearch.search(cost, Math.max(top, 10));
-            Prediction compared = compare == null ? null : cost.predict(PlanCandidate.parse(compare, c.devices()));
+            PlanSearch.Space space = PlanSearch.Space.of(c);
+            space = space.with(precision == null ? space.precision() : TrainingPrecision.named(precision), OptimizerSpec.named(optimizer));
+            SearchResult result = PlanSearch.search(cost, Math.max(top, 10), space);
+            Prediction compared = compare == null ? null : cost.predict(compared(space, c.devices(), batch));
             if (result.ranked().isEmpty() && compared == null && !json) {
                 out.print(PlanReport.text(result, top, null));
                 out.flush();
@@ -92,6 +106,15 @@ final class PlanCommand implements Runnable {
         } catch (PlanInputException e) {
             throw new TandemException(e.getMessage(), e);
         }
+    }
+
+    /** The --compare label over the search's precision and optimizer; dp and micro_batches as its help says when left out. */
+    private Plan compared(PlanSearch.Space space, int devices, int batch) {
+        Plan p = Plan.parse(compare, space.base());
+        boolean hasDp = compare.matches("(?s).*\\bdp=.*"), hasMicro = compare.contains("micro_batches=");
+        if (!hasDp) p = p.withMesh(new MeshShape(Math.max(1, devices / (p.tp() * p.pp())), p.tp(), p.pp()));
+        if (!hasMicro) p = p.withMicroBatches(Math.max(1, batch / p.dp()));
+        return p;
     }
 
     private ClusterSpec cluster(DeviceProbe.Measurement measured) {

@@ -5,8 +5,8 @@ import dev.tandem.comm.ProcessGroup;
 import dev.tandem.launch.Launcher;
 import dev.tandem.launch.Rendezvous;
 import dev.tandem.tensor.WorkerPool;
-import dev.tandem.train.TrainConfig;
 import dev.tandem.train.Trainer;
+import dev.tandem.train.config.TrainConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,14 +17,19 @@ import picocli.CommandLine.Unmatched;
 
 /**
  * {@code tandem train}: trains a GPT on the embedded default or a config file. Any config key
- * can be overridden as {@code --key value} or {@code --key=value} (dashes or underscores).
+ * can be overridden as {@code --section.key value} or {@code --section.key=value} (dashes or
+ * underscores); the number of ranks is the plan's dp·tp·pp.
  */
 @Command(name = "train", description = {
         "Train a GPT. Without arguments: the default small GPT on the bundled Shakespeare corpus.",
-        "Override any config key with --key value, e.g. --steps 200 --n_layer 2 --lr 1e-3."})
+        "Override any config key with --section.key value, e.g. --run.steps 200 --model.n_layer 2 --optim.lr 1e-3",
+        "--parallel.dp 2 --parallel.zero 2 (sections: model, data, optim, parallel, eval, checkpoint, run; docs/TRAINING.md)."})
 final class TrainCommand implements Runnable {
     @Option(names = "--config", paramLabel = "FILE", description = "TOML or JSON config file.")
     Path config;
+
+    @Option(names = "--print-config", description = "Print the resolved config as TOML (defaults, file and overrides applied) and exit.")
+    boolean printConfig;
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -35,17 +40,22 @@ final class TrainCommand implements Runnable {
     @Override
     public void run() {
         TrainConfig cfg = TrainConfig.load(config, parseOverrides(overrides));
+        if (printConfig) {
+            spec.commandLine().getOut().print(cfg.toToml());
+            spec.commandLine().getOut().flush();
+            return;
+        }
         boolean tty = ProgressSupport.stdoutIsTerminal();
         if (System.getenv("RANK") != null) {
             // A rank of a job started by our launcher, torchrun-style env, Slurm or Kubernetes.
             int cpus = Rendezvous.bindToCores(System.getenv());
-            if (cfg.threads() == 0) WorkerPool.configure(cpus);
+            if (cfg.run().threads() == 0) WorkerPool.configure(cpus);
             try (ProcessGroup world = Rendezvous.fromEnvironment()) {
                 new Trainer(cfg, System.out, false, world).run();
             }
-        } else if (cfg.nproc() > 1) {
+        } else if (cfg.parallel().worldSize() > 1) {
             List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());
-            Launcher.run(cfg.nproc(), args);
+            Launcher.run(cfg.parallel().worldSize(), args);
         } else {
             Trainer.runSingle(cfg, System.out, tty);
         }
@@ -57,7 +67,7 @@ final class TrainCommand implements Runnable {
         for (int i = 0; i < args.size(); i++) {
             String a = args.get(i);
             if (!a.startsWith("--") || a.length() == 2) {
-                throw new TandemException("unexpected argument '" + a + "': overrides look like --key value");
+                throw new TandemException("unexpected argument '" + a + "': overrides look like --section.key value");
             }
             String key = a.substring(2);
             String value;

@@ -1,6 +1,7 @@
 package dev.tandem.nn;
 
 import dev.tandem.plan.Recompute;
+import dev.tandem.plan.RecomputePolicy;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.Tensor;

@@ -56,7 +56,7 @@ public record OptimizerSettings(float beta1, float beta2, float eps, float weigh
             if (kv.isBlank()) continue;
             String[] x = kv.split("=", 2);
             if (x.length != 2 || x[0].isBlank()) {
-                throw new TandemException("optimizer_options: expected key=value, got '" + kv.trim() + "'");
+                throw new TandemException("optim.options: expected key=value, got '" + kv.trim() + "'");
             }
             out.put(x[0].trim(), x[1].trim());
         }

@@ -2,6 +2,7 @@ package dev.tandem.optim;
 
 import dev.tandem.TandemException;
 import dev.tandem.nn.Parameter;
+import dev.tandem.plan.OptimizerSpec;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -14,8 +15,8 @@ import java.util.function.Predicate;
 public final class Optimizers {
     private Optimizers() {}
 
-    /** The names {@link #create} accepts, in the order docs and benchmarks list them. */
-    public static final List<String> NAMES = List.of("adamw", "adamw8bit", "lion", "lion8bit", "muon", "soap", "sgd");
+    /** The names {@link #create} accepts, in the order docs and benchmarks list them (the plan's {@link OptimizerSpec} names). */
+    public static final List<String> NAMES = OptimizerSpec.NAMES;
 
     /** Options each optimizer reads (besides the shared β, ε, weight decay and groups). */
     static final Map<String, Set<String>> OPTIONS = Map.of(

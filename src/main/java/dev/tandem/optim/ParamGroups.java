@@ -62,7 +62,7 @@ public record ParamGroups(List<Group> groups) {
     }
 
     private static TandemException bad(String part, String why) {
-        return new TandemException("param_groups entry '" + part.trim() + "': " + why);
+        return new TandemException("optim.param_groups entry '" + part.trim() + "': " + why);
     }
 
     private Group find(String name) {

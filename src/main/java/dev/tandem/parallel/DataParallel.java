@@ -5,6 +5,7 @@ import dev.tandem.nn.GPT;
 import dev.tandem.nn.Hooks;
 import dev.tandem.nn.Parameter;
 import dev.tandem.optim.ParamSlice;
+import dev.tandem.plan.ZeroStage;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -35,7 +36,7 @@ import java.util.function.Predicate;
  */
 public final class DataParallel implements Hooks, AutoCloseable {
     private final ProcessGroup group;
-    private final int stage;
+    private final ZeroStage stage;
     private final List<FlatUnit> units = new ArrayList<>();
     /** The units each module held on this rank uses. */
     private final Map<String, List<FlatUnit>> unitsOf = new LinkedHashMap<>();
@@ -45,7 +46,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
     private boolean training;
     private long blockedNanos;
 
-    private DataParallel(GPT model, ProcessGroup group, int stage, Collection<String> held, Predicate<Parameter> updatedWhole) {
+    private DataParallel(GPT model, ProcessGroup group, ZeroStage stage, Collection<String> held, Predicate<Parameter> updatedWhole) {
         this.group = group;
         this.stage = stage;
         Map<String, List<Parameter>> modules = model.moduleParameters();
@@ -93,7 +94,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
      */
     private List<FlatUnit> flatUnits(String name, List<Parameter> params, Predicate<Parameter> updatedWhole, int index) {
         List<Parameter> whole = new ArrayList<>(), rest = new ArrayList<>();
-        for (Parameter p : params) (stage > 0 && updatedWhole.test(p) ? whole : rest).add(p);
+        for (Parameter p : params) (stage.shardsOptimizer() && updatedWhole.test(p) ? whole : rest).add(p);
         List<FlatUnit> us = new ArrayList<>();
         if (!rest.isEmpty()) us.add(FlatUnit.sharded(name, rest, stage, group));
         // The unit's index decides who wins ties, so successive blocks put their largest matrix on different ranks.
@@ -108,7 +109,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
      * from the same parameters (same seed); the model's parameters move into flat buffers owned
      * by the returned object, which must be closed before the model.
      */
-    public static DataParallel apply(GPT model, ProcessGroup group, int stage) {
+    public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage) {
         return apply(model, group, stage, model.moduleParameters().keySet(), p -> false);
     }
 
@@ -117,7 +118,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
      * whole ({@code Optimizers.updatedWhole(name)}): at ZeRO ≥ 1 each of them is owned by one rank,
      * and {@link #optimizerSlices()} gives that rank the whole parameter.
      */
-    public static DataParallel apply(GPT model, ProcessGroup group, int stage, Predicate<Parameter> updatedWhole) {
+    public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage, Predicate<Parameter> updatedWhole) {
         return apply(model, group, stage, model.moduleParameters().keySet(), updatedWhole);
     }
 
@@ -125,12 +126,12 @@ public final class DataParallel implements Hooks, AutoCloseable {
      * Wraps only the named {@code modules} of {@code model} (e.g. one pipeline stage's; names as
      * in {@link GPT#moduleParameters()}); parameters used by no held module are left alone.
      */
-    public static DataParallel apply(GPT model, ProcessGroup group, int stage, Collection<String> modules) {
+    public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage, Collection<String> modules) {
         return apply(model, group, stage, modules, p -> false);
     }
 
     /** The general form: the named {@code modules}, with {@code updatedWhole} parameters owned whole. */
-    public static DataParallel apply(GPT model, ProcessGroup group, int stage, Collection<String> modules,
+    public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage, Collection<String> modules,
                                      Predicate<Parameter> updatedWhole) {
         return new DataParallel(model, group, stage, Set.copyOf(modules), updatedWhole);
     }
@@ -143,7 +144,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
         return group.size();
     }
 
-    public int stage() {
+    public ZeroStage stage() {
         return stage;
     }
 
@@ -257,7 +258,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
      * across ranks.
      */
     public double clipGradients(double maxNorm) {
-        return GradientNorm.clip(optimizerSlices(), s -> true, stage > 0 ? List.of(group) : List.of(), maxNorm);
+        return GradientNorm.clip(optimizerSlices(), s -> true, stage.shardsOptimizer() ? List.of(group) : List.of(), maxNorm);
     }
 
     /** After the optimizer step: every rank gets the updated parameters. */

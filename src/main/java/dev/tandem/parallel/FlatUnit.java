@@ -6,6 +6,7 @@ import dev.tandem.comm.Work;
 import dev.tandem.nn.Parameter;
 import dev.tandem.optim.MatrixAssignment;
 import dev.tandem.optim.ParamSlice;
+import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
@@ -48,7 +49,7 @@ final class FlatUnit implements AutoCloseable {
     private final long[] offsets;
     private final long total;
     private final long shard;
-    private final int stage;
+    private final ZeroStage stage;
     private final ProcessGroup group;
 
     private Tensor fullParams;   // stages 0–2: persistent; stage 3: while gathered
@@ -60,7 +61,7 @@ final class FlatUnit implements AutoCloseable {
     private Work gathering;      // stage 3: an all-gather started ahead of use (prefetch)
 
     /** Parameters end to end, cut into N equal shards. */
-    static FlatUnit sharded(String name, List<Parameter> params, int stage, ProcessGroup group) {
+    static FlatUnit sharded(String name, List<Parameter> params, ZeroStage stage, ProcessGroup group) {
         return new FlatUnit(name, params, stage, group, null);
     }
 
@@ -68,14 +69,14 @@ final class FlatUnit implements AutoCloseable {
      * Every parameter inside the shard of the rank that owns it. {@code firstOwner} breaks ties in
      * the assignment; rotating it from unit to unit spreads the largest matrices over the ranks.
      */
-    static FlatUnit ownedWhole(String name, List<Parameter> params, int stage, ProcessGroup group, int firstOwner) {
+    static FlatUnit ownedWhole(String name, List<Parameter> params, ZeroStage stage, ProcessGroup group, int firstOwner) {
         long[] sizes = new long[params.size()];
         for (int i = 0; i < sizes.length; i++) sizes[i] = params.get(i).numel();
         return new FlatUnit(name, params, stage, group, MatrixAssignment.assign(sizes, group.size(), firstOwner));
     }
 
     /** @param owner the owning rank of each parameter, or null to cut equal shards */
-    private FlatUnit(String name, List<Parameter> params, int stage, ProcessGroup group, int[] owner) {
+    private FlatUnit(String name, List<Parameter> params, ZeroStage stage, ProcessGroup group, int[] owner) {
         this.name = name;
         this.params = List.copyOf(params);
         this.stage = stage;
@@ -91,9 +92,9 @@ final class FlatUnit implements AutoCloseable {
         this.total = Arrays.stream(used).sum();
         this.shard = owner == null ? (total + n - 1) / n : Arrays.stream(used).max().orElseThrow();
         if (owner != null) for (int i = 0; i < params.size(); i++) offsets[i] += owner[i] * shard;
-        Tensor flat = Tensor.zeros(stage == 3 ? MemoryCategory.COMMUNICATION : MemoryCategory.PARAMETERS, padded());
+        Tensor flat = Tensor.zeros(stage.shardsParameters() ? MemoryCategory.COMMUNICATION : MemoryCategory.PARAMETERS, padded());
         for (int i = 0; i < params.size(); i++) params.get(i).moveTo(view(flat, i));
-        if (stage == 3) {
+        if (stage.shardsParameters()) {
             shardParams = Tensor.zeros(MemoryCategory.PARAMETERS, (int) shard);
             MemorySegment.copy(flat.data(), myStart() * 4, shardParams.data(), 0, shard * 4);
             unbindParams();
@@ -101,7 +102,7 @@ final class FlatUnit implements AutoCloseable {
         } else {
             fullParams = flat;
         }
-        if (stage <= 1) {
+        if (!stage.shardsGradients()) {
             fullGrads = Tensor.zeros(MemoryCategory.GRADIENTS, padded());
             bindGrads();
         } else {
@@ -133,14 +134,14 @@ final class FlatUnit implements AutoCloseable {
 
     /** Stage 3: starts all-gathering the parameters in the background (no-op if already started). */
     void prefetch() {
-        if (stage != 3 || fullParams != null) return;
+        if (!stage.shardsParameters() || fullParams != null) return;
         fullParams = Tensor.zeros(MemoryCategory.COMMUNICATION, padded());
         gathering = group.allGatherAsync(shardParams.data(), fullParams.data(), DType.F32, shard);
     }
 
     /** Stage 3: makes the whole parameters available, waiting for a prefetch if one is running. */
     void gather() {
-        if (stage != 3) return;
+        if (!stage.shardsParameters()) return;
         prefetch();
         if (gathering != null) {
             gathering.await();
@@ -151,7 +152,7 @@ final class FlatUnit implements AutoCloseable {
 
     /** Stage 3: frees the gathered parameters. */
     void release() {
-        if (stage != 3 || fullParams == null) return;
+        if (!stage.shardsParameters() || fullParams == null) return;
         if (gathering != null) {
             gathering.await();
             gathering = null;
@@ -167,7 +168,7 @@ final class FlatUnit implements AutoCloseable {
      * flight nor counted twice.
      */
     void prepareGradients() {
-        if (stage <= 1) return;
+        if (!stage.shardsGradients()) return;
         finishReduction();
         if (fullGrads != null) return;
         fullGrads = Tensor.zeros(MemoryCategory.COMMUNICATION, padded());
@@ -180,7 +181,7 @@ final class FlatUnit implements AutoCloseable {
      * locally); stages 2–3 reduce-scatter every micro-batch into the shard, then drop the bucket.
      */
     void reduceGradients(boolean lastMicroBatch) {
-        if (stage <= 1) {
+        if (!stage.shardsGradients()) {
             if (lastMicroBatch) pending = group.allReduceAsync(fullGrads.data(), DType.F32, padded(), ReduceOp.AVG);
             return;
         }
@@ -193,7 +194,7 @@ final class FlatUnit implements AutoCloseable {
         if (pending == null) return;
         pending.await();
         pending = null;
-        if (stage >= 2) {
+        if (stage.shardsGradients()) {
             Kernels.fast().axpy(1f, reduced.data(), gradShard.data(), shard);
             reduced.close();
             reduced = null;
@@ -210,7 +211,7 @@ final class FlatUnit implements AutoCloseable {
 
     /** Stages 1–2: after the optimizer updated this rank's shard, every rank gets every shard. */
     void allGatherUpdatedParams() {
-        if (stage != 1 && stage != 2) return;
+        if (!stage.gathersUpdatedShards()) return;
         try (Tensor mine = Tensor.zeros(MemoryCategory.COMMUNICATION, (int) shard)) {
             MemorySegment.copy(fullParams.data(), myStart() * 4, mine.data(), 0, shard * 4);
             group.allGather(mine.data(), fullParams.data(), DType.F32, shard);
@@ -224,14 +225,14 @@ final class FlatUnit implements AutoCloseable {
      */
     List<ParamSlice> slices() {
         List<ParamSlice> out = new ArrayList<>();
-        long lo = stage == 0 ? 0 : myStart(), hi = stage == 0 ? padded() : myStart() + shard;
+        long lo = stage.shardsOptimizer() ? myStart() : 0, hi = stage.shardsOptimizer() ? myStart() + shard : padded();
         for (int i = 0; i < params.size(); i++) {
             Parameter p = params.get(i);
             long a = Math.max(lo, offsets[i]), b = Math.min(hi, offsets[i] + p.numel());
             if (a >= b) continue;
-            MemorySegment value = stage == 3 ? shardParams.data().asSlice((a - lo) * 4, (b - a) * 4)
+            MemorySegment value = stage.shardsParameters() ? shardParams.data().asSlice((a - lo) * 4, (b - a) * 4)
                     : fullParams.data().asSlice(a * 4, (b - a) * 4);
-            MemorySegment grad = stage <= 1 ? fullGrads.data().asSlice(a * 4, (b - a) * 4)
+            MemorySegment grad = !stage.shardsGradients() ? fullGrads.data().asSlice(a * 4, (b - a) * 4)
                     : gradShard.data().asSlice((a - lo) * 4, (b - a) * 4);
             out.add(new ParamSlice(p.name(), p.shape(), p.decays(), a - offsets[i], b - a, value, grad));
         }

@@ -1,11 +1,11 @@
 package dev.tandem.parallel;
 
+import dev.tandem.TandemException;
 import dev.tandem.comm.Mesh;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.Ops;
 import dev.tandem.nn.Parameter;
-import dev.tandem.nn.RecomputePolicy;
 import dev.tandem.nn.Tape;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
@@ -13,10 +13,15 @@ import dev.tandem.parallel.pipeline.BubbleReport;
 import dev.tandem.parallel.pipeline.Pipeline;
 import dev.tandem.parallel.pipeline.PipelineSchedule;
 import dev.tandem.parallel.pipeline.StageLayout;
+import dev.tandem.plan.Offload;
+import dev.tandem.plan.Plan;
+import dev.tandem.plan.RecomputePolicy;
+import dev.tandem.plan.TrainingPrecision;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.Tensor;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * A GPT wrapped for a {@link Plan} on a {@link Mesh}, the strategies applied from outside in a
@@ -42,21 +47,36 @@ public final class ParallelModel implements AutoCloseable {
     private final RecomputePolicy recompute;
 
     private ParallelModel(GPT model, Plan plan, Mesh mesh) {
+        requireSupported(plan);
         this.model = model;
         this.mesh = mesh;
-        this.recompute = RecomputePolicy.parse(plan.recompute(), model.config().nLayer());
+        this.recompute = plan.recompute();
         this.tp = plan.tp() > 1 ? TensorParallel.apply(model, mesh.group("tp"), plan.sequenceParallel()) : null;
+        Predicate<Parameter> whole = Optimizers.updatedWhole(plan.optimizer().name());
         if (plan.pp() > 1) {
+            int v = plan.virtualStages();
             StageLayout layout = plan.stageLayers().isEmpty()
-                    ? StageLayout.balanced(model.config(), model.config().blockSize(), plan.pp(), plan.virtualStages())
-                    : StageLayout.of(model.config(), model.config().blockSize(), plan.pp(), plan.virtualStages(),
+                    ? StageLayout.balanced(model.config(), model.config().blockSize(), plan.pp(), v)
+                    : StageLayout.of(model.config(), model.config().blockSize(), plan.pp(), v,
                             plan.stageLayers().stream().mapToInt(Integer::intValue).toArray());
-            pipeline = Pipeline.apply(model, mesh.group("pp"), layout, PipelineSchedule.named(plan.schedule(), plan.virtualStages()),
-                    this::ops, plan.sequenceParallel() ? plan.tp() : 1);
-            dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage(), pipeline.modules(), Optimizers.updatedWhole(plan.optimizer()));
+            pipeline = Pipeline.apply(model, mesh.group("pp"), layout, PipelineSchedule.of(plan.schedule()), this::ops,
+                    plan.sequenceParallel() ? plan.tp() : 1);
+            dp = DataParallel.apply(model, mesh.group("dp"), plan.zero(), pipeline.modules(), whole);
         } else {
             pipeline = null;
-            dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage(), Optimizers.updatedWhole(plan.optimizer()));
+            dp = DataParallel.apply(model, mesh.group("dp"), plan.zero(), whole);
+        }
+    }
+
+    /** Refuses what the plan type can say but this runtime does not do yet. */
+    private static void requireSupported(Plan plan) {
+        if (plan.offload() != Offload.NONE) {
+            throw new TandemException("offload = " + plan.offload().configName() + " is priced by the planner but not in the runtime yet: "
+                    + "use offload = none");
+        }
+        if (plan.precision() != TrainingPrecision.FP32) {
+            throw new TandemException("precision = " + plan.precision().configName() + " is priced by the planner, but the runtime "
+                    + "trains in float32: use precision = fp32");
         }
     }
 
@@ -138,7 +158,7 @@ public final class ParallelModel implements AutoCloseable {
     /** Whether this rank's copy of the elements of {@code s} is the one that counts (norm, checkpoint). */
     public boolean owns(ParamSlice s) {
         // ZeRO ≥ 1 gives each data-parallel rank its own shard; at stage 0 replicas hold the same values.
-        boolean dpOwns = dp.stage() > 0 || dp.rank() == 0;
+        boolean dpOwns = dp.stage().shardsOptimizer() || dp.rank() == 0;
         return dpOwns && (tp == null || tp.owns(s.name())) && (pipeline == null || pipeline.owns(s.name()));
     }
 

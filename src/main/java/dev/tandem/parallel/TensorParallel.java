@@ -149,7 +149,7 @@ public final class TensorParallel {
      * shards are summed too.
      */
     public double clipGradients(DataParallel dp, double maxNorm) {
-        return GradientNorm.clip(dp.optimizerSlices(), s -> owns(s.name()), dp.stage() > 0 ? List.of(group, dp.group()) : List.of(group),
+        return GradientNorm.clip(dp.optimizerSlices(), s -> owns(s.name()), dp.stage().shardsOptimizer() ? List.of(group, dp.group()) : List.of(group),
                 maxNorm);
     }
 

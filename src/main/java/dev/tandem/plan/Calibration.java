@@ -13,11 +13,19 @@ import java.util.Map;
 public final class Calibration {
     private Calibration() {}
 
+    /** The name of a calibrated entry. */
+    static final String NAME = "CPU";
+
+    /** Whether {@code hw} describes this machine as measured (rather than a catalog accelerator). */
+    public static boolean isCalibrated(Hardware hw) {
+        return hw.name().equals(NAME);
+    }
+
     public static Hardware hardware(DeviceProbe.Measurement m, int ranks) {
         int perHost = Math.max(1, ranks);
         double share = 1.0 / perHost;
         int coresPerRank = Math.max(1, m.cores() / perHost);
-        return new Hardware("CPU",
+        return new Hardware(NAME,
                 new Hardware.Compute(Map.of(Precision.FP32, m.gemmFlops() * share), coresPerRank, 6, 32, 1.0, 2e-6),
                 new Hardware.Memory((long) (m.memoryBytes() * share), m.memoryBandwidth() * share, 1.0, 256L << 20),
                 new Hardware.Network(perHost, m.copyBandwidth() / 2, 10e-6, 1.25e9, 50e-6, 1.0, 0.9),

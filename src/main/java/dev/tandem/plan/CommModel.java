@@ -57,12 +57,12 @@ public final class CommModel {
     }
 
     /** Data-parallel group: stride tp, so it leaves the node once tp·dp exceeds the node. */
-    public Link dataParallelLink(PlanCandidate c) {
+    public Link dataParallelLink(Plan c) {
         return (long) c.tp() * c.dp() <= devicesPerNode ? Link.INTRA_NODE : Link.INTER_NODE;
     }
 
     /** Pipeline neighbours: stride tp·dp; inside a node only if the whole mesh fits in one. */
-    public Link pipelineLink(PlanCandidate c) {
-        return (long) c.devices() <= devicesPerNode ? Link.INTRA_NODE : Link.INTER_NODE;
+    public Link pipelineLink(Plan c) {
+        return (long) c.worldSize() <= devicesPerNode ? Link.INTRA_NODE : Link.INTER_NODE;
     }
 }

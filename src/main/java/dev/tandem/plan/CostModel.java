@@ -47,33 +47,38 @@ public final class CostModel {
     }
 
     /** Memory alone: lets the search skip timing plans that cannot fit. */
-    public MemoryBreakdown memory(PlanCandidate c) {
+    public MemoryBreakdown memory(Plan c) {
         return memory.predict(c, globalBatch);
     }
 
+    /** Memory of one device of pipeline stage {@code stage} (the runtime's rank 0 holds stage 0). */
+    public MemoryBreakdown stageMemory(Plan c, int stage) {
+        return memory.stage(c, globalBatch, stage);
+    }
+
     /** Full prediction for a well-formed plan; throws if {@link PlanRules} rejects it. */
-    public Prediction predict(PlanCandidate c) {
+    public Prediction predict(Plan c) {
         String invalid = PlanRules.check(model, cluster, globalBatch, c);
         if (invalid != null) throw new PlanInputException("plan " + c.label() + ": " + invalid);
         MemoryBreakdown mem = memory(c);
         return predict(c, mem);
     }
 
-    Prediction predict(PlanCandidate c, MemoryBreakdown mem) {
-        TimeBreakdown t = time.predict(c, globalBatch, layer(c.tp(), c.sequenceParallel(), c.microBatch()));
-        return new Prediction(c, c.microBatches(globalBatch), mem, t,
-                FlopsModel.hardware(model, globalBatch, c.recompute()), FlopsModel.model(model, globalBatch),
+    Prediction predict(Plan c, MemoryBreakdown mem) {
+        TimeBreakdown t = time.predict(c, globalBatch, layer(c.tp(), c.sequenceParallel(), c.rowsPerMicroBatch(globalBatch)));
+        return new Prediction(c, mem, t,
+                FlopsModel.hardware(model, globalBatch, c.recompute().heaviest()), FlopsModel.model(model, globalBatch),
                 cluster.hardware().mixedPrecisionPeak(), cluster.devices(), rejection(c, mem));
     }
 
     /** Why a plan cannot run, or null. */
-    String rejection(PlanCandidate c, MemoryBreakdown mem) {
+    String rejection(Plan c, MemoryBreakdown mem) {
         if (!mem.fits()) {
             return String.format(java.util.Locale.ROOT, "needs %.2f GB per device, has %.2f GB (activations %.2f GB, model states %.2f GB)",
                     mem.total() / 1e9, mem.capacity() / 1e9, mem.activations() / 1e9,
                     (mem.params() + mem.grads() + mem.optimizer()) / 1e9);
         }
-        if (c.offloadOptimizer()) {
+        if (c.offload() == Offload.OPTIMIZER) {
             double perNode = mem.hostOptimizer() * cluster.devicesPerNode();
             if (perNode > cluster.hardware().host().memoryPerNode()) {
                 return String.format("offloaded optimizer needs %.0f GB of host memory per node, has %.0f GB",

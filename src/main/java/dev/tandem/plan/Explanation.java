@@ -1,5 +1,7 @@
 package dev.tandem.plan;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -19,19 +21,19 @@ public final class Explanation {
         return settingsDiff(best.plan(), other.plan()) + " " + verdict + componentsDiff(best.time(), other.time());
     }
 
-    /** "(pp 64→32, v 1→2)": the settings of {@code other} that differ from {@code best}. */
-    public static String settingsDiff(PlanCandidate best, PlanCandidate other) {
+    /** "(pp 64→32, micro_batches 16→8)": the settings of {@code other} that differ from {@code best}, by their plan keys. */
+    public static String settingsDiff(Plan best, Plan other) {
         List<String> d = new ArrayList<>();
-        diff(d, "tp", best.tp(), other.tp());
-        diff(d, "pp", best.pp(), other.pp());
-        diff(d, "dp", best.dp(), other.dp());
-        diff(d, "mb", best.microBatch(), other.microBatch());
-        diff(d, "v", best.chunks(), other.chunks());
-        diff(d, "zero", best.zero().level(), other.zero().level());
-        if (best.recompute() != other.recompute()) d.add("recompute " + lower(best.recompute()) + "→" + lower(other.recompute()));
-        if (best.sequenceParallel() != other.sequenceParallel()) d.add("sp " + onOff(best.sequenceParallel()) + "→" + onOff(other.sequenceParallel()));
-        if (best.offloadOptimizer() != other.offloadOptimizer()) d.add("offload " + onOff(best.offloadOptimizer()) + "→" + onOff(other.offloadOptimizer()));
+        ObjectNode a = best.toJson(), b = other.toJson();
+        a.properties().forEach(e -> {
+            String x = text(e.getValue()), y = text(b.get(e.getKey()));
+            if (!x.equals(y)) d.add(e.getKey() + " " + x + "→" + y);
+        });
         return d.isEmpty() ? "(same settings)" : "(" + String.join(", ", d) + ")";
+    }
+
+    private static String text(JsonNode v) {
+        return v.isArray() ? v.toString() : v.asText();
     }
 
     private static String componentsDiff(TimeBreakdown a, TimeBreakdown b) {
@@ -55,17 +57,5 @@ public final class Explanation {
 
     private static String percent(double p) {
         return String.format(Locale.ROOT, p >= 0.1 ? "%.1f" : "%.2g", p);
-    }
-
-    private static void diff(List<String> out, String name, int a, int b) {
-        if (a != b) out.add(name + " " + a + "→" + b);
-    }
-
-    private static String lower(Recompute r) {
-        return r.name().toLowerCase(Locale.ROOT);
-    }
-
-    private static String onOff(boolean b) {
-        return b ? "on" : "off";
     }
 }

@@ -16,8 +16,18 @@ public final class MemoryModel {
     }
 
     /** Parameters on one device of stage {@code stage} (before ZeRO sharding). */
-    public double stageParams(PlanCandidate c, int stage) {
-        double layers = (double) c.layersPerDevice(m.layers()) * m.paramsPerLayer() / c.tp();
+    public double stageParams(Plan c, int stage) {
+        return stageMatrices(c) + stageOthers(c, stage);
+    }
+
+    /** The weight matrices of the layers on one device of a stage. */
+    private double stageMatrices(Plan c) {
+        return (double) c.layersPerDevice(m.layers()) * m.matrixParamsPerLayer() / c.tp();
+    }
+
+    /** Every other parameter on one device of stage {@code stage}: the layers' biases and norms, and the embeddings at the ends. */
+    private double stageOthers(Plan c, int stage) {
+        double layers = (double) c.layersPerDevice(m.layers()) * (m.paramsPerLayer() - m.matrixParamsPerLayer()) / c.tp();
         double words = (double) m.vocab() * m.hidden() / c.tp();
         double positions = (double) m.seq() * m.hidden();
         boolean first = stage == 0, last = stage == c.pp() - 1;
@@ -25,33 +35,37 @@ public final class MemoryModel {
         return layers + (first ? words + positions : 0) + (last && !first ? words : 0);
     }
 
-    public MemoryBreakdown predict(PlanCandidate c, int globalBatch) {
+    public MemoryBreakdown predict(Plan c, int globalBatch) {
         MemoryBreakdown first = stage(c, globalBatch, 0);
         if (c.pp() == 1) return first;
         MemoryBreakdown last = stage(c, globalBatch, c.pp() - 1);
         return last.total() > first.total() ? last : first;
     }
 
-    MemoryBreakdown stage(PlanCandidate c, int globalBatch, int stage) {
+    MemoryBreakdown stage(Plan c, int globalBatch, int stage) {
         Hardware hw = cluster.hardware();
-        int mb = c.microBatch(), tp = c.tp(), pp = c.pp(), v = c.chunks();
-        int micro = c.microBatches(globalBatch);
+        int mb = c.rowsPerMicroBatch(globalBatch), tp = c.tp(), pp = c.pp(), v = c.virtualStages();
+        int micro = c.microBatches();
+        Recompute rc = c.recompute().heaviest();
+        TrainingPrecision precision = c.precision();
         boolean first = stage == 0, last = stage == pp - 1;
 
-        double psi = stageParams(c, stage);
-        ZeroMemory.ModelStates states = ZeroMemory.perDevice(psi, c.dp(), c.zero());
-        double optimizerOnDevice = c.offloadOptimizer() ? 0 : states.optimizer();
-        double host = c.offloadOptimizer() ? states.optimizer() : 0;
+        ZeroMemory.ModelStates states = ZeroMemory.perDevice(stageMatrices(c), stageOthers(c, stage), c.dp(), c.zero(), precision,
+                c.optimizer());
+        boolean offloaded = c.offload() == Offload.OPTIMIZER;
+        double optimizerOnDevice = offloaded ? 0 : states.optimizer();
+        double host = offloaded ? states.optimizer() : 0;
 
-        // Micro-batches whose activations a stage holds: 1F1B lets stage i run p−i forwards ahead;
-        // interleaving adds (p−1)/(p·v) of a stage's worth on the first stage (Korthikanti et al. 4.2.3).
+        // Micro-batches whose activations a stage holds: GPipe holds all of them; 1F1B lets stage i run
+        // p−i forwards ahead; interleaving adds (p−1)/(p·v) of a stage's worth on the first stage
+        // (Korthikanti et al. 4.2.3).
         double layersPerStage = c.layersPerDevice(m.layers());
-        double inFlight = pp == 1 ? 1 : Math.min(micro, pp - stage);
+        double inFlight = pp == 1 ? 1 : c.schedule() instanceof Schedule.GPipe ? micro : Math.min(micro, pp - stage);
         if (v > 1 && pp > 1) inFlight *= 1 + (pp - 1.0) / (pp * v);
-        double perLayer = ActivationMemory.perLayer(m, mb, tp, c.sequenceParallel(), c.recompute());
+        double perLayer = ActivationMemory.perLayer(m, mb, tp, c.sequenceParallel(), rc);
         double activations = layersPerStage * inFlight * perLayer;
         // The layer being back-propagated: everything it recomputed is alive at once.
-        activations += switch (c.recompute()) {
+        activations += switch (rc) {
             case FULL -> ActivationMemory.perLayer(m, mb, tp, c.sequenceParallel(), Recompute.NONE);
             case SELECTIVE -> ActivationMemory.attentionCore(m, mb, tp);
             case NONE -> 0;
@@ -65,7 +79,7 @@ public final class MemoryModel {
         if (pp > 1) buffers += 2 * 2 * sbh / tp; // send and receive buffers
         if (c.dp() > 1 && !c.zero().shardsParameters()) buffers += 2 * CommModel.BUCKET_BYTES;
         if (c.zero().shardsParameters()) {
-            double layerBytes = 2.0 * m.paramsPerLayer() / tp;
+            double layerBytes = (double) precision.paramBytes() * m.paramsPerLayer() / tp;
             buffers += 3 * layerBytes; // gathered current + prefetched layer, one layer of full gradients
         }
         return new MemoryBreakdown(stage, states.params(), states.grads(), optimizerOnDevice, activations, buffers,

@@ -37,6 +37,12 @@ public record ModelSpec(String name, int layers, int hidden, int heads, int voca
         return 4 * h * h + 2 * h * f + 9 * h + f;
     }
 
+    /** The weight matrices of one layer: QKV and output projection (4h²) and the MLP (2·h·f). */
+    public long matrixParamsPerLayer() {
+        long h = hidden, f = ffnHidden;
+        return 4 * h * h + 2 * h * f;
+    }
+
     /** Word and position embeddings (the output layer is tied to the word embedding). */
     public long embeddingParams() {
         return ((long) vocab + seq) * hidden;

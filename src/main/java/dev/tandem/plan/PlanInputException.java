@@ -1,11 +1,12 @@
 package dev.tandem.plan;
 
+import dev.tandem.TandemException;
+
 /**
- * Bad input to the planner (unknown model or hardware, malformed spec or config). The planner
- * depends on nothing else in Tandem, so it has its own exception; the CLI turns it into a
- * one-line user error.
+ * Bad input to the planner or a plan (unknown model or hardware, malformed spec, label or config,
+ * a plan that does not fit the job). A {@link TandemException}: the CLI prints it as one line.
  */
-public final class PlanInputException extends IllegalArgumentException {
+public final class PlanInputException extends TandemException {
     public PlanInputException(String message) {
         super(message);
     }

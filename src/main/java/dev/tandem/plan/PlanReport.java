@@ -20,8 +20,9 @@ public final class PlanReport {
                 m.name(), m.layers(), m.hidden(), m.heads(), m.vocab(), m.seq(), m.params() / 1e9));
         out.append(String.format(Locale.ROOT, "Cluster %s: %d per node, %.3g TFLOP/s peak (16-bit, or FP32 where that is all), %.0f GB, global batch %d sequences%n",
                 r.cluster(), r.cluster().devicesPerNode(), hw.mixedPrecisionPeak() / 1e12, hw.memory().bytes() / 1e9, r.globalBatch()));
-        out.append(String.format(Locale.ROOT, "Search  %d plans in %.2f s: %d fit, %d rejected%n",
-                r.evaluated(), r.searchSeconds(), r.evaluated() - r.rejected(), r.rejected()));
+        out.append(String.format(Locale.ROOT, "Search  %d plans in %.2f s (precision %s, optimizer %s): %d fit, %d rejected%n",
+                r.evaluated(), r.searchSeconds(), r.space().precision().configName(), r.space().optimizer().name(),
+                r.evaluated() - r.rejected(), r.rejected()));
         r.rejectedByReason().forEach((reason, count) -> {
             Rejection ex = r.rejectedExample().get(reason);
             out.append(String.format(Locale.ROOT, "        %d %s, closest: %s: %s%n", count, reason, ex.plan().label(), ex.reason()));
@@ -31,8 +32,9 @@ public final class PlanReport {
             return out.toString();
         }
         out.append('\n');
-        out.append(String.format(Locale.ROOT, "%-3s %-72s %9s %8s %6s %8s %9s %9s %9s%n",
-                "#", "plan", "step", "TFLOP/s", "MFU", "mem GB", "compute", "comm", "bubble"));
+        out.append(String.format(Locale.ROOT, PLAN_COLUMNS + " %9s %8s %6s %8s %9s %9s %9s%n",
+                "#", "dp", "tp", "pp", "zero", "micro", "schedule", "recompute", "sp", "offload",
+                "step", "TFLOP/s", "MFU", "mem GB", "compute", "comm", "bubble"));
         List<Prediction> shown = r.ranked().subList(0, Math.min(top, r.ranked().size()));
         for (int i = 0; i < shown.size(); i++) out.append(row(String.valueOf(i + 1), shown.get(i)));
         if (compared != null) out.append(row("you", compared));
@@ -57,9 +59,15 @@ public final class PlanReport {
         return out.toString();
     }
 
+    /** Columns of the plan fields a search varies (the label under the table gives every field). */
+    private static final String PLAN_COLUMNS = "%-3s %5s %3s %3s %4s %5s %-13s %-9s %-5s %-9s";
+
     private static String row(String rank, Prediction p) {
         TimeBreakdown t = p.time();
-        return String.format(Locale.ROOT, "%-3s %-72s %9s %8.3g %5.1f%% %8.1f %9s %9s %9s%n", rank, p.plan().label(),
+        Plan c = p.plan();
+        String schedule = c.schedule().name() + (c.virtualStages() > 1 ? ":" + c.virtualStages() : "");
+        return String.format(Locale.ROOT, PLAN_COLUMNS + " %9s %8.3g %5.1f%% %8.1f %9s %9s %9s%n", rank, c.dp(), c.tp(), c.pp(),
+                c.zero().level(), c.microBatches(), schedule, c.recompute(), c.sequenceParallel(), c.offload().configName(),
                 Seconds.format(p.stepSeconds()), p.tflopsPerDevice(), 100 * p.mfu(), p.memory().total() / 1e9,
                 Seconds.format(t.compute() + t.optimizer()), Seconds.format(t.exposedCommunication()), Seconds.format(t.bubble()));
     }
@@ -116,13 +124,8 @@ public final class PlanReport {
 
     private static Map<String, Object> prediction(Prediction p) {
         Map<String, Object> out = new LinkedHashMap<>();
-        PlanCandidate c = p.plan();
-        out.put("plan", Map.of("tp", c.tp(), "pp", c.pp(), "dp", c.dp(), "microBatch", c.microBatch(),
-                "chunks", c.chunks(), "schedule", c.schedule().label(), "zero", c.zero().level(),
-                "recompute", c.recompute().name().toLowerCase(Locale.ROOT), "sequenceParallel", c.sequenceParallel(),
-                "offloadOptimizer", c.offloadOptimizer()));
-        out.put("label", c.label());
-        out.put("microBatches", p.microBatches());
+        out.put("plan", p.plan().toJson());
+        out.put("label", p.plan().label());
         out.put("feasible", p.feasible());
         if (!p.feasible()) out.put("rejection", p.rejection());
         MemoryBreakdown m = p.memory();

@@ -1,38 +1,87 @@
 package dev.tandem.plan;
 
 /**
- * Whether a plan is well-formed for a model, cluster and global batch (before asking whether it
- * fits): the one place that knows how the parallel dimensions must divide each other.
+ * Whether a plan is well-formed for a model, a number of ranks and a global batch (before asking
+ * whether it fits): the one place that knows how the parallel dimensions must divide each other
+ * and which options do not compose. Each message names the key and the fix.
  */
 public final class PlanRules {
     private PlanRules() {}
 
-    /** Null when valid, else the reason in one line. */
-    public static String check(ModelSpec m, ClusterSpec cluster, int globalBatch, PlanCandidate c) {
+    /** Null when {@code p} can run {@code m} on {@code world} ranks with {@code globalBatch} sequences per step, else the reason. */
+    static String problem(Plan p, ModelSpec m, int world, int globalBatch) {
+        int dp = p.dp(), tp = p.tp(), pp = p.pp(), v = p.virtualStages(), micro = p.microBatches();
+        if (world != p.worldSize()) {
+            return "the plan needs dp·tp·pp = " + dp + "·" + tp + "·" + pp + " = " + p.worldSize() + " ranks but the job has " + world
+                    + ": set dp, tp and pp so that their product is the number of ranks";
+        }
+        if (globalBatch % (dp * micro) != 0) {
+            return "batch_size " + globalBatch + " is not divisible by dp·micro_batches = " + dp + "·" + micro
+                    + ": every replica needs the same number of whole sequences per micro-batch (choose micro_batches dividing "
+                    + "batch_size/dp)";
+        }
+        if (m.heads() % tp != 0 || m.ffnHidden() % tp != 0) {
+            return "tp = " + tp + " must divide the heads (" + m.heads() + ") and the MLP width (" + m.ffnHidden() + ")";
+        }
+        if (pp * v > m.layers()) {
+            return "pp·virtual_stages = " + pp + "·" + v + " = " + pp * v + " stages but the model has " + m.layers()
+                    + " layers: every stage needs at least one layer";
+        }
+        if (v > 1) {
+            if (pp == 1) return "the interleaved schedule needs a pipeline: set pp > 1, or schedule = 1f1b";
+            if (micro % pp != 0) {
+                return "the interleaved schedule runs micro-batches in groups of pp: micro_batches = " + micro + " must be a multiple of pp = " + pp;
+            }
+        }
+        String stages = stageLayersProblem(p, m.layers());
+        if (stages != null) return stages;
+        if (p.sequenceParallel()) {
+            if (tp == 1) return "sequence_parallel = true needs tp > 1 (it splits the tensor-parallel group's work); set it to false";
+            long rows = (long) p.rowsPerMicroBatch(globalBatch) * m.seq();
+            if (rows % tp != 0) {
+                return "sequence parallelism splits each micro-batch's batch·time = " + rows + " rows across tp = " + tp
+                        + ": choose micro_batches so that the rows divide by tp";
+            }
+        }
+        if (p.optimizer().updatesWholeMatrices() && tp > 1) {
+            return p.optimizer().name() + " updates whole matrices, and with tp = " + tp + " each rank holds a block of each: "
+                    + "use tp = 1 (data parallelism and ZeRO keep matrices whole for it) or an element-wise optimizer such as adamw";
+        }
+        return p.recompute().layerProblem(m.layers());
+    }
+
+    private static String stageLayersProblem(Plan p, int layers) {
+        var s = p.stageLayers();
+        if (s.isEmpty()) return null;
+        int stages = p.pp() * p.virtualStages();
+        if (s.size() != stages) {
+            return "stage_layers lists " + s.size() + " stages but pp·virtual_stages = " + stages
+                    + ": give one layer count per stage, or leave it empty to balance by FLOPs";
+        }
+        int sum = 0;
+        for (int n : s) {
+            if (n < 1) return "stage_layers " + s + " gives a stage " + n + " layers: every stage needs at least one";
+            sum += n;
+        }
+        if (sum != layers) return "stage_layers " + s + " holds " + sum + " layers but the model has " + layers;
+        return null;
+    }
+
+    /**
+     * The planner's check of a plan on a cluster: {@link Plan#problem} for all its devices, plus
+     * what the cost model assumes: tensor parallelism inside a node, and equal chunks when interleaved.
+     */
+    public static String check(ModelSpec m, ClusterSpec cluster, int globalBatch, Plan p) {
+        String problem = p.problem(m, cluster.devices(), globalBatch);
+        if (problem != null) return problem;
         int perNode = cluster.devicesPerNode();
-        if (c.devices() != cluster.devices()) {
-            return "tp·pp·dp = " + c.devices() + " but the cluster has " + cluster.devices() + " devices";
+        if (p.tp() > perNode || perNode % p.tp() != 0) {
+            return "tp=" + p.tp() + " must divide the " + perNode + " devices of a node (tensor parallelism stays inside a node)";
         }
-        if (c.tp() > perNode || perNode % c.tp() != 0) {
-            return "tp=" + c.tp() + " must divide the " + perNode + " devices of a node (tensor parallelism stays inside a node)";
+        int chunks = p.pp() * p.virtualStages();
+        if (p.virtualStages() > 1 && p.stageLayers().isEmpty() && m.layers() % chunks != 0) {
+            return "interleaved schedule: pp·virtual_stages = " + chunks + " must divide the " + m.layers() + " layers";
         }
-        if (m.heads() % c.tp() != 0 || m.ffnHidden() % c.tp() != 0) {
-            return "tp=" + c.tp() + " must divide the heads (" + m.heads() + ") and the MLP width (" + m.ffnHidden() + ")";
-        }
-        if (c.pp() > m.layers()) return "pp=" + c.pp() + " exceeds the " + m.layers() + " layers";
-        if (c.chunks() > 1 && m.layers() % (c.pp() * c.chunks()) != 0) {
-            return "interleaved schedule: pp·v = " + c.pp() * c.chunks() + " must divide the " + m.layers() + " layers";
-        }
-        if (globalBatch % (c.microBatch() * c.dp()) != 0) {
-            return "global batch " + globalBatch + " is not a multiple of micro-batch × dp = " + c.microBatch() * c.dp();
-        }
-        if (c.chunks() > 1) {
-            int micro = c.microBatches(globalBatch);
-            if (c.pp() == 1) return "an interleaved schedule (v>1) needs pipeline parallelism (pp>1)";
-            if (micro % c.pp() != 0) return "interleaved schedule: micro-batches (" + micro + ") must be a multiple of pp=" + c.pp();
-        }
-        if (c.sequenceParallel() && c.tp() == 1) return "sequence parallelism needs tp>1";
-        if (c.zero().shardsOptimizer() && c.dp() == 1) return "ZeRO needs dp>1";
         return null;
     }
 }

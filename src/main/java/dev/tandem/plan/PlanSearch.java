@@ -8,10 +8,12 @@ import java.util.Map;
 import java.util.PriorityQueue;
 
 /**
- * Exhaustive search over tp × pp × v × micro-batch × ZeRO stage × recompute × sequence parallel ×
- * optimizer offload, for a fixed global batch. Shapes that do not divide ({@link PlanRules}) are
- * never generated; plans that do not fit are counted by reason; the rest are timed and ranked.
- * Memory is checked before time, so the expensive part runs only for plans that fit.
+ * Exhaustive search over tp × pp × v × micro-batches × ZeRO stage × recompute × sequence parallel
+ * × optimizer offload, for a fixed global batch, precision and optimizer ({@link Space}). Shapes
+ * that do not divide ({@link PlanRules}) are skipped, as are ZeRO stages above 0 with one
+ * data-parallel rank (nothing to shard: the same plan as stage 0); plans that do not fit are
+ * counted by reason; the rest are timed and ranked. Memory is checked before time, so the
+ * expensive part runs only for plans that fit.
  */
 public final class PlanSearch {
     private static final Comparator<Prediction> FASTEST = Comparator.comparingDouble(Prediction::stepSeconds)
@@ -19,8 +21,40 @@ public final class PlanSearch {
 
     private PlanSearch() {}
 
+    /**
+     * What the search holds fixed: the precision and the optimizer, and which offload options it tries.
+     * On a calibrated CPU the plans are the runtime's: float32, nothing offloaded (host memory is the
+     * device's memory).
+     */
+    public record Space(TrainingPrecision precision, OptimizerSpec optimizer, List<Offload> offloads) {
+        public Space {
+            offloads = List.copyOf(offloads);
+        }
+
+        /** Mixed-precision AdamW with and without offload on accelerators; float32 AdamW without offload on a calibrated CPU. */
+        public static Space of(ClusterSpec cluster) {
+            return Calibration.isCalibrated(cluster.hardware())
+                    ? new Space(TrainingPrecision.FP32, OptimizerSpec.ADAMW, List.of(Offload.NONE))
+                    : new Space(TrainingPrecision.MIXED, OptimizerSpec.ADAMW, List.of(Offload.NONE, Offload.OPTIMIZER));
+        }
+
+        /** One rank with this space's precision and optimizer, the rest as {@link Plan#SINGLE}: what a label fills in from. */
+        public Plan base() {
+            return Plan.SINGLE.withPrecision(precision).withOptimizer(optimizer);
+        }
+
+        public Space with(TrainingPrecision p, OptimizerSpec o) {
+            return new Space(p, o, offloads);
+        }
+    }
+
     /** Keeps the {@code keep} fastest feasible plans. */
     public static SearchResult search(CostModel cost, int keep) {
+        return search(cost, keep, Space.of(cost.cluster()));
+    }
+
+    /** Keeps the {@code keep} fastest feasible plans in {@code space}. */
+    public static SearchResult search(CostModel cost, int keep, Space space) {
         long start = System.nanoTime();
         ModelSpec m = cost.model();
         ClusterSpec cluster = cost.cluster();
@@ -36,13 +70,15 @@ public final class PlanSearch {
                 int dp = n / (tp * pp);
                 if (pp > m.layers() || batch % dp != 0) continue;
                 for (int mb : divisors(batch / dp)) {
+                    int micro = batch / (dp * mb);
                     for (int v : m.layers() % pp == 0 ? divisors(m.layers() / pp) : List.of(1)) {
                         for (ZeroStage zero : ZeroStage.values()) {
+                            if (dp == 1 && zero != ZeroStage.ZERO0) continue;
                             for (Recompute rc : Recompute.values()) {
                                 for (int sp = 0; sp <= (tp > 1 ? 1 : 0); sp++) {
-                                    for (int off = 0; off <= 1; off++) {
-                                        PlanCandidate c = new PlanCandidate(tp, pp, dp, mb, Schedule.withChunks(v), zero, rc,
-                                                sp == 1, off == 1);
+                                    for (Offload off : space.offloads()) {
+                                        Plan c = new Plan(new MeshShape(dp, tp, pp), zero, micro, Schedule.withChunks(v), List.of(),
+                                                RecomputePolicy.every(rc), sp == 1, off, space.precision(), space.optimizer());
                                         if (PlanRules.check(m, cluster, batch, c) != null) continue;
                                         evaluated++;
                                         MemoryBreakdown mem = cost.memory(c);
@@ -73,7 +109,7 @@ public final class PlanSearch {
         List<Prediction> ranked = new ArrayList<>(top);
         ranked.sort(FASTEST);
         double seconds = (System.nanoTime() - start) / 1e9;
-        return new SearchResult(m, cluster, batch, List.copyOf(ranked), evaluated, rejected, example, seconds);
+        return new SearchResult(m, cluster, batch, space, List.copyOf(ranked), evaluated, rejected, example, seconds);
     }
 
     static List<Integer> divisors(int x) {

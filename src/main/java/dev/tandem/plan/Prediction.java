@@ -3,12 +3,11 @@ package dev.tandem.plan;
 /**
  * What the cost model says about one plan for one model, cluster and global batch.
  *
- * @param microBatches micro-batches per step per pipeline
  * @param hardwareFlops FLOPs executed per step, recomputation included (Narayanan et al.'s convention)
  * @param modelFlops FLOPs per step without recomputation (PaLM's convention, for MFU)
  * @param rejection why the plan cannot run (does not fit, host memory too small), or null
  */
-public record Prediction(PlanCandidate plan, int microBatches, MemoryBreakdown memory, TimeBreakdown time,
+public record Prediction(Plan plan, MemoryBreakdown memory, TimeBreakdown time,
                          double hardwareFlops, double modelFlops, double peakFlops, int devices, String rejection) {
 
     public boolean feasible() {

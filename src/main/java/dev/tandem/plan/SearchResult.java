@@ -5,9 +5,9 @@ import java.util.Map;
 
 /**
  * Outcome of a search: feasible plans fastest first, how many were looked at, and why the rest
- * were rejected (reason category → count, with one example each).
+ * were rejected (reason category → count, with one example each), in the search space it covered.
  */
-public record SearchResult(ModelSpec model, ClusterSpec cluster, int globalBatch, List<Prediction> ranked,
+public record SearchResult(ModelSpec model, ClusterSpec cluster, int globalBatch, PlanSearch.Space space, List<Prediction> ranked,
                            long evaluated, Map<String, Long> rejectedByReason, Map<String, Rejection> rejectedExample,
                            double searchSeconds) {
 

@@ -7,7 +7,7 @@ package dev.tandem.plan;
  * <ul>
  *   <li>compute: m micro-batches × (v chunks × layers per chunk × layer time + the embedding or
  *       output layer of the end stage), plus adding each micro-batch's weight gradients into the
- *       gradient buffer (a separate kernel: read 2 + 2, write 2 bytes per parameter);</li>
+ *       gradient buffer (a separate kernel: read two gradients, write one);</li>
  *   <li>tensor parallel: every collective is on the critical path (the next GEMM needs its result);</li>
  *   <li>pipeline: the bubble is (p−1) chunk times ((p−1)/(m·v) of the ideal time), each micro-batch
  *       sends one activation forward and one gradient back per chunk, blocking;</li>
@@ -15,15 +15,17 @@ package dev.tandem.plan;
  *       micro-batch and hides behind it, except the last bucket; ZeRO-1/2 add an all-gather of the
  *       updated parameters after the step, ZeRO-2 reduces every micro-batch, ZeRO-3 gathers each layer's
  *       parameters before its forward and its backward, overlapped with the previous layer;</li>
- *   <li>optimizer: Adam streams 28 bytes per parameter of its shard (gradient 2, FP32 master 8,
- *       moments 16, 16-bit parameter 2); offloaded, gradients go down and parameters come back over the
- *       host link and the host's memory bandwidth (shared by the node's devices) does the step.</li>
+ *   <li>optimizer: the update streams its state and master copy in and out, reads the gradient and
+ *       writes the parameter (read and write in float32, where there is no master copy): 28 bytes per
+ *       parameter of its shard for Adam in either precision; offloaded, gradients go down and
+ *       parameters come back over the host link and the host's memory bandwidth (shared by the
+ *       node's devices) does the step.</li>
  * </ul>
+ *
+ * Parameter and gradient bytes follow the plan's precision; kernel traffic and activations are
+ * modelled in 16 bits whatever the precision.
  */
 public final class StepTimeModel {
-    static final double ADAM_BYTES_PER_PARAM = 28;
-    static final double ACCUMULATE_BYTES_PER_PARAM = 6;
-
     private final ModelSpec m;
     private final ClusterSpec cluster;
     private final KernelTimer timer;
@@ -41,10 +43,11 @@ public final class StepTimeModel {
         this.memory = memory;
     }
 
-    public TimeBreakdown predict(PlanCandidate c, int globalBatch, LayerCost lc) {
-        int tp = c.tp(), pp = c.pp(), dp = c.dp(), v = c.chunks(), mb = c.microBatch();
-        Recompute rc = c.recompute();
-        double micro = c.microBatches(globalBatch);
+    public TimeBreakdown predict(Plan c, int globalBatch, LayerCost lc) {
+        int tp = c.tp(), pp = c.pp(), dp = c.dp(), v = c.virtualStages(), mb = c.rowsPerMicroBatch(globalBatch);
+        Recompute rc = c.recompute().heaviest();
+        TrainingPrecision precision = c.precision();
+        double micro = c.microBatches();
         double layersPerChunk = (double) c.layersPerDevice(m.layers()) / v;
 
         double chunkCompute = layersPerChunk * lc.compute(rc);
@@ -58,7 +61,7 @@ public final class StepTimeModel {
         // Parameters on the busiest device, for gradient and optimizer traffic.
         double psi = Math.max(memory.stageParams(c, 0), memory.stageParams(c, pp - 1));
         double accumulatePsi = c.zero().shardsGradients() ? psi / dp : psi;
-        double accumulate = timer.stream(ACCUMULATE_BYTES_PER_PARAM * accumulatePsi);
+        double accumulate = timer.stream(3.0 * precision.gradBytes() * accumulatePsi);
 
         double compute = micro * (v * chunkCompute + endStage + accumulate);
         double tensorParallel = micro * (v * chunkTp + endStageTp);
@@ -77,41 +80,52 @@ public final class StepTimeModel {
         return new TimeBreakdown(compute, tensorParallel, p2p, dataParallel, bubble, optimizer);
     }
 
-    private double dataParallel(PlanCandidate c, double micro, double psi, LayerCost lc, double window) {
+    private double dataParallel(Plan c, double micro, double psi, LayerCost lc, double window) {
         int dp = c.dp();
         if (dp == 1) return 0;
         CommModel.Link link = comm.dataParallelLink(c);
-        double grads = 2 * psi;
+        double grads = c.precision().gradBytes() * psi, params = c.precision().paramBytes() * psi;
         double lastBucket = Math.min(CommModel.BUCKET_BYTES, grads);
         return switch (c.zero()) {
             case ZERO0 -> Math.max(0, comm.allReduce(grads, dp, link) - window) + comm.allReduce(lastBucket, dp, link);
             case ZERO1 -> Math.max(0, comm.reduceScatter(grads, dp, link) - window) + comm.reduceScatter(lastBucket, dp, link)
-                    + comm.allGather(grads, dp, link);
+                    + comm.allGather(params, dp, link);
             case ZERO2 -> micro * (Math.max(0, comm.reduceScatter(grads, dp, link) - window)
-                    + comm.reduceScatter(lastBucket, dp, link)) + comm.allGather(grads, dp, link);
+                    + comm.reduceScatter(lastBucket, dp, link)) + comm.allGather(params, dp, link);
             case ZERO3 -> {
-                double layerBytes = 2.0 * m.paramsPerLayer() / c.tp();
+                double layerBytes = (double) c.precision().paramBytes() * m.paramsPerLayer() / c.tp();
                 double gather = comm.allGather(layerBytes, dp, link), scatter = comm.reduceScatter(layerBytes, dp, link);
-                Recompute rc = c.recompute();
+                Recompute rc = c.recompute().heaviest();
                 double perLayer = Math.max(0, gather - lc.forward())
                         + Math.max(0, gather + scatter - lc.backwardPhase(rc));
                 double layersOnDevice = c.layersPerDevice(m.layers());
                 // Embedding/output weights are gathered and reduced like a layer; the first gather of a
                 // micro-batch has nothing to hide behind.
                 double ends = psi - layersOnDevice * m.paramsPerLayer() / c.tp();
-                double endBytes = 2 * ends;
+                double endBytes = c.precision().paramBytes() * ends;
                 yield micro * (layersOnDevice * perLayer + gather
                         + comm.allGather(endBytes, dp, link) + comm.reduceScatter(endBytes, dp, link));
             }
         };
     }
 
-    private double optimizer(PlanCandidate c, double psi) {
+    private double optimizer(Plan c, double psi) {
         double shard = c.zero().shardsOptimizer() ? psi / c.dp() : psi;
-        if (!c.offloadOptimizer()) return timer.stream(ADAM_BYTES_PER_PARAM * shard);
+        double bytes = updateBytesPerParameter(c) * shard;
+        if (c.offload() == Offload.NONE) return timer.stream(bytes);
         Hardware.Host host = cluster.hardware().host();
-        double transfers = 2 * (2 * shard) / host.linkBandwidth();
-        double hostStep = ADAM_BYTES_PER_PARAM * shard / (host.memoryBandwidthPerNode() / cluster.devicesPerNode());
+        double transfers = (c.precision().gradBytes() + c.precision().paramBytes()) * shard / host.linkBandwidth();
+        double hostStep = bytes / (host.memoryBandwidthPerNode() / cluster.devicesPerNode());
         return transfers + hostStep;
+    }
+
+    /**
+     * Bytes the optimizer step moves per parameter: the gradient in, state and master copy in and
+     * out, the parameter out (in and out when the parameters are the master copy).
+     */
+    static double updateBytesPerParameter(Plan c) {
+        TrainingPrecision p = c.precision();
+        double state = c.optimizer().stateBytesPerParameter(true);
+        return p.gradBytes() + 2 * (p.masterBytes() + state) + p.paramBytes() * (p.masterBytes() > 0 ? 1 : 2);
     }
 }

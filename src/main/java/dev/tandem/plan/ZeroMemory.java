@@ -1,14 +1,14 @@
 package dev.tandem.plan;
 
 /**
- * Model-state bytes per device under ZeRO (Rajbhandari et al.) for Ψ parameters with mixed-precision
- * Adam: 16-bit parameters (2Ψ), 16-bit gradients (2Ψ), K = 12 bytes of optimizer state per
- * parameter (FP32 master copy, momentum, variance), each sharded over N_d ranks from the stage
- * that shards it on. Baseline (2+2+K)Ψ; stage 1 4Ψ + KΨ/N_d; stage 2 2Ψ + 14Ψ/N_d; stage 3 16Ψ/N_d.
+ * Model-state bytes per device under ZeRO (Rajbhandari et al.): parameters, gradients and
+ * optimizer state, each sharded over the N_d data-parallel ranks from the stage that shards it
+ * on. Bytes per parameter come from the plan's precision and optimizer: with mixed precision and
+ * Adam, 16-bit parameters (2Ψ) and gradients (2Ψ) and K = 12 bytes of optimizer state (float32
+ * master copy, momentum, variance), so baseline 16Ψ, stage 1 4Ψ + 12Ψ/N_d, stage 2 2Ψ + 14Ψ/N_d,
+ * stage 3 16Ψ/N_d, as in the paper; in float32 (the runtime) 4Ψ + 4Ψ + 8Ψ.
  */
 public final class ZeroMemory {
-    public static final double PARAM_BYTES = 2, GRAD_BYTES = 2, ADAM_STATE_BYTES = 12;
-
     private ZeroMemory() {}
 
     public record ModelStates(double params, double grads, double optimizer) {
@@ -17,11 +17,23 @@ public final class ZeroMemory {
         }
     }
 
-    public static ModelStates perDevice(double psi, int dataParallel, ZeroStage stage) {
-        double nd = dataParallel;
+    /**
+     * @param matrixParams the transformer layers' weight matrices held (before sharding)
+     * @param otherParams  every other parameter held (embeddings, biases, norms)
+     */
+    public static ModelStates perDevice(double matrixParams, double otherParams, int dataParallel, ZeroStage stage,
+                                        TrainingPrecision precision, OptimizerSpec optimizer) {
+        double nd = dataParallel, psi = matrixParams + otherParams;
+        double optimizerBytes = precision.masterBytes() * psi + optimizer.stateBytesPerParameter(true) * matrixParams
+                + optimizer.stateBytesPerParameter(false) * otherParams;
         return new ModelStates(
-                PARAM_BYTES * psi / (stage.shardsParameters() ? nd : 1),
-                GRAD_BYTES * psi / (stage.shardsGradients() ? nd : 1),
-                ADAM_STATE_BYTES * psi / (stage.shardsOptimizer() ? nd : 1));
+                precision.paramBytes() * psi / (stage.shardsParameters() ? nd : 1),
+                precision.gradBytes() * psi / (stage.shardsGradients() ? nd : 1),
+                optimizerBytes / (stage.shardsOptimizer() ? nd : 1));
+    }
+
+    /** Mixed-precision Adam, the paper's setting. */
+    public static ModelStates mixedAdam(double params, int dataParallel, ZeroStage stage) {
+        return perDevice(params, 0, dataParallel, stage, TrainingPrecision.MIXED, OptimizerSpec.ADAMW);
     }
 }

@@ -30,8 +30,13 @@ public enum ZeroStage {
         return level() >= 3;
     }
 
+    /** Whether each rank updates only its shard of parameters it holds whole, which must then be all-gathered (stages 1 and 2). */
+    public boolean gathersUpdatedShards() {
+        return shardsOptimizer() && !shardsParameters();
+    }
+
     public static ZeroStage of(int level) {
-        if (level < 0 || level > 3) throw new PlanInputException("ZeRO stage must be 0..3, got " + level);
+        if (level < 0 || level > 3) throw new PlanInputException("zero (the ZeRO stage) must be 0, 1, 2 or 3, got " + level);
         return values()[level];
     }
 }

@@ -19,6 +19,7 @@ import dev.tandem.parallel.TensorParallel;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.train.config.TrainConfig;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -30,8 +31,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The trainer's side of checkpoints: which checkpoint to resume from (config key {@code resume}),
- * when to save ({@code ckpt_every}, {@code ckpt_steps}, and the last step of the invocation), what the manifest says
+ * The trainer's side of checkpoints: which checkpoint to resume from ({@code checkpoint.resume}),
+ * when to save ({@code checkpoint.every}, {@code checkpoint.steps}, and the last step of the invocation), what the manifest says
  * about the run, and the blocked-time statistics. The format and the async pipeline live in
  * {@code dev.tandem.ckpt}.
  */
@@ -46,7 +47,7 @@ final class Checkpointing implements AutoCloseable {
     private final Path tokenizer;
     private final PrintStream out;
     private final long initSeed, dataSeed;
-    private final Checkpointer saver; // null when neither ckpt_every nor ckpt_steps is set
+    private final Checkpointer saver; // null when neither checkpoint.every nor checkpoint.steps is set
 
     /**
      * @param pm       the model as this rank holds it under the plan
@@ -65,16 +66,17 @@ final class Checkpointing implements AutoCloseable {
         this.model = model;
         this.tokenizer = tokenizer;
         this.out = out;
-        if (cfg.ckptEvery() > 0 || !cfg.checkpointSteps().isEmpty()) {
+        var c = cfg.checkpoint();
+        if (c.enabled()) {
             this.saver = new Checkpointer(new Checkpointer.Options(cfg.checkpointRoot(), world.rank(), world.size(), jobId(world),
-                    cfg.asyncCkpt(), 2, cfg.keepLast(), cfg.keepEvery(), Duration.ofMinutes(10)),
+                    c.async(), 2, c.keepLast(), c.keepEvery(), Duration.ofMinutes(10)),
                     // Of the ranks holding the same elements, the owner saves them (the others may save an empty shard).
                     Pieces.of(pm.optimizerSlices(), optimizer.state(), splits(tp), pm::owns),
                     out::println);
             out.printf("checkpoints: %s to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", when(cfg),
-                    cfg.checkpointRoot(), cfg.asyncCkpt() ? "asynchronous" : "synchronous", saver.snapshotBytes(),
-                    cfg.keepLast() == 0 ? "all" : Integer.toString(cfg.keepLast()),
-                    cfg.keepEvery() > 0 ? " and every " + cfg.keepEvery() + "th" : "");
+                    cfg.checkpointRoot(), c.async() ? "asynchronous" : "synchronous", saver.snapshotBytes(),
+                    c.keepLast() == 0 ? "all" : Integer.toString(c.keepLast()),
+                    c.keepEvery() > 0 ? " and every " + c.keepEvery() + "th" : "");
         } else {
             this.saver = null;
         }
@@ -82,9 +84,9 @@ final class Checkpointing implements AutoCloseable {
 
     /** "every 100 steps", "after steps 500, 1200", or both. */
     private static String when(TrainConfig cfg) {
-        String every = cfg.ckptEvery() > 0 ? "every " + cfg.ckptEvery() + " steps" : "";
-        String at = cfg.checkpointSteps().isEmpty() ? ""
-                : "after steps " + String.join(", ", cfg.checkpointSteps().stream().map(String::valueOf).toList());
+        var c = cfg.checkpoint();
+        String every = c.every() > 0 ? "every " + c.every() + " steps" : "";
+        String at = c.saveSteps().isEmpty() ? "" : "after steps " + String.join(", ", c.saveSteps().stream().map(String::valueOf).toList());
         return every.isEmpty() ? at : at.isEmpty() ? every : every + " and " + at;
     }
 
@@ -99,11 +101,12 @@ final class Checkpointing implements AutoCloseable {
         }
     }
 
-    /** The checkpoint named by config key {@code resume} ("" none, "latest", or a directory), opened and verified. */
+    /** The checkpoint named by {@code checkpoint.resume} ("" none, "latest", or a directory), opened and verified. */
     static Checkpoint openResume(TrainConfig cfg, PrintStream out) {
-        if (cfg.resume().isEmpty()) return null;
+        String resume = cfg.checkpoint().resume();
+        if (resume.isEmpty()) return null;
         Checkpoint c;
-        if (cfg.resume().equals("latest")) {
+        if (resume.equals("latest")) {
             Path root = cfg.checkpointRoot();
             c = Checkpoints.latest(root, out::println);
             if (c == null) {
@@ -113,12 +116,9 @@ final class Checkpointing implements AutoCloseable {
                 return null;
             }
         } else {
-            c = Checkpoint.open(Path.of(cfg.resume()));
+            c = Checkpoint.open(Path.of(resume));
         }
-        var saved = c.manifest().path("plan");
-        out.printf("resume: from %s (step %d, written by %d rank(s): tp %d, pp %d, ZeRO stage %d)%n", c.dir(), c.step(),
-                saved.path("world_size").asInt(), saved.path("tensor_parallel").asInt(1), saved.path("pipeline_parallel").asInt(1),
-                saved.path("zero_stage").asInt());
+        out.printf("resume: from %s (step %d, written by %s)%n", c.dir(), c.step(), c.planDescription());
         return c;
     }
 
@@ -153,10 +153,12 @@ final class Checkpointing implements AutoCloseable {
      * the data position to continue from.
      */
     static DataPosition restore(Checkpoint resume, TrainConfig cfg, Optimizer optimizer, ParallelModel pm, PrintStream out) {
-        Restore.optimizer(resume, optimizer, cfg.optimizer(), pm.optimizerSlices(), splits(pm.tensorParallel()));
+        Restore.optimizer(resume, optimizer, cfg.optim().name(), pm.optimizerSlices(), splits(pm.tensorParallel()));
         var pos = resume.manifest().path("rng").path("data_position");
         DataPosition p = new DataPosition(pos.path("seed").asLong(), pos.path("step").asLong());
-        if (p.seed() != cfg.seed()) out.printf("resume: data order continues with the checkpoint's seed %d (config says %d)%n", p.seed(), cfg.seed());
+        if (p.seed() != cfg.run().seed()) {
+            out.printf("resume: data order continues with the checkpoint's seed %d (run.seed says %d)%n", p.seed(), cfg.run().seed());
+        }
         resume.close();
         return p;
     }
@@ -182,29 +184,12 @@ final class Checkpointing implements AutoCloseable {
         m.put("vocab_size", model.vocabSize());
         m.put("block_size", model.blockSize());
         if (model.stableEmbedding()) m.put("stable_embedding", true);
-        ObjectNode plan = n.putObject("plan");
-        plan.put("world_size", world.size());
-        plan.put("zero_stage", pm.dataParallel().stage());
-        TensorParallel tp = pm.tensorParallel();
-        plan.put("tensor_parallel", tp == null ? 1 : tp.size());
-        plan.put("sequence_parallel", tp != null && tp.sequenceParallel());
-        plan.put("pipeline_parallel", cfg.parallelPlan().pp());
-        plan.put("micro_batches", cfg.microBatches());
-        plan.put("batch_size", cfg.batchSize());
+        n.set("plan", cfg.parallel().toJson());
+        n.put("batch_size", cfg.data().batchSize());
         ObjectNode opt = n.putObject("optimizer");
-        opt.put("name", cfg.optimizer());
+        opt.put("name", cfg.optim().name());
         opt.put("steps", optimizer.steps());
-        ObjectNode settings = opt.putObject("settings");
-        settings.put("lr", cfg.lr());
-        settings.put("min_lr", cfg.minLr());
-        settings.put("schedule", cfg.schedule());
-        settings.put("warmup_steps", cfg.warmupSteps());
-        settings.put("beta1", cfg.beta1());
-        settings.put("beta2", cfg.beta2());
-        settings.put("weight_decay", cfg.weightDecay());
-        settings.put("grad_clip", cfg.gradClip());
-        settings.put("optimizer_options", cfg.optimizerOptions());
-        settings.put("param_groups", cfg.paramGroups());
+        opt.set("settings", cfg.toJsonTree().get("optim"));
         ObjectNode rng = n.putObject("rng");
         rng.put("init_seed", initSeed);
         ObjectNode data = rng.putObject("data_position");
@@ -212,11 +197,7 @@ final class Checkpointing implements AutoCloseable {
         data.put("step", stepsDone);
         rng.put("note", "the model has no dropout and sampling is not part of training: the only randomness is the "
                 + "initialization (init_seed) and the batch order, a pure function of data_position");
-        try {
-            n.set("train_config", JSON.readTree(cfg.toJson()));
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        n.set("train_config", cfg.toJsonTree());
         return n;
     }
 
@@ -230,9 +211,9 @@ final class Checkpointing implements AutoCloseable {
         double median = sorted[sorted.length / 2], total = blocked.stream().mapToDouble(Double::doubleValue).sum();
         double background = saver.backgroundCpuMillis();
         out.printf("checkpoints: %d saved (%s), training blocked %.1f ms per save (median), %.0f ms in all; %.0f ms of CPU in "
-                + "background threads%n", blocked.size(), cfg.asyncCkpt() ? "async" : "sync", median, total, background);
+                + "background threads%n", blocked.size(), cfg.checkpoint().async() ? "async" : "sync", median, total, background);
         ObjectNode s = JSON.createObjectNode();
-        s.put("mode", cfg.asyncCkpt() ? "async" : "sync");
+        s.put("mode", cfg.checkpoint().async() ? "async" : "sync");
         s.put("saves", blocked.size());
         s.put("snapshot_bytes", saver.snapshotBytes());
         s.put("blocked_ms_median", median);

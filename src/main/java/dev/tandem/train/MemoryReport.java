@@ -22,7 +22,7 @@ final class MemoryReport {
         ObjectNode n = json.createObjectNode();
         n.put("rank", dp.rank());
         n.put("world_size", dp.size());
-        n.put("zero_stage", dp.stage());
+        n.put("zero_stage", dp.stage().level());
         n.put("parameters", dp.parameterCount());
         ObjectNode b = n.putObject("bytes");
         for (Map.Entry<MemoryCategory, Long> e : bytes.entrySet()) b.put(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue());

@@ -1,69 +1,72 @@
 package dev.tandem.train;
 
-import dev.tandem.nn.GPTConfig;
-import dev.tandem.parallel.Plan;
 import dev.tandem.plan.Calibration;
 import dev.tandem.plan.ClusterSpec;
 import dev.tandem.plan.CostModel;
 import dev.tandem.plan.DeviceProbe;
+import dev.tandem.plan.MemoryBreakdown;
 import dev.tandem.plan.ModelSpec;
-import dev.tandem.plan.PlanCandidate;
+import dev.tandem.plan.Plan;
+import dev.tandem.plan.PlanInputException;
 import dev.tandem.plan.Prediction;
-import dev.tandem.plan.Recompute;
-import dev.tandem.plan.Schedule;
-import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.MemoryCategory;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
 /**
  * The planner's prediction for the run's own plan, on this machine as measured with Tandem's
- * kernels, printed next to what the run measured. A large gap means the cost model or the
- * runtime is wrong somewhere; docs/PLANNER.md discusses the known gaps.
+ * kernels, printed next to what the run measured: {@link CostModel#predict} of the very plan the
+ * runtime executes, with parameters, gradients and optimizer state compared one by one (rank 0
+ * holds the first pipeline stage). A large gap means the cost model or the runtime is wrong
+ * somewhere; docs/PLANNER.md discusses the known gaps.
  */
 final class PlanCheck {
-    private final Prediction prediction;
+    private final Prediction prediction; // null when the planner cannot model the plan
+    private final MemoryBreakdown rankZero;
+    private final String unmodelled;
 
-    private PlanCheck(Prediction prediction) {
+    private PlanCheck(Prediction prediction, MemoryBreakdown rankZero, String unmodelled) {
         this.prediction = prediction;
+        this.rankZero = rankZero;
+        this.unmodelled = unmodelled;
     }
 
-    static PlanCheck predict(GPTConfig cfg, Plan plan, int globalBatch, int ranks) {
+    static PlanCheck predict(ModelSpec model, Plan plan, int globalBatch, int ranks) {
         DeviceProbe.Measurement m = new TandemProbe().measure();
-        ModelSpec model = ModelSpec.gpt("this run", cfg.nLayer(), cfg.nEmbd(), cfg.nHead(), cfg.vocabSize(), cfg.blockSize());
         ClusterSpec cluster = ClusterSpec.of(ranks, Calibration.hardware(m, ranks));
-        PlanCandidate candidate = new PlanCandidate(plan.tp(), plan.pp(), plan.dp(), plan.rowsPerMicroBatch(globalBatch),
-                // With one data-parallel rank every ZeRO stage is stage 0 (nothing to shard across).
-                Schedule.withChunks(plan.virtualStages()), ZeroStage.of(plan.dp() == 1 ? 0 : plan.zeroStage()), recompute(plan),
-                plan.sequenceParallel(), plan.offload());
-        return new PlanCheck(new CostModel(model, cluster, globalBatch).predict(candidate));
-    }
-
-    /** The planner models one mode for all layers; with a per-layer list the most recomputing one sets the pace. */
-    private static Recompute recompute(Plan plan) {
-        List<String> modes = Plan.recomputeModes(plan.recompute());
-        for (String m : List.of("full", "selective")) if (modes.contains(m)) return Recompute.valueOf(m.toUpperCase(Locale.ROOT));
-        return Recompute.NONE;
+        CostModel cost = new CostModel(model, cluster, globalBatch);
+        try {
+            return new PlanCheck(cost.predict(plan), cost.stageMemory(plan, 0), null);
+        } catch (PlanInputException e) {
+            // The runtime runs plans the cost model does not describe (e.g. uneven interleaved chunks): say so, do not stop the run.
+            return new PlanCheck(null, null, e.getMessage());
+        }
     }
 
     String predictedLine() {
-        return String.format(Locale.ROOT, "planner predicts for this plan: %.0f ms/step (compute %.0f, exposed comm %.0f), "
-                        + "model state %.1f MiB per rank",
-                prediction.stepSeconds() * 1e3, prediction.time().compute() * 1e3,
-                prediction.time().exposedCommunication() * 1e3, modelStateBytes() / 1048576.0);
+        if (prediction == null) return "planner: this plan is outside what the cost model describes (" + unmodelled + ")";
+        return String.format(Locale.ROOT, "planner predicts for this plan: %.0f ms/step (compute %.0f, exposed comm %.0f); on rank 0 "
+                        + "parameters %.1f + gradients %.1f + optimizer state %.1f MiB",
+                prediction.stepSeconds() * 1e3, prediction.time().compute() * 1e3, prediction.time().exposedCommunication() * 1e3,
+                mib(rankZero.params()), mib(rankZero.grads()), mib(rankZero.optimizer()));
     }
 
-    /** Parameters, gradients and optimizer state as the planner counts them. */
-    private double modelStateBytes() {
-        return prediction.memory().params() + prediction.memory().grads() + prediction.memory().optimizer();
-    }
-
+    /** Predicted against measured: the median step, then each model-state part on rank 0. */
     String comparisonLine(double measuredMedianMs, Map<MemoryCategory, Long> measured) {
-        long state = measured.get(MemoryCategory.PARAMETERS) + measured.get(MemoryCategory.GRADIENTS)
-                + measured.get(MemoryCategory.OPTIMIZER_STATE);
-        return String.format(Locale.ROOT, "predicted vs measured: step %.0f ms vs %.0f ms (%.2f×); model state %.1f vs %.1f MiB per rank (%.2f×)",
-                prediction.stepSeconds() * 1e3, measuredMedianMs, measuredMedianMs / (prediction.stepSeconds() * 1e3),
-                modelStateBytes() / 1048576.0, state / 1048576.0, state / modelStateBytes());
+        if (prediction == null) return "predicted vs measured: no prediction (" + unmodelled + ")";
+        return String.format(Locale.ROOT, "predicted vs measured: step %.0f ms vs %.0f ms (%.2f×); rank 0 parameters %s, gradients %s, "
+                        + "optimizer state %s", prediction.stepSeconds() * 1e3, measuredMedianMs,
+                measuredMedianMs / (prediction.stepSeconds() * 1e3),
+                part(rankZero.params(), measured.get(MemoryCategory.PARAMETERS)),
+                part(rankZero.grads(), measured.get(MemoryCategory.GRADIENTS)),
+                part(rankZero.optimizer(), measured.get(MemoryCategory.OPTIMIZER_STATE)));
+    }
+
+    private static String part(double predicted, long measured) {
+        return String.format(Locale.ROOT, "%.2f vs %.2f MiB (%.2f×)", mib(predicted), mib(measured), measured / predicted);
+    }
+
+    private static double mib(double bytes) {
+        return bytes / 1048576.0;
     }
 }

@@ -22,13 +22,14 @@ import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.pipeline.BubbleReport;
-import dev.tandem.parallel.Plan;
+import dev.tandem.plan.Plan;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.PeakFlops;
 import dev.tandem.tensor.Tensor;
 import dev.tandem.tensor.WorkerPool;
+import dev.tandem.train.config.TrainConfig;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -78,54 +79,55 @@ public final class Trainer {
     }
 
     public Result run() {
-        Plan plan = cfg.parallelPlan();
-        plan.validate(world.size(), cfg.batchSize());
-        if (cfg.threads() > 0) WorkerPool.configure(cfg.threads());
-        Path runDir = Path.of(cfg.runsDir(), cfg.name());
+        Plan plan = cfg.parallel();
+        plan.validate(cfg.modelSpec(cfg.data().vocabSize()), world.size(), cfg.data().batchSize());
+        if (cfg.run().threads() > 0) WorkerPool.configure(cfg.run().threads());
+        Path runDir = Path.of(cfg.run().runsDir(), cfg.run().name());
         try {
             Files.createDirectories(runDir);
             if (world.rank() == 0) Files.writeString(runDir.resolve("train-config.json"), cfg.toJson());
         } catch (IOException e) {
             throw new TandemException("cannot create run directory " + runDir + ": " + e.getMessage(), e);
         }
-        Path corpus = InputPaths.resolve(cfg.corpus(), "corpus");
-        Path tokenizerFile = InputPaths.resolveOutput(cfg.tokenizer());
+        Path corpus = InputPaths.resolve(cfg.data().corpus(), "data.corpus");
+        Path tokenizerFile = InputPaths.resolveOutput(cfg.data().tokenizer());
         Tokenizer tokenizer = loadOrTrainTokenizer(corpus, tokenizerFile);
         try (Checkpoint resume = Checkpointing.openResume(cfg, out);
-             TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.runsDir(), "cache"), cfg.valFraction(), out::println);
-             GPT model = Checkpointing.initialModel(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(),
-                     cfg.blockSize(), cfg.stableEmbedding()), cfg.seed(), resume);
+             TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.run().runsDir(), "cache"), cfg.data().valFraction(),
+                     out::println);
+             GPT model = Checkpointing.initialModel(cfg.gptConfig(tokenizer.vocabSize()), cfg.run().seed(), resume);
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan));
-             Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), pm.optimizerSlices());
+             Optimizer optimizer = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), pm.optimizerSlices());
              MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl"), resume != null) : null) {
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
-            DataPosition start = resume == null ? new DataPosition(cfg.seed(), 0)
+            DataPosition start = resume == null ? new DataPosition(cfg.run().seed(), 0)
                     : Checkpointing.restore(resume, cfg, optimizer, pm, out);
             if (start.step() >= cfg.lastStep()) {
                 throw new TandemException("the checkpoint is at step " + start.step() + ", and this run ends at step " + cfg.lastStep()
-                        + ": nothing to train (raise steps)");
+                        + ": nothing to train (raise run.steps)");
             }
             GPTConfig mc = model.config();
             out.printf("model: GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d: %,d parameters (%,d non-embedding)%n",
                     mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.vocabSize(), mc.blockSize(), mc.totalParameters(), mc.nonEmbeddingParameters());
             out.printf("data: %s, %,d train / %,d validation tokens, %.3f bytes/token; %d steps × %,d tokens%n",
-                    corpus, data.train().size(), data.validation().size(), data.validation().bytesPerToken(), cfg.steps(),
+                    corpus, data.train().size(), data.validation().size(), data.validation().bytesPerToken(), cfg.run().steps(),
                     cfg.tokensPerStep());
+            out.printf("plan: %s%n", plan.label());
             out.printf("plan: %d rank(s) = dp %d × tp %d × pp %d%s, ZeRO stage %d, recompute %s, %d micro-batch(es) of %d sequences per "
                     + "data-parallel rank; %d threads per rank%n", world.size(), plan.dp(), plan.tp(), plan.pp(),
-                    plan.sequenceParallel() ? " (sequence parallel)" : "", plan.zeroStage(), plan.recompute(), plan.microBatches(),
-                    plan.rowsPerMicroBatch(cfg.batchSize()), WorkerPool.get().threads());
-            if (pm.stageLayout() != null) out.printf("pipeline: %s schedule, %s%n", plan.schedule(), pm.stageLayout());
-            out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optimizer(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
+                    plan.sequenceParallel() ? " (sequence parallel)" : "", plan.zero().level(), plan.recompute(), plan.microBatches(),
+                    plan.rowsPerMicroBatch(cfg.data().batchSize()), WorkerPool.get().threads());
+            if (pm.stageLayout() != null) out.printf("pipeline: %s schedule, %s%n", plan.schedule().name(), pm.stageLayout());
+            out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optim().name(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
             PlanCheck check = null;
             if (world.rank() == 0) {
-                check = PlanCheck.predict(mc, plan, cfg.batchSize(), world.size());
+                check = PlanCheck.predict(cfg.modelSpec(mc.vocabSize()), plan, cfg.data().batchSize(), world.size());
                 out.println(check.predictedLine());
             }
             world.barrier();
             Result r;
             try (Checkpointing ckpt = new Checkpointing(cfg, world, pm, optimizer, mc, tokenizerFile, out,
-                    resume == null ? cfg.seed() : Checkpointing.initSeed(resume), start.seed())) {
+                    resume == null ? cfg.run().seed() : Checkpointing.initSeed(resume), start.seed())) {
                 r = loop(pm, optimizer, data, metrics, runDir, plan, check, ckpt, start);
                 ckpt.finish(runDir);
             }
@@ -156,9 +158,9 @@ public final class Trainer {
             throw new TandemException("tokenizer " + file + " does not exist; train it first with "
                     + "'./tandem tokenizer train' (ranks must not each train their own)");
         }
-        out.printf("tokenizer: %s not found; training a byte-level BPE with vocab %d on %s%n", file, cfg.vocabSize(), corpus);
+        out.printf("tokenizer: %s not found; training a byte-level BPE with vocab %d on %s%n", file, cfg.data().vocabSize(), corpus);
         Corpus text = Corpus.read(corpus);
-        Tokenizer t = BpeTrainer.train(text.text(), cfg.vocabSize(), BpeTrainer.Progress.NONE);
+        Tokenizer t = BpeTrainer.train(text.text(), cfg.data().vocabSize(), BpeTrainer.Progress.NONE);
         try {
             if (file.getParent() != null) Files.createDirectories(file.getParent());
         } catch (IOException e) {
@@ -171,14 +173,15 @@ public final class Trainer {
 
     private Result loop(ParallelModel pm, Optimizer optimizer, TokenDataset data, MetricsLog metrics, Path runDir,
                         Plan plan, PlanCheck check, Checkpointing ckpt, DataPosition start) throws IOException {
-        int rows = plan.rowsPerMicroBatch(cfg.batchSize());
+        int batch = cfg.data().batchSize(), block = cfg.model().blockSize();
+        int rows = plan.rowsPerMicroBatch(batch);
         int rankRows = rows * plan.microBatches();
-        Batcher batcher = new Batcher(data.train(), cfg.batchSize(), cfg.blockSize(), start.seed());
+        Batcher batcher = new Batcher(data.train(), batch, block, start.seed());
         // The same validation windows whatever the plan (eval_batches × batch_size of them), in batches of a
         // micro-batch's rows; every rank evaluates them all, as the model's collectives need.
-        EvalBatches evalBatches = new EvalBatches(data.validation(), rows, cfg.blockSize(), cfg.evalBatches() * cfg.batchSize());
-        LrSchedule schedule = LrSchedule.named(cfg.schedule(), cfg.lr(), cfg.minLr(), cfg.warmupSteps(), cfg.steps(), cfg.decayFraction());
-        double flopsPerToken = pm.model().config().trainingFlopsPerToken(cfg.blockSize());
+        EvalBatches evalBatches = new EvalBatches(data.validation(), rows, block, cfg.eval().batches() * batch);
+        LrSchedule schedule = cfg.optim().lrSchedule(cfg.run().steps());
+        double flopsPerToken = pm.model().config().trainingFlopsPerToken(block);
         // Peak of this rank's threads, times the ranks: the job's peak on this host.
         double peak = PeakFlops.measured() * world.size();
         out.printf("MFU reference: measured peak %.1f GFLOP/s (FMA probe, %d rank(s) × %d threads); %.1f MFLOP per token%n",
@@ -186,13 +189,13 @@ public final class Trainer {
         List<StepMetrics> steps = new ArrayList<>();
         List<EvalMetrics> evals = new ArrayList<>();
         List<LossPlot.Point> trainPts = new ArrayList<>(), valPts = new ArrayList<>();
-        Progress progress = new Progress(out, tty, cfg.steps(), cfg.logEvery());
+        Progress progress = new Progress(out, tty, cfg.run().steps(), cfg.run().logEvery());
         List<Tensor> ids = new ArrayList<>(), targets = new ArrayList<>();
         List<Double> bubbles = new ArrayList<>();
         try {
             for (int micro = 0; micro < plan.microBatches(); micro++) {
-                ids.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize()));
-                targets.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize()));
+                ids.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, block));
+                targets.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, block));
             }
             for (long step = start.step(); step < cfg.lastStep(); step++) {
                 long t0 = System.nanoTime();
@@ -206,7 +209,7 @@ public final class Trainer {
                 }
                 double loss = pm.forwardBackward(ids, targets);
                 if (pm.lastBubble() != null) bubbles.add(pm.lastBubble().measured());
-                double norm = pm.clipGradients(cfg.gradClip());
+                double norm = pm.clipGradients(cfg.optim().gradClip());
                 float lr = schedule.at(step);
                 ckpt.beforeOptimizerStep();
                 optimizer.step(lr);
@@ -220,14 +223,14 @@ public final class Trainer {
                 StepMetrics m = new StepMetrics(step, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak,
                         pm.takeBlockedMillis(), mem);
                 if (!Double.isFinite(loss)) {
-                    throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower lr (now " + cfg.lr() + ")");
+                    throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower optim.lr (now " + cfg.optim().lr() + ")");
                 }
                 steps.add(m);
                 trainPts.add(new LossPlot.Point(step + 1, loss));
                 if (metrics != null) metrics.step(m);
                 progress.step(m);
                 boolean last = step == cfg.lastStep() - 1;
-                if (last || (cfg.evalEvery() > 0 && (step + 1) % cfg.evalEvery() == 0)) {
+                if (last || (cfg.eval().every() > 0 && (step + 1) % cfg.eval().every() == 0)) {
                     EvalMetrics e = evaluate(pm, evalBatches, step + 1);
                     evals.add(e);
                     valPts.add(new LossPlot.Point(step + 1, e.loss()));
@@ -242,7 +245,7 @@ public final class Trainer {
         progress.finish();
         MemoryReport.write(runDir.resolve("memory-rank" + world.rank() + ".json"), steps.getLast().memoryBytes(), pm.dataParallel());
         if (world.rank() == 0) {
-            LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.name(), trainPts, valPts);
+            LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.run().name(), trainPts, valPts);
             StepSummary.print(out, steps, evals, runDir);
             if (!bubbles.isEmpty()) {
                 BubbleReport last = pm.lastBubble();

@@ -1,5 +1,6 @@
 package dev.tandem.ckpt;
 
+import dev.tandem.plan.Plan;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -20,7 +21,7 @@ final class CkptTestSupport {
         m.put("n_embd", RankFixture.MODEL.nEmbd());
         m.put("vocab_size", RankFixture.MODEL.vocabSize());
         m.put("block_size", RankFixture.MODEL.blockSize());
-        n.putObject("plan").put("world_size", job.size()).put("zero_stage", stage);
+        n.set("plan", Plan.parse("dp=" + job.size() + " zero=" + stage + " optimizer=" + job.getFirst().optimizer, Plan.SINGLE).toJson());
         n.putObject("optimizer").put("name", job.getFirst().optimizer).put("steps", job.getFirst().opt.steps());
         return n;
     }

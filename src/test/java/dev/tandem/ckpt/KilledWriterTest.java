@@ -3,7 +3,7 @@ package dev.tandem.ckpt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tandem.TandemException;
-import dev.tandem.train.TrainConfig;
+import dev.tandem.train.config.TrainConfig;
 import dev.tandem.train.Trainer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -39,10 +39,10 @@ class KilledWriterTest {
     }
 
     private List<String> trainArgs(String resume) {
-        List<String> a = new ArrayList<>(List.of("train", "--n_layer", "1", "--n_head", "2", "--n_embd", "64", "--block_size", "32",
-                "--batch_size", "4", "--steps", "10000", "--eval_every", "0", "--eval_batches", "1", "--log_every", "1",
-                "--name", "killed", "--runs_dir", runs.toString(), "--threads", "1", "--ckpt_every", "1", "--keep_last", "3"));
-        if (resume != null) a.addAll(List.of("--resume", resume));
+        List<String> a = new ArrayList<>(List.of("train", "--model.n_layer", "1", "--model.n_head", "2", "--model.n_embd", "64", "--model.block_size", "32",
+                "--data.batch_size", "4", "--run.steps", "10000", "--eval.every", "0", "--eval.batches", "1", "--run.log_every", "1",
+                "--run.name", "killed", "--run.runs_dir", runs.toString(), "--run.threads", "1", "--checkpoint.every", "1", "--checkpoint.keep_last", "3"));
+        if (resume != null) a.addAll(List.of("--checkpoint.resume", resume));
         return a;
     }
 
@@ -87,8 +87,8 @@ class KilledWriterTest {
             }
         }
         Map<String, String> cfg = TrainerResumeTest.tiny(runs, "killed");
-        cfg.putAll(Map.of("n_embd", "64", "batch_size", "4", "steps", "10000", "ckpt_every", "1", "keep_last", "3",
-                "resume", "latest", "stop_after", Long.toString(lastStep + 1)));
+        cfg.putAll(Map.of("model.n_embd", "64", "data.batch_size", "4", "run.steps", "10000", "checkpoint.every", "1",
+                "checkpoint.keep_last", "3", "checkpoint.resume", "latest", "run.stop_after", Long.toString(lastStep + 1)));
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         Trainer.Result r = Trainer.runSingle(TrainConfig.load(null, cfg), new PrintStream(log, true), false);
         assertThat(r.steps()).hasSize(1);

@@ -8,7 +8,8 @@ import dev.tandem.nn.GPTConfig;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
-import dev.tandem.train.TrainConfig;
+import dev.tandem.plan.ZeroStage;
+import dev.tandem.train.config.TrainConfig;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +33,7 @@ final class RankFixture implements AutoCloseable {
         this.optimizer = optimizer;
         this.group = g;
         this.model = GPT.initialized(config, 5);
-        this.dp = dev.tandem.parallel.DataParallel.apply(model, g, stage, Optimizers.updatedWhole(optimizer));
+        this.dp = dev.tandem.parallel.DataParallel.apply(model, g, ZeroStage.of(stage), Optimizers.updatedWhole(optimizer));
         this.opt = Optimizers.create(optimizer, TrainConfig.defaults().optimizerSettings(), dp.optimizerSlices());
     }
 
@@ -60,7 +61,7 @@ final class RankFixture implements AutoCloseable {
 
     /** What this rank saves (as the trainer does: at stage 0 only rank 0 has anything to add). */
     List<Piece> pieces() {
-        if (dp.stage() == 0 && dp.rank() != 0) return List.of();
+        if (!dp.stage().shardsOptimizer() && dp.rank() != 0) return List.of();
         return Pieces.of(dp.optimizerSlices(), opt.state());
     }
 

@@ -85,7 +85,7 @@ class ReshardTest {
                 }
                 assertThatThrownBy(() -> Restore.optimizer(c, other.getFirst().opt, "adamw8bit", other.getFirst().dp.optimizerSlices()))
                         .isInstanceOf(TandemException.class).hasMessageContaining("cannot be resharded")
-                        .hasMessageContaining("2 rank(s), ZeRO stage 1");
+                        .hasMessageContaining("2 rank(s), dp=2 tp=1 pp=1 zero=1");
                 assertThatThrownBy(() -> Restore.optimizer(c, other.getFirst().opt, "adamw", other.getFirst().dp.optimizerSlices()))
                         .isInstanceOf(TandemException.class).hasMessageContaining("optimizer 'adamw8bit'");
             }

@@ -5,8 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.launch.Launcher;
+import dev.tandem.plan.ZeroStage;
 import dev.tandem.train.StepMetrics;
-import dev.tandem.train.TrainConfig;
+import dev.tandem.train.config.TrainConfig;
 import dev.tandem.train.Trainer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Sharded checkpoints with ranks as real processes (started by the launcher, as {@code tandem
- * train --nproc 2} does). Same plan: 50 steps + stop + resume + 50 steps is bit-identical to 100
+ * train --parallel.dp 2} does). Same plan: 50 steps + stop + resume + 50 steps is bit-identical to 100
  * steps. Other plans (2→1 ranks, 1→2 ranks at ZeRO-3, ZeRO-3→ZeRO-0): the losses continue as if
  * nothing changed, within the data-parallel parity tolerance of ZeroParityTest (2e-5 relative
  * over the 20 steps after the change: N ranks sum gradients in another order than one rank).
@@ -42,7 +43,7 @@ class ShardedResumeTest {
     }
 
     private List<Double> launch(int nproc, Map<String, String> cfg) throws Exception {
-        cfg.put("nproc", Integer.toString(nproc));
+        cfg.put("parallel.dp", Integer.toString(nproc));
         List<String> args = new ArrayList<>(List.of("train"));
         cfg.forEach((k, v) -> {
             args.add("--" + k);
@@ -55,7 +56,7 @@ class ShardedResumeTest {
         } catch (RuntimeException e) {
             throw new AssertionError("launch failed:\n" + log, e);
         }
-        return trainLosses(cfg.get("name"));
+        return trainLosses(cfg.get("run.name"));
     }
 
     private static List<Double> trainLosses(String name) throws Exception {
@@ -87,11 +88,11 @@ class ShardedResumeTest {
     @BeforeAll
     void references() throws Exception {
         Map<String, String> one = cfg("one");
-        one.put("ckpt_every", "50");
+        one.put("checkpoint.every", "50");
         oneRank = Trainer.runSingle(TrainConfig.load(null, one), new PrintStream(new ByteArrayOutputStream()), false)
                 .steps().stream().map(StepMetrics::loss).toList();
         Map<String, String> two = cfg("two");
-        two.put("zero", "2");
+        two.put("parallel.zero", "2");
         twoRanks = launch(2, two);
         assertThat(twoRanks).hasSize(STEPS);
         assertClose(twoRanks, oneRank, 0); // the plans agree before any checkpoint is involved
@@ -100,13 +101,13 @@ class ShardedResumeTest {
     @Test
     void twoRanksStopAndResumeBitIdentically() throws Exception {
         Map<String, String> c = cfg("two-split");
-        c.put("zero", "2");
-        c.put("ckpt_every", "50");
-        c.put("stop_after", "50");
+        c.put("parallel.zero", "2");
+        c.put("checkpoint.every", "50");
+        c.put("run.stop_after", "50");
         launch(2, c);
         assertThat(ckpt("two-split", 50).resolve(Manifest.shardName(1, 2))).exists();
-        c.remove("stop_after");
-        c.put("resume", "latest");
+        c.remove("run.stop_after");
+        c.put("checkpoint.resume", "latest");
         List<Double> all = launch(2, c); // the metrics log continues: 50 + 50 lines
         assertThat(all).isEqualTo(twoRanks);
         assertThat(Files.readAllBytes(runs.resolve("two-split/model").resolve(ModelFiles.WEIGHTS)))
@@ -114,7 +115,7 @@ class ShardedResumeTest {
 
         // 2 -> 1: the same checkpoint, resumed by one rank in this JVM.
         Map<String, String> one = cfg("two-to-one");
-        one.put("resume", ckpt("two-split", 50).toString());
+        one.put("checkpoint.resume", ckpt("two-split", 50).toString());
         List<Double> cont = Trainer.runSingle(TrainConfig.load(null, one), new PrintStream(new ByteArrayOutputStream()), false)
                 .steps().stream().map(StepMetrics::loss).toList();
         assertClose(cont, twoRanks, 50);
@@ -123,21 +124,21 @@ class ShardedResumeTest {
     @Test
     void oneRankToTwoRanksZero3ThenZero3ToZero0() throws Exception {
         Map<String, String> up = cfg("one-to-two");
-        up.put("zero", "3");
-        up.put("resume", ckpt("one", 50).toString());
-        up.put("ckpt_every", "10"); // saves at 60, 70, ..., 100
-        up.put("keep_last", "0");   // keeps them all
+        up.put("parallel.zero", "3");
+        up.put("checkpoint.resume", ckpt("one", 50).toString());
+        up.put("checkpoint.every", "10"); // saves at 60, 70, ..., 100
+        up.put("checkpoint.keep_last", "0");   // keeps them all
         List<Double> upLosses = launch(2, up);
         assertThat(upLosses).hasSize(STEPS - 50);
         assertClose(upLosses, oneRank, 50);
         try (Checkpoint c = Checkpoint.open(ckpt("one-to-two", 70))) {
-            assertThat(c.manifest().path("plan").path("zero_stage").asInt()).isEqualTo(3);
+            assertThat(c.plan().zero()).isEqualTo(ZeroStage.ZERO3);
             assertThat(c.manifest().path("files").size()).isEqualTo(2);
         }
         // ZeRO-3 -> ZeRO-0 on the same 2 ranks, against the ZeRO-3 run that went on from the same step.
         Map<String, String> down = cfg("zero3-to-zero0");
-        down.put("zero", "0");
-        down.put("resume", ckpt("one-to-two", 70).toString());
+        down.put("parallel.zero", "0");
+        down.put("checkpoint.resume", ckpt("one-to-two", 70).toString());
         assertClose(launch(2, down), upLosses, 20);
     }
 }

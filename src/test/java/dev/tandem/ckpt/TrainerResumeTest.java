@@ -3,7 +3,7 @@ package dev.tandem.ckpt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tandem.train.StepMetrics;
-import dev.tandem.train.TrainConfig;
+import dev.tandem.train.config.TrainConfig;
 import dev.tandem.train.Trainer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -32,20 +32,20 @@ class TrainerResumeTest {
 
     static Map<String, String> tiny(Path runs, String name) {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("n_layer", "1");
-        m.put("n_head", "2");
-        m.put("n_embd", "32");
-        m.put("block_size", "32");
-        m.put("batch_size", "8");
-        m.put("steps", Integer.toString(STEPS));
-        m.put("warmup_steps", "5");
-        m.put("lr", "3e-3");
-        m.put("eval_every", "0");
-        m.put("eval_batches", "1");
-        m.put("log_every", "1000");
-        m.put("name", name);
-        m.put("runs_dir", runs.toString());
-        m.put("threads", "1");
+        m.put("model.n_layer", "1");
+        m.put("model.n_head", "2");
+        m.put("model.n_embd", "32");
+        m.put("model.block_size", "32");
+        m.put("data.batch_size", "8");
+        m.put("run.steps", Integer.toString(STEPS));
+        m.put("optim.warmup_steps", "5");
+        m.put("optim.lr", "3e-3");
+        m.put("eval.every", "0");
+        m.put("eval.batches", "1");
+        m.put("run.log_every", "1000");
+        m.put("run.name", name);
+        m.put("run.runs_dir", runs.toString());
+        m.put("run.threads", "1");
         return m;
     }
 
@@ -60,8 +60,8 @@ class TrainerResumeTest {
     @BeforeAll
     void uninterrupted() {
         Map<String, String> cfg = tiny(runs, "full");
-        cfg.put("ckpt_every", Integer.toString(STEPS)); // one checkpoint, at the end, to compare optimizer state
-        cfg.put("async_ckpt", "false");
+        cfg.put("checkpoint.every", Integer.toString(STEPS)); // one checkpoint, at the end, to compare optimizer state
+        cfg.put("checkpoint.async", "false");
         full = train(cfg, new ByteArrayOutputStream());
         assertThat(full.steps()).hasSize(STEPS);
     }
@@ -69,12 +69,12 @@ class TrainerResumeTest {
     @Test
     void stopAndResumeIsBitIdenticalToNoStop() throws Exception {
         Map<String, String> cfg = tiny(runs, "split");
-        cfg.put("ckpt_every", "50");
-        cfg.put("stop_after", "50");
+        cfg.put("checkpoint.every", "50");
+        cfg.put("run.stop_after", "50");
         Trainer.Result first = train(cfg, new ByteArrayOutputStream());
         assertThat(first.steps()).hasSize(50);
-        cfg.remove("stop_after");
-        cfg.put("resume", "latest");
+        cfg.remove("run.stop_after");
+        cfg.put("checkpoint.resume", "latest");
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         Trainer.Result second = train(cfg, log);
         assertThat(log.toString()).contains("resume: from").contains("step 50");
@@ -105,10 +105,10 @@ class TrainerResumeTest {
     @Test
     void asyncCheckpointsEveryStepDoNotChangeTraining() throws Exception {
         Map<String, String> cfg = tiny(runs, "every");
-        cfg.put("ckpt_every", "1");
-        cfg.put("stop_after", "20");
-        cfg.put("keep_last", "2");
-        cfg.put("keep_every", "8");
+        cfg.put("checkpoint.every", "1");
+        cfg.put("run.stop_after", "20");
+        cfg.put("checkpoint.keep_last", "2");
+        cfg.put("checkpoint.keep_every", "8");
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         Trainer.Result r = train(cfg, log);
         assertThat(losses(r)).isEqualTo(losses(full).subList(0, 20));
@@ -124,8 +124,8 @@ class TrainerResumeTest {
         byte[] b = Files.readAllBytes(shard);
         b[b.length - 3] ^= 1;
         Files.write(shard, b);
-        cfg.put("resume", "latest");
-        cfg.put("stop_after", "21");
+        cfg.put("checkpoint.resume", "latest");
+        cfg.put("run.stop_after", "21");
         ByteArrayOutputStream log2 = new ByteArrayOutputStream();
         Trainer.Result resumed = train(cfg, log2);
         assertThat(log2.toString()).contains("resume: skipping").contains("step-00000020").contains("checksum")
@@ -136,10 +136,10 @@ class TrainerResumeTest {
     @Test
     void savesAfterTheListedStepsAndTheLast() throws Exception {
         Map<String, String> cfg = tiny(runs, "listed");
-        cfg.put("ckpt_steps", "3, 7,12");
-        cfg.put("stop_after", "10");
-        cfg.put("keep_last", "0");
-        cfg.put("async_ckpt", "false");
+        cfg.put("checkpoint.steps", "3, 7,12");
+        cfg.put("run.stop_after", "10");
+        cfg.put("checkpoint.keep_last", "0");
+        cfg.put("checkpoint.async", "false");
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         Trainer.Result r = train(cfg, log);
         assertThat(losses(r)).isEqualTo(losses(full).subList(0, 10));
@@ -154,13 +154,13 @@ class TrainerResumeTest {
     void badCheckpointStepsAreRefusedWithTheKeyNamed() {
         for (String bad : List.of("0", "5,x", "-3", "4,,5")) {
             Map<String, String> cfg = tiny(runs, "bad");
-            cfg.put("ckpt_steps", bad);
+            cfg.put("checkpoint.steps", bad);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> TrainConfig.load(null, cfg))
-                    .hasMessageContaining("ckpt_steps must be optimizer step counts >= 1").hasMessageContaining(bad);
+                    .hasMessageContaining("checkpoint.steps must be optimizer step counts >= 1").hasMessageContaining(bad);
         }
         Map<String, String> both = tiny(runs, "both");
-        both.put("ckpt_every", "4");
-        both.put("ckpt_steps", "6");
+        both.put("checkpoint.every", "4");
+        both.put("checkpoint.steps", "6");
         TrainConfig c = TrainConfig.load(null, both);
         assertThat(java.util.stream.LongStream.rangeClosed(1, STEPS).filter(c::savesAfter).boxed().toList())
                 .startsWith(4L, 6L, 8L, 12L).endsWith(96L, 100L);

@@ -18,8 +18,8 @@ class CheckpointCliTest {
     }
 
     private String[] train(String... extra) {
-        String[] base = {"train", "--runs_dir", tmp.toString(), "--name", "cli", "--steps", "2", "--n_layer", "1", "--n_embd", "16",
-                "--n_head", "2", "--block_size", "8", "--batch_size", "2", "--eval_batches", "1", "--threads", "1"};
+        String[] base = {"train", "--run.runs_dir", tmp.toString(), "--run.name", "cli", "--run.steps", "2", "--model.n_layer", "1", "--model.n_embd", "16",
+                "--model.n_head", "2", "--model.block_size", "8", "--data.batch_size", "2", "--eval.batches", "1", "--run.threads", "1"};
         String[] all = new String[base.length + extra.length];
         System.arraycopy(base, 0, all, 0, base.length);
         System.arraycopy(extra, 0, all, base.length, extra.length);
@@ -29,7 +29,7 @@ class CheckpointCliTest {
     @Test
     void trainWithCheckpointsThenExportToHuggingFace() {
         StringWriter out = new StringWriter(), err = new StringWriter();
-        assertThat(run(out, err, train("--ckpt_every", "1"))).as("%s", err).isZero();
+        assertThat(run(out, err, train("--checkpoint.every", "1"))).as("%s", err).isZero();
         Path ckpts = tmp.resolve("cli/checkpoints");
         assertThat(ckpts.resolve("step-00000002/manifest.json")).exists();
         Path hf = tmp.resolve("hf");
@@ -93,11 +93,11 @@ class CheckpointCliTest {
     @Test
     void resumeFromAMissingOrIncompleteCheckpointIsOneClearLine() throws Exception {
         StringWriter out = new StringWriter(), err = new StringWriter();
-        assertThat(run(out, err, train("--resume", tmp.resolve("nope").toString()))).isNotZero();
+        assertThat(run(out, err, train("--checkpoint.resume", tmp.resolve("nope").toString()))).isNotZero();
         assertThat(err.toString().strip()).startsWith("tandem: ").contains("nope", "does not exist").doesNotContain("\tat ");
         Files.createDirectories(tmp.resolve("half/step-00000005"));
         StringWriter err2 = new StringWriter();
-        assertThat(run(new StringWriter(), err2, train("--resume", tmp.resolve("half/step-00000005").toString()))).isNotZero();
+        assertThat(run(new StringWriter(), err2, train("--checkpoint.resume", tmp.resolve("half/step-00000005").toString()))).isNotZero();
         assertThat(err2.toString().strip()).contains("step-00000005", "incomplete");
         StringWriter err3 = new StringWriter();
         assertThat(run(new StringWriter(), err3, "export", "--hf", tmp.resolve("x").toString(), "--checkpoint",

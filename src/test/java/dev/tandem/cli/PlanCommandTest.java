@@ -42,7 +42,7 @@ class PlanCommandTest {
     @Test
     void jsonOutputParsesAndComparesAGivenPlan() throws Exception {
         Run r = run("plan", "--model", "megatron-7.5b", "--cluster", "128xA100-80GB", "--global-batch", "512", "--json",
-                "--top", "2", "--compare", "tp=4,pp=1,mb=16,recompute=full");
+                "--top", "2", "--compare", "tp=4 micro_batches=1 recompute=full");
         assertThat(r.exit()).as(r.err()).isZero();
         JsonNode root = new ObjectMapper().readTree(r.out());
         assertThat(root.get("plans")).hasSize(2);
@@ -54,6 +54,16 @@ class PlanCommandTest {
         assertThat(compared.get("timeSeconds").get("total").asDouble())
                 .isGreaterThanOrEqualTo(best.get("timeSeconds").get("total").asDouble());
         assertThat(compared.get("vsBest").asText()).contains("slower");
+        assertThat(compared.get("plan").get("dp").asInt()).as("dp fills the cluster").isEqualTo(32);
+        assertThat(compared.get("plan").get("precision").asText()).isEqualTo("mixed");
+    }
+
+    @Test
+    void aLabelOfTheEarlierFormIsAnsweredWithTheNewSpelling() {
+        Run r = run("plan", "--model", "megatron-7.5b", "--cluster", "128xA100-80GB", "--global-batch", "512",
+                "--compare", "tp=4 pp=1 mb=16");
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("key 'mb' is now micro_batches").doesNotContain("Exception");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.tandem.nn;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tandem.plan.Recompute;
+import dev.tandem.plan.RecomputePolicy;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;

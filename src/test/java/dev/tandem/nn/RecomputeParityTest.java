@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tandem.TandemException;
 import dev.tandem.plan.Recompute;
+import dev.tandem.plan.RecomputePolicy;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;

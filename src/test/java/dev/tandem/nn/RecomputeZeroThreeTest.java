@@ -7,6 +7,8 @@ import dev.tandem.comm.LocalWorld;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.parallel.DataParallel;
 import dev.tandem.plan.Recompute;
+import dev.tandem.plan.RecomputePolicy;
+import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
@@ -76,7 +78,7 @@ class RecomputeZeroThreeTest {
             List<String> events = new ArrayList<>();
             Map<String, Integer> ready = new TreeMap<>();
             try (GPT model = GPT.initialized(CONFIG, 9);
-                 DataParallel dp = DataParallel.apply(model, group, 3);
+                 DataParallel dp = DataParallel.apply(model, group, ZeroStage.ZERO3);
                  Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, ROWS, TIME);
                  Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, ROWS, TIME)) {
                 Hooks hooks = recording(dp, events, ready);

@@ -13,6 +13,7 @@ import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.OptimizerSettings;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
+import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
@@ -119,7 +120,7 @@ class MatrixOptimizerZeroTest {
         LocalWorld.run(ranks, CommOptions.defaults(), g -> {
             int rows = BATCH / ranks;
             try (GPT model = GPT.initialized(MODEL, 11);
-                 DataParallel dp = DataParallel.apply(model, g, stage, Optimizers.updatedWhole(optimizer));
+                 DataParallel dp = DataParallel.apply(model, g, ZeroStage.of(stage), Optimizers.updatedWhole(optimizer));
                  Optimizer opt = Optimizers.create(optimizer, settings(optimizer), dp.optimizerSlices());
                  Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, MODEL.blockSize());
                  Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, MODEL.blockSize())) {

@@ -15,6 +15,7 @@ import dev.tandem.nn.GPT;
 import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Split;
 import dev.tandem.optim.ParamSlice;
+import dev.tandem.plan.Plan;
 import dev.tandem.tensor.MemoryAccounting;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -108,7 +109,7 @@ class TensorParallelCheckpointTest {
             ObjectNode info = null;
             if (rank == 0) {
                 info = JSON.createObjectNode();
-                info.putObject("plan").put("world_size", n).put("zero_stage", 0).put("tensor_parallel", n);
+                info.set("plan", Plan.parse("tp=" + n, Plan.SINGLE).toJson());
                 info.putObject("optimizer").put("name", "adamw").put("steps", r.opt.steps());
             }
             c.save(SAVED_AT, info, null);

@@ -7,6 +7,7 @@ import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Ops;
 import dev.tandem.nn.Tape;
 import dev.tandem.optim.AdamW;
+import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
@@ -41,7 +42,7 @@ final class TpRank implements AutoCloseable {
         this.model = model;
         this.mesh = Mesh.create(world, List.of(new Mesh.Axis("dp", dpSize), new Mesh.Axis("tp", tpSize)));
         this.tp = TensorParallel.apply(model, mesh.group("tp"), sequenceParallel);
-        this.dp = DataParallel.apply(model, mesh.group("dp"), stage);
+        this.dp = DataParallel.apply(model, mesh.group("dp"), ZeroStage.of(stage));
         this.opt = new AdamW(AdamW.Settings.gpt(), dp.optimizerSlices());
         int rows = BATCH / dp.size();
         this.ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, MODEL.blockSize());

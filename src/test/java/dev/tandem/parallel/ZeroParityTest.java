@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.launch.Launcher;
 import dev.tandem.nn.GPTConfig;
-import dev.tandem.train.TrainConfig;
+import dev.tandem.train.config.TrainConfig;
 import dev.tandem.train.Trainer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -43,20 +43,20 @@ class ZeroParityTest {
 
     private Map<String, String> tiny(String name) {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("n_layer", "2");
-        m.put("n_head", "2");
-        m.put("n_embd", "32");
-        m.put("block_size", "32");
-        m.put("batch_size", "8");
-        m.put("steps", Integer.toString(STEPS));
-        m.put("warmup_steps", "2");
-        m.put("lr", "3e-3");
-        m.put("eval_every", "0");
-        m.put("eval_batches", "1");
-        m.put("log_every", "100");
-        m.put("name", name);
-        m.put("runs_dir", runs.toString());
-        m.put("threads", "1");
+        m.put("model.n_layer", "2");
+        m.put("model.n_head", "2");
+        m.put("model.n_embd", "32");
+        m.put("model.block_size", "32");
+        m.put("data.batch_size", "8");
+        m.put("run.steps", Integer.toString(STEPS));
+        m.put("optim.warmup_steps", "2");
+        m.put("optim.lr", "3e-3");
+        m.put("eval.every", "0");
+        m.put("eval.batches", "1");
+        m.put("run.log_every", "100");
+        m.put("run.name", name);
+        m.put("run.runs_dir", runs.toString());
+        m.put("run.threads", "1");
         return m;
     }
 
@@ -73,8 +73,8 @@ class ZeroParityTest {
     @org.junit.jupiter.params.provider.ValueSource(ints = {0, 1, 2, 3})
     void oneRankEveryStage(int stage) throws Exception {
         Map<String, String> cfg = tiny("one-z" + stage);
-        cfg.put("zero", Integer.toString(stage));
-        cfg.put("steps", "3");
+        cfg.put("parallel.zero", Integer.toString(stage));
+        cfg.put("run.steps", "3");
         Trainer.Result r = Trainer.runSingle(TrainConfig.load(null, cfg), new PrintStream(new ByteArrayOutputStream()), false);
         for (int i = 0; i < 3; i++) assertThat(r.steps().get(i).loss()).isEqualTo(reference.get(i));
         checkMemory("one-z" + stage, stage, 1);
@@ -100,8 +100,8 @@ class ZeroParityTest {
     void processesMatchOneRankAndTheMemoryFormula(int stage, int nproc) throws Exception {
         String name = "z" + stage + "n" + nproc;
         Map<String, String> cfg = tiny(name);
-        cfg.put("nproc", Integer.toString(nproc));
-        cfg.put("zero", Integer.toString(stage));
+        cfg.put("parallel.dp", Integer.toString(nproc));
+        cfg.put("parallel.zero", Integer.toString(stage));
         List<String> args = new ArrayList<>(List.of("train"));
         cfg.forEach((k, v) -> {
             args.add("--" + k);

@@ -33,22 +33,16 @@ class ParsingTest {
     }
 
     @Test
-    void planText() {
-        PlanCandidate c = PlanCandidate.parse("tp=8, pp=64, mb=1, v=2, zero=1, recompute=selective, sp=on", 3072);
-        assertThat(c).isEqualTo(new PlanCandidate(8, 64, 6, 1, new Schedule.Interleaved(2), ZeroStage.ZERO1,
-                Recompute.SELECTIVE, true, false));
-        assertThatThrownBy(() -> PlanCandidate.parse("tp=8,foo=1", 64)).hasMessageContaining("foo");
-        assertThatThrownBy(() -> PlanCandidate.parse("recompute=some", 64)).hasMessageContaining("recompute");
-    }
-
-    @Test
     void invalidPlansAreExplained() {
         ModelSpec m = ModelCatalog.get("megatron-1t");
         ClusterSpec c = ClusterSpec.parse("3072xA100-80GB");
-        assertThat(PlanRules.check(m, c, 3072, PlanCandidate.parse("tp=16,pp=32", 3072))).contains("inside a node");
-        assertThat(PlanRules.check(m, c, 3072, PlanCandidate.parse("tp=8,pp=48,v=2,mb=8", 3072))).contains("layers");
-        assertThat(PlanRules.check(m, c, 3072, PlanCandidate.parse("tp=8,pp=48", 3072))).isNull();
-        assertThat(PlanRules.check(m, c, 3072, PlanCandidate.parse("tp=8,pp=64,v=2,mb=16", 3072))).contains("multiple of pp");
-        assertThat(PlanRules.check(m, c, 3072, PlanCandidate.parse("tp=8,pp=64,mb=1", 3072))).isNull();
+        Plan base = Plan.SINGLE.withPrecision(TrainingPrecision.MIXED);
+        assertThat(PlanRules.check(m, c, 3072, Plan.parse("dp=6 tp=16 pp=32 micro_batches=512", base))).contains("inside a node");
+        assertThat(PlanRules.check(m, c, 3072, Plan.parse("dp=8 tp=8 pp=48 schedule=interleaved virtual_stages=2 micro_batches=48", base)))
+                .contains("layers");
+        assertThat(PlanRules.check(m, c, 3072, Plan.parse("dp=8 tp=8 pp=48 micro_batches=384", base))).isNull();
+        assertThat(PlanRules.check(m, c, 3072, Plan.parse("dp=6 tp=8 pp=64 schedule=interleaved virtual_stages=2 micro_batches=32", base)))
+                .contains("multiple of pp");
+        assertThat(PlanRules.check(m, c, 3072, Plan.parse("dp=6 tp=8 pp=64 micro_batches=512", base))).isNull();
     }
 }

@@ -25,8 +25,7 @@ class PublishedRunsTest {
 
     static Prediction publishedPlan(String model, int tp, int pp, int gpus, int batch, int mb, int v) {
         CostModel cost = new CostModel(ModelCatalog.get(model), ClusterSpec.parse(gpus + "xA100-80GB"), batch);
-        PlanCandidate plan = new PlanCandidate(tp, pp, gpus / (tp * pp), mb, Schedule.withChunks(v), ZeroStage.ZERO0,
-                Recompute.FULL, false, false);
+        Plan plan = Plans.gpu(tp, pp, gpus / (tp * pp), mb, batch, v, ZeroStage.ZERO0, Recompute.FULL, false, false);
         return cost.predict(plan);
     }
 

@@ -12,15 +12,15 @@ import org.junit.jupiter.api.Test;
 class SanityTest {
     private static final ModelSpec ONE_T = ModelCatalog.get("megatron-1t");
 
-    private static PlanCandidate plan(int tp, int pp, int dp, int mb, int v, ZeroStage zero, Recompute rc, boolean sp) {
-        return new PlanCandidate(tp, pp, dp, mb, Schedule.withChunks(v), zero, rc, sp, false);
+    private static Plan plan(CostModel cost, int tp, int pp, int dp, int mb, int v, ZeroStage zero, Recompute rc, boolean sp) {
+        return Plans.gpu(tp, pp, dp, mb, cost.globalBatch(), v, zero, rc, sp, false);
     }
 
     @Test
     void zero3AtTrillionScaleIsSlowerThanTensorPlusPipeline() {
         CostModel cost = new CostModel(ONE_T, ClusterSpec.parse("3072xA100-80GB"), 3072);
-        Prediction ptd = cost.predict(plan(8, 64, 6, 1, 1, ZeroStage.ZERO0, Recompute.FULL, false));
-        Prediction zero3 = cost.predict(plan(1, 1, 3072, 1, 1, ZeroStage.ZERO3, Recompute.FULL, false));
+        Prediction ptd = cost.predict(plan(cost, 8, 64, 6, 1, 1, ZeroStage.ZERO0, Recompute.FULL, false));
+        Prediction zero3 = cost.predict(plan(cost, 1, 1, 3072, 1, 1, ZeroStage.ZERO3, Recompute.FULL, false));
         assertThat(zero3.feasible()).isTrue();
         assertThat(zero3.stepSeconds()).isGreaterThan(1.5 * ptd.stepSeconds());
         assertThat(zero3.time().dataParallel()).isGreaterThan(zero3.time().compute());
@@ -30,8 +30,8 @@ class SanityTest {
     void fullRecomputeIsSlowerThanSelective() {
         CostModel cost = new CostModel(ModelCatalog.get("megatron-145.6b"), ClusterSpec.parse("1536xA100-80GB"), 2304);
         for (boolean sp : new boolean[] {false, true}) {
-            Prediction full = cost.predict(plan(8, 8, 24, 2, 2, ZeroStage.ZERO0, Recompute.FULL, sp));
-            Prediction selective = cost.predict(plan(8, 8, 24, 2, 2, ZeroStage.ZERO0, Recompute.SELECTIVE, sp));
+            Prediction full = cost.predict(plan(cost, 8, 8, 24, 2, 2, ZeroStage.ZERO0, Recompute.FULL, sp));
+            Prediction selective = cost.predict(plan(cost, 8, 8, 24, 2, 2, ZeroStage.ZERO0, Recompute.SELECTIVE, sp));
             assertThat(full.stepSeconds()).isGreaterThan(1.15 * selective.stepSeconds());
             // Korthikanti et al.: selective recompute costs a few percent, full about a third.
             assertThat(selective.hardwareFlops() / selective.modelFlops()).isLessThan(1.05);
@@ -42,8 +42,8 @@ class SanityTest {
     @Test
     void interleavingShrinksTheBubbleAndCostsTransfers() {
         CostModel cost = new CostModel(ONE_T, ClusterSpec.parse("3072xA100-80GB"), 3072);
-        Prediction v1 = cost.predict(plan(8, 16, 24, 1, 1, ZeroStage.ZERO1, Recompute.SELECTIVE, true));
-        Prediction v4 = cost.predict(plan(8, 16, 24, 1, 4, ZeroStage.ZERO1, Recompute.SELECTIVE, true));
+        Prediction v1 = cost.predict(plan(cost, 8, 16, 24, 1, 1, ZeroStage.ZERO1, Recompute.SELECTIVE, true));
+        Prediction v4 = cost.predict(plan(cost, 8, 16, 24, 1, 4, ZeroStage.ZERO1, Recompute.SELECTIVE, true));
         assertThat(v4.time().bubble()).isCloseTo(v1.time().bubble() / 4, org.assertj.core.api.Assertions.within(1e-9));
         assertThat(v4.time().pipelineP2p()).isGreaterThan(v1.time().pipelineP2p());
         assertThat(v4.memory().activations()).isGreaterThan(v1.memory().activations());
@@ -54,7 +54,7 @@ class SanityTest {
         CostModel cost = new CostModel(ModelCatalog.get("gpt3-13b"), ClusterSpec.parse("64xA100-80GB"), 512);
         double previous = Double.MAX_VALUE;
         for (ZeroStage z : ZeroStage.values()) {
-            Prediction p = cost.predict(plan(1, 1, 64, 1, 1, z, Recompute.FULL, false));
+            Prediction p = cost.predict(plan(cost, 1, 1, 64, 1, 1, z, Recompute.FULL, false));
             double states = p.memory().params() + p.memory().grads() + p.memory().optimizer();
             assertThat(states).isLessThan(previous);
             previous = states;
@@ -64,8 +64,8 @@ class SanityTest {
     @Test
     void offloadMovesOptimizerStateToTheHost() {
         CostModel cost = new CostModel(ModelCatalog.get("gpt3-13b"), ClusterSpec.parse("8xA100-80GB"), 64);
-        PlanCandidate on = new PlanCandidate(8, 1, 1, 1, Schedule.withChunks(1), ZeroStage.ZERO0, Recompute.FULL, true, true);
-        PlanCandidate off = new PlanCandidate(8, 1, 1, 1, Schedule.withChunks(1), ZeroStage.ZERO0, Recompute.FULL, true, false);
+        Plan on = Plans.gpu(8, 1, 1, 1, cost.globalBatch(), 1, ZeroStage.ZERO0, Recompute.FULL, true, true);
+        Plan off = Plans.gpu(8, 1, 1, 1, cost.globalBatch(), 1, ZeroStage.ZERO0, Recompute.FULL, true, false);
         Prediction a = cost.predict(on), b = cost.predict(off);
         assertThat(a.memory().optimizer()).isZero();
         assertThat(a.memory().hostOptimizer()).isEqualTo(b.memory().optimizer());

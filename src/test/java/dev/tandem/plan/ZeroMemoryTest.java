@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,7 +36,7 @@ class ZeroMemoryTest {
         for (int row = 0; row < DP.length; row++) {
             for (int model = 0; model < PSI.length; model++) {
                 for (int stage = 1; stage <= 3; stage++) {
-                    double bytes = ZeroMemory.perDevice(PSI[model], DP[row], ZeroStage.of(stage)).total();
+                    double bytes = ZeroMemory.mixedAdam(PSI[model], DP[row], ZeroStage.of(stage)).total();
                     assertThat(printed(bytes / 1e9))
                             .as("Ψ=%.3g N_d=%d stage %d", PSI[model], DP[row], stage)
                             .isEqualTo(TABLE[row][model * 3 + stage - 1]);
@@ -48,9 +49,27 @@ class ZeroMemoryTest {
     void stagesMatchTheClosedForms() {
         double psi = 3e9;
         int nd = 16;
-        assertThat(ZeroMemory.perDevice(psi, nd, ZeroStage.ZERO0).total()).isEqualTo(16 * psi);
-        assertThat(ZeroMemory.perDevice(psi, nd, ZeroStage.ZERO1).total()).isEqualTo(4 * psi + 12 * psi / nd);
-        assertThat(ZeroMemory.perDevice(psi, nd, ZeroStage.ZERO2).total()).isEqualTo(2 * psi + 14 * psi / nd);
-        assertThat(ZeroMemory.perDevice(psi, nd, ZeroStage.ZERO3).total()).isEqualTo(16 * psi / nd);
+        assertThat(ZeroMemory.mixedAdam(psi, nd, ZeroStage.ZERO0).total()).isEqualTo(16 * psi);
+        assertThat(ZeroMemory.mixedAdam(psi, nd, ZeroStage.ZERO1).total()).isEqualTo(4 * psi + 12 * psi / nd);
+        assertThat(ZeroMemory.mixedAdam(psi, nd, ZeroStage.ZERO2).total()).isEqualTo(2 * psi + 14 * psi / nd);
+        assertThat(ZeroMemory.mixedAdam(psi, nd, ZeroStage.ZERO3).total()).isEqualTo(16 * psi / nd);
+    }
+
+    /** The runtime's float32 AdamW (4 + 4 + 8 bytes) and the paper's mixed precision (2 + 2 + 12) sum alike only unsharded. */
+    @Test
+    void float32PartsAreCountedAsTheRuntimeHoldsThem() {
+        double psi = 1e6;
+        OptimizerSpec adamw = OptimizerSpec.ADAMW;
+        ZeroMemory.ModelStates z1 = ZeroMemory.perDevice(psi, 0, 2, ZeroStage.ZERO1, TrainingPrecision.FP32, adamw);
+        assertThat(List.of(z1.params(), z1.grads(), z1.optimizer())).containsExactly(4 * psi, 4 * psi, 4 * psi);
+        ZeroMemory.ModelStates z2 = ZeroMemory.perDevice(psi, 0, 2, ZeroStage.ZERO2, TrainingPrecision.FP32, adamw);
+        assertThat(z2.total()).isEqualTo(10 * psi);
+        assertThat(ZeroMemory.mixedAdam(psi, 2, ZeroStage.ZERO1).total()).isEqualTo(10 * psi);
+        assertThat(ZeroMemory.mixedAdam(psi, 2, ZeroStage.ZERO2).total()).isEqualTo(9 * psi);
+        assertThat(ZeroMemory.perDevice(psi, 0, 1, ZeroStage.ZERO0, TrainingPrecision.FP32, adamw).total())
+                .isEqualTo(ZeroMemory.mixedAdam(psi, 1, ZeroStage.ZERO0).total());
+        // Muon keeps one momentum for the layers' matrices and AdamW's two moments for the rest.
+        ZeroMemory.ModelStates muon = ZeroMemory.perDevice(psi, psi, 1, ZeroStage.ZERO0, TrainingPrecision.FP32, OptimizerSpec.named("muon"));
+        assertThat(muon.optimizer()).isEqualTo(4 * psi + 8 * psi);
     }
 }

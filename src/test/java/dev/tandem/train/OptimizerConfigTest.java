@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tandem.TandemException;
+import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -17,25 +18,25 @@ class OptimizerConfigTest {
 
     @Test
     void badOptimizerSettingsFailAtLoadNamingTheKey() {
-        assertThatThrownBy(() -> TrainConfig.load(null, Map.of("optimizer", "adam")))
+        assertThatThrownBy(() -> TrainConfig.load(null, Map.of("optim.name", "adam")))
                 .isInstanceOf(TandemException.class).hasMessageContaining("optimizer must be one of");
-        assertThatThrownBy(() -> TrainConfig.load(null, Map.of("optimizer_options", "momentum")))
-                .isInstanceOf(TandemException.class).hasMessageContaining("optimizer_options");
-        assertThatThrownBy(() -> TrainConfig.load(null, Map.of("param_groups", "bias$: lr=x")))
+        assertThatThrownBy(() -> TrainConfig.load(null, Map.of("optim.options", "momentum")))
+                .isInstanceOf(TandemException.class).hasMessageContaining("optim.options");
+        assertThatThrownBy(() -> TrainConfig.load(null, Map.of("optim.param_groups", "bias$: lr=x")))
                 .isInstanceOf(TandemException.class).hasMessageContaining("param_groups");
-        TrainConfig ok = TrainConfig.load(null, Map.of("optimizer", "muon", "optimizer_options", "momentum=0.9, lr_scale=matched",
-                "param_groups", "wte: lr=0.5"));
+        TrainConfig ok = TrainConfig.load(null, Map.of("optim.name", "muon", "optim.options", "momentum=0.9, lr_scale=matched",
+                "optim.param_groups", "wte: lr=0.5"));
         assertThat(ok.optimizerSettings().options()).containsEntry("lr_scale", "matched");
     }
 
     @Test
     void trainsWithTheConfiguredOptimizer() {
         TrainConfig cfg = TrainConfig.load(null, Map.ofEntries(
-                Map.entry("n_layer", "1"), Map.entry("n_head", "2"), Map.entry("n_embd", "32"), Map.entry("block_size", "32"),
-                Map.entry("batch_size", "4"), Map.entry("steps", "4"), Map.entry("warmup_steps", "1"),
-                Map.entry("eval_every", "0"), Map.entry("eval_batches", "1"), Map.entry("optimizer", "lion8bit"),
-                Map.entry("optimizer_options", "stable_embedding=true"), Map.entry("lr", "3e-4"),
-                Map.entry("name", "lion"), Map.entry("runs_dir", tmp.toString())));
+                Map.entry("model.n_layer", "1"), Map.entry("model.n_head", "2"), Map.entry("model.n_embd", "32"), Map.entry("model.block_size", "32"),
+                Map.entry("data.batch_size", "4"), Map.entry("run.steps", "4"), Map.entry("optim.warmup_steps", "1"),
+                Map.entry("eval.every", "0"), Map.entry("eval.batches", "1"), Map.entry("optim.name", "lion8bit"),
+                Map.entry("optim.options", "stable_embedding=true"), Map.entry("optim.lr", "3e-4"),
+                Map.entry("run.name", "lion"), Map.entry("run.runs_dir", tmp.toString())));
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         Trainer.Result r = Trainer.runSingle(cfg, new PrintStream(log), false);
         assertThat(r.steps()).hasSize(4);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.tandem.comm.CommOptions;
 import dev.tandem.comm.LocalWorld;
 import dev.tandem.comm.ProcessGroup;
+import dev.tandem.train.config.TrainConfig;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -40,31 +41,31 @@ class ParallelTrainingTest {
 
     @TempDir static Path runs;
 
-    private static Map<String, String> config(String name, int nproc) {
+    private static Map<String, String> config(String name) {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("n_layer", "4");
-        m.put("n_head", "4");
-        m.put("n_embd", "32");
-        m.put("block_size", "16");
-        m.put("batch_size", "8");
-        m.put("steps", Integer.toString(STEPS));
-        m.put("warmup_steps", "1");
-        m.put("lr", "3e-3");
-        m.put("eval_every", "0");
-        m.put("eval_batches", "2");
-        m.put("log_every", "1000");
-        m.put("name", name);
-        m.put("runs_dir", runs.toString());
-        m.put("threads", "1");
-        m.put("nproc", Integer.toString(nproc));
+        m.put("model.n_layer", "4");
+        m.put("model.n_head", "4");
+        m.put("model.n_embd", "32");
+        m.put("model.block_size", "16");
+        m.put("data.batch_size", "8");
+        m.put("run.steps", Integer.toString(STEPS));
+        m.put("optim.warmup_steps", "1");
+        m.put("optim.lr", "3e-3");
+        m.put("eval.every", "0");
+        m.put("eval.batches", "2");
+        m.put("run.log_every", "1000");
+        m.put("run.name", name);
+        m.put("run.runs_dir", runs.toString());
+        m.put("run.threads", "1");
         return m;
     }
 
-    /** Trains with {@code overrides} on {@code nproc} thread ranks; returns rank 0's losses (train steps, then at [STEPS] the last eval). */
-    private static double[] train(String name, int nproc, Map<String, String> overrides) throws Exception {
-        Map<String, String> m = config(name, nproc);
+    /** Trains with {@code overrides} on thread ranks, as many as the plan needs; returns rank 0's losses (train steps, then at [STEPS] the last eval). */
+    private static double[] train(String name, Map<String, String> overrides) throws Exception {
+        Map<String, String> m = config(name);
         m.putAll(overrides);
         TrainConfig cfg = TrainConfig.load(null, m);
+        int nproc = cfg.parallel().worldSize();
         List<ProcessGroup> world = LocalWorld.create(nproc, CommOptions.defaults());
         ExecutorService pool = Executors.newFixedThreadPool(nproc);
         try {
@@ -84,10 +85,20 @@ class ParallelTrainingTest {
         }
     }
 
+    /** {@code "tp=2 pp=2"} → {@code parallel.tp=2, parallel.pp=2}; a '+' in a value stands for a space. */
+    private static Map<String, String> parallel(String spec) {
+        Map<String, String> o = new LinkedHashMap<>();
+        for (String kv : spec.split(" ")) {
+            String[] p = kv.split("=", 2);
+            o.put("parallel." + p[0], p[1].replace('+', ' '));
+        }
+        return o;
+    }
+
     /** One rank, the whole batch at once: micro-batching, like the parallel sums, only changes rounding. */
     @BeforeAll
     static void oneRank() throws Exception {
-        reference = train("reference", 1, Map.of());
+        reference = train("reference", Map.of());
     }
 
     /**
@@ -95,19 +106,17 @@ class ParallelTrainingTest {
      * parts, the tied embedding once) resumes on one rank and continues with the same losses.
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"tp=2 pp=2 zero=0", "pp=2 zero=3 micro_batches=2"})
+    @ValueSource(strings = {"tp=2 pp=2 zero=0", "dp=2 pp=2 zero=3 micro_batches=2"})
     void checkpointOfAParallelJobResumesOnOneRank(String spec) throws Exception {
-        Map<String, String> o = new LinkedHashMap<>();
-        for (String kv : spec.split(" ")) o.put(kv.split("=")[0], kv.split("=")[1]);
-        int nproc = Integer.parseInt(o.getOrDefault("tp", "1")) * Integer.parseInt(o.get("pp"));
-        if (!o.get("zero").equals("0")) nproc *= 2;
+        Map<String, String> o = parallel(spec);
         String name = "resume-" + spec.replaceAll("[^A-Za-z0-9]+", "-");
-        o.put("ckpt_every", "2");
-        o.put("stop_after", "2");
-        o.put("async_ckpt", "false");
-        double[] first = train(name, nproc, o);
-        Map<String, String> resume = new LinkedHashMap<>(Map.of("resume", "latest", "ckpt_every", "2", "async_ckpt", "false"));
-        double[] rest = train(name, 1, resume);
+        o.put("checkpoint.every", "2");
+        o.put("run.stop_after", "2");
+        o.put("checkpoint.async", "false");
+        double[] first = train(name, o);
+        Map<String, String> resume = new LinkedHashMap<>(Map.of("checkpoint.resume", "latest", "checkpoint.every", "2",
+                "checkpoint.async", "false"));
+        double[] rest = train(name, resume);
         for (int i = 0; i < 2; i++) assertThat(first[i]).as("step %d", i + 1).isCloseTo(reference[i], Percentage.withPercentage(2e-3));
         for (int i = 0; i < 2; i++) {
             assertThat(rest[i]).as("step %d after resuming on one rank", i + 3).isCloseTo(reference[i + 2], Percentage.withPercentage(2e-3));
@@ -124,35 +133,29 @@ class ParallelTrainingTest {
     @Test
     void soapOverAPipelineWithZeroMatchesZeroZero() throws Exception {
         // max_precond_dim 64 leaves the 2048-row side of the embedding unpreconditioned (its eigenbasis would dominate the test's time)
-        Map<String, String> o = new LinkedHashMap<>(Map.of("pp", "2", "micro_batches", "2", "optimizer", "soap", "pp_layers", "2,2",
-                "optimizer_options", "max_precond_dim=64"));
-        o.put("zero", "0");
-        double[] zero0 = train("soap-pp2-dp2-z0", 4, o);
-        o.put("zero", "1");
-        double[] zero1 = train("soap-pp2-dp2-z1", 4, o);
+        Map<String, String> o = parallel("dp=2 pp=2 micro_batches=2 stage_layers=2,2");
+        o.putAll(Map.of("optim.name", "soap", "optim.options", "max_precond_dim=64"));
+        o.put("parallel.zero", "0");
+        double[] zero0 = train("soap-pp2-dp2-z0", o);
+        o.put("parallel.zero", "1");
+        double[] zero1 = train("soap-pp2-dp2-z1", o);
         for (int i = 0; i < zero0.length; i++) assertThat(zero1[i]).as("index %d", i).isCloseTo(zero0[i], Percentage.withPercentage(1e-4));
     }
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {
-            "nproc=2 tp=2",
-            "nproc=2 tp=2 sequence_parallel=true recompute=full",
-            "nproc=4 tp=2 zero=1",
-            "nproc=4 tp=2 zero=3 recompute=none,full,selective,full",
-            "nproc=2 plan=tp=1_pp=1_dp=2_mb=4_zero=2_recompute=full",
-            "nproc=2 pp=2 micro_batches=4",
-            "nproc=2 pp=2 micro_batches=4 pp_schedule=gpipe pp_layers=3,1",
-            "nproc=2 pp=2 micro_batches=4 pp_schedule=interleaved virtual_stages=2",
-            "nproc=4 pp=2 zero=2 micro_batches=2",
-            "nproc=4 pp=2 tp=2 micro_batches=2 sequence_parallel=true recompute=full"})
+            "tp=2",
+            "tp=2 sequence_parallel=true recompute=full",
+            "dp=2 tp=2 zero=1",
+            "dp=2 tp=2 zero=3 recompute=none,full,selective,full",
+            "plan=dp=2+tp=1+pp=1+micro_batches=1+zero=2+recompute=full",
+            "pp=2 micro_batches=4",
+            "pp=2 micro_batches=4 schedule=gpipe stage_layers=3,1",
+            "pp=2 micro_batches=4 schedule=interleaved virtual_stages=2",
+            "dp=2 pp=2 zero=2 micro_batches=2",
+            "dp=2 pp=2 tp=2 micro_batches=2 sequence_parallel=true recompute=full"})
     void compositionsMatchOneRank(String spec) throws Exception {
-        Map<String, String> o = new LinkedHashMap<>();
-        for (String kv : spec.split(" ")) {
-            String[] p = kv.split("=", 2);
-            o.put(p[0], p[1].replace('_', ' '));
-        }
-        int nproc = Integer.parseInt(o.remove("nproc"));
-        double[] got = train(spec.replaceAll("[^A-Za-z0-9]+", "-"), nproc, o);
+        double[] got = train(spec.replaceAll("[^A-Za-z0-9]+", "-"), parallel(spec));
         for (int i = 0; i < got.length; i++) {
             assertThat(got[i]).as("%s, %s", spec, i < STEPS ? "step " + (i + 1) : "eval")
                     .isCloseTo(reference[i], Percentage.withPercentage(2e-3));

@@ -14,6 +14,7 @@ import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.tensor.DType;
+import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -32,18 +33,18 @@ class StableEmbeddingConfigTest {
 
     private static Map<String, String> tiny(Path runs, String optimizer, boolean stable) {
         Map<String, String> m = new HashMap<>(Map.ofEntries(
-                Map.entry("n_layer", "1"), Map.entry("n_head", "2"), Map.entry("n_embd", "32"), Map.entry("block_size", "32"),
-                Map.entry("batch_size", "4"), Map.entry("steps", "2"), Map.entry("warmup_steps", "1"),
-                Map.entry("eval_every", "0"), Map.entry("eval_batches", "1"), Map.entry("optimizer", optimizer),
-                Map.entry("name", "stable"), Map.entry("runs_dir", runs.toString()), Map.entry("threads", "1")));
-        m.put("stable_embedding", Boolean.toString(stable));
+                Map.entry("model.n_layer", "1"), Map.entry("model.n_head", "2"), Map.entry("model.n_embd", "32"), Map.entry("model.block_size", "32"),
+                Map.entry("data.batch_size", "4"), Map.entry("run.steps", "2"), Map.entry("optim.warmup_steps", "1"),
+                Map.entry("eval.every", "0"), Map.entry("eval.batches", "1"), Map.entry("optim.name", optimizer),
+                Map.entry("run.name", "stable"), Map.entry("run.runs_dir", runs.toString()), Map.entry("run.threads", "1")));
+        m.put("model.stable_embedding", Boolean.toString(stable));
         return m;
     }
 
     /** 8-bit AdamW over a model of the config: wte (2048 × 32) is far above the 4096-element threshold. */
     private static DType wteStateDtype(TrainConfig cfg) {
-        try (GPT model = GPT.initialized(new GPTConfig(1, 2, 32, 2048, 32, cfg.stableEmbedding()), 1);
-             Optimizer opt = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), ParamSlice.wholes(model.parameters()))) {
+        try (GPT model = GPT.initialized(new GPTConfig(1, 2, 32, 2048, 32, cfg.model().stableEmbedding()), 1);
+             Optimizer opt = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), ParamSlice.wholes(model.parameters()))) {
             assertThat(opt.state().get("h.0.mlp.c_fc.weight.exp_avg").dtype()).isEqualTo(DType.U8);
             return opt.state().get("wte.weight.exp_avg").dtype();
         }
@@ -51,14 +52,14 @@ class StableEmbeddingConfigTest {
 
     @Test
     void keepsTheEmbeddingStateOfEightBitOptimizersInFloat32() {
-        assertThat(TrainConfig.defaults().stableEmbedding()).isFalse();
+        assertThat(TrainConfig.defaults().model().stableEmbedding()).isFalse();
         assertThat(wteStateDtype(TrainConfig.load(null, tiny(tmp, "adamw8bit", false)))).isEqualTo(DType.U8);
         assertThat(wteStateDtype(TrainConfig.load(null, tiny(tmp, "adamw8bit", true)))).isEqualTo(DType.F32);
         assertThat(wteStateDtype(TrainConfig.load(null, tiny(tmp, "lion8bit", true)))).isEqualTo(DType.F32);
         // optimizers without 8-bit state take the key without complaint
         assertThat(TrainConfig.load(null, tiny(tmp, "muon", true)).optimizerSettings().options()).isEmpty();
         Map<String, String> contradiction = tiny(tmp, "adamw8bit", true);
-        contradiction.put("optimizer_options", "stable_embedding=false");
+        contradiction.put("optim.options", "stable_embedding=false");
         assertThatThrownBy(() -> TrainConfig.load(null, contradiction)).isInstanceOf(TandemException.class)
                 .hasMessageContaining("stable_embedding=false");
     }
@@ -66,8 +67,8 @@ class StableEmbeddingConfigTest {
     @Test
     void survivesTheModelDirectoryAndCheckpoints() throws Exception {
         Map<String, String> cfg = tiny(tmp, "adamw8bit", true);
-        cfg.put("ckpt_every", "2");
-        cfg.put("async_ckpt", "false");
+        cfg.put("checkpoint.every", "2");
+        cfg.put("checkpoint.async", "false");
         Trainer.Result r = Trainer.runSingle(TrainConfig.load(null, cfg), new PrintStream(new ByteArrayOutputStream()), false);
 
         assertThat(Files.readString(r.modelDir().resolve(ModelFiles.CONFIG))).contains("\"stable_embedding\" : true");
@@ -85,8 +86,8 @@ class StableEmbeddingConfigTest {
         }
 
         Map<String, String> plain = tiny(tmp, "adamw8bit", false);
-        plain.put("steps", "4");
-        plain.put("resume", ckpt.toString());
+        plain.put("run.steps", "4");
+        plain.put("checkpoint.resume", ckpt.toString());
         assertThatThrownBy(() -> Trainer.runSingle(TrainConfig.load(null, plain), new PrintStream(new ByteArrayOutputStream()), false))
                 .isInstanceOf(TandemException.class).hasMessageContaining("stableEmbedding=true");
     }

@@ -13,6 +13,7 @@ import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -59,10 +60,10 @@ class TrainingTest {
 
     private TrainConfig tiny(String name) {
         return TrainConfig.load(null, Map.ofEntries(
-                Map.entry("n_layer", "1"), Map.entry("n_head", "2"), Map.entry("n_embd", "32"), Map.entry("block_size", "32"),
-                Map.entry("batch_size", "4"), Map.entry("micro_batches", "2"), Map.entry("steps", "6"),
-                Map.entry("warmup_steps", "2"), Map.entry("eval_every", "3"), Map.entry("eval_batches", "2"),
-                Map.entry("name", name), Map.entry("runs_dir", tmp.toString())));
+                Map.entry("model.n_layer", "1"), Map.entry("model.n_head", "2"), Map.entry("model.n_embd", "32"), Map.entry("model.block_size", "32"),
+                Map.entry("data.batch_size", "4"), Map.entry("parallel.micro_batches", "2"), Map.entry("run.steps", "6"),
+                Map.entry("optim.warmup_steps", "2"), Map.entry("eval.every", "3"), Map.entry("eval.batches", "2"),
+                Map.entry("run.name", name), Map.entry("run.runs_dir", tmp.toString())));
     }
 
     private Trainer.Result train(TrainConfig cfg) {
@@ -94,10 +95,10 @@ class TrainingTest {
     void microBatchesMatchOneBatch() {
         TrainConfig two = tiny("m2");
         TrainConfig one = TrainConfig.load(null, Map.ofEntries(
-                Map.entry("n_layer", "1"), Map.entry("n_head", "2"), Map.entry("n_embd", "32"), Map.entry("block_size", "32"),
-                Map.entry("batch_size", "4"), Map.entry("micro_batches", "1"), Map.entry("steps", "6"),
-                Map.entry("warmup_steps", "2"), Map.entry("eval_every", "3"), Map.entry("eval_batches", "2"),
-                Map.entry("name", "m1"), Map.entry("runs_dir", tmp.toString())));
+                Map.entry("model.n_layer", "1"), Map.entry("model.n_head", "2"), Map.entry("model.n_embd", "32"), Map.entry("model.block_size", "32"),
+                Map.entry("data.batch_size", "4"), Map.entry("parallel.micro_batches", "1"), Map.entry("run.steps", "6"),
+                Map.entry("optim.warmup_steps", "2"), Map.entry("eval.every", "3"), Map.entry("eval.batches", "2"),
+                Map.entry("run.name", "m1"), Map.entry("run.runs_dir", tmp.toString())));
         Trainer.Result a = train(one), b = train(two);
         for (int i = 0; i < 6; i++) {
             double la = a.steps().get(i).loss(), lb = b.steps().get(i).loss();

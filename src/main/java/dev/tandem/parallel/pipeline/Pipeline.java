@@ -190,7 +190,7 @@ public final class Pipeline implements AutoCloseable {
      */
     public double clipGradients(DataParallel dp, double maxNorm) {
         // At ZeRO stage 0 every data-parallel rank holds the whole gradient; otherwise a shard.
-        return GradientNorm.clip(dp.optimizerSlices(), s -> owns(s.name()), dp.stage() > 0 ? List.of(dp.group(), group) : List.of(group),
+        return GradientNorm.clip(dp.optimizerSlices(), s -> owns(s.name()), dp.stage().shardsOptimizer() ? List.of(dp.group(), group) : List.of(group),
                 maxNorm);
     }
 

@@ -1,9 +1,9 @@
 package dev.tandem.parallel.pipeline;
 
 import dev.tandem.TandemException;
+import dev.tandem.plan.Schedule;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * The order in which each pipeline rank runs the forward and backward passes of the micro-batches
@@ -38,19 +38,13 @@ public sealed interface PipelineSchedule {
         return (stages - 1.0) / ((double) chunks() * microBatches);
     }
 
-    /** The schedule a config names: {@code gpipe}, {@code 1f1b} or {@code interleaved} (with {@code virtualStages} ≥ 2). */
-    static PipelineSchedule named(String name, int virtualStages) {
-        String n = name.trim().toLowerCase(Locale.ROOT);
-        PipelineSchedule s = switch (n) {
-            case "gpipe" -> new GPipe();
-            case "1f1b" -> new OneFOneB();
-            case "interleaved" -> new Interleaved(virtualStages);
-            default -> throw new TandemException("unknown pipeline schedule '" + name + "'; use gpipe, 1f1b or interleaved");
+    /** The action lists of the plan's schedule. */
+    static PipelineSchedule of(Schedule schedule) {
+        return switch (schedule) {
+            case Schedule.GPipe g -> new GPipe();
+            case Schedule.OneFOneB o -> new OneFOneB();
+            case Schedule.Interleaved i -> new Interleaved(i.chunks());
         };
-        if (!n.equals("interleaved") && virtualStages != 1) {
-            throw new TandemException("virtual_stages = " + virtualStages + " needs the interleaved schedule, not " + n);
-        }
-        return s;
     }
 
     /** All forward passes, then all backward passes: every micro-batch's activations are held at once. */

@@ -13,6 +13,8 @@ import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Tape;
 import dev.tandem.optim.AdamW;
 import dev.tandem.parallel.DataParallel;
+import dev.tandem.plan.Schedule;
+import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
@@ -101,7 +103,7 @@ class PipelineParityTest {
         LocalWorld.run(1, CommOptions.defaults(), world -> {
             List<Tensor> ids = batches(micro), targets = batches(micro);
             try (GPT model = GPT.initialized(MODEL, SEED);
-                 DataParallel dp = DataParallel.apply(model, world, 0);
+                 DataParallel dp = DataParallel.apply(model, world, ZeroStage.ZERO0);
                  AdamW opt = new AdamW(AdamW.Settings.gpt(), dp.optimizerSlices())) {
                 for (int i = 0; i < micro; i++) fill(ids.get(i), targets.get(i), 0, i);
                 double eval = 0;
@@ -154,7 +156,7 @@ class PipelineParityTest {
                  ProcessGroup dpGroup = mesh.group("dp");
                  GPT model = GPT.initialized(MODEL, SEED);
                  Pipeline pipe = Pipeline.apply(model, ppGroup, layout, schedule);
-                 DataParallel dp = DataParallel.apply(model, dpGroup, zero, pipe.modules());
+                 DataParallel dp = DataParallel.apply(model, dpGroup, ZeroStage.of(zero), pipe.modules());
                  AdamW opt = new AdamW(AdamW.Settings.gpt(), dp.optimizerSlices())) {
                 for (int i = 0; i < MICRO; i++) fill(ids.get(i), targets.get(i), 0, d * MICRO + i);
                 double eval = pipe.evaluate(dp, ids, targets);
@@ -219,7 +221,7 @@ class PipelineParityTest {
     @ParameterizedTest(name = "pp=2 {0}")
     @ValueSource(strings = {"gpipe", "1f1b", "interleaved"})
     void twoStagesMatchOneRank(String name) {
-        PipelineSchedule schedule = PipelineSchedule.named(name, name.equals("interleaved") ? 2 : 1);
+        PipelineSchedule schedule = PipelineSchedule.of(Schedule.named(name, name.equals("interleaved") ? 2 : 1));
         Map<Integer, Result> ranks = pipelined(1, 2, 0, schedule);
         Result r0 = ranks.get(0), r1 = ranks.get(1);
         // Every rank reports the same losses and norms, bit for bit.
@@ -252,7 +254,7 @@ class PipelineParityTest {
     @ParameterizedTest(name = "dp=2 × pp=2 {0} ZeRO-{1}")
     @CsvSource({"1f1b,0", "1f1b,1", "1f1b,2", "1f1b,3", "interleaved,2"})
     void dataAndPipelineParallelMatchOneRank(String name, int zero) {
-        PipelineSchedule schedule = PipelineSchedule.named(name, name.equals("interleaved") ? 2 : 1);
+        PipelineSchedule schedule = PipelineSchedule.of(Schedule.named(name, name.equals("interleaved") ? 2 : 1));
         Map<Integer, Result> ranks = pipelined(2, 2, zero, schedule);
         for (Result r : ranks.values()) {
             assertThat(r.losses).isEqualTo(ranks.get(0).losses);

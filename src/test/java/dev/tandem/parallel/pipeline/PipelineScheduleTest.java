@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tandem.TandemException;
+import dev.tandem.plan.Schedule;
 import dev.tandem.nn.GPTConfig;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -141,10 +142,11 @@ class PipelineScheduleTest {
                 .isInstanceOf(TandemException.class).hasMessageContaining("not a multiple of pp = 4").hasMessageContaining("use 8");
         assertThatThrownBy(() -> new PipelineSchedule.Interleaved(2).actions(0, 1, 4))
                 .isInstanceOf(TandemException.class).hasMessageContaining("needs pp >= 2");
-        assertThatThrownBy(() -> PipelineSchedule.named("zigzag", 1)).isInstanceOf(TandemException.class).hasMessageContaining("gpipe, 1f1b or interleaved");
-        assertThatThrownBy(() -> PipelineSchedule.named("1f1b", 2)).isInstanceOf(TandemException.class).hasMessageContaining("interleaved");
-        assertThatThrownBy(() -> PipelineSchedule.named("interleaved", 1)).isInstanceOf(TandemException.class).hasMessageContaining(">= 2");
-        assertThat(PipelineSchedule.named("Interleaved", 3)).isEqualTo(new PipelineSchedule.Interleaved(3));
+        assertThatThrownBy(() -> Schedule.named("zigzag", 1)).isInstanceOf(TandemException.class).hasMessageContaining("gpipe, 1f1b or interleaved");
+        assertThatThrownBy(() -> Schedule.named("1f1b", 2)).isInstanceOf(TandemException.class).hasMessageContaining("interleaved");
+        assertThatThrownBy(() -> Schedule.named("interleaved", 1)).isInstanceOf(TandemException.class).hasMessageContaining(">= 2");
+        assertThat(PipelineSchedule.of(Schedule.named("Interleaved", 3))).isEqualTo(new PipelineSchedule.Interleaved(3));
+        assertThat(PipelineSchedule.of(new Schedule.GPipe())).isEqualTo(new PipelineSchedule.GPipe());
     }
 
     @Test

@@ -1,0 +1,31 @@
+package dev.tandem.train.config;
+
+import dev.tandem.TandemException;
+
+/**
+ * {@code [run]}: how long, where the files go, and the machine-level settings of one run.
+ *
+ * @param name      the run's folder under {@code runs_dir}
+ * @param steps     optimizer steps of the whole run (the learning-rate schedule spans them)
+ * @param stopAfter stop this invocation after this many steps (0: run all); resume to continue
+ * @param seed      the seed of the initialization and of the batch order
+ * @param threads   compute threads per rank (0: the cores, shared among the ranks on this host)
+ * @param logEvery  steps between progress lines
+ */
+public record RunSection(String name, String runsDir, int steps, int stopAfter, long seed, int threads, int logEvery) {
+    public RunSection {
+        if (name == null || !name.matches("[A-Za-z0-9._-]+")) {
+            throw new TandemException("run.name must be letters, digits, '.', '_' or '-', got '" + name + "'");
+        }
+        Sections.nonBlank("run.runs_dir", runsDir);
+        Sections.positive("run.steps", steps);
+        if (stopAfter < 0) throw new TandemException("run.stop_after must be >= 0 (0 = run all steps), got " + stopAfter);
+        if (threads < 0) throw new TandemException("run.threads must be >= 0 (0 = all cores), got " + threads);
+        Sections.positive("run.log_every", logEvery);
+    }
+
+    /** Optimizer steps this invocation runs to: {@code steps}, or {@code stop_after} when that is sooner. */
+    public int lastStep() {
+        return stopAfter > 0 ? Math.min(steps, stopAfter) : steps;
+    }
+}

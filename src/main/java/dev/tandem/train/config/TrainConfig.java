@@ -1,0 +1,114 @@
+package dev.tandem.train.config;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.TandemException;
+import dev.tandem.nn.GPTConfig;
+import dev.tandem.optim.OptimizerSettings;
+import dev.tandem.plan.ModelSpec;
+import dev.tandem.plan.Plan;
+import dev.tandem.plan.PlanInputException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Everything a training run needs, one typed section per concern, as the TOML tables {@code
+ * [model]}, {@code [data]}, {@code [optim]}, {@code [parallel]}, {@code [eval]}, {@code
+ * [checkpoint]} and {@code [run]}. The {@code [parallel]} table is the run's {@link Plan} (its keys
+ * are the plan's, or one {@code plan} label); the optimizer it names is {@code optim.name}.
+ * Values come from the built-in defaults, then a TOML or JSON file, then command-line overrides
+ * ({@code --optim.lr 3e-4}), each layer replacing the keys it names ({@link ConfigLoader}).
+ */
+public record TrainConfig(ModelSection model, DataSection data, OptimSection optim, Plan parallel, EvalSection eval,
+                          CheckpointSection checkpoint, RunSection run) {
+
+    public TrainConfig {
+        if (!optim.spec().equals(parallel.optimizer())) {
+            throw new TandemException("the plan runs optimizer " + parallel.optimizer() + " but optim.name is " + optim.name()
+                    + ": name the optimizer in [optim] only (drop optimizer= from parallel.plan)");
+        }
+        optim.lrSchedule(run.steps());
+        if (model.stableEmbedding() && "false".equals(OptimizerSettings.parseOptions(optim.options()).get("stable_embedding"))) {
+            throw new TandemException("model.stable_embedding = true keeps the embeddings' 8-bit optimizer state in float32; "
+                    + "remove stable_embedding=false from optim.options");
+        }
+        try {
+            parallel.validate(spec(model, data.vocabSize()), parallel.worldSize(), data.batchSize());
+        } catch (PlanInputException e) {
+            throw new TandemException("[parallel]: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The embedded default: a small GPT on the bundled Shakespeare corpus, sized to finish in
+     * about ten minutes on a 2-core machine (see docs/TRAINING.md for how it was chosen).
+     */
+    public static TrainConfig defaults() {
+        return new TrainConfig(
+                new ModelSection(4, 4, 192, 128, false),
+                new DataSection("data/tinyshakespeare.txt", "data/tokenizer-shakespeare-2k.json", 2048, 0.1, 16),
+                new OptimSection("adamw", 2e-3f, 2e-4f, 60, "cosine", 0.2, 0.1f, 0.9f, 0.95f, 1.0, "", ""),
+                Plan.SINGLE,
+                new EvalSection(100, 20),
+                new CheckpointSection(0, "", "", 3, 0, "", true),
+                new RunSection("default", "runs", 1000, 0, 1337, 0, 10));
+    }
+
+    /** Defaults, overlaid with {@code file} (if not null), overlaid with {@code overrides} ({@code section.key → value}). */
+    public static TrainConfig load(Path file, Map<String, String> overrides) {
+        return ConfigLoader.load(file, overrides);
+    }
+
+    /** The model for a tokenizer of {@code vocab} tokens. */
+    public GPTConfig gptConfig(int vocab) {
+        return new GPTConfig(model.nLayer(), model.nHead(), model.nEmbd(), vocab, model.blockSize(), model.stableEmbedding());
+    }
+
+    /** The model as the planner describes it. */
+    public ModelSpec modelSpec(int vocab) {
+        return spec(model, vocab);
+    }
+
+    // Static: the compact constructor validates before the fields are assigned.
+    private static ModelSpec spec(ModelSection m, int vocab) {
+        return ModelSpec.gpt("this run", m.nLayer(), m.nEmbd(), m.nHead(), vocab, m.blockSize());
+    }
+
+    /** The optimizer hyperparameters (see {@link OptimSection#settings}). */
+    public OptimizerSettings optimizerSettings() {
+        return optim.settings(model.stableEmbedding());
+    }
+
+    /** Optimizer steps this invocation runs to: {@code run.steps}, or {@code run.stop_after} when that is sooner. */
+    public int lastStep() {
+        return run.lastStep();
+    }
+
+    /** Tokens per optimizer step. */
+    public long tokensPerStep() {
+        return (long) data.batchSize() * model.blockSize();
+    }
+
+    /** Where checkpoints go. */
+    public Path checkpointRoot() {
+        return checkpoint.root(run);
+    }
+
+    /** Whether to save after {@code stepsDone} optimizer steps. */
+    public boolean savesAfter(long stepsDone) {
+        return checkpoint.savesAfter(stepsDone, lastStep());
+    }
+
+    /** The config as JSON, one object per section, as written next to a run's metrics; {@link #load} reads it back. */
+    public ObjectNode toJsonTree() {
+        return ConfigLoader.tree(this);
+    }
+
+    public String toJson() {
+        return toJsonTree().toPrettyString();
+    }
+
+    /** The config as a TOML file ({@code tandem train --print-config}); {@link #load} reads it back. */
+    public String toToml() {
+        return Toml.write(toJsonTree());
+    }
+}
