@@ -7,7 +7,7 @@
  * Sizes follow nccl-tests: all_reduce = the buffer, reduce_scatter = the input, all_gather = the output.
  * The all-reduce works in place (MPI_IN_PLACE) on the buffer the other operations then read, as
  * Tandem's does; the argument "out-of-place" makes it read `in` and write `out` instead
- * (the peer before 2026-11-26 21:20 UTC, see docs/BENCHMARKS.md, Round 6).
+ * (the peer before 2026-11-26 21:20 UTC, see docs/notes/benchmarks-history.md, Round 6).
  * "--ops LIST" measures only the named operations (comma-separated; default all three), in that order.
  * "--turns FILE SIDE" makes it take turns with Tandem, one trial each: the layout of FILE and the
  * protocol are those of Tandem's BenchTurns (per side: int turns given, int turns done).
