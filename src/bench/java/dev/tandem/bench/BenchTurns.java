@@ -93,7 +93,7 @@ final class BenchTurns implements AutoCloseable {
         return path + ":" + side;
     }
 
-    /** The arguments that make the C peer (bench/mpi/comm_bench.c) take {@code side}'s turns. */
+    /** The arguments that make the C peer (src/bench/mpi/comm_bench.c) take {@code side}'s turns. */
     java.util.List<String> peerArguments(int side) {
         return java.util.List.of("--turns", path.toString(), Integer.toString(side));
     }

@@ -332,12 +332,12 @@ final class CommBenchCommand implements Runnable {
         return gbs;
     }
 
-    /** The checkout this jar was built in (target-bench/tandem.jar → ..), else the working directory. */
+    /** The checkout this jar was built in (target/tandem.jar or target-bench/tandem.jar → ..), else the working directory. */
     private static Path repositoryRoot() {
         try {
             Path jar = Path.of(CommBenchCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             Path root = jar.getParent() == null ? null : jar.getParent().getParent();
-            if (root != null && Files.isDirectory(root.resolve("bench"))) return root;
+            if (root != null && Files.isDirectory(root.resolve("src/bench/mpi"))) return root;
         } catch (java.net.URISyntaxException | RuntimeException ignored) {
             // fall back to the working directory
         }

@@ -15,10 +15,10 @@ import java.util.List;
 
 /**
  * The rank side of {@code tandem bench comm}, measured like nccl-tests and the MPI peer in
- * bench/mpi: one warm-up call (also sizes the trial), then {@link #TRIALS} trials of back-to-back
- * calls; a trial's time is the slowest rank's mean; rank 0 prints each trial, the median and the
- * spread. When the driver paces the run ({@link BenchTurns}), the warm-up is turn 0 and each
- * trial one more turn.
+ * src/bench/mpi: one warm-up call (also sizes the trial), then {@link #TRIALS} trials of
+ * back-to-back calls; a trial's time is the slowest rank's mean; rank 0 prints each trial, the
+ * median and the spread. When the driver paces the run ({@link BenchTurns}), the warm-up is turn
+ * 0 and each trial one more turn.
  */
 final class CommBenchWorker {
     static final int TRIALS = 5;

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Open MPI as the peer of {@code tandem bench comm}: compiles bench/mpi/comm_bench.c with mpicc
+ * Open MPI as the peer of {@code tandem bench comm}: compiles src/bench/mpi/comm_bench.c with mpicc
  * (when present) and runs it under mpirun with the same sizes. Absent MPI is reported, not fatal.
  */
 final class MpiPeer {
@@ -23,7 +23,7 @@ final class MpiPeer {
 
     /** Builds the peer, or explains why there is none. */
     static Optional<MpiPeer> build(Path root, Path outDir, List<String> notes) {
-        Path src = root.resolve("bench/mpi/comm_bench.c");
+        Path src = root.resolve("src/bench/mpi/comm_bench.c");
         if (!onPath("mpicc") || !onPath("mpirun")) {
             notes.add("Open MPI column skipped: mpicc/mpirun not found (apt-get install openmpi-bin libopenmpi-dev)");
             return Optional.empty();

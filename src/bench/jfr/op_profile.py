@@ -4,7 +4,7 @@
   TANDEM_JAVA_OPTS="-XX:StartFlightRecording=filename=/tmp/t.jfr,settings=profile" \
       ./tandem bench train --model wide --no-peer --warmup 1 --rounds 2
   jfr print --stack-depth 64 --events jdk.ExecutionSample /tmp/t.jfr > /tmp/t.txt
-  python3 bench/jfr/op_profile.py /tmp/t.txt
+  python3 src/bench/jfr/op_profile.py /tmp/t.txt
 
 Prints the share of samples per kernel family (all threads) and, for the main thread, per op and
 direction (a backward closure is a lambda inside Ops). The main thread runs one share of every
