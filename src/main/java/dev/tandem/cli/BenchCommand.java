@@ -1,26 +1,23 @@
 package dev.tandem.cli;
 
-import dev.tandem.TandemException;
-import java.util.Map;
+import java.util.function.Consumer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code tandem bench ...}: reproducible benchmarks, each side by side with a peer.
  *
- * <p>Benchmarks that link a peer (OpenBLAS, ...) live in {@code src/bench/java} and are compiled
- * only by the Maven {@code bench} profile, which {@code ./tandem bench} builds. The core never
- * refers to them: {@link #addPeerBenchmarks} looks them up by class name and, when a build
- * without that profile runs, registers a stand-in that says how to get the real one.
+ * <p>The benchmarks live in the bench source set ({@code src/bench/java}, package
+ * {@code dev.tandem.bench}); this command only dispatches to them. The core never refers to bench
+ * code: {@link #addBenchmarks} looks up one entry class by name, and that class adds the
+ * benchmarks as subcommands (the ones that link a peer library only where the {@code bench}
+ * profile built them; see {@code dev.tandem.bench.Benchmarks}).
  */
-@Command(name = "bench", description = "Benchmarks, each printed beside a peer measured in the same run.",
-        subcommands = {CommBenchCommand.class, OptimBenchCommand.class, CkptBenchCommand.class})
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmarks, each printed beside a peer measured in the same run.")
 final class BenchCommand implements Runnable {
-    /** Subcommand name → class in the bench profile. */
-    private static final Map<String, String> PEER_BENCHMARKS = Map.of(
-            "gemm", "dev.tandem.cli.GemmBenchCommand",
-            "train", "dev.tandem.bench.BenchTrainCommand");
+    /** The entry class of the bench source set: a {@code Consumer<CommandLine>} that adds the benchmarks. */
+    static final String BENCHMARKS = "dev.tandem.bench.Benchmarks";
 
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -29,27 +26,17 @@ final class BenchCommand implements Runnable {
         spec.commandLine().usage(System.out);
     }
 
-    /** Adds each peer benchmark to {@code bench}: the real command if built, else a stand-in. */
-    static void addPeerBenchmarks(CommandLine bench) {
-        PEER_BENCHMARKS.forEach((name, className) -> {
-            Object command;
-            try {
-                command = Class.forName(className).getDeclaredConstructor().newInstance();
-            } catch (ClassNotFoundException e) {
-                command = null;
-            } catch (ReflectiveOperationException e) {
-                throw new IllegalStateException("cannot create benchmark " + className, e);
-            }
-            if (command != null) {
-                bench.addSubcommand(name, command);
-            } else {
-                CommandSpec missing = CommandSpec.wrapWithoutInspection((Runnable) () -> {
-                    throw new TandemException("this build has no 'bench " + name + "': run ./tandem bench " + name
-                            + " (built with the bench profile)");
-                });
-                missing.usageMessage().description("Not in this build: run ./tandem bench " + name + ".");
-                bench.addSubcommand(name, new CommandLine(missing));
-            }
-        });
+    /** Adds the benchmarks to {@code bench}; none where the bench source set was not compiled. */
+    @SuppressWarnings("unchecked")
+    static void addBenchmarks(CommandLine bench) {
+        Consumer<CommandLine> benchmarks;
+        try {
+            benchmarks = (Consumer<CommandLine>) Class.forName(BENCHMARKS).getDeclaredConstructor().newInstance();
+        } catch (ClassNotFoundException e) {
+            return; // every Maven build compiles src/bench/java; without it, `bench` lists nothing to run
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot create " + BENCHMARKS, e);
+        }
+        benchmarks.accept(bench);
     }
 }

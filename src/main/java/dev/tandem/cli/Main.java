@@ -45,7 +45,7 @@ public final class Main implements Runnable {
     /** Runs the CLI with picocli's usage and error output sent to {@code out} and {@code err}. */
     public static int execute(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Main());
-        BenchCommand.addPeerBenchmarks(cli.getSubcommands().get("bench"));
+        BenchCommand.addBenchmarks(cli.getSubcommands().get("bench"));
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {

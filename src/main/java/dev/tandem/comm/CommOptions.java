@@ -96,7 +96,7 @@ public record CommOptions(
      * core moves data only while it is scheduled, and a transfer stops when the ring is full or
      * empty until the peer gets its turn, so a larger ring moves more per turn: with 8 ranks on 2
      * cores, 8 MiB rings made a 256 MiB all-gather take 222–253 ms against 391–395 ms with 2 MiB
-     * rings (docs/BENCHMARKS.md, "Round 4").
+     * rings (docs/notes/benchmarks-history.md, "Round 4").
      */
     long ringCapacity(int localRanks, boolean oversubscribed) {
         if (ringBytes != AUTO) return ringBytes;
@@ -106,9 +106,10 @@ public record CommOptions(
 
     /**
      * From which payload size a link with rings of {@code ringCapacity} bytes may read payloads in
-     * place. The automatic choice follows measurements on a 2-core VM (docs/BENCHMARKS.md, "Round 3"
-     * and "Round 5"): between threads, payloads larger than the ring (which cannot buffer them
-     * anyway; smaller ones are better buffered, so the sender goes on before the receiver runs): one
+     * place. The automatic choice follows measurements on a 2-core VM
+     * (docs/notes/benchmarks-history.md, "Round 3" and "Round 5"): between threads, payloads larger
+     * than the ring (which cannot buffer them anyway; smaller ones are better buffered, so the
+     * sender goes on before the receiver runs): one
      * copy instead of two made 2-thread all-gathers of 16–64 MiB about twice as fast. Between
      * processes neither way won everywhere (the rings by a quarter in one mode of the VM, reading in
      * place by four times in the other), so there each group chooses by timing both

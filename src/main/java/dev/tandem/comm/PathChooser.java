@@ -10,9 +10,9 @@ import java.util.Map;
  * Chooses, for each collective of a group whose ranks all share a host, how its large payloads
  * travel: through the shared-memory rings (the sender copies in, the receiver copies out) or read
  * in place by the receiver ({@link DirectPath}: one copy). Neither is faster everywhere. On the
- * 2-core VM of docs/BENCHMARKS.md the rings won by about a quarter while the two vCPUs shared a
+ * 2-core VM of the benchmarks the rings won by about a quarter while the two vCPUs shared a
  * cache and lost four times over while they did not, and which of the two held changed by itself,
- * between runs and within them (Rounds 5 and 6).
+ * between runs and within them (docs/notes/benchmarks-history.md, Rounds 5 and 6).
  *
  * <p>So the group measures both, per operation kind and power-of-two size, in windows of a few
  * operations: ring, then in place, then ring again ({@link #PATTERN}), so a drift in speed weighs

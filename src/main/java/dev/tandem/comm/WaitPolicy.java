@@ -19,7 +19,7 @@ import java.util.concurrent.locks.LockSupport;
  * ({@link #OVERSUBSCRIBED_YIELD_NANOS}) before it naps: its peers are then mostly runnable threads
  * on the same core, a yield hands the core to one of them at once, while a nap (20 µs asked,
  * about 90 µs taken here with the kernel's timer slack) leaves a message that arrives meanwhile
- * waiting (docs/BENCHMARKS.md: 8 ranks on 2 cores).
+ * waiting (docs/notes/benchmarks-history.md: 8 ranks on 2 cores).
  *
  * <p>One instance per rank, used only by the operation that holds the rank's operation lock.
  */

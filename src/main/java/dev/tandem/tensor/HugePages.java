@@ -13,8 +13,8 @@ import java.lang.invoke.MethodHandle;
  * 2 MiB pages where it has them (where the system's setting is "madvise", the common default,
  * nothing else asks for them). One page table entry then covers 512 small pages. That matters most
  * to reading a peer process's memory in place ({@code process_vm_readv}), which pins the source
- * page by page: on the 2-core VM of docs/BENCHMARKS.md it copied 2 MiB in 85 µs from huge pages
- * against 165–182 µs from small ones (Round 6).
+ * page by page: on a 2-core VM it copied 2 MiB in 85 µs from huge pages against 165–182 µs from
+ * small ones (docs/notes/benchmarks-history.md, Round 6).
  *
  * <p>The JDK's allocator cannot do this (it takes memory from malloc and zeroes it, touching every
  * page first), hence the foreign calls. A fresh anonymous mapping is already zero. Where the
