@@ -28,7 +28,8 @@ public final class Manifest {
     /**
      * 2: pieces of tensor-parallel parts carry a "split" (version 1 files read unchanged). 3: "plan" is
      * the plan's JSON form and "world_size" is a key of its own (the "plan" of versions 1–2 held
-     * world_size, zero_stage and tensor_parallel; they still load, and resume reshards them as before).
+     * world_size, zero_stage, tensor_parallel, sequence_parallel, pipeline_parallel, micro_batches and
+     * batch_size; they still load, and resume reshards them as before).
      */
     public static final int FORMAT_VERSION = 3;
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

@@ -68,8 +68,11 @@ public final class ParallelModel implements AutoCloseable {
         }
     }
 
-    /** Refuses what the plan type can say but this runtime does not do yet. */
-    private static void requireSupported(Plan plan) {
+    /**
+     * Refuses what the plan type can say but this runtime does not do yet (the planner prices it);
+     * a training config calls this when it loads, so the error comes before any rank starts.
+     */
+    public static void requireSupported(Plan plan) {
         if (plan.offload() != Offload.NONE) {
             throw new TandemException("offload = " + plan.offload().configName() + " is priced by the planner but not in the runtime yet: "
                     + "use offload = none");

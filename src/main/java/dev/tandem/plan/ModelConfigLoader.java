@@ -13,7 +13,8 @@ import java.util.Map;
 /**
  * Reads a custom model shape from a JSON or TOML file: {@code layers, hidden, heads, vocab, seq}
  * and optionally {@code ffn_hidden} and {@code name}. Keys may sit at the top level or under a
- * {@code [model]} table, so a training config can be passed as is. Errors name the key.
+ * {@code [model]} table, so a training config (or a run's train-config.json) can be passed as is:
+ * there the vocabulary is {@code [data] vocab_size}. Errors name the key.
  */
 public final class ModelConfigLoader {
     private ModelConfigLoader() {}
@@ -37,7 +38,11 @@ public final class ModelConfigLoader {
         } catch (IOException e) {
             throw new PlanInputException("cannot read model config " + path + ": " + e.getMessage().lines().findFirst().orElse(""), e);
         }
-        JsonNode node = root.has("model") && root.get("model").isObject() ? root.get("model") : root;
+        JsonNode node = root.has("model") && root.get("model").isObject() ? root.get("model").deepCopy() : root;
+        // A training config names the vocabulary in its [data] section (the tokenizer's size).
+        if (node != root && !node.has("vocab") && !node.has("vocab_size") && root.path("data").has("vocab_size")) {
+            ((com.fasterxml.jackson.databind.node.ObjectNode) node).set("vocab_size", root.path("data").get("vocab_size"));
+        }
         int hidden = intKey(node, "hidden", path);
         String name = node.has("name") ? node.get("name").asText() : path.getFileName().toString();
         boolean ffnGiven = node.hasNonNull("ffn_hidden") || node.hasNonNull("n_inner");

@@ -41,6 +41,7 @@ public final class PlanReport {
 
         Prediction best = r.best();
         out.append('\n').append("Best plan: ").append(best.plan().label()).append('\n');
+        out.append("  in a config:      [parallel] plan = \"").append(best.plan().label()).append("\"\n");
         out.append("  memory per device ").append(memory(best.memory())).append('\n');
         out.append("  time per step     ").append(time(best)).append('\n');
         if (shown.size() > 1) {

@@ -19,15 +19,15 @@ public enum ZeroStage {
     }
 
     public boolean shardsOptimizer() {
-        return level() >= 1;
+        return this != ZERO0;
     }
 
     public boolean shardsGradients() {
-        return level() >= 2;
+        return this == ZERO2 || this == ZERO3;
     }
 
     public boolean shardsParameters() {
-        return level() >= 3;
+        return this == ZERO3;
     }
 
     /** Whether each rank updates only its shard of parameters it holds whole, which must then be all-gathered (stages 1 and 2). */

@@ -3,8 +3,8 @@ package dev.tandem.ckpt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tandem.TandemException;
-import dev.tandem.train.config.TrainConfig;
 import dev.tandem.train.Trainer;
+import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;

@@ -1,12 +1,12 @@
 package dev.tandem.bench.peer;
 
+import dev.tandem.tensor.PeakFlops;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import dev.tandem.tensor.PeakFlops;
 
 /**
  * Measured FMA peak of this machine, with the probe of {@link PeakFlops} (independent vector FMA

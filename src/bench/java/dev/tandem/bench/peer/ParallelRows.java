@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.launch.Launcher;
 import dev.tandem.train.MetricsLog;
-import dev.tandem.train.TrainConfig;
 import dev.tandem.train.Trainer;
+import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -33,11 +33,11 @@ public final class ParallelRows {
     private record PlanRow(String label, int ranks, Map<String, String> keys) {}
 
     private static final List<PlanRow> MODEL_PARALLEL = List.of(
-            new PlanRow("tp=2", 2, Map.of("tp", "2")),
-            new PlanRow("tp=2 sequence parallel", 2, Map.of("tp", "2", "sequence_parallel", "true")),
-            new PlanRow("pp=2 1f1b m=4", 2, Map.of("pp", "2", "micro_batches", "4")),
-            new PlanRow("pp=2 interleaved v=2 m=4", 2, Map.of("pp", "2", "micro_batches", "4", "pp_schedule", "interleaved",
-                    "virtual_stages", "2")));
+            new PlanRow("tp=2", 2, Map.of("parallel.tp", "2")),
+            new PlanRow("tp=2 sequence parallel", 2, Map.of("parallel.tp", "2", "parallel.sequence_parallel", "true")),
+            new PlanRow("pp=2 1f1b m=4", 2, Map.of("parallel.pp", "2", "parallel.micro_batches", "4")),
+            new PlanRow("pp=2 interleaved v=2 m=4", 2, Map.of("parallel.pp", "2", "parallel.micro_batches", "4",
+                    "parallel.schedule", "interleaved", "parallel.virtual_stages", "2")));
 
     private record Row(int ranks, int stage, double stepMs, double tokensPerSecond, double commWaitMs,
                        long params, long grads, long optim, long activations, long comm, String bubble) {
@@ -54,7 +54,8 @@ public final class ParallelRows {
         for (int n : rankCounts) {
             for (int stage = 0; stage <= 3; stage++) {
                 if (n == 1 && stage > 0) continue; // one rank: every stage is the same
-                Row r = measure("bench-dp-n" + n + "-z" + stage, n, Map.of("zero", Integer.toString(stage)), steps, runs);
+                Row r = measure("bench-dp-n" + n + "-z" + stage, n,
+                        Map.of("parallel.dp", Integer.toString(n), "parallel.zero", Integer.toString(stage)), steps, runs);
                 if (base == null) base = r;
                 double measured = (double) base.modelState() / r.modelState();
                 out.printf("%5d %4d | %8.0f %8.0f %9.1f | %9s %9s %9s %9s %9s | %8.2fx %8.2fx%n", n, stage, r.stepMs(),
@@ -94,16 +95,17 @@ public final class ParallelRows {
         return String.format("%.2f MiB", bytes / 1048576.0);
     }
 
+    /** A run of the default model with the plan {@code keys} (which make {@code n} ranks). */
     private static Row measure(String name, int n, Map<String, String> keys, int steps, Path runs) {
         Map<String, String> cfg = new LinkedHashMap<>();
-        cfg.put("steps", Integer.toString(steps));
-        cfg.put("eval_every", "0");
-        cfg.put("eval_batches", "1");
-        cfg.put("log_every", Integer.toString(steps));
-        cfg.put("name", name);
-        cfg.put("runs_dir", runs.toString());
-        cfg.put("nproc", Integer.toString(n));
+        cfg.put("run.steps", Integer.toString(steps));
+        cfg.put("eval.every", "0");
+        cfg.put("eval.batches", "1");
+        cfg.put("run.log_every", Integer.toString(steps));
+        cfg.put("run.name", name);
+        cfg.put("run.runs_dir", runs.toString());
         cfg.putAll(keys);
+        if (TrainConfig.load(null, cfg).parallel().worldSize() != n) throw new IllegalStateException(name + ": the plan is not " + n + " ranks");
         String log;
         if (n == 1) {
             ByteArrayOutputStream captured = new ByteArrayOutputStream();
@@ -119,7 +121,7 @@ public final class ParallelRows {
             JsonNode mem = JSON.readTree(dir.resolve("memory-rank0.json").toFile()).get("bytes");
             String bubble = log.lines().filter(l -> l.contains("pipeline bubble")).findFirst()
                     .map(l -> l.replaceAll(".*median ([0-9.]+) over.*formula \\(p-1\\)/\\(v·m\\) ([0-9.]+);.*", "$1 / $2")).orElse("");
-            return new Row(n, Integer.parseInt(cfg.getOrDefault("zero", "0")), median(warm, "step_ms"), median(warm, "tokens_per_s"), median(warm, "comm_wait_ms"),
+            return new Row(n, Integer.parseInt(cfg.getOrDefault("parallel.zero", "0")), median(warm, "step_ms"), median(warm, "tokens_per_s"), median(warm, "comm_wait_ms"),
                     mem.get("parameters").asLong(), mem.get("gradients").asLong(), mem.get("optimizer_state").asLong(),
                     mem.get("activations").asLong(), mem.get("communication").asLong(), bubble);
         } catch (IOException e) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.TandemException;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.optim.OptimizerSettings;
+import dev.tandem.parallel.ParallelModel;
 import dev.tandem.plan.ModelSpec;
 import dev.tandem.plan.Plan;
 import dev.tandem.plan.PlanInputException;
@@ -36,6 +37,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
         } catch (PlanInputException e) {
             throw new TandemException("[parallel]: " + e.getMessage());
         }
+        ParallelModel.requireSupported(parallel);
     }
 
     /**

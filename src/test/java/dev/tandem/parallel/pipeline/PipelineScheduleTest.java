@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tandem.TandemException;
-import dev.tandem.plan.Schedule;
 import dev.tandem.nn.GPTConfig;
+import dev.tandem.plan.Schedule;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tandem.TandemException;
+import dev.tandem.plan.ModelConfigLoader;
+import dev.tandem.plan.ModelSpec;
 import dev.tandem.plan.Plan;
 import dev.tandem.plan.Recompute;
 import dev.tandem.plan.ZeroStage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -156,6 +159,8 @@ class TrainConfigTest {
             "parallel.micro_batches | 3 | batch_size 16 is not divisible by dp·micro_batches = 1·3",
             "parallel.sequence_parallel | true | sequence_parallel = true needs tp > 1",
             "parallel.offload | always | offload must be none or optimizer",
+            "parallel.offload | optimizer | offload = optimizer is priced by the planner but not in the runtime yet",
+            "parallel.precision | mixed | the runtime trains in float32: use precision = fp32",
             "parallel.tp | 3 | tp = 3 must divide the heads (4)",
             "eval.every | -1 | eval.every must be >= 0",
             "eval.batches | 0 | eval.batches must be a positive integer",
@@ -188,6 +193,13 @@ class TrainConfigTest {
                 .hasMessageContaining("zero → parallel.zero");
         assertThatThrownBy(() -> file("[model\n", Map.of())).hasMessageContaining("cannot parse config file");
         assertThatThrownBy(() -> TrainConfig.load(tmp.resolve("missing.toml"), Map.of())).hasMessageContaining("config file not found");
+    }
+
+    @Test
+    void thePlannerReadsTheModelOfARunsConfig() throws Exception {
+        Path f = Files.writeString(tmp.resolve("train-config.json"), TrainConfig.defaults().toJson());
+        ModelSpec m = ModelConfigLoader.load(f);
+        assertThat(List.of(m.layers(), m.hidden(), m.heads(), m.vocab(), m.seq())).containsExactly(4, 192, 4, 2048, 128);
     }
 
     @Test
