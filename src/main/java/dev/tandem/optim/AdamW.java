@@ -26,21 +26,20 @@ public final class AdamW extends BaseOptimizer {
     private final List<Tensor> m = new ArrayList<>();
     private final List<Tensor> v = new ArrayList<>();
     private final Settings s;
-    private final Kernels kernels = Kernels.fast();
 
     /** AdamW over whole parameters (one rank). */
-    public AdamW(List<Parameter> params, Settings settings) {
-        this(settings, ParamSlice.wholes(params));
+    public AdamW(List<Parameter> params, Settings settings, Kernels kernels) {
+        this(settings, ParamSlice.wholes(params), kernels);
     }
 
     /** AdamW over the slices this rank owns (e.g. a ZeRO shard). */
-    public AdamW(Settings settings, List<ParamSlice> slices) {
-        this(settings, slices, ParamGroups.NONE);
+    public AdamW(Settings settings, List<ParamSlice> slices, Kernels kernels) {
+        this(settings, slices, ParamGroups.NONE, kernels);
     }
 
     /** AdamW over slices with per-group lr multipliers and weight decay. */
-    public AdamW(Settings settings, List<ParamSlice> slices, ParamGroups groups) {
-        super(slices, groups);
+    public AdamW(Settings settings, List<ParamSlice> slices, ParamGroups groups, Kernels kernels) {
+        super(slices, groups, kernels);
         this.s = settings;
         for (ParamSlice p : this.slices) {
             String key = OptimizerState.prefix(p);

@@ -17,11 +17,10 @@ public final class Lion extends BaseOptimizer {
     public record Settings(float beta1, float beta2, float weightDecay) {}
 
     private final Settings s;
-    private final Kernels kernels = Kernels.fast();
     private final List<Tensor> m = new ArrayList<>();
 
-    public Lion(Settings settings, List<ParamSlice> slices, ParamGroups groups) {
-        super(slices, groups);
+    public Lion(Settings settings, List<ParamSlice> slices, ParamGroups groups, Kernels kernels) {
+        super(slices, groups, kernels);
         this.s = settings;
         for (ParamSlice p : this.slices) m.add(state.f32(OptimizerState.prefix(p) + ".exp_avg", Math.toIntExact(p.length())));
     }

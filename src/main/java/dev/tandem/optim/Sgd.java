@@ -15,11 +15,10 @@ public final class Sgd extends BaseOptimizer {
     public record Settings(float momentum, boolean nesterov, float weightDecay) {}
 
     private final Settings s;
-    private final Kernels kernels = Kernels.fast();
     private final List<Tensor> buf = new ArrayList<>();
 
-    public Sgd(Settings settings, List<ParamSlice> slices, ParamGroups groups) {
-        super(slices, groups);
+    public Sgd(Settings settings, List<ParamSlice> slices, ParamGroups groups, Kernels kernels) {
+        super(slices, groups, kernels);
         this.s = settings;
         for (ParamSlice p : this.slices) {
             buf.add(state.f32(OptimizerState.prefix(p) + ".momentum_buffer", Math.toIntExact(p.length())));

@@ -40,10 +40,12 @@ public final class ParallelModel implements AutoCloseable {
     private final Pipeline pipeline; // null when plan.pp() == 1
     private final DataParallel dp;
     private final RecomputePolicy recompute;
+    private final Kernels kernels;
 
-    private ParallelModel(GPT model, Plan plan, Mesh mesh) {
+    private ParallelModel(GPT model, Plan plan, Mesh mesh, Kernels kernels) {
         this.model = model;
         this.mesh = mesh;
+        this.kernels = kernels;
         this.recompute = RecomputePolicy.parse(plan.recompute(), model.config().nLayer());
         this.tp = plan.tp() > 1 ? TensorParallel.apply(model, mesh.group("tp"), plan.sequenceParallel()) : null;
         if (plan.pp() > 1) {
@@ -53,10 +55,11 @@ public final class ParallelModel implements AutoCloseable {
                             plan.stageLayers().stream().mapToInt(Integer::intValue).toArray());
             pipeline = Pipeline.apply(model, mesh.group("pp"), layout, PipelineSchedule.named(plan.schedule(), plan.virtualStages()),
                     this::ops, plan.sequenceParallel() ? plan.tp() : 1);
-            dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage(), pipeline.modules(), Optimizers.updatedWhole(plan.optimizer()));
+            dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage(), pipeline.modules(), Optimizers.updatedWhole(plan.optimizer()),
+                    kernels);
         } else {
             pipeline = null;
-            dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage(), Optimizers.updatedWhole(plan.optimizer()));
+            dp = DataParallel.apply(model, mesh.group("dp"), plan.zeroStage(), Optimizers.updatedWhole(plan.optimizer()), kernels);
         }
     }
 
@@ -68,14 +71,20 @@ public final class ParallelModel implements AutoCloseable {
     /**
      * Applies {@code plan} to {@code model}, which must hold the same whole parameters on every rank.
      * The model's parameters move into storage owned by the result, which must be closed before the
-     * model; closing it also closes {@code mesh}'s groups.
+     * model; closing it also closes {@code mesh}'s groups. The model computes with {@code kernels}
+     * (the rank's provider).
      */
-    public static ParallelModel parallelize(GPT model, Plan plan, Mesh mesh) {
-        return new ParallelModel(model, plan, mesh);
+    public static ParallelModel parallelize(GPT model, Plan plan, Mesh mesh, Kernels kernels) {
+        return new ParallelModel(model, plan, mesh, kernels);
     }
 
     public GPT model() {
         return model;
+    }
+
+    /** The kernels this rank's model and gradients compute with. */
+    public Kernels kernels() {
+        return kernels;
     }
 
     public DataParallel dataParallel() {
@@ -99,7 +108,7 @@ public final class ParallelModel implements AutoCloseable {
 
     /** Ops for a tape of this model, with the plan's activation recomputation. */
     public Ops ops(Tape tape) {
-        return new Ops(tape, Kernels.fast()).withRecompute(recompute);
+        return new Ops(tape, kernels).withRecompute(recompute);
     }
 
     public void zeroGrad() {
@@ -147,7 +156,7 @@ public final class ParallelModel implements AutoCloseable {
      * element's square is counted once, by its owner, and summed over all ranks.
      */
     public double clipGradients(double maxNorm) {
-        return GradientNorm.clip(dp.optimizerSlices(), this::owns, List.of(mesh.world()), maxNorm);
+        return GradientNorm.clip(dp.optimizerSlices(), this::owns, List.of(mesh.world()), maxNorm, kernels);
     }
 
     /** After the optimizer step: every rank gets the updated parameters it holds. */

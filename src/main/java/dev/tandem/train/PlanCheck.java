@@ -13,6 +13,7 @@ import dev.tandem.plan.Recompute;
 import dev.tandem.plan.Schedule;
 import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.Kernels;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -29,8 +30,8 @@ final class PlanCheck {
         this.prediction = prediction;
     }
 
-    static PlanCheck predict(GPTConfig cfg, Plan plan, int globalBatch, int ranks) {
-        DeviceProbe.Measurement m = new TandemProbe().measure();
+    static PlanCheck predict(GPTConfig cfg, Plan plan, int globalBatch, int ranks, Kernels kernels) {
+        DeviceProbe.Measurement m = new TandemProbe(kernels).measure();
         ModelSpec model = ModelSpec.gpt("this run", cfg.nLayer(), cfg.nEmbd(), cfg.nHead(), cfg.vocabSize(), cfg.blockSize());
         ClusterSpec cluster = ClusterSpec.of(ranks, Calibration.hardware(m, ranks));
         PlanCandidate candidate = new PlanCandidate(plan.tp(), plan.pp(), plan.dp(), plan.rowsPerMicroBatch(globalBatch),

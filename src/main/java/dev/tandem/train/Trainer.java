@@ -24,6 +24,7 @@ import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.pipeline.BubbleReport;
 import dev.tandem.parallel.Plan;
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.PeakFlops;
@@ -81,6 +82,7 @@ public final class Trainer {
         Plan plan = cfg.parallelPlan();
         plan.validate(world.size(), cfg.batchSize());
         if (cfg.threads() > 0) WorkerPool.configure(cfg.threads());
+        Kernels kernels = Kernels.fast(); // this rank's kernels: every op, optimizer and reduction of the run computes with them
         Path runDir = Path.of(cfg.runsDir(), cfg.name());
         try {
             Files.createDirectories(runDir);
@@ -95,8 +97,8 @@ public final class Trainer {
              TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.runsDir(), "cache"), cfg.valFraction(), out::println);
              GPT model = Checkpointing.initialModel(new GPTConfig(cfg.nLayer(), cfg.nHead(), cfg.nEmbd(), tokenizer.vocabSize(),
                      cfg.blockSize(), cfg.stableEmbedding()), cfg.seed(), resume);
-             ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan));
-             Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), pm.optimizerSlices());
+             ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
+             Optimizer optimizer = Optimizers.create(cfg.optimizer(), cfg.optimizerSettings(), pm.optimizerSlices(), kernels);
              MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl"), resume != null) : null) {
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
             DataPosition start = resume == null ? new DataPosition(cfg.seed(), 0)
@@ -119,7 +121,7 @@ public final class Trainer {
             out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optimizer(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
             PlanCheck check = null;
             if (world.rank() == 0) {
-                check = PlanCheck.predict(mc, plan, cfg.batchSize(), world.size());
+                check = PlanCheck.predict(mc, plan, cfg.batchSize(), world.size(), kernels);
                 out.println(check.predictedLine());
             }
             world.barrier();

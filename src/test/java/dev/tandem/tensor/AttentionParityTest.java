@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * key/query sums), so they get 2e-5 absolute plus 1e-4 relative.
  */
 class AttentionParityTest {
-    private final Kernels fast = Kernels.fast();
+    private final Kernels fast = TestKernels.FAST;
     private final Kernels ref = Kernels.reference();
 
     @AfterEach

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * scaled by the reduction length.
  */
 class KernelParityTest {
-    private final Kernels fast = Kernels.fast();
+    private final Kernels fast = TestKernels.FAST;
     private final Kernels ref = Kernels.reference();
 
     @AfterEach

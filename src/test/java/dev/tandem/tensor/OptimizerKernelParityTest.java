@@ -22,7 +22,7 @@ import org.junit.jupiter.api.AfterEach;
  */
 class OptimizerKernelParityTest {
     private static final int STEPS = 3;
-    private final OptimizerKernels fast = Kernels.fast().optimizer();
+    private final OptimizerKernels fast = TestKernels.FAST.optimizer();
     private final OptimizerKernels ref = Kernels.reference().optimizer();
 
     @AfterEach

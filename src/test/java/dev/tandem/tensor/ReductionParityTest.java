@@ -18,7 +18,7 @@ import net.jqwik.api.constraints.IntRange;
  * one rounding of 1/n apart, so 1 ulp (6e-8 relative) plus one.
  */
 class ReductionParityTest {
-    private final ReductionKernels fast = Kernels.fast().reductions();
+    private final ReductionKernels fast = TestKernels.FAST.reductions();
     private final ReductionKernels ref = Kernels.reference().reductions();
 
     @Property(tries = 40)
