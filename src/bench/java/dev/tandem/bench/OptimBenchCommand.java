@@ -8,6 +8,7 @@ import dev.tandem.nn.GPTConfig;
 import dev.tandem.optim.OptimizerSettings;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamGroups;
+import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.WorkerPool;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -88,6 +89,7 @@ final class OptimBenchCommand implements Runnable {
     @Override
     public void run() {
         if (threads > 0) WorkerPool.configure(threads);
+        Kernels kernels = Kernels.fast();
         for (String o : optimizers) if (!GRID.containsKey(o)) throw new TandemException("unknown optimizer '" + o + "' in --optimizers");
         if (sweep != 3 && sweep != 5) throw new TandemException("--sweep must be 3 or 5");
         String[] m = model.split(",");
@@ -109,13 +111,13 @@ final class OptimBenchCommand implements Runnable {
                     (long) steps * batchSize * mc.blockSize(), evalEvery, evalWindows);
             console.println(header);
             // JIT warm-up: a short untimed run, so the first optimizer measured is not also paying for compilation
-            OptimizerRun.run(spec(mc, "adamw", 1e-3f, Math.min(steps, 30)), data);
+            OptimizerRun.run(spec(mc, "adamw", 1e-3f, Math.min(steps, 30)), data, kernels);
             Map<String, List<OptimizerRun.Outcome>> all = new LinkedHashMap<>();
             for (String o : optimizers) {
                 List<OptimizerRun.Outcome> runs = new ArrayList<>();
                 for (float lr : lrs(o)) {
                     System.err.printf(Locale.ROOT, "tandem bench optim: %s lr %.0e...%n", o, lr);
-                    OptimizerRun.Outcome r = OptimizerRun.run(spec(mc, o, lr, steps), data);
+                    OptimizerRun.Outcome r = OptimizerRun.run(spec(mc, o, lr, steps), data, kernels);
                     System.err.printf(Locale.ROOT, "  final val loss %.4f in %.1f s%s%n", r.finalLoss(), r.trainSeconds(),
                             r.diverged() ? " (diverged)" : "");
                     runs.add(r);

@@ -59,7 +59,7 @@ public final class OptimizerRun {
         }
     }
 
-    public static Outcome run(Spec spec, TokenDataset data) {
+    public static Outcome run(Spec spec, TokenDataset data, Kernels kernels) {
         GPTConfig mc = spec.model();
         int block = mc.blockSize();
         Batcher batcher = new Batcher(data.train(), spec.batchSize(), block, spec.seed());
@@ -76,9 +76,9 @@ public final class OptimizerRun {
             // ParamSlice.wholes allocates the gradient buffers, so measure state bytes around create alone
             List<ParamSlice> slices = ParamSlice.wholes(params);
             long before = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE);
-            try (Optimizer opt = Optimizers.create(spec.optimizer(), spec.settings(), slices)) {
+            try (Optimizer opt = Optimizers.create(spec.optimizer(), spec.settings(), slices, kernels)) {
                 long stateBytes = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE) - before;
-                curve.add(new Point(0, 0, validationLoss(model, eval))); // the common starting point
+                curve.add(new Point(0, 0, validationLoss(model, eval, kernels))); // the common starting point
                 for (int step = 0; step < spec.steps(); step++) {
                     long t0 = System.nanoTime();
                     model.zeroGrad();
@@ -86,18 +86,18 @@ public final class OptimizerRun {
                     batch.copyTo(ids, targets);
                     double loss;
                     try (Tape tape = new Tape(Hooks.NONE)) {
-                        loss = model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f);
+                        loss = model.loss(new Ops(tape, kernels), ids, targets, 1f);
                         tape.backward();
                     }
                     if (!Double.isFinite(loss)) {
                         diverged = true;
                         break;
                     }
-                    GradClip.clip(params, GradClip.globalNorm(params), spec.gradClip());
+                    GradClip.clip(params, GradClip.globalNorm(params, kernels), spec.gradClip(), kernels);
                     opt.step(schedule.at(step));
                     seconds += (System.nanoTime() - t0) / 1e9;
                     if ((step + 1) % spec.evalEvery() == 0 || step == spec.steps() - 1) {
-                        double val = validationLoss(model, eval);
+                        double val = validationLoss(model, eval, kernels);
                         if (!Double.isFinite(val)) {
                             diverged = true;
                             break;
@@ -111,7 +111,7 @@ public final class OptimizerRun {
     }
 
     /** Mean validation loss (nats/token) over the fixed windows (as the trainer's evaluation, without its hooks). */
-    private static double validationLoss(GPT model, EvalBatches batches) {
+    private static double validationLoss(GPT model, EvalBatches batches, Kernels kernels) {
         double nats = 0;
         long tokens = 0;
         for (Batch b : batches) {
@@ -119,7 +119,7 @@ public final class OptimizerRun {
                  Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize());
                  Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize())) {
                 b.copyTo(ids, targets);
-                nats += model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f) * b.tokens();
+                nats += model.loss(new Ops(tape, kernels), ids, targets, 1f) * b.tokens();
                 tokens += b.tokens();
             }
         }

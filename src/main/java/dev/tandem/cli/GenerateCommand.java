@@ -6,6 +6,7 @@ import dev.tandem.data.StreamDecoder;
 import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
 import dev.tandem.nn.GPT;
+import dev.tandem.tensor.Kernels;
 import dev.tandem.train.Generator;
 import dev.tandem.train.Sampler;
 import java.io.IOException;
@@ -55,7 +56,7 @@ final class GenerateCommand implements Runnable {
             out.print(prompt);
             // A token may end inside a multi-byte character: the decoder prints whole characters only.
             StreamDecoder decoder = new StreamDecoder(tok);
-            new Generator(model).generate(ids, maxTokens, sampler, t -> out.print(decoder.push(t)));
+            new Generator(model, Kernels.fast()).generate(ids, maxTokens, sampler, t -> out.print(decoder.push(t)));
             out.println(decoder.finish());
             if (ids.length + maxTokens > model.config().blockSize()) {
                 System.err.println("tandem: stopped at the model's context of " + model.config().blockSize() + " tokens");

@@ -81,7 +81,7 @@ final class PlanCommand implements Runnable {
             }
             DeviceProbe.Measurement measured = null;
             if (calibrate) {
-                measured = new dev.tandem.train.TandemProbe().measure();
+                measured = new dev.tandem.train.TandemProbe(dev.tandem.tensor.Kernels.fast()).measure();
                 if (!json) out.println(Calibration.describe(measured));
                 if (model == null && cluster == null) return;
             }

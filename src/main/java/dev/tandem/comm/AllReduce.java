@@ -20,7 +20,7 @@ final class AllReduce {
         if (n == 1) return;
         if (buf.byteSize() <= op.options().treeThresholdBytes() || count < n) {
             recursiveDoubling(op, buf, type, rop);
-            if (rop == ReduceOp.AVG) Reductions.divide(buf, type, n);
+            if (rop == ReduceOp.AVG) op.reductions().divide(type, buf, n);
         } else {
             long es = type.byteSize();
             long chunk = Math.max(n, op.options().chunkBytes() / es);
@@ -70,7 +70,7 @@ final class AllReduce {
             MemorySegment in = block(seg, type, count, n, Blocks.mod(r - s - 2, n));
             op.run(op.sendToReduce(right, out), op.recvReduce(left, in, in, type, rop));
         }
-        if (rop == ReduceOp.AVG) Reductions.divide(block(seg, type, count, n, r), type, n);
+        if (rop == ReduceOp.AVG) op.reductions().divide(type, block(seg, type, count, n, r), n);
         AllGather.inPlace(op, seg, type, count, n);
     }
 

@@ -1,5 +1,6 @@
 package dev.tandem.comm;
 
+import dev.tandem.tensor.ReductionKernels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -17,6 +18,8 @@ final class Endpoint implements AutoCloseable {
     final int rank;
     final int size;
     final CommOptions options;
+    /** The arithmetic of this rank's reductions (the kernel provider's). */
+    final ReductionKernels reductions;
     final PeerHealth health;
     final OpLog log = new OpLog(1024);
     /** How this rank waits for its peers; only the operation holding {@link #lock} uses it. */
@@ -29,13 +32,14 @@ final class Endpoint implements AutoCloseable {
     private volatile CommException broken;
     private volatile boolean closed;
 
-    Endpoint(int rank, int size, Link[] links, CommOptions options, PeerHealth health, List<AutoCloseable> resources,
-             boolean oversubscribed) {
+    Endpoint(int rank, int size, Link[] links, CommOptions options, ReductionKernels reductions, PeerHealth health,
+             List<AutoCloseable> resources, boolean oversubscribed) {
         this.waits = new WaitPolicy(oversubscribed);
         this.rank = rank;
         this.size = size;
         this.links = links.clone();
         this.options = options;
+        this.reductions = reductions;
         this.health = health;
         this.resources = new ArrayList<>(resources);
     }

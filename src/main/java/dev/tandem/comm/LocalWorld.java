@@ -2,6 +2,7 @@ package dev.tandem.comm;
 
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.OffHeap;
+import dev.tandem.tensor.ReductionKernels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -20,8 +21,13 @@ public final class LocalWorld {
         void run(ProcessGroup world) throws Exception;
     }
 
-    /** Creates the world groups of {@code n} ranks; close every one of them. */
+    /** Creates the world groups of {@code n} ranks with the fast reductions; close every one of them. */
     public static List<ProcessGroup> create(int n, CommOptions options) {
+        return create(n, options, ReductionKernels.fast());
+    }
+
+    /** Creates the world groups of {@code n} ranks that reduce with {@code reductions}; close every one of them. */
+    public static List<ProcessGroup> create(int n, CommOptions options, ReductionKernels reductions) {
         if (n < 1) throw new IllegalArgumentException("world size must be >= 1: " + n);
         boolean oversubscribed = HostCpus.outnumbered(n, List.of(HostCpus.allowedList())); // the threads share this process's CPUs
         long cap = Math.min(options.ringCapacity(n, oversubscribed), 1L << 20); // threads share one heap of memory; keep rings modest
@@ -46,7 +52,7 @@ public final class LocalWorld {
                     in.release();
                 }, direct[r][p], direct[p][r], options.singleCopyFrom(cap, false));
             }
-            groups.add(PeerGroup.world(new Endpoint(r, n, links, options, PeerHealth.ALWAYS_OK, List.of(), oversubscribed)));
+            groups.add(PeerGroup.world(new Endpoint(r, n, links, options, reductions, PeerHealth.ALWAYS_OK, List.of(), oversubscribed)));
         }
         return groups;
     }

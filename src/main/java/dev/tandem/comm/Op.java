@@ -1,6 +1,7 @@
 package dev.tandem.comm;
 
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.ReductionKernels;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,6 +47,11 @@ final class Op {
         return group.options();
     }
 
+    /** The arithmetic of this rank's reductions. */
+    ReductionKernels reductions() {
+        return group.reductions();
+    }
+
     MemorySegment scratch(int slot, long bytes) {
         return group.scratch(slot, bytes);
     }
@@ -75,7 +81,7 @@ final class Op {
     }
 
     Transfer recvReduce(int groupPeer, MemorySegment dst, MemorySegment base, DType type, ReduceOp op) {
-        return group.link(groupPeer).recv(expectedFrom(groupPeer, dst.byteSize()), new RecvSink.Reduce(dst, base, type, op));
+        return group.link(groupPeer).recv(expectedFrom(groupPeer, dst.byteSize()), new RecvSink.Reduce(dst, base, type, op, group.reductions()));
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.tandem.comm;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.OffHeap;
+import dev.tandem.tensor.ReductionKernels;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.List;
@@ -130,6 +131,10 @@ final class PeerGroup implements ProcessGroup {
 
     int id() {
         return id;
+    }
+
+    ReductionKernels reductions() {
+        return endpoint.reductions;
     }
 
     CommOptions options() {
@@ -269,9 +274,7 @@ final class PeerGroup implements ProcessGroup {
     // ---- argument checks ----
 
     private static MemorySegment view(MemorySegment seg, DType type, long count, OpKind kind, String what) {
-        if (type != DType.F32 && type != DType.BF16 && type != DType.I32 && type != DType.U8) {
-            throw Reductions.unsupported(type);
-        }
+        if (!ReductionKernels.supports(type)) throw ReductionKernels.unsupported(type);
         if (count < 0) throw new IllegalArgumentException(kind.label() + ": negative count " + count);
         long bytes = type.bytes(count);
         if (seg.byteSize() < bytes) {

@@ -1,6 +1,7 @@
 package dev.tandem.comm;
 
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.ReductionKernels;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -36,7 +37,7 @@ sealed interface RecvSink {
     }
 
     /** {@code dst = base (op) message}, element-wise; {@code base} may be {@code dst} itself. */
-    record Reduce(MemorySegment dst, MemorySegment base, DType type, ReduceOp op) implements RecvSink {
+    record Reduce(MemorySegment dst, MemorySegment base, DType type, ReduceOp op, ReductionKernels kernels) implements RecvSink {
         @Override
         public long bytes() {
             return dst.byteSize();
@@ -45,7 +46,9 @@ sealed interface RecvSink {
         @Override
         public void accept(MemorySegment piece, long offset) {
             long n = piece.byteSize();
-            Reductions.combine(dst.asSlice(offset, n), base.asSlice(offset, n), piece, type, op);
+            MemorySegment to = dst.asSlice(offset, n), from = base.asSlice(offset, n);
+            if (op == ReduceOp.MAX) kernels.max(type, from, piece, to);
+            else kernels.sum(type, from, piece, to); // AVG sums here and divides at the end
         }
 
         @Override

@@ -27,6 +27,6 @@ final class Reduce {
             }
             if (vr + mask < n) op.run(op.recvReduce(Blocks.mod(vr + mask + root, n), acc, acc, type, rop));
         }
-        if (rop == ReduceOp.AVG) Reductions.divide(buf, type, n);
+        if (rop == ReduceOp.AVG) op.reductions().divide(type, buf, n);
     }
 }

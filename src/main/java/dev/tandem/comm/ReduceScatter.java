@@ -24,7 +24,7 @@ final class ReduceScatter {
         }
         if (n >= 4 && Integer.bitCount(n) == 1 && in.byteSize() <= op.options().treeThresholdBytes()) {
             recursiveHalving(op, in, out, type, count, rop);
-            if (rop == ReduceOp.AVG) Reductions.divide(out, type, n);
+            if (rop == ReduceOp.AVG) op.reductions().divide(type, out, n);
             return;
         }
         long chunk = count == 0 ? 1 : Math.min(count, Math.max(1, op.options().chunkBytes() / es / n));
@@ -40,7 +40,7 @@ final class ReduceScatter {
                 op.run(op.sendToReduce(right, src), op.recvReduce(left, dst, slice(in, rb, count, start, len, es), type, rop));
             }
         }
-        if (rop == ReduceOp.AVG) Reductions.divide(out, type, n);
+        if (rop == ReduceOp.AVG) op.reductions().divide(type, out, n);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.tandem.comm;
 
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.Precision;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -111,7 +112,7 @@ public final class SelfTest {
         for (long i = 0; i < count; i++) {
             switch (t) {
                 case F32 -> s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (rnd.nextDouble() * 2 - 1));
-                case BF16 -> s.setAtIndex(ValueLayout.JAVA_SHORT, i, Reductions.floatToBf16((float) (rnd.nextDouble() * 2 - 1)));
+                case BF16 -> s.setAtIndex(ValueLayout.JAVA_SHORT, i, Precision.floatToBf16((float) (rnd.nextDouble() * 2 - 1)));
                 case I32 -> s.setAtIndex(ValueLayout.JAVA_INT, i, rnd.nextInt());
                 default -> s.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
             }
@@ -122,7 +123,7 @@ public final class SelfTest {
     private static double get(MemorySegment s, DType t, long i) {
         return switch (t) {
             case F32 -> s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-            case BF16 -> Reductions.bf16ToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT, i));
+            case BF16 -> Precision.bf16ToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT, i));
             case I32 -> s.getAtIndex(ValueLayout.JAVA_INT, i);
             default -> s.get(ValueLayout.JAVA_BYTE, i) & 0xff;
         };

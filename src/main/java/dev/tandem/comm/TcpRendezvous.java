@@ -1,6 +1,7 @@
 package dev.tandem.comm;
 
 import dev.tandem.TandemException;
+import dev.tandem.tensor.ReductionKernels;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -44,12 +45,18 @@ public final class TcpRendezvous {
     /** One rank's registration: its host, where it listens, and the CPUs it may run on ({@link HostCpus}). */
     private record Entry(String hostId, String host, int port, String cpus) {}
 
+    /** Joins the job {@code spec} describes, with the fast reductions. */
     public static ProcessGroup connect(BootstrapSpec spec) {
+        return connect(spec, ReductionKernels.fast());
+    }
+
+    /** Joins the job {@code spec} describes; this rank's groups reduce with {@code reductions}. */
+    public static ProcessGroup connect(BootstrapSpec spec, ReductionKernels reductions) {
         if (spec.worldSize() == 1) {
-            return PeerGroup.world(new Endpoint(0, 1, new Link[1], spec.options(), PeerHealth.ALWAYS_OK, List.of(), false));
+            return PeerGroup.world(new Endpoint(0, 1, new Link[1], spec.options(), reductions, PeerHealth.ALWAYS_OK, List.of(), false));
         }
         try {
-            return new TcpRendezvous.Session(spec).run();
+            return new TcpRendezvous.Session(spec, reductions).run();
         } catch (IOException e) {
             throw new TandemException("rank " + spec.rank() + ": rendezvous failed: " + e.getMessage(), e);
         }
@@ -77,10 +84,12 @@ public final class TcpRendezvous {
         private final byte[] secret;
         private final long deadline;
         private final String master;
+        private final ReductionKernels reductions;
         private int refused;
 
-        Session(BootstrapSpec spec) {
+        Session(BootstrapSpec spec, ReductionKernels reductions) {
             this.spec = spec;
+            this.reductions = reductions;
             this.rank = spec.rank();
             this.n = spec.worldSize();
             this.secret = spec.secret();
@@ -150,7 +159,7 @@ public final class TcpRendezvous {
             }
             Heartbeat hb = new Heartbeat(rank, control, spec.options().heartbeatInterval(), spec.options().heartbeatTimeout());
             resources.add(hb);
-            return PeerGroup.world(new Endpoint(rank, n, links, spec.options(), hb, resources, oversubscribed));
+            return PeerGroup.world(new Endpoint(rank, n, links, spec.options(), reductions, hb, resources, oversubscribed));
         }
 
         private static byte[] random16() {

@@ -6,12 +6,7 @@ import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import dev.tandem.tensor.VectorMath;
-import dev.tandem.tensor.WorkerPool;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The tensor-parallel (Megatron) forms of the ops whose parameters a strategy splits: column- and
@@ -26,9 +21,6 @@ import jdk.incubator.vector.VectorSpecies;
  * Temporary whole-row buffers count as communication memory.
  */
 final class TensorParallelOps {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
-
     private TensorParallelOps() {}
 
     private static MemorySegment d(Var v) {
@@ -201,7 +193,8 @@ final class TensorParallelOps {
         double loss = counted == 0 ? 0 : k.sum(losses.data(), n) / counted;
         float scale = counted == 0 ? 0f : lossScale / counted;
         tape.onBackward(null, () -> {
-            softmaxGradient(logits.data(), targets, lse.data(), lo, scale, n, part);
+            // In place: scale·(softmax − onehot) of this rank's vocabulary entries lo, lo + 1, ... from the whole row's lse.
+            k.crossEntropyBackward(logits.data(), targets.data(), lse.data(), lo, scale, logits.data(), n, part);
             k.gemm(true, false, part, c, n, 1f, logits.data(), 0, part, xin.data(), 0, c, 1f, g(wte), 0, c);
             try (Tensor dx = Tensor.zeros(MemoryCategory.COMMUNICATION, n, c)) {
                 k.gemm(false, false, n, c, part, 1f, logits.data(), 0, part, d(wte), 0, c, 0f, dx.data(), 0, c);
@@ -209,35 +202,6 @@ final class TensorParallelOps {
             }
         }, wte);
         return loss;
-    }
-
-    /**
-     * In place, per row of this rank's logits (vocabulary entries lo, lo + 1, ...):
-     * {@code scale·(softmax − onehot(target))} from the whole row's log-sum-exp; zero for rows
-     * without a target.
-     */
-    private static void softmaxGradient(MemorySegment logits, Tensor targets, MemorySegment lse, int lo, float scale, int n, int part) {
-        int lanes = S.length();
-        WorkerPool.get().parallelFor(n, Math.max(1, (1 << 14) / Math.max(1, part)), (r0, r1) -> {
-            for (int r = r0; r < r1; r++) {
-                long base = (long) r * part;
-                int t = targets.getInt(r);
-                if (t < 0) {
-                    logits.asSlice(base * 4, (long) part * 4).fill((byte) 0);
-                    continue;
-                }
-                float l = lse.getAtIndex(F, r);
-                int j = 0;
-                for (; j + lanes <= part; j += lanes) {
-                    long off = (base + j) * 4;
-                    VectorMath.exp(FloatVector.fromMemorySegment(S, logits, off, ByteOrder.nativeOrder()).sub(l)).mul(scale)
-                            .intoMemorySegment(logits, off, ByteOrder.nativeOrder());
-                }
-                for (; j < part; j++) logits.setAtIndex(F, base + j, VectorMath.exp(logits.getAtIndex(F, base + j) - l) * scale);
-                t -= lo;
-                if (t >= 0 && t < part) logits.setAtIndex(F, base + t, logits.getAtIndex(F, base + t) - scale);
-            }
-        });
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.tandem.optim;
 
+import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.WorkerPool;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -20,8 +21,8 @@ public final class AdamW8bit extends BaseOptimizer {
     private final AdamW.Settings s;
     private final List<StateVector> m = new ArrayList<>(), v = new ArrayList<>();
 
-    public AdamW8bit(AdamW.Settings settings, List<ParamSlice> slices, ParamGroups groups, boolean stableEmbedding) {
-        super(slices, groups);
+    public AdamW8bit(AdamW.Settings settings, List<ParamSlice> slices, ParamGroups groups, boolean stableEmbedding, Kernels kernels) {
+        super(slices, groups, kernels);
         this.s = settings;
         for (ParamSlice p : this.slices) {
             boolean eight = EightBit.quantizes(p, stableEmbedding);

@@ -1,5 +1,6 @@
 package dev.tandem.optim;
 
+import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.Tensor;
 import java.util.List;
 import java.util.Map;
@@ -9,11 +10,14 @@ abstract class BaseOptimizer implements Optimizer {
     protected final List<ParamSlice> slices;
     protected final OptimizerState state = new OptimizerState();
     protected final ParamGroups groups;
+    /** The kernels this optimizer computes with (the rank's provider). */
+    protected final Kernels kernels;
     protected long t;
 
-    BaseOptimizer(List<ParamSlice> slices, ParamGroups groups) {
+    BaseOptimizer(List<ParamSlice> slices, ParamGroups groups, Kernels kernels) {
         this.slices = List.copyOf(slices);
         this.groups = groups;
+        this.kernels = kernels;
     }
 
     /** The learning rate of slice {@code s} (its group's multiplier applied). */

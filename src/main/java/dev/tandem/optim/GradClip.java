@@ -9,10 +9,10 @@ public final class GradClip {
     private GradClip() {}
 
     /** The L2 norm of all gradients together (a missing gradient counts as zero). */
-    public static double globalNorm(List<Parameter> params) {
+    public static double globalNorm(List<Parameter> params, Kernels kernels) {
         double sq = 0;
         for (Parameter p : params) {
-            if (p.gradOrNull() != null) sq += Kernels.fast().squaredNorm(p.grad().data(), p.numel());
+            if (p.gradOrNull() != null) sq += kernels.squaredNorm(p.grad().data(), p.numel());
         }
         return Math.sqrt(sq);
     }
@@ -23,11 +23,11 @@ public final class GradClip {
      *
      * @return the norm before clipping
      */
-    public static double clip(List<Parameter> params, double norm, double maxNorm) {
+    public static double clip(List<Parameter> params, double norm, double maxNorm, Kernels kernels) {
         if (maxNorm > 0 && norm > maxNorm) {
             float scale = (float) (maxNorm / (norm + 1e-6));
             for (Parameter p : params) {
-                if (p.gradOrNull() != null) Kernels.fast().scale(p.grad().data(), scale, p.numel());
+                if (p.gradOrNull() != null) kernels.scale(p.grad().data(), scale, p.numel());
             }
         }
         return norm;

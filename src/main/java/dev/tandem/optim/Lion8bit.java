@@ -1,5 +1,6 @@
 package dev.tandem.optim;
 
+import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.WorkerPool;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -17,8 +18,8 @@ public final class Lion8bit extends BaseOptimizer {
     private final Lion.Settings s;
     private final List<StateVector> m = new ArrayList<>();
 
-    public Lion8bit(Lion.Settings settings, List<ParamSlice> slices, ParamGroups groups, boolean stableEmbedding) {
-        super(slices, groups);
+    public Lion8bit(Lion.Settings settings, List<ParamSlice> slices, ParamGroups groups, boolean stableEmbedding, Kernels kernels) {
+        super(slices, groups, kernels);
         this.s = settings;
         for (ParamSlice p : this.slices) {
             m.add(StateVector.create(state, OptimizerState.prefix(p) + ".exp_avg", p.length(), QuantMap.SIGNED,

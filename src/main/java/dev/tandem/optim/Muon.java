@@ -1,5 +1,6 @@
 package dev.tandem.optim;
 
+import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
@@ -38,14 +39,14 @@ public final class Muon extends BaseOptimizer {
     private final List<Tensor> buf = new ArrayList<>();
     private final AdamW adam;
 
-    public Muon(Settings settings, AdamW.Settings adamSettings, List<ParamSlice> slices, ParamGroups groups) {
-        super(hidden(slices, true), groups);
+    public Muon(Settings settings, AdamW.Settings adamSettings, List<ParamSlice> slices, ParamGroups groups, Kernels kernels) {
+        super(hidden(slices, true), groups, kernels);
         this.s = settings;
         for (ParamSlice p : this.slices) {
             WholeMatrices.require("Muon", p);
             buf.add(state.f32(p.name() + ".momentum_buffer", p.shape()));
         }
-        this.adam = new AdamW(adamSettings, hidden(slices, false), groups);
+        this.adam = new AdamW(adamSettings, hidden(slices, false), groups, kernels);
     }
 
     /** Whether Muon (rather than its AdamW) updates this parameter: a hidden 2-D weight. */
@@ -92,7 +93,7 @@ public final class Muon extends BaseOptimizer {
                     m.setAtIndex(F, j, mj);
                     us.setAtIndex(F, j, s.nesterov() ? (1 - beta) * gj + beta * mj : mj);
                 }
-                NewtonSchulz.orthogonalize(us, in, out, s.nsSteps(), o.data());
+                NewtonSchulz.orthogonalize(us, in, out, s.nsSteps(), o.data(), kernels);
                 MemorySegment os = o.data();
                 for (int j = 0; j < n; j++) p.setAtIndex(F, j, p.getAtIndex(F, j) * decay - lrUpdate * os.getAtIndex(F, j));
             }

@@ -19,11 +19,10 @@ public final class NewtonSchulz {
 
     private NewtonSchulz() {}
 
-    /** Writes NS(g) of the row-major {@code rows×cols} matrix {@code g} into {@code out} (same layout). */
-    public static void orthogonalize(MemorySegment g, int rows, int cols, int steps, MemorySegment out) {
+    /** Writes NS(g) of the row-major {@code rows×cols} matrix {@code g} into {@code out} (same layout), with kernels {@code k}. */
+    public static void orthogonalize(MemorySegment g, int rows, int cols, int steps, MemorySegment out, Kernels k) {
         boolean transpose = rows > cols;
         int r = transpose ? cols : rows, c = transpose ? rows : cols;
-        Kernels k = Kernels.fast();
         try (Tensor x = Tensor.zeros(MemoryCategory.OTHER, r, c);
              Tensor next = Tensor.zeros(MemoryCategory.OTHER, r, c);
              Tensor gram = Tensor.zeros(MemoryCategory.OTHER, r, r);

@@ -3,6 +3,7 @@ package dev.tandem.optim;
 import dev.tandem.TandemException;
 import dev.tandem.nn.Parameter;
 import dev.tandem.plan.OptimizerSpec;
+import dev.tandem.tensor.Kernels;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -46,8 +47,8 @@ public final class Optimizers {
         return OPTIONS.getOrDefault(name, Set.of()).contains(option);
     }
 
-    /** An optimizer called {@code name} over {@code slices}. */
-    public static Optimizer create(String name, OptimizerSettings s, List<ParamSlice> slices) {
+    /** An optimizer called {@code name} over {@code slices}, computing with {@code kernels}. */
+    public static Optimizer create(String name, OptimizerSettings s, List<ParamSlice> slices, Kernels kernels) {
         Set<String> known = OPTIONS.get(name);
         if (known == null) {
             throw new TandemException("unknown optimizer '" + name + "': use one of " + String.join(", ", NAMES));
@@ -56,10 +57,10 @@ public final class Optimizers {
         ParamGroups g = s.groups();
         float wd = s.weightDecay();
         return switch (name) {
-            case "adamw" -> new AdamW(s.adamw(), slices, g);
-            case "adamw8bit" -> new AdamW8bit(s.adamw(), slices, g, s.flag("stable_embedding", false));
-            case "lion" -> new Lion(lion(s), slices, g);
-            case "lion8bit" -> new Lion8bit(lion(s), slices, g, s.flag("stable_embedding", false));
+            case "adamw" -> new AdamW(s.adamw(), slices, g, kernels);
+            case "adamw8bit" -> new AdamW8bit(s.adamw(), slices, g, s.flag("stable_embedding", false), kernels);
+            case "lion" -> new Lion(lion(s), slices, g, kernels);
+            case "lion8bit" -> new Lion8bit(lion(s), slices, g, s.flag("stable_embedding", false), kernels);
             case "muon" -> {
                 Muon.Scale scale = switch (s.text("lr_scale", "spectral")) {
                     case "spectral" -> Muon.Scale.SPECTRAL;
@@ -71,7 +72,7 @@ public final class Optimizers {
                 int ns = s.integer("ns_steps", 5);
                 if (ns < 1) throw new TandemException("optimizer option 'ns_steps' must be >= 1, got " + ns);
                 yield new Muon(new Muon.Settings(s.number("momentum", 0.95f), s.flag("nesterov", true), ns, scale, ratio, wd),
-                        s.adamw(), slices, g);
+                        s.adamw(), slices, g, kernels);
             }
             case "soap" -> {
                 int every = s.integer("precondition_every", 10), maxDim = s.integer("max_precond_dim", 10000);
@@ -79,9 +80,9 @@ public final class Optimizers {
                     throw new TandemException("optimizer options 'precondition_every' must be >= 1 and 'max_precond_dim' >= 0");
                 }
                 yield new Soap(new Soap.Settings(beta(s, "beta1", 0.95f), beta(s, "beta2", 0.95f), s.eps(), wd,
-                        s.number("shampoo_beta", -1f), every, maxDim), slices, g);
+                        s.number("shampoo_beta", -1f), every, maxDim), slices, g, kernels);
             }
-            case "sgd" -> new Sgd(new Sgd.Settings(beta(s, "momentum", 0.9f), s.flag("nesterov", false), wd), slices, g);
+            case "sgd" -> new Sgd(new Sgd.Settings(beta(s, "momentum", 0.9f), s.flag("nesterov", false), wd), slices, g, kernels);
             default -> throw new IllegalStateException(name);
         };
     }

@@ -44,8 +44,8 @@ public final class Soap extends BaseOptimizer {
     private final Settings s;
     private final List<Entry> entries = new ArrayList<>();
 
-    public Soap(Settings settings, List<ParamSlice> slices, ParamGroups groups) {
-        super(slices, groups);
+    public Soap(Settings settings, List<ParamSlice> slices, ParamGroups groups, Kernels kernels) {
+        super(slices, groups, kernels);
         this.s = settings;
         for (ParamSlice p : this.slices) {
             if (p.shape().length > 2) throw new TandemException("SOAP supports parameters of rank 1 and 2, not " + p.name());
@@ -129,8 +129,8 @@ public final class Soap extends BaseOptimizer {
      * {@code out = Q0ᵀ·x·Q1} (into the basis) or {@code Q0·x·Q1ᵀ} (back), skipping sides without a
      * basis; {@code tmp} is scratch of the same size and may be {@code x} itself.
      */
-    private static void project(Entry e, MemorySegment x, MemorySegment out, MemorySegment tmp, boolean back) {
-        Kernels kk = Kernels.fast();
+    private void project(Entry e, MemorySegment x, MemorySegment out, MemorySegment tmp, boolean back) {
+        Kernels kk = kernels;
         int r = e.rows, c = e.cols;
         MemorySegment cur = x;
         if (e.q0 != null) {
@@ -151,8 +151,8 @@ public final class Soap extends BaseOptimizer {
         float beta = s.shampooBeta() >= 0 ? s.shampooBeta() : s.beta2();
         MemorySegment g = e.slice.grad();
         int r = e.rows, c = e.cols;
-        if (e.gg0 != null) Kernels.fast().gemm(false, true, r, r, c, 1 - beta, g, 0, c, g, 0, c, beta, e.gg0.data(), 0, r);
-        if (e.gg1 != null) Kernels.fast().gemm(true, false, c, c, r, 1 - beta, g, 0, c, g, 0, c, beta, e.gg1.data(), 0, c);
+        if (e.gg0 != null) kernels.gemm(false, true, r, r, c, 1 - beta, g, 0, c, g, 0, c, beta, e.gg0.data(), 0, r);
+        if (e.gg1 != null) kernels.gemm(true, false, c, c, r, 1 - beta, g, 0, c, g, 0, c, beta, e.gg1.data(), 0, c);
     }
 
     private static void eigenbasis(Tensor gg, Tensor q, int n) {
@@ -174,7 +174,7 @@ public final class Soap extends BaseOptimizer {
 
     private void powerStep(Entry e, Tensor gg, Tensor q, int d, int side) {
         try (Tensor mq = Tensor.zeros(MemoryCategory.OTHER, d, d)) {
-            Kernels.fast().gemm(false, false, d, d, d, 1f, gg.data(), 0, d, q.data(), 0, d, 0f, mq.data(), 0, d);
+            kernels.gemm(false, false, d, d, d, 1f, gg.data(), 0, d, q.data(), 0, d, 0f, mq.data(), 0, d);
             // estimated eigenvalue of column j: q_jᵀ·GG·q_j
             double[] est = new double[d];
             for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) est[j] += (double) q.get((long) i * d + j) * mq.get((long) i * d + j);

@@ -6,6 +6,7 @@ import dev.tandem.nn.Hooks;
 import dev.tandem.nn.Parameter;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.plan.ZeroStage;
+import dev.tandem.tensor.Kernels;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -37,6 +38,7 @@ import java.util.function.Predicate;
 public final class DataParallel implements Hooks, AutoCloseable {
     private final ProcessGroup group;
     private final ZeroStage stage;
+    private final Kernels kernels;
     private final List<FlatUnit> units = new ArrayList<>();
     /** The units each module held on this rank uses. */
     private final Map<String, List<FlatUnit>> unitsOf = new LinkedHashMap<>();
@@ -46,9 +48,11 @@ public final class DataParallel implements Hooks, AutoCloseable {
     private boolean training;
     private long blockedNanos;
 
-    private DataParallel(GPT model, ProcessGroup group, ZeroStage stage, Collection<String> held, Predicate<Parameter> updatedWhole) {
+    private DataParallel(GPT model, ProcessGroup group, ZeroStage stage, Collection<String> held, Predicate<Parameter> updatedWhole,
+                         Kernels kernels) {
         this.group = group;
         this.stage = stage;
+        this.kernels = kernels;
         Map<String, List<Parameter>> modules = model.moduleParameters();
         this.order = List.copyOf(modules.keySet());
         for (String m : held) {
@@ -96,9 +100,9 @@ public final class DataParallel implements Hooks, AutoCloseable {
         List<Parameter> whole = new ArrayList<>(), rest = new ArrayList<>();
         for (Parameter p : params) (stage.shardsOptimizer() && updatedWhole.test(p) ? whole : rest).add(p);
         List<FlatUnit> us = new ArrayList<>();
-        if (!rest.isEmpty()) us.add(FlatUnit.sharded(name, rest, stage, group));
+        if (!rest.isEmpty()) us.add(FlatUnit.sharded(name, rest, stage, group, kernels));
         // The unit's index decides who wins ties, so successive blocks put their largest matrix on different ranks.
-        if (!whole.isEmpty()) us.add(FlatUnit.ownedWhole(name + " (whole)", whole, stage, group, index));
+        if (!whole.isEmpty()) us.add(FlatUnit.ownedWhole(name + " (whole)", whole, stage, group, index, kernels));
         units.addAll(us);
         return us;
     }
@@ -107,10 +111,11 @@ public final class DataParallel implements Hooks, AutoCloseable {
      * Wraps {@code model} for data parallelism over {@code group} at ZeRO {@code stage}, for an
      * element-wise optimizer (every parameter may be cut between ranks). Every rank must start
      * from the same parameters (same seed); the model's parameters move into flat buffers owned
-     * by the returned object, which must be closed before the model.
+     * by the returned object, which must be closed before the model. {@code kernels} accumulate and
+     * clip the gradients.
      */
-    public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage) {
-        return apply(model, group, stage, model.moduleParameters().keySet(), p -> false);
+    public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage, Kernels kernels) {
+        return apply(model, group, stage, model.moduleParameters().keySet(), p -> false, kernels);
     }
 
     /**
@@ -118,22 +123,22 @@ public final class DataParallel implements Hooks, AutoCloseable {
      * whole ({@code Optimizers.updatedWhole(name)}): at ZeRO ≥ 1 each of them is owned by one rank,
      * and {@link #optimizerSlices()} gives that rank the whole parameter.
      */
-    public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage, Predicate<Parameter> updatedWhole) {
-        return apply(model, group, stage, model.moduleParameters().keySet(), updatedWhole);
+    public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage, Predicate<Parameter> updatedWhole, Kernels kernels) {
+        return apply(model, group, stage, model.moduleParameters().keySet(), updatedWhole, kernels);
     }
 
     /**
      * Wraps only the named {@code modules} of {@code model} (e.g. one pipeline stage's; names as
      * in {@link GPT#moduleParameters()}); parameters used by no held module are left alone.
      */
-    public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage, Collection<String> modules) {
-        return apply(model, group, stage, modules, p -> false);
+    public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage, Collection<String> modules, Kernels kernels) {
+        return apply(model, group, stage, modules, p -> false, kernels);
     }
 
     /** The general form: the named {@code modules}, with {@code updatedWhole} parameters owned whole. */
     public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage, Collection<String> modules,
-                                     Predicate<Parameter> updatedWhole) {
-        return new DataParallel(model, group, stage, Set.copyOf(modules), updatedWhole);
+                                     Predicate<Parameter> updatedWhole, Kernels kernels) {
+        return new DataParallel(model, group, stage, Set.copyOf(modules), updatedWhole, kernels);
     }
 
     public int rank() {
@@ -150,6 +155,11 @@ public final class DataParallel implements Hooks, AutoCloseable {
 
     public ProcessGroup group() {
         return group;
+    }
+
+    /** The kernels the gradients are accumulated and clipped with (those of the rank's ops). */
+    public Kernels kernels() {
+        return kernels;
     }
 
     /** Marks the micro-batch about to run (stages 0–1 reduce gradients only after the last). */
@@ -258,7 +268,7 @@ public final class DataParallel implements Hooks, AutoCloseable {
      * across ranks.
      */
     public double clipGradients(double maxNorm) {
-        return GradientNorm.clip(optimizerSlices(), s -> true, stage.shardsOptimizer() ? List.of(group) : List.of(), maxNorm);
+        return GradientNorm.clip(optimizerSlices(), s -> true, stage.shardsOptimizer() ? List.of(group) : List.of(), maxNorm, kernels);
     }
 
     /** After the optimizer step: every rank gets the updated parameters. */

@@ -51,6 +51,7 @@ final class FlatUnit implements AutoCloseable {
     private final long shard;
     private final ZeroStage stage;
     private final ProcessGroup group;
+    private final Kernels kernels;
 
     private Tensor fullParams;   // stages 0–2: persistent; stage 3: while gathered
     private Tensor shardParams;  // stage 3
@@ -61,23 +62,24 @@ final class FlatUnit implements AutoCloseable {
     private Work gathering;      // stage 3: an all-gather started ahead of use (prefetch)
 
     /** Parameters end to end, cut into N equal shards. */
-    static FlatUnit sharded(String name, List<Parameter> params, ZeroStage stage, ProcessGroup group) {
-        return new FlatUnit(name, params, stage, group, null);
+    static FlatUnit sharded(String name, List<Parameter> params, ZeroStage stage, ProcessGroup group, Kernels kernels) {
+        return new FlatUnit(name, params, stage, group, null, kernels);
     }
 
     /**
      * Every parameter inside the shard of the rank that owns it. {@code firstOwner} breaks ties in
      * the assignment; rotating it from unit to unit spreads the largest matrices over the ranks.
      */
-    static FlatUnit ownedWhole(String name, List<Parameter> params, ZeroStage stage, ProcessGroup group, int firstOwner) {
+    static FlatUnit ownedWhole(String name, List<Parameter> params, ZeroStage stage, ProcessGroup group, int firstOwner, Kernels kernels) {
         long[] sizes = new long[params.size()];
         for (int i = 0; i < sizes.length; i++) sizes[i] = params.get(i).numel();
-        return new FlatUnit(name, params, stage, group, MatrixAssignment.assign(sizes, group.size(), firstOwner));
+        return new FlatUnit(name, params, stage, group, MatrixAssignment.assign(sizes, group.size(), firstOwner), kernels);
     }
 
     /** @param owner the owning rank of each parameter, or null to cut equal shards */
-    private FlatUnit(String name, List<Parameter> params, ZeroStage stage, ProcessGroup group, int[] owner) {
+    private FlatUnit(String name, List<Parameter> params, ZeroStage stage, ProcessGroup group, int[] owner, Kernels kernels) {
         this.name = name;
+        this.kernels = kernels;
         this.params = List.copyOf(params);
         this.stage = stage;
         this.group = group;
@@ -195,7 +197,7 @@ final class FlatUnit implements AutoCloseable {
         pending.await();
         pending = null;
         if (stage.shardsGradients()) {
-            Kernels.fast().axpy(1f, reduced.data(), gradShard.data(), shard);
+            kernels.axpy(1f, reduced.data(), gradShard.data(), shard);
             reduced.close();
             reduced = null;
             for (Parameter p : params) p.unbindGrad();

@@ -16,14 +16,15 @@ public final class GradientNorm {
     private GradientNorm() {}
 
     /** @return the global norm before clipping to {@code maxNorm} (0 = no clipping) */
-    public static double clip(List<ParamSlice> slices, Predicate<ParamSlice> counts, List<ProcessGroup> sumOver, double maxNorm) {
+    public static double clip(List<ParamSlice> slices, Predicate<ParamSlice> counts, List<ProcessGroup> sumOver, double maxNorm,
+                              Kernels kernels) {
         double sq = 0;
-        for (ParamSlice s : slices) if (counts.test(s)) sq += Kernels.fast().squaredNorm(s.grad(), s.length());
+        for (ParamSlice s : slices) if (counts.test(s)) sq += kernels.squaredNorm(s.grad(), s.length());
         for (ProcessGroup g : sumOver) sq = GroupSum.of(g, sq);
         double norm = Math.sqrt(sq);
         if (maxNorm > 0 && norm > maxNorm) {
             float scale = (float) (maxNorm / (norm + 1e-6));
-            for (ParamSlice s : slices) Kernels.fast().scale(s.grad(), scale, s.length());
+            for (ParamSlice s : slices) kernels.scale(s.grad(), scale, s.length());
         }
         return norm;
     }

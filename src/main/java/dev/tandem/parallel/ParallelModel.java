@@ -45,11 +45,13 @@ public final class ParallelModel implements AutoCloseable {
     private final Pipeline pipeline; // null when plan.pp() == 1
     private final DataParallel dp;
     private final RecomputePolicy recompute;
+    private final Kernels kernels;
 
-    private ParallelModel(GPT model, Plan plan, Mesh mesh) {
+    private ParallelModel(GPT model, Plan plan, Mesh mesh, Kernels kernels) {
         requireSupported(plan);
         this.model = model;
         this.mesh = mesh;
+        this.kernels = kernels;
         this.recompute = plan.recompute();
         this.tp = plan.tp() > 1 ? TensorParallel.apply(model, mesh.group("tp"), plan.sequenceParallel()) : null;
         Predicate<Parameter> whole = Optimizers.updatedWhole(plan.optimizer().name());
@@ -61,10 +63,10 @@ public final class ParallelModel implements AutoCloseable {
                             plan.stageLayers().stream().mapToInt(Integer::intValue).toArray());
             pipeline = Pipeline.apply(model, mesh.group("pp"), layout, PipelineSchedule.of(plan.schedule()), this::ops,
                     plan.sequenceParallel() ? plan.tp() : 1);
-            dp = DataParallel.apply(model, mesh.group("dp"), plan.zero(), pipeline.modules(), whole);
+            dp = DataParallel.apply(model, mesh.group("dp"), plan.zero(), pipeline.modules(), whole, kernels);
         } else {
             pipeline = null;
-            dp = DataParallel.apply(model, mesh.group("dp"), plan.zero(), whole);
+            dp = DataParallel.apply(model, mesh.group("dp"), plan.zero(), whole, kernels);
         }
     }
 
@@ -91,14 +93,20 @@ public final class ParallelModel implements AutoCloseable {
     /**
      * Applies {@code plan} to {@code model}, which must hold the same whole parameters on every rank.
      * The model's parameters move into storage owned by the result, which must be closed before the
-     * model; closing it also closes {@code mesh}'s groups.
+     * model; closing it also closes {@code mesh}'s groups. The model computes with {@code kernels}
+     * (the rank's provider).
      */
-    public static ParallelModel parallelize(GPT model, Plan plan, Mesh mesh) {
-        return new ParallelModel(model, plan, mesh);
+    public static ParallelModel parallelize(GPT model, Plan plan, Mesh mesh, Kernels kernels) {
+        return new ParallelModel(model, plan, mesh, kernels);
     }
 
     public GPT model() {
         return model;
+    }
+
+    /** The kernels this rank's model and gradients compute with. */
+    public Kernels kernels() {
+        return kernels;
     }
 
     public DataParallel dataParallel() {
@@ -122,7 +130,7 @@ public final class ParallelModel implements AutoCloseable {
 
     /** Ops for a tape of this model, with the plan's activation recomputation. */
     public Ops ops(Tape tape) {
-        return new Ops(tape, Kernels.fast()).withRecompute(recompute);
+        return new Ops(tape, kernels).withRecompute(recompute);
     }
 
     public void zeroGrad() {
@@ -170,7 +178,7 @@ public final class ParallelModel implements AutoCloseable {
      * element's square is counted once, by its owner, and summed over all ranks.
      */
     public double clipGradients(double maxNorm) {
-        return GradientNorm.clip(dp.optimizerSlices(), this::owns, List.of(mesh.world()), maxNorm);
+        return GradientNorm.clip(dp.optimizerSlices(), this::owns, List.of(mesh.world()), maxNorm, kernels);
     }
 
     /** After the optimizer step: every rank gets the updated parameters it holds. */

@@ -150,7 +150,7 @@ public final class TensorParallel {
      */
     public double clipGradients(DataParallel dp, double maxNorm) {
         return GradientNorm.clip(dp.optimizerSlices(), s -> owns(s.name()), dp.stage().shardsOptimizer() ? List.of(group, dp.group()) : List.of(group),
-                maxNorm);
+                maxNorm, dp.kernels());
     }
 
     private boolean isSplit(ParamSlice s) {

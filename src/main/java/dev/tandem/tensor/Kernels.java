@@ -12,6 +12,11 @@ import java.lang.foreign.MemorySegment;
  *
  * <p>Convention for backward kernels: they <em>accumulate</em> ({@code +=}) into gradient
  * outputs, because a tensor used by several ops receives the sum of their gradients.
+ *
+ * <p>The kernels of attention, of the optimizers' updates and of the collectives' reductions are
+ * interfaces of their own ({@link #attention()}, {@link #optimizer()}, {@link #reductions()}),
+ * each with its reference and fast twin, so that each file keeps one job; this interface hands
+ * out the ones of the same implementation.
  */
 public interface Kernels {
 
@@ -24,6 +29,15 @@ public interface Kernels {
     static Kernels reference() {
         return ScalarKernels.INSTANCE;
     }
+
+    /** Causal self-attention, forward and backward. */
+    AttentionKernels attention();
+
+    /** The element-wise updates of the optimizers. */
+    OptimizerKernels optimizer();
+
+    /** The element-wise combinations of the collectives. */
+    ReductionKernels reductions();
 
     /**
      * {@code C = alpha·op(A)·op(B) + beta·C} where op(A) is m×k and op(B) is k×n. With
@@ -93,7 +107,18 @@ public interface Kernels {
      * {@code dLogits = scale·(softmax(logits) − onehot(target))} per row, recomputing the softmax
      * from the saved log-sum-exp; {@code dLogits} may alias {@code logits}. Writes, not accumulates.
      */
-    void crossEntropyBackward(MemorySegment logits, MemorySegment targets, MemorySegment logSumExp,
+    default void crossEntropyBackward(MemorySegment logits, MemorySegment targets, MemorySegment logSumExp,
+                                      float scale, MemorySegment dLogits, int rows, int vocab) {
+        crossEntropyBackward(logits, targets, logSumExp, 0, scale, dLogits, rows, vocab);
+    }
+
+    /**
+     * {@link #crossEntropyBackward(MemorySegment, MemorySegment, MemorySegment, float, MemorySegment, int, int)}
+     * over a part of the vocabulary (vocabulary-parallel): the {@code vocab} columns are classes
+     * {@code firstClass} .. {@code firstClass + vocab − 1}, {@code logSumExp} is over each whole row,
+     * and a target outside the part adds no one-hot term; rows whose target is negative get zeros.
+     */
+    void crossEntropyBackward(MemorySegment logits, MemorySegment targets, MemorySegment logSumExp, int firstClass,
                               float scale, MemorySegment dLogits, int rows, int vocab);
 
     /** {@code out[r, :] = table[ids[r], :]}. */

@@ -17,6 +17,21 @@ public final class ScalarKernels implements Kernels {
 
     private ScalarKernels() {}
 
+    @Override
+    public AttentionKernels attention() {
+        return ScalarAttention.INSTANCE;
+    }
+
+    @Override
+    public OptimizerKernels optimizer() {
+        return ScalarOptimizerKernels.INSTANCE;
+    }
+
+    @Override
+    public ReductionKernels reductions() {
+        return ScalarReductions.INSTANCE;
+    }
+
     private static float f(MemorySegment s, long i) {
         return s.getAtIndex(F32, i);
     }
@@ -179,7 +194,7 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void crossEntropyBackward(MemorySegment logits, MemorySegment targets, MemorySegment logSumExp,
+    public void crossEntropyBackward(MemorySegment logits, MemorySegment targets, MemorySegment logSumExp, int firstClass,
                                      float scale, MemorySegment dLogits, int rows, int vocab) {
         for (int r = 0; r < rows; r++) {
             long base = (long) r * vocab;
@@ -187,7 +202,7 @@ public final class ScalarKernels implements Kernels {
             double lse = f(logSumExp, r);
             for (int v = 0; v < vocab; v++) {
                 double p = t < 0 ? 0 : Math.exp(f(logits, base + v) - lse);
-                put(dLogits, base + v, scale * (p - (v == t ? 1 : 0)));
+                put(dLogits, base + v, scale * (p - (t >= 0 && firstClass + v == t ? 1 : 0)));
             }
         }
     }

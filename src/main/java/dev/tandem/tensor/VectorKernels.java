@@ -24,7 +24,25 @@ public final class VectorKernels implements Kernels {
     /** Elements per task below which splitting across threads costs more than it saves. */
     private static final int GRAIN = 1 << 14;
 
+    private final AttentionKernels attention = new VectorAttention();
+    private final OptimizerKernels optimizer = new VectorOptimizerKernels();
+
     private VectorKernels() {}
+
+    @Override
+    public AttentionKernels attention() {
+        return attention;
+    }
+
+    @Override
+    public OptimizerKernels optimizer() {
+        return optimizer;
+    }
+
+    @Override
+    public ReductionKernels reductions() {
+        return VectorReductions.INSTANCE;
+    }
 
     static FloatVector load(MemorySegment s, long index) {
         return FloatVector.fromMemorySegment(S, s, index * 4, NATIVE);
@@ -350,7 +368,7 @@ public final class VectorKernels implements Kernels {
     }
 
     @Override
-    public void crossEntropyBackward(MemorySegment logits, MemorySegment targets, MemorySegment logSumExp,
+    public void crossEntropyBackward(MemorySegment logits, MemorySegment targets, MemorySegment logSumExp, int firstClass,
                                      float scale, MemorySegment dLogits, int rows, int vocab) {
         WorkerPool.get().parallelFor(rows, rowsPerTask(vocab), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
@@ -368,7 +386,8 @@ public final class VectorKernels implements Kernels {
                 for (; c < vocab; c++) {
                     dLogits.setAtIndex(F32, base + c, VectorMath.exp(logits.getAtIndex(F32, base + c) - lse) * scale);
                 }
-                dLogits.setAtIndex(F32, base + t, dLogits.getAtIndex(F32, base + t) - scale);
+                t -= firstClass;
+                if (t < vocab && t >= 0) dLogits.setAtIndex(F32, base + t, dLogits.getAtIndex(F32, base + t) - scale);
             }
         });
     }

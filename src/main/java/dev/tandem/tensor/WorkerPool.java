@@ -22,6 +22,12 @@ public final class WorkerPool {
         void run(int begin, int end);
     }
 
+    /** A range {@code [begin, end)} and its task index, below {@link #tasks}: for kernels with working memory per task. */
+    @FunctionalInterface
+    public interface TaskBody {
+        void run(int task, int begin, int end);
+    }
+
     private static volatile WorkerPool instance;
     private static final ThreadLocal<Boolean> IN_POOL = ThreadLocal.withInitial(() -> false);
 
@@ -82,22 +88,33 @@ public final class WorkerPool {
      * of at least {@code minPerTask} items each; returns when all are done.
      */
     public void parallelFor(int n, int minPerTask, RangeBody body) {
+        parallelTasks(n, minPerTask, (task, begin, end) -> body.run(begin, end));
+    }
+
+    /** The most tasks {@link #parallelTasks} splits {@code n} items into: task indices are below this. */
+    public int tasks(int n, int minPerTask) {
+        return Math.min(threads, Math.max(1, n / Math.max(1, minPerTask)));
+    }
+
+    /** {@link #parallelFor}, telling the body which task (0, 1, ...) each range is. */
+    public void parallelTasks(int n, int minPerTask, TaskBody body) {
         if (n <= 0) return;
-        int tasks = Math.min(threads, Math.max(1, n / Math.max(1, minPerTask)));
+        int tasks = tasks(n, minPerTask);
         if (tasks == 1 || executor == null || IN_POOL.get()) {
-            body.run(0, n);
+            body.run(0, 0, n);
             return;
         }
         List<Future<?>> futures = new ArrayList<>(tasks - 1);
         for (int t = 1; t < tasks; t++) {
+            int task = t;
             int begin = (int) ((long) n * t / tasks);
             int end = (int) ((long) n * (t + 1) / tasks);
-            futures.add(executor.submit(() -> body.run(begin, end)));
+            futures.add(executor.submit(() -> body.run(task, begin, end)));
         }
         boolean wasInPool = IN_POOL.get();
         IN_POOL.set(true);
         try {
-            body.run(0, (int) ((long) n / tasks));
+            body.run(0, 0, (int) ((long) n / tasks));
         } finally {
             IN_POOL.set(wasInPool);
         }

@@ -21,13 +21,16 @@ import java.util.function.IntConsumer;
  */
 public final class Generator {
     private final GPT model;
+    private final Kernels kernels;
     private final GPTConfig cfg;
     private final float[][] keys;   // per layer: [block_size, C]
     private final float[][] values; // per layer: [block_size, C]
     private int position;
 
-    public Generator(GPT model) {
+    /** Decodes with {@code model}, computing with {@code kernels}. */
+    public Generator(GPT model, Kernels kernels) {
         this.model = model;
+        this.kernels = kernels;
         this.cfg = model.config();
         this.keys = new float[cfg.nLayer()][cfg.blockSize() * cfg.nEmbd()];
         this.values = new float[cfg.nLayer()][cfg.blockSize() * cfg.nEmbd()];
@@ -66,7 +69,7 @@ public final class Generator {
         int c = cfg.nEmbd();
         try (Tape tape = Tape.inference(); Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, 1, 1)) {
             ids.setInt(0, token);
-            Ops ops = new Ops(tape, Kernels.fast());
+            Ops ops = new Ops(tape, kernels);
             Var x = ops.embed(ids, model.param("wte.weight"), model.param("wpe.weight"), position);
             for (int l = 0; l < cfg.nLayer(); l++) {
                 String h = "h." + l + ".";

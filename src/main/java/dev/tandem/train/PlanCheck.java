@@ -9,6 +9,7 @@ import dev.tandem.plan.ModelSpec;
 import dev.tandem.plan.Plan;
 import dev.tandem.plan.PlanInputException;
 import dev.tandem.plan.Prediction;
+import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import java.util.Locale;
 import java.util.Map;
@@ -31,8 +32,8 @@ final class PlanCheck {
         this.unmodelled = unmodelled;
     }
 
-    static PlanCheck predict(ModelSpec model, Plan plan, int globalBatch, int ranks) {
-        DeviceProbe.Measurement m = new TandemProbe().measure();
+    static PlanCheck predict(ModelSpec model, Plan plan, int globalBatch, int ranks, Kernels kernels) {
+        DeviceProbe.Measurement m = new TandemProbe(kernels).measure();
         ClusterSpec cluster = ClusterSpec.of(ranks, Calibration.hardware(m, ranks));
         CostModel cost = new CostModel(model, cluster, globalBatch);
         try {

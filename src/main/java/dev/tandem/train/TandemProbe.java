@@ -18,6 +18,13 @@ public final class TandemProbe implements DeviceProbe {
     private static final int N = 1024, REPEATS = 4, WARMUP = 12;
     private static final long COPY_BYTES = 64L << 20;
 
+    private final Kernels kernels;
+
+    /** Measures with {@code kernels}' GEMM. */
+    public TandemProbe(Kernels kernels) {
+        this.kernels = kernels;
+    }
+
     @Override
     public Measurement measure() {
         int threads = WorkerPool.get().threads();
@@ -30,19 +37,19 @@ public final class TandemProbe implements DeviceProbe {
                 "Tandem GEMM " + N + "³ on " + threads + " threads; segment copies of " + (COPY_BYTES >> 20) + " MiB");
     }
 
-    private static double gemmFlops() {
+    private double gemmFlops() {
         try (Tensor a = Tensor.zeros(MemoryCategory.OTHER, N, N); Tensor b = Tensor.zeros(MemoryCategory.OTHER, N, N);
              Tensor c = Tensor.zeros(MemoryCategory.OTHER, N, N)) {
             a.fill(0.5f);
             b.fill(0.25f);
             // Smaller calls first, so C2 has compiled the kernel before anything is timed.
             for (int rep = 0; rep < WARMUP; rep++) {
-                Kernels.fast().gemm(false, false, N / 4, N / 4, N / 4, 1f, a.data(), 0, N, b.data(), 0, N, 0f, c.data(), 0, N);
+                kernels.gemm(false, false, N / 4, N / 4, N / 4, 1f, a.data(), 0, N, b.data(), 0, N, 0f, c.data(), 0, N);
             }
             double best = 0;
             for (int rep = 0; rep < REPEATS; rep++) {
                 long t0 = System.nanoTime();
-                Kernels.fast().gemm(false, false, N, N, N, 1f, a.data(), 0, N, b.data(), 0, N, 0f, c.data(), 0, N);
+                kernels.gemm(false, false, N, N, N, 1f, a.data(), 0, N, b.data(), 0, N, 0f, c.data(), 0, N);
                 best = Math.max(best, 2.0 * N * N * N / ((System.nanoTime() - t0) / 1e9));
             }
             return best;

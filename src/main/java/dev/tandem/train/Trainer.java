@@ -24,6 +24,7 @@ import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.pipeline.BubbleReport;
 import dev.tandem.plan.Plan;
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.PeakFlops;
@@ -82,6 +83,7 @@ public final class Trainer {
         Plan plan = cfg.parallel();
         plan.validate(cfg.modelSpec(cfg.data().vocabSize()), world.size(), cfg.data().batchSize());
         if (cfg.run().threads() > 0) WorkerPool.configure(cfg.run().threads());
+        Kernels kernels = Kernels.fast(); // this rank's kernels: every op, optimizer and reduction of the run computes with them
         Path runDir = Path.of(cfg.run().runsDir(), cfg.run().name());
         try {
             Files.createDirectories(runDir);
@@ -96,8 +98,8 @@ public final class Trainer {
              TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.run().runsDir(), "cache"), cfg.data().valFraction(),
                      out::println);
              GPT model = Checkpointing.initialModel(cfg.gptConfig(tokenizer.vocabSize()), cfg.run().seed(), resume);
-             ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan));
-             Optimizer optimizer = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), pm.optimizerSlices());
+             ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
+             Optimizer optimizer = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), pm.optimizerSlices(), kernels);
              MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl"), resume != null) : null) {
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
             DataPosition start = resume == null ? new DataPosition(cfg.run().seed(), 0)
@@ -121,7 +123,7 @@ public final class Trainer {
             out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optim().name(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
             PlanCheck check = null;
             if (world.rank() == 0) {
-                check = PlanCheck.predict(cfg.modelSpec(mc.vocabSize()), plan, cfg.data().batchSize(), world.size());
+                check = PlanCheck.predict(cfg.modelSpec(mc.vocabSize()), plan, cfg.data().batchSize(), world.size(), kernels);
                 out.println(check.predictedLine());
             }
             world.barrier();

@@ -9,6 +9,7 @@ import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.plan.ZeroStage;
+import dev.tandem.tensor.TestKernels;
 import dev.tandem.train.config.TrainConfig;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -33,8 +34,8 @@ final class RankFixture implements AutoCloseable {
         this.optimizer = optimizer;
         this.group = g;
         this.model = GPT.initialized(config, 5);
-        this.dp = dev.tandem.parallel.DataParallel.apply(model, g, ZeroStage.of(stage), Optimizers.updatedWhole(optimizer));
-        this.opt = Optimizers.create(optimizer, TrainConfig.defaults().optimizerSettings(), dp.optimizerSlices());
+        this.dp = dev.tandem.parallel.DataParallel.apply(model, g, ZeroStage.of(stage), Optimizers.updatedWhole(optimizer), TestKernels.FAST);
+        this.opt = Optimizers.create(optimizer, TrainConfig.defaults().optimizerSettings(), dp.optimizerSlices(), TestKernels.FAST);
     }
 
     /** Every rank of an {@code n}-rank job at ZeRO {@code stage}, after {@code steps} optimizer steps. */

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.Precision;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -140,13 +141,13 @@ class GroupFeaturesTest {
 
     @Test
     void bf16RoundsToNearestEven() {
-        assertThat(Reductions.floatToBf16(1.0f)).isEqualTo((short) 0x3f80);
+        assertThat(Precision.floatToBf16(1.0f)).isEqualTo((short) 0x3f80);
         // 1 + 2^-8 is exactly half-way between bf16 1.0 and 1.0078125: ties to even (1.0)
-        assertThat(Reductions.floatToBf16(Float.intBitsToFloat(0x3f808000))).isEqualTo((short) 0x3f80);
-        assertThat(Reductions.floatToBf16(Float.intBitsToFloat(0x3f818000))).isEqualTo((short) 0x3f82);
-        assertThat(Reductions.floatToBf16(Float.intBitsToFloat(0x3f808001))).isEqualTo((short) 0x3f81);
-        assertThat(Float.isNaN(Reductions.bf16ToFloat(Reductions.floatToBf16(Float.NaN)))).isTrue();
-        assertThat(Reductions.bf16ToFloat(Reductions.floatToBf16(Float.POSITIVE_INFINITY))).isInfinite();
+        assertThat(Precision.floatToBf16(Float.intBitsToFloat(0x3f808000))).isEqualTo((short) 0x3f80);
+        assertThat(Precision.floatToBf16(Float.intBitsToFloat(0x3f818000))).isEqualTo((short) 0x3f82);
+        assertThat(Precision.floatToBf16(Float.intBitsToFloat(0x3f808001))).isEqualTo((short) 0x3f81);
+        assertThat(Float.isNaN(Precision.bf16ToFloat(Precision.floatToBf16(Float.NaN)))).isTrue();
+        assertThat(Precision.bf16ToFloat(Precision.floatToBf16(Float.POSITIVE_INFINITY))).isInfinite();
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.tandem.comm;
 
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.Precision;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -21,7 +22,7 @@ final class TestData {
         for (long i = 0; i < count; i++) {
             switch (type) {
                 case F32 -> s.setAtIndex(ValueLayout.JAVA_FLOAT, i, (float) (rnd.nextDouble() * 2 - 1));
-                case BF16 -> s.setAtIndex(ValueLayout.JAVA_SHORT, i, Reductions.floatToBf16((float) (rnd.nextDouble() * 2 - 1)));
+                case BF16 -> s.setAtIndex(ValueLayout.JAVA_SHORT, i, Precision.floatToBf16((float) (rnd.nextDouble() * 2 - 1)));
                 case I32 -> s.setAtIndex(ValueLayout.JAVA_INT, i, rnd.nextInt());
                 case U8 -> s.set(ValueLayout.JAVA_BYTE, i, (byte) rnd.nextInt(256));
                 default -> throw new IllegalArgumentException(type.toString());
@@ -33,7 +34,7 @@ final class TestData {
     static double get(MemorySegment s, DType type, long i) {
         return switch (type) {
             case F32 -> s.getAtIndex(ValueLayout.JAVA_FLOAT, i);
-            case BF16 -> Reductions.bf16ToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT, i));
+            case BF16 -> Precision.bf16ToFloat(s.getAtIndex(ValueLayout.JAVA_SHORT, i));
             case I32 -> s.getAtIndex(ValueLayout.JAVA_INT, i);
             case U8 -> s.get(ValueLayout.JAVA_BYTE, i) & 0xff;
             default -> throw new IllegalArgumentException(type.toString());

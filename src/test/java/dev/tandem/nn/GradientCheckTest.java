@@ -7,6 +7,7 @@ import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -47,7 +48,7 @@ class GradientCheckTest {
         SplittableRandom rng = new SplittableRandom(99);
         float[] weights;
         try (Tape tape = new Tape(Hooks.NONE)) {
-            Ops ops = new Ops(tape, Kernels.fast());
+            Ops ops = new Ops(tape, TestKernels.FAST);
             Var out = f.apply(ops);
             weights = new float[(int) out.value().numel()];
             if (out instanceof ScalarLoss) {
@@ -78,7 +79,7 @@ class GradientCheckTest {
 
     private static double objective(Function<Ops, Var> f, float[] weights) {
         try (Tape tape = Tape.inference()) {
-            Var out = f.apply(new Ops(tape, Kernels.fast()));
+            Var out = f.apply(new Ops(tape, TestKernels.FAST));
             double sum = 0;
             for (int i = 0; i < weights.length; i++) sum += (double) weights[i] * out.value().get(i);
             return sum;
@@ -142,7 +143,7 @@ class GradientCheckTest {
         SplittableRandom rng = new SplittableRandom(6);
         int time = 6, c = 4;
         try (Parameter qkv = leaf("qkv", rng, time, 3 * c); Tape tape = Tape.inference()) {
-            Ops ops = new Ops(tape, Kernels.fast());
+            Ops ops = new Ops(tape, TestKernels.FAST);
             float[] before = ops.attention(qkv, 1, time, 2).value().toFloatArray();
             // Changing the last token's k and v must not change any earlier output.
             for (int col = c; col < 3 * c; col++) qkv.value().set((long) (time - 1) * 3 * c + col, 5f);
@@ -207,7 +208,7 @@ class GradientCheckTest {
                 targets.setInt(i, rng.nextInt(17));
             }
             try (Tape tape = new Tape(Hooks.NONE)) {
-                model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f);
+                model.loss(new Ops(tape, TestKernels.FAST), ids, targets, 1f);
                 tape.backward();
             }
             List<String> failures = new ArrayList<>();
@@ -235,7 +236,7 @@ class GradientCheckTest {
 
     private static double gptLoss(GPT model, Tensor ids, Tensor targets) {
         try (Tape tape = Tape.inference()) {
-            return model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f);
+            return model.loss(new Ops(tape, TestKernels.FAST), ids, targets, 1f);
         }
     }
 }

@@ -9,6 +9,7 @@ import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -75,7 +76,7 @@ class RecomputeMemoryTest {
              Tensor ids = tokens(cfg, 0);
              Tensor targets = tokens(cfg, 1);
              Tape tape = new Tape(Hooks.NONE)) {
-            model.loss(new Ops(tape, Kernels.fast()).withRecompute(RecomputePolicy.every(mode)), ids, targets, 1f);
+            model.loss(new Ops(tape, TestKernels.FAST).withRecompute(RecomputePolicy.every(mode)), ids, targets, 1f);
             for (int i = 0; i < 3; i++) {
                 assertThat(tape.activationBytesByModule().get("h." + i)).as("h.%d", i)
                         .isEqualTo(BlockActivations.bytes(mode, cfg, BATCH, TIME));
@@ -106,7 +107,7 @@ class RecomputeMemoryTest {
              Tensor targets = tokens(cfg, 1)) {
             MemoryAccounting.resetPeaks();
             try (Tape tape = new Tape(Hooks.NONE)) {
-                model.loss(new Ops(tape, Kernels.fast()).withRecompute(policy), ids, targets, 1f);
+                model.loss(new Ops(tape, TestKernels.FAST).withRecompute(policy), ids, targets, 1f);
                 tape.backward();
             }
             return MemoryAccounting.peak(MemoryCategory.ACTIVATIONS);

@@ -11,6 +11,7 @@ import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -105,7 +106,7 @@ class RecomputeParityTest {
             try (Parameter w = new Parameter("w", Tensor.of(MemoryCategory.PARAMETERS, new float[] {1, 2, -3, 4}, 2, 2));
                  Parameter b = new Parameter("b", Tensor.of(MemoryCategory.PARAMETERS, new float[] {0.5f, -1}, 2));
                  Tape tape = new Tape(hooks)) {
-                Ops ops = new Ops(tape, Kernels.fast()).withRecompute(policy);
+                Ops ops = new Ops(tape, TestKernels.FAST).withRecompute(policy);
                 Var x = tape.activation(3, 2);
                 x.value().copyFrom(new float[] {1, -2, 3, 0.25f, -1, 2});
                 Var y = ops.module("h.0", x, (o, in) -> o.gelu(o.module("inner", in, (o2, v) -> o2.linear(v, w, b))));
@@ -159,7 +160,7 @@ class RecomputeParityTest {
                     }
                     Recorder hooks = new Recorder(run, modules);
                     try (Tape tape = new Tape(hooks)) {
-                        loss += model.loss(new Ops(tape, Kernels.fast()).withRecompute(policy), ids, targets, 1f / MICRO_BATCHES);
+                        loss += model.loss(new Ops(tape, TestKernels.FAST).withRecompute(policy), ids, targets, 1f / MICRO_BATCHES);
                         tape.backward();
                     }
                     hooks.checkReadyValues();

@@ -13,6 +13,7 @@ import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -78,7 +79,7 @@ class RecomputeZeroThreeTest {
             List<String> events = new ArrayList<>();
             Map<String, Integer> ready = new TreeMap<>();
             try (GPT model = GPT.initialized(CONFIG, 9);
-                 DataParallel dp = DataParallel.apply(model, group, ZeroStage.ZERO3);
+                 DataParallel dp = DataParallel.apply(model, group, ZeroStage.ZERO3, TestKernels.FAST);
                  Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, ROWS, TIME);
                  Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, ROWS, TIME)) {
                 Hooks hooks = recording(dp, events, ready);
@@ -91,7 +92,7 @@ class RecomputeZeroThreeTest {
                         fill(targets, data[1], firstRow);
                         dp.beginMicroBatch(micro, MICRO_BATCHES);
                         try (Tape tape = new Tape(hooks)) {
-                            loss += model.loss(new Ops(tape, Kernels.fast()).withRecompute(policy), ids, targets, 1f / MICRO_BATCHES);
+                            loss += model.loss(new Ops(tape, TestKernels.FAST).withRecompute(policy), ids, targets, 1f / MICRO_BATCHES);
                             tape.backward();
                         }
                     }
@@ -117,7 +118,7 @@ class RecomputeZeroThreeTest {
                 fill(ids, data[0], 0);
                 fill(targets, data[1], 0);
                 try (Tape tape = new Tape(Hooks.NONE)) {
-                    losses.add(model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f));
+                    losses.add(model.loss(new Ops(tape, TestKernels.FAST), ids, targets, 1f));
                     tape.backward();
                 }
                 for (Parameter p : model.parameters()) sgd(p.value().data(), p.grad().data(), p.numel());

@@ -7,6 +7,7 @@ import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -52,7 +53,7 @@ class EightBitTest {
     @Test
     void smallTensorsKeepFloat32State() {
         try (TestParam small = new TestParam("a", true, 4095); TestParam big = new TestParam("b", true, 4096);
-             AdamW8bit opt = new AdamW8bit(ADAM, List.of(small.slice, big.slice), ParamGroups.NONE, false)) {
+             AdamW8bit opt = new AdamW8bit(ADAM, List.of(small.slice, big.slice), ParamGroups.NONE, false, TestKernels.FAST)) {
             Map<String, Tensor> st = opt.state();
             assertThat(st.get("a.exp_avg").dtype()).isEqualTo(DType.F32);
             assertThat(st.get("a.exp_avg_sq").dtype()).isEqualTo(DType.F32);
@@ -71,15 +72,15 @@ class EightBitTest {
         try (TestParam p = new TestParam("h.0.mlp.c_fc.weight", true, 256, 256)) {
             long base = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE);
             long eight, full;
-            try (AdamW8bit opt = new AdamW8bit(ADAM, List.of(p.slice), ParamGroups.NONE, false)) {
+            try (AdamW8bit opt = new AdamW8bit(ADAM, List.of(p.slice), ParamGroups.NONE, false, TestKernels.FAST)) {
                 eight = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE) - base;
             }
-            try (AdamW opt = new AdamW(ADAM, List.of(p.slice))) {
+            try (AdamW opt = new AdamW(ADAM, List.of(p.slice), TestKernels.FAST)) {
                 full = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE) - base;
             }
             assertThat(eight).isEqualTo(2L * n + 8L * n / 256);
             assertThat(full).isEqualTo(8L * n);
-            try (Lion8bit opt = new Lion8bit(new Lion.Settings(0.9f, 0.99f, 0f), List.of(p.slice), ParamGroups.NONE, false)) {
+            try (Lion8bit opt = new Lion8bit(new Lion.Settings(0.9f, 0.99f, 0f), List.of(p.slice), ParamGroups.NONE, false, TestKernels.FAST)) {
                 assertThat(MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE) - base).isEqualTo(n + 4L * n / 256);
             }
         }
@@ -93,8 +94,8 @@ class EightBitTest {
     void firstStepMatchesHandComputation() {
         try (TestParam p = new TestParam("h.0.mlp.c_fc.weight", true, 64, 64).random(1, 0.02);
              TestParam q = new TestParam("h.0.mlp.c_fc.weight", true, 64, 64).random(1, 0.02);
-             AdamW8bit eight = new AdamW8bit(ADAM, List.of(p.slice), ParamGroups.NONE, false);
-             AdamW full = new AdamW(ADAM, List.of(q.slice))) {
+             AdamW8bit eight = new AdamW8bit(ADAM, List.of(p.slice), ParamGroups.NONE, false, TestKernels.FAST);
+             AdamW full = new AdamW(ADAM, List.of(q.slice), TestKernels.FAST)) {
             p.randomGrad(2, 1);
             q.randomGrad(2, 1);
             eight.step(1e-3f);
@@ -122,8 +123,8 @@ class EightBitTest {
     void tracksFloat32AdamW() {
         try (TestParam p = new TestParam("h.0.mlp.c_fc.weight", true, 64, 128).random(1, 0.02);
              TestParam q = new TestParam("h.0.mlp.c_fc.weight", true, 64, 128).random(1, 0.02);
-             AdamW8bit eight = new AdamW8bit(ADAM, List.of(p.slice), ParamGroups.NONE, false);
-             AdamW full = new AdamW(ADAM, List.of(q.slice))) {
+             AdamW8bit eight = new AdamW8bit(ADAM, List.of(p.slice), ParamGroups.NONE, false, TestKernels.FAST);
+             AdamW full = new AdamW(ADAM, List.of(q.slice), TestKernels.FAST)) {
             double[] start = q.values();
             for (int step = 0; step < 20; step++) {
                 p.randomGrad(100 + step, 1);
@@ -147,9 +148,9 @@ class EightBitTest {
         for (boolean eightBitState : new boolean[] {true, false}) {
             int n = eightBitState ? 4096 : 16;
             try (TestParam p = new TestParam("w", true, n).random(1, 0.02);
-                 AdamW8bit opt = new AdamW8bit(ADAM, List.of(p.slice), ParamGroups.NONE, false);
+                 AdamW8bit opt = new AdamW8bit(ADAM, List.of(p.slice), ParamGroups.NONE, false, TestKernels.FAST);
                  TestParam l = new TestParam("w", true, n).random(1, 0.02);
-                 Lion8bit lion = new Lion8bit(new Lion.Settings(0.9f, 0.99f, 0.1f), List.of(l.slice), ParamGroups.NONE, false)) {
+                 Lion8bit lion = new Lion8bit(new Lion.Settings(0.9f, 0.99f, 0.1f), List.of(l.slice), ParamGroups.NONE, false, TestKernels.FAST)) {
                 p.grad.fill(1f);
                 l.grad.fill(1f);
                 opt.step(1e-3f);
@@ -183,8 +184,8 @@ class EightBitTest {
     void stableEmbeddingKeepsFloat32State() {
         try (TestParam wte = new TestParam("wte.weight", false, 128, 64);
              TestParam fc = new TestParam("h.0.mlp.c_fc.weight", true, 64, 256);
-             AdamW8bit opt = new AdamW8bit(ADAM, List.of(wte.slice, fc.slice), ParamGroups.NONE, true);
-             AdamW8bit plain = new AdamW8bit(ADAM, List.of(wte.slice, fc.slice), ParamGroups.NONE, false)) {
+             AdamW8bit opt = new AdamW8bit(ADAM, List.of(wte.slice, fc.slice), ParamGroups.NONE, true, TestKernels.FAST);
+             AdamW8bit plain = new AdamW8bit(ADAM, List.of(wte.slice, fc.slice), ParamGroups.NONE, false, TestKernels.FAST)) {
             assertThat(opt.state().get("wte.weight.exp_avg").dtype()).isEqualTo(DType.F32);
             assertThat(opt.state().get("h.0.mlp.c_fc.weight.exp_avg").dtype()).isEqualTo(DType.U8);
             assertThat(plain.state().get("wte.weight.exp_avg").dtype()).isEqualTo(DType.U8);

@@ -15,14 +15,15 @@ import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.api.Test;
 
 /** What every optimizer must do: learn, and survive a checkpoint round trip bit for bit. */
 class EveryOptimizerTest {
@@ -59,7 +60,7 @@ class EveryOptimizerTest {
         OptimizerSettings s = OptimizerSettings.gpt().withWeightDecay(0f).withOptions(options);
         double first = 0, last = 0;
         try (GPT model = GPT.initialized(cfg, 7);
-             Optimizer opt = Optimizers.create(name, s, ParamSlice.wholes(model.parameters()));
+             Optimizer opt = Optimizers.create(name, s, ParamSlice.wholes(model.parameters()), TestKernels.FAST);
              Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.OTHER, 4, 16);
              Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.OTHER, 4, 16)) {
             for (int i = 0; i < 64; i++) {
@@ -69,7 +70,7 @@ class EveryOptimizerTest {
             for (int step = 0; step < 120; step++) {
                 model.zeroGrad();
                 try (Tape tape = new Tape(Hooks.NONE)) {
-                    last = model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f);
+                    last = model.loss(new Ops(tape, TestKernels.FAST), ids, targets, 1f);
                     tape.backward();
                 }
                 if (step == 0) first = last;
@@ -91,7 +92,7 @@ class EveryOptimizerTest {
         GPTConfig cfg = new GPTConfig(1, 2, 64, 80, 8); // c_fc has 64·256 elements: 8-bit state for real
         OptimizerSettings s = OptimizerSettings.gpt().withOptions(options);
         try (GPT a = GPT.initialized(cfg, 1); GPT b = GPT.initialized(cfg, 1);
-             Optimizer oa = Optimizers.create(name, s, ParamSlice.wholes(grads(a, 0)))) {
+             Optimizer oa = Optimizers.create(name, s, ParamSlice.wholes(grads(a, 0)), TestKernels.FAST)) {
             for (int t = 1; t <= 3; t++) {
                 grads(a, t);
                 oa.step(lr * 0.1f);
@@ -106,7 +107,7 @@ class EveryOptimizerTest {
                 saved.put(k, copy);
             });
             assertThat(saved).isNotEmpty();
-            try (Optimizer ob = Optimizers.create(name, s, ParamSlice.wholes(grads(b, 0)))) {
+            try (Optimizer ob = Optimizers.create(name, s, ParamSlice.wholes(grads(b, 0)), TestKernels.FAST)) {
                 ob.load(saved, oa.steps());
                 assertThat(ob.steps()).isEqualTo(3);
                 for (int t = 4; t <= 15; t++) {
@@ -151,7 +152,7 @@ class EveryOptimizerTest {
             // lr 0.5 on wte: the first Adam step moves it by half as much as the LayerNorm gain
             wte.grad.fill(1f);
             ln.grad.fill(1f);
-            try (AdamW opt = new AdamW(AdamW.Settings.gpt(), List.of(wte.slice, ln.slice), g)) {
+            try (AdamW opt = new AdamW(AdamW.Settings.gpt(), List.of(wte.slice, ln.slice), g, TestKernels.FAST)) {
                 opt.step(0.01f);
             }
             assertThat(wte.value.get(0)).isCloseTo(-0.005f, org.assertj.core.data.Offset.offset(1e-7f));
@@ -163,15 +164,15 @@ class EveryOptimizerTest {
 
     @Test
     void factoryNamesItsErrors() {
-        assertThatThrownBy(() -> Optimizers.create("adam", OptimizerSettings.gpt(), List.of()))
+        assertThatThrownBy(() -> Optimizers.create("adam", OptimizerSettings.gpt(), List.of(), TestKernels.FAST))
                 .hasMessageContaining("unknown optimizer 'adam'").hasMessageContaining("adamw8bit");
-        assertThatThrownBy(() -> Optimizers.create("lion", OptimizerSettings.gpt().withOptions(Map.of("momentum", "0.9")), List.of()))
+        assertThatThrownBy(() -> Optimizers.create("lion", OptimizerSettings.gpt().withOptions(Map.of("momentum", "0.9")), List.of(), TestKernels.FAST))
                 .hasMessageContaining("no option 'momentum'").hasMessageContaining("beta2");
-        assertThatThrownBy(() -> Optimizers.create("sgd", OptimizerSettings.gpt().withOptions(Map.of("nesterov", "yes")), List.of()))
+        assertThatThrownBy(() -> Optimizers.create("sgd", OptimizerSettings.gpt().withOptions(Map.of("nesterov", "yes")), List.of(), TestKernels.FAST))
                 .hasMessageContaining("true or false");
         assertThat(OptimizerSettings.parseOptions("momentum=0.95, nesterov=false")).containsEntry("nesterov", "false");
         for (String n : Optimizers.NAMES) {
-            try (Optimizer o = Optimizers.create(n, OptimizerSettings.gpt(), List.of())) {
+            try (Optimizer o = Optimizers.create(n, OptimizerSettings.gpt(), List.of(), TestKernels.FAST)) {
                 assertThat(o.state()).isEmpty();
             }
         }

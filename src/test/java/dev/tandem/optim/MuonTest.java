@@ -7,6 +7,7 @@ import static org.assertj.core.data.Offset.offset;
 import dev.tandem.TandemException;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -19,7 +20,7 @@ class MuonTest {
             int r = shape[0], c = shape[1];
             try (TestParam g = new TestParam("g", true, r, c).random(r * 31L + c, 1);
                  Tensor out = Tensor.zeros(MemoryCategory.OTHER, r, c)) {
-                NewtonSchulz.orthogonalize(g.value.data(), r, c, 5, out.data());
+                NewtonSchulz.orthogonalize(g.value.data(), r, c, 5, out.data(), TestKernels.FAST);
                 double[] sv = singularValues(out.toFloatArray(), r, c);
                 int k = Math.min(r, c);
                 // a square Gaussian matrix has singular values near 0 that five steps cannot lift; check the rest
@@ -94,7 +95,7 @@ class MuonTest {
             try (TestParam w = new TestParam("h.0.mlp.c_fc.weight", true, 2, 3).random(5, 0.5);
                  TestParam b = new TestParam("h.0.mlp.c_fc.bias", false, 3);
                  Muon opt = new Muon(new Muon.Settings(0.95f, true, 5, scale, 0.5f, 0.1f),
-                         new AdamW.Settings(0.9f, 0.95f, 1e-8f, 0.1f), List.of(w.slice, b.slice), ParamGroups.NONE)) {
+                         new AdamW.Settings(0.9f, 0.95f, 1e-8f, 0.1f), List.of(w.slice, b.slice), ParamGroups.NONE, TestKernels.FAST)) {
                 double[] p = w.values(), m = new double[6];
                 double lr = 0.02, beta = 0.95, wd = 0.1;
                 // rows/cols of the PyTorch [out, in] weight: out = 3, in = 2
@@ -131,7 +132,7 @@ class MuonTest {
              TestParam wte = new TestParam("wte.weight", false, 10, 4);
              TestParam ln = new TestParam("h.0.ln_1.weight", false, 4);
              Muon opt = (Muon) Optimizers.create("muon", OptimizerSettings.gpt(),
-                     List.of(attn.slice, proj.slice, wte.slice, ln.slice))) {
+                     List.of(attn.slice, proj.slice, wte.slice, ln.slice), TestKernels.FAST)) {
             Map<String, Tensor> st = opt.state();
             assertThat(st).containsKeys("h.0.attn.c_attn.weight.momentum_buffer", "h.0.attn.c_proj.weight.momentum_buffer",
                     "wte.weight.exp_avg", "h.0.ln_1.weight.exp_avg_sq");
@@ -146,9 +147,9 @@ class MuonTest {
         try (TestParam w = new TestParam("h.0.mlp.c_fc.weight", true, 4, 16)) {
             ParamSlice half = new ParamSlice(w.slice.name(), w.slice.shape(), true, 32, 32,
                     w.value.data().asSlice(128, 128), w.grad.data().asSlice(128, 128));
-            assertThatThrownBy(() -> Optimizers.create("muon", OptimizerSettings.gpt(), List.of(half)))
+            assertThatThrownBy(() -> Optimizers.create("muon", OptimizerSettings.gpt(), List.of(half), TestKernels.FAST))
                     .isInstanceOf(TandemException.class).hasMessageContaining("whole matrices").hasMessageContaining("Optimizers.updatedWhole(\"muon\")");
-            assertThatThrownBy(() -> Optimizers.create("soap", OptimizerSettings.gpt(), List.of(half)))
+            assertThatThrownBy(() -> Optimizers.create("soap", OptimizerSettings.gpt(), List.of(half), TestKernels.FAST))
                     .isInstanceOf(TandemException.class).hasMessageContaining("whole matrices");
         }
     }

@@ -3,6 +3,7 @@ package dev.tandem.optim;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.data.Offset.offset;
 
+import dev.tandem.tensor.TestKernels;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +15,7 @@ class SgdLionTest {
     void sgdMatchesHandComputedSteps() {
         for (boolean nesterov : new boolean[] {false, true}) {
             try (TestParam w = new TestParam("h.0.mlp.c_fc.weight", true, 1, 1);
-                 Sgd opt = new Sgd(new Sgd.Settings(0.9f, nesterov, 0.1f), List.of(w.slice), ParamGroups.NONE)) {
+                 Sgd opt = new Sgd(new Sgd.Settings(0.9f, nesterov, 0.1f), List.of(w.slice), ParamGroups.NONE, TestKernels.FAST)) {
                 w.value.set(0, 0.3f);
                 double p = 0.3, b = 0, lr = 0.05, mu = 0.9, wd = 0.1;
                 for (int t = 0; t < 3; t++) {
@@ -33,7 +34,7 @@ class SgdLionTest {
     @Test
     void lionMatchesHandComputedSteps() {
         try (TestParam w = new TestParam("h.0.mlp.c_fc.weight", true, 1, 1);
-             Lion opt = new Lion(new Lion.Settings(0.9f, 0.99f, 1f), List.of(w.slice), ParamGroups.NONE)) {
+             Lion opt = new Lion(new Lion.Settings(0.9f, 0.99f, 1f), List.of(w.slice), ParamGroups.NONE, TestKernels.FAST)) {
             w.value.set(0, 0.3f);
             double p = 0.3, m = 0, lr = 0.01, wd = 1;
             // g = 0.5, −0.25: c = 0.05 then 0.9·0.005 − 0.025 < 0 — the sign flips on the new gradient,
@@ -55,7 +56,7 @@ class SgdLionTest {
     @Test
     void lionStepMagnitudeIsLrOrZero() {
         try (TestParam w = new TestParam("h.0.mlp.c_fc.weight", true, 8, 16).random(1, 0.02);
-             Lion opt = new Lion(new Lion.Settings(0.9f, 0.99f, 0f), List.of(w.slice), ParamGroups.NONE)) {
+             Lion opt = new Lion(new Lion.Settings(0.9f, 0.99f, 0f), List.of(w.slice), ParamGroups.NONE, TestKernels.FAST)) {
             float lr = 1f / 1024; // a power of two: p ± lr is exact for |p| in the test's range
             for (int step = 0; step < 5; step++) {
                 w.randomGrad(10 + step, 1);
@@ -71,7 +72,7 @@ class SgdLionTest {
             }
         }
         try (TestParam z = new TestParam("x", false, 4);
-             Lion opt = new Lion(new Lion.Settings(0.9f, 0.99f, 0f), List.of(z.slice), ParamGroups.NONE)) {
+             Lion opt = new Lion(new Lion.Settings(0.9f, 0.99f, 0f), List.of(z.slice), ParamGroups.NONE, TestKernels.FAST)) {
             opt.step(0.1f); // zero gradient, zero momentum: sign(0) = 0, nothing moves
             assertThat(z.values()).containsOnly(0.0);
         }

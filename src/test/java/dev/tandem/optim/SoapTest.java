@@ -4,13 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.data.Offset.offset;
 
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class SoapTest {
     private static Soap soap(List<ParamSlice> slices, float wd) {
-        return new Soap(new Soap.Settings(0.95f, 0.95f, 1e-8f, wd, -1f, 10, 10000), slices, ParamGroups.NONE);
+        return new Soap(new Soap.Settings(0.95f, 0.95f, 1e-8f, wd, -1f, 10, 10000), slices, ParamGroups.NONE, TestKernels.FAST);
     }
 
     @Test
@@ -37,7 +38,7 @@ class SoapTest {
         try (TestParam s = new TestParam("h.0.ln_1.weight", false, 16).random(1, 1);
              TestParam a = new TestParam("h.0.ln_1.weight", false, 16).random(1, 1);
              Soap opt = soap(List.of(s.slice), 0f);
-             AdamW adam = new AdamW(new AdamW.Settings(0.95f, 0.95f, 1e-8f, 0f), List.of(a.slice))) {
+             AdamW adam = new AdamW(new AdamW.Settings(0.95f, 0.95f, 1e-8f, 0f), List.of(a.slice), TestKernels.FAST)) {
             s.randomGrad(100, 1);
             opt.step(1e-2f);
             for (int t = 1; t <= 12; t++) {

@@ -18,6 +18,7 @@ import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -120,8 +121,8 @@ class MatrixOptimizerZeroTest {
         LocalWorld.run(ranks, CommOptions.defaults(), g -> {
             int rows = BATCH / ranks;
             try (GPT model = GPT.initialized(MODEL, 11);
-                 DataParallel dp = DataParallel.apply(model, g, ZeroStage.of(stage), Optimizers.updatedWhole(optimizer));
-                 Optimizer opt = Optimizers.create(optimizer, settings(optimizer), dp.optimizerSlices());
+                 DataParallel dp = DataParallel.apply(model, g, ZeroStage.of(stage), Optimizers.updatedWhole(optimizer), TestKernels.FAST);
+                 Optimizer opt = Optimizers.create(optimizer, settings(optimizer), dp.optimizerSlices(), TestKernels.FAST);
                  Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, MODEL.blockSize());
                  Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, MODEL.blockSize())) {
                 for (int step = 0; step < STEPS; step++) {
@@ -130,7 +131,7 @@ class MatrixOptimizerZeroTest {
                     dp.beginMicroBatch(0, 1);
                     double loss;
                     try (Tape tape = new Tape(dp)) {
-                        loss = model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f);
+                        loss = model.loss(new Ops(tape, TestKernels.FAST), ids, targets, 1f);
                         tape.backward();
                     }
                     dp.finishGradients();

@@ -11,6 +11,7 @@ import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Split;
 import dev.tandem.plan.ZeroStage;
+import dev.tandem.tensor.TestKernels;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -74,7 +75,7 @@ class TensorParallelPlanTest {
             try (GPT heads = GPT.initialized(new GPTConfig(1, 3, 12, 32, 8), 1);
                  GPT vocab = GPT.initialized(new GPTConfig(1, 4, 16, 33, 8), 1);
                  GPT wrapped = GPT.initialized(new GPTConfig(1, 4, 16, 32, 8), 1);
-                 DataParallel dp = DataParallel.apply(wrapped, world, ZeroStage.ZERO0)) {
+                 DataParallel dp = DataParallel.apply(wrapped, world, ZeroStage.ZERO0, TestKernels.FAST)) {
                 assertThatThrownBy(() -> TensorParallel.apply(heads, world, false)).isInstanceOf(TandemException.class)
                         .hasMessageContaining("n_head = 3").hasMessageContaining("choose tp dividing n_head");
                 assertThatThrownBy(() -> TensorParallel.apply(vocab, world, false)).isInstanceOf(TandemException.class)

@@ -12,6 +12,7 @@ import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -42,8 +43,8 @@ final class TpRank implements AutoCloseable {
         this.model = model;
         this.mesh = Mesh.create(world, List.of(new Mesh.Axis("dp", dpSize), new Mesh.Axis("tp", tpSize)));
         this.tp = TensorParallel.apply(model, mesh.group("tp"), sequenceParallel);
-        this.dp = DataParallel.apply(model, mesh.group("dp"), ZeroStage.of(stage));
-        this.opt = new AdamW(AdamW.Settings.gpt(), dp.optimizerSlices());
+        this.dp = DataParallel.apply(model, mesh.group("dp"), ZeroStage.of(stage), TestKernels.FAST);
+        this.opt = new AdamW(AdamW.Settings.gpt(), dp.optimizerSlices(), TestKernels.FAST);
         int rows = BATCH / dp.size();
         this.ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, MODEL.blockSize());
         this.targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, MODEL.blockSize());
@@ -56,7 +57,7 @@ final class TpRank implements AutoCloseable {
         dp.beginMicroBatch(0, 1);
         double loss;
         try (Tape tape = new Tape(dp)) {
-            loss = model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f);
+            loss = model.loss(new Ops(tape, TestKernels.FAST), ids, targets, 1f);
             tape.backward();
         }
         dp.finishGradients();

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
  * scaled by the reduction length.
  */
 class KernelParityTest {
-    private final Kernels fast = Kernels.fast();
+    private final Kernels fast = TestKernels.FAST;
     private final Kernels ref = Kernels.reference();
 
     @AfterEach
@@ -290,6 +290,28 @@ class KernelParityTest {
                 ref.embeddingBackward(o1.data(), ids.data(), g2.data(), rows, dim);
                 assertClose(g1, g2, 1e-6);
             }
+        }
+    }
+
+    /**
+     * The vocabulary-parallel backward: a part of the vocabulary starting at class {@code first},
+     * the whole row's log-sum-exp, targets inside the part, outside it (another rank's) and absent.
+     */
+    @Property(tries = 20)
+    void crossEntropyBackwardOfAVocabularyPart(@ForAll @IntRange(min = 1, max = 20) int rows,
+                                               @ForAll @IntRange(min = 1, max = 300) int part, @ForAll @IntRange(min = 0, max = 3) int shard) {
+        SplittableRandom rng = new SplittableRandom(rows * 31L + part * 7L + shard);
+        int first = shard * part, vocab = 4 * part;
+        try (Tensor logits = random(rng, rows, part); Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.OTHER, rows);
+             Tensor lse = Tensor.zeros(MemoryCategory.OTHER, rows);
+             Tensor d1 = Tensor.zeros(MemoryCategory.OTHER, rows, part); Tensor d2 = Tensor.zeros(MemoryCategory.OTHER, rows, part)) {
+            for (int r = 0; r < rows; r++) {
+                targets.setInt(r, r % 5 == 4 ? -1 : rng.nextInt(vocab));
+                lse.set(r, (float) (Math.log(vocab) + rng.nextDouble()));
+            }
+            fast.crossEntropyBackward(logits.data(), targets.data(), lse.data(), first, 0.25f, d1.data(), rows, part);
+            ref.crossEntropyBackward(logits.data(), targets.data(), lse.data(), first, 0.25f, d2.data(), rows, part);
+            assertClose(d1, d2, 1e-6);
         }
     }
 

@@ -12,6 +12,7 @@ import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -27,8 +28,8 @@ class GeneratorTest {
              Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.OTHER, 1, tokens.length);
              Tape tape = Tape.inference()) {
             for (int i = 0; i < tokens.length; i++) ids.setInt(i, tokens[i]);
-            float[] full = model.logits(new Ops(tape, Kernels.fast()), ids).toFloatArray();
-            Generator gen = new Generator(model);
+            float[] full = model.logits(new Ops(tape, TestKernels.FAST), ids).toFloatArray();
+            Generator gen = new Generator(model, TestKernels.FAST);
             for (int t = 0; t < tokens.length; t++) {
                 float[] step = gen.feed(tokens[t]);
                 for (int v = 0; v < CFG.vocabSize(); v++) {
@@ -42,11 +43,11 @@ class GeneratorTest {
     @Test
     void samplingIsSeededAndStopsAtContext() {
         try (GPT model = GPT.initialized(CFG, 3)) {
-            List<Integer> a = new Generator(model).generate(new int[] {1, 2}, 50, new Sampler(1f, 5, 0.9f, 7), t -> { });
-            List<Integer> b = new Generator(model).generate(new int[] {1, 2}, 50, new Sampler(1f, 5, 0.9f, 7), t -> { });
+            List<Integer> a = new Generator(model, TestKernels.FAST).generate(new int[] {1, 2}, 50, new Sampler(1f, 5, 0.9f, 7), t -> { });
+            List<Integer> b = new Generator(model, TestKernels.FAST).generate(new int[] {1, 2}, 50, new Sampler(1f, 5, 0.9f, 7), t -> { });
             assertThat(a).isEqualTo(b).hasSize(CFG.blockSize() - 2);
             List<Integer> streamed = new ArrayList<>();
-            new Generator(model).generate(new int[] {4}, 3, new Sampler(0f, 0, 1f, 1), streamed::add);
+            new Generator(model, TestKernels.FAST).generate(new int[] {4}, 3, new Sampler(0f, 0, 1f, 1), streamed::add);
             assertThat(streamed).hasSize(3);
         }
     }
@@ -54,7 +55,7 @@ class GeneratorTest {
     @Test
     void promptLongerThanContextIsAClearError() {
         try (GPT model = GPT.initialized(CFG, 3)) {
-            assertThatThrownBy(() -> new Generator(model).generate(new int[13], 1, new Sampler(1f, 0, 1f, 1), t -> { }))
+            assertThatThrownBy(() -> new Generator(model, TestKernels.FAST).generate(new int[13], 1, new Sampler(1f, 0, 1f, 1), t -> { }))
                     .isInstanceOf(TandemException.class).hasMessageContaining("block_size is 12");
         }
     }

@@ -14,6 +14,7 @@ import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.TestKernels;
 import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -44,7 +45,8 @@ class StableEmbeddingConfigTest {
     /** 8-bit AdamW over a model of the config: wte (2048 × 32) is far above the 4096-element threshold. */
     private static DType wteStateDtype(TrainConfig cfg) {
         try (GPT model = GPT.initialized(new GPTConfig(1, 2, 32, 2048, 32, cfg.model().stableEmbedding()), 1);
-             Optimizer opt = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), ParamSlice.wholes(model.parameters()))) {
+             Optimizer opt = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), ParamSlice.wholes(model.parameters()),
+                     TestKernels.FAST)) {
             assertThat(opt.state().get("h.0.mlp.c_fc.weight.exp_avg").dtype()).isEqualTo(DType.U8);
             return opt.state().get("wte.weight.exp_avg").dtype();
         }

@@ -13,6 +13,7 @@ import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -32,7 +33,7 @@ class TrainingTest {
         GPTConfig cfg = new GPTConfig(2, 2, 32, 50, 16);
         SplittableRandom rng = new SplittableRandom(3);
         try (GPT model = GPT.initialized(cfg, 7);
-             AdamW opt = new AdamW(model.parameters(), new AdamW.Settings(0.9f, 0.95f, 1e-8f, 0f));
+             AdamW opt = new AdamW(model.parameters(), new AdamW.Settings(0.9f, 0.95f, 1e-8f, 0f), TestKernels.FAST);
              Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.OTHER, 4, 16);
              Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.OTHER, 4, 16)) {
             for (int i = 0; i < 64; i++) {
@@ -43,7 +44,7 @@ class TrainingTest {
             for (int step = 0; step < 150; step++) {
                 model.zeroGrad();
                 try (Tape tape = new Tape(Hooks.NONE)) {
-                    last = model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f);
+                    last = model.loss(new Ops(tape, TestKernels.FAST), ids, targets, 1f);
                     tape.backward();
                 }
                 if (step == 0) first = last;

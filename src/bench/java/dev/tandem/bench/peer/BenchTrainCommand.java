@@ -88,7 +88,7 @@ public final class BenchTrainCommand implements Runnable {
         StepLog tandem = new StepLog(), peer = new StepLog();
         List<Double> roundRatios = new ArrayList<>();
         PeerProcess torch = noPeer ? null : new PeerProcess(c, threads);
-        try (TandemTrainStep t = new TandemTrainStep(c, batch)) {
+        try (TandemTrainStep t = new TandemTrainStep(c, batch, dev.tandem.tensor.Kernels.fast())) {
             out.printf("   parameters: Tandem %,d%s%n", t.parameterCount(),
                     torch == null ? "" : String.format(", PyTorch %s %,d (threads %d)", torch.version, torch.parameters, torch.threads));
             runTandem(t, warmup, tandemWarm);

@@ -16,11 +16,13 @@ final class TandemTrainStep implements AutoCloseable {
     private final GPT model;
     private final AdamW optimizer;
     private final Tensor ids, targets;
+    private final Kernels kernels;
 
-    TandemTrainStep(TrainBenchCase c, BenchBatch batch) {
+    TandemTrainStep(TrainBenchCase c, BenchBatch batch, Kernels kernels) {
+        this.kernels = kernels;
         model = GPT.initialized(c.model(), TrainHyper.INIT_SEED);
         optimizer = new AdamW(model.parameters(),
-                new AdamW.Settings(TrainHyper.BETA1, TrainHyper.BETA2, TrainHyper.EPS, TrainHyper.WEIGHT_DECAY));
+                new AdamW.Settings(TrainHyper.BETA1, TrainHyper.BETA2, TrainHyper.EPS, TrainHyper.WEIGHT_DECAY), kernels);
         ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, c.batch(), c.seqLen());
         targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, c.batch(), c.seqLen());
         for (int i = 0; i < batch.ids().length; i++) {
@@ -41,7 +43,7 @@ final class TandemTrainStep implements AutoCloseable {
         model.zeroGrad();
         double loss;
         try (Tape tape = new Tape(Hooks.NONE)) {
-            loss = model.loss(new Ops(tape, Kernels.fast()), ids, targets, 1f);
+            loss = model.loss(new Ops(tape, kernels), ids, targets, 1f);
             t1 = System.nanoTime();
             tape.backward();
         }

@@ -82,10 +82,11 @@ public final class Pipeline implements AutoCloseable {
      * Makes {@code model} the stage of this rank of the pipeline {@code group} (rank r holds stage
      * r) and frees the parameters of every module it does not hold. Every rank must call this with
      * the same layout and schedule; then wrap the rank's {@link #modules()} with
-     * {@link DataParallel} (a one-rank group when there is no data parallelism).
+     * {@link DataParallel} (a one-rank group when there is no data parallelism). The stages' ops
+     * compute with {@code kernels}.
      */
-    public static Pipeline apply(GPT model, ProcessGroup group, StageLayout layout, PipelineSchedule schedule) {
-        return apply(model, group, layout, schedule, tape -> new Ops(tape, Kernels.fast()), 1);
+    public static Pipeline apply(GPT model, ProcessGroup group, StageLayout layout, PipelineSchedule schedule, Kernels kernels) {
+        return apply(model, group, layout, schedule, tape -> new Ops(tape, kernels), 1);
     }
 
     /**
@@ -191,7 +192,7 @@ public final class Pipeline implements AutoCloseable {
     public double clipGradients(DataParallel dp, double maxNorm) {
         // At ZeRO stage 0 every data-parallel rank holds the whole gradient; otherwise a shard.
         return GradientNorm.clip(dp.optimizerSlices(), s -> owns(s.name()), dp.stage().shardsOptimizer() ? List.of(dp.group(), group) : List.of(group),
-                maxNorm);
+                maxNorm, dp.kernels());
     }
 
     /**

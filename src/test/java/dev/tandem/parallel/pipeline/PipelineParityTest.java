@@ -20,6 +20,7 @@ import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -103,14 +104,14 @@ class PipelineParityTest {
         LocalWorld.run(1, CommOptions.defaults(), world -> {
             List<Tensor> ids = batches(micro), targets = batches(micro);
             try (GPT model = GPT.initialized(MODEL, SEED);
-                 DataParallel dp = DataParallel.apply(model, world, ZeroStage.ZERO0);
-                 AdamW opt = new AdamW(AdamW.Settings.gpt(), dp.optimizerSlices())) {
+                 DataParallel dp = DataParallel.apply(model, world, ZeroStage.ZERO0, TestKernels.FAST);
+                 AdamW opt = new AdamW(AdamW.Settings.gpt(), dp.optimizerSlices(), TestKernels.FAST)) {
                 for (int i = 0; i < micro; i++) fill(ids.get(i), targets.get(i), 0, i);
                 double eval = 0;
                 for (int i = 0; i < micro; i++) {
                     try (Tape tape = Tape.inference(dp)) {
                         dp.beginInference();
-                        eval += model.loss(new Ops(tape, Kernels.fast()), ids.get(i), targets.get(i), 1f);
+                        eval += model.loss(new Ops(tape, TestKernels.FAST), ids.get(i), targets.get(i), 1f);
                     }
                 }
                 List<Double> losses = new ArrayList<>(), norms = new ArrayList<>();
@@ -122,7 +123,7 @@ class PipelineParityTest {
                         fill(ids.get(i), targets.get(i), step, i);
                         dp.beginMicroBatch(i, micro);
                         try (Tape tape = new Tape(dp)) {
-                            loss += model.loss(new Ops(tape, Kernels.fast()), ids.get(i), targets.get(i), 1f / micro);
+                            loss += model.loss(new Ops(tape, TestKernels.FAST), ids.get(i), targets.get(i), 1f / micro);
                             tape.backward();
                         }
                     }
@@ -155,9 +156,9 @@ class PipelineParityTest {
             try (ProcessGroup ppGroup = mesh.group("pp");
                  ProcessGroup dpGroup = mesh.group("dp");
                  GPT model = GPT.initialized(MODEL, SEED);
-                 Pipeline pipe = Pipeline.apply(model, ppGroup, layout, schedule);
-                 DataParallel dp = DataParallel.apply(model, dpGroup, ZeroStage.of(zero), pipe.modules());
-                 AdamW opt = new AdamW(AdamW.Settings.gpt(), dp.optimizerSlices())) {
+                 Pipeline pipe = Pipeline.apply(model, ppGroup, layout, schedule, TestKernels.FAST);
+                 DataParallel dp = DataParallel.apply(model, dpGroup, ZeroStage.of(zero), pipe.modules(), TestKernels.FAST);
+                 AdamW opt = new AdamW(AdamW.Settings.gpt(), dp.optimizerSlices(), TestKernels.FAST)) {
                 for (int i = 0; i < MICRO; i++) fill(ids.get(i), targets.get(i), 0, d * MICRO + i);
                 double eval = pipe.evaluate(dp, ids, targets);
                 List<Double> losses = new ArrayList<>(), norms = new ArrayList<>();

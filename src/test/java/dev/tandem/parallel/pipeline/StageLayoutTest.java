@@ -12,6 +12,7 @@ import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Parameter;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.TestKernels;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -62,7 +63,7 @@ class StageLayoutTest {
         try (GPT model = GPT.initialized(SMALL, 1)) {
             long before = MemoryAccounting.live(MemoryCategory.PARAMETERS);
             StageLayout layout = StageLayout.balanced(SMALL, 16, 2, 1);
-            try (Pipeline pipe = Pipeline.apply(model, world.get(1), layout, new PipelineSchedule.OneFOneB())) {
+            try (Pipeline pipe = Pipeline.apply(model, world.get(1), layout, new PipelineSchedule.OneFOneB(), TestKernels.FAST)) {
                 assertThat(pipe.modules()).containsExactly("h.2", "h.3", "head");
                 long kept = 0;
                 for (Parameter p : model.parameters()) {
@@ -83,9 +84,9 @@ class StageLayoutTest {
     void theGroupMustMatchTheLayout() {
         List<ProcessGroup> world = LocalWorld.create(1, CommOptions.defaults());
         try (GPT model = GPT.initialized(SMALL, 1)) {
-            assertThatThrownBy(() -> Pipeline.apply(model, world.getFirst(), StageLayout.balanced(SMALL, 16, 2, 1), new PipelineSchedule.GPipe()))
+            assertThatThrownBy(() -> Pipeline.apply(model, world.getFirst(), StageLayout.balanced(SMALL, 16, 2, 1), new PipelineSchedule.GPipe(), TestKernels.FAST))
                     .isInstanceOf(TandemException.class).hasMessageContaining("pipeline group has 1 ranks but the stage layout has pp = 2");
-            assertThatThrownBy(() -> Pipeline.apply(model, world.getFirst(), StageLayout.balanced(SMALL, 16, 1, 1), new PipelineSchedule.Interleaved(2)))
+            assertThatThrownBy(() -> Pipeline.apply(model, world.getFirst(), StageLayout.balanced(SMALL, 16, 1, 1), new PipelineSchedule.Interleaved(2), TestKernels.FAST))
                     .isInstanceOf(TandemException.class).hasMessageContaining("virtual_stages = 2");
         } finally {
             world.forEach(ProcessGroup::close);
