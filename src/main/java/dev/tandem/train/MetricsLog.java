@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
-/** Appends one JSON object per line to {@code runs/<name>/metrics.jsonl}, flushed per line. */
-public final class MetricsLog implements AutoCloseable {
+/** Appends one JSON object per line to {@code runs/<name>/metrics.jsonl}, flushed per line: the listener every run has. */
+public final class MetricsLog implements TrainingListener {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final BufferedWriter out;
 
@@ -26,7 +26,8 @@ public final class MetricsLog implements AutoCloseable {
                 : Files.newBufferedWriter(file);
     }
 
-    void step(StepMetrics m) {
+    @Override
+    public void step(StepMetrics m) {
         ObjectNode n = JSON.createObjectNode();
         n.put("type", "train");
         n.put("step", m.step());
@@ -44,7 +45,8 @@ public final class MetricsLog implements AutoCloseable {
         write(n);
     }
 
-    void eval(EvalMetrics m) {
+    @Override
+    public void eval(EvalMetrics m) {
         ObjectNode n = JSON.createObjectNode();
         n.put("type", "eval");
         n.put("step", m.step());
@@ -80,7 +82,11 @@ public final class MetricsLog implements AutoCloseable {
     }
 
     @Override
-    public void close() throws IOException {
-        out.close();
+    public void close() {
+        try {
+            out.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }

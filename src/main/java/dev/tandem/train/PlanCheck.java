@@ -44,6 +44,11 @@ final class PlanCheck {
         }
     }
 
+    /** The predicted step time in milliseconds; NaN when the planner cannot model the plan. */
+    double predictedStepMs() {
+        return prediction == null ? Double.NaN : prediction.stepSeconds() * 1e3;
+    }
+
     String predictedLine() {
         if (prediction == null) return "planner: this plan is outside what the cost model describes (" + unmodelled + ")";
         return String.format(Locale.ROOT, "planner predicts for this plan: %.0f ms/step (compute %.0f, exposed comm %.0f); on rank 0 "

@@ -59,16 +59,23 @@ public final class Trainer {
     private final PrintStream out;
     private final boolean tty;
     private final ProcessGroup world;
+    private final List<TrainingListener> extraListeners;
 
     /**
      * @param world the ranks of this job (a one-rank group for a single process); rank 0 prints
      *              and writes the run's files
      */
     public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world) {
+        this(cfg, out, tty, world, List.of());
+    }
+
+    /** The same, with {@code listeners} told of the run's progress on rank 0, after the metrics log (which every run has). */
+    public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, List<TrainingListener> listeners) {
         this.cfg = cfg;
         this.world = world;
         this.out = world.rank() == 0 ? out : new PrintStream(java.io.OutputStream.nullOutputStream());
         this.tty = tty && world.rank() == 0;
+        this.extraListeners = List.copyOf(listeners);
     }
 
     /** Trains in this process alone (a one-rank world). */
@@ -100,7 +107,7 @@ public final class Trainer {
              GPT model = Checkpointing.initialModel(cfg.gptConfig(tokenizer.vocabSize()), cfg.run().seed(), resume);
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
              Optimizer optimizer = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), pm.optimizerSlices(), kernels);
-             MetricsLog metrics = world.rank() == 0 ? new MetricsLog(runDir.resolve("metrics.jsonl"), resume != null) : null) {
+             Listeners listeners = world.rank() == 0 ? listeners(runDir, resume != null) : Listeners.NONE) {
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
             DataPosition start = resume == null ? new DataPosition(cfg.run().seed(), 0)
                     : Checkpointing.restore(resume, cfg, optimizer, pm, out);
@@ -130,7 +137,10 @@ public final class Trainer {
             Result r;
             try (Checkpointing ckpt = new Checkpointing(cfg, world, pm, optimizer, mc, tokenizerFile, out,
                     resume == null ? cfg.run().seed() : Checkpointing.initSeed(resume), start.seed())) {
-                r = loop(pm, optimizer, data, metrics, runDir, plan, check, ckpt, start);
+                listeners.started(new RunStart(runDir, mc, plan, start.step(), cfg.lastStep(),
+                        check == null ? Double.NaN : check.predictedStepMs()));
+                r = loop(pm, optimizer, data, listeners, runDir, plan, check, ckpt, start);
+                listeners.finished(r);
                 ckpt.finish(runDir);
             }
             Path modelDir = runDir.resolve("model");
@@ -173,7 +183,15 @@ public final class Trainer {
         return t;
     }
 
-    private Result loop(ParallelModel pm, Optimizer optimizer, TokenDataset data, MetricsLog metrics, Path runDir,
+    /** Rank 0's listeners: the metrics log, then those given to the constructor. */
+    private Listeners listeners(Path runDir, boolean resuming) throws IOException {
+        List<TrainingListener> all = new ArrayList<>();
+        all.add(new MetricsLog(runDir.resolve("metrics.jsonl"), resuming));
+        all.addAll(extraListeners);
+        return new Listeners(all);
+    }
+
+    private Result loop(ParallelModel pm, Optimizer optimizer, TokenDataset data, Listeners listeners, Path runDir,
                         Plan plan, PlanCheck check, Checkpointing ckpt, DataPosition start) throws IOException {
         int batch = cfg.data().batchSize(), block = cfg.model().blockSize();
         int rows = plan.rowsPerMicroBatch(batch);
@@ -229,14 +247,14 @@ public final class Trainer {
                 }
                 steps.add(m);
                 trainPts.add(new LossPlot.Point(step + 1, loss));
-                if (metrics != null) metrics.step(m);
+                listeners.step(m);
                 progress.step(m);
                 boolean last = step == cfg.lastStep() - 1;
                 if (last || (cfg.eval().every() > 0 && (step + 1) % cfg.eval().every() == 0)) {
                     EvalMetrics e = evaluate(pm, evalBatches, step + 1);
                     evals.add(e);
                     valPts.add(new LossPlot.Point(step + 1, e.loss()));
-                    if (metrics != null) metrics.eval(e);
+                    listeners.eval(e);
                     progress.println(e.line());
                 }
             }
