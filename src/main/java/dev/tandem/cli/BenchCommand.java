@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
  * benchmarks as subcommands (the ones that link a peer library only where the {@code bench}
  * profile built them; see {@code dev.tandem.bench.Benchmarks}).
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, header = "Benchmarks, each beside a peer measured in the same run.",
         description = "Benchmarks, each printed beside a peer measured in the same run.")
 final class BenchCommand implements Runnable {
     /** The entry class of the bench source set: a {@code Consumer<CommandLine>} that adds the benchmarks. */

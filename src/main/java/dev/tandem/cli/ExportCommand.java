@@ -9,9 +9,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code tandem export --hf DIR --checkpoint CKPT}: a Hugging Face GPT-2 directory from a (sharded) checkpoint. */
-@Command(name = "export", description = {
-        "Export a checkpoint (any number of rank shards) as a Hugging Face GPT-2 model directory:",
-        "model.safetensors + config.json + tokenizer.json, loadable with GPT2LMHeadModel.from_pretrained(DIR)."})
+@Command(name = "export", mixinStandardHelpOptions = true,
+        header = "Export a checkpoint as a Hugging Face GPT-2 model directory.",
+        description = {
+        "Writes model.safetensors + config.json + tokenizer.json (from any number of rank shards), loadable with",
+        "GPT2LMHeadModel.from_pretrained(DIR)."})
 final class ExportCommand implements Runnable {
     @Option(names = "--hf", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
@@ -27,7 +29,9 @@ final class ExportCommand implements Runnable {
     public void run() {
         try (Checkpoint c = HfExport.openAny(checkpoint, System.out::println)) {
             HfExport.export(c, out, tokenizer);
-            System.out.printf("exported %s (step %d, %s) to %s%n", c.dir(), c.step(), c.modelConfig(), out);
+            var m = c.modelConfig();
+            System.out.printf("exported %s (step %d; GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d) to %s%n", c.dir(), c.step(),
+                    m.nLayer(), m.nHead(), m.nEmbd(), m.vocabSize(), m.blockSize(), out);
         } catch (IOException e) {
             throw new TandemException("cannot export to " + out + ": " + e.getMessage(), e);
         }

@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code tandem generate}: samples text from a trained model directory. */
-@Command(name = "generate", description = "Generate text from a trained model (KV-cached decoding).")
+@Command(name = "generate", mixinStandardHelpOptions = true, header = "Generate text from a trained model (KV-cached decoding).")
 final class GenerateCommand implements Runnable {
     @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
             description = "Model directory written by 'tandem train' (model.safetensors, config.json, tokenizer.json).")

@@ -13,6 +13,18 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Plans and runs parallel training of transformer language models.",
+        footer = {"",
+                "Examples:",
+                "  ./tandem train                                      the default small GPT on Shakespeare",
+                "  ./tandem train --parallel.dp 2 --parallel.zero 2    two data-parallel ranks at ZeRO stage 2",
+                "  ./tandem train --print-config                       the resolved config, as TOML",
+                "  ./tandem generate --checkpoint runs/default/model --prompt \"ROMEO:\"",
+                "  ./tandem export --hf out/hf --checkpoint runs/mine/checkpoints",
+                "  ./tandem tokenizer train --corpus my.txt --vocab-size 4096 --out tok/",
+                "  ./tandem plan --model gpt3-13b --cluster 64xA100-80GB",
+                "  ./tandem bench comm",
+                "",
+                "Every command takes --help; --debug (anywhere) shows the stack trace of an error. Docs: README.md, docs/."},
         subcommands = {
                 TrainCommand.class,
                 GenerateCommand.class,
@@ -25,8 +37,8 @@ import picocli.CommandLine.Command;
         })
 public final class Main implements Runnable {
 
-    /** Set {@code TANDEM_DEBUG=1} to see stack traces of user errors. */
-    private static final boolean DEBUG = System.getenv("TANDEM_DEBUG") != null;
+    /** The option, accepted anywhere on the command line, that shows stack traces of errors ({@code TANDEM_DEBUG=1} does too). */
+    static final String DEBUG_OPTION = "--debug";
 
     @Override
     public void run() {
@@ -44,18 +56,26 @@ public final class Main implements Runnable {
 
     /** Runs the CLI with picocli's usage and error output sent to {@code out} and {@code err}. */
     public static int execute(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+        boolean debug = System.getenv("TANDEM_DEBUG") != null || java.util.Arrays.asList(args).contains(DEBUG_OPTION);
+        args = java.util.Arrays.stream(args).filter(a -> !a.equals(DEBUG_OPTION)).toArray(String[]::new);
         CommandLine cli = new CommandLine(new Main());
         BenchCommand.addBenchmarks(cli.getSubcommands().get("bench"));
+        cli.setUsageHelpWidth(110);
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            Throwable cause = ex;
-            if (cause instanceof TandemException te) {
-                commandLine.getErr().println("tandem: " + te.getMessage());
-                if (DEBUG) te.printStackTrace(commandLine.getErr());
-                return te.exitCode();
+            java.io.PrintWriter e = commandLine.getErr();
+            int code;
+            if (ex instanceof TandemException te) {
+                e.println("tandem: " + te.getMessage());
+                code = te.exitCode();
+            } else {
+                e.println("tandem: unexpected error: " + ex + (debug ? "" : " (a bug unless the message says otherwise; " + DEBUG_OPTION
+                        + " shows where it happened)"));
+                code = 1;
             }
-            throw ex;
+            if (debug) ex.printStackTrace(e);
+            return code;
         });
         try {
             OffHeap.checkSettings(); // a bad TANDEM_HUGE_PAGES is reported before any work starts
@@ -63,7 +83,14 @@ public final class Main implements Runnable {
             err.println("tandem: " + te.getMessage());
             return te.exitCode();
         }
-        return cli.execute(args);
+        try {
+            return cli.execute(args);
+        } catch (OutOfMemoryError oom) {
+            err.println("tandem: out of memory (" + oom.getMessage() + "): lower data.batch_size, raise parallel.micro_batches, "
+                    + "use parallel.recompute full, or shard the model over more ranks");
+            if (debug) oom.printStackTrace(err);
+            return 1;
+        }
     }
 
     static final class Version implements CommandLine.IVersionProvider {

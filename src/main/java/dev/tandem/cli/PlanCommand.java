@@ -27,6 +27,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code tandem plan}: the fastest parallel plans for a model on a cluster, with predicted memory and time. */
 @Command(name = "plan", mixinStandardHelpOptions = true,
+        header = "Find the fastest parallel plan for a model on a cluster.",
         description = {"Search parallel plans (dp, tp, pp, v, micro-batch, ZeRO, recompute, offload) and rank them by",
                 "predicted step time, with memory per device and the time breakdown. See docs/PLANNER.md."})
 final class PlanCommand implements Runnable {

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code tandem tokenizer}: byte-level BPE tokenizers. */
-@Command(name = "tokenizer", description = "Train byte-level BPE tokenizers.",
+@Command(name = "tokenizer", mixinStandardHelpOptions = true, header = "Train byte-level BPE tokenizers.",
         subcommands = {TokenizerCommand.Train.class})
 final class TokenizerCommand implements Runnable {
     @Spec
@@ -27,7 +27,8 @@ final class TokenizerCommand implements Runnable {
     }
 
     /** {@code tandem tokenizer train}: learns merges on a corpus and writes DIR/tokenizer.json. */
-    @Command(name = "train", description = "Learn a GPT-2 style byte-level BPE on a UTF-8 corpus; writes DIR/tokenizer.json.")
+    @Command(name = "train", mixinStandardHelpOptions = true, header = "Learn a byte-level BPE on a UTF-8 corpus.",
+            description = "Learn a GPT-2 style byte-level BPE on a UTF-8 corpus; writes DIR/tokenizer.json.")
     static final class Train implements Runnable {
         @Spec
         CommandSpec spec;

@@ -20,10 +20,11 @@ import picocli.CommandLine.Unmatched;
  * can be overridden as {@code --section.key value} or {@code --section.key=value} (dashes or
  * underscores); the number of ranks is the plan's dp·tp·pp.
  */
-@Command(name = "train", description = {
-        "Train a GPT. Without arguments: the default small GPT on the bundled Shakespeare corpus.",
-        "Override any config key with --section.key value, e.g. --run.steps 200 --model.n_layer 2 --optim.lr 1e-3",
-        "--parallel.dp 2 --parallel.zero 2 (sections: model, data, optim, parallel, eval, checkpoint, run; docs/TRAINING.md)."})
+@Command(name = "train", mixinStandardHelpOptions = true,
+        header = "Train a GPT (without arguments: a small GPT on the bundled Shakespeare corpus).",
+        description = {
+        "Set any config key with --section.key value, e.g. --run.steps 200 --model.n_layer 2 --optim.lr 1e-3 --parallel.dp 2",
+        "(sections: model, data, optim, parallel, eval, checkpoint, run; docs/TRAINING.md). The run has dp·tp·pp ranks."})
 final class TrainCommand implements Runnable {
     @Option(names = "--config", paramLabel = "FILE", description = "TOML or JSON config file.")
     Path config;

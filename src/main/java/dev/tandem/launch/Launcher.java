@@ -194,11 +194,15 @@ public final class Launcher {
         }
     }
 
+    /** What each rank's JVM prints on start because the Vector API is an incubator module. */
+    static final String INCUBATOR_WARNING = "WARNING: Using incubator modules: jdk.incubator.vector";
+
     private Thread pump(InputStream in, PrintStream to, int rank) {
         Thread t = Thread.ofPlatform().daemon().name("rank" + rank + "-output").start(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = r.readLine()) != null) {
+                    if (line.equals(INCUBATOR_WARNING)) continue; // every JVM prints it; expected, and not for users
                     synchronized (to) {
                         to.println("[rank " + rank + "] " + line);
                     }

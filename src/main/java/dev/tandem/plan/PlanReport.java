@@ -16,8 +16,8 @@ public final class PlanReport {
         StringBuilder out = new StringBuilder();
         ModelSpec m = r.model();
         Hardware hw = r.cluster().hardware();
-        out.append(String.format(Locale.ROOT, "Model   %s: %d layers, hidden %d, %d heads, vocab %d, seq %d (%.2fB parameters)%n",
-                m.name(), m.layers(), m.hidden(), m.heads(), m.vocab(), m.seq(), m.params() / 1e9));
+        out.append(String.format(Locale.ROOT, "Model   %s: %d layers, hidden %d, %d heads, vocab %d, seq %d (%s parameters)%n",
+                m.name(), m.layers(), m.hidden(), m.heads(), m.vocab(), m.seq(), count(m.params())));
         out.append(String.format(Locale.ROOT, "Cluster %s: %d per node, %.3g TFLOP/s peak (16-bit, or FP32 where that is all), %.0f GB, global batch %d sequences%n",
                 r.cluster(), r.cluster().devicesPerNode(), hw.mixedPrecisionPeak() / 1e12, hw.memory().bytes() / 1e9, r.globalBatch()));
         out.append(String.format(Locale.ROOT, "Search  %d plans in %.2f s (precision %s, optimizer %s): %d fit, %d rejected%n",
@@ -62,6 +62,14 @@ public final class PlanReport {
 
     /** Columns of the plan fields a search varies (the label under the table gives every field). */
     private static final String PLAN_COLUMNS = "%-3s %5s %3s %3s %4s %5s %-13s %-9s %-5s %-9s";
+
+    /** 12.85B, 124.4M, 79.3K: three significant digits or so, whatever the size. */
+    static String count(long n) {
+        if (n >= 1_000_000_000L) return String.format(Locale.ROOT, "%.2fB", n / 1e9);
+        if (n >= 1_000_000L) return String.format(Locale.ROOT, "%.1fM", n / 1e6);
+        if (n >= 1_000L) return String.format(Locale.ROOT, "%.1fK", n / 1e3);
+        return Long.toString(n);
+    }
 
     private static String row(String rank, Prediction p) {
         TimeBreakdown t = p.time();

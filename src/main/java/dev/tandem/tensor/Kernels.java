@@ -25,6 +25,9 @@ public interface Kernels {
         return VectorKernels.INSTANCE;
     }
 
+    /** Which implementation this is, in a few words, for the line a run starts with. */
+    String describe();
+
     /** The scalar reference kernels. */
     static Kernels reference() {
         return ScalarKernels.INSTANCE;

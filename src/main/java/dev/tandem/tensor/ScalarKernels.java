@@ -11,6 +11,11 @@ import java.lang.foreign.MemorySegment;
  * against.
  */
 public final class ScalarKernels implements Kernels {
+    @Override
+    public String describe() {
+        return "scalar reference kernels (plain loops, double accumulation)";
+    }
+
     static final ScalarKernels INSTANCE = new ScalarKernels();
 
     private static final double GELU_C = Math.sqrt(2.0 / Math.PI);

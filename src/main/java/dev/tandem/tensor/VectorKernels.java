@@ -15,6 +15,11 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link ScalarKernels} defines.
  */
 public final class VectorKernels implements Kernels {
+    @Override
+    public String describe() {
+        return "Vector API kernels, " + S.vectorBitSize() + "-bit vectors (" + S.length() + " floats)";
+    }
+
     static final VectorKernels INSTANCE = new VectorKernels();
 
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;

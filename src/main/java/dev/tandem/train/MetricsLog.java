@@ -19,11 +19,34 @@ public final class MetricsLog implements TrainingListener {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final BufferedWriter out;
 
-    /** @param append continue an existing file (a resumed run) instead of starting a new one */
-    MetricsLog(Path file, boolean append) throws IOException {
-        this.out = append
+    /**
+     * @param resumedAt the step a resumed run continues from, or -1 for a new run (a new file). A
+     *                  resumed run keeps the records up to that step and drops later ones, which
+     *                  the run is about to repeat, so that every step appears once.
+     */
+    MetricsLog(Path file, long resumedAt) throws IOException {
+        if (resumedAt >= 0 && Files.isRegularFile(file)) keepThrough(file, resumedAt);
+        this.out = resumedAt >= 0
                 ? Files.newBufferedWriter(file, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
                 : Files.newBufferedWriter(file);
+    }
+
+    /** Rewrites {@code file} with the records of steps up to {@code step} only (through a temporary file, so a crash loses nothing). */
+    private static void keepThrough(Path file, long step) throws IOException {
+        List<String> kept = new ArrayList<>();
+        for (String line : Files.readAllLines(file)) {
+            if (line.isBlank()) continue;
+            JsonNode record;
+            try {
+                record = JSON.readTree(line);
+            } catch (IOException e) {
+                continue; // a line cut short when the previous run was killed
+            }
+            if (record.path("step").asLong() <= step) kept.add(line);
+        }
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        Files.write(tmp, kept);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     }
 
     @Override

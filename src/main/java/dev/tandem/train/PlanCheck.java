@@ -1,5 +1,6 @@
 package dev.tandem.train;
 
+import dev.tandem.TandemException;
 import dev.tandem.plan.Calibration;
 import dev.tandem.plan.ClusterSpec;
 import dev.tandem.plan.CostModel;
@@ -42,6 +43,19 @@ final class PlanCheck {
             // The runtime runs plans the cost model does not describe (e.g. uneven interleaved chunks): say so, do not stop the run.
             return new PlanCheck(null, null, e.getMessage());
         }
+    }
+
+    /**
+     * Refuses a run the planner predicts cannot fit this machine's memory, with the numbers, before
+     * it allocates its way into an out-of-memory error minutes later.
+     */
+    void requireFits() {
+        if (prediction == null || prediction.memory().fits()) return;
+        MemoryBreakdown m = prediction.memory();
+        throw new TandemException(String.format(Locale.ROOT, "the planner predicts %.2f GB per rank (activations %.2f GB, model state "
+                        + "%.2f GB) but this machine has %.2f GB per rank: lower data.batch_size or model.block_size, raise "
+                        + "parallel.micro_batches, use parallel.recompute full, or shard with parallel.zero / tp / pp",
+                m.total() / 1e9, m.activations() / 1e9, (m.params() + m.grads() + m.optimizer()) / 1e9, m.capacity() / 1e9));
     }
 
     /** The predicted step time in milliseconds; NaN when the planner cannot model the plan. */

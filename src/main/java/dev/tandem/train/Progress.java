@@ -4,7 +4,8 @@ import java.io.PrintStream;
 
 /**
  * Step output. In a terminal: the step log lines scroll above a live progress bar with ETA.
- * Elsewhere (a file, CI): plain lines only, every {@code logEvery} steps.
+ * Elsewhere (a file, CI, a rank started by the launcher): plain lines only, every {@code logEvery}
+ * steps, each with the time left.
  */
 final class Progress {
     private final PrintStream out;
@@ -12,6 +13,7 @@ final class Progress {
     private final long total;
     private final int logEvery;
     private final long startNanos = System.nanoTime();
+    private long firstDone = -1; // steps done before this invocation's first
     private boolean barShown;
 
     Progress(PrintStream out, boolean tty, long totalSteps, int logEvery) {
@@ -22,9 +24,17 @@ final class Progress {
     }
 
     void step(StepMetrics m) {
-        long done = m.step() + 1;
-        if (done % logEvery == 0 || done == total || done == 1) println(m.line(total));
+        long done = m.step();
+        if (firstDone < 0) firstDone = done - 1;
+        if (done % logEvery == 0 || done == total || done == firstDone + 1) println(m.line(total) + " | ETA " + clock(eta(done)));
         if (tty) bar(done);
+    }
+
+    /** Seconds left, from this invocation's pace (a resumed run started at {@code firstDone}). */
+    private double eta(long done) {
+        double elapsed = (System.nanoTime() - startNanos) / 1e9;
+        long run = done - firstDone;
+        return run <= 0 ? 0 : elapsed / run * (total - done);
     }
 
     void println(String line) {
@@ -37,9 +47,8 @@ final class Progress {
         int width = 30;
         int filled = (int) (width * done / total);
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
-        double eta = done == 0 ? 0 : elapsed / done * (total - done);
         out.print("\r\033[2K[" + "#".repeat(filled) + ".".repeat(width - filled) + "] " + done + "/" + total
-                + "  elapsed " + clock(elapsed) + "  ETA " + clock(eta));
+                + "  elapsed " + clock(elapsed) + "  ETA " + clock(eta(done)));
         out.flush();
         barShown = true;
     }

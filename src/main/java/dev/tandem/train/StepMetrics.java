@@ -6,6 +6,8 @@ import java.util.Map;
 /**
  * What one optimizer step did: one line of the step log and of {@code metrics.jsonl}.
  *
+ * @param step        optimizer steps done once this one is (1 for the first step), as evaluations
+ *                    and checkpoints count them
  * @param commWaitMs  time this rank was blocked waiting for communication during the step
  * @param memoryBytes live bytes per category at the end of the step, except activations, which
  *                    report the peak within the step (they are freed before it ends)
@@ -16,6 +18,6 @@ public record StepMetrics(long step, double loss, double gradNorm, double lr, do
     /** The llm.c-style dense line. */
     public String line(long totalSteps) {
         return String.format("step %5d/%d | loss %.4f | norm %.3f | lr %.2e | %6.0f ms | %5.1f%% MFU | %7.0f tok/s | mem %s",
-                step + 1, totalSteps, loss, gradNorm, lr, stepMs, 100 * mfu, tokensPerSecond, Memory.format(memoryBytes));
+                step, totalSteps, loss, gradNorm, lr, stepMs, 100 * mfu, tokensPerSecond, Memory.format(memoryBytes));
     }
 }

@@ -91,6 +91,7 @@ public final class Trainer {
         plan.validate(cfg.modelSpec(cfg.data().vocabSize()), world.size(), cfg.data().batchSize());
         if (cfg.run().threads() > 0) WorkerPool.configure(cfg.run().threads());
         Kernels kernels = Kernels.fast(); // this rank's kernels: every op, optimizer and reduction of the run computes with them
+        out.printf("compute: %s, %d thread(s) per rank%n", kernels.describe(), WorkerPool.get().threads());
         Path runDir = Path.of(cfg.run().runsDir(), cfg.run().name());
         try {
             Files.createDirectories(runDir);
@@ -107,7 +108,7 @@ public final class Trainer {
              GPT model = Checkpointing.initialModel(cfg.gptConfig(tokenizer.vocabSize()), cfg.run().seed(), resume);
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
              Optimizer optimizer = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), pm.optimizerSlices(), kernels);
-             Listeners listeners = world.rank() == 0 ? listeners(runDir, resume != null) : Listeners.NONE) {
+             Listeners listeners = world.rank() == 0 ? listeners(runDir, resume == null ? -1 : resume.step()) : Listeners.NONE) {
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
             DataPosition start = resume == null ? new DataPosition(cfg.run().seed(), 0)
                     : Checkpointing.restore(resume, cfg, optimizer, pm, out);
@@ -128,10 +129,15 @@ public final class Trainer {
                     plan.rowsPerMicroBatch(cfg.data().batchSize()), WorkerPool.get().threads());
             if (pm.stageLayout() != null) out.printf("pipeline: %s schedule, %s%n", plan.schedule().name(), pm.stageLayout());
             out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optim().name(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
+            if (cfg.optim().warmupSteps() >= cfg.run().steps()) {
+                out.printf("warning: optim.warmup_steps %d >= run.steps %d, so the learning rate never reaches optim.lr %.2e "
+                        + "(lower optim.warmup_steps)%n", cfg.optim().warmupSteps(), cfg.run().steps(), cfg.optim().lr());
+            }
             PlanCheck check = null;
             if (world.rank() == 0) {
                 check = PlanCheck.predict(cfg.modelSpec(mc.vocabSize()), plan, cfg.data().batchSize(), world.size(), kernels);
                 out.println(check.predictedLine());
+                check.requireFits();
             }
             world.barrier();
             Result r;
@@ -184,9 +190,9 @@ public final class Trainer {
     }
 
     /** Rank 0's listeners: the metrics log, then those given to the constructor. */
-    private Listeners listeners(Path runDir, boolean resuming) throws IOException {
+    private Listeners listeners(Path runDir, long resumedAt) throws IOException {
         List<TrainingListener> all = new ArrayList<>();
-        all.add(new MetricsLog(runDir.resolve("metrics.jsonl"), resuming));
+        all.add(new MetricsLog(runDir.resolve("metrics.jsonl"), resumedAt));
         all.addAll(extraListeners);
         return new Listeners(all);
     }
@@ -240,7 +246,7 @@ public final class Trainer {
                 Map<MemoryCategory, Long> mem = MemoryAccounting.snapshot();
                 mem.put(MemoryCategory.ACTIVATIONS, MemoryAccounting.peak(MemoryCategory.ACTIVATIONS));
                 mem.put(MemoryCategory.COMMUNICATION, MemoryAccounting.peak(MemoryCategory.COMMUNICATION));
-                StepMetrics m = new StepMetrics(step, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak,
+                StepMetrics m = new StepMetrics(step + 1, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak,
                         pm.takeBlockedMillis(), mem);
                 if (!Double.isFinite(loss)) {
                     throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower optim.lr (now " + cfg.optim().lr() + ")");

@@ -92,6 +92,6 @@ class KilledWriterTest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         Trainer.Result r = Trainer.runSingle(TrainConfig.load(null, cfg), new PrintStream(log, true), false);
         assertThat(r.steps()).hasSize(1);
-        assertThat(r.steps().getFirst().step()).isEqualTo(lastStep);
+        assertThat(r.steps().getFirst().step()).isEqualTo(lastStep + 1);
     }
 }

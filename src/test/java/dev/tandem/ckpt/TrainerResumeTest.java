@@ -82,7 +82,7 @@ class TrainerResumeTest {
         List<Double> joined = new ArrayList<>(losses(first));
         joined.addAll(losses(second));
         assertThat(joined).isEqualTo(losses(full)); // exact doubles, not a tolerance
-        assertThat(second.steps().getFirst().step()).isEqualTo(50);
+        assertThat(second.steps().getFirst().step()).as("steps done, counted as checkpoints count them").isEqualTo(51);
 
         byte[] weightsFull = Files.readAllBytes(full.modelDir().resolve(ModelFiles.WEIGHTS));
         assertThat(Files.readAllBytes(second.modelDir().resolve(ModelFiles.WEIGHTS))).isEqualTo(weightsFull);
@@ -131,6 +131,13 @@ class TrainerResumeTest {
         assertThat(log2.toString()).contains("resume: skipping").contains("step-00000020").contains("checksum")
                 .contains("resume: from " + runs.resolve("every/checkpoints/step-00000019"));
         assertThat(losses(resumed)).isEqualTo(losses(full).subList(19, 21));
+        // Step 20 ran twice (before the damage and after resuming from 19); the metrics log keeps it once, the second time.
+        List<Long> steps = new ArrayList<>();
+        for (String line : Files.readAllLines(runs.resolve("every/metrics.jsonl"))) {
+            var record = new com.fasterxml.jackson.databind.ObjectMapper().readTree(line);
+            if (record.path("type").asText().equals("train")) steps.add(record.path("step").asLong());
+        }
+        assertThat(steps).isEqualTo(java.util.stream.LongStream.rangeClosed(1, 21).boxed().toList());
     }
 
     @Test

@@ -176,8 +176,12 @@ final class ConfigLoader {
             JsonNode node = reader.readTree(file.toFile());
             if (!(node instanceof ObjectNode obj)) throw new TandemException("config file " + file + " must hold tables of keys");
             return obj;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            var at = e.getLocation();
+            String where = at == null || at.getLineNr() < 1 ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr();
+            throw new TandemException("cannot parse config file " + file + where + ": " + e.getOriginalMessage().lines().findFirst().orElse(""));
         } catch (IOException e) {
-            throw new TandemException("cannot parse config file " + file + ": " + e.getMessage().lines().findFirst().orElse(""));
+            throw new TandemException("cannot read config file " + file + ": " + e.getMessage());
         }
     }
 }

@@ -191,7 +191,8 @@ class TrainConfigTest {
         assertThatThrownBy(() -> file("steps = 10\nzero = 2\n[model]\nn_layer = 2\n", Map.of()))
                 .hasMessageContaining("flat keys of an earlier version").hasMessageContaining("steps → run.steps")
                 .hasMessageContaining("zero → parallel.zero");
-        assertThatThrownBy(() -> file("[model\n", Map.of())).hasMessageContaining("cannot parse config file");
+        assertThatThrownBy(() -> file("[model]\nn_layer = 2\nn_head = = 3\n", Map.of())).hasMessageContaining("cannot parse config file")
+                .hasMessageContaining("at line 3");
         assertThatThrownBy(() -> TrainConfig.load(tmp.resolve("missing.toml"), Map.of())).hasMessageContaining("config file not found");
     }
 
