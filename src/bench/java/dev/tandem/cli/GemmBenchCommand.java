@@ -26,8 +26,8 @@ import picocli.CommandLine.Option;
 @Command(name = "gemm", mixinStandardHelpOptions = true,
         description = "GEMM GFLOPS: Tandem vs OpenBLAS vs the measured FMA peak (square and GPT-2 training shapes).")
 final class GemmBenchCommand implements Runnable {
-    @Option(names = "--threads", description = "Threads for both Tandem and OpenBLAS (default: Tandem's worker pool size).")
-    int threads = WorkerPool.get().threads();
+    @Option(names = "--threads", description = "Threads for both Tandem and OpenBLAS (default: Tandem's default thread count).")
+    int threads = WorkerPool.defaultThreads();
 
     @Option(names = "--reps", description = "Timed repetitions per shape and library (default: ${DEFAULT-VALUE}).")
     int reps = 7;
@@ -58,9 +58,13 @@ final class GemmBenchCommand implements Runnable {
         if (cpuTime && threads != 1) {
             throw new dev.tandem.TandemException("--cpu-time measures the calling thread only: use it with --threads=1");
         }
-        WorkerPool.configure(threads);
+        try (WorkerPool pool = new WorkerPool(threads)) {
+            bench(Kernels.fast(pool));
+        }
+    }
+
+    private void bench(Kernels tandem) throws Exception {
         OpenBlas.init(threads);
-        Kernels tandem = Kernels.fast();
 
         List<GemmShape> shapes = new ArrayList<>(GemmShape.squares(256, 512, 1024, 1536, 2048));
         // GPT-2 small (C=768, 12 heads, T=1024, B·T=2048) and Tandem's default training model

@@ -7,6 +7,7 @@ import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
 import dev.tandem.nn.GPT;
 import dev.tandem.tensor.Kernels;
+import dev.tandem.tensor.WorkerPool;
 import dev.tandem.train.Generator;
 import dev.tandem.train.Sampler;
 import java.io.IOException;
@@ -50,13 +51,13 @@ final class GenerateCommand implements Runnable {
         if (!Files.isRegularFile(tokFile)) throw new TandemException("no " + ModelFiles.TOKENIZER + " in " + checkpoint);
         Tokenizer tok = TokenizerJson.load(tokFile);
         Sampler sampler = new Sampler(temperature, topK, topP, seed);
-        try (GPT model = ModelFiles.load(checkpoint)) {
+        try (GPT model = ModelFiles.load(checkpoint); WorkerPool pool = new WorkerPool(WorkerPool.defaultThreads())) {
             int[] ids = tok.encode(prompt);
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             out.print(prompt);
             // A token may end inside a multi-byte character: the decoder prints whole characters only.
             StreamDecoder decoder = new StreamDecoder(tok);
-            new Generator(model, Kernels.fast()).generate(ids, maxTokens, sampler, t -> out.print(decoder.push(t)));
+            new Generator(model, Kernels.fast(pool)).generate(ids, maxTokens, sampler, t -> out.print(decoder.push(t)));
             out.println(decoder.finish());
             if (ids.length + maxTokens > model.config().blockSize()) {
                 System.err.println("tandem: stopped at the model's context of " + model.config().blockSize() + " tokens");

@@ -88,8 +88,6 @@ final class OptimBenchCommand implements Runnable {
 
     @Override
     public void run() {
-        if (threads > 0) WorkerPool.configure(threads);
-        Kernels kernels = Kernels.fast();
         for (String o : optimizers) if (!GRID.containsKey(o)) throw new TandemException("unknown optimizer '" + o + "' in --optimizers");
         if (sweep != 3 && sweep != 5) throw new TandemException("--sweep must be 3 or 5");
         String[] m = model.split(",");
@@ -100,13 +98,15 @@ final class OptimBenchCommand implements Runnable {
         Tokenizer tok = TokenizerJson.load(resolve(java.nio.file.Path.of(defaults.tokenizer())));
         GPTConfig mc = new GPTConfig(Integer.parseInt(m[0].trim()), Integer.parseInt(m[1].trim()), Integer.parseInt(m[2].trim()),
                 tok.vocabSize(), Integer.parseInt(m[3].trim()));
-        try (TokenDataset data = TokenDataset.open(resolve(java.nio.file.Path.of(defaults.corpus())), tok, java.nio.file.Path.of(defaults.runsDir(), "cache"), defaults.valFraction(), s -> { })) {
+        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : WorkerPool.defaultThreads());
+             TokenDataset data = TokenDataset.open(resolve(java.nio.file.Path.of(defaults.corpus())), tok, java.nio.file.Path.of(defaults.runsDir(), "cache"), defaults.valFraction(), s -> { })) {
+            Kernels kernels = Kernels.fast(pool);
             Files.createDirectories(out);
             String header = String.format(Locale.ROOT,
                     "tandem bench optim on %s, %d threads, Java %s%nmodel: GPT n_layer %d, n_head %d, n_embd %d, vocab %d, block %d "
                             + "(%,d parameters); %d steps × %d×%d tokens = %,d tokens per run; warmup 5%% + cosine to lr/10; "
                             + "clip 1.0; eval every %d steps on %d windows",
-                    BenchInfo.cpuModel(), WorkerPool.get().threads(), Runtime.version(), mc.nLayer(), mc.nHead(), mc.nEmbd(),
+                    BenchInfo.cpuModel(), pool.threads(), Runtime.version(), mc.nLayer(), mc.nHead(), mc.nEmbd(),
                     mc.vocabSize(), mc.blockSize(), mc.totalParameters(), steps, batchSize, mc.blockSize(),
                     (long) steps * batchSize * mc.blockSize(), evalEvery, evalWindows);
             console.println(header);

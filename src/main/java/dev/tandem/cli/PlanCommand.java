@@ -15,6 +15,8 @@ import dev.tandem.plan.PlanReport;
 import dev.tandem.plan.PlanSearch;
 import dev.tandem.plan.Prediction;
 import dev.tandem.plan.SearchResult;
+import dev.tandem.tensor.Kernels;
+import dev.tandem.tensor.WorkerPool;
 import java.io.PrintWriter;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -69,7 +71,9 @@ final class PlanCommand implements Runnable {
             }
             DeviceProbe.Measurement measured = null;
             if (calibrate) {
-                measured = new dev.tandem.train.TandemProbe(dev.tandem.tensor.Kernels.fast()).measure();
+                try (WorkerPool pool = new WorkerPool(WorkerPool.defaultThreads())) {
+                    measured = new dev.tandem.train.TandemProbe(Kernels.fast(pool)).measure();
+                }
                 if (!json) out.println(Calibration.describe(measured));
                 if (model == null && cluster == null) return;
             }

@@ -4,7 +4,6 @@ import dev.tandem.TandemException;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.launch.Launcher;
 import dev.tandem.launch.Rendezvous;
-import dev.tandem.tensor.WorkerPool;
 import dev.tandem.train.TrainConfig;
 import dev.tandem.train.Trainer;
 import java.nio.file.Path;
@@ -39,9 +38,8 @@ final class TrainCommand implements Runnable {
         if (System.getenv("RANK") != null) {
             // A rank of a job started by our launcher, torchrun-style env, Slurm or Kubernetes.
             int cpus = Rendezvous.bindToCores(System.getenv());
-            if (cfg.threads() == 0) WorkerPool.configure(cpus);
             try (ProcessGroup world = Rendezvous.fromEnvironment()) {
-                new Trainer(cfg, System.out, false, world).run();
+                new Trainer(cfg, System.out, false, world, cpus).run(); // cpus: this rank's threads unless the config sets them
             }
         } else if (cfg.nproc() > 1) {
             List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());

@@ -5,7 +5,9 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * An accounted off-heap buffer with a deterministic lifetime: its memory is counted under a
- * {@link MemoryCategory} while open and freed (and uncounted) by {@link #close()}. Tensors,
+ * {@link MemoryCategory} in the {@link MemoryAccounting#current()} accounting of the thread that
+ * allocates it while open, and freed (and uncounted there, whichever thread closes it) by
+ * {@link #close()}. Tensors,
  * communication buffers and snapshot buffers all allocate through this one mechanism. Buffers of
  * 2 MiB and more are asked to sit on huge pages ({@link HugePages}).
  */
@@ -16,6 +18,7 @@ public final class OffHeap implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment segment;
     private final MemoryCategory category;
+    private final MemoryAccounting accounting;
     private boolean closed;
 
     private OffHeap(long bytes, MemoryCategory category) {
@@ -23,7 +26,8 @@ public final class OffHeap implements AutoCloseable {
         this.arena = Arena.ofShared();
         this.segment = huge ? HugePages.map(bytes, arena) : arena.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes);
         this.category = category;
-        MemoryAccounting.add(category, bytes);
+        this.accounting = MemoryAccounting.current();
+        accounting.add(category, bytes);
     }
 
     /** Allocates {@code bytes} zeroed bytes counted under {@code category}. */
@@ -57,7 +61,7 @@ public final class OffHeap implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        MemoryAccounting.remove(category, segment.byteSize());
+        accounting.remove(category, segment.byteSize());
         arena.close();
     }
 }

@@ -58,14 +58,21 @@ public final class Trainer {
     private final PrintStream out;
     private final boolean tty;
     private final ProcessGroup world;
+    private final int threads;
 
     /**
      * @param world the ranks of this job (a one-rank group for a single process); rank 0 prints
      *              and writes the run's files
      */
     public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world) {
+        this(cfg, out, tty, world, WorkerPool.defaultThreads());
+    }
+
+    /** @param threads this rank's compute threads where the config's {@code threads} is 0 (e.g. the CPUs it is bound to) */
+    public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, int threads) {
         this.cfg = cfg;
         this.world = world;
+        this.threads = threads;
         this.out = world.rank() == 0 ? out : new PrintStream(java.io.OutputStream.nullOutputStream());
         this.tty = tty && world.rank() == 0;
     }
@@ -78,11 +85,20 @@ public final class Trainer {
         }
     }
 
+    /**
+     * Trains. The rank's compute threads and kernels are set up here, for this run: every op,
+     * optimizer update and gradient reduction of the run computes with them. Memory is counted in
+     * the accounting current on the calling thread (the rank's: see {@link MemoryAccounting}).
+     */
     public Result run() {
         Plan plan = cfg.parallelPlan();
         plan.validate(world.size(), cfg.batchSize());
-        if (cfg.threads() > 0) WorkerPool.configure(cfg.threads());
-        Kernels kernels = Kernels.fast(); // this rank's kernels: every op, optimizer and reduction of the run computes with them
+        try (WorkerPool pool = new WorkerPool(cfg.threads() > 0 ? cfg.threads() : threads)) {
+            return run(plan, Kernels.fast(pool));
+        }
+    }
+
+    private Result run(Plan plan, Kernels kernels) {
         Path runDir = Path.of(cfg.runsDir(), cfg.name());
         try {
             Files.createDirectories(runDir);
@@ -116,9 +132,10 @@ public final class Trainer {
             out.printf("plan: %d rank(s) = dp %d × tp %d × pp %d%s, ZeRO stage %d, recompute %s, %d micro-batch(es) of %d sequences per "
                     + "data-parallel rank; %d threads per rank%n", world.size(), plan.dp(), plan.tp(), plan.pp(),
                     plan.sequenceParallel() ? " (sequence parallel)" : "", plan.zeroStage(), plan.recompute(), plan.microBatches(),
-                    plan.rowsPerMicroBatch(cfg.batchSize()), WorkerPool.get().threads());
+                    plan.rowsPerMicroBatch(cfg.batchSize()), kernels.pool().threads());
             if (pm.stageLayout() != null) out.printf("pipeline: %s schedule, %s%n", plan.schedule(), pm.stageLayout());
-            out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optimizer(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
+            out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optimizer(),
+                    MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE));
             PlanCheck check = null;
             if (world.rank() == 0) {
                 check = PlanCheck.predict(mc, plan, cfg.batchSize(), world.size(), kernels);
@@ -182,15 +199,16 @@ public final class Trainer {
         LrSchedule schedule = LrSchedule.named(cfg.schedule(), cfg.lr(), cfg.minLr(), cfg.warmupSteps(), cfg.steps(), cfg.decayFraction());
         double flopsPerToken = pm.model().config().trainingFlopsPerToken(cfg.blockSize());
         // Peak of this rank's threads, times the ranks: the job's peak on this host.
-        double peak = PeakFlops.measured() * world.size();
+        double peak = PeakFlops.measured(pm.kernels().pool()) * world.size();
         out.printf("MFU reference: measured peak %.1f GFLOP/s (FMA probe, %d rank(s) × %d threads); %.1f MFLOP per token%n",
-                peak / 1e9, world.size(), WorkerPool.get().threads(), flopsPerToken / 1e6);
+                peak / 1e9, world.size(), pm.kernels().pool().threads(), flopsPerToken / 1e6);
         List<StepMetrics> steps = new ArrayList<>();
         List<EvalMetrics> evals = new ArrayList<>();
         List<LossPlot.Point> trainPts = new ArrayList<>(), valPts = new ArrayList<>();
         Progress progress = new Progress(out, tty, cfg.steps(), cfg.logEvery());
         List<Tensor> ids = new ArrayList<>(), targets = new ArrayList<>();
         List<Double> bubbles = new ArrayList<>();
+        MemoryAccounting memory = MemoryAccounting.current();
         try {
             for (int micro = 0; micro < plan.microBatches(); micro++) {
                 ids.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, cfg.blockSize()));
@@ -198,7 +216,7 @@ public final class Trainer {
             }
             for (long step = start.step(); step < cfg.lastStep(); step++) {
                 long t0 = System.nanoTime();
-                MemoryAccounting.resetPeaks();
+                memory.resetPeaks();
                 pm.zeroGrad();
                 pm.takeBlockedMillis();
                 // Data-parallel replicas take disjoint rows of the global batch; tensor- and pipeline-parallel
@@ -216,9 +234,9 @@ public final class Trainer {
                 ckpt.afterOptimizerStep(step + 1);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double tokPerSec = cfg.tokensPerStep() / seconds;
-                Map<MemoryCategory, Long> mem = MemoryAccounting.snapshot();
-                mem.put(MemoryCategory.ACTIVATIONS, MemoryAccounting.peak(MemoryCategory.ACTIVATIONS));
-                mem.put(MemoryCategory.COMMUNICATION, MemoryAccounting.peak(MemoryCategory.COMMUNICATION));
+                Map<MemoryCategory, Long> mem = memory.snapshot();
+                mem.put(MemoryCategory.ACTIVATIONS, memory.peak(MemoryCategory.ACTIVATIONS));
+                mem.put(MemoryCategory.COMMUNICATION, memory.peak(MemoryCategory.COMMUNICATION));
                 StepMetrics m = new StepMetrics(step, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak,
                         pm.takeBlockedMillis(), mem);
                 if (!Double.isFinite(loss)) {

@@ -28,9 +28,9 @@ class GradientCheckTest {
 
     @AfterEach
     void nothingLeaks() {
-        assertThat(MemoryAccounting.live(MemoryCategory.ACTIVATIONS)).isZero();
-        assertThat(MemoryAccounting.live(MemoryCategory.PARAMETERS)).isZero();
-        assertThat(MemoryAccounting.live(MemoryCategory.GRADIENTS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.ACTIVATIONS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.PARAMETERS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.GRADIENTS)).isZero();
     }
 
     /** An input to differentiate: a parameter or a leaf activation. */

@@ -47,7 +47,7 @@ class RecomputeParityTest {
 
     @AfterEach
     void nothingLeaks() {
-        assertThat(MemoryAccounting.live(MemoryCategory.ACTIVATIONS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.ACTIVATIONS)).isZero();
     }
 
     @ParameterizedTest(name = "recompute {0}")

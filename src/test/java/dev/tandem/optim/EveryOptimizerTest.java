@@ -79,7 +79,7 @@ class EveryOptimizerTest {
         }
         assertThat(first).isGreaterThan(3.5); // ≈ ln 50 at initialisation
         assertThat(last).as("%s final loss", name).isLessThan(0.5);
-        assertThat(MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE)).isZero();
     }
 
     /**

@@ -145,7 +145,7 @@ class PipelineParityTest {
     private static Map<Integer, Result> pipelined(int dpSize, int ppSize, int zero, PipelineSchedule schedule) {
         Map<Integer, Result> out = new ConcurrentHashMap<>();
         Map<Integer, BubbleReport> bubbles = new ConcurrentHashMap<>();
-        long liveBefore = MemoryAccounting.liveTotal();
+        long liveBefore = MemoryAccounting.current().liveTotal();
         LocalWorld.run(dpSize * ppSize, CommOptions.defaults(), world -> {
             Mesh mesh = Mesh.create(world, List.of(new Mesh.Axis("dp", dpSize), new Mesh.Axis("pp", ppSize)));
             int d = mesh.coordinate("dp");
@@ -179,7 +179,7 @@ class PipelineParityTest {
                 targets.forEach(Tensor::close);
             }
         });
-        assertThat(MemoryAccounting.liveTotal()).as("everything freed").isEqualTo(liveBefore);
+        assertThat(MemoryAccounting.current().liveTotal()).as("everything freed").isEqualTo(liveBefore);
         for (Map.Entry<Integer, BubbleReport> e : bubbles.entrySet()) checkBubble(e.getValue(), schedule, ppSize);
         return out;
     }
