@@ -26,8 +26,14 @@ import picocli.CommandLine.Option;
 @Command(name = "gemm", mixinStandardHelpOptions = true,
         description = "GEMM GFLOPS: Tandem vs OpenBLAS vs the measured FMA peak (square and GPT-2 training shapes).")
 final class GemmBenchCommand implements Runnable {
-    @Option(names = "--threads", description = "Threads for both Tandem and OpenBLAS (default: Tandem's default thread count).")
-    int threads = WorkerPool.defaultThreads();
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--threads", description = "Threads for both Tandem and OpenBLAS (default: Tandem's, TANDEM_THREADS or all cores).")
+    Integer threadsOption;
+
+    /** The threads of this run: the option, else Tandem's default. */
+    private int threads;
 
     @Option(names = "--reps", description = "Timed repetitions per shape and library (default: ${DEFAULT-VALUE}).")
     int reps = 7;
@@ -55,6 +61,7 @@ final class GemmBenchCommand implements Runnable {
     }
 
     private void bench() throws Exception {
+        threads = threadsOption != null ? threadsOption : Settings.of(spec).compute().threads();
         if (cpuTime && threads != 1) {
             throw new dev.tandem.TandemException("--cpu-time measures the calling thread only: use it with --threads=1");
         }

@@ -27,6 +27,9 @@ import picocli.CommandLine.Option;
 @Command(name = "comm-selftest", hidden = true,
         description = "Check every collective across N rank processes (and inject faults).")
 final class CommSelfTestCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--nproc", description = "Ranks to launch (when not already started as a rank).", defaultValue = "2")
     int nproc;
 
@@ -56,7 +59,7 @@ final class CommSelfTestCommand implements Runnable {
 
     @Override
     public void run() {
-        if (!Rendezvous.isRankProcess()) {
+        if (!Rendezvous.isRankProcess(Settings.of(spec).env())) {
             List<String> args = new ArrayList<>(List.of("comm-selftest", "--seed", Long.toString(seed),
                     "--crash-rank", Integer.toString(crashRank), "--crash-after-ms", Long.toString(crashAfterMs),
                     "--mismatch-rank", Integer.toString(mismatchRank)));
@@ -69,8 +72,8 @@ final class CommSelfTestCommand implements Runnable {
             System.out.println("comm-selftest: all " + nproc + " ranks passed");
             return;
         }
-        int cpus = Rendezvous.bindToCores(System.getenv());
-        try (ProcessGroup world = Rendezvous.fromEnvironment()) {
+        int cpus = Rendezvous.bindToCores(Settings.of(spec).env());
+        try (ProcessGroup world = Rendezvous.fromEnvironment(Settings.of(spec).env())) {
             int me = world.rank();
             String transports = IntStream.range(0, world.size()).mapToObj(world::transport).collect(Collectors.joining(","));
             if (crashRank >= 0 || mismatchRank >= 0) {

@@ -21,6 +21,9 @@ import picocli.CommandLine.Option;
 /** {@code tandem generate}: samples text from a trained model directory. */
 @Command(name = "generate", description = "Generate text from a trained model (KV-cached decoding).")
 final class GenerateCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
             description = "Model directory written by 'tandem train' (model.safetensors, config.json, tokenizer.json).")
     Path checkpoint;
@@ -51,7 +54,7 @@ final class GenerateCommand implements Runnable {
         if (!Files.isRegularFile(tokFile)) throw new TandemException("no " + ModelFiles.TOKENIZER + " in " + checkpoint);
         Tokenizer tok = TokenizerJson.load(tokFile);
         Sampler sampler = new Sampler(temperature, topK, topP, seed);
-        try (GPT model = ModelFiles.load(checkpoint); WorkerPool pool = new WorkerPool(WorkerPool.defaultThreads())) {
+        try (GPT model = ModelFiles.load(checkpoint); WorkerPool pool = new WorkerPool(Settings.of(spec).compute().threads())) {
             int[] ids = tok.encode(prompt);
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             out.print(prompt);

@@ -24,9 +24,21 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable {
+    private final Settings settings;
 
-    /** Set {@code TANDEM_DEBUG=1} to see stack traces of user errors. */
-    private static final boolean DEBUG = System.getenv("TANDEM_DEBUG") != null;
+    private Main(Settings settings) {
+        this.settings = settings;
+    }
+
+    /** A command line with the settings of an empty environment (the defaults): for tests that drive picocli themselves. */
+    Main() {
+        this(Settings.fromEnvironment(java.util.Map.of()));
+    }
+
+    /** What this command line read from its environment. */
+    Settings settings() {
+        return settings;
+    }
 
     @Override
     public void run() {
@@ -44,7 +56,23 @@ public final class Main implements Runnable {
 
     /** Runs the CLI with picocli's usage and error output sent to {@code out} and {@code err}. */
     public static int execute(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-        CommandLine cli = new CommandLine(new Main());
+        return execute(out, err, System.getenv(), args); // the one place Tandem reads its environment
+    }
+
+    /**
+     * Runs the CLI in the environment {@code env}: its settings are parsed here, once (a bad value
+     * is reported before any work starts), and passed to the commands ({@link Settings}).
+     */
+    public static int execute(java.io.PrintWriter out, java.io.PrintWriter err, java.util.Map<String, String> env, String... args) {
+        Settings settings;
+        try {
+            settings = Settings.fromEnvironment(env);
+        } catch (TandemException te) {
+            err.println("tandem: " + te.getMessage());
+            return te.exitCode();
+        }
+        OffHeap.useHugePages(settings.compute().hugePages());
+        CommandLine cli = new CommandLine(new Main(settings));
         BenchCommand.addPeerBenchmarks(cli.getSubcommands().get("bench"));
         cli.setOut(out);
         cli.setErr(err);
@@ -52,17 +80,11 @@ public final class Main implements Runnable {
             Throwable cause = ex;
             if (cause instanceof TandemException te) {
                 commandLine.getErr().println("tandem: " + te.getMessage());
-                if (DEBUG) te.printStackTrace(commandLine.getErr());
+                if (settings.debug()) te.printStackTrace(commandLine.getErr()); // TANDEM_DEBUG=1: stack traces of user errors
                 return te.exitCode();
             }
             throw ex;
         });
-        try {
-            OffHeap.checkSettings(); // a bad TANDEM_HUGE_PAGES is reported before any work starts
-        } catch (TandemException te) {
-            err.println("tandem: " + te.getMessage());
-            return te.exitCode();
-        }
         return cli.execute(args);
     }
 

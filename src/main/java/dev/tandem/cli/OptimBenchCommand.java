@@ -34,6 +34,9 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "optim", description = "Optimizers side by side: lr sweep, loss vs tokens, time to target, state bytes.")
 final class OptimBenchCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec commandSpec;
+
     @Option(names = "--optimizers", split = ",", description = "Which (default: all).")
     List<String> optimizers = Optimizers.NAMES;
 
@@ -98,7 +101,7 @@ final class OptimBenchCommand implements Runnable {
         Tokenizer tok = TokenizerJson.load(resolve(java.nio.file.Path.of(defaults.tokenizer())));
         GPTConfig mc = new GPTConfig(Integer.parseInt(m[0].trim()), Integer.parseInt(m[1].trim()), Integer.parseInt(m[2].trim()),
                 tok.vocabSize(), Integer.parseInt(m[3].trim()));
-        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : WorkerPool.defaultThreads());
+        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Settings.of(commandSpec).compute().threads());
              TokenDataset data = TokenDataset.open(resolve(java.nio.file.Path.of(defaults.corpus())), tok, java.nio.file.Path.of(defaults.runsDir(), "cache"), defaults.valFraction(), s -> { })) {
             Kernels kernels = Kernels.fast(pool);
             Files.createDirectories(out);
@@ -149,10 +152,10 @@ final class OptimBenchCommand implements Runnable {
                 optimizer, s, lr);
     }
 
-    private static Path resolve(Path p) {
+    private Path resolve(Path p) {
         String path = p.toString();
         if (Files.exists(p)) return p;
-        String home = System.getenv("TANDEM_HOME");
+        String home = Settings.of(commandSpec).home();
         if (home != null && Files.exists(Path.of(home).resolve(p))) return Path.of(home).resolve(p);
         throw new TandemException(path + " not found (run from the Tandem checkout or set TANDEM_HOME)");
     }

@@ -71,7 +71,7 @@ final class PlanCommand implements Runnable {
             }
             DeviceProbe.Measurement measured = null;
             if (calibrate) {
-                try (WorkerPool pool = new WorkerPool(WorkerPool.defaultThreads())) {
+                try (WorkerPool pool = new WorkerPool(Settings.of(spec).compute().threads())) {
                     measured = new dev.tandem.train.TandemProbe(Kernels.fast(pool)).measure();
                 }
                 if (!json) out.println(Calibration.describe(measured));

@@ -35,17 +35,18 @@ final class TrainCommand implements Runnable {
     public void run() {
         TrainConfig cfg = TrainConfig.load(config, parseOverrides(overrides));
         boolean tty = ProgressSupport.stdoutIsTerminal();
-        if (System.getenv("RANK") != null) {
+        Settings settings = Settings.of(spec);
+        if (settings.env().get("RANK") != null) {
             // A rank of a job started by our launcher, torchrun-style env, Slurm or Kubernetes.
-            int cpus = Rendezvous.bindToCores(System.getenv());
-            try (ProcessGroup world = Rendezvous.fromEnvironment()) {
+            int cpus = Rendezvous.bindToCores(settings.env());
+            try (ProcessGroup world = Rendezvous.fromEnvironment(settings.env())) {
                 new Trainer(cfg, System.out, false, world, cpus).run(); // cpus: this rank's threads unless the config sets them
             }
         } else if (cfg.nproc() > 1) {
             List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());
             Launcher.run(cfg.nproc(), args);
         } else {
-            Trainer.runSingle(cfg, System.out, tty);
+            Trainer.runSingle(cfg, System.out, tty, settings.compute().threads());
         }
     }
 

@@ -22,7 +22,7 @@ public final class OffHeap implements AutoCloseable {
     private boolean closed;
 
     private OffHeap(long bytes, MemoryCategory category) {
-        boolean huge = bytes >= HugePages.MIN_BYTES && HugePages.available(); // before the arena: a bad setting throws here
+        boolean huge = bytes >= HugePages.MIN_BYTES && HugePages.available();
         this.arena = Arena.ofShared();
         this.segment = huge ? HugePages.map(bytes, arena) : arena.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes);
         this.category = category;
@@ -36,9 +36,13 @@ public final class OffHeap implements AutoCloseable {
         return new OffHeap(bytes, category);
     }
 
-    /** Throws {@link dev.tandem.TandemException} if an environment setting of the allocator (TANDEM_HUGE_PAGES) is invalid. */
-    public static void checkSettings() {
-        HugePages.available();
+    /**
+     * Whether later buffers of 2 MiB and more are mapped for huge pages ({@link HugePages}; on by
+     * default). A process setting, since the memory is the process's: the command line sets it once
+     * at start-up from {@link ComputeOptions#hugePages()}.
+     */
+    public static void useHugePages(boolean on) {
+        HugePages.enable(on);
     }
 
     public MemorySegment segment() {

@@ -51,23 +51,6 @@ public final class WorkerPool implements AutoCloseable {
         });
     }
 
-    /**
-     * The thread count a rank takes when nothing else says: {@code TANDEM_THREADS} (environment) or
-     * system property {@code tandem.threads}, default: available processors.
-     */
-    public static int defaultThreads() {
-        String v = System.getenv("TANDEM_THREADS");
-        if (v == null) v = System.getProperty("tandem.threads");
-        if (v == null || v.isBlank()) return Runtime.getRuntime().availableProcessors();
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n >= 1) return n;
-        } catch (NumberFormatException ignored) {
-            // fall through to the error below
-        }
-        throw new IllegalArgumentException("TANDEM_THREADS must be a positive integer, got '" + v + "'");
-    }
-
     public int threads() {
         return threads;
     }

@@ -23,6 +23,7 @@ import dev.tandem.optim.Optimizers;
 import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.pipeline.BubbleReport;
 import dev.tandem.parallel.Plan;
+import dev.tandem.tensor.ComputeOptions;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
@@ -65,7 +66,7 @@ public final class Trainer {
      *              and writes the run's files
      */
     public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world) {
-        this(cfg, out, tty, world, WorkerPool.defaultThreads());
+        this(cfg, out, tty, world, ComputeOptions.defaults().threads());
     }
 
     /** @param threads this rank's compute threads where the config's {@code threads} is 0 (e.g. the CPUs it is bound to) */
@@ -77,11 +78,16 @@ public final class Trainer {
         this.tty = tty && world.rank() == 0;
     }
 
-    /** Trains in this process alone (a one-rank world). */
+    /** Trains in this process alone (a one-rank world), on all available processors unless the config says. */
     public static Result runSingle(TrainConfig cfg, PrintStream out, boolean tty) {
+        return runSingle(cfg, out, tty, ComputeOptions.defaults().threads());
+    }
+
+    /** Trains in this process alone, on {@code threads} threads unless the config says. */
+    public static Result runSingle(TrainConfig cfg, PrintStream out, boolean tty, int threads) {
         ProcessGroup one = LocalWorld.create(1, CommOptions.defaults()).getFirst();
         try (one) {
-            return new Trainer(cfg, out, tty, one).run();
+            return new Trainer(cfg, out, tty, one, threads).run();
         }
     }
 

@@ -5,7 +5,7 @@ package dev.tandem.tensor;
  * size, never closed: its threads are daemons), and the reference.
  */
 public final class TestKernels {
-    public static final Kernels FAST = Kernels.fast(new WorkerPool(WorkerPool.defaultThreads()));
+    public static final Kernels FAST = Kernels.fast(new WorkerPool(ComputeOptions.defaults().threads()));
     public static final Kernels REFERENCE = Kernels.reference();
 
     private TestKernels() {}
