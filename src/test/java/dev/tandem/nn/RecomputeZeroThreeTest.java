@@ -8,7 +8,6 @@ import dev.tandem.optim.ParamSlice;
 import dev.tandem.parallel.DataParallel;
 import dev.tandem.plan.Recompute;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import dev.tandem.tensor.TestKernels;

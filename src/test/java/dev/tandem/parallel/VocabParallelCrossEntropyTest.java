@@ -12,7 +12,6 @@ import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Tape;
 import dev.tandem.nn.Var;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;

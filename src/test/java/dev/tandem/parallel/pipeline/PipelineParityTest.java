@@ -14,7 +14,6 @@ import dev.tandem.nn.Tape;
 import dev.tandem.optim.AdamW;
 import dev.tandem.parallel.DataParallel;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
