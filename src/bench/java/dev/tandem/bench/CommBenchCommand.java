@@ -7,6 +7,7 @@ import dev.tandem.comm.ProcessGroup;
 import dev.tandem.comm.ProcessMemory;
 import dev.tandem.launch.Launcher;
 import dev.tandem.launch.Rendezvous;
+import dev.tandem.launch.Settings;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.OffHeap;
 import java.io.ByteArrayOutputStream;
@@ -37,6 +38,9 @@ import picocli.CommandLine.Option;
 @Command(name = "comm", mixinStandardHelpOptions = true,
         description = "Collective bandwidth per message size vs memcpy and Open MPI (nccl-tests style).")
 final class CommBenchCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--ranks", split = ",", defaultValue = "2,4,8", description = "Rank counts (default: ${DEFAULT-VALUE}).")
     List<Integer> ranks;
 
@@ -92,8 +96,8 @@ final class CommBenchCommand implements Runnable {
     @Override
     public void run() {
         if (worker) {
-            Rendezvous.bindToCores(System.getenv());
-            try (ProcessGroup g = Rendezvous.fromEnvironment();
+            Rendezvous.bindToCores(Settings.of(spec.root().userObject()).env());
+            try (ProcessGroup g = Rendezvous.fromEnvironment(Settings.of(spec.root().userObject()).env());
                  BenchTurns.Seat seat = BenchTurns.join(turns)) {
                 CommBenchWorker.run(g, ops, minBytes, maxBytes, seat, System.out);
             }
@@ -281,8 +285,10 @@ final class CommBenchCommand implements Runnable {
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         PrintStream cap = new PrintStream(captured, true, StandardCharsets.UTF_8);
         if (threads) {
-            CommOptions options = CommOptions.fromEnvironment(Map.of("TANDEM_DIRECT_MIN_BYTES", directMinBytes,
-                    "TANDEM_BOARD_MIN_BYTES", boardMinBytes));
+            Map<String, String> settings = new HashMap<>(Map.of("TANDEM_DIRECT_MIN_BYTES", directMinBytes, "TANDEM_BOARD_MIN_BYTES", boardMinBytes));
+            String logPaths = Settings.of(spec.root().userObject()).env().get("TANDEM_LOG_PATHS");
+            if (logPaths != null) settings.put("TANDEM_LOG_PATHS", logPaths); // as a rank process would inherit it
+            CommOptions options = CommOptions.fromEnvironment(settings);
             LocalWorld.run(n, options, g -> {
                 try (BenchTurns.Seat seat = BenchTurns.join(turnSpec)) {
                     CommBenchWorker.run(g, ops, minBytes, maxBytes, seat, cap);

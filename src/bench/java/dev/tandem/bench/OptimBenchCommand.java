@@ -4,6 +4,7 @@ import dev.tandem.TandemException;
 import dev.tandem.data.TokenDataset;
 import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
+import dev.tandem.launch.Settings;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.optim.OptimizerSettings;
 import dev.tandem.optim.Optimizers;
@@ -34,6 +35,9 @@ import picocli.CommandLine.Option;
 @Command(name = "optim", mixinStandardHelpOptions = true,
         description = "Optimizers side by side: lr sweep, loss vs tokens, time to target, state bytes.")
 final class OptimBenchCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec commandSpec;
+
     @Option(names = "--optimizers", split = ",", description = "Which (default: all).")
     List<String> optimizers = Optimizers.NAMES;
 
@@ -88,8 +92,6 @@ final class OptimBenchCommand implements Runnable {
 
     @Override
     public void run() {
-        if (threads > 0) WorkerPool.configure(threads);
-        Kernels kernels = Kernels.fast();
         for (String o : optimizers) if (!GRID.containsKey(o)) throw new TandemException("unknown optimizer '" + o + "' in --optimizers");
         if (sweep != 3 && sweep != 5) throw new TandemException("--sweep must be 3 or 5");
         String[] m = model.split(",");
@@ -100,13 +102,16 @@ final class OptimBenchCommand implements Runnable {
         Tokenizer tok = TokenizerJson.load(resolve(java.nio.file.Path.of(defaults.data().tokenizer())));
         GPTConfig mc = new GPTConfig(Integer.parseInt(m[0].trim()), Integer.parseInt(m[1].trim()), Integer.parseInt(m[2].trim()),
                 tok.vocabSize(), Integer.parseInt(m[3].trim()));
-        try (TokenDataset data = TokenDataset.open(resolve(java.nio.file.Path.of(defaults.data().corpus())), tok, java.nio.file.Path.of(defaults.run().runsDir(), "cache"), defaults.data().valFraction(), s -> { })) {
+        try (WorkerPool pool = new WorkerPool(threads > 0 ? threads : Settings.of(commandSpec.root().userObject()).compute().threads());
+             TokenDataset data = TokenDataset.open(resolve(java.nio.file.Path.of(defaults.data().corpus())), tok,
+                     java.nio.file.Path.of(defaults.run().runsDir(), "cache"), defaults.data().valFraction(), s -> { })) {
+            Kernels kernels = Kernels.fast(pool);
             Files.createDirectories(out);
             String header = String.format(Locale.ROOT,
                     "tandem bench optim on %s, %d threads, Java %s%nmodel: GPT n_layer %d, n_head %d, n_embd %d, vocab %d, block %d "
                             + "(%,d parameters); %d steps × %d×%d tokens = %,d tokens per run; warmup 5%% + cosine to lr/10; "
                             + "clip 1.0; eval every %d steps on %d windows",
-                    BenchInfo.cpuModel(), WorkerPool.get().threads(), Runtime.version(), mc.nLayer(), mc.nHead(), mc.nEmbd(),
+                    BenchInfo.cpuModel(), pool.threads(), Runtime.version(), mc.nLayer(), mc.nHead(), mc.nEmbd(),
                     mc.vocabSize(), mc.blockSize(), mc.totalParameters(), steps, batchSize, mc.blockSize(),
                     (long) steps * batchSize * mc.blockSize(), evalEvery, evalWindows);
             console.println(header);
@@ -149,10 +154,10 @@ final class OptimBenchCommand implements Runnable {
                 optimizer, s, lr);
     }
 
-    private static Path resolve(Path p) {
+    private Path resolve(Path p) {
         String path = p.toString();
         if (Files.exists(p)) return p;
-        String home = System.getenv("TANDEM_HOME");
+        String home = Settings.of(commandSpec.root().userObject()).home();
         if (home != null && Files.exists(Path.of(home).resolve(p))) return Path.of(home).resolve(p);
         throw new TandemException(path + " not found (run from the Tandem checkout or set TANDEM_HOME)");
     }

@@ -75,9 +75,9 @@ public final class OptimizerRun {
             List<Parameter> params = model.parameters();
             // ParamSlice.wholes allocates the gradient buffers, so measure state bytes around create alone
             List<ParamSlice> slices = ParamSlice.wholes(params);
-            long before = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE);
+            long before = MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE);
             try (Optimizer opt = Optimizers.create(spec.optimizer(), spec.settings(), slices, kernels)) {
-                long stateBytes = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE) - before;
+                long stateBytes = MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE) - before;
                 curve.add(new Point(0, 0, validationLoss(model, eval, kernels))); // the common starting point
                 for (int step = 0; step < spec.steps(); step++) {
                     long t0 = System.nanoTime();

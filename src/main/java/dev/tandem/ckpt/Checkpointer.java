@@ -3,6 +3,7 @@ package dev.tandem.ckpt;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.TandemException;
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import java.io.IOException;
@@ -64,6 +65,8 @@ public final class Checkpointer implements AutoCloseable {
     private final List<Double> blockedMs = new ArrayList<>();
     private final List<Thread> workers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private double workerCpuMs = -1; // fixed at close(), when the worker threads end
+    /** The rank's memory accounting: the copy and persist threads count what they allocate there. */
+    private final MemoryAccounting memory = MemoryAccounting.current();
     private long blockedNanos;
     private int saves;
 
@@ -96,7 +99,7 @@ public final class Checkpointer implements AutoCloseable {
     }
 
     private Thread worker(Runnable r, String name) {
-        Thread t = new Thread(r, name);
+        Thread t = new Thread(() -> memory.run(r), name);
         t.setDaemon(true);
         workers.add(t);
         return t;

@@ -5,6 +5,7 @@ import dev.tandem.comm.ReduceOp;
 import dev.tandem.comm.SelfTest;
 import dev.tandem.launch.Launcher;
 import dev.tandem.launch.Rendezvous;
+import dev.tandem.launch.Settings;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.OffHeap;
@@ -27,6 +28,9 @@ import picocli.CommandLine.Option;
 @Command(name = "comm-selftest", hidden = true,
         description = "Check every collective across N rank processes (and inject faults).")
 final class CommSelfTestCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--nproc", description = "Ranks to launch (when not already started as a rank).", defaultValue = "2")
     int nproc;
 
@@ -56,7 +60,7 @@ final class CommSelfTestCommand implements Runnable {
 
     @Override
     public void run() {
-        if (!Rendezvous.isRankProcess()) {
+        if (!Rendezvous.isRankProcess(Settings.of(spec.root().userObject()).env())) {
             List<String> args = new ArrayList<>(List.of("comm-selftest", "--seed", Long.toString(seed),
                     "--crash-rank", Integer.toString(crashRank), "--crash-after-ms", Long.toString(crashAfterMs),
                     "--mismatch-rank", Integer.toString(mismatchRank)));
@@ -69,8 +73,8 @@ final class CommSelfTestCommand implements Runnable {
             System.out.println("comm-selftest: all " + nproc + " ranks passed");
             return;
         }
-        int cpus = Rendezvous.bindToCores(System.getenv());
-        try (ProcessGroup world = Rendezvous.fromEnvironment()) {
+        int cpus = Rendezvous.bindToCores(Settings.of(spec.root().userObject()).env());
+        try (ProcessGroup world = Rendezvous.fromEnvironment(Settings.of(spec.root().userObject()).env())) {
             int me = world.rank();
             String transports = IntStream.range(0, world.size()).mapToObj(world::transport).collect(Collectors.joining(","));
             if (crashRank >= 0 || mismatchRank >= 0) {

@@ -5,8 +5,10 @@ import dev.tandem.ckpt.ModelFiles;
 import dev.tandem.data.StreamDecoder;
 import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
+import dev.tandem.launch.Settings;
 import dev.tandem.nn.GPT;
 import dev.tandem.tensor.Kernels;
+import dev.tandem.tensor.WorkerPool;
 import dev.tandem.train.Generator;
 import dev.tandem.train.Sampler;
 import java.io.IOException;
@@ -20,6 +22,9 @@ import picocli.CommandLine.Option;
 /** {@code tandem generate}: samples text from a trained model directory. */
 @Command(name = "generate", mixinStandardHelpOptions = true, header = "Generate text from a trained model (KV-cached decoding).")
 final class GenerateCommand implements Runnable {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
             description = "Model directory written by 'tandem train' (model.safetensors, config.json, tokenizer.json).")
     Path checkpoint;
@@ -50,13 +55,13 @@ final class GenerateCommand implements Runnable {
         if (!Files.isRegularFile(tokFile)) throw new TandemException("no " + ModelFiles.TOKENIZER + " in " + checkpoint);
         Tokenizer tok = TokenizerJson.load(tokFile);
         Sampler sampler = new Sampler(temperature, topK, topP, seed);
-        try (GPT model = ModelFiles.load(checkpoint)) {
+        try (GPT model = ModelFiles.load(checkpoint); WorkerPool pool = new WorkerPool(Settings.of(spec.root().userObject()).compute().threads())) {
             int[] ids = tok.encode(prompt);
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             out.print(prompt);
             // A token may end inside a multi-byte character: the decoder prints whole characters only.
             StreamDecoder decoder = new StreamDecoder(tok);
-            new Generator(model, Kernels.fast()).generate(ids, maxTokens, sampler, t -> out.print(decoder.push(t)));
+            new Generator(model, Kernels.fast(pool)).generate(ids, maxTokens, sampler, t -> out.print(decoder.push(t)));
             out.println(decoder.finish());
             if (ids.length + maxTokens > model.config().blockSize()) {
                 System.err.println("tandem: stopped at the model's context of " + model.config().blockSize() + " tokens");

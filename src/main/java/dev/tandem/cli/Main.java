@@ -1,6 +1,7 @@
 package dev.tandem.cli;
 
 import dev.tandem.TandemException;
+import dev.tandem.launch.Settings;
 import dev.tandem.tensor.OffHeap;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -35,10 +36,26 @@ import picocli.CommandLine.Command;
                 PlanCommand.class,
                 CommandLine.HelpCommand.class,
         })
-public final class Main implements Runnable {
-
+public final class Main implements Runnable, Settings.Source {
     /** The option, accepted anywhere on the command line, that shows stack traces of errors ({@code TANDEM_DEBUG=1} does too). */
     static final String DEBUG_OPTION = "--debug";
+
+    private final Settings settings;
+
+    private Main(Settings settings) {
+        this.settings = settings;
+    }
+
+    /** A command line with the settings of an empty environment (the defaults): for tests that drive picocli themselves. */
+    Main() {
+        this(Settings.fromEnvironment(java.util.Map.of()));
+    }
+
+    /** What this command line read from its environment. */
+    @Override
+    public Settings settings() {
+        return settings;
+    }
 
     @Override
     public void run() {
@@ -56,9 +73,25 @@ public final class Main implements Runnable {
 
     /** Runs the CLI with picocli's usage and error output sent to {@code out} and {@code err}. */
     public static int execute(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-        boolean debug = System.getenv("TANDEM_DEBUG") != null || java.util.Arrays.asList(args).contains(DEBUG_OPTION);
+        return execute(out, err, System.getenv(), args); // the one place Tandem reads its environment
+    }
+
+    /**
+     * Runs the CLI in the environment {@code env}: its settings are parsed here, once (a bad value
+     * is reported before any work starts), and passed to the commands ({@link Settings}).
+     */
+    public static int execute(java.io.PrintWriter out, java.io.PrintWriter err, java.util.Map<String, String> env, String... args) {
+        Settings settings;
+        try {
+            settings = Settings.fromEnvironment(env);
+        } catch (TandemException te) {
+            err.println("tandem: " + te.getMessage());
+            return te.exitCode();
+        }
+        boolean debug = settings.debug() || java.util.Arrays.asList(args).contains(DEBUG_OPTION);
         args = java.util.Arrays.stream(args).filter(a -> !a.equals(DEBUG_OPTION)).toArray(String[]::new);
-        CommandLine cli = new CommandLine(new Main());
+        OffHeap.useHugePages(settings.compute().hugePages());
+        CommandLine cli = new CommandLine(new Main(settings));
         BenchCommand.addBenchmarks(cli.getSubcommands().get("bench"));
         cli.setUsageHelpWidth(110);
         cli.setOut(out);
@@ -77,12 +110,6 @@ public final class Main implements Runnable {
             if (debug) ex.printStackTrace(e);
             return code;
         });
-        try {
-            OffHeap.checkSettings(); // a bad TANDEM_HUGE_PAGES is reported before any work starts
-        } catch (TandemException te) {
-            err.println("tandem: " + te.getMessage());
-            return te.exitCode();
-        }
         try {
             return cli.execute(args);
         } catch (OutOfMemoryError oom) {

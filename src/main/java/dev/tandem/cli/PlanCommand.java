@@ -1,6 +1,7 @@
 package dev.tandem.cli;
 
 import dev.tandem.TandemException;
+import dev.tandem.launch.Settings;
 import dev.tandem.plan.Calibration;
 import dev.tandem.plan.ClusterSpec;
 import dev.tandem.plan.CostModel;
@@ -18,6 +19,8 @@ import dev.tandem.plan.PlanSearch;
 import dev.tandem.plan.Prediction;
 import dev.tandem.plan.SearchResult;
 import dev.tandem.plan.TrainingPrecision;
+import dev.tandem.tensor.Kernels;
+import dev.tandem.tensor.WorkerPool;
 import java.io.PrintWriter;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -82,7 +85,9 @@ final class PlanCommand implements Runnable {
             }
             DeviceProbe.Measurement measured = null;
             if (calibrate) {
-                measured = new dev.tandem.train.TandemProbe(dev.tandem.tensor.Kernels.fast()).measure();
+                try (WorkerPool pool = new WorkerPool(Settings.of(spec.root().userObject()).compute().threads())) {
+                    measured = new dev.tandem.train.TandemProbe(Kernels.fast(pool)).measure();
+                }
                 if (!json) out.println(Calibration.describe(measured));
                 if (model == null && cluster == null) return;
             }

@@ -4,7 +4,7 @@ import dev.tandem.TandemException;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.launch.Launcher;
 import dev.tandem.launch.Rendezvous;
-import dev.tandem.tensor.WorkerPool;
+import dev.tandem.launch.Settings;
 import dev.tandem.train.Trainer;
 import dev.tandem.train.config.TrainConfig;
 import java.nio.file.Path;
@@ -47,18 +47,18 @@ final class TrainCommand implements Runnable {
             return;
         }
         boolean tty = ProgressSupport.stdoutIsTerminal();
-        if (System.getenv("RANK") != null) {
+        Settings settings = Settings.of(spec.root().userObject());
+        if (settings.env().get("RANK") != null) {
             // A rank of a job started by our launcher, torchrun-style env, Slurm or Kubernetes.
-            int cpus = Rendezvous.bindToCores(System.getenv());
-            if (cfg.run().threads() == 0) WorkerPool.configure(cpus);
-            try (ProcessGroup world = Rendezvous.fromEnvironment()) {
-                new Trainer(cfg, System.out, false, world).run();
+            int cpus = Rendezvous.bindToCores(settings.env());
+            try (ProcessGroup world = Rendezvous.fromEnvironment(settings.env())) {
+                new Trainer(cfg, System.out, false, world, cpus).run(); // cpus: this rank's threads unless the config sets them
             }
         } else if (cfg.parallel().worldSize() > 1) {
             List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());
             Launcher.run(cfg.parallel().worldSize(), args);
         } else {
-            Trainer.runSingle(cfg, System.out, tty);
+            Trainer.runSingle(cfg, System.out, tty, settings.compute().threads());
         }
     }
 

@@ -22,6 +22,8 @@ import java.util.Map;
  *                       share this host, go through a shared board ({@link Board});
  *                       {@link Long#MAX_VALUE} turns that off, {@link #AUTO} decides ({@link #boardFrom})
  * @param shmDir         the folder for shared-memory rings and boards; "" = /dev/shm ({@link #shmDirectory})
+ * @param logPaths       whether rank 0 of each group that chooses between the rings and reading in
+ *                       place prints its choices ({@link PathChooser})
  */
 public record CommOptions(
         Duration timeout,
@@ -33,7 +35,8 @@ public record CommOptions(
         String transport,
         long directMinBytes,
         long boardMinBytes,
-        String shmDir) {
+        String shmDir,
+        boolean logPaths) {
 
     /** {@code ringBytes} and {@code directMinBytes}: let {@link #ringCapacity} and {@link #singleCopyFrom} decide. */
     public static final long AUTO = 0;
@@ -61,32 +64,32 @@ public record CommOptions(
 
     public static CommOptions defaults() {
         return new CommOptions(Duration.ofMinutes(5), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                AUTO, 64 * 1024, 8L << 20, "auto", AUTO, AUTO, "");
+                AUTO, 64 * 1024, 8L << 20, "auto", AUTO, AUTO, "", false);
     }
 
     public CommOptions withTimeout(Duration t) {
         return new CommOptions(t, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport, directMinBytes,
-                boardMinBytes, shmDir);
+                boardMinBytes, shmDir, logPaths);
     }
 
     public CommOptions withTransport(String t) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, t, directMinBytes,
-                boardMinBytes, shmDir);
+                boardMinBytes, shmDir, logPaths);
     }
 
     public CommOptions withRingBytes(long b) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, b, treeThresholdBytes, chunkBytes, transport, directMinBytes,
-                boardMinBytes, shmDir);
+                boardMinBytes, shmDir, logPaths);
     }
 
     public CommOptions withTreeThresholdBytes(long b) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, b, chunkBytes, transport, directMinBytes,
-                boardMinBytes, shmDir);
+                boardMinBytes, shmDir, logPaths);
     }
 
     public CommOptions withChunkBytes(long b) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, b, transport, directMinBytes,
-                boardMinBytes, shmDir);
+                boardMinBytes, shmDir, logPaths);
     }
 
     /**
@@ -128,17 +131,22 @@ public record CommOptions(
 
     public CommOptions withDirectMinBytes(long b) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport, b,
-                boardMinBytes, shmDir);
+                boardMinBytes, shmDir, logPaths);
     }
 
     public CommOptions withBoardMinBytes(long b) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport,
-                directMinBytes, b, shmDir);
+                directMinBytes, b, shmDir, logPaths);
+    }
+
+    public CommOptions withLogPaths(boolean on) {
+        return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport,
+                directMinBytes, boardMinBytes, shmDir, on);
     }
 
     public CommOptions withShmDir(String dir) {
         return new CommOptions(timeout, heartbeatInterval, heartbeatTimeout, ringBytes, treeThresholdBytes, chunkBytes, transport,
-                directMinBytes, boardMinBytes, dir);
+                directMinBytes, boardMinBytes, dir, logPaths);
     }
 
     /** {@code shmDir}, or by default /dev/shm (RAM-backed) where it is writable, else the temp folder. */
@@ -191,7 +199,8 @@ public record CommOptions(
      * TANDEM_HEARTBEAT_TIMEOUT (seconds, decimals allowed), TANDEM_TRANSPORT (auto|tcp|shm),
      * TANDEM_RING_BYTES (bytes or "auto"), TANDEM_TREE_THRESHOLD_BYTES, TANDEM_CHUNK_BYTES, TANDEM_DIRECT_MIN_BYTES
      * (bytes, "auto", "adaptive" or "off") and TANDEM_BOARD_MIN_BYTES (bytes, "auto" or "off"),
-     * TANDEM_SHM_DIR (a folder).
+     * TANDEM_SHM_DIR (a folder), TANDEM_LOG_PATHS ("1" prints the path choices). This is the one
+     * place those variables are read; errors name the variable.
      */
     public static CommOptions fromEnvironment(Map<String, String> env) {
         CommOptions d = defaults();
@@ -207,7 +216,8 @@ public record CommOptions(
                     env.getOrDefault("TANDEM_TRANSPORT", d.transport),
                     directMinBytes(env.getOrDefault("TANDEM_DIRECT_MIN_BYTES", "auto").trim()),
                     minBytes("TANDEM_BOARD_MIN_BYTES", env.getOrDefault("TANDEM_BOARD_MIN_BYTES", "auto").trim()),
-                    env.getOrDefault("TANDEM_SHM_DIR", "").trim());
+                    env.getOrDefault("TANDEM_SHM_DIR", "").trim(),
+                    "1".equals(env.getOrDefault("TANDEM_LOG_PATHS", "").trim()));
         } catch (IllegalArgumentException e) {
             throw new TandemException("bad communication setting in the environment: " + e.getMessage());
         }

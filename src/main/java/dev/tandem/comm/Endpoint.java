@@ -1,5 +1,6 @@
 package dev.tandem.comm;
 
+import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.ReductionKernels;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,8 +71,12 @@ final class Endpoint implements AutoCloseable {
         locked(body);
     }
 
-    /** Queues {@code body} behind every operation issued before it. */
-    synchronized Work submit(Runnable body) {
+    /**
+     * Queues {@code body} behind every operation issued before it; it runs with the memory
+     * accounting of the rank that issued it ({@link MemoryAccounting#bound}).
+     */
+    synchronized Work submit(Runnable operation) {
+        Runnable body = MemoryAccounting.bound(operation);
         if (executor == null) {
             executor = Executors.newSingleThreadExecutor(r -> {
                 Thread t = new Thread(r, "tandem-comm-rank" + rank);

@@ -1,5 +1,6 @@
 package dev.tandem.comm;
 
+import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.OffHeap;
 import dev.tandem.tensor.ReductionKernels;
@@ -60,7 +61,9 @@ public final class LocalWorld {
     /**
      * Runs {@code body} on {@code n} rank threads and waits for all; a rank that fails closes its
      * group (so its peers fail fast instead of waiting for the timeout). Throws the first
-     * failure, with the others attached as suppressed.
+     * failure, with the others attached as suppressed. Each rank thread counts its memory in an
+     * accounting of its own ({@link MemoryAccounting#child} of the caller's, named "rank r"), as a
+     * rank process would; the world's rings, created here, count in the caller's.
      */
     public static void run(int n, CommOptions options, RankBody body) {
         List<ProcessGroup> groups = create(n, options);
@@ -69,13 +72,14 @@ public final class LocalWorld {
         for (int r = 0; r < n; r++) {
             ProcessGroup g = groups.get(r);
             int rank = r;
-            Thread t = Thread.ofPlatform().name("rank-" + r).unstarted(() -> {
+            MemoryAccounting memory = MemoryAccounting.current().child("rank " + r);
+            Thread t = Thread.ofPlatform().name("rank-" + r).unstarted(() -> memory.run(() -> {
                 try (g) {
                     body.run(g);
                 } catch (Throwable e) {
                     failures.add(new RankFailure(rank, e));
                 }
-            });
+            }));
             threads.add(t);
             t.start();
         }

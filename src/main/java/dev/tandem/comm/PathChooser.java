@@ -56,9 +56,6 @@ final class PathChooser {
     static final long COST_RATIO = 20;
     /** The other way must be this much faster to be taken: where both are about as fast, switching back and forth only costs. */
     static final double SWITCH_MARGIN = 1.05;
-    /** TANDEM_LOG_PATHS=1: the group's rank 0 prints each first choice and each change, with the medians behind it. */
-    private static final boolean LOG = "1".equals(System.getenv("TANDEM_LOG_PATHS"));
-
     private final String group;
     private final boolean adaptive;
     private final boolean logs;
@@ -68,7 +65,8 @@ final class PathChooser {
 
     /**
      * @param adaptive false: no operation is chosen for; must be the same on every rank
-     * @param logs     whether this rank prints the choices (TANDEM_LOG_PATHS): the group's rank 0
+     * @param logs     whether this rank prints each first choice and each change, with the medians
+     *                 behind it: the group's rank 0 where {@link CommOptions#logPaths()} (TANDEM_LOG_PATHS=1)
      * @param ranks    the group's size: an operation of b bytes sends payloads of about b / ranks
      * @param unchosen the ways of operations that are not chosen for
      */
@@ -183,7 +181,7 @@ final class PathChooser {
             double ring = median(samples('r')), direct = median(samples('d'));
             boolean was = inPlace;
             inPlace = was ? direct <= ring * SWITCH_MARGIN : direct * SWITCH_MARGIN < ring;
-            if (LOG && logs && (!decided || was != inPlace)) {
+            if (logs && (!decided || was != inPlace)) {
                 System.err.printf("tandem: group '%s', %s: %s (median %.1f us through the rings, %.1f us read in place)%n",
                         group, label, inPlace ? "read in place" : "through the rings", ring / 1e3, direct / 1e3);
             }

@@ -47,7 +47,7 @@ final class PeerGroup implements ProcessGroup {
         // links set up for choosing read everything from 64 KiB in place unless told otherwise: where
         // this group does not choose (it spans hosts), its payloads keep the rings
         this.boardThreshold = computeBoardThreshold();
-        this.paths = new PathChooser(name, choosesPaths(), rank == 0, worldRanks.length,
+        this.paths = new PathChooser(name, choosesPaths(), rank == 0 && options().logPaths(), worldRanks.length,
                 linksForChoosing() ? PathChooser.Paths.RING : PathChooser.Paths.FIXED);
     }
 

@@ -29,17 +29,17 @@ public final class Rendezvous {
 
     private Rendezvous() {}
 
-    /** The world group of this process, from {@link System#getenv()}. */
-    public static ProcessGroup fromEnvironment() {
-        return TcpRendezvous.connect(spec(System.getenv()));
+    /** The world group of this process, from its environment {@code env} ({@link #spec}). */
+    public static ProcessGroup fromEnvironment(Map<String, String> env) {
+        return TcpRendezvous.connect(spec(env));
     }
 
     /**
      * True when this process was started as one rank of a job (RANK and WORLD_SIZE are set), so a
      * command given {@code --nproc N} knows whether to launch ranks or to be one.
      */
-    public static boolean isRankProcess() {
-        return System.getenv("RANK") != null && System.getenv("WORLD_SIZE") != null;
+    public static boolean isRankProcess(Map<String, String> env) {
+        return env.get("RANK") != null && env.get("WORLD_SIZE") != null;
     }
 
     /**

@@ -163,7 +163,7 @@ public final class Tape implements AutoCloseable {
 
     /** Marks the start of {@code module}'s forward pass. */
     public void beginModule(String module) {
-        moduleStart.put(module, MemoryAccounting.live(MemoryCategory.ACTIVATIONS));
+        moduleStart.put(module, MemoryAccounting.current().live(MemoryCategory.ACTIVATIONS));
         hooks.beforeForward(module);
         if (recording) backwards.add(() -> hooks.afterBackward(module));
     }
@@ -173,7 +173,7 @@ public final class Tape implements AutoCloseable {
         hooks.afterForward(module);
         if (recording) backwards.add(() -> hooks.beforeBackward(module));
         Long start = moduleStart.remove(module);
-        if (start != null) keptByModule.merge(module, MemoryAccounting.live(MemoryCategory.ACTIVATIONS) - start, Long::sum);
+        if (start != null) keptByModule.merge(module, MemoryAccounting.current().live(MemoryCategory.ACTIVATIONS) - start, Long::sum);
     }
 
     /**

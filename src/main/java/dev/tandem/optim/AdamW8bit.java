@@ -1,7 +1,6 @@
 package dev.tandem.optim;
 
 import dev.tandem.tensor.Kernels;
-import dev.tandem.tensor.WorkerPool;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -44,7 +43,7 @@ public final class AdamW8bit extends BaseOptimizer {
             StateVector mi = m.get(i), vi = v.get(i);
             MemorySegment p = sl.value(), g = sl.grad();
             long n = sl.length();
-            WorkerPool.get().parallelFor(Blockwise.blocks(n), 16, (from, to) -> {
+            kernels.pool().parallelFor(Blockwise.blocks(n), 16, (from, to) -> {
                 float[] mb = new float[Blockwise.BLOCK], vb = new float[Blockwise.BLOCK];
                 for (int b = from; b < to; b++) {
                     long start = (long) b * Blockwise.BLOCK;

@@ -26,7 +26,7 @@ import jdk.incubator.vector.VectorSpecies;
  * the system properties {@code tandem.gemm.kc}, {@code tandem.gemm.mc} and
  * {@code tandem.gemm.bblock}.
  *
- * <p>Threads: C is cut into a grid of rectangles, one per worker, along the dimension(s) where
+ * <p>Threads: those of the pool passed in. C is cut into a grid of rectangles, one per worker, along the dimension(s) where
  * duplicated packing costs least; each worker runs the whole blocked loop on its rectangle with
  * its own thread-local pack buffers (no synchronisation inside a GEMM).
  */
@@ -89,12 +89,11 @@ final class Gemm {
 
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
 
-    static void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+    static void gemm(WorkerPool pool, boolean transA, boolean transB, int m, int n, int k, float alpha,
                      MemorySegment a, long aOffset, int lda, MemorySegment b, long bOffset, int ldb, float beta,
                      MemorySegment c, long cOffset, int ldc) {
         if (m <= 0 || n <= 0) return;
         Operands o = new Operands(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
-        WorkerPool pool = WorkerPool.get();
         int threads = pool.threads();
         if (threads == 1 || (long) m * n * k < PARALLEL_MIN_FLOPS) {
             block(o, 0, m, 0, n);
@@ -128,17 +127,17 @@ final class Gemm {
         });
     }
 
-    static void gemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
+    static void gemmBatched(WorkerPool pool, int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
                             MemorySegment a, long aOffset, int lda, long strideA,
                             MemorySegment b, long bOffset, int ldb, long strideB, float beta,
                             MemorySegment c, long cOffset, int ldc, long strideC) {
         if (batch <= 0 || m <= 0 || n <= 0) return;
-        int threads = WorkerPool.get().threads();
+        int threads = pool.threads();
         // Attention has many small GEMMs: one whole GEMM per worker needs no splitting and no
         // duplicated packing. With few items that do not divide evenly, split each GEMM instead.
         boolean overBatch = threads > 1 && (batch % threads == 0 || batch >= 4 * threads);
         if (overBatch) {
-            WorkerPool.get().parallelFor(batch, 1, (b0, b1) -> {
+            pool.parallelFor(batch, 1, (b0, b1) -> {
                 for (int i = b0; i < b1; i++) {
                     block(new Operands(transA, transB, m, n, k, alpha, a, aOffset + i * strideA, lda,
                             b, bOffset + i * strideB, ldb, beta, c, cOffset + i * strideC, ldc), 0, m, 0, n);
@@ -146,7 +145,7 @@ final class Gemm {
             });
         } else {
             for (int i = 0; i < batch; i++) {
-                gemm(transA, transB, m, n, k, alpha, a, aOffset + i * strideA, lda, b, bOffset + i * strideB, ldb,
+                gemm(pool, transA, transB, m, n, k, alpha, a, aOffset + i * strideA, lda, b, bOffset + i * strideB, ldb,
                         beta, c, cOffset + i * strideC, ldc);
             }
         }

@@ -18,7 +18,8 @@ import java.lang.invoke.MethodHandle;
  *
  * <p>The JDK's allocator cannot do this (it takes memory from malloc and zeroes it, touching every
  * page first), hence the foreign calls. A fresh anonymous mapping is already zero. Where the
- * calls are missing (not Linux), or with {@code TANDEM_HUGE_PAGES=off}, buffers come from the JDK's
+ * calls are missing (not Linux), or where they are turned off ({@link ComputeOptions#hugePages()},
+ * {@code TANDEM_HUGE_PAGES=off}, set at start-up through {@link OffHeap#useHugePages}), buffers come from the JDK's
  * allocator as before; where the kernel ignores the advice they are small pages as before.
  */
 final class HugePages {
@@ -27,17 +28,17 @@ final class HugePages {
     private static final long HUGE = 2L << 20, PAGE = 4096;
     private static final int PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MADV_HUGEPAGE = 14;
     private static final Calls CALLS = Calls.load();
-    private static final String SETTING = System.getenv().getOrDefault("TANDEM_HUGE_PAGES", "auto").trim();
+    private static volatile boolean enabled = true;
 
     private HugePages() {}
 
-    /** Whether buffers are mapped here: the calls exist and TANDEM_HUGE_PAGES is not "off". */
+    /** Whether buffers are mapped here: the calls exist and huge pages are not turned off. */
     static boolean available() {
-        if (SETTING.equalsIgnoreCase("off")) return false;
-        if (!SETTING.equalsIgnoreCase("auto")) {
-            throw new dev.tandem.TandemException("TANDEM_HUGE_PAGES=" + SETTING + " must be auto or off");
-        }
-        return CALLS != null;
+        return enabled && CALLS != null;
+    }
+
+    static void enable(boolean on) {
+        enabled = on;
     }
 
     /**

@@ -20,18 +20,27 @@ import java.lang.foreign.MemorySegment;
  */
 public interface Kernels {
 
-    /** The fast kernels, shared by the whole process. */
-    static Kernels fast() {
-        return VectorKernels.INSTANCE;
+    /**
+     * The fast kernels, running on {@code pool} (the rank's threads). This and {@link #reference()}
+     * are the one choice of kernels; a rank makes it where it is set up and passes the result on.
+     */
+    static Kernels fast(WorkerPool pool) {
+        return new VectorKernels(pool);
     }
 
     /** Which implementation this is, in a few words, for the line a run starts with. */
     String describe();
 
-    /** The scalar reference kernels. */
+    /** The scalar reference kernels (single-threaded). */
     static Kernels reference() {
         return ScalarKernels.INSTANCE;
     }
+
+    /**
+     * The threads these kernels run on. Work of the same rank that is not a kernel (e.g. the 8-bit
+     * optimizers' block loops) may be split over them too; the reference's pool is the caller alone.
+     */
+    WorkerPool pool();
 
     /** Causal self-attention, forward and backward. */
     AttentionKernels attention();

@@ -5,7 +5,9 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * An accounted off-heap buffer with a deterministic lifetime: its memory is counted under a
- * {@link MemoryCategory} while open and freed (and uncounted) by {@link #close()}. Tensors,
+ * {@link MemoryCategory} in the {@link MemoryAccounting#current()} accounting of the thread that
+ * allocates it while open, and freed (and uncounted there, whichever thread closes it) by
+ * {@link #close()}. Tensors,
  * communication buffers and snapshot buffers all allocate through this one mechanism. Buffers of
  * 2 MiB and more are asked to sit on huge pages ({@link HugePages}).
  */
@@ -16,14 +18,16 @@ public final class OffHeap implements AutoCloseable {
     private final Arena arena;
     private final MemorySegment segment;
     private final MemoryCategory category;
+    private final MemoryAccounting accounting;
     private boolean closed;
 
     private OffHeap(long bytes, MemoryCategory category) {
-        boolean huge = bytes >= HugePages.MIN_BYTES && HugePages.available(); // before the arena: a bad setting throws here
+        boolean huge = bytes >= HugePages.MIN_BYTES && HugePages.available();
         this.arena = Arena.ofShared();
         this.segment = huge ? HugePages.map(bytes, arena) : arena.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes);
         this.category = category;
-        MemoryAccounting.add(category, bytes);
+        this.accounting = MemoryAccounting.current();
+        accounting.add(category, bytes);
     }
 
     /** Allocates {@code bytes} zeroed bytes counted under {@code category}. */
@@ -32,9 +36,13 @@ public final class OffHeap implements AutoCloseable {
         return new OffHeap(bytes, category);
     }
 
-    /** Throws {@link dev.tandem.TandemException} if an environment setting of the allocator (TANDEM_HUGE_PAGES) is invalid. */
-    public static void checkSettings() {
-        HugePages.available();
+    /**
+     * Whether later buffers of 2 MiB and more are mapped for huge pages ({@link HugePages}; on by
+     * default). A process setting, since the memory is the process's: the command line sets it once
+     * at start-up from {@link ComputeOptions#hugePages()}.
+     */
+    public static void useHugePages(boolean on) {
+        HugePages.enable(on);
     }
 
     public MemorySegment segment() {
@@ -57,7 +65,7 @@ public final class OffHeap implements AutoCloseable {
     public synchronized void close() {
         if (closed) return;
         closed = true;
-        MemoryAccounting.remove(category, segment.byteSize());
+        accounting.remove(category, segment.byteSize());
         arena.close();
     }
 }

@@ -5,7 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Measures this machine's peak float32 FLOP/s: every thread of the worker pool runs chains
+ * Measures this machine's peak float32 FLOP/s: every thread of a worker pool runs chains
  * of independent vector FMAs (enough accumulators to cover FMA latency), nothing touches
  * memory. MFU figures divide by this measured peak, not by a datasheet number.
  */
@@ -13,31 +13,24 @@ public final class PeakFlops {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Floating-point operations per iteration of {@link #fmaChains}: 12 chains × lanes × 2. */
     public static final double FLOPS_PER_ITERATION = 12.0 * S.length() * 2;
-    private static volatile double cached = -1;
+    private static final java.util.Map<Integer, Double> CACHED = new java.util.concurrent.ConcurrentHashMap<>();
     /** Results land here so the JIT cannot discard the probe loops as dead code. */
     private static volatile float sink;
 
     private PeakFlops() {}
 
-    /** The peak over all pool threads, measured once per process (about 0.3 s). */
-    public static double measured() {
-        double p = cached;
-        if (p < 0) {
-            synchronized (PeakFlops.class) {
-                if (cached < 0) cached = measure(300);
-                p = cached;
-            }
-        }
-        return p;
+    /** The peak over all threads of a pool of {@code pool}'s size, measured once per process and size (about 0.3 s). */
+    public static double measured(WorkerPool pool) {
+        return CACHED.computeIfAbsent(pool.threads(), threads -> measure(pool, 300));
     }
 
     /**
      * Runs the probe on every pool thread for about {@code millis} ms and returns FLOP/s: the
      * best of three windows, since other processes can only lower the rate.
      */
-    public static double measure(long millis) {
+    public static double measure(WorkerPool pool, long millis) {
         double best = 0;
-        for (double rate : samples(3, millis / 3)) best = Math.max(best, rate);
+        for (double rate : samples(pool, 3, millis / 3)) best = Math.max(best, rate);
         return best;
     }
 
@@ -46,8 +39,7 @@ public final class PeakFlops {
      * threads running the probe. The probe method is first called often enough for C2 to compile
      * it (interpreted Vector API code allocates per operation and would be a hundred times slower).
      */
-    public static double[] samples(int windows, long millisEach) {
-        WorkerPool pool = WorkerPool.get();
+    public static double[] samples(WorkerPool pool, int windows, long millisEach) {
         pool.parallelFor(pool.threads(), 1, (a, b) -> {
             float local = 0;
             for (int i = 0; i < 2_000; i++) local += fmaChains(2_000);

@@ -23,6 +23,11 @@ public final class ScalarKernels implements Kernels {
     private ScalarKernels() {}
 
     @Override
+    public WorkerPool pool() {
+        return WorkerPool.SERIAL;
+    }
+
+    @Override
     public AttentionKernels attention() {
         return ScalarAttention.INSTANCE;
     }

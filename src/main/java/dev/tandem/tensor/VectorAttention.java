@@ -22,7 +22,11 @@ final class VectorAttention implements AttentionKernels {
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
-    VectorAttention() {}
+    private final WorkerPool pool;
+
+    VectorAttention(WorkerPool pool) {
+        this.pool = pool;
+    }
 
     /**
      * One task's buffers, slices of the caller's scratch: T·d floats each for q .. dv, T for the
@@ -46,7 +50,7 @@ final class VectorAttention implements AttentionKernels {
 
     @Override
     public long scratchBytes(Shape shape) {
-        return 4 * WorkerPool.get().tasks(shape.problems(), 1) * Scratch.floatsPerTask(shape.time(), shape.headDim());
+        return 4 * pool.tasks(shape.problems(), 1) * Scratch.floatsPerTask(shape.time(), shape.headDim());
     }
 
     private void checkScratch(Shape shape, MemorySegment scratch) {
@@ -60,7 +64,7 @@ final class VectorAttention implements AttentionKernels {
         checkScratch(shape, scratch);
         int time = shape.time(), heads = shape.heads(), c = shape.channels(), d = shape.headDim();
         float scale = shape.scale();
-        WorkerPool.get().parallelTasks(shape.problems(), 1, (taskIndex, t0, t1) -> {
+        pool.parallelTasks(shape.problems(), 1, (taskIndex, t0, t1) -> {
             Scratch s = Scratch.of(scratch, taskIndex, time, d);
             for (int task = t0; task < t1; task++) {
                 int b = task / heads, h = task % heads;
@@ -93,7 +97,7 @@ final class VectorAttention implements AttentionKernels {
         checkScratch(shape, scratch);
         int time = shape.time(), heads = shape.heads(), c = shape.channels(), c3 = 3 * c, d = shape.headDim();
         float scale = shape.scale();
-        WorkerPool.get().parallelTasks(shape.problems(), 1, (taskIndex, t0, t1) -> {
+        pool.parallelTasks(shape.problems(), 1, (taskIndex, t0, t1) -> {
             Scratch s = Scratch.of(scratch, taskIndex, time, d);
             for (int task = t0; task < t1; task++) {
                 int b = task / heads, h = task % heads;

@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Fast kernels: Vector API inner loops, rows or chunks split across the {@link WorkerPool}.
+ * Fast kernels: Vector API inner loops, rows or chunks split across the rank's {@link WorkerPool}.
  * GEMM lives in {@link Gemm}. Each method computes what the same method of
  * {@link ScalarKernels} defines.
  */
@@ -20,8 +20,6 @@ public final class VectorKernels implements Kernels {
         return "Vector API kernels, " + S.vectorBitSize() + "-bit vectors (" + S.length() + " floats)";
     }
 
-    static final VectorKernels INSTANCE = new VectorKernels();
-
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
     static final ByteOrder NATIVE = ByteOrder.nativeOrder();
@@ -29,10 +27,20 @@ public final class VectorKernels implements Kernels {
     /** Elements per task below which splitting across threads costs more than it saves. */
     private static final int GRAIN = 1 << 14;
 
-    private final AttentionKernels attention = new VectorAttention();
-    private final OptimizerKernels optimizer = new VectorOptimizerKernels();
+    private final WorkerPool pool;
+    private final AttentionKernels attention;
+    private final OptimizerKernels optimizer;
 
-    private VectorKernels() {}
+    VectorKernels(WorkerPool pool) {
+        this.pool = pool;
+        this.attention = new VectorAttention(pool);
+        this.optimizer = new VectorOptimizerKernels(pool);
+    }
+
+    @Override
+    public WorkerPool pool() {
+        return pool;
+    }
 
     @Override
     public AttentionKernels attention() {
@@ -62,16 +70,16 @@ public final class VectorKernels implements Kernels {
     }
 
     /** Splits {@code [0, n)} into chunks of whole vectors and runs {@code body} on each. */
-    private static void chunks(long n, WorkerPool.RangeBody body) {
+    private void chunks(long n, WorkerPool.RangeBody body) {
         if (n > Integer.MAX_VALUE) throw new IllegalArgumentException("too many elements: " + n);
-        WorkerPool.get().parallelFor((int) n, GRAIN, body);
+        pool.parallelFor((int) n, GRAIN, body);
     }
 
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                      MemorySegment a, long aOffset, int lda, MemorySegment b, long bOffset, int ldb, float beta,
                      MemorySegment c, long cOffset, int ldc) {
-        Gemm.gemm(transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
+        Gemm.gemm(pool, transA, transB, m, n, k, alpha, a, aOffset, lda, b, bOffset, ldb, beta, c, cOffset, ldc);
     }
 
     @Override
@@ -79,7 +87,7 @@ public final class VectorKernels implements Kernels {
                             MemorySegment a, long aOffset, int lda, long strideA,
                             MemorySegment b, long bOffset, int ldb, long strideB, float beta,
                             MemorySegment c, long cOffset, int ldc, long strideC) {
-        Gemm.gemmBatched(batch, transA, transB, m, n, k, alpha, a, aOffset, lda, strideA, b, bOffset, ldb, strideB,
+        Gemm.gemmBatched(pool, batch, transA, transB, m, n, k, alpha, a, aOffset, lda, strideA, b, bOffset, ldb, strideB,
                 beta, c, cOffset, ldc, strideC);
     }
 
@@ -112,7 +120,7 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void addRowVector(MemorySegment out, MemorySegment bias, int rows, int cols) {
-        WorkerPool.get().parallelFor(rows, rowsPerTask(cols), (r0, r1) -> {
+        pool.parallelFor(rows, rowsPerTask(cols), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 long base = (long) r * cols;
                 int c = 0;
@@ -126,7 +134,7 @@ public final class VectorKernels implements Kernels {
     public void sumRows(MemorySegment dOut, MemorySegment dBias, int rows, int cols) {
         // Parallel over column blocks so each thread owns its slice of dBias (no reduction races).
         int blocks = (cols + L - 1) / L;
-        WorkerPool.get().parallelFor(blocks, Math.max(1, blocks / 64), (b0, b1) -> {
+        pool.parallelFor(blocks, Math.max(1, blocks / 64), (b0, b1) -> {
             for (int blk = b0; blk < b1; blk++) {
                 int c = blk * L;
                 if (c + L <= cols) {
@@ -228,7 +236,7 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void softmaxRows(MemorySegment x, MemorySegment out, int rows, int cols) {
-        WorkerPool.get().parallelFor(rows, rowsPerTask(cols), (r0, r1) -> {
+        pool.parallelFor(rows, rowsPerTask(cols), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 long base = (long) r * cols;
                 float max = rowMax(x, base, cols);
@@ -241,7 +249,7 @@ public final class VectorKernels implements Kernels {
     @Override
     public void layerNormForward(MemorySegment x, MemorySegment weight, MemorySegment bias, MemorySegment out,
                                  MemorySegment mean, MemorySegment rstd, int rows, int cols, float eps) {
-        WorkerPool.get().parallelFor(rows, rowsPerTask(cols), (r0, r1) -> {
+        pool.parallelFor(rows, rowsPerTask(cols), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 long base = (long) r * cols;
                 int c = 0;
@@ -282,12 +290,12 @@ public final class VectorKernels implements Kernels {
                                   MemorySegment dx, MemorySegment dWeight, MemorySegment dBias, int rows, int cols) {
         // dx rows are independent; dWeight/dBias are reduced over rows per task into private
         // buffers and summed afterwards in a fixed order, so the result is deterministic.
-        int threads = WorkerPool.get().threads();
+        int threads = pool.threads();
         int per = Math.max(rowsPerTask(cols), (rows + threads - 1) / threads);
         int tasks = (rows + per - 1) / per;
         float[][] partW = new float[tasks][cols];
         float[][] partB = new float[tasks][cols];
-        WorkerPool.get().parallelFor(tasks, 1, (t0, t1) -> {
+        pool.parallelFor(tasks, 1, (t0, t1) -> {
             for (int t = t0; t < t1; t++) {
                 float[] pw = partW[t];
                 float[] pb = partB[t];
@@ -360,7 +368,7 @@ public final class VectorKernels implements Kernels {
     @Override
     public void crossEntropyForward(MemorySegment logits, MemorySegment targets, MemorySegment losses,
                                     MemorySegment logSumExp, int rows, int vocab) {
-        WorkerPool.get().parallelFor(rows, rowsPerTask(vocab), (r0, r1) -> {
+        pool.parallelFor(rows, rowsPerTask(vocab), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 long base = (long) r * vocab;
                 float max = rowMax(logits, base, vocab);
@@ -375,7 +383,7 @@ public final class VectorKernels implements Kernels {
     @Override
     public void crossEntropyBackward(MemorySegment logits, MemorySegment targets, MemorySegment logSumExp, int firstClass,
                                      float scale, MemorySegment dLogits, int rows, int vocab) {
-        WorkerPool.get().parallelFor(rows, rowsPerTask(vocab), (r0, r1) -> {
+        pool.parallelFor(rows, rowsPerTask(vocab), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 long base = (long) r * vocab;
                 int t = targets.getAtIndex(I32, r);
@@ -399,7 +407,7 @@ public final class VectorKernels implements Kernels {
 
     @Override
     public void embeddingForward(MemorySegment table, MemorySegment ids, MemorySegment out, int rows, int dim) {
-        WorkerPool.get().parallelFor(rows, rowsPerTask(dim), (r0, r1) -> {
+        pool.parallelFor(rows, rowsPerTask(dim), (r0, r1) -> {
             for (int r = r0; r < r1; r++) {
                 long src = (long) ids.getAtIndex(I32, r) * dim;
                 MemorySegment.copy(table, src * 4, out, (long) r * dim * 4, (long) dim * 4);
@@ -412,7 +420,7 @@ public final class VectorKernels implements Kernels {
         // Several rows may hit the same id: split by columns, so each thread owns a column range
         // of every table row, and rows are added in order (deterministic).
         int blocks = (dim + L - 1) / L;
-        WorkerPool.get().parallelFor(blocks, Math.max(1, blocks / 8), (b0, b1) -> {
+        pool.parallelFor(blocks, Math.max(1, blocks / 8), (b0, b1) -> {
             int c0 = b0 * L;
             int c1 = Math.min(dim, b1 * L);
             for (int r = 0; r < rows; r++) {

@@ -19,7 +19,11 @@ final class VectorOptimizerKernels implements OptimizerKernels {
     /** Elements per task below which splitting across threads costs more than it saves. */
     private static final int GRAIN = 1 << 14;
 
-    VectorOptimizerKernels() {}
+    private final WorkerPool pool;
+
+    VectorOptimizerKernels(WorkerPool pool) {
+        this.pool = pool;
+    }
 
     @Override
     public void adamW(MemorySegment p, MemorySegment g, MemorySegment m, MemorySegment v, long n, AdamW step) {
@@ -28,7 +32,7 @@ final class VectorOptimizerKernels implements OptimizerKernels {
         float bc2 = (float) (1 - Math.pow(b2, step.t()));
         float stepSize = step.lr() / bc1;
         float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
-        WorkerPool.get().parallelFor(Math.toIntExact(n), GRAIN, (from, to) -> {
+        pool.parallelFor(Math.toIntExact(n), GRAIN, (from, to) -> {
             int i = from;
             for (; i + S.length() <= to; i += S.length()) {
                 long off = (long) i * 4;
@@ -55,7 +59,7 @@ final class VectorOptimizerKernels implements OptimizerKernels {
 
     @Override
     public void lion(MemorySegment p, MemorySegment g, MemorySegment m, long n, float lr, float decay, float b1, float b2) {
-        WorkerPool.get().parallelFor(Math.toIntExact(n), GRAIN, (from, to) -> {
+        pool.parallelFor(Math.toIntExact(n), GRAIN, (from, to) -> {
             for (int j = from; j < to; j++) {
                 float gj = g.getAtIndex(F, j), mj = m.getAtIndex(F, j);
                 float c = b1 * mj + (1 - b1) * gj;
@@ -67,7 +71,7 @@ final class VectorOptimizerKernels implements OptimizerKernels {
 
     @Override
     public void sgd(MemorySegment p, MemorySegment g, MemorySegment b, long n, float lr, float wd, float mu, boolean nesterov) {
-        WorkerPool.get().parallelFor(Math.toIntExact(n), GRAIN, (from, to) -> {
+        pool.parallelFor(Math.toIntExact(n), GRAIN, (from, to) -> {
             for (int j = from; j < to; j++) {
                 float pj = p.getAtIndex(F, j);
                 float gj = g.getAtIndex(F, j) + wd * pj;

@@ -8,14 +8,15 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 /**
- * The one pool of compute threads in this process. Kernels split work into contiguous ranges
- * with {@link #parallelFor}; the calling thread runs one range itself. A kernel called from inside
- * a pool thread runs serially, so nested parallel regions never deadlock or oversubscribe.
- *
- * <p>Thread count: {@code TANDEM_THREADS} (environment) or system property
- * {@code tandem.threads}, default: available processors.
+ * The compute threads of one rank. A rank creates its pool where it is set up and hands it to its
+ * kernels ({@link Kernels#fast(WorkerPool)}); ranks run as threads in one JVM each have their own.
+ * Kernels split work into contiguous ranges with {@link #parallelFor}; the calling thread runs one
+ * range itself. A kernel called from inside a pool thread runs serially, so nested parallel
+ * regions never deadlock or oversubscribe. Tasks run with the {@link MemoryAccounting} of the
+ * thread that started them, so what they allocate counts for that rank. Close the pool to stop its
+ * threads.
  */
-public final class WorkerPool {
+public final class WorkerPool implements AutoCloseable {
     /** Ranges a body processes: {@code [begin, end)}. */
     @FunctionalInterface
     public interface RangeBody {
@@ -28,13 +29,17 @@ public final class WorkerPool {
         void run(int task, int begin, int end);
     }
 
-    private static volatile WorkerPool instance;
+    /** Whether this thread is one of some pool's workers (or is running a pool's task): kernels then run serially. */
     private static final ThreadLocal<Boolean> IN_POOL = ThreadLocal.withInitial(() -> false);
+    /** A pool of one thread, the caller's: owns no threads, needs no closing. */
+    public static final WorkerPool SERIAL = new WorkerPool(1);
 
     private final int threads;
     private final ExecutorService executor;
 
-    private WorkerPool(int threads) {
+    /** A pool of {@code threads} threads: the caller and {@code threads − 1} workers. */
+    public WorkerPool(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
         this.threads = threads;
         this.executor = threads <= 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
             Thread t = new Thread(() -> {
@@ -44,39 +49,6 @@ public final class WorkerPool {
             t.setDaemon(true);
             return t;
         });
-    }
-
-    /** The process-wide pool, created on first use. */
-    public static WorkerPool get() {
-        WorkerPool p = instance;
-        if (p == null) {
-            synchronized (WorkerPool.class) {
-                if (instance == null) instance = new WorkerPool(configuredThreads());
-                p = instance;
-            }
-        }
-        return p;
-    }
-
-    /** Replaces the process-wide pool (e.g. threads = cores / local ranks). */
-    public static synchronized void configure(int threads) {
-        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
-        if (instance != null && instance.threads == threads) return;
-        if (instance != null && instance.executor != null) instance.executor.shutdown();
-        instance = new WorkerPool(threads);
-    }
-
-    static int configuredThreads() {
-        String v = System.getenv("TANDEM_THREADS");
-        if (v == null) v = System.getProperty("tandem.threads");
-        if (v == null || v.isBlank()) return Runtime.getRuntime().availableProcessors();
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n >= 1) return n;
-        } catch (NumberFormatException ignored) {
-            // fall through to the error below
-        }
-        throw new IllegalArgumentException("TANDEM_THREADS must be a positive integer, got '" + v + "'");
     }
 
     public int threads() {
@@ -109,7 +81,7 @@ public final class WorkerPool {
             int task = t;
             int begin = (int) ((long) n * t / tasks);
             int end = (int) ((long) n * (t + 1) / tasks);
-            futures.add(executor.submit(() -> body.run(task, begin, end)));
+            futures.add(executor.submit(MemoryAccounting.bound(() -> body.run(task, begin, end))));
         }
         boolean wasInPool = IN_POOL.get();
         IN_POOL.set(true);
@@ -119,6 +91,12 @@ public final class WorkerPool {
             IN_POOL.set(wasInPool);
         }
         awaitAll(futures);
+    }
+
+    /** Stops the worker threads (after the tasks already started). */
+    @Override
+    public void close() {
+        if (executor != null) executor.shutdown();
     }
 
     private static void awaitAll(List<Future<?>> futures) {

@@ -4,7 +4,6 @@ import dev.tandem.plan.DeviceProbe;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
-import dev.tandem.tensor.WorkerPool;
 import java.lang.foreign.MemorySegment;
 import java.lang.management.ManagementFactory;
 
@@ -20,14 +19,14 @@ public final class TandemProbe implements DeviceProbe {
 
     private final Kernels kernels;
 
-    /** Measures with {@code kernels}' GEMM. */
+    /** Measures with {@code kernels}' GEMM, on their pool's threads. */
     public TandemProbe(Kernels kernels) {
         this.kernels = kernels;
     }
 
     @Override
     public Measurement measure() {
-        int threads = WorkerPool.get().threads();
+        int threads = kernels.pool().threads();
         double gemm = gemmFlops();
         double one = copyBandwidth(1);
         double all = Math.max(one, copyBandwidth(threads));
@@ -56,14 +55,14 @@ public final class TandemProbe implements DeviceProbe {
         }
     }
 
-    private static double copyBandwidth(int threads) {
+    private double copyBandwidth(int threads) {
         try (Tensor src = Tensor.allocate(dev.tandem.tensor.DType.U8, MemoryCategory.OTHER, (int) COPY_BYTES);
              Tensor dst = Tensor.allocate(dev.tandem.tensor.DType.U8, MemoryCategory.OTHER, (int) COPY_BYTES)) {
             MemorySegment s = src.data(), d = dst.data();
             double best = 0;
             for (int rep = 0; rep <= REPEATS; rep++) {
                 long t0 = System.nanoTime();
-                WorkerPool.get().parallelFor(threads, 1, (t0i, t1i) -> {
+                kernels.pool().parallelFor(threads, 1, (t0i, t1i) -> {
                     for (int t = t0i; t < t1i; t++) {
                         long chunk = COPY_BYTES / threads;
                         MemorySegment.copy(s, t * chunk, d, t * chunk, chunk);

@@ -23,6 +23,7 @@ import dev.tandem.optim.Optimizers;
 import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.pipeline.BubbleReport;
 import dev.tandem.plan.Plan;
+import dev.tandem.tensor.ComputeOptions;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
@@ -59,6 +60,7 @@ public final class Trainer {
     private final PrintStream out;
     private final boolean tty;
     private final ProcessGroup world;
+    private final int threads;
     private final List<TrainingListener> extraListeners;
 
     /**
@@ -66,32 +68,52 @@ public final class Trainer {
      *              and writes the run's files
      */
     public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world) {
-        this(cfg, out, tty, world, List.of());
+        this(cfg, out, tty, world, ComputeOptions.defaults().threads());
+    }
+
+    /** @param threads this rank's compute threads where the config's {@code run.threads} is 0 (e.g. the CPUs it is bound to) */
+    public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, int threads) {
+        this(cfg, out, tty, world, threads, List.of());
     }
 
     /** The same, with {@code listeners} told of the run's progress on rank 0, after the metrics log (which every run has). */
-    public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, List<TrainingListener> listeners) {
+    public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, int threads, List<TrainingListener> listeners) {
         this.cfg = cfg;
         this.world = world;
+        this.threads = threads;
         this.out = world.rank() == 0 ? out : new PrintStream(java.io.OutputStream.nullOutputStream());
         this.tty = tty && world.rank() == 0;
         this.extraListeners = List.copyOf(listeners);
     }
 
-    /** Trains in this process alone (a one-rank world). */
+    /** Trains in this process alone (a one-rank world), on all available processors unless the config says. */
     public static Result runSingle(TrainConfig cfg, PrintStream out, boolean tty) {
+        return runSingle(cfg, out, tty, ComputeOptions.defaults().threads());
+    }
+
+    /** Trains in this process alone, on {@code threads} threads unless the config says. */
+    public static Result runSingle(TrainConfig cfg, PrintStream out, boolean tty, int threads) {
         ProcessGroup one = LocalWorld.create(1, CommOptions.defaults()).getFirst();
         try (one) {
-            return new Trainer(cfg, out, tty, one).run();
+            return new Trainer(cfg, out, tty, one, threads).run();
         }
     }
 
+    /**
+     * Trains. The rank's compute threads and kernels are set up here, for this run: every op,
+     * optimizer update and gradient reduction of the run computes with them. Memory is counted in
+     * the accounting current on the calling thread (the rank's: see {@link MemoryAccounting}).
+     */
     public Result run() {
         Plan plan = cfg.parallel();
         plan.validate(cfg.modelSpec(cfg.data().vocabSize()), world.size(), cfg.data().batchSize());
-        if (cfg.run().threads() > 0) WorkerPool.configure(cfg.run().threads());
-        Kernels kernels = Kernels.fast(); // this rank's kernels: every op, optimizer and reduction of the run computes with them
-        out.printf("compute: %s, %d thread(s) per rank%n", kernels.describe(), WorkerPool.get().threads());
+        try (WorkerPool pool = new WorkerPool(cfg.run().threads() > 0 ? cfg.run().threads() : threads)) {
+            return run(plan, Kernels.fast(pool));
+        }
+    }
+
+    private Result run(Plan plan, Kernels kernels) {
+        out.printf("compute: %s, %d thread(s) per rank%n", kernels.describe(), kernels.pool().threads());
         Path runDir = Path.of(cfg.run().runsDir(), cfg.run().name());
         try {
             Files.createDirectories(runDir);
@@ -126,9 +148,10 @@ public final class Trainer {
             out.printf("plan: %d rank(s) = dp %d × tp %d × pp %d%s, ZeRO stage %d, recompute %s, %d micro-batch(es) of %d sequences per "
                     + "data-parallel rank; %d threads per rank%n", world.size(), plan.dp(), plan.tp(), plan.pp(),
                     plan.sequenceParallel() ? " (sequence parallel)" : "", plan.zero().level(), plan.recompute(), plan.microBatches(),
-                    plan.rowsPerMicroBatch(cfg.data().batchSize()), WorkerPool.get().threads());
+                    plan.rowsPerMicroBatch(cfg.data().batchSize()), kernels.pool().threads());
             if (pm.stageLayout() != null) out.printf("pipeline: %s schedule, %s%n", plan.schedule().name(), pm.stageLayout());
-            out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optim().name(), MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE));
+            out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optim().name(),
+                    MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE));
             if (cfg.optim().warmupSteps() >= cfg.run().steps()) {
                 out.printf("warning: optim.warmup_steps %d >= run.steps %d, so the learning rate never reaches optim.lr %.2e "
                         + "(lower optim.warmup_steps)%n", cfg.optim().warmupSteps(), cfg.run().steps(), cfg.optim().lr());
@@ -209,15 +232,16 @@ public final class Trainer {
         LrSchedule schedule = cfg.optim().lrSchedule(cfg.run().steps());
         double flopsPerToken = pm.model().config().trainingFlopsPerToken(block);
         // Peak of this rank's threads, times the ranks: the job's peak on this host.
-        double peak = PeakFlops.measured() * world.size();
+        double peak = PeakFlops.measured(pm.kernels().pool()) * world.size();
         out.printf("MFU reference: measured peak %.1f GFLOP/s (FMA probe, %d rank(s) × %d threads); %.1f MFLOP per token%n",
-                peak / 1e9, world.size(), WorkerPool.get().threads(), flopsPerToken / 1e6);
+                peak / 1e9, world.size(), pm.kernels().pool().threads(), flopsPerToken / 1e6);
         List<StepMetrics> steps = new ArrayList<>();
         List<EvalMetrics> evals = new ArrayList<>();
         List<LossPlot.Point> trainPts = new ArrayList<>(), valPts = new ArrayList<>();
         Progress progress = new Progress(out, tty, cfg.run().steps(), cfg.run().logEvery());
         List<Tensor> ids = new ArrayList<>(), targets = new ArrayList<>();
         List<Double> bubbles = new ArrayList<>();
+        MemoryAccounting memory = MemoryAccounting.current();
         try {
             for (int micro = 0; micro < plan.microBatches(); micro++) {
                 ids.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, block));
@@ -225,7 +249,7 @@ public final class Trainer {
             }
             for (long step = start.step(); step < cfg.lastStep(); step++) {
                 long t0 = System.nanoTime();
-                MemoryAccounting.resetPeaks();
+                memory.resetPeaks();
                 pm.zeroGrad();
                 pm.takeBlockedMillis();
                 // Data-parallel replicas take disjoint rows of the global batch; tensor- and pipeline-parallel
@@ -243,9 +267,9 @@ public final class Trainer {
                 ckpt.afterOptimizerStep(step + 1);
                 double seconds = (System.nanoTime() - t0) / 1e9;
                 double tokPerSec = cfg.tokensPerStep() / seconds;
-                Map<MemoryCategory, Long> mem = MemoryAccounting.snapshot();
-                mem.put(MemoryCategory.ACTIVATIONS, MemoryAccounting.peak(MemoryCategory.ACTIVATIONS));
-                mem.put(MemoryCategory.COMMUNICATION, MemoryAccounting.peak(MemoryCategory.COMMUNICATION));
+                Map<MemoryCategory, Long> mem = memory.snapshot();
+                mem.put(MemoryCategory.ACTIVATIONS, memory.peak(MemoryCategory.ACTIVATIONS));
+                mem.put(MemoryCategory.COMMUNICATION, memory.peak(MemoryCategory.COMMUNICATION));
                 StepMetrics m = new StepMetrics(step + 1, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak,
                         pm.takeBlockedMillis(), mem);
                 if (!Double.isFinite(loss)) {

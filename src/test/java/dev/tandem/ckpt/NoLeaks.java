@@ -17,12 +17,12 @@ final class NoLeaks implements BeforeEachCallback, AfterEachCallback {
 
     @Override
     public void beforeEach(ExtensionContext context) {
-        context.getStore(NS).put("live", MemoryAccounting.liveTotal());
+        context.getStore(NS).put("live", MemoryAccounting.current().liveTotal());
     }
 
     @Override
     public void afterEach(ExtensionContext context) {
         long before = context.getStore(NS).get("live", Long.class);
-        assertThat(MemoryAccounting.liveTotal()).as("off-heap bytes live after the test").isEqualTo(before);
+        assertThat(MemoryAccounting.current().liveTotal()).as("off-heap bytes live after the test").isEqualTo(before);
     }
 }

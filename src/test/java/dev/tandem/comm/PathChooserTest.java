@@ -16,7 +16,7 @@ class PathChooserTest {
     private final MemorySegment message = Arena.ofAuto().allocate(4L * PathChooser.PATTERN.length(), 8);
 
     private static PathChooser chooser() {
-        return new PathChooser("g", true, true, 2, Paths.RING);
+        return new PathChooser("g", true, false, 2, Paths.RING);
     }
 
     /**
@@ -51,12 +51,12 @@ class PathChooserTest {
 
     @Test
     void groupsThatDoNotChooseGetTheirFixedWays() {
-        PathChooser fixed = new PathChooser("g", false, true, 2, Paths.FIXED);
+        PathChooser fixed = new PathChooser("g", false, false, 2, Paths.FIXED);
         assertThat(fixed.choose(OpKind.ALL_GATHER, 64 * MIB).paths).isEqualTo(Paths.FIXED);
         assertThat(fixed.unchosen().paths).isEqualTo(Paths.FIXED);
-        PathChooser spansHosts = new PathChooser("g", false, true, 2, Paths.RING);
+        PathChooser spansHosts = new PathChooser("g", false, false, 2, Paths.RING);
         assertThat(spansHosts.choose(OpKind.ALL_GATHER, 64 * MIB).paths).as("links set up for choosing, group not").isEqualTo(Paths.RING);
-        PathChooser adaptive = new PathChooser("g", true, true, 4, Paths.RING);
+        PathChooser adaptive = new PathChooser("g", true, false, 4, Paths.RING);
         assertThat(adaptive.unchosen().paths).isEqualTo(Paths.RING);
         assertThat(adaptive.unchosen().endsWindow()).isFalse();
         // 4 ranks, 128 KiB: 32 KiB payloads, below the links' threshold, so there is nothing to choose

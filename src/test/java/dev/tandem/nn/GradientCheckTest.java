@@ -3,7 +3,6 @@ package dev.tandem.nn;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
@@ -28,9 +27,9 @@ class GradientCheckTest {
 
     @AfterEach
     void nothingLeaks() {
-        assertThat(MemoryAccounting.live(MemoryCategory.ACTIVATIONS)).isZero();
-        assertThat(MemoryAccounting.live(MemoryCategory.PARAMETERS)).isZero();
-        assertThat(MemoryAccounting.live(MemoryCategory.GRADIENTS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.ACTIVATIONS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.PARAMETERS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.GRADIENTS)).isZero();
     }
 
     /** An input to differentiate: a parameter or a leaf activation. */

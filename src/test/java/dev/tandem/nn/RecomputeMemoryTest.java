@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.tandem.plan.Recompute;
 import dev.tandem.plan.RecomputePolicy;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
@@ -27,7 +26,7 @@ class RecomputeMemoryTest {
 
     @AfterEach
     void nothingLeaks() {
-        assertThat(MemoryAccounting.live(MemoryCategory.ACTIVATIONS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.ACTIVATIONS)).isZero();
     }
 
     @ParameterizedTest
@@ -105,12 +104,12 @@ class RecomputeMemoryTest {
         try (GPT model = GPT.initialized(cfg, 1);
              Tensor ids = tokens(cfg, 0);
              Tensor targets = tokens(cfg, 1)) {
-            MemoryAccounting.resetPeaks();
+            MemoryAccounting.current().resetPeaks();
             try (Tape tape = new Tape(Hooks.NONE)) {
                 model.loss(new Ops(tape, TestKernels.FAST).withRecompute(policy), ids, targets, 1f);
                 tape.backward();
             }
-            return MemoryAccounting.peak(MemoryCategory.ACTIVATIONS);
+            return MemoryAccounting.current().peak(MemoryCategory.ACTIVATIONS);
         }
     }
 

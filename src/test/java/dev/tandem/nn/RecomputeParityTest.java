@@ -7,7 +7,6 @@ import dev.tandem.TandemException;
 import dev.tandem.plan.Recompute;
 import dev.tandem.plan.RecomputePolicy;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
@@ -48,7 +47,7 @@ class RecomputeParityTest {
 
     @AfterEach
     void nothingLeaks() {
-        assertThat(MemoryAccounting.live(MemoryCategory.ACTIVATIONS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.ACTIVATIONS)).isZero();
     }
 
     @ParameterizedTest(name = "recompute {0}")

@@ -10,7 +10,6 @@ import dev.tandem.plan.Recompute;
 import dev.tandem.plan.RecomputePolicy;
 import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import dev.tandem.tensor.TestKernels;

@@ -34,7 +34,7 @@ class ReferenceKernelsModelTest {
 
     @AfterEach
     void nothingLeaks() {
-        assertThat(MemoryAccounting.live(MemoryCategory.ACTIVATIONS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.ACTIVATIONS)).isZero();
     }
 
     @Test

@@ -70,18 +70,18 @@ class EightBitTest {
     void stateBytes() {
         int n = 1 << 16;
         try (TestParam p = new TestParam("h.0.mlp.c_fc.weight", true, 256, 256)) {
-            long base = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE);
+            long base = MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE);
             long eight, full;
             try (AdamW8bit opt = new AdamW8bit(ADAM, List.of(p.slice), ParamGroups.NONE, false, TestKernels.FAST)) {
-                eight = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE) - base;
+                eight = MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE) - base;
             }
             try (AdamW opt = new AdamW(ADAM, List.of(p.slice), TestKernels.FAST)) {
-                full = MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE) - base;
+                full = MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE) - base;
             }
             assertThat(eight).isEqualTo(2L * n + 8L * n / 256);
             assertThat(full).isEqualTo(8L * n);
             try (Lion8bit opt = new Lion8bit(new Lion.Settings(0.9f, 0.99f, 0f), List.of(p.slice), ParamGroups.NONE, false, TestKernels.FAST)) {
-                assertThat(MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE) - base).isEqualTo(n + 4L * n / 256);
+                assertThat(MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE) - base).isEqualTo(n + 4L * n / 256);
             }
         }
     }

@@ -11,7 +11,6 @@ import dev.tandem.nn.Ops;
 import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Tape;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
@@ -79,7 +78,7 @@ class EveryOptimizerTest {
         }
         assertThat(first).isGreaterThan(3.5); // ≈ ln 50 at initialisation
         assertThat(last).as("%s final loss", name).isLessThan(0.5);
-        assertThat(MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE)).isZero();
     }
 
     /**

@@ -15,7 +15,6 @@ import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import dev.tandem.tensor.TestKernels;

@@ -49,7 +49,7 @@ class TensorParallelCheckpointTest {
     @ParameterizedTest(name = "tp {0} -> tp {1}, sequence parallel {2}")
     @CsvSource({"2,1,true", "1,2,false", "2,2,false"})
     void loadsAtAnotherTensorParallelSize(int from, int to, boolean sp) {
-        long live = MemoryAccounting.liveTotal();
+        long live = MemoryAccounting.current().liveTotal();
         Job saved = run(from, sp, null);
         Job loaded;
         try (Checkpoint c = Checkpoint.open(root.resolve(Checkpoints.dirName(SAVED_AT)))) {
@@ -65,7 +65,7 @@ class TensorParallelCheckpointTest {
             if (from == to) assertThat(a).as("step %d", SAVED_AT + i + 1).isEqualTo(b);
             else assertThat(Math.abs(a - b) / b).as("step %d: %s vs %s", SAVED_AT + i + 1, a, b).isLessThan(1e-5);
         }
-        assertThat(MemoryAccounting.liveTotal()).isEqualTo(live);
+        assertThat(MemoryAccounting.current().liveTotal()).isEqualTo(live);
     }
 
     /**

@@ -57,7 +57,7 @@ class TensorParallelParityTest {
 
     /** Rank 0's losses of {@link #STEPS} steps on a dp × tp mesh; checks that every off-heap byte is freed. */
     static List<Double> losses(int dp, int tp, int stage, boolean sp) {
-        long live = MemoryAccounting.liveTotal();
+        long live = MemoryAccounting.current().liveTotal();
         List<Double> out = Collections.synchronizedList(new ArrayList<>());
         LocalWorld.run(dp * tp, CommOptions.defaults(), world -> {
             try (TpRank r = new TpRank(GPT.initialized(TpRank.MODEL, TpRank.SEED), world, dp, tp, stage, sp)) {
@@ -67,7 +67,7 @@ class TensorParallelParityTest {
                 }
             }
         });
-        assertThat(MemoryAccounting.liveTotal()).as("off-heap bytes live after the run").isEqualTo(live);
+        assertThat(MemoryAccounting.current().liveTotal()).as("off-heap bytes live after the run").isEqualTo(live);
         return out;
     }
 

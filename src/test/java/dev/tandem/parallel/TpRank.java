@@ -9,7 +9,6 @@ import dev.tandem.nn.Tape;
 import dev.tandem.optim.AdamW;
 import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import dev.tandem.tensor.TestKernels;

@@ -29,7 +29,7 @@ class AttentionParityTest {
 
     @AfterEach
     void noLeaks() {
-        assertThat(MemoryAccounting.live(MemoryCategory.OTHER)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.OTHER)).isZero();
     }
 
     @Property(tries = 40)

@@ -22,7 +22,7 @@ class KernelParityTest {
 
     @AfterEach
     void noLeaks() {
-        assertThat(MemoryAccounting.live(MemoryCategory.OTHER)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.OTHER)).isZero();
     }
 
     static Tensor random(SplittableRandom rng, int... shape) {
@@ -119,17 +119,14 @@ class KernelParityTest {
     /** Splits of C over 3 and 4 workers (grids 3×1, 1×3, 2×2) give the same result as one. */
     @Test
     void gemmThreadGrids() {
-        int saved = WorkerPool.get().threads();
-        try {
-            for (int threads : new int[] {3, 4}) {
-                WorkerPool.configure(threads);
-                checkGemm(300, 40, 100, false, false, 0f, 1f);
-                checkGemm(40, 300, 100, false, true, 1f, 1f);
-                checkGemm(250, 260, 90, true, false, 0f, 1f);
-                checkGemm(13, 35, 2000, true, true, 0f, 1f);
+        for (int threads : new int[] {3, 4}) {
+            try (WorkerPool pool = new WorkerPool(threads)) {
+                Kernels k = Kernels.fast(pool);
+                checkGemm(k, 300, 40, 100, false, false, 0f, 1f);
+                checkGemm(k, 40, 300, 100, false, true, 1f, 1f);
+                checkGemm(k, 250, 260, 90, true, false, 0f, 1f);
+                checkGemm(k, 13, 35, 2000, true, true, 0f, 1f);
             }
-        } finally {
-            WorkerPool.configure(saved);
         }
     }
 
@@ -166,6 +163,10 @@ class KernelParityTest {
     }
 
     private void checkGemm(int m, int n, int k, boolean transA, boolean transB, float beta, float alpha) {
+        checkGemm(fast, m, n, k, transA, transB, beta, alpha);
+    }
+
+    private void checkGemm(Kernels fast, int m, int n, int k, boolean transA, boolean transB, float beta, float alpha) {
         SplittableRandom rng = new SplittableRandom(m * 31L + n * 7L + k);
         // Leading dimensions larger than the logical width exercise strided access.
         int lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 2, ldc = n + 1;

@@ -11,10 +11,10 @@ class OffHeapTest {
     @Test
     void largeBuffersAreZeroedAlignedForHugePagesAndFreedOnClose() {
         long bytes = HugePages.MIN_BYTES * 3 + 12_345; // not a whole number of huge pages
-        long before = MemoryAccounting.live(MemoryCategory.OTHER);
+        long before = MemoryAccounting.current().live(MemoryCategory.OTHER);
         OffHeap buf = OffHeap.allocate(bytes, MemoryCategory.OTHER);
         assertThat(buf.byteSize()).isEqualTo(bytes);
-        assertThat(MemoryAccounting.live(MemoryCategory.OTHER)).isEqualTo(before + bytes);
+        assertThat(MemoryAccounting.current().live(MemoryCategory.OTHER)).isEqualTo(before + bytes);
         if (HugePages.available()) assertThat(buf.segment().address() % HugePages.MIN_BYTES).isZero();
         assertThat(buf.segment().address() % OffHeap.ALIGNMENT).isZero();
         for (long i = 0; i < bytes; i += 4093) assertThat(buf.segment().get(ValueLayout.JAVA_BYTE, i)).isZero();
@@ -22,7 +22,7 @@ class OffHeapTest {
         buf.segment().set(ValueLayout.JAVA_LONG_UNALIGNED, bytes - 8, 42L); // the whole length is usable
         assertThat(buf.segment().get(ValueLayout.JAVA_LONG_UNALIGNED, bytes - 8)).isEqualTo(42L);
         buf.close();
-        assertThat(MemoryAccounting.live(MemoryCategory.OTHER)).isEqualTo(before);
+        assertThat(MemoryAccounting.current().live(MemoryCategory.OTHER)).isEqualTo(before);
         assertThatThrownBy(() -> buf.segment().get(ValueLayout.JAVA_BYTE, 0)).isInstanceOf(IllegalStateException.class);
         buf.close(); // twice is harmless
     }

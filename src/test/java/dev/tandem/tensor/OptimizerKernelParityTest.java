@@ -27,7 +27,7 @@ class OptimizerKernelParityTest {
 
     @AfterEach
     void noLeaks() {
-        assertThat(MemoryAccounting.live(MemoryCategory.OTHER)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.OTHER)).isZero();
     }
 
     @Property(tries = 20)

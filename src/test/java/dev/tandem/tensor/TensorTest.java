@@ -11,29 +11,29 @@ class TensorTest {
 
     @Test
     void accountingCountsAndFreesEveryCategory() {
-        long before = MemoryAccounting.liveTotal();
+        long before = MemoryAccounting.current().liveTotal();
         try (Tensor p = Tensor.zeros(MemoryCategory.PARAMETERS, 10, 10);
              Tensor g = Tensor.allocate(DType.BF16, MemoryCategory.GRADIENTS, 7);
              Tensor s = Tensor.allocate(DType.U8, MemoryCategory.OPTIMIZER_STATE, 5)) {
-            assertThat(MemoryAccounting.live(MemoryCategory.PARAMETERS)).isGreaterThanOrEqualTo(400);
-            assertThat(MemoryAccounting.liveTotal() - before).isEqualTo(400 + 14 + 5);
+            assertThat(MemoryAccounting.current().live(MemoryCategory.PARAMETERS)).isGreaterThanOrEqualTo(400);
+            assertThat(MemoryAccounting.current().liveTotal() - before).isEqualTo(400 + 14 + 5);
             Tensor view = p.slice(2, 5);
             view.close(); // views own nothing
-            assertThat(MemoryAccounting.liveTotal() - before).isEqualTo(419);
+            assertThat(MemoryAccounting.current().liveTotal() - before).isEqualTo(419);
             assertThat(view.shape()).containsExactly(3, 10);
             assertThat(s.ownsStorage()).isTrue();
             assertThat(g.byteSize()).isEqualTo(14);
         }
-        assertThat(MemoryAccounting.liveTotal()).isEqualTo(before);
+        assertThat(MemoryAccounting.current().liveTotal()).isEqualTo(before);
     }
 
     @Test
     void closeIsIdempotent() {
-        long before = MemoryAccounting.liveTotal();
+        long before = MemoryAccounting.current().liveTotal();
         Tensor t = Tensor.zeros(MemoryCategory.ACTIVATIONS, 3);
         t.close();
         t.close();
-        assertThat(MemoryAccounting.liveTotal()).isEqualTo(before);
+        assertThat(MemoryAccounting.current().liveTotal()).isEqualTo(before);
     }
 
     @Test
@@ -108,9 +108,11 @@ class TensorTest {
     void workerPoolCoversEveryIndexOnce() {
         int n = 100_003;
         int[] hits = new int[n];
-        WorkerPool.get().parallelFor(n, 10, (a, b) -> {
-            for (int i = a; i < b; i++) hits[i]++;
-        });
+        try (WorkerPool pool = new WorkerPool(3)) {
+            pool.parallelFor(n, 10, (a, b) -> {
+                for (int i = a; i < b; i++) hits[i]++;
+            });
+        }
         for (int h : hits) assertThat(h).isEqualTo(1);
     }
 }

@@ -9,7 +9,6 @@ import dev.tandem.nn.Ops;
 import dev.tandem.nn.Tape;
 import dev.tandem.optim.AdamW;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
@@ -53,10 +52,10 @@ class TrainingTest {
             assertThat(first).isGreaterThan(3.5); // ≈ ln 50 at initialisation
             assertThat(last).isLessThan(0.05);
         }
-        assertThat(MemoryAccounting.live(MemoryCategory.PARAMETERS)).isZero();
-        assertThat(MemoryAccounting.live(MemoryCategory.OPTIMIZER_STATE)).isZero();
-        assertThat(MemoryAccounting.live(MemoryCategory.GRADIENTS)).isZero();
-        assertThat(MemoryAccounting.live(MemoryCategory.ACTIVATIONS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.PARAMETERS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.GRADIENTS)).isZero();
+        assertThat(MemoryAccounting.current().live(MemoryCategory.ACTIVATIONS)).isZero();
     }
 
     private TrainConfig tiny(String name) {
@@ -88,7 +87,7 @@ class TrainingTest {
         assertThat(Files.size(a.runDir().resolve("loss.png"))).isPositive();
         assertThat(a.modelDir().resolve("model.safetensors")).exists();
         assertThat(a.modelDir().resolve("tokenizer.json")).exists();
-        assertThat(MemoryAccounting.liveTotal()).isZero();
+        assertThat(MemoryAccounting.current().liveTotal()).isZero();
     }
 
     /** Gradient accumulation over micro-batches equals one big batch (up to float summation order). */

@@ -50,11 +50,20 @@ public final class BenchTrainCommand implements Runnable {
     @Option(names = "--model-parallel", negatable = true, description = "rows for tp=2 and pp=2 on 2 ranks; default: on")
     boolean modelParallel = true;
 
+    /** Tandem's compute threads, for this command. */
+    private WorkerPool pool;
+
     @Override
     public void run() {
+        try (WorkerPool p = new WorkerPool(threads)) {
+            pool = p;
+            bench();
+        }
+    }
+
+    private void bench() {
         PrintStream out = System.out;
-        WorkerPool.configure(threads);
-        double peakStart = PeakFlops.measure(300);
+        double peakStart = PeakFlops.measure(pool, 300);
         out.printf("bench train: %s, %d cores; %d threads per engine; Java %s%n", BenchInfo.cpuModel(),
                 Runtime.getRuntime().availableProcessors(), threads, Runtime.version());
         if (!noPeer) {
@@ -70,7 +79,7 @@ public final class BenchTrainCommand implements Runnable {
             results.add(measure(TrainBenchCase.parse(spec), out));
         }
         // Other processes can only lower the probe's rate: the larger of the two probes is the peak.
-        double peak = Math.max(peakStart, PeakFlops.measure(300));
+        double peak = Math.max(peakStart, PeakFlops.measure(pool, 300));
         out.printf("%nMFU reference: measured peak %.1f GFLOP/s (FMA probe on %d threads, best of start/end); load now %s%n",
                 peak / 1e9, threads, MachineLoad.loadAverage());
         TrainBenchResult.printTable(out, results, peak);
@@ -88,7 +97,7 @@ public final class BenchTrainCommand implements Runnable {
         StepLog tandem = new StepLog(), peer = new StepLog();
         List<Double> roundRatios = new ArrayList<>();
         PeerProcess torch = noPeer ? null : new PeerProcess(c, threads);
-        try (TandemTrainStep t = new TandemTrainStep(c, batch, dev.tandem.tensor.Kernels.fast())) {
+        try (TandemTrainStep t = new TandemTrainStep(c, batch, dev.tandem.tensor.Kernels.fast(pool))) {
             out.printf("   parameters: Tandem %,d%s%n", t.parameterCount(),
                     torch == null ? "" : String.format(", PyTorch %s %,d (threads %d)", torch.version, torch.parameters, torch.threads));
             runTandem(t, warmup, tandemWarm);

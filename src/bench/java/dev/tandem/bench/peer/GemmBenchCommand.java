@@ -1,6 +1,7 @@
 package dev.tandem.bench.peer;
 
 import dev.tandem.bench.Benchmarks;
+import dev.tandem.launch.Settings;
 import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.WorkerPool;
 import java.lang.foreign.MemorySegment;
@@ -21,8 +22,14 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "gemm", mixinStandardHelpOptions = true, description = Benchmarks.GEMM_DESCRIPTION)
 public final class GemmBenchCommand implements Runnable {
-    @Option(names = "--threads", description = "Threads for both Tandem and OpenBLAS (default: Tandem's worker pool size).")
-    int threads = WorkerPool.get().threads();
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--threads", description = "Threads for both Tandem and OpenBLAS (default: Tandem's, TANDEM_THREADS or all cores).")
+    Integer threadsOption;
+
+    /** The threads of this run: the option, else Tandem's default. */
+    private int threads;
 
     @Option(names = "--reps", description = "Timed repetitions per shape and library (default: ${DEFAULT-VALUE}).")
     int reps = 7;
@@ -50,12 +57,17 @@ public final class GemmBenchCommand implements Runnable {
     }
 
     private void bench() throws Exception {
+        threads = threadsOption != null ? threadsOption : Settings.of(spec.root().userObject()).compute().threads();
         if (cpuTime && threads != 1) {
             throw new dev.tandem.TandemException("--cpu-time measures the calling thread only: use it with --threads=1");
         }
-        WorkerPool.configure(threads);
+        try (WorkerPool pool = new WorkerPool(threads)) {
+            bench(Kernels.fast(pool));
+        }
+    }
+
+    private void bench(Kernels tandem) throws Exception {
         OpenBlas.init(threads);
-        Kernels tandem = Kernels.fast();
 
         List<GemmShape> shapes = new ArrayList<>(GemmShape.squares(256, 512, 1024, 1536, 2048));
         // GPT-2 small (C=768, 12 heads, T=1024, B·T=2048) and Tandem's default training model

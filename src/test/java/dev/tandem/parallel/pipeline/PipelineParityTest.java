@@ -16,7 +16,6 @@ import dev.tandem.parallel.DataParallel;
 import dev.tandem.plan.Schedule;
 import dev.tandem.plan.ZeroStage;
 import dev.tandem.tensor.DType;
-import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
@@ -147,7 +146,7 @@ class PipelineParityTest {
     private static Map<Integer, Result> pipelined(int dpSize, int ppSize, int zero, PipelineSchedule schedule) {
         Map<Integer, Result> out = new ConcurrentHashMap<>();
         Map<Integer, BubbleReport> bubbles = new ConcurrentHashMap<>();
-        long liveBefore = MemoryAccounting.liveTotal();
+        long liveBefore = MemoryAccounting.current().liveTotal();
         LocalWorld.run(dpSize * ppSize, CommOptions.defaults(), world -> {
             Mesh mesh = Mesh.create(world, List.of(new Mesh.Axis("dp", dpSize), new Mesh.Axis("pp", ppSize)));
             int d = mesh.coordinate("dp");
@@ -181,7 +180,7 @@ class PipelineParityTest {
                 targets.forEach(Tensor::close);
             }
         });
-        assertThat(MemoryAccounting.liveTotal()).as("everything freed").isEqualTo(liveBefore);
+        assertThat(MemoryAccounting.current().liveTotal()).as("everything freed").isEqualTo(liveBefore);
         for (Map.Entry<Integer, BubbleReport> e : bubbles.entrySet()) checkBubble(e.getValue(), schedule, ppSize);
         return out;
     }

@@ -61,7 +61,7 @@ class StageLayoutTest {
     void aStageFreesTheParametersItDoesNotHold() {
         List<ProcessGroup> world = LocalWorld.create(2, CommOptions.defaults());
         try (GPT model = GPT.initialized(SMALL, 1)) {
-            long before = MemoryAccounting.live(MemoryCategory.PARAMETERS);
+            long before = MemoryAccounting.current().live(MemoryCategory.PARAMETERS);
             StageLayout layout = StageLayout.balanced(SMALL, 16, 2, 1);
             try (Pipeline pipe = Pipeline.apply(model, world.get(1), layout, new PipelineSchedule.OneFOneB(), TestKernels.FAST)) {
                 assertThat(pipe.modules()).containsExactly("h.2", "h.3", "head");
@@ -73,7 +73,7 @@ class StageLayoutTest {
                     if (held) kept += p.numel() * 4;
                 }
                 long total = SMALL.totalParameters() * 4;
-                assertThat(before - MemoryAccounting.live(MemoryCategory.PARAMETERS)).isEqualTo(total - kept);
+                assertThat(before - MemoryAccounting.current().live(MemoryCategory.PARAMETERS)).isEqualTo(total - kept);
             }
         } finally {
             world.forEach(ProcessGroup::close);
