@@ -51,7 +51,7 @@ public final class Checkpoints {
             try {
                 return Checkpoint.open(dir);
             } catch (TandemException e) {
-                log.accept("resume: skipping " + dir + ": " + e.getMessage());
+                log.accept("skipping " + dir + ": " + e.getMessage());
             }
         }
         return null;

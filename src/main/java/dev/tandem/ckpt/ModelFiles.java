@@ -26,6 +26,8 @@ public final class ModelFiles {
     public static final String WEIGHTS = "model.safetensors";
     public static final String CONFIG = "config.json";
     public static final String TOKENIZER = "tokenizer.json";
+    /** SHA-256 of the files above, in sha256sum's format, so that {@code sha256sum -c checksums.sha256} checks them too. */
+    public static final String CHECKSUMS = "checksums.sha256";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private ModelFiles() {}
@@ -39,6 +41,7 @@ public final class ModelFiles {
         int endOfText = tokenizerJson == null ? -1 : dev.tandem.data.TokenizerJson.load(tokenizerJson).endOfText();
         Files.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(hfConfig(model.config(), endOfText)));
         if (tokenizerJson != null) Files.copy(tokenizerJson, dir.resolve(TOKENIZER), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        ModelChecksums.write(dir, tokenizerJson == null ? java.util.List.of(WEIGHTS, CONFIG) : java.util.List.of(WEIGHTS, CONFIG, TOKENIZER));
     }
 
     /**
@@ -92,8 +95,13 @@ public final class ModelFiles {
         return v.asInt();
     }
 
-    /** Loads a model directory; names may carry the {@code transformer.} prefix. */
+    /**
+     * Loads a model directory; names may carry the {@code transformer.} prefix. Where the directory
+     * has {@value #CHECKSUMS} (Tandem writes it; Hugging Face directories have none), every file it
+     * lists must match, so a damaged or altered file is an error rather than a silently different model.
+     */
     public static GPT load(Path dir) throws IOException {
+        ModelChecksums.verify(dir);
         GPTConfig config = readConfig(dir);
         GPT model = GPT.empty(config);
         try (SafeTensors.Reader r = SafeTensors.read(dir.resolve(WEIGHTS))) {

@@ -27,7 +27,7 @@ final class ExportCommand implements Runnable {
 
     @Override
     public void run() {
-        try (Checkpoint c = HfExport.openAny(checkpoint, System.out::println)) {
+        try (Checkpoint c = HfExport.openAny(checkpoint, m -> System.out.println("export: " + m))) {
             HfExport.export(c, out, tokenizer);
             var m = c.modelConfig();
             System.out.printf("exported %s (step %d; GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d) to %s%n", c.dir(), c.step(),

@@ -85,6 +85,8 @@ final class PlanCommand implements Runnable {
             }
             DeviceProbe.Measurement measured = null;
             if (calibrate) {
+                spec.commandLine().getErr().println("measuring this machine: GEMM throughput, memory and copy bandwidth (a few seconds)...");
+                spec.commandLine().getErr().flush();
                 try (WorkerPool pool = new WorkerPool(Settings.of(spec.root().userObject()).compute().threads())) {
                     measured = new dev.tandem.train.TandemProbe(Kernels.fast(pool)).measure();
                 }

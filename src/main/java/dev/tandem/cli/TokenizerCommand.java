@@ -5,6 +5,7 @@ import dev.tandem.data.BpeTrainer;
 import dev.tandem.data.CorpusReader;
 import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
+import dev.tandem.train.Durations;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -85,13 +86,21 @@ final class TokenizerCommand implements Runnable {
         }
     }
 
-    /** Prints a line every 10% of merges (a terminal would otherwise sit silent for large vocabularies). */
-    private record Progress(PrintWriter err) implements BpeTrainer.Progress {
+    /** Prints a line every 10% of merges, with the time left at the pace so far (a terminal would otherwise sit silent). */
+    private static final class Progress implements BpeTrainer.Progress {
+        private final PrintWriter err;
+        private final long start = System.nanoTime();
+
+        Progress(PrintWriter err) {
+            this.err = err;
+        }
+
         @Override
         public void merged(int done, int total) {
             int step = Math.max(1, total / 10);
             if (done % step == 0 || done == total) {
-                err.printf("merges %,d/%,d%n", done, total);
+                double elapsed = (System.nanoTime() - start) / 1e9;
+                err.printf("merges %,d/%,d (ETA %s)%n", done, total, Durations.clock(elapsed / done * (total - done)));
                 err.flush();
             }
         }

@@ -108,7 +108,7 @@ final class Checkpointing implements AutoCloseable {
         Checkpoint c;
         if (resume.equals("latest")) {
             Path root = cfg.checkpointRoot();
-            c = Checkpoints.latest(root, out::println);
+            c = Checkpoints.latest(root, m -> out.println("resume: " + m));
             if (c == null) {
                 boolean any = Files.isDirectory(root) && root.toFile().list().length > 0;
                 if (any) throw new TandemException("resume latest: no valid checkpoint under " + root + " (see the reasons above)");

@@ -26,7 +26,7 @@ final class Progress {
     void step(StepMetrics m) {
         long done = m.step();
         if (firstDone < 0) firstDone = done - 1;
-        if (done % logEvery == 0 || done == total || done == firstDone + 1) println(m.line(total) + " | ETA " + clock(eta(done)));
+        if (done % logEvery == 0 || done == total || done == firstDone + 1) println(m.line(total) + " | ETA " + Durations.clock(eta(done)));
         if (tty) bar(done);
     }
 
@@ -48,15 +48,9 @@ final class Progress {
         int filled = (int) (width * done / total);
         double elapsed = (System.nanoTime() - startNanos) / 1e9;
         out.print("\r\033[2K[" + "#".repeat(filled) + ".".repeat(width - filled) + "] " + done + "/" + total
-                + "  elapsed " + clock(elapsed) + "  ETA " + clock(eta(done)));
+                + "  elapsed " + Durations.clock(elapsed) + "  ETA " + Durations.clock(eta(done)));
         out.flush();
         barShown = true;
-    }
-
-    static String clock(double seconds) {
-        long s = Math.round(seconds);
-        return s >= 3600 ? String.format("%dh%02dm%02ds", s / 3600, s / 60 % 60, s % 60)
-                : String.format("%dm%02ds", s / 60, s % 60);
     }
 
     void finish() {

@@ -40,11 +40,29 @@ class ModelFilesTest {
         try (GPT model = GPT.initialized(new GPTConfig(1, 1, 4, 5, 3), 5)) {
             ModelFiles.save(dir, model, null);
         }
+        Files.delete(dir.resolve(ModelFiles.CHECKSUMS)); // as a directory from elsewhere has none: the format's own checks remain
         Path weights = dir.resolve(ModelFiles.WEIGHTS);
         byte[] bytes = Files.readAllBytes(weights);
         Files.write(weights, java.util.Arrays.copyOf(bytes, bytes.length - 10));
         assertThatThrownBy(() -> ModelFiles.load(dir)).isInstanceOf(TandemException.class)
                 .hasMessageContaining("model.safetensors").hasMessageContaining("truncated");
+    }
+
+    /** A flipped bit inside a weight leaves a well-formed file; only the checksum notices. */
+    @Test
+    void aFlippedByteIsCaughtByTheChecksums() throws Exception {
+        try (GPT model = GPT.initialized(new GPTConfig(1, 1, 4, 5, 3), 5)) {
+            ModelFiles.save(dir, model, null);
+        }
+        assertThat(Files.readAllLines(dir.resolve(ModelFiles.CHECKSUMS))).hasSize(2).allMatch(l -> l.matches("[0-9a-f]{64}  \\S+"));
+        Path weights = dir.resolve(ModelFiles.WEIGHTS);
+        byte[] bytes = Files.readAllBytes(weights);
+        bytes[bytes.length - 2] ^= 0x10;
+        Files.write(weights, bytes);
+        assertThatThrownBy(() -> ModelFiles.load(dir)).isInstanceOf(TandemException.class)
+                .hasMessageContaining("model.safetensors does not match its SHA-256");
+        Files.delete(dir.resolve(ModelFiles.CHECKSUMS));
+        ModelFiles.load(dir).close(); // without a checksum file it loads as it is
     }
 
     @Test
