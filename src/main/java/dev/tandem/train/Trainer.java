@@ -76,7 +76,12 @@ public final class Trainer {
         this(cfg, out, tty, world, threads, List.of());
     }
 
-    /** The same, with {@code listeners} told of the run's progress on rank 0, after the metrics log (which every run has). */
+    /** The same, with {@code listeners} told of the run's progress on rank 0, after the metrics log and the TensorBoard events. */
+    public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, List<TrainingListener> listeners) {
+        this(cfg, out, tty, world, ComputeOptions.defaults().threads(), listeners);
+    }
+
+    /** With both: this rank's default threads and the extra listeners. */
     public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, int threads, List<TrainingListener> listeners) {
         this.cfg = cfg;
         this.world = world;
@@ -212,10 +217,11 @@ public final class Trainer {
         return t;
     }
 
-    /** Rank 0's listeners: the metrics log, then those given to the constructor. */
+    /** Rank 0's listeners: the metrics log, the TensorBoard events (unless run.tensorboard is false), then those given to the constructor. */
     private Listeners listeners(Path runDir, long resumedAt) throws IOException {
         List<TrainingListener> all = new ArrayList<>();
         all.add(new MetricsLog(runDir.resolve("metrics.jsonl"), resumedAt));
+        if (cfg.run().tensorboard()) all.add(new TensorBoardLog(runDir.resolve("tb")));
         all.addAll(extraListeners);
         return new Listeners(all);
     }

@@ -5,14 +5,16 @@ import dev.tandem.TandemException;
 /**
  * {@code [run]}: how long, where the files go, and the machine-level settings of one run.
  *
- * @param name      the run's folder under {@code runs_dir}
- * @param steps     optimizer steps of the whole run (the learning-rate schedule spans them)
- * @param stopAfter stop this invocation after this many steps (0: run all); resume to continue
- * @param seed      the seed of the initialization and of the batch order
- * @param threads   compute threads per rank (0: the cores, shared among the ranks on this host)
- * @param logEvery  steps between progress lines
+ * @param name        the run's folder under {@code runs_dir}
+ * @param steps       optimizer steps of the whole run (the learning-rate schedule spans them)
+ * @param stopAfter   stop this invocation after this many steps (0: run all); resume to continue
+ * @param seed        the seed of the initialization and of the batch order
+ * @param threads     compute threads per rank (0: the cores, shared among the ranks on this host)
+ * @param logEvery    steps between progress lines
+ * @param tensorboard write TensorBoard event files to {@code <runs_dir>/<name>/tb/} (rank 0)
  */
-public record RunSection(String name, String runsDir, int steps, int stopAfter, long seed, int threads, int logEvery) {
+public record RunSection(String name, String runsDir, int steps, int stopAfter, long seed, int threads, int logEvery,
+                         boolean tensorboard) {
     public RunSection {
         if (name == null || !name.matches("[A-Za-z0-9._-]+")) {
             throw new TandemException("run.name must be letters, digits, '.', '_' or '-', got '" + name + "'");

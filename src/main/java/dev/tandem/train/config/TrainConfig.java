@@ -52,7 +52,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
                 Plan.SINGLE,
                 new EvalSection(100, 20),
                 new CheckpointSection(0, "", "", 3, 0, "", true),
-                new RunSection("default", "runs", 1000, 0, 1337, 0, 10));
+                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true));
     }
 
     /** Defaults, overlaid with {@code file} (if not null), overlaid with {@code overrides} ({@code section.key → value}). */

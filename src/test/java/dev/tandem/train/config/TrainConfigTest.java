@@ -87,6 +87,7 @@ class TrainConfigTest {
                 seed = 7
                 threads = 1
                 log_every = 5
+                tensorboard = false
                 """, Map.of());
         assertThat(c.model()).isEqualTo(new ModelSection(2, 2, 64, 32, true));
         assertThat(c.data()).isEqualTo(new DataSection("my.txt", "tok.json", 512, 0.2, 8));
@@ -96,7 +97,7 @@ class TrainConfigTest {
                 + "sequence_parallel=true offload=none precision=fp32 optimizer=lion");
         assertThat(c.eval()).isEqualTo(new EvalSection(50, 3));
         assertThat(c.checkpoint()).isEqualTo(new CheckpointSection(10, "15,25", "ck", 4, 20, "latest", false));
-        assertThat(c.run()).isEqualTo(new RunSection("mine", "out", 30, 20, 7, 1, 5));
+        assertThat(c.run()).isEqualTo(new RunSection("mine", "out", 30, 20, 7, 1, 5, false));
         assertThat(c.lastStep()).isEqualTo(20);
         assertThat(c.checkpointRoot()).isEqualTo(Path.of("ck"));
         assertThat(c.savesAfter(15)).isTrue();
@@ -134,9 +135,10 @@ class TrainConfigTest {
     @Test
     void theResolvedConfigPrintsAsTomlThatReadsBack() throws Exception {
         TrainConfig c = TrainConfig.load(null, Map.of("parallel.plan", "dp=2 pp=2 micro_batches=2 schedule=gpipe stage_layers=3,1",
-                "optim.lr", "1.5e-3", "data.corpus", "a \"quoted\" path\\x.txt", "checkpoint.steps", "5,9"));
+                "optim.lr", "1.5e-3", "data.corpus", "a \"quoted\" path\\x.txt", "checkpoint.steps", "5,9", "run.tensorboard", "false"));
         String toml = c.toToml();
-        assertThat(toml).contains("[parallel]\ndp = 2\n").contains("stage_layers = [3, 1]").doesNotContain("optimizer =")
+        assertThat(toml).contains("[parallel]\ndp = 2\n").contains("stage_layers = [3, 1]").contains("tensorboard = false\n")
+                .doesNotContain("optimizer =")
                 .doesNotContain("plan =");
         Path f = Files.writeString(tmp.resolve("printed.toml"), toml);
         assertThat(TrainConfig.load(f, Map.of())).isEqualTo(c);
@@ -170,6 +172,7 @@ class TrainConfigTest {
             "run.name | a/b | run.name must be letters",
             "run.steps | 0 | run.steps must be a positive integer",
             "run.threads | -2 | run.threads must be >= 0",
+            "run.tensorboard | maybe | 'run.tensorboard' has a value of the wrong type",
     })
     void aBadValueIsNamedWithItsKey(String key, String value, String message) {
         assertThatThrownBy(() -> TrainConfig.load(null, Map.of(key, value))).isInstanceOf(TandemException.class)
