@@ -1,7 +1,7 @@
 package dev.tandem.cli;
 
 import dev.tandem.TandemException;
-import dev.tandem.ckpt.ModelFiles;
+import dev.tandem.ckpt.TrainedModel;
 import dev.tandem.data.StreamDecoder;
 import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
@@ -11,10 +11,8 @@ import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.WorkerPool;
 import dev.tandem.train.Generator;
 import dev.tandem.train.Sampler;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -26,7 +24,8 @@ final class GenerateCommand implements Runnable {
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
-            description = "Model directory written by 'tandem train' (model.safetensors, config.json, tokenizer.json).")
+            description = {"A model directory (runs/<name>/model, or one export wrote), a checkpoint step directory,",
+                    "or a directory of checkpoints (the newest valid one)."})
     Path checkpoint;
 
     @Option(names = "--prompt", required = true, description = "Text to continue.")
@@ -50,24 +49,23 @@ final class GenerateCommand implements Runnable {
     @Override
     public void run() {
         if (maxTokens < 0) throw new TandemException("--max-tokens must be >= 0, got " + maxTokens);
-        if (!Files.isDirectory(checkpoint)) throw new TandemException("checkpoint directory " + checkpoint + " does not exist");
-        Path tokFile = checkpoint.resolve(ModelFiles.TOKENIZER);
-        if (!Files.isRegularFile(tokFile)) throw new TandemException("no " + ModelFiles.TOKENIZER + " in " + checkpoint);
-        Tokenizer tok = TokenizerJson.load(tokFile);
         Sampler sampler = new Sampler(temperature, topK, topP, seed);
-        try (GPT model = ModelFiles.load(checkpoint); WorkerPool pool = new WorkerPool(Settings.of(spec.root().userObject()).compute().threads())) {
+        TrainedModel trained = TrainedModel.open(checkpoint, m -> System.err.println("generate: " + m));
+        try (GPT model = trained.model(); WorkerPool pool = new WorkerPool(Settings.of(spec.root().userObject()).compute().threads())) {
+            Tokenizer tok = TokenizerJson.load(trained.tokenizer());
             int[] ids = tok.encode(prompt);
+            int context = model.config().blockSize();
+            if (ids.length >= context) {
+                throw new TandemException("the prompt is " + ids.length + " tokens but the model's context is " + context
+                        + ", and a token needs room after it: shorten --prompt");
+            }
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
             out.print(prompt);
             // A token may end inside a multi-byte character: the decoder prints whole characters only.
             StreamDecoder decoder = new StreamDecoder(tok);
             new Generator(model, Kernels.fast(pool)).generate(ids, maxTokens, sampler, t -> out.print(decoder.push(t)));
             out.println(decoder.finish());
-            if (ids.length + maxTokens > model.config().blockSize()) {
-                System.err.println("tandem: stopped at the model's context of " + model.config().blockSize() + " tokens");
-            }
-        } catch (IOException e) {
-            throw new TandemException("cannot read " + checkpoint + ": " + e.getMessage(), e);
+            if (ids.length + maxTokens > context) System.err.println("tandem: stopped at the model's context of " + context + " tokens");
         }
     }
 }

@@ -40,6 +40,32 @@ class CheckpointCliTest {
         assertThat(hf.resolve("tokenizer.json")).exists();
     }
 
+    /** generate takes a model directory, a checkpoint step, or a folder of checkpoints; a prompt longer than the context is refused before anything is printed. */
+    @Test
+    void generateFromModelsAndCheckpoints() {
+        assertThat(run(new StringWriter(), new StringWriter(), train("--checkpoint.every", "1"))).isZero();
+        Path run = tmp.resolve("cli");
+        java.io.PrintStream saved = System.out;
+        java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+        try {
+            System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+            for (Path source : new Path[] {run.resolve("model"), run.resolve("checkpoints"), run.resolve("checkpoints/step-00000001")}) {
+                StringWriter err = new StringWriter();
+                assertThat(run(new StringWriter(), err, "generate", "--checkpoint", source.toString(), "--prompt", "To be",
+                        "--max-tokens", "3")).as("%s: %s", source, err).isZero();
+            }
+            printed.reset();
+            StringWriter err = new StringWriter();
+            String longPrompt = "and so on ".repeat(40);
+            assertThat(run(new StringWriter(), err, "generate", "--checkpoint", run.resolve("model").toString(), "--prompt", longPrompt))
+                    .isEqualTo(2);
+            assertThat(err.toString()).contains("the prompt is", "context is 8", "shorten --prompt");
+            assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("and so on");
+        } finally {
+            System.setOut(saved);
+        }
+    }
+
     @Test
     void resumeFromAMissingOrIncompleteCheckpointIsOneClearLine() throws Exception {
         StringWriter out = new StringWriter(), err = new StringWriter();
