@@ -28,7 +28,11 @@ final class ExportCommand implements Runnable {
     @Override
     public void run() {
         try (Checkpoint c = HfExport.openAny(checkpoint, m -> System.out.println("export: " + m))) {
+            long t0 = System.nanoTime();
+            System.out.printf("export: gathering %,d parameters from %d shard file(s) of %s...%n", c.modelConfig().totalParameters(),
+                    c.manifest().path("files").size(), c.dir());
             HfExport.export(c, out, tokenizer);
+            System.out.printf("export: done in %.1f s%n", (System.nanoTime() - t0) / 1e9);
             var m = c.modelConfig();
             System.out.printf("exported %s (step %d; GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d) to %s%n", c.dir(), c.step(),
                     m.nLayer(), m.nHead(), m.nEmbd(), m.vocabSize(), m.blockSize(), out);

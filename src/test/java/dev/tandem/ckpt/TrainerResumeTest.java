@@ -3,6 +3,7 @@ package dev.tandem.ckpt;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.tandem.train.StepMetrics;
+import dev.tandem.train.TinyRun;
 import dev.tandem.train.Trainer;
 import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
@@ -10,7 +11,6 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -31,21 +31,8 @@ class TrainerResumeTest {
     private Trainer.Result full;
 
     static Map<String, String> tiny(Path runs, String name) {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("model.n_layer", "1");
-        m.put("model.n_head", "2");
-        m.put("model.n_embd", "32");
-        m.put("model.block_size", "32");
-        m.put("data.batch_size", "8");
-        m.put("run.steps", Integer.toString(STEPS));
+        Map<String, String> m = TinyRun.config(runs, name, STEPS);
         m.put("optim.warmup_steps", "5");
-        m.put("optim.lr", "3e-3");
-        m.put("eval.every", "0");
-        m.put("eval.batches", "1");
-        m.put("run.log_every", "1000");
-        m.put("run.name", name);
-        m.put("run.runs_dir", runs.toString());
-        m.put("run.threads", "1");
         return m;
     }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.launch.Launcher;
 import dev.tandem.nn.GPTConfig;
+import dev.tandem.train.TinyRun;
 import dev.tandem.train.Trainer;
 import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
@@ -14,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,21 +42,9 @@ class ZeroParityTest {
     private List<Double> reference;
 
     private Map<String, String> tiny(String name) {
-        Map<String, String> m = new LinkedHashMap<>();
+        Map<String, String> m = TinyRun.config(runs, name, STEPS);
         m.put("model.n_layer", "2");
-        m.put("model.n_head", "2");
-        m.put("model.n_embd", "32");
-        m.put("model.block_size", "32");
-        m.put("data.batch_size", "8");
-        m.put("run.steps", Integer.toString(STEPS));
-        m.put("optim.warmup_steps", "2");
-        m.put("optim.lr", "3e-3");
-        m.put("eval.every", "0");
-        m.put("eval.batches", "1");
         m.put("run.log_every", "100");
-        m.put("run.name", name);
-        m.put("run.runs_dir", runs.toString());
-        m.put("run.threads", "1");
         return m;
     }
 

@@ -42,21 +42,9 @@ class ParallelTrainingTest {
     @TempDir static Path runs;
 
     private static Map<String, String> config(String name) {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("model.n_layer", "4");
-        m.put("model.n_head", "4");
-        m.put("model.n_embd", "32");
-        m.put("model.block_size", "16");
-        m.put("data.batch_size", "8");
-        m.put("run.steps", Integer.toString(STEPS));
-        m.put("optim.warmup_steps", "1");
-        m.put("optim.lr", "3e-3");
-        m.put("eval.every", "0");
-        m.put("eval.batches", "2");
-        m.put("run.log_every", "1000");
-        m.put("run.name", name);
-        m.put("run.runs_dir", runs.toString());
-        m.put("run.threads", "1");
+        Map<String, String> m = TinyRun.config(runs, name, STEPS);
+        m.putAll(Map.of("model.n_layer", "4", "model.n_head", "4", "model.block_size", "16", "optim.warmup_steps", "1",
+                "eval.batches", "2"));
         return m;
     }
 

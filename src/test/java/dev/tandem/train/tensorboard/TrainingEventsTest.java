@@ -9,6 +9,7 @@ import dev.tandem.comm.LocalWorld;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.train.RunStart;
+import dev.tandem.train.TinyRun;
 import dev.tandem.train.Trainer;
 import dev.tandem.train.TrainingListener;
 import dev.tandem.train.config.TrainConfig;
@@ -35,19 +36,11 @@ class TrainingEventsTest {
     @TempDir Path runs;
 
     private Map<String, String> tiny(String name) {
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("model.n_layer", "1");
-        m.put("model.n_head", "2");
-        m.put("model.n_embd", "32");
-        m.put("model.block_size", "32");
+        Map<String, String> m = TinyRun.config(runs, name, 4);
         m.put("data.batch_size", "4");
-        m.put("run.steps", "4");
-        m.put("optim.warmup_steps", "2");
         m.put("eval.every", "2");
-        m.put("eval.batches", "1");
-        m.put("run.name", name);
-        m.put("run.runs_dir", runs.toString());
-        m.put("run.threads", "1");
+        m.remove("optim.lr");     // the default
+        m.remove("run.log_every");
         return m;
     }
 
