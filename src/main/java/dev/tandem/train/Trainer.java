@@ -148,8 +148,9 @@ public final class Trainer {
                 listeners.started(new RunStart(runDir, mc, plan, start.step(), cfg.lastStep(),
                         check == null ? Double.NaN : check.predictedStepMs()));
                 r = loop(pm, optimizer, data, listeners, runDir, plan, check, ckpt, start);
-                listeners.finished(r);
                 ckpt.finish(runDir);
+                ckpt.reportCommitted(listeners);
+                listeners.finished(r);
             }
             Path modelDir = runDir.resolve("model");
             GPT whole = pm.gatherWholeModel();
@@ -261,6 +262,7 @@ public final class Trainer {
                     listeners.eval(e);
                     progress.println(e.line());
                 }
+                ckpt.reportCommitted(listeners);
             }
         } finally {
             ids.forEach(Tensor::close);
