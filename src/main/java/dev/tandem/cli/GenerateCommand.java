@@ -1,27 +1,20 @@
 package dev.tandem.cli;
 
 import dev.tandem.TandemException;
-import dev.tandem.ckpt.ModelFiles;
-import dev.tandem.data.StreamDecoder;
-import dev.tandem.data.Tokenizer;
-import dev.tandem.data.TokenizerJson;
-import dev.tandem.nn.GPT;
-import dev.tandem.tensor.Kernels;
-import dev.tandem.train.Generator;
-import dev.tandem.train.Sampler;
-import java.io.IOException;
+import dev.tandem.api.Sampling;
+import dev.tandem.api.TrainedModel;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code tandem generate}: samples text from a trained model directory. */
+/** {@code tandem generate}: samples text from a trained model ({@link TrainedModel} of the Java API). */
 @Command(name = "generate", description = "Generate text from a trained model (KV-cached decoding).")
 final class GenerateCommand implements Runnable {
     @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
-            description = "Model directory written by 'tandem train' (model.safetensors, config.json, tokenizer.json).")
+            description = {"Model directory written by 'tandem train' (model.safetensors, config.json, tokenizer.json),",
+                    "a checkpoint (runs/NAME/checkpoints/step-N), a checkpoints folder (its newest) or a run directory."})
     Path checkpoint;
 
     @Option(names = "--prompt", required = true, description = "Text to continue.")
@@ -45,24 +38,21 @@ final class GenerateCommand implements Runnable {
     @Override
     public void run() {
         if (maxTokens < 0) throw new TandemException("--max-tokens must be >= 0, got " + maxTokens);
-        if (!Files.isDirectory(checkpoint)) throw new TandemException("checkpoint directory " + checkpoint + " does not exist");
-        Path tokFile = checkpoint.resolve(ModelFiles.TOKENIZER);
-        if (!Files.isRegularFile(tokFile)) throw new TandemException("no " + ModelFiles.TOKENIZER + " in " + checkpoint);
-        Tokenizer tok = TokenizerJson.load(tokFile);
-        Sampler sampler = new Sampler(temperature, topK, topP, seed);
-        try (GPT model = ModelFiles.load(checkpoint)) {
-            int[] ids = tok.encode(prompt);
+        Sampling sampling = new Sampling(temperature, topK, topP, seed);
+        try (TrainedModel model = TrainedModel.load(checkpoint)) {
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-            out.print(prompt);
-            // A token may end inside a multi-byte character: the decoder prints whole characters only.
-            StreamDecoder decoder = new StreamDecoder(tok);
-            new Generator(model, Kernels.fast()).generate(ids, maxTokens, sampler, t -> out.print(decoder.push(t)));
-            out.println(decoder.finish());
-            if (ids.length + maxTokens > model.config().blockSize()) {
-                System.err.println("tandem: stopped at the model's context of " + model.config().blockSize() + " tokens");
+            // The prompt is printed with the first text, so a prompt the model refuses is not echoed before the error.
+            boolean[] echoed = {false};
+            int generated = model.generate(prompt, maxTokens, sampling, piece -> {
+                if (!echoed[0]) out.print(prompt);
+                echoed[0] = true;
+                out.print(piece);
+            });
+            if (!echoed[0]) out.print(prompt);
+            out.println();
+            if (generated < maxTokens) {
+                System.err.println("tandem: stopped at the model's context of " + model.shape().blockSize() + " tokens");
             }
-        } catch (IOException e) {
-            throw new TandemException("cannot read " + checkpoint + ": " + e.getMessage(), e);
         }
     }
 }
