@@ -40,6 +40,33 @@ class CheckpointCliTest {
         assertThat(hf.resolve("tokenizer.json")).exists();
     }
 
+    /** generate reads a checkpoint step directory, a checkpoints folder and a run directory as well as the model directory: the same text. */
+    @Test
+    void generateFromACheckpoint() throws Exception {
+        assertThat(run(new StringWriter(), new StringWriter(), train("--checkpoint.every", "2"))).isZero();
+        String fromModel = generate(tmp.resolve("cli/model"));
+        assertThat(fromModel).startsWith("ROMEO:").hasSizeGreaterThan("ROMEO:".length());
+        for (Path p : new Path[] {tmp.resolve("cli/checkpoints/step-00000002"), tmp.resolve("cli/checkpoints"), tmp.resolve("cli")}) {
+            assertThat(generate(p)).as("generate --checkpoint %s", p).isEqualTo(fromModel);
+        }
+    }
+
+    private String generate(Path from) throws Exception {
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream original = System.out;
+        StringWriter err = new StringWriter();
+        int code;
+        try {
+            System.setOut(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+            code = run(new StringWriter(), err, "generate", "--checkpoint", from.toString(), "--prompt", "ROMEO:", "--max-tokens", "5",
+                    "--temperature", "0");
+        } finally {
+            System.setOut(original);
+        }
+        assertThat(code).as("%s", err).isZero();
+        return captured.toString(java.nio.charset.StandardCharsets.UTF_8).strip();
+    }
+
     @Test
     void resumeFromAMissingOrIncompleteCheckpointIsOneClearLine() throws Exception {
         StringWriter out = new StringWriter(), err = new StringWriter();
