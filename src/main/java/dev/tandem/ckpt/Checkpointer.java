@@ -52,10 +52,26 @@ public final class Checkpointer implements AutoCloseable {
     public record Options(Path root, int rank, int worldSize, String saveId, boolean async, int buffers,
                           int keepLast, int keepEvery, Duration timeout) {}
 
+    /**
+     * Told on rank 0 when a checkpoint is committed: its manifest is written (so the checkpoint is
+     * complete and {@link Checkpoint#open} loads it) and retention has run. Called on the thread that
+     * wrote the manifest: the caller of {@link #save} when synchronous, the background persist thread
+     * when asynchronous (so it must be quick and thread-safe). An exception it throws fails the save.
+     */
+    @FunctionalInterface
+    public interface CommitListener {
+        /** Checkpoint {@code dir} of optimizer step {@code step} is committed. */
+        void committed(long step, Path dir);
+
+        /** Listens to nothing. */
+        CommitListener NONE = (step, dir) -> { };
+    }
+
     private final Options o;
     private final List<Piece> live;
     private final CrashPoint crash;
     private final Consumer<String> log;
+    private final CommitListener onCommit;
     private final BlockingQueue<List<Tensor>> free;
     private final List<List<Tensor>> allBuffers = new ArrayList<>();
     private final ExecutorService copier, persister;
@@ -71,11 +87,21 @@ public final class Checkpointer implements AutoCloseable {
     private int saves;
 
     public Checkpointer(Options o, List<Piece> live, Consumer<String> log) {
-        this(o, live, log, CrashPoint.NONE);
+        this(o, live, log, CommitListener.NONE, CrashPoint.NONE);
+    }
+
+    /** The same, with {@code onCommit} told of each committed checkpoint (on rank 0). */
+    public Checkpointer(Options o, List<Piece> live, Consumer<String> log, CommitListener onCommit) {
+        this(o, live, log, onCommit, CrashPoint.NONE);
     }
 
     Checkpointer(Options o, List<Piece> live, Consumer<String> log, CrashPoint crash) {
+        this(o, live, log, CommitListener.NONE, crash);
+    }
+
+    private Checkpointer(Options o, List<Piece> live, Consumer<String> log, CommitListener onCommit, CrashPoint crash) {
         this.o = o;
+        this.onCommit = onCommit;
         this.live = List.copyOf(live);
         this.crash = crash;
         this.log = log;
@@ -225,6 +251,7 @@ public final class Checkpointer implements AutoCloseable {
             if (o.rank() == 0) {
                 Manifest.commit(dir, step, o.worldSize(), saveId, info, tokenizer, o.timeout(), crash);
                 Checkpoints.prune(o.root(), o.keepLast(), o.keepEvery(), log);
+                onCommit.committed(step, dir);
             }
         } catch (IOException e) {
             throw new TandemException("cannot write checkpoint " + dir + ": " + e.getMessage(), e);

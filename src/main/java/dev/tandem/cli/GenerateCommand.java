@@ -1,31 +1,20 @@
 package dev.tandem.cli;
 
 import dev.tandem.TandemException;
-import dev.tandem.ckpt.TrainedModel;
-import dev.tandem.data.StreamDecoder;
-import dev.tandem.data.Tokenizer;
-import dev.tandem.data.TokenizerJson;
-import dev.tandem.launch.Settings;
-import dev.tandem.nn.GPT;
-import dev.tandem.tensor.Kernels;
-import dev.tandem.tensor.WorkerPool;
-import dev.tandem.train.Generator;
-import dev.tandem.train.Sampler;
+import dev.tandem.api.Sampling;
+import dev.tandem.api.TrainedModel;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code tandem generate}: samples text from a trained model directory. */
+/** {@code tandem generate}: samples text from a trained model ({@link TrainedModel} of the Java API). */
 @Command(name = "generate", mixinStandardHelpOptions = true, header = "Generate text from a trained model (KV-cached decoding).")
 final class GenerateCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
-
     @Option(names = "--checkpoint", required = true, paramLabel = "DIR",
-            description = {"A model directory (runs/<name>/model, or one export wrote), a checkpoint step directory,",
-                    "or a directory of checkpoints (the newest valid one)."})
+            description = {"Model directory written by 'tandem train' (model.safetensors, config.json, tokenizer.json),",
+                    "a checkpoint (runs/NAME/checkpoints/step-N), a checkpoints folder (its newest) or a run directory."})
     Path checkpoint;
 
     @Option(names = "--prompt", required = true, description = "Text to continue.")
@@ -49,23 +38,21 @@ final class GenerateCommand implements Runnable {
     @Override
     public void run() {
         if (maxTokens < 0) throw new TandemException("--max-tokens must be >= 0, got " + maxTokens);
-        Sampler sampler = new Sampler(temperature, topK, topP, seed);
-        TrainedModel trained = TrainedModel.open(checkpoint, m -> System.err.println("generate: " + m));
-        try (GPT model = trained.model(); WorkerPool pool = new WorkerPool(Settings.of(spec.root().userObject()).compute().threads())) {
-            Tokenizer tok = TokenizerJson.load(trained.tokenizer());
-            int[] ids = tok.encode(prompt);
-            int context = model.config().blockSize();
-            if (ids.length >= context) {
-                throw new TandemException("the prompt is " + ids.length + " tokens but the model's context is " + context
-                        + ", and a token needs room after it: shorten --prompt");
-            }
+        Sampling sampling = new Sampling(temperature, topK, topP, seed);
+        try (TrainedModel model = TrainedModel.load(checkpoint)) {
             PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-            out.print(prompt);
-            // A token may end inside a multi-byte character: the decoder prints whole characters only.
-            StreamDecoder decoder = new StreamDecoder(tok);
-            new Generator(model, Kernels.fast(pool)).generate(ids, maxTokens, sampler, t -> out.print(decoder.push(t)));
-            out.println(decoder.finish());
-            if (ids.length + maxTokens > context) System.err.println("tandem: stopped at the model's context of " + context + " tokens");
+            // The prompt is printed with the first text, so a prompt the model refuses is not echoed before the error.
+            boolean[] echoed = {false};
+            int generated = model.generate(prompt, maxTokens, sampling, piece -> {
+                if (!echoed[0]) out.print(prompt);
+                echoed[0] = true;
+                out.print(piece);
+            });
+            if (!echoed[0]) out.print(prompt);
+            out.println();
+            if (generated < maxTokens) {
+                System.err.println("tandem: stopped at the model's context of " + model.shape().blockSize() + " tokens");
+            }
         }
     }
 }

@@ -1,12 +1,9 @@
 package dev.tandem.cli;
 
 import dev.tandem.TandemException;
-import dev.tandem.comm.ProcessGroup;
+import dev.tandem.api.Training;
 import dev.tandem.launch.Launcher;
-import dev.tandem.launch.Rendezvous;
 import dev.tandem.launch.Settings;
-import dev.tandem.train.Trainer;
-import dev.tandem.train.config.TrainConfig;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,7 +15,10 @@ import picocli.CommandLine.Unmatched;
 /**
  * {@code tandem train}: trains a GPT on the embedded default or a config file. Any config key
  * can be overridden as {@code --section.key value} or {@code --section.key=value} (dashes or
- * underscores); the number of ranks is the plan's dp·tp·pp.
+ * underscores); the number of ranks is the plan's dp·tp·pp. The run is a {@link Training} of the
+ * Java API built from the file and the options: one rank trains in this process; a multi-rank plan
+ * starts one process per rank through the launcher, and each of those trains as its rank
+ * ({@link Training#runAsRank()}).
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
         header = "Train a GPT (without arguments: a small GPT on the bundled Shakespeare corpus).",
@@ -40,25 +40,24 @@ final class TrainCommand implements Runnable {
 
     @Override
     public void run() {
-        TrainConfig cfg = TrainConfig.load(config, parseOverrides(overrides));
+        Settings settings = Settings.of(spec.root().userObject());
+        boolean rank = Training.isJobRank(settings.env()); // a rank of a job started by our launcher, torchrun-style env, Slurm or Kubernetes
+        Training.Builder builder = Training.builder().set(parseOverrides(overrides)).output(System.out)
+                .progressBar(!rank && ProgressSupport.stdoutIsTerminal());
+        if (config != null) builder.config(config);
+        Training training = builder.build();
         if (printConfig) {
-            spec.commandLine().getOut().print(cfg.toToml());
+            spec.commandLine().getOut().print(training.toToml());
             spec.commandLine().getOut().flush();
             return;
         }
-        boolean tty = ProgressSupport.stdoutIsTerminal();
-        Settings settings = Settings.of(spec.root().userObject());
-        if (settings.env().get("RANK") != null) {
-            // A rank of a job started by our launcher, torchrun-style env, Slurm or Kubernetes.
-            int cpus = Rendezvous.bindToCores(settings.env());
-            try (ProcessGroup world = Rendezvous.fromEnvironment(settings.env())) {
-                new Trainer(cfg, System.out, false, world, cpus).run(); // cpus: this rank's threads unless the config sets them
-            }
-        } else if (cfg.parallel().worldSize() > 1) {
+        if (rank) {
+            training.runAsRank(settings.env());
+        } else if (training.ranks() > 1) {
             List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());
-            Launcher.run(cfg.parallel().worldSize(), args);
+            Launcher.run(training.ranks(), args);
         } else {
-            Trainer.runSingle(cfg, System.out, tty, settings.compute().threads());
+            training.run(settings.compute().threads());
         }
     }
 

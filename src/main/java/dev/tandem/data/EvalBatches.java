@@ -61,7 +61,7 @@ public final class EvalBatches implements Iterable<Batch> {
             split.copy((long) (first + r) * blockSize, window, 0, blockSize + 1);
             System.arraycopy(window, 0, inputs, r * blockSize, blockSize);
             System.arraycopy(window, 1, targets, r * blockSize, blockSize);
-            for (int t = 1; t <= blockSize; t++) bytes += split.tokenizer().tokenByteLength(window[t]);
+            for (int t = 1; t <= blockSize; t++) bytes += split.tokenBytes(window[t]);
         }
         return new Batch(rows, blockSize, inputs, targets, bytes);
     }

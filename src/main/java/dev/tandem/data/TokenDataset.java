@@ -1,17 +1,20 @@
 package dev.tandem.data;
 
 import dev.tandem.TandemException;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /**
- * A corpus as tokens: the cached token file, split into training tokens and the last
- * {@code validationFraction} of tokens for validation (a contiguous tail, so no validation text
- * also appears in a training window).
+ * Tokens split into training tokens and the last {@code validationFraction} of tokens for
+ * validation (a contiguous tail, so no validation text also appears in a training window): a
+ * corpus' cached token file ({@link #open}), or tokens a program holds in memory ({@link
+ * #inMemory}).
  */
 public final class TokenDataset implements AutoCloseable {
-    private final TokenFile file;
-    private final Tokenizer tokenizer;
+    private final TokenFile file;      // owns the mapped tokens; null for in-memory tokens
+    private final Tokenizer tokenizer; // null for token ids given without a tokenizer
+    private final int vocabSize;
     private final TokenSplit train;
     private final TokenSplit validation;
 
@@ -21,9 +24,7 @@ public final class TokenDataset implements AutoCloseable {
      * one cache folder; its header still guards against a changed corpus.
      */
     public static TokenDataset open(Path corpus, Tokenizer tokenizer, Path cacheDir, double validationFraction, Consumer<String> log) {
-        if (!(validationFraction > 0 && validationFraction < 1)) {
-            throw new TandemException("validation fraction must be between 0 and 1 (exclusive), got " + validationFraction);
-        }
+        checkFraction(validationFraction);
         String name = corpus.getFileName() + "." + tokenizer.fingerprint().substring(0, 12) + ".tokens";
         TokenFile file = TokenFile.openOrBuild(corpus, tokenizer, cacheDir.resolve(name), log);
         return new TokenDataset(file, tokenizer, validationFraction);
@@ -35,13 +36,40 @@ public final class TokenDataset implements AutoCloseable {
             file.close();
             throw new TandemException("token file " + file.path() + " was made with another tokenizer; delete it to rebuild");
         }
+        this(file, file.tokens(), tokenizer, tokenizer.vocabSize(), validationFraction);
+    }
+
+    /**
+     * Tokens held in memory: {@code tokens} are int32 little-endian ids ({@link TokenFile}'s
+     * layout), each below {@code vocabSize} (the caller checked), and must stay valid while the
+     * dataset is used; closing the dataset does not free them.
+     *
+     * @param tokenizer what made the tokens, or null for ids without one (bits per byte are then unknown)
+     */
+    public static TokenDataset inMemory(MemorySegment tokens, int vocabSize, Tokenizer tokenizer, double validationFraction) {
+        checkFraction(validationFraction);
+        if (tokenizer != null && tokenizer.vocabSize() != vocabSize) {
+            throw new TandemException("the tokenizer has " + tokenizer.vocabSize() + " tokens but the vocabulary size is " + vocabSize);
+        }
+        return new TokenDataset(null, tokens, tokenizer, vocabSize, validationFraction);
+    }
+
+    private TokenDataset(TokenFile file, MemorySegment tokens, Tokenizer tokenizer, int vocabSize,
+                         double validationFraction) {
         this.file = file;
         this.tokenizer = tokenizer;
-        long n = file.size();
+        this.vocabSize = vocabSize;
+        long n = tokens.byteSize() / 4;
         long val = Math.round(n * validationFraction);
         long cut = n - val;
-        this.train = new TokenSplit("train", file.tokens().asSlice(0, cut * 4), tokenizer);
-        this.validation = new TokenSplit("validation", file.tokens().asSlice(cut * 4, val * 4), tokenizer);
+        this.train = new TokenSplit("train", tokens.asSlice(0, cut * 4), tokenizer);
+        this.validation = new TokenSplit("validation", tokens.asSlice(cut * 4, val * 4), tokenizer);
+    }
+
+    private static void checkFraction(double validationFraction) {
+        if (!(validationFraction > 0 && validationFraction < 1)) {
+            throw new TandemException("validation fraction must be between 0 and 1 (exclusive), got " + validationFraction);
+        }
     }
 
     public TokenSplit train() {
@@ -52,16 +80,23 @@ public final class TokenDataset implements AutoCloseable {
         return validation;
     }
 
+    /** The tokenizer the tokens were made with, or null for token ids given without one. */
     public Tokenizer tokenizer() {
         return tokenizer;
     }
 
+    /** Token ids are below this; the model's vocabulary. */
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    /** The token file, or null for tokens held in memory. */
     public TokenFile file() {
         return file;
     }
 
     @Override
     public void close() {
-        file.close();
+        if (file != null) file.close();
     }
 }

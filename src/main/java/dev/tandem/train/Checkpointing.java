@@ -48,6 +48,8 @@ final class Checkpointing implements AutoCloseable {
     private final PrintStream out;
     private final long initSeed, dataSeed;
     private final Checkpointer saver; // null when neither checkpoint.every nor checkpoint.steps is set
+    // Committed saves not yet reported to the listeners: filled on rank 0 by the thread that wrote the manifest.
+    private final java.util.Queue<CheckpointSaved> committed = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /**
      * @param pm       the model as this rank holds it under the plan
@@ -72,7 +74,7 @@ final class Checkpointing implements AutoCloseable {
                     c.async(), 2, c.keepLast(), c.keepEvery(), Duration.ofMinutes(10)),
                     // Of the ranks holding the same elements, the owner saves them (the others may save an empty shard).
                     Pieces.of(pm.optimizerSlices(), optimizer.state(), splits(tp), pm::owns),
-                    out::println);
+                    out::println, (step, dir) -> committed.add(new CheckpointSaved(step, dir)));
             out.printf("checkpoints: %s to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", when(cfg),
                     cfg.checkpointRoot(), c.async() ? "asynchronous" : "synchronous", saver.snapshotBytes(),
                     c.keepLast() == 0 ? "all" : Integer.toString(c.keepLast()),
@@ -172,6 +174,11 @@ final class Checkpointing implements AutoCloseable {
     void afterOptimizerStep(long stepsDone) {
         if (saver == null || !cfg.savesAfter(stepsDone)) return;
         saver.save(stepsDone, world.rank() == 0 ? info(stepsDone) : null, world.rank() == 0 ? tokenizer : null);
+    }
+
+    /** Tells {@code listener}, on the calling (training) thread, of the saves committed since the last call, in order. */
+    void reportCommitted(TrainingListener listener) {
+        for (CheckpointSaved c; (c = committed.poll()) != null; ) listener.checkpoint(c);
     }
 
     /** What the manifest says about the run besides the tensors. */

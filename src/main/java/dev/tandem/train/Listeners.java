@@ -29,6 +29,11 @@ final class Listeners implements TrainingListener {
     }
 
     @Override
+    public void checkpoint(CheckpointSaved c) {
+        all.forEach(l -> l.checkpoint(c));
+    }
+
+    @Override
     public void finished(Trainer.Result result) {
         all.forEach(l -> l.finished(result));
     }

@@ -74,7 +74,8 @@ public final class MetricsLog implements TrainingListener {
         n.put("type", "eval");
         n.put("step", m.step());
         n.put("val_loss", m.loss());
-        n.put("val_bits_per_byte", m.bitsPerByte());
+        if (Double.isNaN(m.bitsPerByte())) n.putNull("val_bits_per_byte"); // token ids without a tokenizer
+        else n.put("val_bits_per_byte", m.bitsPerByte());
         n.put("tokens", m.tokens());
         write(n);
     }

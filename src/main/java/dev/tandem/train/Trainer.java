@@ -8,12 +8,10 @@ import dev.tandem.comm.LocalWorld;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.data.Batch;
 import dev.tandem.data.Batcher;
-import dev.tandem.data.BpeTrainer;
-import dev.tandem.data.Corpus;
 import dev.tandem.data.DataPosition;
+import dev.tandem.data.DataSource;
 import dev.tandem.data.EvalBatches;
 import dev.tandem.data.TokenDataset;
-import dev.tandem.data.Tokenizer;
 import dev.tandem.data.TokenizerJson;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
@@ -46,7 +44,8 @@ import java.util.Map;
  * step (config key {@code optimizer}), with evaluation, metrics, a loss plot and the final model
  * written as safetensors. The plan (data, tensor and pipeline parallelism, ZeRO, recompute) is
  * applied from outside by {@link ParallelModel}; a single process is the one-rank case of the same
- * mechanism.
+ * mechanism. The tokens come from a {@link DataSource}: the corpus and tokenizer files of
+ * {@code [data]} unless one is given.
  */
 public final class Trainer {
     /** What a finished run produced. */
@@ -57,6 +56,7 @@ public final class Trainer {
     }
 
     private final TrainConfig cfg;
+    private final DataSource source;
     private final PrintStream out;
     private final boolean tty;
     private final ProcessGroup world;
@@ -73,17 +73,23 @@ public final class Trainer {
 
     /** @param threads this rank's compute threads where the config's {@code run.threads} is 0 (e.g. the CPUs it is bound to) */
     public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, int threads) {
-        this(cfg, out, tty, world, threads, List.of());
+        this(cfg, CorpusSource.of(cfg.data()), out, tty, world, threads, List.of());
     }
 
     /** The same, with {@code listeners} told of the run's progress on rank 0, after the metrics log and the TensorBoard events. */
     public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, List<TrainingListener> listeners) {
-        this(cfg, out, tty, world, ComputeOptions.defaults().threads(), listeners);
+        this(cfg, CorpusSource.of(cfg.data()), out, tty, world, ComputeOptions.defaults().threads(), listeners);
     }
 
-    /** With both: this rank's default threads and the extra listeners. */
-    public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, int threads, List<TrainingListener> listeners) {
+    /**
+     * The most general form: training on the tokens of {@code data} instead of {@code [data]}'s
+     * corpus (whose {@code val_fraction} and {@code batch_size} still apply), with this rank's
+     * default threads and the extra listeners.
+     */
+    public Trainer(TrainConfig cfg, DataSource data, PrintStream out, boolean tty, ProcessGroup world, int threads,
+                   List<TrainingListener> listeners) {
         this.cfg = cfg;
+        this.source = data;
         this.world = world;
         this.threads = threads;
         this.out = world.rank() == 0 ? out : new PrintStream(java.io.OutputStream.nullOutputStream());
@@ -126,13 +132,10 @@ public final class Trainer {
         } catch (IOException e) {
             throw new TandemException("cannot create run directory " + runDir + ": " + e.getMessage(), e);
         }
-        Path corpus = InputPaths.resolve(cfg.data().corpus(), "data.corpus");
-        Path tokenizerFile = InputPaths.resolveOutput(cfg.data().tokenizer());
-        Tokenizer tokenizer = loadOrTrainTokenizer(corpus, tokenizerFile);
         try (Checkpoint resume = Checkpointing.openResume(cfg, out);
-             TokenDataset data = TokenDataset.open(corpus, tokenizer, Path.of(cfg.run().runsDir(), "cache"), cfg.data().valFraction(),
-                     out::println);
-             GPT model = Checkpointing.initialModel(cfg.gptConfig(tokenizer.vocabSize()), cfg.run().seed(), resume);
+             TokenDataset data = source.open(new DataSource.Context(cfg.data().valFraction(), Path.of(cfg.run().runsDir(), "cache"),
+                     world.size(), out::println));
+             GPT model = Checkpointing.initialModel(cfg.gptConfig(checkedVocab(data, plan)), cfg.run().seed(), resume);
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
              Optimizer optimizer = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), pm.optimizerSlices(), kernels);
              Listeners listeners = world.rank() == 0 ? listeners(runDir, resume == null ? -1 : resume.step()) : Listeners.NONE) {
@@ -143,12 +146,14 @@ public final class Trainer {
                 throw new TandemException("the checkpoint is at step " + start.step() + ", and this run ends at step " + cfg.lastStep()
                         + ": nothing to train (raise run.steps)");
             }
+            Path tokenizerFile = tokenizerFile(data, runDir);
             GPTConfig mc = model.config();
             out.printf("model: GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d: %,d parameters (%,d non-embedding)%n",
                     mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.vocabSize(), mc.blockSize(), mc.totalParameters(), mc.nonEmbeddingParameters());
-            out.printf("data: %s, %,d train / %,d validation tokens, %.3f bytes/token; %d steps × %,d tokens%n",
-                    corpus, data.train().size(), data.validation().size(), data.validation().bytesPerToken(), cfg.run().steps(),
-                    cfg.tokensPerStep());
+            out.printf("data: %s, %,d train / %,d validation tokens, %s; %d steps × %,d tokens%n",
+                    source.describe(), data.train().size(), data.validation().size(), data.tokenizer() == null
+                            ? "token ids without a tokenizer (no bits per byte)"
+                            : String.format("%.3f bytes/token", data.validation().bytesPerToken()), cfg.run().steps(), cfg.tokensPerStep());
             out.printf("plan: %s%n", plan.label());
             out.printf("plan: %d rank(s) = dp %d × tp %d × pp %d%s, ZeRO stage %d, recompute %s, %d micro-batch(es) of %d sequences per "
                     + "data-parallel rank; %d threads per rank%n", world.size(), plan.dp(), plan.tp(), plan.pp(),
@@ -174,15 +179,17 @@ public final class Trainer {
                 listeners.started(new RunStart(runDir, mc, plan, start.step(), cfg.lastStep(),
                         check == null ? Double.NaN : check.predictedStepMs()));
                 r = loop(pm, optimizer, data, listeners, runDir, plan, check, ckpt, start);
-                listeners.finished(r);
                 ckpt.finish(runDir);
+                ckpt.reportCommitted(listeners);
+                listeners.finished(r);
             }
             Path modelDir = runDir.resolve("model");
             GPT whole = pm.gatherWholeModel();
             try {
                 if (world.rank() == 0) {
                     ModelFiles.save(modelDir, whole, tokenizerFile);
-                    out.println("model written to " + modelDir + "  (try: ./tandem generate --checkpoint " + modelDir + " --prompt \"ROMEO:\")");
+                    out.println("model written to " + modelDir + (tokenizerFile == null ? " (no tokenizer: it generates token ids)"
+                            : "  (try: ./tandem generate --checkpoint " + modelDir + " --prompt \"ROMEO:\")"));
                 }
             } finally {
                 pm.releaseWholeModel(whole);
@@ -194,27 +201,22 @@ public final class Trainer {
         }
     }
 
-    private Tokenizer loadOrTrainTokenizer(Path corpus, Path file) {
-        if (Files.isRegularFile(file)) {
-            Tokenizer t = TokenizerJson.load(file);
-            out.printf("tokenizer: %s (vocab %d)%n", file, t.vocabSize());
-            return t;
-        }
-        if (world.size() > 1) {
-            throw new TandemException("tokenizer " + file + " does not exist; train it first with "
-                    + "'./tandem tokenizer train' (ranks must not each train their own)");
-        }
-        out.printf("tokenizer: %s not found; training a byte-level BPE with vocab %d on %s%n", file, cfg.data().vocabSize(), corpus);
-        Corpus text = Corpus.read(corpus);
-        Tokenizer t = BpeTrainer.train(text.text(), cfg.data().vocabSize(), BpeTrainer.Progress.NONE);
-        try {
-            if (file.getParent() != null) Files.createDirectories(file.getParent());
-        } catch (IOException e) {
-            throw new TandemException("cannot create " + file.getParent() + ": " + e.getMessage(), e);
-        }
-        TokenizerJson.save(t, file);
-        out.println("tokenizer: saved to " + file);
-        return t;
+    /** The vocabulary of the data, after checking the plan against it (tensor parallelism splits the vocabulary). */
+    private int checkedVocab(TokenDataset data, Plan plan) {
+        if (data.vocabSize() != cfg.data().vocabSize()) plan.validate(cfg.modelSpec(data.vocabSize()), world.size(), cfg.data().batchSize());
+        return data.vocabSize();
+    }
+
+    /**
+     * The tokenizer.json to keep next to the model and in checkpoints: the source's file, or the
+     * dataset's tokenizer written into the run directory by rank 0; null for token ids without one.
+     */
+    private Path tokenizerFile(TokenDataset data, Path runDir) {
+        Path file = source.tokenizerFile();
+        if (file != null || data.tokenizer() == null) return file;
+        file = runDir.resolve(ModelFiles.TOKENIZER);
+        if (world.rank() == 0) TokenizerJson.save(data.tokenizer(), file);
+        return file;
     }
 
     /** Rank 0's listeners: the metrics log, the TensorBoard events (unless run.tensorboard is false), then those given to the constructor. */
@@ -293,6 +295,7 @@ public final class Trainer {
                     listeners.eval(e);
                     progress.println(e.line());
                 }
+                ckpt.reportCommitted(listeners);
             }
         } finally {
             ids.forEach(Tensor::close);
@@ -327,6 +330,7 @@ public final class Trainer {
                 bytes += b.targetBytes();
             }
         }
-        return new EvalMetrics(step, nats / tokens, nats / (Math.log(2) * bytes), tokens);
+        // Tokens without a tokenizer stand for no known bytes: no bits per byte.
+        return new EvalMetrics(step, nats / tokens, bytes == 0 ? Double.NaN : nats / (Math.log(2) * bytes), tokens);
     }
 }

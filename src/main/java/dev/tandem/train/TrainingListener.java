@@ -16,6 +16,16 @@ public interface TrainingListener extends AutoCloseable {
     /** After each evaluation. */
     default void eval(EvalMetrics m) {}
 
+    /**
+     * After a checkpoint is committed (its manifest written: complete and loadable). Like the
+     * others, called on the training thread between steps: with {@code checkpoint.async = false}
+     * right after the step that saved it (after that step's {@link #step} and {@link #eval});
+     * with asynchronous saves, whose writing goes on in the background, at the first step boundary
+     * after the manifest is written, and for saves still being written when the last step ends,
+     * once they are done, before {@link #finished}. Every committed save is reported once, in order.
+     */
+    default void checkpoint(CheckpointSaved c) {}
+
     /** After the last step of this invocation, before the model is written. */
     default void finished(Trainer.Result result) {}
 

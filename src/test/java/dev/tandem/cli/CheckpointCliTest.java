@@ -40,30 +40,50 @@ class CheckpointCliTest {
         assertThat(hf.resolve("tokenizer.json")).exists();
     }
 
-    /** generate takes a model directory, a checkpoint step, or a folder of checkpoints; a prompt longer than the context is refused before anything is printed. */
+    /** A prompt longer than the model's context is refused before anything is printed. */
     @Test
-    void generateFromModelsAndCheckpoints() {
-        assertThat(run(new StringWriter(), new StringWriter(), train("--checkpoint.every", "1"))).isZero();
-        Path run = tmp.resolve("cli");
+    void aPromptLongerThanTheContextIsRefusedBeforeItIsPrinted() {
+        assertThat(run(new StringWriter(), new StringWriter(), train())).isZero();
         java.io.PrintStream saved = System.out;
         java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
         try {
             System.setOut(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
-            for (Path source : new Path[] {run.resolve("model"), run.resolve("checkpoints"), run.resolve("checkpoints/step-00000001")}) {
-                StringWriter err = new StringWriter();
-                assertThat(run(new StringWriter(), err, "generate", "--checkpoint", source.toString(), "--prompt", "To be",
-                        "--max-tokens", "3")).as("%s: %s", source, err).isZero();
-            }
-            printed.reset();
             StringWriter err = new StringWriter();
             String longPrompt = "and so on ".repeat(40);
-            assertThat(run(new StringWriter(), err, "generate", "--checkpoint", run.resolve("model").toString(), "--prompt", longPrompt))
+            assertThat(run(new StringWriter(), err, "generate", "--checkpoint", tmp.resolve("cli/model").toString(), "--prompt", longPrompt))
                     .isEqualTo(2);
-            assertThat(err.toString()).contains("the prompt is", "context is 8", "shorten --prompt");
+            assertThat(err.toString()).contains("the prompt is", "block_size is 8", "shorten the prompt");
             assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("and so on");
         } finally {
             System.setOut(saved);
         }
+    }
+
+    /** generate reads a checkpoint step directory, a checkpoints folder and a run directory as well as the model directory: the same text. */
+    @Test
+    void generateFromACheckpoint() throws Exception {
+        assertThat(run(new StringWriter(), new StringWriter(), train("--checkpoint.every", "2"))).isZero();
+        String fromModel = generate(tmp.resolve("cli/model"));
+        assertThat(fromModel).startsWith("ROMEO:").hasSizeGreaterThan("ROMEO:".length());
+        for (Path p : new Path[] {tmp.resolve("cli/checkpoints/step-00000002"), tmp.resolve("cli/checkpoints"), tmp.resolve("cli")}) {
+            assertThat(generate(p)).as("generate --checkpoint %s", p).isEqualTo(fromModel);
+        }
+    }
+
+    private String generate(Path from) throws Exception {
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream original = System.out;
+        StringWriter err = new StringWriter();
+        int code;
+        try {
+            System.setOut(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+            code = run(new StringWriter(), err, "generate", "--checkpoint", from.toString(), "--prompt", "ROMEO:", "--max-tokens", "5",
+                    "--temperature", "0");
+        } finally {
+            System.setOut(original);
+        }
+        assertThat(code).as("%s", err).isZero();
+        return captured.toString(java.nio.charset.StandardCharsets.UTF_8).strip();
     }
 
     @Test
