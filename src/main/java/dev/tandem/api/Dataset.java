@@ -71,13 +71,17 @@ public final class Dataset {
                     + "vocabSize).save(path) or './tandem tokenizer train'");
         }
         TextTokenizer tok = TextTokenizer.load(tokenizerJson);
-        return new Dataset(new CorpusSource(corpus.toString(), tokenizerJson.toString(), tok.vocabSize()), tok.vocabSize(), tok,
+        return new Dataset(new CorpusSource(corpus.toString(), tokenizerJson.toString(), tok.vocabSize(), null), tok.vocabSize(), tok,
                 corpus.toString(), tokenizerJson.toString());
     }
 
-    /** A config's {@code [data]} files (what {@code tandem train} reads); the vocabulary is the tokenizer's, known once a run opens it. */
-    static Dataset ofConfig(dev.tandem.train.config.DataSection data) {
-        return new Dataset(CorpusSource.of(data), -1, null, data.corpus(), data.tokenizer());
+    /**
+     * A config's {@code [data]} files (what {@code tandem train} reads), relative paths looked for in
+     * the working directory, then in {@code home} (may be null); the vocabulary is the tokenizer's,
+     * known once a run opens it.
+     */
+    static Dataset ofConfig(dev.tandem.train.config.DataSection data, Path home) {
+        return new Dataset(CorpusSource.of(data, home), -1, null, data.corpus(), data.tokenizer());
     }
 
     /** Token ids are below this: the model's vocabulary. */

@@ -23,8 +23,7 @@ final class Events implements TrainingListener {
     }
 
     static StepInfo stepInfo(StepMetrics m) {
-        // The trainer counts steps from 0; the API counts steps done, as evaluations and checkpoints do.
-        return new StepInfo(m.step() + 1, m.loss(), m.gradNorm(), m.lr(), m.stepMs(), m.tokensPerSecond(), m.mfu());
+        return new StepInfo(m.step(), m.loss(), m.gradNorm(), m.lr(), m.stepMs(), m.tokensPerSecond(), m.mfu());
     }
 
     static EvalInfo evalInfo(EvalMetrics m) {

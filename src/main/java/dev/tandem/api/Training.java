@@ -184,6 +184,7 @@ public final class Training {
         private final Map<String, String> keys = new LinkedHashMap<>();
         private ParallelPlan plan;
         private Dataset data;
+        private Path home;
         private final List<TrainingCallback> callbacks = new ArrayList<>();
         private PrintStream out = System.out;
         private boolean progressBar;
@@ -234,6 +235,17 @@ public final class Training {
          */
         public Builder data(Dataset dataset) {
             this.data = Objects.requireNonNull(dataset, "dataset");
+            return this;
+        }
+
+        /**
+         * Where the config's relative {@code [data]} paths are also looked for, after the working
+         * directory: a Tandem checkout, so its bundled corpus is found from anywhere ({@code tandem
+         * train} passes {@code TANDEM_HOME}, which its launcher script sets). Null: the working
+         * directory only (the default).
+         */
+        public Builder home(Path checkout) {
+            this.home = checkout;
             return this;
         }
 
@@ -454,7 +466,7 @@ public final class Training {
             TrainConfig cfg = plan == null ? base
                     : new TrainConfig(base.model(), base.data(), base.optim(), plan.toPlan().withOptimizer(base.optim().spec()), base.eval(),
                             base.checkpoint(), base.run());
-            return new Training(cfg, data != null ? data : Dataset.ofConfig(cfg.data()), callbacks, out, progressBar);
+            return new Training(cfg, data != null ? data : Dataset.ofConfig(cfg.data(), home), callbacks, out, progressBar);
         }
     }
 }

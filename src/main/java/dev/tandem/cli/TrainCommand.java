@@ -43,6 +43,7 @@ final class TrainCommand implements Runnable {
         Settings settings = Settings.of(spec.root().userObject());
         boolean rank = Training.isJobRank(settings.env()); // a rank of a job started by our launcher, torchrun-style env, Slurm or Kubernetes
         Training.Builder builder = Training.builder().set(parseOverrides(overrides)).output(System.out)
+                .home(settings.home() == null ? null : Path.of(settings.home()))
                 .progressBar(!rank && ProgressSupport.stdoutIsTerminal());
         if (config != null) builder.config(config);
         Training training = builder.build();

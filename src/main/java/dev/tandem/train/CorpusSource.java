@@ -17,45 +17,49 @@ import java.nio.file.Path;
  * the corpus' token cache (built once per tokenizer, under {@code <run.runs_dir>/cache}). A missing
  * tokenizer file is trained on the corpus with {@code data.vocab_size} tokens and saved there, on a
  * one-rank run only (ranks must not each train their own). Relative paths resolve against the
- * working directory, then Tandem's home (so the bundled corpus is found from anywhere).
+ * working directory, then Tandem's checkout where one is given (so the bundled corpus is found from
+ * anywhere).
  */
 public final class CorpusSource implements DataSource {
     private final String corpus;
     private final String tokenizer;
     private final int vocabSize;
+    private final Path home;
 
     /**
      * @param corpus    the corpus path ({@code data.corpus})
      * @param tokenizer the tokenizer.json path ({@code data.tokenizer})
      * @param vocabSize the vocabulary of a tokenizer trained because the file is missing ({@code data.vocab_size})
+     * @param home      Tandem's checkout, where relative paths are looked for after the working directory; or null
      */
-    public CorpusSource(String corpus, String tokenizer, int vocabSize) {
+    public CorpusSource(String corpus, String tokenizer, int vocabSize, Path home) {
         this.corpus = corpus;
         this.tokenizer = tokenizer;
         this.vocabSize = vocabSize;
+        this.home = home;
     }
 
-    /** The source {@code [data]} describes. */
-    public static CorpusSource of(DataSection data) {
-        return new CorpusSource(data.corpus(), data.tokenizer(), data.vocabSize());
+    /** The source {@code [data]} describes, relative paths looked for in the working directory, then in {@code home} (may be null). */
+    public static CorpusSource of(DataSection data, Path home) {
+        return new CorpusSource(data.corpus(), data.tokenizer(), data.vocabSize(), home);
     }
 
     @Override
     public TokenDataset open(Context ctx) {
-        Path file = InputPaths.resolve(corpus, "data.corpus");
+        Path file = InputPaths.resolve(corpus, "data.corpus", home);
         Tokenizer tok = loadOrTrainTokenizer(file, tokenizerFile(), ctx);
         return TokenDataset.open(file, tok, ctx.cacheDir(), ctx.validationFraction(), ctx.log());
     }
 
     @Override
     public Path tokenizerFile() {
-        return InputPaths.resolveOutput(tokenizer);
+        return InputPaths.resolveOutput(tokenizer, home);
     }
 
     @Override
     public String describe() {
         try {
-            return InputPaths.resolve(corpus, "data.corpus").toString();
+            return InputPaths.resolve(corpus, "data.corpus", home).toString();
         } catch (TandemException e) {
             return corpus;
         }

@@ -73,12 +73,12 @@ public final class Trainer {
 
     /** @param threads this rank's compute threads where the config's {@code run.threads} is 0 (e.g. the CPUs it is bound to) */
     public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, int threads) {
-        this(cfg, CorpusSource.of(cfg.data()), out, tty, world, threads, List.of());
+        this(cfg, CorpusSource.of(cfg.data(), null), out, tty, world, threads, List.of());
     }
 
     /** The same, with {@code listeners} told of the run's progress on rank 0, after the metrics log and the TensorBoard events. */
     public Trainer(TrainConfig cfg, PrintStream out, boolean tty, ProcessGroup world, List<TrainingListener> listeners) {
-        this(cfg, CorpusSource.of(cfg.data()), out, tty, world, ComputeOptions.defaults().threads(), listeners);
+        this(cfg, CorpusSource.of(cfg.data(), null), out, tty, world, ComputeOptions.defaults().threads(), listeners);
     }
 
     /**
