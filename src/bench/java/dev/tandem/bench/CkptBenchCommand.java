@@ -175,9 +175,11 @@ final class CkptBenchCommand implements Runnable {
     private Map<Config, List<Run>> inRounds(List<Config> configs, java.util.function.Function<Config, Run> train) {
         Map<Config, List<Run>> results = new LinkedHashMap<>();
         configs.forEach(c -> results.put(c, new ArrayList<>()));
+        BenchProgress progress = new BenchProgress("ckpt", rounds * configs.size(), System.err);
         for (int round = 0; round < rounds; round++) {
             for (int i = 0; i < configs.size(); i++) {
                 Config c = configs.get((i + round) % configs.size());
+                progress.next("round " + (round + 1) + " of " + rounds + ": " + c.mode() + ", every " + c.every());
                 results.get(c).add(train.apply(c));
             }
         }

@@ -118,13 +118,13 @@ final class CommBenchCommand implements Runnable {
                 directMinBytes, boardMinBytes);
         Map<Long, Double> memcpy = bandwidth((src, dst) -> MemorySegment.copy(src, 0, dst, 0, dst.byteSize()));
         Map<Long, Double> pvm = ProcessMemory.unavailable() == null ? bandwidth(ProcessMemory::copyWithinThisProcess) : Map.of();
+        BenchProgress progress = new BenchProgress("comm", ranks.size() * repeat, System.err);
         for (int n : ranks) {
             String over = n > Runtime.getRuntime().availableProcessors() ? " (oversubscribed: more ranks than cores)" : "";
-            System.err.println("tandem bench comm: " + n + " ranks" + over + "...");
             String loadBefore = loadAverage();
             List<Run> ours = new ArrayList<>(), theirs = new ArrayList<>();
             for (int rep = 0; rep < repeat; rep++) {
-                if (repeat > 1) System.err.printf("tandem bench comm: %d ranks, run %d of %d%n", n, rep + 1, repeat);
+                progress.next(n + " ranks" + over + (repeat > 1 ? ", run " + (rep + 1) + " of " + repeat : ""));
                 if (paced) {
                     Run[] both = runTakingTurns(mpi.get(), n, notes);
                     ours.add(both[0]);

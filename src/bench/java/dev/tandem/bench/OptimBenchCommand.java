@@ -118,10 +118,11 @@ final class OptimBenchCommand implements Runnable {
             // JIT warm-up: a short untimed run, so the first optimizer measured is not also paying for compilation
             OptimizerRun.run(spec(mc, "adamw", 1e-3f, Math.min(steps, 30)), data, kernels);
             Map<String, List<OptimizerRun.Outcome>> all = new LinkedHashMap<>();
+            BenchProgress progress = new BenchProgress("optim", optimizers.stream().mapToInt(o -> lrs(o).length).sum(), System.err);
             for (String o : optimizers) {
                 List<OptimizerRun.Outcome> runs = new ArrayList<>();
                 for (float lr : lrs(o)) {
-                    System.err.printf(Locale.ROOT, "tandem bench optim: %s lr %.0e...%n", o, lr);
+                    progress.next(String.format(Locale.ROOT, "%s lr %.0e", o, lr));
                     OptimizerRun.Outcome r = OptimizerRun.run(spec(mc, o, lr, steps), data, kernels);
                     System.err.printf(Locale.ROOT, "  final val loss %.4f in %.1f s%s%n", r.finalLoss(), r.trainSeconds(),
                             r.diverged() ? " (diverged)" : "");

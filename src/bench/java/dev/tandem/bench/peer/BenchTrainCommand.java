@@ -1,6 +1,7 @@
 package dev.tandem.bench.peer;
 
 import dev.tandem.bench.BenchInfo;
+import dev.tandem.bench.BenchProgress;
 import dev.tandem.bench.Benchmarks;
 import dev.tandem.tensor.PeakFlops;
 import dev.tandem.tensor.WorkerPool;
@@ -75,7 +76,9 @@ public final class BenchTrainCommand implements Runnable {
         out.printf("timing: %d warm-up steps each, then %d rounds × %d steps alternating engines; load %s%n%n",
                 warmup, rounds, steps, MachineLoad.loadAverage());
         List<TrainBenchResult> results = new ArrayList<>();
+        BenchProgress progress = new BenchProgress("train", models.size(), System.err);
         for (String spec : models) {
+            progress.next(spec);
             results.add(measure(TrainBenchCase.parse(spec), out));
         }
         // Other processes can only lower the probe's rate: the larger of the two probes is the peak.

@@ -1,5 +1,6 @@
 package dev.tandem.bench.peer;
 
+import dev.tandem.bench.BenchProgress;
 import dev.tandem.bench.Benchmarks;
 import dev.tandem.launch.Settings;
 import dev.tandem.tensor.Kernels;
@@ -92,7 +93,9 @@ public final class GemmBenchCommand implements Runnable {
                 "group", "shape", "op", "batch", "m", "n", "k", "Tandem", "OpenBLAS", "ratio", "T %peak", "O %peak",
                 "Tandem min–max / OpenBLAS min–max");
         List<Double> transformerRatios = new ArrayList<>();
+        BenchProgress progress = new BenchProgress("gemm", shapes.size(), System.err);
         for (GemmShape s : shapes) {
+            progress.next(s.group() + " " + s.name());
             Stats[] r = measure(tandem, s);
             Stats t = r[0], o = r[1];
             double ratio = t.median() / o.median();
