@@ -86,17 +86,9 @@ public final class TrainedModel implements AutoCloseable {
     }
 
     private static TrainedModel loadCheckpoint(Checkpoint c) {
-        GPTConfig config = c.modelConfig();
         Path tokFile = c.tokenizer();
         TextTokenizer tok = tokFile == null ? null : TextTokenizer.of(TokenizerJson.load(tokFile));
-        GPT model = GPT.empty(config);
-        try {
-            Restore.parameters(c, model.parameters());
-        } catch (RuntimeException e) {
-            model.close();
-            throw e;
-        }
-        return new TrainedModel(model, tok, c.dir());
+        return new TrainedModel(Restore.model(c), tok, c.dir());
     }
 
     /** The model's shape. */

@@ -23,8 +23,7 @@ public final class HfExport {
         if (tok == null) {
             throw new TandemException("checkpoint " + c.dir() + " has no tokenizer.json: pass the run's tokenizer with --tokenizer FILE");
         }
-        try (GPT model = GPT.empty(c.modelConfig())) {
-            Restore.parameters(c, model.parameters());
+        try (GPT model = Restore.model(c)) {
             ModelFiles.save(out, model, tok);
         }
         return tok;

@@ -1,6 +1,7 @@
 package dev.tandem.ckpt;
 
 import dev.tandem.TandemException;
+import dev.tandem.nn.GPT;
 import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Split;
 import dev.tandem.optim.Optimizer;
@@ -24,6 +25,18 @@ import java.util.Objects;
  */
 public final class Restore {
     private Restore() {}
+
+    /** The whole model a checkpoint holds, whatever plan wrote it; the caller closes it. */
+    public static GPT model(Checkpoint c) {
+        GPT model = GPT.empty(c.modelConfig());
+        try {
+            parameters(c, model.parameters());
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        return model;
+    }
 
     /** Loads every parameter's values (the whole tensor, or this rank's tensor-parallel part). */
     public static void parameters(Checkpoint c, List<Parameter> params) {

@@ -131,14 +131,7 @@ final class Checkpointing implements AutoCloseable {
             throw new TandemException("checkpoint " + resume.dir() + " holds a model " + resume.modelConfig()
                     + ", but the config asks for " + config + ": use the checkpoint's model keys and tokenizer");
         }
-        GPT model = GPT.empty(config);
-        try {
-            Restore.parameters(resume, model.parameters());
-        } catch (RuntimeException e) {
-            model.close();
-            throw e;
-        }
-        return model;
+        return Restore.model(resume);
     }
 
     /** The seed the checkpoint's parameters were first initialized from. */

@@ -68,7 +68,7 @@ final class ConfigLoader {
             });
         }
         overrides.forEach((key, value) -> {
-            String[] sk = dotted(key);
+            String[] sk = dotted(key, tree);
             ((ObjectNode) tree.get(sk[0])).put(sk[1], value);
             if (sk[0].equals("parallel")) parallelKeysSet.add(sk[1]);
         });
@@ -113,8 +113,8 @@ final class ConfigLoader {
         }
     }
 
-    /** {@code optim.lr} → [optim, lr], checked; a flat key of the earlier form gets its new spelling. */
-    private static String[] dotted(String key) {
+    /** {@code optim.lr} → [optim, lr], checked against the keys of {@code known}; a flat key of the earlier form gets its new spelling. */
+    private static String[] dotted(String key, ObjectNode known) {
         String k = key.replace('-', '_');
         int dot = k.indexOf('.');
         if (dot < 0) {
@@ -124,8 +124,6 @@ final class ConfigLoader {
                     + String.join(", ", SECTIONS));
         }
         String section = k.substring(0, dot), name = k.substring(dot + 1);
-        ObjectNode known = tree(TrainConfig.defaults());
-        ((ObjectNode) known.get("parallel")).put(PLAN_LABEL, "");
         if (!known.has(section)) {
             throw new TandemException("unknown config section '" + section + "' in --" + k + "; sections: " + String.join(", ", SECTIONS));
         }

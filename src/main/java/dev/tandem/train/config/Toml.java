@@ -7,7 +7,9 @@ import java.util.List;
 
 /**
  * Writes a config tree as TOML: one table per section, scalars and arrays of scalars. Strings
- * are written as JSON writes them, which is a valid TOML basic string (the same escapes).
+ * are written as JSON writes them, which is a valid TOML basic string (the same escapes). Jackson's
+ * TOML writer would put every key on a dotted line of its own ({@code model.n_layer = 4}); a user
+ * reads and edits the sections as tables.
  */
 final class Toml {
     private Toml() {}
