@@ -4,6 +4,7 @@ import dev.tandem.TandemException;
 import dev.tandem.api.Training;
 import dev.tandem.launch.Launcher;
 import dev.tandem.launch.Settings;
+import dev.tandem.train.RunLock;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,6 +56,7 @@ final class TrainCommand implements Runnable {
         if (rank) {
             training.runAsRank(settings.env());
         } else if (training.ranks() > 1) {
+            RunLock.requireFree(training.runDir()); // refused here, once, rather than by rank 0 after every rank has started
             List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());
             Launcher.run(training.ranks(), args);
         } else {
