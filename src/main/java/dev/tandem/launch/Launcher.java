@@ -71,7 +71,7 @@ public final class Launcher {
     /**
      * As {@link #run}, with extra environment variables for the children (e.g. timeouts).
      *
-     * @throws TandemException (exit code 1) naming the first rank that failed
+     * @throws LaunchFailedException (exit code 1) naming the first rank that failed
      */
     public void launch(int nproc, List<String> childArgs, Map<String, String> extraEnv) {
         if (nproc < 1) throw new TandemException("--nproc must be >= 1, not " + nproc);
@@ -109,7 +109,10 @@ public final class Launcher {
             boolean[] stopped = new boolean[nproc];
             int failed = supervise(procs, exits, stopped);
             for (Thread t : pumps) t.join(5000);
-            if (failed >= 0) throw new TandemException(blame(failed, procs, stopped), null, 1);
+            if (failed >= 0) {
+                throw new LaunchFailedException(blame(failed, procs, stopped),
+                        new RankFailure(failed, procs[failed].exitValue(), stopped[failed]));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             stopAll(procs);

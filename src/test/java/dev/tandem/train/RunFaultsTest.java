@@ -8,6 +8,7 @@ import dev.tandem.TandemException;
 import dev.tandem.ckpt.Checkpoint;
 import dev.tandem.ckpt.Checkpoints;
 import dev.tandem.launch.Launcher;
+import dev.tandem.launch.RestartLoop;
 import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -73,6 +74,72 @@ class RunFaultsTest {
             assertThat(newest).isNotNull();
             assertThat(newest.step()).isPositive();
         }
+    }
+
+    /**
+     * SIGKILL of rank 1 once the first checkpoint is committed: with run.max_restarts the job starts
+     * again from the newest checkpoint by itself, records why, and ends with the same weights, bit
+     * for bit, as the same job left alone.
+     */
+    @Test
+    void aKilledRankIsRestartedAndTheRunEndsAsIfNothingHappened() throws Exception {
+        byte[] reference = trainTwoRanks("calm", null);
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        byte[] restarted = trainTwoRanks("killed", log);
+        assertThat(restarted).as("final weights after a restart").isEqualTo(reference);
+        String printed = log.toString(StandardCharsets.UTF_8);
+        assertThat(printed).containsPattern("tandem: restart 1 of 2: rank 1 was killed by signal 9 \\(SIGKILL, exit code 137\\); "
+                + "resuming from step \\d+ \\(\\d+ step\\(s\\) to train again\\)");
+        var restarts = new ObjectMapper().readTree(Files.readString(runs.resolve("killed").resolve("restarts.json")));
+        assertThat(restarts).hasSize(1);
+        assertThat(restarts.get(0).path("rank").asInt()).isEqualTo(1);
+        List<Long> steps = new ArrayList<>();
+        for (var r : MetricsLog.trainSteps(runs.resolve("killed").resolve("metrics.jsonl"))) steps.add(r.path("step").asLong());
+        assertThat(steps).hasSize(120).doesNotHaveDuplicates(); // the steps after the checkpoint appear once, from the second attempt
+    }
+
+    /**
+     * Trains 120 steps on 2 rank processes, checkpointing every 10, allowing 2 restarts; with a
+     * {@code log}, kills rank 1 as soon as the first checkpoint is committed. Returns the final weights.
+     */
+    private byte[] trainTwoRanks(String name, ByteArrayOutputStream log) throws Exception {
+        Map<String, String> cfg = TinyRun.config(runs, name, 120);
+        cfg.put("parallel.dp", "2");
+        cfg.put("checkpoint.every", "10");
+        cfg.put("run.max_restarts", "2");
+        cfg.put("run.tensorboard", "false");
+        List<String> args = new ArrayList<>(List.of("train"));
+        cfg.forEach((k, v) -> args.addAll(List.of("--" + k, v)));
+        ByteArrayOutputStream sink = log == null ? new ByteArrayOutputStream() : log;
+        PrintStream ps = new PrintStream(sink, true, StandardCharsets.UTF_8);
+        Path runDir = runs.resolve(name);
+        RestartLoop loop = new RestartLoop(a -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(2, a, Map.of()),
+                runDir, runDir.resolve("checkpoints"), 2, ps);
+        CompletableFuture<Void> job = new CompletableFuture<>();
+        Thread.ofPlatform().start(() -> {
+            try {
+                loop.run(args);
+                job.complete(null);
+            } catch (Throwable t) {
+                job.completeExceptionally(t);
+            }
+        });
+        if (log != null) {
+            ProcessHandle rank1 = null;
+            Path root = runDir.resolve("checkpoints");
+            for (int i = 0; i < 6000 && (rank1 == null || Checkpoints.latest(root, s -> { }) == null); i++) {
+                if (job.isDone()) throw new AssertionError("the job ended before the fault:\n" + sink);
+                Thread.sleep(20);
+                if (rank1 == null) rank1 = rankProcess(1);
+            }
+            signal("KILL", rank1);
+        }
+        try {
+            job.get(3, TimeUnit.MINUTES);
+        } catch (Exception e) {
+            throw new AssertionError("the job failed:\n" + sink, e);
+        }
+        return Files.readAllBytes(runDir.resolve("model").resolve("model.safetensors"));
     }
 
     /** A rank JVM of this test's launcher, found by the RANK in its environment. */
