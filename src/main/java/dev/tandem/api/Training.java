@@ -4,6 +4,7 @@ import dev.tandem.TandemException;
 import dev.tandem.comm.CommOptions;
 import dev.tandem.comm.LocalWorld;
 import dev.tandem.comm.ProcessGroup;
+import dev.tandem.launch.FlightRecorder;
 import dev.tandem.launch.Rendezvous;
 import dev.tandem.tensor.ComputeOptions;
 import dev.tandem.train.Trainer;
@@ -154,7 +155,12 @@ public final class Training {
         }
         int cpus = Rendezvous.bindToCores(env);
         try (ProcessGroup world = Rendezvous.fromEnvironment(env)) {
-            return runRank(world, cpus);
+            try {
+                return runRank(world, cpus);
+            } catch (RuntimeException | Error e) {
+                if (world.size() > 1) FlightRecorder.dump(FlightRecorder.dir(runDir()), world, e);
+                throw e;
+            }
         }
     }
 

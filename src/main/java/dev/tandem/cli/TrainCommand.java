@@ -58,8 +58,7 @@ final class TrainCommand implements Runnable {
         } else if (training.ranks() > 1 || training.maxRestarts() > 0) {
             RunLock.requireFree(training.runDir()); // refused here, once, rather than by rank 0 after every rank has started
             List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());
-            new RestartLoop(RestartLoop.ranks(training.ranks()), training.runDir(), training.checkpointDir(), training.maxRestarts(),
-                    System.out).run(args);
+            RestartLoop.launcher(training.ranks(), training.runDir(), training.checkpointDir(), training.maxRestarts(), System.out).run(args);
         } else {
             training.run(settings.compute().threads());
         }

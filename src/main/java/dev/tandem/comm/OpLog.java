@@ -11,9 +11,12 @@ import java.util.Optional;
  * as well as their clocks do.
  */
 public final class OpLog {
-    /** One operation; {@code endEpochNanos} is -1 while it runs, {@code error} null on success. */
-    public record Entry(String group, OpKind kind, long seq, long bytes, long startEpochNanos, long endEpochNanos,
-                        String error) {
+    /**
+     * One operation of group {@code group} (whose members are the world ranks {@code members});
+     * {@code endEpochNanos} is -1 while it runs, {@code error} null on success.
+     */
+    public record Entry(String group, List<Integer> members, OpKind kind, long seq, long bytes, long startEpochNanos,
+                        long endEpochNanos, String error) {
         public boolean inFlight() {
             return endEpochNanos < 0;
         }
@@ -27,6 +30,7 @@ public final class OpLog {
     // about a microsecond, and two entry objects per operation showed up in its allocation profile);
     // entries are built only when read.
     private final String[] groups;
+    private final int[][] members; // the group's own array, shared, never changed: recording copies nothing
     private final OpKind[] kinds;
     private final long[] seqs;
     private final long[] bytes;
@@ -38,6 +42,7 @@ public final class OpLog {
     public OpLog(int capacity) {
         if (capacity < 1) throw new IllegalArgumentException("capacity must be >= 1");
         groups = new String[capacity];
+        members = new int[capacity][];
         kinds = new OpKind[capacity];
         seqs = new long[capacity];
         bytes = new long[capacity];
@@ -46,10 +51,11 @@ public final class OpLog {
         errors = new String[capacity];
     }
 
-    synchronized long begin(String group, OpKind kind, long seq, long byteCount) {
+    synchronized long begin(String group, int[] groupMembers, OpKind kind, long seq, long byteCount) {
         long id = next++;
         int slot = slot(id);
         groups[slot] = group;
+        members[slot] = groupMembers;
         kinds[slot] = kind;
         seqs[slot] = seq;
         bytes[slot] = byteCount;
@@ -93,6 +99,6 @@ public final class OpLog {
     }
 
     private Entry entry(int slot) {
-        return new Entry(groups[slot], kinds[slot], seqs[slot], bytes[slot], starts[slot], ends[slot], errors[slot]);
+        return new Entry(groups[slot], java.util.Arrays.stream(members[slot]).boxed().toList(), kinds[slot], seqs[slot], bytes[slot], starts[slot], ends[slot], errors[slot]);
     }
 }

@@ -266,7 +266,7 @@ final class PeerGroup implements ProcessGroup {
      * larger fixed costs of a small operation).
      */
     private long traced(OpKind kind, long seq, long bytes, Runnable body) {
-        long entry = endpoint.log.begin(name, kind, seq, bytes);
+        long entry = endpoint.log.begin(name, worldRanks, kind, seq, bytes);
         try {
             body.run();
         } catch (RuntimeException | Error e) {

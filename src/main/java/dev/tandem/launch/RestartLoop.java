@@ -37,7 +37,10 @@ public final class RestartLoop {
     private final int maxRestarts;
     private final PrintStream out;
 
-    public RestartLoop(Job job, Path runDir, Path checkpointRoot, int maxRestarts, PrintStream out) {
+    private final int worldSize;
+
+    public RestartLoop(Job job, int worldSize, Path runDir, Path checkpointRoot, int maxRestarts, PrintStream out) {
+        this.worldSize = worldSize;
         this.job = job;
         this.runDir = runDir;
         this.checkpointRoot = checkpointRoot;
@@ -46,21 +49,25 @@ public final class RestartLoop {
     }
 
     /** The launcher as the job: {@code nproc} rank processes of {@code tandem <args>}. */
-    public static Job ranks(int nproc) {
-        return args -> Launcher.run(nproc, args);
+    public static RestartLoop launcher(int nproc, Path runDir, Path checkpointRoot, int maxRestarts, PrintStream out) {
+        return new RestartLoop(args -> Launcher.run(nproc, args), nproc, runDir, checkpointRoot, maxRestarts, out);
     }
 
     /** Runs {@code args}; after a restartable failure, the same with {@code --checkpoint.resume latest}. */
     public void run(List<String> args) {
         List<String> attempt = args;
         ArrayNode log = JSON.createArrayNode();
+        Path flight = FlightRecorder.dir(runDir);
         for (int restarts = 0; ; restarts++) {
+            FlightRecorder.clear(flight);
             try {
                 job.launch(attempt);
                 return;
             } catch (LaunchFailedException e) {
                 RankFailure f = e.failure();
-                if (!f.restartable()) throw e;
+                List<String> report = FlightRecorder.report(flight, worldSize);
+                report.forEach(line -> out.println("tandem: flight recorder: " + line));
+                if (!f.restartable() || maxRestarts == 0) throw e;
                 if (restarts == maxRestarts) {
                     throw new TandemException(e.getMessage() + " (gave up after " + maxRestarts + " restart(s), run.max_restarts)", e, 1);
                 }
@@ -80,6 +87,8 @@ public final class RestartLoop {
                 r.put("last_step_reached", reached);
                 r.put("resumed_from_step", Math.max(0, from));
                 r.put("steps_lost", steps);
+                ArrayNode recorded = r.putArray("flight_recorder");
+                report.forEach(recorded::add);
                 AtomicFiles.writeString(runDir.resolve("restarts.json"), log.toPrettyString());
                 attempt = withResumeLatest(args);
             }

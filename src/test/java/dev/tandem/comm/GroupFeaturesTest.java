@@ -89,7 +89,7 @@ class GroupFeaturesTest {
     @Test
     void opLogKeepsOnlyTheMostRecentEntries() {
         OpLog log = new OpLog(3);
-        for (int i = 0; i < 5; i++) log.end(log.begin("g", OpKind.BARRIER, i, 0), null);
+        for (int i = 0; i < 5; i++) log.end(log.begin("g", new int[] {0}, OpKind.BARRIER, i, 0), null);
         assertThat(log.recent(10)).extracting(OpLog.Entry::seq).containsExactly(2L, 3L, 4L);
         assertThat(log.count()).isEqualTo(5);
     }

@@ -45,7 +45,7 @@ class RestartLoopTest {
         RestartLoop loop = new RestartLoop(args -> {
             calls.add(args);
             if (calls.size() < 3) throw failed(1, 137, false);
-        }, run, run.resolve("checkpoints"), 2, out);
+        }, 2, run, run.resolve("checkpoints"), 2, out);
         loop.run(List.of("train", "--checkpoint.resume", "runs/x/step-00000010", "--run.steps", "9"));
         assertThat(calls).containsExactly(
                 List.of("train", "--checkpoint.resume", "runs/x/step-00000010", "--run.steps", "9"),
@@ -65,7 +65,7 @@ class RestartLoopTest {
         RestartLoop crashing = new RestartLoop(args -> {
             calls.add(args);
             throw failed(0, 134, false);
-        }, run, run.resolve("checkpoints"), 2, out);
+        }, 2, run, run.resolve("checkpoints"), 2, out);
         assertThatThrownBy(() -> crashing.run(List.of("train"))).isInstanceOf(TandemException.class)
                 .hasMessage("rank 0 failed (gave up after 2 restart(s), run.max_restarts)");
         assertThat(calls).hasSize(3);
@@ -74,7 +74,7 @@ class RestartLoopTest {
         RestartLoop mistaken = new RestartLoop(args -> {
             calls.add(args);
             throw failed(0, 2, false);
-        }, run, run.resolve("checkpoints"), 5, out);
+        }, 2, run, run.resolve("checkpoints"), 5, out);
         assertThatThrownBy(() -> mistaken.run(List.of("train"))).hasMessage("rank 0 failed");
         assertThat(calls).hasSize(1);
     }

@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * Faults around a run, with real processes and a real full disk: a rank that hangs while
  * checkpoints are being written, and a disk that fills up before the final model is written.
  */
-@Timeout(value = 4, unit = TimeUnit.MINUTES)
+@Timeout(value = 8, unit = TimeUnit.MINUTES)
 class RunFaultsTest {
     @TempDir Path runs;
 
@@ -51,9 +51,10 @@ class RunFaultsTest {
         cfg.forEach((k, v) -> args.addAll(List.of("--" + k, v)));
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
-        CompletableFuture<Void> job = CompletableFuture.runAsync(() ->
-                new Launcher(ps, ps, Duration.ofSeconds(2)).launch(2, args, Map.of("TANDEM_HEARTBEAT_TIMEOUT", "3")));
-        Path root = runs.resolve("hang").resolve("checkpoints");
+        Path runDir = runs.resolve("hang"), root = runDir.resolve("checkpoints");
+        RestartLoop once = new RestartLoop(a -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(2, a, Map.of("TANDEM_HEARTBEAT_TIMEOUT", "3")),
+                2, runDir, root, 0, ps);
+        CompletableFuture<Void> job = CompletableFuture.runAsync(() -> once.run(args));
         ProcessHandle rank1 = null;
         for (int i = 0; i < 1200 && (rank1 == null || Checkpoints.latest(root, s -> { }) == null); i++) {
             if (job.isDone()) throw new AssertionError("the job ended early:\n" + log);
@@ -66,6 +67,10 @@ class RunFaultsTest {
             assertThatThrownBy(() -> job.get(3, TimeUnit.MINUTES)).as("the launcher's log:%n%s", log).hasCauseInstanceOf(TandemException.class)
                     .cause().hasMessageStartingWith("rank 1 stopped responding");
             assertThat(log.toString(StandardCharsets.UTF_8)).containsPattern("\\[rank 0] tandem: .*rank 1 is gone");
+            // rank 0's flight record shows it waiting in a collective of rank 1's group; rank 1 left none
+            assertThat(log.toString(StandardCharsets.UTF_8)).containsPattern("tandem: flight recorder: rank 0 waited [\\d.]+ s in \\w+ #\\d+ "
+                    + "of group '\\w+' \\(ranks 0,1\\): rank 1 left no record \\(it died or hung\\)")
+                    .contains("tandem: flight recorder: rank 1 left no flight record");
         } finally {
             signal("CONT", rank1);
             rank1.destroyForcibly();
@@ -95,15 +100,15 @@ class RunFaultsTest {
         assertThat(restarts.get(0).path("rank").asInt()).isEqualTo(1);
         List<Long> steps = new ArrayList<>();
         for (var r : MetricsLog.trainSteps(runs.resolve("killed").resolve("metrics.jsonl"))) steps.add(r.path("step").asLong());
-        assertThat(steps).hasSize(120).doesNotHaveDuplicates(); // the steps after the checkpoint appear once, from the second attempt
+        assertThat(steps).hasSize(60).doesNotHaveDuplicates(); // the steps after the checkpoint appear once, from the second attempt
     }
 
     /**
-     * Trains 120 steps on 2 rank processes, checkpointing every 10, allowing 2 restarts; with a
+     * Trains 60 steps on 2 rank processes, checkpointing every 10, allowing 2 restarts; with a
      * {@code log}, kills rank 1 as soon as the first checkpoint is committed. Returns the final weights.
      */
     private byte[] trainTwoRanks(String name, ByteArrayOutputStream log) throws Exception {
-        Map<String, String> cfg = TinyRun.config(runs, name, 120);
+        Map<String, String> cfg = TinyRun.config(runs, name, 60);
         cfg.put("parallel.dp", "2");
         cfg.put("checkpoint.every", "10");
         cfg.put("run.max_restarts", "2");
@@ -114,7 +119,7 @@ class RunFaultsTest {
         PrintStream ps = new PrintStream(sink, true, StandardCharsets.UTF_8);
         Path runDir = runs.resolve(name);
         RestartLoop loop = new RestartLoop(a -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(2, a, Map.of()),
-                runDir, runDir.resolve("checkpoints"), 2, ps);
+                2, runDir, runDir.resolve("checkpoints"), 2, ps);
         CompletableFuture<Void> job = new CompletableFuture<>();
         Thread.ofPlatform().start(() -> {
             try {
