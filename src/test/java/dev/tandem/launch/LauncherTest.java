@@ -134,44 +134,31 @@ class LauncherTest {
 
     @Test
     void sigtermToTheLauncherStopsItsRanks() throws Exception {
-        // a launcher process whose two ranks would sleep for 10 minutes ("--crash-rank 5" names no rank)
+        stopLauncherThenItsRanksEnd(Process::destroy); // SIGTERM: the launcher's shutdown hook stops them
+    }
+
+    @Test
+    void ranksEndWhenTheirLauncherIsKilledOutright() throws Exception {
+        // SIGKILL runs no shutdown hook: the ranks themselves notice that the launcher is gone
+        stopLauncherThenItsRanksEnd(Process::destroyForcibly);
+    }
+
+    /** Starts a launcher process whose two ranks would compute for 10 minutes, stops it with {@code stop}; its ranks must end too. */
+    private static void stopLauncherThenItsRanksEnd(java.util.function.Consumer<Process> stop) throws Exception {
+        // "--crash-rank 5" names no rank
         Process launcherProcess = new ProcessBuilder(JavaCommand.forCli(List.of("comm-selftest", "--nproc", "2",
-                "--crash-rank", "5", "--others-compute"))).redirectErrorStream(true).start();
-        try (var lines = launcherProcess.inputReader()) {
+                "--crash-rank", "5", "--others-compute"))).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        try {
             List<ProcessHandle> ranks = List.of();
             for (int i = 0; i < 600 && ranks.size() < 2; i++) { // poll until both rank JVMs exist
                 Thread.sleep(100);
                 ranks = launcherProcess.descendants().filter(p -> p.info().command().orElse("").endsWith("java")).toList();
             }
             assertThat(ranks).hasSize(2);
-            launcherProcess.destroy(); // SIGTERM
+            stop.accept(launcherProcess);
             assertThat(launcherProcess.waitFor(60, TimeUnit.SECONDS)).isTrue();
             for (ProcessHandle rank : ranks) {
-                rank.onExit().get(30, TimeUnit.SECONDS); // the shutdown hook stopped it
-                assertThat(rank.isAlive()).isFalse();
-            }
-        } finally {
-            launcherProcess.descendants().forEach(ProcessHandle::destroyForcibly);
-            launcherProcess.destroyForcibly();
-        }
-    }
-
-    @Test
-    void ranksEndWhenTheirLauncherIsKilledOutright() throws Exception {
-        // SIGKILL runs no shutdown hook: the ranks themselves notice that the launcher is gone
-        Process launcherProcess = new ProcessBuilder(JavaCommand.forCli(List.of("comm-selftest", "--nproc", "2",
-                "--crash-rank", "5", "--others-compute"))).redirectErrorStream(true).start();
-        try {
-            List<ProcessHandle> ranks = List.of();
-            for (int i = 0; i < 600 && ranks.size() < 2; i++) {
-                Thread.sleep(100);
-                ranks = launcherProcess.descendants().filter(p -> p.info().command().orElse("").endsWith("java")).toList();
-            }
-            assertThat(ranks).hasSize(2);
-            launcherProcess.destroyForcibly(); // SIGKILL
-            assertThat(launcherProcess.waitFor(60, TimeUnit.SECONDS)).isTrue();
-            for (ProcessHandle rank : ranks) {
-                rank.onExit().get(60, TimeUnit.SECONDS); // instead of computing for ten minutes
+                rank.onExit().get(60, TimeUnit.SECONDS);
                 assertThat(rank.isAlive()).isFalse();
             }
         } finally {
