@@ -96,29 +96,12 @@ public final class ModelFiles {
     }
 
     /**
-     * Loads a model directory; names may carry the {@code transformer.} prefix. Where the directory
-     * has {@value #CHECKSUMS} (Tandem writes it; Hugging Face directories have none), every file it
-     * lists must match, so a damaged or altered file is an error rather than a silently different model.
+     * Loads a model directory; names may carry the {@code transformer.} prefix and weights may be
+     * F32, F16 or BF16, sharded or not ({@link HfImport}). Where the directory has {@value #CHECKSUMS}
+     * (Tandem writes it; Hugging Face directories have none), every file it lists must match, so a
+     * damaged or altered file is an error rather than a silently different model.
      */
     public static GPT load(Path dir) throws IOException {
-        ModelChecksums.verify(dir);
-        GPTConfig config = readConfig(dir);
-        GPT model = GPT.empty(config);
-        try (SafeTensors.Reader r = SafeTensors.read(dir.resolve(WEIGHTS))) {
-            for (Parameter p : model.parameters()) {
-                SafeTensors.Entry e = r.entries().get(p.name());
-                if (e == null) e = r.entries().get("transformer." + p.name());
-                if (e == null) throw new TandemException(dir.resolve(WEIGHTS) + ": missing tensor '" + p.name() + "'");
-                if (e.dtype() != DType.F32 || !Arrays.equals(e.shape(), p.value().shape())) {
-                    throw new TandemException(dir.resolve(WEIGHTS) + ": tensor '" + p.name() + "' is " + e.dtype()
-                            + Arrays.toString(e.shape()) + ", expected F32" + Arrays.toString(p.value().shape()));
-                }
-                p.value().data().copyFrom(e.bytes());
-            }
-        } catch (RuntimeException | IOException ex) {
-            model.close();
-            throw ex;
-        }
-        return model;
+        return HfImport.weights(dir, readConfig(dir));
     }
 }

@@ -40,9 +40,20 @@ final class TrainCommand implements Runnable {
 
     @Override
     public void run() {
+        train(spec, config, parseOverrides(overrides), printConfig,
+                new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs()));
+    }
+
+    /**
+     * Trains as {@code tandem train} does: {@code config} (may be null) with {@code overrides} on
+     * top; a multi-rank plan starts one process per rank, each running {@code tandem <rankArgs>}
+     * (the command line as given, so each rank builds the same run).
+     */
+    static void train(picocli.CommandLine.Model.CommandSpec spec, Path config, Map<String, String> overrides, boolean printConfig,
+                      List<String> rankArgs) {
         Settings settings = Settings.of(spec.root().userObject());
         boolean rank = Training.isJobRank(settings.env()); // a rank of a job started by our launcher, torchrun-style env, Slurm or Kubernetes
-        Training.Builder builder = Training.builder().set(parseOverrides(overrides)).output(System.out)
+        Training.Builder builder = Training.builder().set(overrides).output(System.out)
                 .home(settings.home() == null ? null : Path.of(settings.home()))
                 .progressBar(!rank && ProgressSupport.stdoutIsTerminal());
         if (config != null) builder.config(config);
@@ -55,8 +66,7 @@ final class TrainCommand implements Runnable {
         if (rank) {
             training.runAsRank(settings.env());
         } else if (training.ranks() > 1) {
-            List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());
-            Launcher.run(training.ranks(), args);
+            Launcher.run(training.ranks(), rankArgs);
         } else {
             training.run(settings.compute().threads());
         }

@@ -6,6 +6,7 @@ import dev.tandem.TandemException;
 import dev.tandem.ckpt.Checkpoint;
 import dev.tandem.ckpt.Checkpointer;
 import dev.tandem.ckpt.Checkpoints;
+import dev.tandem.ckpt.HfImport;
 import dev.tandem.ckpt.Pieces;
 import dev.tandem.ckpt.Restore;
 import dev.tandem.comm.ProcessGroup;
@@ -124,8 +125,18 @@ final class Checkpointing implements AutoCloseable {
         return c;
     }
 
-    /** The initial model: the checkpoint's parameters when resuming, else a fresh initialization from the seed. */
-    static GPT initialModel(GPTConfig config, long seed, Checkpoint resume) {
+    /**
+     * The initial model: the checkpoint's parameters when resuming, else the weights of
+     * {@code model.init_from} when it names a directory, else a fresh initialization from the seed.
+     */
+    static GPT initialModel(GPTConfig config, long seed, Checkpoint resume, String initFrom) {
+        if (resume == null && !initFrom.isEmpty()) {
+            try {
+                return HfImport.weights(Path.of(initFrom), config);
+            } catch (IOException e) {
+                throw new TandemException("model.init_from: cannot read " + initFrom + ": " + e.getMessage(), e);
+            }
+        }
         if (resume == null) return GPT.initialized(config, seed);
         if (!resume.modelConfig().equals(config)) {
             throw new TandemException("checkpoint " + resume.dir() + " holds a model " + resume.modelConfig()

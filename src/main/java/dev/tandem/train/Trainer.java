@@ -135,7 +135,8 @@ public final class Trainer {
         try (Checkpoint resume = Checkpointing.openResume(cfg, out);
              TokenDataset data = source.open(new DataSource.Context(cfg.data().valFraction(), Path.of(cfg.run().runsDir(), "cache"),
                      world.size(), out::println));
-             GPT model = Checkpointing.initialModel(cfg.gptConfig(checkedVocab(data, plan)), cfg.run().seed(), resume);
+             GPT model = Checkpointing.initialModel(cfg.gptConfig(modelVocab(data, plan)), cfg.run().seed(), resume,
+                     cfg.model().initFrom());
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
              Optimizer optimizer = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), pm.optimizerSlices(), kernels);
              Listeners listeners = world.rank() == 0 ? listeners(runDir, resume == null ? -1 : resume.step()) : Listeners.NONE) {
@@ -201,10 +202,22 @@ public final class Trainer {
         }
     }
 
-    /** The vocabulary of the data, after checking the plan against it (tensor parallelism splits the vocabulary). */
-    private int checkedVocab(TokenDataset data, Plan plan) {
-        if (data.vocabSize() != cfg.data().vocabSize()) plan.validate(cfg.modelSpec(data.vocabSize()), world.size(), cfg.data().batchSize());
-        return data.vocabSize();
+    /**
+     * The model's vocabulary, after checking the plan against it (tensor parallelism splits the
+     * vocabulary): the data's, or for a model started from a directory its config.json's (which
+     * may be padded beyond the tokenizer's).
+     */
+    private int modelVocab(TokenDataset data, Plan plan) throws IOException {
+        int vocab = data.vocabSize();
+        if (!cfg.model().initFrom().isEmpty()) {
+            vocab = dev.tandem.ckpt.HfImport.config(Path.of(cfg.model().initFrom())).vocabSize();
+            if (data.vocabSize() > vocab) {
+                throw new TandemException("the tokenizer has " + data.vocabSize() + " tokens but the model in " + cfg.model().initFrom()
+                        + " has vocab_size " + vocab + ": train with the model's own tokenizer");
+            }
+        }
+        if (vocab != cfg.data().vocabSize()) plan.validate(cfg.modelSpec(vocab), world.size(), cfg.data().batchSize());
+        return vocab;
     }
 
     /**

@@ -3,11 +3,21 @@ package dev.tandem.train.config;
 import dev.tandem.TandemException;
 
 /**
- * {@code [model]}: the GPT's shape (its vocabulary comes from the tokenizer).
+ * {@code [model]}: the GPT's shape (its vocabulary comes from the tokenizer), where its weights
+ * start, and what of it is trained.
  *
  * @param stableEmbedding the stable embedding of 8-bit training (a LayerNorm on the token embedding)
+ * @param initFrom        a Hugging Face GPT-2 model directory to start from ("" = a fresh model); its
+ *                        config.json gives the shape and its tokenizer the tokens (docs/FINETUNE.md)
+ * @param peqa            0, or 3 / 4: quantize every linear layer to that many bits and train only the
+ *                        per-channel scales (PEQA)
  */
-public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding) {
+public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding, String initFrom, int peqa) {
+    /** A fresh model of this shape, every weight trained. */
+    public ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding) {
+        this(nLayer, nHead, nEmbd, blockSize, stableEmbedding, "", 0);
+    }
+
     public ModelSection {
         Sections.positive("model.n_layer", nLayer);
         Sections.positive("model.n_head", nHead);
@@ -16,6 +26,10 @@ public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, bool
         if (nEmbd % nHead != 0) {
             throw new TandemException("model.n_embd (" + nEmbd + ") is not divisible by model.n_head (" + nHead
                     + "): choose n_head so that each head gets n_embd / n_head features");
+        }
+        if (initFrom == null) initFrom = "";
+        if (peqa != 0 && peqa != 3 && peqa != 4) {
+            throw new TandemException("model.peqa must be 0 (off), 3 or 4 (bits of the quantized weights), got " + peqa);
         }
     }
 }
