@@ -140,7 +140,12 @@ public final class HfImport {
                     fileOf.put(n, f);
                 });
             }
+            int peqaBits = PeqaLayout.bits(JSON.readTree(dir.resolve(ModelFiles.CONFIG).toFile()), dir.resolve(ModelFiles.CONFIG));
             for (Parameter p : model.parameters()) {
+                if (peqaBits > 0 && dev.tandem.nn.Peqa.isLinearWeight(p.name())) {
+                    PeqaLayout.load(p, peqaBits, entries, fileOf);
+                    continue;
+                }
                 SafeTensors.Entry e = entries.remove(p.name());
                 if (e == null) {
                     throw new TandemException(dir + ": missing tensor '" + p.name() + "' (looked in " + fileNames(fileOf, dir) + ")");

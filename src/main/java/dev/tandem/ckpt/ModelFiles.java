@@ -35,11 +35,21 @@ public final class ModelFiles {
     public static void save(Path dir, GPT model, Path tokenizerJson) throws IOException {
         Files.createDirectories(dir);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (Parameter p : model.parameters()) tensors.put(p.name(), p.value());
+        int bits = 0;
+        for (Parameter p : model.parameters()) {
+            if (p.quantized() == null) {
+                tensors.put(p.name(), p.value());
+                continue;
+            }
+            bits = p.quantized().bits();
+            tensors.putAll(PeqaLayout.tensors(p));
+        }
         SafeTensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
         // GPT2Config defaults bos/eos to 50256, GPT-2's own <|endoftext|>; name ours (or none).
         int endOfText = tokenizerJson == null ? -1 : dev.tandem.data.TokenizerJson.load(tokenizerJson).endOfText();
-        Files.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(hfConfig(model.config(), endOfText)));
+        ObjectNode config = hfConfig(model.config(), endOfText);
+        if (bits > 0) config.set(PeqaLayout.CONFIG_KEY, PeqaLayout.config(bits));
+        Files.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(config));
         if (tokenizerJson != null) Files.copy(tokenizerJson, dir.resolve(TOKENIZER), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         ModelChecksums.write(dir, tokenizerJson == null ? java.util.List.of(WEIGHTS, CONFIG) : java.util.List.of(WEIGHTS, CONFIG, TOKENIZER));
     }

@@ -15,6 +15,7 @@ import dev.tandem.data.TokenDataset;
 import dev.tandem.data.TokenizerJson;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
+import dev.tandem.nn.Peqa;
 import dev.tandem.optim.LrSchedule;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
@@ -135,8 +136,8 @@ public final class Trainer {
         try (Checkpoint resume = Checkpointing.openResume(cfg, out);
              TokenDataset data = source.open(new DataSource.Context(cfg.data().valFraction(), Path.of(cfg.run().runsDir(), "cache"),
                      world.size(), out::println));
-             GPT model = Checkpointing.initialModel(cfg.gptConfig(modelVocab(data, plan)), cfg.run().seed(), resume,
-                     cfg.model().initFrom());
+             GPT model = quantized(Checkpointing.initialModel(cfg.gptConfig(modelVocab(data, plan)), cfg.run().seed(), resume,
+                     cfg.model().initFrom()));
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
              Optimizer optimizer = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), pm.optimizerSlices(), kernels);
              Listeners listeners = world.rank() == 0 ? listeners(runDir, resume == null ? -1 : resume.step()) : Listeners.NONE) {
@@ -151,6 +152,12 @@ public final class Trainer {
             GPTConfig mc = model.config();
             out.printf("model: GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d: %,d parameters (%,d non-embedding)%n",
                     mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.vocabSize(), mc.blockSize(), mc.totalParameters(), mc.nonEmbeddingParameters());
+            if (cfg.model().peqa() > 0) {
+                long trainable = model.parameters().stream().filter(p -> !p.frozen()).mapToLong(dev.tandem.nn.Parameter::numel).sum();
+                long packed = model.parameters().stream().filter(p -> p.quantized() != null).mapToLong(p -> p.quantized().byteSize()).sum();
+                out.printf("peqa: linear layers quantized to %d bits per output channel (%,d bytes packed); training only their %,d "
+                        + "scales, everything else frozen%n", cfg.model().peqa(), packed, trainable);
+            }
             out.printf("data: %s, %,d train / %,d validation tokens, %s; %d steps × %,d tokens%n",
                     source.describe(), data.train().size(), data.validation().size(), data.tokenizer() == null
                             ? "token ids without a tokenizer (no bits per byte)"
@@ -200,6 +207,12 @@ public final class Trainer {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** With {@code model.peqa}, the model with its linear layers quantized and all but their scales frozen ({@link Peqa}). */
+    private GPT quantized(GPT model) {
+        if (cfg.model().peqa() > 0) Peqa.apply(model, cfg.model().peqa());
+        return model;
     }
 
     /**

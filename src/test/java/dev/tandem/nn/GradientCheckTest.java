@@ -92,6 +92,17 @@ class GradientCheckTest {
         check(List.of(x, w, b), ops -> ops.linear(x, w, b), 12);
     }
 
+    /** PEQA: the input and the per-channel scales of a 3- and a 4-bit quantized weight; frozen bias gets no gradient. */
+    @Test
+    void quantizedLinear() {
+        for (int bits : new int[] {3, 4}) {
+            SplittableRandom rng = new SplittableRandom(bits);
+            Parameter x = leaf("x", rng, 5, 7), w = leaf("w", rng, 7, 6), b = leaf("b", rng, 6);
+            w.quantize(bits);
+            check(List.of(x, w, b), ops -> ops.linear(x, w, b), 12);
+        }
+    }
+
     @Test
     void layerNorm() {
         SplittableRandom rng = new SplittableRandom(2);

@@ -36,6 +36,52 @@ class FinetuneTest {
         assertThat(Files.readString(tuned.runDir().resolve("train-config.json"))).contains("\"n_layer\" : 1", "\"n_embd\" : 32");
     }
 
+    /**
+     * {@code tandem finetune --peqa 4}: the run trains only the scales, writes the model in the PEQA
+     * layout (packed codes, scales, zero points), and {@code generate} reads it back, with the logits
+     * the trained model had.
+     */
+    @Test
+    void peqaRunWritesThePackedModelAndGeneratesFromIt() throws Exception {
+        TrainingResult base = Training.builder().set(TinyRun.config(tmp, "base", 20)).build().run();
+        Path runs = tmp.resolve("cli");
+        java.io.StringWriter out = new java.io.StringWriter(), err = new java.io.StringWriter();
+        int exit = dev.tandem.cli.Main.execute(new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true),
+                "finetune", "--from", base.modelDir().toString(), "--peqa", "4", "--run.steps", "4", "--run.runs_dir", runs.toString(),
+                "--run.name", "peqa", "--data.batch_size", "8", "--eval.every", "0", "--eval.batches", "1", "--run.threads", "1");
+        assertThat(exit).as(err.toString()).isZero();
+        Path model = runs.resolve("peqa/model");
+        int c = 32;
+        try (dev.tandem.ckpt.SafeTensors.Reader r = dev.tandem.ckpt.SafeTensors.read(model.resolve(ModelFiles.WEIGHTS))) {
+            assertThat(r.entries()).doesNotContainKey("h.0.mlp.c_fc.weight");
+            assertThat(r.entries().get("h.0.mlp.c_fc.qweight").shape()).containsExactly(c, 4 * c * 4 / 8);
+            assertThat(r.entries().get("h.0.mlp.c_fc.qweight").dtype()).isEqualTo(dev.tandem.tensor.DType.U8);
+            assertThat(r.entries().get("h.0.mlp.c_fc.scales").shape()).containsExactly(4 * c);
+            assertThat(r.entries().get("h.0.mlp.c_fc.zeros").shape()).containsExactly(4 * c);
+        }
+        assertThat(Files.readString(model.resolve(ModelFiles.CONFIG))).contains("\"quant_method\" : \"peqa\"", "\"bits\" : 4");
+        try (var loaded = dev.tandem.api.TrainedModel.load(model)) {
+            assertThat(loaded.generate("ROMEO:", 5)).isNotNull();
+        }
+        // Against the base model quantized afresh: the same codes and zero points, trained scales.
+        try (dev.tandem.nn.GPT packed = ModelFiles.load(model); dev.tandem.nn.GPT fresh = ModelFiles.load(base.modelDir())) {
+            dev.tandem.nn.Peqa.apply(fresh, 4);
+            for (dev.tandem.nn.Parameter p : packed.parameters()) {
+                if (p.quantized() == null) continue;
+                dev.tandem.nn.Parameter f = fresh.param(p.name());
+                assertThat(p.quantized().bits()).isEqualTo(4);
+                assertThat(bytes(p.quantized().codes())).as(p.name()).isEqualTo(bytes(f.quantized().codes()));
+                assertThat(bytes(p.quantized().zeros())).as(p.name()).isEqualTo(bytes(f.quantized().zeros()));
+                assertThat(p.value().toFloatArray()).as(p.name()).isNotEqualTo(f.value().toFloatArray());
+            }
+            assertThat(bytes(packed.param("wte.weight").value())).isEqualTo(bytes(fresh.param("wte.weight").value()));
+        }
+    }
+
+    private static byte[] bytes(dev.tandem.tensor.Tensor t) {
+        return t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+
     @Test
     void aShapeKeyThatDisagreesWithTheDirectoryIsNamed() throws Exception {
         TrainingResult base = Training.builder().set(TinyRun.config(tmp, "base", 1)).build().run();

@@ -38,6 +38,14 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
             throw new TandemException("[parallel]: " + e.getMessage());
         }
         ParallelModel.requireSupported(parallel);
+        if (model.peqa() > 0 && (parallel.tp() > 1 || parallel.pp() > 1)) {
+            throw new TandemException("model.peqa trains packed low-bit weights, which tensor and pipeline parallelism do not split yet: "
+                    + "use parallel.tp = 1 and parallel.pp = 1 (data parallelism and ZeRO work)");
+        }
+        if (model.peqa() > 0 && checkpoint.enabled()) {
+            throw new TandemException("model.peqa runs do not write resumable checkpoints yet (the packed weights are not in them): "
+                    + "unset checkpoint.every and checkpoint.steps; the final model is written in the PEQA layout");
+        }
     }
 
     /**
