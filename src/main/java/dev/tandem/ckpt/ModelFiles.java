@@ -86,6 +86,12 @@ public final class ModelFiles {
             n.putNull("eos_token_id");
         }
         if (c.stableEmbedding()) n.put("stable_embedding", true);
+        if (c.parscale() > 1) {
+            // The names of the ParScale reference implementation's config (Qwen2ParScaleConfig).
+            n.put("parscale_n", c.parscale());
+            n.put("parscale_n_tokens", c.parscalePrefix());
+            n.put("parscale_attn_smooth", (double) dev.tandem.nn.ParScale.SMOOTHING);
+        }
         return n;
     }
 
@@ -96,7 +102,8 @@ public final class ModelFiles {
         }
         JsonNode n = JSON.readTree(file.toFile());
         return new GPTConfig(field(n, "n_layer", file), field(n, "n_head", file), field(n, "n_embd", file),
-                field(n, "vocab_size", file), field(n, "n_positions", file), n.path("stable_embedding").asBoolean(false));
+                field(n, "vocab_size", file), field(n, "n_positions", file), n.path("stable_embedding").asBoolean(false))
+                .withParScale(n.path("parscale_n").asInt(1), n.path("parscale_n_tokens").asInt(0));
     }
 
     private static int field(JsonNode n, String key, Path file) {

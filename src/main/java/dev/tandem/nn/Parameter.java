@@ -37,9 +37,9 @@ public final class Parameter extends Var implements AutoCloseable {
         return name;
     }
 
-    /** Whether AdamW applies weight decay: matrices yes, biases and LayerNorm gains no. */
+    /** Whether AdamW applies weight decay: matrices yes; biases, LayerNorm gains, embeddings and ParScale prefixes no. */
     public boolean decays() {
-        return shape.length >= 2 && !name.endsWith("wte.weight") && !name.endsWith("wpe.weight");
+        return shape.length >= 2 && !name.endsWith("wte.weight") && !name.endsWith("wpe.weight") && !name.contains(".prefix_");
     }
 
     /**

@@ -195,6 +195,10 @@ final class Checkpointing implements AutoCloseable {
         m.put("vocab_size", model.vocabSize());
         m.put("block_size", model.blockSize());
         if (model.stableEmbedding()) m.put("stable_embedding", true);
+        if (model.parscale() > 1) {
+            m.put("parscale", model.parscale());
+            m.put("parscale_prefix", model.parscalePrefix());
+        }
         n.set("plan", cfg.parallel().toJson());
         n.put("batch_size", cfg.data().batchSize());
         ObjectNode opt = n.putObject("optimizer");

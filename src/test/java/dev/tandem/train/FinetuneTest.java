@@ -82,6 +82,24 @@ class FinetuneTest {
         return t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
     }
 
+    /** {@code model.parscale = 2}: trains through the trainer, writes the streams' parameters and config, and generates from them. */
+    @Test
+    void parScaleModelTrainsAndGenerates() throws Exception {
+        Map<String, String> cfg = TinyRun.config(tmp, "parscale", 12);
+        cfg.put("model.parscale", "2");
+        cfg.put("model.parscale_prefix", "4");
+        TrainingResult r = Training.builder().set(cfg).build().run();
+        assertThat(r.steps().getLast().loss()).isLessThan(r.steps().getFirst().loss() - 0.3);
+        assertThat(Files.readString(r.modelDir().resolve(ModelFiles.CONFIG))).contains("\"parscale_n\" : 2", "\"parscale_n_tokens\" : 4");
+        try (dev.tandem.nn.GPT model = ModelFiles.load(r.modelDir())) {
+            assertThat(model.config().parscale()).isEqualTo(2);
+            assertThat(model.param("h.0.attn.prefix_k").value().shape()).containsExactly(2, 4, 32);
+        }
+        try (var loaded = dev.tandem.api.TrainedModel.load(r.modelDir())) {
+            assertThat(loaded.generate("ROMEO:", 5)).isNotNull();
+        }
+    }
+
     @Test
     void aShapeKeyThatDisagreesWithTheDirectoryIsNamed() throws Exception {
         TrainingResult base = Training.builder().set(TinyRun.config(tmp, "base", 1)).build().run();

@@ -40,6 +40,10 @@ final class InitFrom {
             model.put(key, value);
         });
         if (c.stableEmbedding()) model.put("stable_embedding", true);
+        if (c.parscale() > 1) {
+            model.put("parscale", c.parscale());
+            model.put("parscale_prefix", c.parscalePrefix());
+        }
         ObjectNode data = (ObjectNode) tree.get("data");
         Path tokenizer = Files.isRegularFile(dir.resolve(ModelFiles.TOKENIZER)) ? dir.resolve(ModelFiles.TOKENIZER) : dir;
         if (given.contains("data.tokenizer") && !Path.of(data.path("tokenizer").asText()).equals(tokenizer)) {

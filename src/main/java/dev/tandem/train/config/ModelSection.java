@@ -11,11 +11,14 @@ import dev.tandem.TandemException;
  *                        config.json gives the shape and its tokenizer the tokens (docs/FINETUNE.md)
  * @param peqa            0, or 3 / 4: quantize every linear layer to that many bits and train only the
  *                        per-channel scales (PEQA)
+ * @param parscale        parallel streams P (ParScale; 1 = off): P× the compute, the same weights
+ * @param parscalePrefix  prefix keys/values per stream and layer when parscale > 1
  */
-public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding, String initFrom, int peqa) {
-    /** A fresh model of this shape, every weight trained. */
+public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding, String initFrom, int peqa,
+                           int parscale, int parscalePrefix) {
+    /** A fresh model of this shape, every weight trained, one stream. */
     public ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding) {
-        this(nLayer, nHead, nEmbd, blockSize, stableEmbedding, "", 0);
+        this(nLayer, nHead, nEmbd, blockSize, stableEmbedding, "", 0, 1, dev.tandem.nn.ParScale.DEFAULT_PREFIX);
     }
 
     public ModelSection {
@@ -31,5 +34,7 @@ public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, bool
         if (peqa != 0 && peqa != 3 && peqa != 4) {
             throw new TandemException("model.peqa must be 0 (off), 3 or 4 (bits of the quantized weights), got " + peqa);
         }
+        Sections.positive("model.parscale", parscale);
+        Sections.positive("model.parscale_prefix", parscalePrefix);
     }
 }
