@@ -85,7 +85,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
 
     // Static: the compact constructor validates before the fields are assigned.
     private static ModelSpec spec(ModelSection m, int vocab) {
-        return ModelSpec.gpt("this run", m.nLayer(), m.nEmbd(), m.nHead(), vocab, m.blockSize());
+        return ModelSpec.gpt("this run", m.nLayer(), m.nEmbd(), m.nHead(), vocab, m.blockSize()).withParScale(m.parscale(), m.parscalePrefix());
     }
 
     /** The optimizer hyperparameters (see {@link OptimSection#settings}). */
