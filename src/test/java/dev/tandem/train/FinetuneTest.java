@@ -9,6 +9,7 @@ import dev.tandem.api.TrainingResult;
 import dev.tandem.ckpt.ModelFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -98,6 +99,28 @@ class FinetuneTest {
         try (var loaded = dev.tandem.api.TrainedModel.load(r.modelDir())) {
             assertThat(loaded.generate("ROMEO:", 5)).isNotNull();
         }
+    }
+
+    /** A ParScale run stopped and resumed from its checkpoint gives the same losses and weights, bit for bit, as one without a stop. */
+    @Test
+    void parScaleResumesBitExactly() throws Exception {
+        Map<String, String> cfg = TinyRun.config(tmp, "whole", 6);
+        cfg.put("model.parscale", "2");
+        cfg.put("model.parscale_prefix", "3");
+        cfg.put("checkpoint.async", "false");
+        TrainingResult whole = Training.builder().set(cfg).build().run();
+        cfg.put("run.name", "split");
+        cfg.put("checkpoint.every", "3");
+        cfg.put("run.stop_after", "3");
+        TrainingResult first = Training.builder().set(cfg).build().run();
+        cfg.remove("run.stop_after");
+        cfg.put("checkpoint.resume", "latest");
+        TrainingResult second = Training.builder().set(cfg).build().run();
+        List<Double> joined = new java.util.ArrayList<>(first.steps().stream().map(s -> s.loss()).toList());
+        joined.addAll(second.steps().stream().map(s -> s.loss()).toList());
+        assertThat(joined).isEqualTo(whole.steps().stream().map(s -> s.loss()).toList());
+        assertThat(Files.readAllBytes(second.modelDir().resolve(ModelFiles.WEIGHTS)))
+                .isEqualTo(Files.readAllBytes(whole.modelDir().resolve(ModelFiles.WEIGHTS)));
     }
 
     @Test
