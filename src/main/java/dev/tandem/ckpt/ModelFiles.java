@@ -10,6 +10,7 @@ import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Parameter;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,8 +50,10 @@ public final class ModelFiles {
         int endOfText = tokenizerJson == null ? -1 : dev.tandem.data.TokenizerJson.load(tokenizerJson).endOfText();
         ObjectNode config = hfConfig(model.config(), endOfText);
         if (bits > 0) config.set(PeqaLayout.CONFIG_KEY, PeqaLayout.config(bits));
-        Files.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(config));
-        if (tokenizerJson != null) Files.copy(tokenizerJson, dir.resolve(TOKENIZER), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(config));
+        if (tokenizerJson != null) {
+            AtomicFiles.write(dir.resolve(TOKENIZER), tmp -> Files.copy(tokenizerJson, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
+        }
         ModelChecksums.write(dir, tokenizerJson == null ? java.util.List.of(WEIGHTS, CONFIG) : java.util.List.of(WEIGHTS, CONFIG, TOKENIZER));
     }
 

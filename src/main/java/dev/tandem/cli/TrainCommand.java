@@ -2,8 +2,9 @@ package dev.tandem.cli;
 
 import dev.tandem.TandemException;
 import dev.tandem.api.Training;
-import dev.tandem.launch.Launcher;
+import dev.tandem.launch.RestartLoop;
 import dev.tandem.launch.Settings;
+import dev.tandem.train.RunLock;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,8 +66,10 @@ final class TrainCommand implements Runnable {
         }
         if (rank) {
             training.runAsRank(settings.env());
-        } else if (training.ranks() > 1) {
-            Launcher.run(training.ranks(), rankArgs);
+        } else if (training.ranks() > 1 || training.maxRestarts() > 0) {
+            RunLock.requireFree(training.runDir()); // refused here, once, rather than by rank 0 after every rank has started
+            new RestartLoop(RestartLoop.ranks(training.ranks()), training.runDir(), training.checkpointDir(), training.maxRestarts(),
+                    System.out).run(rankArgs);
         } else {
             training.run(settings.compute().threads());
         }

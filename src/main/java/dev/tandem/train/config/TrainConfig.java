@@ -50,6 +50,10 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
             throw new TandemException("model.peqa runs do not write resumable checkpoints yet (the packed weights are not in them): "
                     + "unset checkpoint.every and checkpoint.steps; the final model is written in the PEQA layout");
         }
+        if (run.maxRestarts() > 0 && !checkpoint.enabled()) {
+            throw new TandemException("run.max_restarts = " + run.maxRestarts() + " restarts from the newest checkpoint, but this run "
+                    + "saves none: set checkpoint.every (or checkpoint.steps)");
+        }
     }
 
     /**
@@ -64,7 +68,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
                 Plan.SINGLE,
                 new EvalSection(100, 20),
                 new CheckpointSection(0, "", "", 3, 0, "", true),
-                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true));
+                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true, 0));
     }
 
     /** Defaults, overlaid with {@code file} (if not null), overlaid with {@code overrides} ({@code section.key → value}). */
