@@ -34,6 +34,8 @@ public final class Benchmarks implements Consumer<CommandLine> {
         bench.addSubcommand(new CommBenchCommand());
         bench.addSubcommand(new OptimBenchCommand());
         bench.addSubcommand(new CkptBenchCommand());
+        bench.addSubcommand(new FinetuneBenchCommand());
+        bench.addSubcommand(new ParScaleBenchCommand());
         for (PeerBenchmark p : PEER_BENCHMARKS) bench.addSubcommand(p.name(), peerOrStandIn(p));
     }
 

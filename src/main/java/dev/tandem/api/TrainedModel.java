@@ -77,7 +77,10 @@ public final class TrainedModel implements AutoCloseable {
 
     private static TrainedModel loadModelDir(Path dir) {
         Path tokFile = dir.resolve(ModelFiles.TOKENIZER);
-        TextTokenizer tok = Files.isRegularFile(tokFile) ? TextTokenizer.of(TokenizerJson.load(tokFile)) : null;
+        // A Hugging Face directory may carry GPT-2's vocab.json + merges.txt instead of tokenizer.json.
+        boolean pair = Files.isRegularFile(dir.resolve(dev.tandem.ckpt.HfImport.VOCAB)) && Files.isRegularFile(dir.resolve(dev.tandem.ckpt.HfImport.MERGES));
+        TextTokenizer tok = Files.isRegularFile(tokFile) ? TextTokenizer.of(TokenizerJson.load(tokFile))
+                : pair ? TextTokenizer.of(dev.tandem.ckpt.HfImport.tokenizer(dir)) : null;
         try {
             return new TrainedModel(ModelFiles.load(dir), tok, dir);
         } catch (IOException e) {

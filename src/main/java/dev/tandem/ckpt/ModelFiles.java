@@ -36,11 +36,21 @@ public final class ModelFiles {
     public static void save(Path dir, GPT model, Path tokenizerJson) throws IOException {
         Files.createDirectories(dir);
         Map<String, Tensor> tensors = new LinkedHashMap<>();
-        for (Parameter p : model.parameters()) tensors.put(p.name(), p.value());
+        int bits = 0;
+        for (Parameter p : model.parameters()) {
+            if (p.quantized() == null) {
+                tensors.put(p.name(), p.value());
+                continue;
+            }
+            bits = p.quantized().bits();
+            tensors.putAll(PeqaLayout.tensors(p));
+        }
         SafeTensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
         // GPT2Config defaults bos/eos to 50256, GPT-2's own <|endoftext|>; name ours (or none).
         int endOfText = tokenizerJson == null ? -1 : dev.tandem.data.TokenizerJson.load(tokenizerJson).endOfText();
-        AtomicFiles.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(hfConfig(model.config(), endOfText)));
+        ObjectNode config = hfConfig(model.config(), endOfText);
+        if (bits > 0) config.set(PeqaLayout.CONFIG_KEY, PeqaLayout.config(bits));
+        AtomicFiles.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(config));
         if (tokenizerJson != null) {
             AtomicFiles.write(dir.resolve(TOKENIZER), tmp -> Files.copy(tokenizerJson, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
         }
@@ -79,6 +89,12 @@ public final class ModelFiles {
             n.putNull("eos_token_id");
         }
         if (c.stableEmbedding()) n.put("stable_embedding", true);
+        if (c.parscale() > 1) {
+            // The names of the ParScale reference implementation's config (Qwen2ParScaleConfig).
+            n.put("parscale_n", c.parscale());
+            n.put("parscale_n_tokens", c.parscalePrefix());
+            n.put("parscale_attn_smooth", (double) dev.tandem.nn.ParScale.SMOOTHING);
+        }
         return n;
     }
 
@@ -89,7 +105,8 @@ public final class ModelFiles {
         }
         JsonNode n = JSON.readTree(file.toFile());
         return new GPTConfig(field(n, "n_layer", file), field(n, "n_head", file), field(n, "n_embd", file),
-                field(n, "vocab_size", file), field(n, "n_positions", file), n.path("stable_embedding").asBoolean(false));
+                field(n, "vocab_size", file), field(n, "n_positions", file), n.path("stable_embedding").asBoolean(false))
+                .withParScale(n.path("parscale_n").asInt(1), n.path("parscale_n_tokens").asInt(0));
     }
 
     private static int field(JsonNode n, String key, Path file) {
@@ -99,29 +116,12 @@ public final class ModelFiles {
     }
 
     /**
-     * Loads a model directory; names may carry the {@code transformer.} prefix. Where the directory
-     * has {@value #CHECKSUMS} (Tandem writes it; Hugging Face directories have none), every file it
-     * lists must match, so a damaged or altered file is an error rather than a silently different model.
+     * Loads a model directory; names may carry the {@code transformer.} prefix and weights may be
+     * F32, F16 or BF16, sharded or not ({@link HfImport}). Where the directory has {@value #CHECKSUMS}
+     * (Tandem writes it; Hugging Face directories have none), every file it lists must match, so a
+     * damaged or altered file is an error rather than a silently different model.
      */
     public static GPT load(Path dir) throws IOException {
-        ModelChecksums.verify(dir);
-        GPTConfig config = readConfig(dir);
-        GPT model = GPT.empty(config);
-        try (SafeTensors.Reader r = SafeTensors.read(dir.resolve(WEIGHTS))) {
-            for (Parameter p : model.parameters()) {
-                SafeTensors.Entry e = r.entries().get(p.name());
-                if (e == null) e = r.entries().get("transformer." + p.name());
-                if (e == null) throw new TandemException(dir.resolve(WEIGHTS) + ": missing tensor '" + p.name() + "'");
-                if (e.dtype() != DType.F32 || !Arrays.equals(e.shape(), p.value().shape())) {
-                    throw new TandemException(dir.resolve(WEIGHTS) + ": tensor '" + p.name() + "' is " + e.dtype()
-                            + Arrays.toString(e.shape()) + ", expected F32" + Arrays.toString(p.value().shape()));
-                }
-                p.value().data().copyFrom(e.bytes());
-            }
-        } catch (RuntimeException | IOException ex) {
-            model.close();
-            throw ex;
-        }
-        return model;
+        return HfImport.weights(dir, readConfig(dir));
     }
 }

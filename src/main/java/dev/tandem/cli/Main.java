@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 "  ./tandem train                                      the default small GPT on Shakespeare",
                 "  ./tandem train --parallel.dp 2 --parallel.zero 2    two data-parallel ranks at ZeRO stage 2",
                 "  ./tandem train --print-config                       the resolved config, as TOML",
+                "  ./tandem finetune --from hf/gpt2 --data.corpus my.txt --peqa 4   fine-tune a GPT-2 directory",
                 "  ./tandem generate --checkpoint runs/default/model --prompt \"ROMEO:\"",
                 "  ./tandem export --hf out/hf --checkpoint runs/mine/checkpoints",
                 "  ./tandem tokenizer train --corpus my.txt --vocab-size 4096 --out tok/",
@@ -28,6 +29,7 @@ import picocli.CommandLine.Command;
                 "Every command takes --help; --debug (anywhere) shows the stack trace of an error. Docs: README.md, docs/."},
         subcommands = {
                 TrainCommand.class,
+                FinetuneCommand.class,
                 GenerateCommand.class,
                 ExportCommand.class,
                 TokenizerCommand.class,

@@ -41,9 +41,20 @@ final class TrainCommand implements Runnable {
 
     @Override
     public void run() {
+        train(spec, config, parseOverrides(overrides), printConfig,
+                new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs()));
+    }
+
+    /**
+     * Trains as {@code tandem train} does: {@code config} (may be null) with {@code overrides} on
+     * top; a multi-rank plan starts one process per rank, each running {@code tandem <rankArgs>}
+     * (the command line as given, so each rank builds the same run).
+     */
+    static void train(picocli.CommandLine.Model.CommandSpec spec, Path config, Map<String, String> overrides, boolean printConfig,
+                      List<String> rankArgs) {
         Settings settings = Settings.of(spec.root().userObject());
         boolean rank = Training.isJobRank(settings.env()); // a rank of a job started by our launcher, torchrun-style env, Slurm or Kubernetes
-        Training.Builder builder = Training.builder().set(parseOverrides(overrides)).output(System.out)
+        Training.Builder builder = Training.builder().set(overrides).output(System.out)
                 .home(settings.home() == null ? null : Path.of(settings.home()))
                 .progressBar(!rank && ProgressSupport.stdoutIsTerminal());
         if (config != null) builder.config(config);
@@ -57,8 +68,7 @@ final class TrainCommand implements Runnable {
             training.runAsRank(settings.env());
         } else if (training.ranks() > 1 || training.maxRestarts() > 0) {
             RunLock.requireFree(training.runDir()); // refused here, once, rather than by rank 0 after every rank has started
-            List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());
-            RestartLoop.launcher(training.ranks(), training.runDir(), training.checkpointDir(), training.maxRestarts(), System.out).run(args);
+            RestartLoop.launcher(training.ranks(), training.runDir(), training.checkpointDir(), training.maxRestarts(), System.out).run(rankArgs);
         } else {
             training.run(settings.compute().threads());
         }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.TandemException;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -137,6 +138,44 @@ public final class TokenizerJson {
         specials.entrySet().stream().sorted(Map.Entry.comparingByKey())
                 .forEach(e -> specialTokens.add(new SpecialToken(e.getKey(), e.getValue())));
         return new Tokenizer(tokenBytes, merges, specialTokens);
+    }
+
+    /**
+     * GPT-2's older pair of files: {@code vocab.json} (token string → id) and {@code merges.txt}
+     * (one "left right" merge per line after an optional {@code #version} line), read as the
+     * tokenizer.json they are equivalent to; {@code <|endoftext|>} is GPT-2's one special token.
+     * Errors name the file that is wrong.
+     */
+    public static Tokenizer fromVocabAndMerges(Path vocabJson, Path mergesTxt) {
+        JsonNode vocab;
+        List<String> lines;
+        try {
+            vocab = JSON.readTree(vocabJson.toFile());
+            lines = Files.readAllLines(mergesTxt);
+        } catch (JsonProcessingException e) {
+            throw new TandemException(vocabJson + " is not valid JSON: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new TandemException("cannot read " + vocabJson + " / " + mergesTxt + ": " + e.getMessage(), e);
+        }
+        if (vocab == null || !vocab.isObject()) throw new TandemException(vocabJson + ": not a JSON object of token → id");
+        ObjectNode root = JSON.createObjectNode();
+        ObjectNode model = root.putObject("model");
+        model.put("type", "BPE");
+        model.set("vocab", vocab);
+        ArrayNode merges = model.putArray("merges");
+        for (String line : lines) {
+            if (line.startsWith("#version") || line.isBlank()) continue;
+            merges.add(line);
+        }
+        ArrayNode added = root.putArray("added_tokens");
+        JsonNode eot = vocab.get("<|endoftext|>");
+        if (eot != null) added.addObject().put("id", eot.asInt()).put("content", "<|endoftext|>");
+        try {
+            return parse(root);
+        } catch (IllegalArgumentException e) {
+            throw new TandemException(vocabJson + " with " + mergesTxt + ": " + e.getMessage().replace("model.vocab", "vocab.json")
+                    .replace("model.merges", "merges.txt"), e);
+        }
     }
 
     private static void requireNullOrEmpty(JsonNode parent, String key) {

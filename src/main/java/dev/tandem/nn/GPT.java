@@ -48,9 +48,19 @@ public final class GPT implements AutoCloseable {
             add(h + "mlp.c_fc.bias", 4 * c);
             add(h + "mlp.c_proj.weight", 4 * c, c);
             add(h + "mlp.c_proj.bias", c);
+            if (config.parscale() > 1) {
+                add(h + "attn.prefix_k", config.parscale(), config.parscalePrefix(), c);
+                add(h + "attn.prefix_v", config.parscale(), config.parscalePrefix(), c);
+            }
         }
         add("ln_f.weight", c);
         add("ln_f.bias", c);
+        if (config.parscale() > 1) {
+            add("aggregate.0.weight", config.parscale() * c, c);
+            add("aggregate.0.bias", c);
+            add("aggregate.2.weight", c, config.parscale());
+            add("aggregate.2.bias", config.parscale());
+        }
     }
 
     private void add(String name, int... shape) {
@@ -77,7 +87,7 @@ public final class GPT implements AutoCloseable {
             Tensor t = p.value();
             if ((n.contains("ln_") || n.startsWith("wte_norm.")) && n.endsWith(".weight")) {
                 t.fill(1f);
-            } else if (n.endsWith(".weight")) {
+            } else if (n.endsWith(".weight") || n.contains(".prefix_")) {
                 SplittableRandom rng = new SplittableRandom(seed ^ (0x9E3779B97F4A7C15L * (n.hashCode() + 1L)));
                 if (config.stableEmbedding() && n.equals("wte.weight")) {
                     for (long i = 0; i < t.numel(); i++) t.set(i, (float) ((rng.nextDouble() * 2 - 1) * xavier));
@@ -120,7 +130,11 @@ public final class GPT implements AutoCloseable {
             for (Parameter p : params.values()) if (p.name().startsWith(prefix)) block.add(p);
             out.put("h." + i, Collections.unmodifiableList(block));
         }
-        out.put("head", List.of(param("ln_f.weight"), param("ln_f.bias"), param("wte.weight")));
+        List<Parameter> head = new ArrayList<>(List.of(param("ln_f.weight"), param("ln_f.bias"), param("wte.weight")));
+        if (config.parscale() > 1) {
+            for (String n : List.of("aggregate.0.weight", "aggregate.0.bias", "aggregate.2.weight", "aggregate.2.bias")) head.add(param(n));
+        }
+        out.put("head", Collections.unmodifiableList(head));
         return out;
     }
 
@@ -137,13 +151,23 @@ public final class GPT implements AutoCloseable {
     /** Logits [batch·time, vocab] for every position (no loss; for evaluation and tests). */
     public Tensor logits(Ops ops, Tensor ids) {
         Var x = hidden(ops, ids, 0);
-        Var xf = ops.layerNorm(x, param("ln_f.weight"), param("ln_f.bias"), LN_EPS);
-        return ops.tiedLogits(xf, param("wte.weight"));
+        return ops.tiedLogits(finalNorm(ops, x), param("wte.weight"));
     }
 
+    /**
+     * The final LayerNorm, then (ParScale) the aggregation of the P streams' rows into one row per
+     * token: what the output head reads.
+     */
+    public Var finalNorm(Ops ops, Var x) {
+        Var xf = ops.layerNorm(x, param("ln_f.weight"), param("ln_f.bias"), LN_EPS);
+        return config.parscale() > 1 ? ParScale.aggregate(ops, xf, this) : xf;
+    }
+
+    /** The blocks' output; with ParScale, the P streams' [P·B·T, C] (stream-major). */
     private Var hidden(Ops ops, Tensor ids, int positionOffset) {
         Var x = embed(ops, ids, positionOffset);
-        for (int i = 0; i < config.nLayer(); i++) x = block(ops, x, i, ids.dim(0), ids.dim(1));
+        int sequences = ids.dim(0) * config.parscale();
+        for (int i = 0; i < config.nLayer(); i++) x = block(ops, x, i, sequences, ids.dim(1));
         return x;
     }
 
@@ -166,11 +190,13 @@ public final class GPT implements AutoCloseable {
         } else {
             x = ops.embed(ids, param("wte.weight"), param("wpe.weight"), positionOffset);
         }
+        // ParScale: the P streams run as one batch of P·B sequences, not P passes.
+        if (config.parscale() > 1) x = ParScale.replicate(ops, x, config.parscale());
         tape.endModule("embed");
         return x;
     }
 
-    /** Module {@code h.<layer>}: one pre-LayerNorm transformer block on x [batch·time, C]. */
+    /** Module {@code h.<layer>}: one pre-LayerNorm transformer block on x [batch·time, C] (batch counts every ParScale stream's sequences). */
     public Var block(Ops ops, Var x, int layer, int batch, int time) {
         return ops.module("h." + layer, x, (o, in) -> blockBody(o, in, layer, batch, time));
     }
@@ -182,8 +208,7 @@ public final class GPT implements AutoCloseable {
     public double head(Ops ops, Var x, Tensor targets, float lossScale) {
         Tape tape = ops.tape();
         tape.beginModule("head");
-        Var xf = ops.layerNorm(x, param("ln_f.weight"), param("ln_f.bias"), LN_EPS);
-        double loss = ops.tiedCrossEntropy(xf, param("wte.weight"), targets, lossScale);
+        double loss = ops.tiedCrossEntropy(finalNorm(ops, x), param("wte.weight"), targets, lossScale);
         tape.endModule("head");
         return loss;
     }
@@ -195,7 +220,16 @@ public final class GPT implements AutoCloseable {
         // Heads follow from the width of qkv, so a strategy that holds a slice of the heads on
         // this rank (tensor parallelism) runs the same code.
         int heads = qkv.value().dim(1) / (3 * config.headDim());
-        Var att = ops.attention(qkv, batch, time, heads);
+        Var att;
+        if (config.parscale() > 1) {
+            // Each stream's prefix keys/values sit in front of its sequences; their own outputs are dropped.
+            int prefix = config.parscalePrefix();
+            Var withPrefix = ParScale.prependPrefix(ops, qkv, param(h + "attn.prefix_k"), param(h + "attn.prefix_v"), config.parscale(),
+                    batch, time);
+            att = ParScale.dropPrefix(ops, ops.attention(withPrefix, batch, prefix + time, heads), batch, prefix, time);
+        } else {
+            att = ops.attention(qkv, batch, time, heads);
+        }
         x = ops.add(x, ops.linear(att, param(h + "attn.c_proj.weight"), param(h + "attn.c_proj.bias")));
         Var m = ops.layerNorm(x, param(h + "ln_2.weight"), param(h + "ln_2.bias"), LN_EPS);
         Var f = ops.gelu(ops.linear(m, param(h + "mlp.c_fc.weight"), param(h + "mlp.c_fc.bias")));

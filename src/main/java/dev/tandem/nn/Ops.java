@@ -83,6 +83,7 @@ public final class Ops {
      */
     public Var linear(Var x, Parameter w, Parameter b) {
         if (w.sharding() != null) return TensorParallelOps.linear(this, x, w, b);
+        if (w.quantized() != null) return QuantizedLinear.forward(this, x, w, b);
         int n = x.value().dim(0), in = w.value().dim(0), out = w.value().dim(1);
         requireCols(x, in, w.name());
         Var y = tape.activation(n, out);
@@ -90,9 +91,9 @@ public final class Ops {
         k.addRowVector(d(y), d(b), n, out);
         tape.onBackward(y, () -> {
             k.gemm(false, true, n, in, out, 1f, g(y), 0, out, d(w), 0, out, 1f, g(x), 0, in);
-            k.gemm(true, false, in, out, n, 1f, d(x), 0, in, g(y), 0, out, 1f, g(w), 0, out);
-            k.sumRows(g(y), g(b), n, out);
-        }, w, b);
+            if (!w.frozen()) k.gemm(true, false, in, out, n, 1f, d(x), 0, in, g(y), 0, out, 1f, g(w), 0, out);
+            if (!b.frozen()) k.sumRows(g(y), g(b), n, out);
+        }, trained(w, b));
         return y;
     }
 
@@ -104,7 +105,10 @@ public final class Ops {
         Tensor mean = tape.scratch(DType.F32, n);
         Tensor rstd = tape.scratch(DType.F32, n);
         k.layerNormForward(d(x), d(w), d(b), d(y), mean.data(), rstd.data(), n, c, eps);
-        tape.onBackward(y, () -> k.layerNormBackward(g(y), d(x), d(w), mean.data(), rstd.data(), g(x), g(w), g(b), n, c), w, b);
+        // The kernel writes all three gradients; a frozen gain or bias gets a throwaway buffer.
+        tape.onBackward(y, () -> k.layerNormBackward(g(y), d(x), d(w), mean.data(), rstd.data(), g(x),
+                w.frozen() ? tape.scratch(DType.F32, c).data() : g(w), b.frozen() ? tape.scratch(DType.F32, c).data() : g(b), n, c),
+                trained(w, b));
         return y;
     }
 
@@ -153,10 +157,9 @@ public final class Ops {
             k.add(rows, pos, rows, (long) time * c);
         }
         tape.onBackward(x, () -> {
-            k.embeddingBackward(g(x), ids.data(), g(wte), n, c);
-            MemorySegment dPos = g(wpe).asSlice((long) positionOffset * c * 4, (long) time * c * 4);
-            k.sumRows(g(x), dPos, batch, time * c);
-        }, wte, wpe);
+            if (!wte.frozen()) k.embeddingBackward(g(x), ids.data(), g(wte), n, c);
+            if (!wpe.frozen()) k.sumRows(g(x), g(wpe).asSlice((long) positionOffset * c * 4, (long) time * c * 4), batch, time * c);
+        }, trained(wte, wpe));
         return x;
     }
 
@@ -185,8 +188,8 @@ public final class Ops {
         tape.onBackward(null, () -> {
             k.crossEntropyBackward(logits.data(), targets.data(), lse.data(), scale, logits.data(), n, vocab);
             k.gemm(false, false, n, c, vocab, 1f, logits.data(), 0, vocab, d(wte), 0, c, 1f, g(x), 0, c);
-            k.gemm(true, false, vocab, c, n, 1f, logits.data(), 0, vocab, d(x), 0, c, 1f, g(wte), 0, c);
-        }, wte);
+            if (!wte.frozen()) k.gemm(true, false, vocab, c, n, 1f, logits.data(), 0, vocab, d(x), 0, c, 1f, g(wte), 0, c);
+        }, trained(wte));
         return loss;
     }
 
@@ -219,7 +222,9 @@ public final class Ops {
         }
         Var x = tape.activation(n, c);
         k.embeddingForward(d(wte), ids.data(), d(x), n, c);
-        tape.onBackward(x, () -> k.embeddingBackward(g(x), ids.data(), g(wte), n, c), wte);
+        tape.onBackward(x, () -> {
+            if (!wte.frozen()) k.embeddingBackward(g(x), ids.data(), g(wte), n, c);
+        }, trained(wte));
         return x;
     }
 
@@ -237,12 +242,23 @@ public final class Ops {
         for (int b = 0; b < batch; b++) k.add(d(x).asSlice(b * rowBytes, rowBytes), pos, d(y).asSlice(b * rowBytes, rowBytes), (long) time * c);
         tape.onBackward(y, () -> {
             k.axpy(1f, g(y), g(x), (long) n * c);
-            k.sumRows(g(y), g(wpe).asSlice((long) positionOffset * c * 4, rowBytes), batch, time * c);
-        }, wpe);
+            if (!wpe.frozen()) k.sumRows(g(y), g(wpe).asSlice((long) positionOffset * c * 4, rowBytes), batch, time * c);
+        }, trained(wpe));
         return y;
     }
 
-    private static void requireCols(Var x, int cols, String param) {
+    /** The parameters among {@code params} that get a gradient (not {@link Parameter#frozen() frozen}). */
+    static Parameter[] trained(Parameter... params) {
+        int n = 0;
+        for (Parameter p : params) if (!p.frozen()) n++;
+        if (n == params.length) return params;
+        Parameter[] out = new Parameter[n];
+        n = 0;
+        for (Parameter p : params) if (!p.frozen()) out[n++] = p;
+        return out;
+    }
+
+    static void requireCols(Var x, int cols, String param) {
         if (x.value().rank() != 2 || x.value().dim(1) != cols) {
             throw new IllegalArgumentException("input " + x.value() + " does not match " + param + " (expects " + cols + " columns)");
         }

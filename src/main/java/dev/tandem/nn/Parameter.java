@@ -1,6 +1,7 @@
 package dev.tandem.nn;
 
 import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.QuantizedMatrix;
 import dev.tandem.tensor.Tensor;
 
 /**
@@ -14,6 +15,8 @@ public final class Parameter extends Var implements AutoCloseable {
     private final String name;
     private int[] shape;
     private Sharding sharding;
+    private QuantizedMatrix quantized;
+    private boolean frozen;
 
     Parameter(String name, Tensor value) {
         super(value, MemoryCategory.GRADIENTS);
@@ -34,9 +37,52 @@ public final class Parameter extends Var implements AutoCloseable {
         return name;
     }
 
-    /** Whether AdamW applies weight decay: matrices yes, biases and LayerNorm gains no. */
+    /** Whether AdamW applies weight decay: matrices yes; biases, LayerNorm gains, embeddings and ParScale prefixes no. */
     public boolean decays() {
-        return shape.length >= 2 && !name.endsWith("wte.weight") && !name.endsWith("wpe.weight");
+        return shape.length >= 2 && !name.endsWith("wte.weight") && !name.endsWith("wpe.weight") && !name.contains(".prefix_");
+    }
+
+    /**
+     * The packed low-bit weight when this matrix is quantized (PEQA), else null; then
+     * {@link #value()} holds the per-output-channel scales [out], which are what trains.
+     */
+    public QuantizedMatrix quantized() {
+        return quantized;
+    }
+
+    /**
+     * Replaces the float32 matrix [in, out] by {@code bits}-bit codes per output channel and keeps
+     * the channels' scales [out] as this parameter's value (PEQA); the float32 values are freed.
+     */
+    public void quantize(int bits) {
+        if (quantized != null || sharding != null || shape.length != 2 || gradOrNull() != null) {
+            throw new IllegalStateException(name + " " + java.util.Arrays.toString(shape) + " cannot be quantized"
+                    + (quantized != null ? ": already quantized" : sharding != null ? ": it is split" : ""));
+        }
+        Tensor scales = Tensor.zeros(MemoryCategory.PARAMETERS, shape[1]);
+        useQuantized(QuantizedMatrix.quantize(value(), bits, scales), scales);
+    }
+
+    /** Takes over {@code codes} and {@code scales} [out] as this matrix (a quantized model read from a file). */
+    public void useQuantized(QuantizedMatrix codes, Tensor scales) {
+        if (codes.in() != shape[0] || codes.out() != shape[1] || scales.numel() != shape[1]) {
+            throw new IllegalArgumentException(name + java.util.Arrays.toString(shape) + ": quantized [" + codes.in() + ", " + codes.out() + "]");
+        }
+        Tensor old = value();
+        rebind(scales);
+        old.close();
+        this.quantized = codes;
+        this.shape = scales.shape();
+    }
+
+    /** Whether this parameter is left as it is by training (no gradient, no optimizer state). */
+    public boolean frozen() {
+        return frozen;
+    }
+
+    /** Leaves this parameter out of training: ops compute no gradient for it and no optimizer sees it. */
+    public void freeze() {
+        this.frozen = true;
     }
 
     /** How this parameter is split for tensor parallelism, or null when every rank holds it whole. */
@@ -114,6 +160,7 @@ public final class Parameter extends Var implements AutoCloseable {
     public void close() {
         freeGrad();
         if (value() != null) value().close();
+        if (quantized != null) quantized.close();
     }
 
     @Override

@@ -53,7 +53,9 @@ public final class DataParallel implements Hooks, AutoCloseable {
         this.group = group;
         this.stage = stage;
         this.kernels = kernels;
-        Map<String, List<Parameter>> modules = model.moduleParameters();
+        // Frozen parameters (PEQA) stay where they are, whole on every rank: no gradient, nothing to reduce or update.
+        Map<String, List<Parameter>> modules = new LinkedHashMap<>();
+        model.moduleParameters().forEach((m, ps) -> modules.put(m, ps.stream().filter(p -> !p.frozen()).toList()));
         this.order = List.copyOf(modules.keySet());
         for (String m : held) {
             if (!modules.containsKey(m)) throw new IllegalArgumentException("the model has no module '" + m + "'; modules: " + order);

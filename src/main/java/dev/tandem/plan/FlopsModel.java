@@ -10,18 +10,20 @@ package dev.tandem.plan;
 public final class FlopsModel {
     private FlopsModel() {}
 
+    /** With ParScale, P streams each attending over seq + prefix keys. */
     public static double layerForwardPerSequence(ModelSpec m) {
         double s = m.seq(), h = m.hidden(), f = m.ffnHidden();
-        return 2 * s * (4 * h * h + 2 * h * f) + 4 * s * s * h;
+        return m.streams() * (2 * s * (4 * h * h + 2 * h * f) + 4 * s * (s + m.prefix()) * h);
     }
 
     public static double attentionCorePerSequence(ModelSpec m) {
         double s = m.seq();
-        return 4 * s * s * m.hidden();
+        return m.streams() * 4 * s * (s + m.prefix()) * m.hidden();
     }
 
+    /** The output layer, and ParScale's aggregation MLP before it. */
     public static double outputForwardPerSequence(ModelSpec m) {
-        return 2.0 * m.seq() * m.hidden() * m.vocab();
+        return 2.0 * m.seq() * m.hidden() * m.vocab() + 2.0 * m.seq() * m.aggregationParams();
     }
 
     /** Model FLOPs for a global batch: forward + backward, no recomputation. */

@@ -27,8 +27,9 @@ public final class LayerModel {
 
     public LayerCost layer(int tp, boolean sp, int microBatch) {
         double s = model.seq(), h = model.hidden(), f = model.ffnHidden(), t = tp;
-        double tokens = (double) microBatch * s;
-        double heads = (double) model.heads() / t * microBatch; // attention matrices per device
+        // ParScale's P streams are P× the sequences; their attention also reads the prefix keys.
+        double tokens = (double) microBatch * s * model.streams(), keys = s + model.prefix();
+        double heads = (double) model.heads() / t * microBatch * model.streams(); // attention matrices per device
         double d = model.headDim();
 
         // Forward GEMMs (M = tokens): QKV, attention output projection, MLP up, MLP down.
@@ -41,12 +42,12 @@ public final class LayerModel {
             fwdFlops += 2 * g[0] * g[1] * g[2];
         }
         // Attention core: scores = Q·Kᵀ (s×s×d), context = P·V (s×d×s), per head; backward: 4 GEMMs.
-        double scores = timer.gemm(s, s, d, heads), context = timer.gemm(s, d, s, heads);
-        double softmaxBytes = 4 * heads * s * s, dropoutBytes = 5 * heads * s * s;
+        double scores = timer.gemm(s, keys, d, heads), context = timer.gemm(s, d, keys, heads);
+        double softmaxBytes = 4 * heads * s * keys, dropoutBytes = 5 * heads * s * keys;
         double core = scores + context + timer.memoryBound(softmaxBytes) + timer.memoryBound(dropoutBytes);
-        double coreBwd = timer.gemm(s, s, d, heads) + 3 * timer.gemm(s, d, s, heads)
+        double coreBwd = timer.gemm(s, keys, d, heads) + 3 * timer.gemm(s, d, keys, heads)
                 + timer.memoryBound(BACKWARD_BYTES * softmaxBytes) + timer.memoryBound(BACKWARD_BYTES * dropoutBytes);
-        double coreFlops = 4 * heads * s * s * d;
+        double coreFlops = 4 * heads * s * keys * d;
 
         // Element-wise kernels outside the core: 2 LayerNorms, 2 bias+dropout+residual, bias+GeLU.
         double replicated = (sp ? 1 / t : 1) * tokens * h;

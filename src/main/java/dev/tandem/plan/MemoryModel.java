@@ -62,12 +62,14 @@ public final class MemoryModel {
         double layersPerStage = c.layersPerDevice(m.layers());
         double inFlight = pp == 1 ? 1 : c.schedule() instanceof Schedule.GPipe ? micro : Math.min(micro, pp - stage);
         if (v > 1 && pp > 1) inFlight *= 1 + (pp - 1.0) / (pp * v);
-        double perLayer = ActivationMemory.perLayer(m, mb, tp, c.sequenceParallel(), rc);
+        // ParScale: the P streams are P× the sequences through every layer (the prefix keys are parameters).
+        int rows = mb * m.streams();
+        double perLayer = ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), rc);
         double activations = layersPerStage * inFlight * perLayer;
         // The layer being back-propagated: everything it recomputed is alive at once.
         activations += switch (rc) {
-            case FULL -> ActivationMemory.perLayer(m, mb, tp, c.sequenceParallel(), Recompute.NONE);
-            case SELECTIVE -> ActivationMemory.attentionCore(m, mb, tp);
+            case FULL -> ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), Recompute.NONE);
+            case SELECTIVE -> ActivationMemory.attentionCore(m, rows, tp);
             case NONE -> 0;
         };
         double sbh = (double) m.seq() * mb * m.hidden();

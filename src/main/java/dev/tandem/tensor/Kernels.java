@@ -45,6 +45,9 @@ public interface Kernels {
     /** Causal self-attention, forward and backward. */
     AttentionKernels attention();
 
+    /** The GEMMs of linear layers with packed low-bit weights (PEQA). */
+    QuantKernels quant();
+
     /** The element-wise updates of the optimizers. */
     OptimizerKernels optimizer();
 

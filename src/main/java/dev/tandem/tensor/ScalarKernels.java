@@ -33,6 +33,11 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public QuantKernels quant() {
+        return ScalarQuantKernels.INSTANCE;
+    }
+
+    @Override
     public OptimizerKernels optimizer() {
         return ScalarOptimizerKernels.INSTANCE;
     }

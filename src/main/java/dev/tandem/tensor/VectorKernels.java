@@ -30,6 +30,7 @@ public final class VectorKernels implements Kernels {
     private final WorkerPool pool;
     private final AttentionKernels attention;
     private final OptimizerKernels optimizer;
+    private final QuantKernels quant = new PanelQuantKernels(this);
 
     VectorKernels(WorkerPool pool) {
         this.pool = pool;
@@ -45,6 +46,11 @@ public final class VectorKernels implements Kernels {
     @Override
     public AttentionKernels attention() {
         return attention;
+    }
+
+    @Override
+    public QuantKernels quant() {
+        return quant;
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.tandem.TandemException;
 import dev.tandem.ckpt.Checkpoint;
 import dev.tandem.ckpt.Checkpointer;
 import dev.tandem.ckpt.Checkpoints;
+import dev.tandem.ckpt.HfImport;
 import dev.tandem.ckpt.Pieces;
 import dev.tandem.ckpt.Restore;
 import dev.tandem.comm.PeerFailureException;
@@ -21,6 +22,7 @@ import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import dev.tandem.train.config.TrainConfig;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,8 +134,18 @@ final class Checkpointing implements AutoCloseable {
         return c;
     }
 
-    /** The initial model: the checkpoint's parameters when resuming, else a fresh initialization from the seed. */
-    static GPT initialModel(GPTConfig config, long seed, Checkpoint resume) {
+    /**
+     * The initial model: the checkpoint's parameters when resuming, else the weights of
+     * {@code model.init_from} when it names a directory, else a fresh initialization from the seed.
+     */
+    static GPT initialModel(GPTConfig config, long seed, Checkpoint resume, String initFrom) {
+        if (resume == null && !initFrom.isEmpty()) {
+            try {
+                return HfImport.weights(Path.of(initFrom), config);
+            } catch (IOException e) {
+                throw new TandemException("model.init_from: cannot read " + initFrom + ": " + e.getMessage(), e);
+            }
+        }
         if (resume == null) return GPT.initialized(config, seed);
         if (!resume.modelConfig().equals(config)) {
             throw new TandemException("checkpoint " + resume.dir() + " holds a model " + resume.modelConfig()
@@ -192,6 +204,10 @@ final class Checkpointing implements AutoCloseable {
         m.put("vocab_size", model.vocabSize());
         m.put("block_size", model.blockSize());
         if (model.stableEmbedding()) m.put("stable_embedding", true);
+        if (model.parscale() > 1) {
+            m.put("parscale", model.parscale());
+            m.put("parscale_prefix", model.parscalePrefix());
+        }
         n.set("plan", cfg.parallel().toJson());
         n.put("batch_size", cfg.data().batchSize());
         ObjectNode opt = n.putObject("optimizer");

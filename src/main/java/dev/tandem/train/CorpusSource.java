@@ -1,6 +1,7 @@
 package dev.tandem.train;
 
 import dev.tandem.TandemException;
+import dev.tandem.ckpt.HfImport;
 import dev.tandem.data.BpeTrainer;
 import dev.tandem.data.Corpus;
 import dev.tandem.data.DataSource;
@@ -47,13 +48,17 @@ public final class CorpusSource implements DataSource {
     @Override
     public TokenDataset open(Context ctx) {
         Path file = InputPaths.resolve(corpus, "data.corpus", home);
-        Tokenizer tok = loadOrTrainTokenizer(file, tokenizerFile(), ctx);
+        Path tokFile = InputPaths.resolveOutput(tokenizer, home);
+        // A model directory (model.init_from) without tokenizer.json: its vocab.json and merges.txt.
+        Tokenizer tok = Files.isDirectory(tokFile) ? HfImport.tokenizer(tokFile) : loadOrTrainTokenizer(file, tokFile, ctx);
         return TokenDataset.open(file, tok, ctx.cacheDir(), ctx.validationFraction(), ctx.log());
     }
 
+    /** The tokenizer.json to keep with the model; null when the tokenizer is a model directory's vocab.json + merges.txt. */
     @Override
     public Path tokenizerFile() {
-        return InputPaths.resolveOutput(tokenizer, home);
+        Path file = InputPaths.resolveOutput(tokenizer, home);
+        return Files.isDirectory(file) ? null : file;
     }
 
     @Override

@@ -17,14 +17,17 @@ import java.util.function.IntConsumer;
 /**
  * Autoregressive decoding with a key/value cache: each new token runs the model on one
  * position and attends to the cached keys and values of all earlier ones, so it costs O(T)
- * rather than re-running the whole O(T²) prefix.
+ * rather than re-running the whole O(T²) prefix. A ParScale model's P streams each have their own
+ * cache, which starts with the stream's prefix keys and values; a token runs as P rows, one per
+ * stream, combined by the model's aggregation before the output head.
  */
 public final class Generator {
     private final GPT model;
     private final Kernels kernels;
     private final GPTConfig cfg;
-    private final float[][] keys;   // per layer: [block_size, C]
-    private final float[][] values; // per layer: [block_size, C]
+    private final int streams, prefix;
+    private final float[][][] keys;   // per layer, per stream: [prefix + block_size, C]
+    private final float[][][] values; // per layer, per stream: [prefix + block_size, C]
     private int position;
 
     /** Decodes with {@code model}, computing with {@code kernels}. */
@@ -32,8 +35,19 @@ public final class Generator {
         this.model = model;
         this.kernels = kernels;
         this.cfg = model.config();
-        this.keys = new float[cfg.nLayer()][cfg.blockSize() * cfg.nEmbd()];
-        this.values = new float[cfg.nLayer()][cfg.blockSize() * cfg.nEmbd()];
+        this.streams = cfg.parscale();
+        this.prefix = cfg.parscalePrefix();
+        int c = cfg.nEmbd(), rows = prefix + cfg.blockSize();
+        this.keys = new float[cfg.nLayer()][streams][rows * c];
+        this.values = new float[cfg.nLayer()][streams][rows * c];
+        for (int l = 0; l < cfg.nLayer() && streams > 1; l++) {
+            float[] k = model.param("h." + l + ".attn.prefix_k").value().toFloatArray();
+            float[] v = model.param("h." + l + ".attn.prefix_v").value().toFloatArray();
+            for (int p = 0; p < streams; p++) {
+                System.arraycopy(k, p * prefix * c, keys[l][p], 0, prefix * c);
+                System.arraycopy(v, p * prefix * c, values[l][p], 0, prefix * c);
+            }
+        }
     }
 
     /** Tokens fed so far (the next token's position). */
@@ -66,35 +80,38 @@ public final class Generator {
     /** Runs one token at the current position and returns the logits for the next one. */
     public float[] feed(int token) {
         if (position >= cfg.blockSize()) throw new IllegalStateException("context of " + cfg.blockSize() + " tokens is full");
-        int c = cfg.nEmbd();
+        int c = cfg.nEmbd(), at = prefix + position;
         try (Tape tape = Tape.inference(); Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, 1, 1)) {
             ids.setInt(0, token);
             Ops ops = new Ops(tape, kernels);
-            Var x = ops.embed(ids, model.param("wte.weight"), model.param("wpe.weight"), position);
+            Var x = model.embed(ops, ids, position); // one row per stream
             for (int l = 0; l < cfg.nLayer(); l++) {
                 String h = "h." + l + ".";
                 Var a = ops.layerNorm(x, model.param(h + "ln_1.weight"), model.param(h + "ln_1.bias"), GPT.LN_EPS);
                 float[] qkv = ops.linear(a, model.param(h + "attn.c_attn.weight"), model.param(h + "attn.c_attn.bias"))
                         .value().toFloatArray();
-                System.arraycopy(qkv, c, keys[l], position * c, c);
-                System.arraycopy(qkv, 2 * c, values[l], position * c, c);
-                Var att = tape.activation(1, c);
-                att.value().copyFrom(attend(qkv, keys[l], values[l]));
-                x = ops.add(x, ops.linear(att, model.param(h + "attn.c_proj.weight"), model.param(h + "attn.c_proj.bias")));
+                float[] att = new float[streams * c];
+                for (int p = 0; p < streams; p++) {
+                    System.arraycopy(qkv, p * 3 * c + c, keys[l][p], at * c, c);
+                    System.arraycopy(qkv, p * 3 * c + 2 * c, values[l][p], at * c, c);
+                    System.arraycopy(attend(qkv, p * 3 * c, keys[l][p], values[l][p], at + 1), 0, att, p * c, c);
+                }
+                Var attended = tape.activation(streams, c);
+                attended.value().copyFrom(att);
+                x = ops.add(x, ops.linear(attended, model.param(h + "attn.c_proj.weight"), model.param(h + "attn.c_proj.bias")));
                 Var m = ops.layerNorm(x, model.param(h + "ln_2.weight"), model.param(h + "ln_2.bias"), GPT.LN_EPS);
                 Var f = ops.gelu(ops.linear(m, model.param(h + "mlp.c_fc.weight"), model.param(h + "mlp.c_fc.bias")));
                 x = ops.add(x, ops.linear(f, model.param(h + "mlp.c_proj.weight"), model.param(h + "mlp.c_proj.bias")));
             }
-            Var xf = ops.layerNorm(x, model.param("ln_f.weight"), model.param("ln_f.bias"), GPT.LN_EPS);
-            float[] logits = ops.tiedLogits(xf, model.param("wte.weight")).toFloatArray();
+            float[] logits = ops.tiedLogits(model.finalNorm(ops, x), model.param("wte.weight")).toFloatArray();
             position++;
             return logits;
         }
     }
 
-    /** One query (the first C entries of qkv) against the cached keys/values 0..position. */
-    private float[] attend(float[] qkv, float[] k, float[] v) {
-        int c = cfg.nEmbd(), d = cfg.headDim(), n = position + 1;
+    /** One query (C entries of qkv from {@code q}) against the first {@code n} cached keys/values. */
+    private float[] attend(float[] qkv, int q, float[] k, float[] v, int n) {
+        int c = cfg.nEmbd(), d = cfg.headDim();
         float scale = (float) (1 / Math.sqrt(d));
         float[] out = new float[c];
         float[] p = new float[n];
@@ -103,7 +120,7 @@ public final class Generator {
             float max = Float.NEGATIVE_INFINITY;
             for (int j = 0; j < n; j++) {
                 float s = 0;
-                for (int i = 0; i < d; i++) s += qkv[off + i] * k[j * c + off + i];
+                for (int i = 0; i < d; i++) s += qkv[q + off + i] * k[j * c + off + i];
                 p[j] = s * scale;
                 max = Math.max(max, p[j]);
             }

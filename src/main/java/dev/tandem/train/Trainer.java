@@ -17,6 +17,7 @@ import dev.tandem.data.TokenizerJson;
 import dev.tandem.io.AtomicFiles;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
+import dev.tandem.nn.Peqa;
 import dev.tandem.optim.LrSchedule;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
@@ -143,7 +144,8 @@ public final class Trainer {
         try (Checkpoint resume = Checkpointing.openResume(cfg, out);
              TokenDataset data = source.open(new DataSource.Context(cfg.data().valFraction(), Path.of(cfg.run().runsDir(), "cache"),
                      world.size(), out::println));
-             GPT model = Checkpointing.initialModel(cfg.gptConfig(checkedVocab(data, plan)), cfg.run().seed(), resume);
+             GPT model = quantized(Checkpointing.initialModel(cfg.gptConfig(modelVocab(data, plan)), cfg.run().seed(), resume,
+                     cfg.model().initFrom()));
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
              Optimizer optimizer = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), pm.optimizerSlices(), kernels);
              Listeners listeners = world.rank() == 0 ? listeners(runDir, resume == null ? -1 : resume.step()) : Listeners.NONE) {
@@ -158,6 +160,12 @@ public final class Trainer {
             GPTConfig mc = model.config();
             out.printf("model: GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d: %,d parameters (%,d non-embedding)%n",
                     mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.vocabSize(), mc.blockSize(), mc.totalParameters(), mc.nonEmbeddingParameters());
+            if (cfg.model().peqa() > 0) {
+                long trainable = model.parameters().stream().filter(p -> !p.frozen()).mapToLong(dev.tandem.nn.Parameter::numel).sum();
+                long packed = model.parameters().stream().filter(p -> p.quantized() != null).mapToLong(p -> p.quantized().byteSize()).sum();
+                out.printf("peqa: linear layers quantized to %d bits per output channel (%,d bytes packed); training only their %,d "
+                        + "scales, everything else frozen%n", cfg.model().peqa(), packed, trainable);
+            }
             out.printf("data: %s, %,d train / %,d validation tokens, %s; %d steps × %,d tokens%n",
                     source.describe(), data.train().size(), data.validation().size(), data.tokenizer() == null
                             ? "token ids without a tokenizer (no bits per byte)"
@@ -209,6 +217,30 @@ public final class Trainer {
         }
     }
 
+    /** With {@code model.peqa}, the model with its linear layers quantized and all but their scales frozen ({@link Peqa}). */
+    private GPT quantized(GPT model) {
+        if (cfg.model().peqa() > 0) Peqa.apply(model, cfg.model().peqa());
+        return model;
+    }
+
+    /**
+     * The model's vocabulary, after checking the plan against it (tensor parallelism splits the
+     * vocabulary): the data's, or for a model started from a directory its config.json's (which
+     * may be padded beyond the tokenizer's).
+     */
+    private int modelVocab(TokenDataset data, Plan plan) throws IOException {
+        int vocab = data.vocabSize();
+        if (!cfg.model().initFrom().isEmpty()) {
+            vocab = dev.tandem.ckpt.HfImport.config(Path.of(cfg.model().initFrom())).vocabSize();
+            if (data.vocabSize() > vocab) {
+                throw new TandemException("the tokenizer has " + data.vocabSize() + " tokens but the model in " + cfg.model().initFrom()
+                        + " has vocab_size " + vocab + ": train with the model's own tokenizer");
+            }
+        }
+        if (vocab != cfg.data().vocabSize()) plan.validate(cfg.modelSpec(vocab), world.size(), cfg.data().batchSize());
+        return vocab;
+    }
+
     /**
      * Writes the trained model as a whole directory or not at all. When that fails (a full disk) the
      * newest checkpoint is the run's result, and the error says where it is and how to export it.
@@ -225,12 +257,6 @@ public final class Trainer {
                         + " writes the model once there is room", e);
             }
         }
-    }
-
-    /** The vocabulary of the data, after checking the plan against it (tensor parallelism splits the vocabulary). */
-    private int checkedVocab(TokenDataset data, Plan plan) {
-        if (data.vocabSize() != cfg.data().vocabSize()) plan.validate(cfg.modelSpec(data.vocabSize()), world.size(), cfg.data().batchSize());
-        return data.vocabSize();
     }
 
     /**

@@ -45,6 +45,9 @@ class UserErrorsTest {
             "plan --model gpt3-125m --cluster 8xA100-80GB --compare mb=2 | 2 | key 'mb' is now micro_batches",
             "plan --model gpt3-125m --cluster 2xCPU | 2 | --calibrate",
             "bench optim --optimizers adam | 2 | unknown optimizer 'adam'",
+            "finetune --from {tmp}/none | 2 | model directory {tmp}/none does not exist",
+            "finetune --from {tmp} | 2 | no config.json in {tmp}",
+            "finetune --from {tmp} --peqa 5 | 2 | no config.json in {tmp}",
             "no-such-command | 2 | Unmatched argument",
     })
     void aMistakeIsNamedWithoutAStackTrace(String command, int exit, String message) {
@@ -55,7 +58,7 @@ class UserErrorsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"train", "generate", "export", "tokenizer", "tokenizer train", "plan", "bench", "bench comm", "bench optim",
+    @ValueSource(strings = {"train", "finetune", "generate", "export", "tokenizer", "tokenizer train", "plan", "bench", "bench comm", "bench optim",
             "bench ckpt"})
     void everyCommandAnswersHelp(String command) {
         String[] args = (command + " --help").split(" ");

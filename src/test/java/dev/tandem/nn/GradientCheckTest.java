@@ -92,6 +92,47 @@ class GradientCheckTest {
         check(List.of(x, w, b), ops -> ops.linear(x, w, b), 12);
     }
 
+    /** PEQA: the input and the per-channel scales of a 3- and a 4-bit quantized weight; frozen bias gets no gradient. */
+    @Test
+    void quantizedLinear() {
+        for (int bits : new int[] {3, 4}) {
+            SplittableRandom rng = new SplittableRandom(bits);
+            Parameter x = leaf("x", rng, 5, 7), w = leaf("w", rng, 7, 6), b = leaf("b", rng, 6);
+            w.quantize(bits);
+            check(List.of(x, w, b), ops -> ops.linear(x, w, b), 12);
+        }
+    }
+
+    /** ParScale: P = 2 streams of one sequence each, prefix of 2 keys/values in front of 3 tokens, through causal attention. */
+    @Test
+    void parScalePrefixAttention() {
+        SplittableRandom rng = new SplittableRandom(7);
+        Parameter qkv = leaf("qkv", rng, 2 * 3, 3 * 4), pk = leaf("prefix_k", rng, 2, 2, 4), pv = leaf("prefix_v", rng, 2, 2, 4);
+        check(List.of(qkv, pk, pv), ops -> ParScale.dropPrefix(ops,
+                ops.attention(ParScale.prependPrefix(ops, qkv, pk, pv, 2, 2, 3), 2, 5, 2), 2, 2, 3), 16);
+    }
+
+    /** ParScale's aggregation of P = 3 streams: side by side, Linear, SiLU, Linear, smoothed softmax, weighted sum. */
+    @Test
+    void parScaleAggregation() {
+        SplittableRandom rng = new SplittableRandom(8);
+        int p = 3, n = 4, c = 5;
+        Parameter h = leaf("h", rng, p * n, c), w0 = leaf("aggregate.0.weight", rng, p * c, c), b0 = leaf("aggregate.0.bias", rng, c),
+                w2 = leaf("aggregate.2.weight", rng, c, p), b2 = leaf("aggregate.2.bias", rng, p);
+        check(List.of(h, w0, b0, w2, b2), ops -> {
+            Var a = ParScale.silu(ops, ops.linear(ParScale.sideBySide(ops, h, p), w0, b0));
+            Var w = ParScale.smoothedSoftmax(ops, ops.linear(a, w2, b2), ParScale.SMOOTHING);
+            return ParScale.weightedSum(ops, h, w, p);
+        }, 12);
+    }
+
+    @Test
+    void parScaleReplicate() {
+        SplittableRandom rng = new SplittableRandom(9);
+        Parameter x = leaf("x", rng, 3, 4);
+        check(List.of(x), ops -> ParScale.replicate(ops, x, 3), 6);
+    }
+
     @Test
     void layerNorm() {
         SplittableRandom rng = new SplittableRandom(2);

@@ -3,6 +3,7 @@ package dev.tandem.plan;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -26,5 +27,20 @@ class FlopsModelTest {
         assertThat((double) m.params()).isCloseTo(p, within(1.0));
         // The paper rounds its parameter counts; the shapes must give the same size to 3%.
         assertThat(m.params() / 1e9).isCloseTo(paramsBillions, within(0.03 * paramsBillions));
+    }
+
+    /** ParScale: P streams cost P× the layers' FLOPs (attention over the prefix too) but the output layer once; the parameters grow by the prefixes and the aggregation. */
+    @Test
+    void parScaleCountsPTimesTheLayersAndItsExtraParameters() {
+        ModelSpec one = ModelSpec.gpt("small", 4, 192, 4, 2048, 128);
+        ModelSpec four = one.withParScale(4, 48);
+        double s = 128, h = 192, l = 4, f = 4 * h, V = 2048;
+        double layer = 4 * (2 * s * (4 * h * h + 2 * h * f) + 4 * s * (s + 48) * h);
+        double output = 2 * s * h * V + 2 * s * (4 * h * h + h + h * 4 + 4);
+        assertThat(FlopsModel.model(four, 8)).isCloseTo(8 * 3 * (l * layer + output), within(1.0));
+        assertThat(FlopsModel.model(four, 8) / FlopsModel.model(one, 8)).isBetween(3.0, 4.0);
+        long extra = (long) (l * 2 * 4 * 48 * h + 4 * h * h + h + h * 4 + 4);
+        assertThat(four.params() - one.params()).isEqualTo(extra);
+        assertThat(one.withParScale(1, 48)).isEqualTo(one);
     }
 }

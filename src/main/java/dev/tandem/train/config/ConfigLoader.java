@@ -59,11 +59,13 @@ final class ConfigLoader {
         ObjectNode tree = tree(TrainConfig.defaults());
         ((ObjectNode) tree.get("parallel")).put(PLAN_LABEL, "");
         Set<String> parallelKeysSet = new LinkedHashSet<>();
+        Set<String> given = new LinkedHashSet<>(); // section.key of everything the file or the overrides set
         if (file != null) {
             ObjectNode f = readFile(file);
             checkKeys(f, tree, "in " + file);
             f.properties().forEach(e -> {
                 ((ObjectNode) tree.get(e.getKey())).setAll((ObjectNode) e.getValue());
+                e.getValue().fieldNames().forEachRemaining(k -> given.add(e.getKey() + "." + k));
                 if (e.getKey().equals("parallel")) e.getValue().fieldNames().forEachRemaining(parallelKeysSet::add);
             });
         }
@@ -71,7 +73,9 @@ final class ConfigLoader {
             String[] sk = dotted(key, tree);
             ((ObjectNode) tree.get(sk[0])).put(sk[1], value);
             if (sk[0].equals("parallel")) parallelKeysSet.add(sk[1]);
+            given.add(sk[0] + "." + sk[1]);
         });
+        InitFrom.fill(tree, given);
         OptimSection optim = bind(tree, "optim", OptimSection.class);
         return new TrainConfig(bind(tree, "model", ModelSection.class), bind(tree, "data", DataSection.class), optim,
                 plan((ObjectNode) tree.get("parallel"), parallelKeysSet, optim),

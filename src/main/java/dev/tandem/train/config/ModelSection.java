@@ -3,11 +3,24 @@ package dev.tandem.train.config;
 import dev.tandem.TandemException;
 
 /**
- * {@code [model]}: the GPT's shape (its vocabulary comes from the tokenizer).
+ * {@code [model]}: the GPT's shape (its vocabulary comes from the tokenizer), where its weights
+ * start, and what of it is trained.
  *
  * @param stableEmbedding the stable embedding of 8-bit training (a LayerNorm on the token embedding)
+ * @param initFrom        a Hugging Face GPT-2 model directory to start from ("" = a fresh model); its
+ *                        config.json gives the shape and its tokenizer the tokens (docs/FINETUNE.md)
+ * @param peqa            0, or 3 / 4: quantize every linear layer to that many bits and train only the
+ *                        per-channel scales (PEQA)
+ * @param parscale        parallel streams P (ParScale; 1 = off): P× the compute, the same weights
+ * @param parscalePrefix  prefix keys/values per stream and layer when parscale > 1
  */
-public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding) {
+public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding, String initFrom, int peqa,
+                           int parscale, int parscalePrefix) {
+    /** A fresh model of this shape, every weight trained, one stream. */
+    public ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding) {
+        this(nLayer, nHead, nEmbd, blockSize, stableEmbedding, "", 0, 1, dev.tandem.nn.ParScale.DEFAULT_PREFIX);
+    }
+
     public ModelSection {
         Sections.positive("model.n_layer", nLayer);
         Sections.positive("model.n_head", nHead);
@@ -17,5 +30,11 @@ public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, bool
             throw new TandemException("model.n_embd (" + nEmbd + ") is not divisible by model.n_head (" + nHead
                     + "): choose n_head so that each head gets n_embd / n_head features");
         }
+        if (initFrom == null) initFrom = "";
+        if (peqa != 0 && peqa != 3 && peqa != 4) {
+            throw new TandemException("model.peqa must be 0 (off), 3 or 4 (bits of the quantized weights), got " + peqa);
+        }
+        Sections.positive("model.parscale", parscale);
+        Sections.positive("model.parscale_prefix", parscalePrefix);
     }
 }

@@ -38,6 +38,18 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
             throw new TandemException("[parallel]: " + e.getMessage());
         }
         ParallelModel.requireSupported(parallel);
+        if (model.peqa() > 0 && (parallel.tp() > 1 || parallel.pp() > 1)) {
+            throw new TandemException("model.peqa trains packed low-bit weights, which tensor and pipeline parallelism do not split yet: "
+                    + "use parallel.tp = 1 and parallel.pp = 1 (data parallelism and ZeRO work)");
+        }
+        if (model.parscale() > 1 && (parallel.tp() > 1 || parallel.pp() > 1)) {
+            throw new TandemException("model.parscale runs its streams as one batch on each rank; tensor and pipeline parallelism do not "
+                    + "split the prefixes and the aggregation yet: use parallel.tp = 1 and parallel.pp = 1 (data parallelism and ZeRO work)");
+        }
+        if (model.peqa() > 0 && checkpoint.enabled()) {
+            throw new TandemException("model.peqa runs do not write resumable checkpoints yet (the packed weights are not in them): "
+                    + "unset checkpoint.every and checkpoint.steps; the final model is written in the PEQA layout");
+        }
         if (run.maxRestarts() > 0 && !checkpoint.enabled()) {
             throw new TandemException("run.max_restarts = " + run.maxRestarts() + " restarts from the newest checkpoint, but this run "
                     + "saves none: set checkpoint.every (or checkpoint.steps)");
@@ -66,7 +78,8 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
 
     /** The model for a tokenizer of {@code vocab} tokens. */
     public GPTConfig gptConfig(int vocab) {
-        return new GPTConfig(model.nLayer(), model.nHead(), model.nEmbd(), vocab, model.blockSize(), model.stableEmbedding());
+        return new GPTConfig(model.nLayer(), model.nHead(), model.nEmbd(), vocab, model.blockSize(), model.stableEmbedding())
+                .withParScale(model.parscale(), model.parscalePrefix());
     }
 
     /** The model as the planner describes it. */
@@ -76,7 +89,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
 
     // Static: the compact constructor validates before the fields are assigned.
     private static ModelSpec spec(ModelSection m, int vocab) {
-        return ModelSpec.gpt("this run", m.nLayer(), m.nEmbd(), m.nHead(), vocab, m.blockSize());
+        return ModelSpec.gpt("this run", m.nLayer(), m.nEmbd(), m.nHead(), vocab, m.blockSize()).withParScale(m.parscale(), m.parscalePrefix());
     }
 
     /** The optimizer hyperparameters (see {@link OptimSection#settings}). */

@@ -1,0 +1,207 @@
+package dev.tandem.ckpt;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.TandemException;
+import dev.tandem.data.Tokenizer;
+import dev.tandem.data.TokenizerJson;
+import dev.tandem.nn.GPT;
+import dev.tandem.nn.GPTConfig;
+import dev.tandem.nn.Parameter;
+import dev.tandem.tensor.Precision;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads a Hugging Face GPT-2-style model directory, of any GPT-2 size, to start training from it:
+ * {@code config.json} (GPT2Config), the weights in {@code model.safetensors} or sharded as
+ * {@code model.safetensors.index.json} with its files, and the tokenizer as {@code tokenizer.json}
+ * or GPT-2's {@code vocab.json} + {@code merges.txt}. Tensors may be F32, F16 or BF16 (converted to
+ * float32), named with or without the {@code transformer.} prefix; the causal-mask buffers
+ * ({@code attn.bias}, {@code attn.masked_bias}) and a tied {@code lm_head.weight} are skipped.
+ * Every check names the tensor and the file, so a directory that does not fit says why.
+ */
+public final class HfImport {
+    public static final String INDEX = "model.safetensors.index.json";
+    public static final String VOCAB = "vocab.json";
+    public static final String MERGES = "merges.txt";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private HfImport() {}
+
+    /** A model read from a directory, with its tokenizer. */
+    public record Imported(GPT model, Tokenizer tokenizer) implements AutoCloseable {
+        @Override
+        public void close() {
+            model.close();
+        }
+    }
+
+    /** Reads the model and its tokenizer from {@code dir}, checking that they belong together. */
+    public static Imported load(Path dir) throws IOException {
+        requireDirectory(dir);
+        Tokenizer tok = tokenizer(dir);
+        GPTConfig config = config(dir);
+        if (tok.vocabSize() > config.vocabSize()) {
+            throw new TandemException(dir + ": the tokenizer (" + tokenizerFileName(dir) + ") has " + tok.vocabSize()
+                    + " tokens but config.json says vocab_size " + config.vocabSize() + ": the tokenizer belongs to another model");
+        }
+        return new Imported(weights(dir, config), tok);
+    }
+
+    /** The model's shape from {@code config.json}, refusing GPT2Config settings Tandem's GPT-2 does not compute. */
+    public static GPTConfig config(Path dir) throws IOException {
+        requireDirectory(dir);
+        Path file = dir.resolve(ModelFiles.CONFIG);
+        if (!Files.isRegularFile(file)) throw new TandemException("no " + ModelFiles.CONFIG + " in " + dir + ": not a model directory");
+        JsonNode n = JSON.readTree(file.toFile());
+        String type = n.path("model_type").asText("gpt2");
+        if (!type.equals("gpt2")) throw new TandemException(file + ": model_type is '" + type + "'; Tandem loads GPT-2 models only");
+        String act = n.path("activation_function").asText("gelu_new");
+        if (!act.equals("gelu_new") && !act.equals("gelu_pytorch_tanh")) {
+            throw new TandemException(file + ": activation_function '" + act + "' is not GPT-2's tanh GELU (gelu_new)");
+        }
+        if (n.hasNonNull("n_inner") && n.get("n_inner").asInt() != 4 * n.path("n_embd").asInt()) {
+            throw new TandemException(file + ": n_inner " + n.get("n_inner").asInt() + " is not 4·n_embd; Tandem's MLP is 4·n_embd wide");
+        }
+        if (!n.path("tie_word_embeddings").asBoolean(true)) {
+            throw new TandemException(file + ": tie_word_embeddings is false; Tandem's output head is the token embedding");
+        }
+        return ModelFiles.readConfig(dir);
+    }
+
+    /** The tokenizer of {@code dir}: {@code tokenizer.json}, else {@code vocab.json} with {@code merges.txt}. */
+    public static Tokenizer tokenizer(Path dir) {
+        Path json = dir.resolve(ModelFiles.TOKENIZER);
+        if (Files.isRegularFile(json)) return TokenizerJson.load(json);
+        Path vocab = dir.resolve(VOCAB), merges = dir.resolve(MERGES);
+        if (Files.isRegularFile(vocab) && Files.isRegularFile(merges)) return TokenizerJson.fromVocabAndMerges(vocab, merges);
+        throw new TandemException(dir + " has no tokenizer: it needs " + ModelFiles.TOKENIZER + ", or " + VOCAB + " and " + MERGES
+                + " (a model trains and generates with its own tokenizer)");
+    }
+
+    private static String tokenizerFileName(Path dir) {
+        return Files.isRegularFile(dir.resolve(ModelFiles.TOKENIZER)) ? ModelFiles.TOKENIZER : VOCAB + " + " + MERGES;
+    }
+
+    /** The weight files of {@code dir}: the ones its index names, else {@code model.safetensors}. */
+    static List<Path> weightFiles(Path dir) throws IOException {
+        Path index = dir.resolve(INDEX);
+        if (Files.isRegularFile(index)) {
+            JsonNode map = JSON.readTree(index.toFile()).path("weight_map");
+            if (!map.isObject() || map.isEmpty()) throw new TandemException(index + ": no \"weight_map\" of tensor → file");
+            Set<String> files = new LinkedHashSet<>();
+            map.properties().forEach(e -> files.add(e.getValue().asText()));
+            List<Path> out = new ArrayList<>();
+            for (String f : files) {
+                Path p = dir.resolve(f).normalize();
+                if (!p.startsWith(dir.normalize()) || !Files.isRegularFile(p)) {
+                    throw new TandemException(index + " names weight file '" + f + "', which is missing from " + dir);
+                }
+                out.add(p);
+            }
+            return out;
+        }
+        Path single = dir.resolve(ModelFiles.WEIGHTS);
+        if (!Files.isRegularFile(single)) {
+            throw new TandemException(dir + " has no weights: it needs " + ModelFiles.WEIGHTS + " or " + INDEX + " with its files");
+        }
+        return List.of(single);
+    }
+
+    /** Builds the model {@code config} describes and fills every parameter from the directory's weight files. */
+    public static GPT weights(Path dir, GPTConfig config) throws IOException {
+        ModelChecksums.verify(dir);
+        GPT model = GPT.empty(config);
+        List<SafeTensors.Reader> readers = new ArrayList<>();
+        try {
+            Map<String, SafeTensors.Entry> entries = new LinkedHashMap<>();
+            Map<String, Path> fileOf = new LinkedHashMap<>();
+            for (Path f : weightFiles(dir)) {
+                SafeTensors.Reader r = SafeTensors.read(f);
+                readers.add(r);
+                r.entries().forEach((name, e) -> {
+                    String n = name.startsWith("transformer.") ? name.substring("transformer.".length()) : name;
+                    if (fileOf.containsKey(n)) throw new TandemException("tensor '" + n + "' is in both " + fileOf.get(n) + " and " + f);
+                    entries.put(n, e);
+                    fileOf.put(n, f);
+                });
+            }
+            int peqaBits = PeqaLayout.bits(JSON.readTree(dir.resolve(ModelFiles.CONFIG).toFile()), dir.resolve(ModelFiles.CONFIG));
+            for (Parameter p : model.parameters()) {
+                if (peqaBits > 0 && dev.tandem.nn.Peqa.isLinearWeight(p.name())) {
+                    PeqaLayout.load(p, peqaBits, entries, fileOf);
+                    continue;
+                }
+                SafeTensors.Entry e = entries.remove(p.name());
+                if (e == null) {
+                    throw new TandemException(dir + ": missing tensor '" + p.name() + "' (looked in " + fileNames(fileOf, dir) + ")");
+                }
+                Path f = fileOf.get(p.name());
+                if (!Arrays.equals(e.shape(), p.value().shape())) {
+                    String hint = p.name().equals("wte.weight") ? " (config.json vocab_size " + config.vocabSize() + ")"
+                            : p.name().equals("wpe.weight") ? " (config.json n_positions " + config.blockSize() + ")" : "";
+                    throw new TandemException(f + ": tensor '" + p.name() + "' has shape " + Arrays.toString(e.shape())
+                            + ", but config.json makes it " + Arrays.toString(p.value().shape()) + hint);
+                }
+                toFloat32(e, p.value().data(), f, p.name());
+            }
+            entries.keySet().removeIf(HfImport::skipped);
+            if (!entries.isEmpty()) {
+                String name = entries.keySet().iterator().next();
+                throw new TandemException(fileOf.get(name) + ": tensor '" + name + "' is not part of a GPT-2 model"
+                        + (entries.size() > 1 ? " (and " + (entries.size() - 1) + " more)" : "") + ": is this a GPT-2 checkpoint?");
+            }
+            return model;
+        } catch (RuntimeException | IOException ex) {
+            model.close();
+            throw ex;
+        } finally {
+            readers.forEach(SafeTensors.Reader::close);
+        }
+    }
+
+    /** Buffers and tied copies a GPT-2 checkpoint may carry that are not parameters of their own. */
+    private static boolean skipped(String name) {
+        return name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias") || name.equals("lm_head.weight");
+    }
+
+    private static String fileNames(Map<String, Path> fileOf, Path dir) {
+        Set<String> names = new LinkedHashSet<>();
+        fileOf.values().forEach(p -> names.add(dir.relativize(p).toString()));
+        return names.isEmpty() ? "no tensors at all" : String.join(", ", names);
+    }
+
+    /** Converts one tensor's F32, F16 or BF16 bytes to float32 in {@code out}. */
+    static void toFloat32(SafeTensors.Entry e, MemorySegment out, Path file, String name) {
+        MemorySegment in = e.bytes();
+        long n = out.byteSize() / 4;
+        switch (e.dtype()) {
+            case F32 -> MemorySegment.copy(in, FLOAT, 0, out, ValueLayout.JAVA_FLOAT, 0, n);
+            case F16 -> {
+                for (long i = 0; i < n; i++) out.setAtIndex(ValueLayout.JAVA_FLOAT, i, Float.float16ToFloat(in.getAtIndex(HALF, i)));
+            }
+            case BF16 -> {
+                for (long i = 0; i < n; i++) out.setAtIndex(ValueLayout.JAVA_FLOAT, i, Precision.bf16ToFloat(in.getAtIndex(HALF, i)));
+            }
+            default -> throw new TandemException(file + ": tensor '" + name + "' is " + e.dtype() + "; weights must be F32, F16 or BF16");
+        }
+    }
+
+    private static void requireDirectory(Path dir) {
+        if (!Files.isDirectory(dir)) throw new TandemException("model directory " + dir + " does not exist");
+    }
+}

@@ -1,0 +1,135 @@
+package dev.tandem.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.tandem.TandemException;
+import dev.tandem.api.Training;
+import dev.tandem.api.TrainingResult;
+import dev.tandem.ckpt.ModelFiles;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code model.init_from}: a run continues from a model directory with the directory's shape and tokenizer. */
+class FinetuneTest {
+    @TempDir Path tmp;
+
+    @Test
+    void continuesFromAnExportedModelWithItsShapeAndTokenizer() throws Exception {
+        TrainingResult base = Training.builder().set(TinyRun.config(tmp, "base", 40)).build().run();
+        Path model = base.modelDir();
+        assertThat(model.resolve(ModelFiles.TOKENIZER)).exists();
+
+        // The model keys are left at their defaults (4 layers of 192): init_from replaces them with the directory's.
+        Map<String, String> cfg = TinyRun.config(tmp, "tuned", 3);
+        cfg.keySet().removeIf(k -> k.startsWith("model."));
+        cfg.put("model.init_from", model.toString());
+        TrainingResult tuned = Training.builder().set(cfg).build().run();
+
+        double fresh = base.steps().getFirst().loss(), trained = base.steps().getLast().loss();
+        double start = tuned.steps().getFirst().loss();
+        assertThat(start).as("first fine-tuning loss starts where the base model ended, not from scratch (%.3f)", fresh)
+                .isLessThan(fresh - 1.0).isLessThan(trained + 0.5);
+        assertThat(Files.readString(tuned.runDir().resolve("train-config.json"))).contains("\"n_layer\" : 1", "\"n_embd\" : 32");
+    }
+
+    /**
+     * {@code tandem finetune --peqa 4}: the run trains only the scales, writes the model in the PEQA
+     * layout (packed codes, scales, zero points), and {@code generate} reads it back, with the logits
+     * the trained model had.
+     */
+    @Test
+    void peqaRunWritesThePackedModelAndGeneratesFromIt() throws Exception {
+        TrainingResult base = Training.builder().set(TinyRun.config(tmp, "base", 20)).build().run();
+        Path runs = tmp.resolve("cli");
+        java.io.StringWriter out = new java.io.StringWriter(), err = new java.io.StringWriter();
+        int exit = dev.tandem.cli.Main.execute(new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true),
+                "finetune", "--from", base.modelDir().toString(), "--peqa", "4", "--run.steps", "4", "--run.runs_dir", runs.toString(),
+                "--run.name", "peqa", "--data.batch_size", "8", "--eval.every", "0", "--eval.batches", "1", "--run.threads", "1");
+        assertThat(exit).as(err.toString()).isZero();
+        Path model = runs.resolve("peqa/model");
+        int c = 32;
+        try (dev.tandem.ckpt.SafeTensors.Reader r = dev.tandem.ckpt.SafeTensors.read(model.resolve(ModelFiles.WEIGHTS))) {
+            assertThat(r.entries()).doesNotContainKey("h.0.mlp.c_fc.weight");
+            assertThat(r.entries().get("h.0.mlp.c_fc.qweight").shape()).containsExactly(c, 4 * c * 4 / 8);
+            assertThat(r.entries().get("h.0.mlp.c_fc.qweight").dtype()).isEqualTo(dev.tandem.tensor.DType.U8);
+            assertThat(r.entries().get("h.0.mlp.c_fc.scales").shape()).containsExactly(4 * c);
+            assertThat(r.entries().get("h.0.mlp.c_fc.zeros").shape()).containsExactly(4 * c);
+        }
+        assertThat(Files.readString(model.resolve(ModelFiles.CONFIG))).contains("\"quant_method\" : \"peqa\"", "\"bits\" : 4");
+        try (var loaded = dev.tandem.api.TrainedModel.load(model)) {
+            assertThat(loaded.generate("ROMEO:", 5)).isNotNull();
+        }
+        // Against the base model quantized afresh: the same codes and zero points, trained scales.
+        try (dev.tandem.nn.GPT packed = ModelFiles.load(model); dev.tandem.nn.GPT fresh = ModelFiles.load(base.modelDir())) {
+            dev.tandem.nn.Peqa.apply(fresh, 4);
+            for (dev.tandem.nn.Parameter p : packed.parameters()) {
+                if (p.quantized() == null) continue;
+                dev.tandem.nn.Parameter f = fresh.param(p.name());
+                assertThat(p.quantized().bits()).isEqualTo(4);
+                assertThat(bytes(p.quantized().codes())).as(p.name()).isEqualTo(bytes(f.quantized().codes()));
+                assertThat(bytes(p.quantized().zeros())).as(p.name()).isEqualTo(bytes(f.quantized().zeros()));
+                assertThat(p.value().toFloatArray()).as(p.name()).isNotEqualTo(f.value().toFloatArray());
+            }
+            assertThat(bytes(packed.param("wte.weight").value())).isEqualTo(bytes(fresh.param("wte.weight").value()));
+        }
+    }
+
+    private static byte[] bytes(dev.tandem.tensor.Tensor t) {
+        return t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+
+    /** {@code model.parscale = 2}: trains through the trainer, writes the streams' parameters and config, and generates from them. */
+    @Test
+    void parScaleModelTrainsAndGenerates() throws Exception {
+        Map<String, String> cfg = TinyRun.config(tmp, "parscale", 12);
+        cfg.put("model.parscale", "2");
+        cfg.put("model.parscale_prefix", "4");
+        TrainingResult r = Training.builder().set(cfg).build().run();
+        assertThat(r.steps().getLast().loss()).isLessThan(r.steps().getFirst().loss() - 0.3);
+        assertThat(Files.readString(r.modelDir().resolve(ModelFiles.CONFIG))).contains("\"parscale_n\" : 2", "\"parscale_n_tokens\" : 4");
+        try (dev.tandem.nn.GPT model = ModelFiles.load(r.modelDir())) {
+            assertThat(model.config().parscale()).isEqualTo(2);
+            assertThat(model.param("h.0.attn.prefix_k").value().shape()).containsExactly(2, 4, 32);
+        }
+        try (var loaded = dev.tandem.api.TrainedModel.load(r.modelDir())) {
+            assertThat(loaded.generate("ROMEO:", 5)).isNotNull();
+        }
+    }
+
+    /** A ParScale run stopped and resumed from its checkpoint gives the same losses and weights, bit for bit, as one without a stop. */
+    @Test
+    void parScaleResumesBitExactly() throws Exception {
+        Map<String, String> cfg = TinyRun.config(tmp, "whole", 6);
+        cfg.put("model.parscale", "2");
+        cfg.put("model.parscale_prefix", "3");
+        cfg.put("checkpoint.async", "false");
+        TrainingResult whole = Training.builder().set(cfg).build().run();
+        cfg.put("run.name", "split");
+        cfg.put("checkpoint.every", "3");
+        cfg.put("run.stop_after", "3");
+        TrainingResult first = Training.builder().set(cfg).build().run();
+        cfg.remove("run.stop_after");
+        cfg.put("checkpoint.resume", "latest");
+        TrainingResult second = Training.builder().set(cfg).build().run();
+        List<Double> joined = new java.util.ArrayList<>(first.steps().stream().map(s -> s.loss()).toList());
+        joined.addAll(second.steps().stream().map(s -> s.loss()).toList());
+        assertThat(joined).isEqualTo(whole.steps().stream().map(s -> s.loss()).toList());
+        assertThat(Files.readAllBytes(second.modelDir().resolve(ModelFiles.WEIGHTS)))
+                .isEqualTo(Files.readAllBytes(whole.modelDir().resolve(ModelFiles.WEIGHTS)));
+    }
+
+    @Test
+    void aShapeKeyThatDisagreesWithTheDirectoryIsNamed() throws Exception {
+        TrainingResult base = Training.builder().set(TinyRun.config(tmp, "base", 1)).build().run();
+        Map<String, String> cfg = TinyRun.config(tmp, "tuned", 1);
+        cfg.put("model.n_embd", "64");
+        cfg.put("model.init_from", base.modelDir().toString());
+        assertThatThrownBy(() -> Training.builder().set(cfg).build()).isInstanceOf(TandemException.class)
+                .hasMessageContaining("model.n_embd is 64 but the model in").hasMessageContaining("has 32");
+    }
+}
