@@ -53,15 +53,12 @@ public final class FileTier implements Tier {
     private final MemorySegment mapping;
     private final Access access;
     private final TierSpec spec;
-    private final Traffic traffic = new Traffic();
+    private Traffic traffic = new Traffic();
 
     /**
-     * Creates {@code file} holding {@code bytes} zero bytes.
-     *
-     * @param readBps  measured read bandwidth (bytes/s), for the spec
-     * @param writeBps measured write bandwidth (bytes/s)
+     * Creates {@code file} holding {@code bytes} zero bytes, and measures its bandwidth.
      */
-    public FileTier(Path file, long bytes, Access access, double readBps, double writeBps) {
+    public FileTier(Path file, long bytes, Access access) {
         this.file = file;
         this.access = access;
         try {
@@ -75,7 +72,9 @@ public final class FileTier implements Tier {
             throw new TandemException("cannot create the offload file " + file + ": " + e.getMessage()
                     + " (set memory.path to a writable directory on a local disk)", e);
         }
-        this.spec = new TierSpec("file-" + access.name().toLowerCase(Locale.ROOT), bytes, readBps, writeBps, 0);
+        double[] bw = Probe.bandwidth(bytes, (dst, at) -> read(at, dst), (src, at) -> write(at, src));
+        this.spec = new TierSpec("file-" + access.name().toLowerCase(Locale.ROOT), bytes, bw[0], bw[1], 0);
+        this.traffic = new Traffic(); // the probe's bytes are not training's
     }
 
     @Override

@@ -23,6 +23,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * AdamW whose state lives partly in a slower {@link Tier}, updated with Deep Optimizer States'
@@ -72,6 +73,7 @@ public final class OffloadedAdamW implements Optimizer {
     private final Future<?>[] pending = new Future<?>[2]; // last I/O task on each staging buffer
     private final int[] holds = {-1, -1}; // subgroup each staging buffer holds (prefetched), -1 none
     private final CrashHook crash;
+    private final AtomicReference<Throwable> failure = new AtomicReference<>(); // the first I/O failure
     private long t;
 
     /**
@@ -148,6 +150,11 @@ public final class OffloadedAdamW implements Optimizer {
         fastOrder = order.stream().mapToInt(Integer::intValue).toArray();
     }
 
+    /** Fast-tier bytes the updates of offloaded state need with subgroups of {@code subgroup} elements: two staging buffers and the bounce buffer. */
+    public static long stagingBytes(long subgroup) {
+        return 2 * 8 * subgroup + 8 * Math.min(CHUNK, subgroup);
+    }
+
     /** k of the interleaving (0: naive offload, every subgroup in place). */
     public int stride() {
         return stride;
@@ -201,7 +208,7 @@ public final class OffloadedAdamW implements Optimizer {
                 at += 2 * bytes;
             }
             List<Subgroups.Piece> pieces = subgroups.get(x);
-            pending[b] = io.submit(() -> transfer(pieces, buf, false));
+            pending[b] = submit(() -> transfer(pieces, buf, false));
             holds[b] = -1;
             if (j + 2 < fastOrder.length) prefetch(fastOrder[j + 2], b);
             j++;
@@ -237,8 +244,20 @@ public final class OffloadedAdamW implements Optimizer {
     private void prefetch(int x, int b) {
         List<Subgroups.Piece> pieces = subgroups.get(x);
         MemorySegment buf = staging[b].segment();
-        pending[b] = io.submit(() -> transfer(pieces, buf, true));
+        pending[b] = submit(() -> transfer(pieces, buf, true));
         holds[b] = x;
+    }
+
+    /** Queues {@code task} on the I/O thread; a failure is kept, so it surfaces even when a later task replaced this one's future. */
+    private Future<?> submit(Runnable task) {
+        return io.submit(() -> {
+            try {
+                task.run();
+            } catch (RuntimeException | Error e) {
+                failure.compareAndSet(null, e);
+                throw e;
+            }
+        });
     }
 
     /** Moves the m and v of {@code pieces} between the tier and {@code buf} (laid out m, v per piece). */
@@ -259,10 +278,12 @@ public final class OffloadedAdamW implements Optimizer {
         }
     }
 
-    private static void await(Future<?> f) {
-        if (f == null) return;
+    private void await(Future<?> f) {
         try {
-            f.get();
+            if (f != null) f.get();
+            Throwable failed = failure.get();
+            if (failed instanceof RuntimeException r) throw r;
+            if (failed != null) throw new IllegalStateException("moving optimizer state between memory tiers failed", failed);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new TandemException("interrupted while moving optimizer state between memory tiers", e);
@@ -364,7 +385,7 @@ public final class OffloadedAdamW implements Optimizer {
     @Override
     public void close() {
         try {
-            flush();
+            if (failure.get() == null) flush();
         } finally {
             if (io != null) io.shutdownNow();
             if (resident != null) resident.close();

@@ -7,17 +7,19 @@ import java.lang.foreign.MemorySegment;
 /**
  * Host RAM off-heap as a tier: what "everything in memory" is, and the backing store of the
  * CXL-like tier. Its bytes are counted under {@link MemoryCategory#OFFLOADED}, outside the fast
- * tier's budget; its speed is measured ({@link TierProbe}) rather than stated.
+ * tier's budget; its speed is measured when it opens ({@link Probe}) rather than stated.
  */
 public final class RamTier implements Tier {
     private final OffHeap memory;
     private final TierSpec spec;
     private final Traffic traffic = new Traffic();
 
-    /** {@code bytes} of zeroed RAM; {@code bandwidth} bytes/s both ways, as measured on this machine. */
-    public RamTier(String name, long bytes, double bandwidth) {
+    /** {@code bytes} of zeroed RAM. */
+    public RamTier(long bytes) {
         this.memory = OffHeap.allocate(bytes, MemoryCategory.OFFLOADED);
-        this.spec = new TierSpec(name, bytes, bandwidth, bandwidth, 0);
+        double[] bw = Probe.bandwidth(bytes, (dst, at) -> MemorySegment.copy(memory.segment(), at, dst, 0, dst.byteSize()),
+                (src, at) -> MemorySegment.copy(src, 0, memory.segment(), at, src.byteSize()));
+        this.spec = new TierSpec("ram", bytes, bw[0], bw[1], 0);
     }
 
     @Override

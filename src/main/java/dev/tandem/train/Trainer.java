@@ -17,7 +17,9 @@ import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.optim.LrSchedule;
 import dev.tandem.optim.Optimizer;
-import dev.tandem.optim.Optimizers;
+import dev.tandem.offload.ByteSize;
+import dev.tandem.offload.OffloadedAdamW;
+import dev.tandem.offload.Tier;
 import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.pipeline.BubbleReport;
 import dev.tandem.plan.Plan;
@@ -137,7 +139,7 @@ public final class Trainer {
                      world.size(), out::println));
              GPT model = Checkpointing.initialModel(cfg.gptConfig(checkedVocab(data, plan)), cfg.run().seed(), resume);
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
-             Optimizer optimizer = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), pm.optimizerSlices(), kernels);
+             Optimizer optimizer = Offloading.optimizer(cfg, pm, model.config(), kernels, world.rank(), world.size(), out);
              Listeners listeners = world.rank() == 0 ? listeners(runDir, resume == null ? -1 : resume.step()) : Listeners.NONE) {
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
             DataPosition start = resume == null ? new DataPosition(cfg.run().seed(), 0)
@@ -259,6 +261,8 @@ public final class Trainer {
                 long t0 = System.nanoTime();
                 memory.resetPeaks();
                 pm.zeroGrad();
+                // Offloaded optimizer state starts moving into the fast tier now, behind forward and backward.
+                if (optimizer instanceof OffloadedAdamW o) o.prepare();
                 pm.takeBlockedMillis();
                 // Data-parallel replicas take disjoint rows of the global batch; tensor- and pipeline-parallel
                 // ranks of one replica read the same rows.
@@ -302,6 +306,13 @@ public final class Trainer {
             targets.forEach(Tensor::close);
         }
         progress.finish();
+        if (optimizer instanceof OffloadedAdamW o && o.tier() != null) {
+            Tier.Traffic io = o.tier().traffic();
+            long n = cfg.lastStep() - start.step();
+            out.printf(java.util.Locale.ROOT, "memory tiers: %s read %s and written %s per step (this rank); fast tier peak %s accounted%n",
+                    o.tier().spec().name(), ByteSize.format((double) io.readBytes() / n), ByteSize.format((double) io.writtenBytes() / n),
+                    ByteSize.format(fastPeak(steps)));
+        }
         MemoryReport.write(runDir.resolve("memory-rank" + world.rank() + ".json"), steps.getLast().memoryBytes(), pm.dataParallel());
         if (world.rank() == 0) {
             LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.run().name(), trainPts, valPts);
@@ -315,6 +326,17 @@ public final class Trainer {
             out.println(check.comparisonLine(StepSummary.medianStepMs(steps), steps.getLast().memoryBytes()));
         }
         return new Result(steps, evals, runDir, null);
+    }
+
+    /** The largest fast-tier total of any step: every category but {@link MemoryCategory#OFFLOADED} (RAM standing for a slower tier). */
+    private static long fastPeak(List<StepMetrics> steps) {
+        long most = 0;
+        for (StepMetrics m : steps) {
+            long sum = 0;
+            for (var e : m.memoryBytes().entrySet()) if (e.getKey() != MemoryCategory.OFFLOADED) sum += e.getValue();
+            most = Math.max(most, sum);
+        }
+        return most;
     }
 
     /** Mean validation loss (nats/token) and bits per byte over the fixed evaluation windows. */
