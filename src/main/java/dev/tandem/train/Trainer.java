@@ -251,6 +251,7 @@ public final class Trainer {
         Progress progress = new Progress(out, tty, cfg.run().steps(), cfg.run().logEvery());
         List<Tensor> ids = new ArrayList<>(), targets = new ArrayList<>();
         List<Double> bubbles = new ArrayList<>();
+        List<Double> optimizerMs = new ArrayList<>();
         MemoryAccounting memory = MemoryAccounting.current();
         try {
             for (int micro = 0; micro < plan.microBatches(); micro++) {
@@ -274,7 +275,9 @@ public final class Trainer {
                 double norm = pm.clipGradients(cfg.optim().gradClip());
                 float lr = schedule.at(step);
                 ckpt.beforeOptimizerStep();
+                long optStart = System.nanoTime();
                 optimizer.step(lr);
+                optimizerMs.add((System.nanoTime() - optStart) / 1e6);
                 pm.afterOptimizerStep();
                 ckpt.afterOptimizerStep(step + 1);
                 double seconds = (System.nanoTime() - t0) / 1e9;
@@ -313,7 +316,8 @@ public final class Trainer {
                     o.tier().spec().name(), ByteSize.format((double) io.readBytes() / n), ByteSize.format((double) io.writtenBytes() / n),
                     ByteSize.format(fastPeak(steps)));
         }
-        MemoryReport.write(runDir.resolve("memory-rank" + world.rank() + ".json"), steps.getLast().memoryBytes(), pm.dataParallel());
+        MemoryReport.write(runDir.resolve("memory-rank" + world.rank() + ".json"), steps.getLast().memoryBytes(), pm.dataParallel(),
+                optimizer, optimizerMs.stream().sorted().toList().get(optimizerMs.size() / 2), steps.size());
         if (world.rank() == 0) {
             LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.run().name(), trainPts, valPts);
             StepSummary.print(out, steps, evals, runDir);
