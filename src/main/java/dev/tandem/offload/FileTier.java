@@ -53,7 +53,7 @@ public final class FileTier implements Tier {
     private final MemorySegment mapping;
     private final Access access;
     private final TierSpec spec;
-    private Traffic traffic = new Traffic();
+    private final Traffic traffic = new Traffic();
 
     /**
      * Creates {@code file} holding {@code bytes} zero bytes, and measures its bandwidth.
@@ -74,7 +74,7 @@ public final class FileTier implements Tier {
         }
         double[] bw = Probe.bandwidth(bytes, (dst, at) -> read(at, dst), (src, at) -> write(at, src));
         this.spec = new TierSpec("file-" + access.name().toLowerCase(Locale.ROOT), bytes, bw[0], bw[1], 0);
-        this.traffic = new Traffic(); // the probe's bytes are not training's
+        traffic.reset(); // the probe's bytes are not training's
     }
 
     @Override

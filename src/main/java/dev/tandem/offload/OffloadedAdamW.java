@@ -148,6 +148,7 @@ public final class OffloadedAdamW implements Optimizer {
         List<Integer> order = new ArrayList<>();
         for (int x = 0; x < subgroups.count(); x++) if (Subgroups.fast(x, this.stride)) order.add(x);
         fastOrder = order.stream().mapToInt(Integer::intValue).toArray();
+        if (tier != null) tier.traffic().reset(); // measuring the stride moved bytes; training's traffic starts now
     }
 
     /** Fast-tier bytes the updates of offloaded state need with subgroups of {@code subgroup} elements: two staging buffers and the bounce buffer. */

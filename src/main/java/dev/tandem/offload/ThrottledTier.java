@@ -6,7 +6,7 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * A tier that behaves like a CXL memory expander of stated bandwidth and latency: each access
  * does the real copy on the tier underneath, then waits until the time the stated link would
- * have needed. Reads and writes have separate links (CXL is full duplex); concurrent accesses in
+ * have needed (give or take {@link Link#SLACK}). Reads and writes have separate links (CXL is full duplex); concurrent accesses in
  * one direction queue behind each other, so two threads do not get twice the bandwidth. This is
  * an emulation for testing placement and interleaving on a machine without CXL, and it says so
  * in its name ({@code cxl-like}).
@@ -55,21 +55,26 @@ public final class ThrottledTier implements Tier {
         inner.close();
     }
 
-    /** One direction of the emulated link: the time it is busy until. */
+    /**
+     * One direction of the emulated link: the time it is busy until. A thread that the scheduler
+     * wakes late must not lose link time (a real link does not wait for the OS), so bookings may
+     * start up to {@link #SLACK} in the past, and an access waits only once the link is booked
+     * more than that ahead: the bandwidth holds on average over a window of {@link #SLACK}, with
+     * few sleeps.
+     */
     private static final class Link {
+        static final long SLACK = 1_000_000;
         private long busyUntil;
 
         /** Books {@code nanos} of link time after whatever is booked already; returns when it ends. */
         synchronized long reserve(long nanos) {
-            busyUntil = Math.max(busyUntil, System.nanoTime()) + nanos;
+            busyUntil = Math.max(busyUntil, System.nanoTime() - SLACK) + nanos;
             return busyUntil;
         }
 
         static void waitUntil(long deadline) {
-            for (long left; (left = deadline - System.nanoTime()) > 0; ) {
-                if (left > 50_000) LockSupport.parkNanos(left - 20_000);
-                else Thread.onSpinWait();
-            }
+            long ahead = deadline - System.nanoTime();
+            if (ahead > SLACK) LockSupport.parkNanos(ahead);
         }
     }
 }

@@ -41,6 +41,12 @@ public sealed interface Tier extends AutoCloseable permits RamTier, FileTier, Th
             written.addAndGet(bytes);
         }
 
+        /** Starts counting from zero (after a tier's own measurements, which are not training's traffic). */
+        void reset() {
+            read.set(0);
+            written.set(0);
+        }
+
         public long readBytes() {
             return read.get();
         }

@@ -51,15 +51,15 @@ public record TierPlacement(boolean[] resident, long fastBytes, long slowBytes) 
         if (!offload) {
             throw new PlanInputException(String.format(Locale.ROOT, "memory.budget %s is too small: %s and optimizer state %s must all be "
                     + "in the fast tier without offload; the smallest budget that fits is %s, or set parallel.offload = optimizer "
-                    + "(then the smallest is %s)", mib(budget), hotList, mib(warmBytes), mib(hotBytes + warmBytes),
-                    mib(hotBytes + staging)));
+                    + "(then the smallest is %s)", mib(budget), hotList, mib(warmBytes), mibUp(hotBytes + warmBytes),
+                    mibUp(hotBytes + staging)));
         }
         if (hotBytes + staging > budget) {
             throw new PlanInputException(String.format(Locale.ROOT, "memory.budget %s is too small even with the optimizer state "
                     + "offloaded: what every micro-batch touches (%s) plus %s of staging buffers for the offloaded state must be in "
                     + "the fast tier; the smallest budget that fits is %s (or lower data.batch_size, use parallel.recompute = full, "
                     + "or shard with parallel.zero / tp / pp over more ranks)", mib(budget), hotList, mib(staging),
-                    mib(hotBytes + staging)));
+                    mibUp(hotBytes + staging)));
         }
         long room = budget - hotBytes - staging, fast = hotBytes + staging, slow = 0;
         Integer[] bySize = IntStream.range(0, warm.length).boxed().sorted(Comparator.comparingLong(i -> warm[i])).toArray(Integer[]::new);
@@ -73,6 +73,11 @@ public record TierPlacement(boolean[] resident, long fastBytes, long slowBytes) 
             }
         }
         return new TierPlacement(resident, fast, slow);
+    }
+
+    /** A budget to suggest: rounded up, so that the number shown fits. */
+    private static String mibUp(double bytes) {
+        return String.format(Locale.ROOT, "%.1f MiB", Math.ceil(bytes / 104857.6) / 10);
     }
 
     private static String mib(double bytes) {
