@@ -291,6 +291,7 @@ public final class Trainer {
                     throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower optim.lr (now " + cfg.optim().lr() + ")");
                 }
                 steps.add(m);
+                if (steps.size() == 1) warnOverBudget(m);
                 trainPts.add(new LossPlot.Point(step + 1, loss));
                 listeners.step(m);
                 progress.step(m);
@@ -330,6 +331,19 @@ public final class Trainer {
             out.println(check.comparisonLine(StepSummary.medianStepMs(steps), steps.getLast().memoryBytes()));
         }
         return new Result(steps, evals, runDir, null);
+    }
+
+    /**
+     * The budget was checked before training against the planner's activations; says so when the
+     * first step's measured fast-tier peak went over it (the prediction was low), with the numbers.
+     */
+    private void warnOverBudget(StepMetrics first) {
+        long budget = cfg.memory().budgetBytes(), used = fastPeak(List.of(first));
+        if (budget == 0 || used <= budget) return;
+        out.printf(java.util.Locale.ROOT, "warning: the fast tier peaked at %s in step 1, %s over memory.budget %s (activations measured %s; "
+                        + "the check before training used the planner's prediction): raise memory.budget by that much to stay within it%n",
+                ByteSize.format(used), ByteSize.format(used - budget), ByteSize.format(budget),
+                ByteSize.format(first.memoryBytes().get(MemoryCategory.ACTIVATIONS)));
     }
 
     /** The largest fast-tier total of any step: every category but {@link MemoryCategory#OFFLOADED} (RAM standing for a slower tier). */
