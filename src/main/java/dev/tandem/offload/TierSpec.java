@@ -29,9 +29,9 @@ public record TierSpec(String name, long capacityBytes, double readBytesPerS, do
         return latencyNanos + (long) (bytes * 1e9 / writeBytesPerS);
     }
 
-    /** "cxl: 4.0 GB/s read, 4.0 GB/s write, 2.0 µs per access, 1.2 GiB". */
+    /** "cxl-like (4.0 GB/s read, 4.0 GB/s write, 2.0 µs per access)". */
     public String describe() {
-        return String.format(Locale.ROOT, "%s: %.1f GB/s read, %.1f GB/s write, %.1f µs per access, %s", name, readBytesPerS / 1e9,
-                writeBytesPerS / 1e9, latencyNanos / 1e3, ByteSize.format(capacityBytes));
+        return String.format(Locale.ROOT, "%s (%.1f GB/s read, %.1f GB/s write, %.1f µs per access)", name, readBytesPerS / 1e9,
+                writeBytesPerS / 1e9, latencyNanos / 1e3);
     }
 }
