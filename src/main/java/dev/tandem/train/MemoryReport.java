@@ -8,7 +8,6 @@ import dev.tandem.optim.Optimizer;
 import dev.tandem.parallel.DataParallel;
 import dev.tandem.tensor.MemoryCategory;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -52,6 +51,6 @@ final class MemoryReport {
             tier.put("resident_bytes", o.residentBytes());
             tier.put("staging_bytes", o.stagingBytes());
         }
-        Files.writeString(file, json.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+        dev.tandem.io.AtomicFiles.writeString(file, json.writerWithDefaultPrettyPrinter().writeValueAsString(n));
     }
 }

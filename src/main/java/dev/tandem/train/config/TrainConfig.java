@@ -42,6 +42,10 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
             throw new TandemException("parallel.offload = " + parallel.offload().configName() + " moves state out of a fast tier of "
                     + "limited size: set memory.budget (e.g. --memory_budget 2GiB), or use parallel.offload = none");
         }
+        if (run.maxRestarts() > 0 && !checkpoint.enabled()) {
+            throw new TandemException("run.max_restarts = " + run.maxRestarts() + " restarts from the newest checkpoint, but this run "
+                    + "saves none: set checkpoint.every (or checkpoint.steps)");
+        }
     }
 
     /**
@@ -56,7 +60,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
                 Plan.SINGLE,
                 new EvalSection(100, 20),
                 new CheckpointSection(0, "", "", 3, 0, "", true),
-                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true),
+                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true, 0),
                 MemorySection.defaults());
     }
 
