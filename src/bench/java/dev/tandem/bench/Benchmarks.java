@@ -11,7 +11,7 @@ import picocli.CommandLine.Model.CommandSpec;
  * name (the one entry from the core into the bench source set) and hands itself to
  * {@link #accept}, which adds every benchmark as a subcommand.
  *
- * <p>The benchmarks without a peer library (comm, optim, ckpt) are compiled in every build. Those
+ * <p>The benchmarks without a peer library (comm, optim, ckpt, offload) are compiled in every build. Those
  * that link one (gemm: OpenBLAS; train: libtorch) live in {@code dev.tandem.bench.peer}, which only
  * the Maven {@code bench} profile compiles ({@code ./tandem bench gemm|train} builds it); they are
  * looked up by class name, and where a build lacks them a stand-in says how to get them.
@@ -36,6 +36,7 @@ public final class Benchmarks implements Consumer<CommandLine> {
         bench.addSubcommand(new CkptBenchCommand());
         bench.addSubcommand(new FinetuneBenchCommand());
         bench.addSubcommand(new ParScaleBenchCommand());
+        bench.addSubcommand(new OffloadBenchCommand());
         for (PeerBenchmark p : PEER_BENCHMARKS) bench.addSubcommand(p.name(), peerOrStandIn(p));
     }
 

@@ -481,7 +481,7 @@ public final class Training {
             TrainConfig base = TrainConfig.load(configFile, all);
             TrainConfig cfg = plan == null ? base
                     : new TrainConfig(base.model(), base.data(), base.optim(), plan.toPlan().withOptimizer(base.optim().spec()), base.eval(),
-                            base.checkpoint(), base.run());
+                            base.checkpoint(), base.run(), base.memory());
             return new Training(cfg, data != null ? data : Dataset.ofConfig(cfg.data(), home), callbacks, out, progressBar);
         }
     }

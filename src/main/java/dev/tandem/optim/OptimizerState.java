@@ -21,7 +21,7 @@ final class OptimizerState implements AutoCloseable {
 
     /** The key prefix of a slice: its parameter name, plus the offset when it is not whole. */
     static String prefix(ParamSlice s) {
-        return s.isWhole() ? s.name() : s.name() + "@" + s.offset();
+        return s.stateKey();
     }
 
     /** Allocates a zero-filled state tensor under {@code key}. */

@@ -38,6 +38,14 @@ public record ParamSlice(String name, int[] shape, boolean decays, long offset, 
         return out;
     }
 
+    /**
+     * The name its optimizer state goes by: the parameter's name, plus {@code @offset} when the
+     * slice is not whole (a ZeRO shard), so shards of one parameter never collide in a checkpoint.
+     */
+    public String stateKey() {
+        return isWhole() ? name : name + "@" + offset;
+    }
+
     /** Whether this slice covers its whole parameter. */
     public boolean isWhole() {
         long n = 1;

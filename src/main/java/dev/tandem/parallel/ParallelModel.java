@@ -75,9 +75,9 @@ public final class ParallelModel implements AutoCloseable {
      * a training config calls this when it loads, so the error comes before any rank starts.
      */
     public static void requireSupported(Plan plan) {
-        if (plan.offload() != Offload.NONE) {
-            throw new TandemException("offload = " + plan.offload().configName() + " is priced by the planner but not in the runtime yet: "
-                    + "use offload = none");
+        if (plan.offload() == Offload.OPTIMIZER && !plan.optimizer().name().equals("adamw")) {
+            throw new TandemException("offload = optimizer runs with optimizer adamw (its state is what moves between memory tiers), "
+                    + "but the plan's optimizer is " + plan.optimizer().name() + ": use optim.name = adamw or offload = none");
         }
         if (plan.precision() != TrainingPrecision.FP32) {
             throw new TandemException("precision = " + plan.precision().configName() + " is priced by the planner, but the runtime "

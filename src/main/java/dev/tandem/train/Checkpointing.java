@@ -15,6 +15,7 @@ import dev.tandem.data.DataPosition;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Split;
+import dev.tandem.offload.OffloadedAdamW;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.TensorParallel;
@@ -49,6 +50,7 @@ final class Checkpointing implements AutoCloseable {
     private final Path tokenizer;
     private final PrintStream out;
     private final long initSeed, dataSeed;
+    private final boolean async;
     private final Checkpointer saver; // null when neither checkpoint.every nor checkpoint.steps is set
     // Committed saves not yet reported to the listeners: filled on rank 0 by the thread that wrote the manifest.
     private final java.util.Queue<CheckpointSaved> committed = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -71,14 +73,22 @@ final class Checkpointing implements AutoCloseable {
         this.tokenizer = tokenizer;
         this.out = out;
         var c = cfg.checkpoint();
+        // An async snapshot copies the state into RAM first: with the optimizer state in a slower tier that is the
+        // copy the budget cannot hold, so saves are synchronous and read each tensor where it lives (one copy, tier to file).
+        boolean offloaded = optimizer instanceof OffloadedAdamW o && o.tier() != null;
+        this.async = c.async() && !offloaded;
+        if (c.enabled() && c.async() && offloaded) {
+            out.println("checkpoints: synchronous, since the optimizer state lives in a slower tier (an async snapshot would copy it "
+                    + "into RAM, past memory.budget)");
+        }
         if (c.enabled()) {
             this.saver = new Checkpointer(new Checkpointer.Options(cfg.checkpointRoot(), world.rank(), world.size(), jobId(world),
-                    c.async(), 2, c.keepLast(), c.keepEvery(), Duration.ofMinutes(10), rank -> requireAlive(world, rank)),
+                    async, 2, c.keepLast(), c.keepEvery(), Duration.ofMinutes(10), rank -> requireAlive(world, rank)),
                     // Of the ranks holding the same elements, the owner saves them (the others may save an empty shard).
                     Pieces.of(pm.optimizerSlices(), optimizer.state(), splits(tp), pm::owns),
                     out::println, (step, dir) -> committed.add(new CheckpointSaved(step, dir)));
             out.printf("checkpoints: %s to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", when(cfg),
-                    cfg.checkpointRoot(), c.async() ? "asynchronous" : "synchronous", saver.snapshotBytes(),
+                    cfg.checkpointRoot(), async ? "asynchronous" : "synchronous", saver.snapshotBytes(),
                     c.keepLast() == 0 ? "all" : Integer.toString(c.keepLast()),
                     c.keepEvery() > 0 ? " and every " + c.keepEvery() + "th" : "");
         } else {
@@ -186,6 +196,7 @@ final class Checkpointing implements AutoCloseable {
     /** After optimizer step {@code stepsDone}: saves when due (see {@link TrainConfig#savesAfter}). */
     void afterOptimizerStep(long stepsDone) {
         if (saver == null || !cfg.savesAfter(stepsDone)) return;
+        if (optimizer instanceof OffloadedAdamW o) o.flush(); // write-backs still in flight would otherwise be missed
         saver.save(stepsDone, world.rank() == 0 ? info(stepsDone) : null, world.rank() == 0 ? tokenizer : null);
     }
 
@@ -235,9 +246,9 @@ final class Checkpointing implements AutoCloseable {
         double median = sorted[sorted.length / 2], total = blocked.stream().mapToDouble(Double::doubleValue).sum();
         double background = saver.backgroundCpuMillis();
         out.printf("checkpoints: %d saved (%s), training blocked %.1f ms per save (median), %.0f ms in all; %.0f ms of CPU in "
-                + "background threads%n", blocked.size(), cfg.checkpoint().async() ? "async" : "sync", median, total, background);
+                + "background threads%n", blocked.size(), async ? "async" : "sync", median, total, background);
         ObjectNode s = JSON.createObjectNode();
-        s.put("mode", cfg.checkpoint().async() ? "async" : "sync");
+        s.put("mode", async ? "async" : "sync");
         s.put("saves", blocked.size());
         s.put("snapshot_bytes", saver.snapshotBytes());
         s.put("blocked_ms_median", median);

@@ -20,7 +20,9 @@ import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Peqa;
 import dev.tandem.optim.LrSchedule;
 import dev.tandem.optim.Optimizer;
-import dev.tandem.optim.Optimizers;
+import dev.tandem.offload.ByteSize;
+import dev.tandem.offload.OffloadedAdamW;
+import dev.tandem.offload.Tier;
 import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.pipeline.BubbleReport;
 import dev.tandem.plan.Plan;
@@ -147,7 +149,7 @@ public final class Trainer {
              GPT model = quantized(Checkpointing.initialModel(cfg.gptConfig(modelVocab(data, plan)), cfg.run().seed(), resume,
                      cfg.model().initFrom()));
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
-             Optimizer optimizer = Optimizers.create(cfg.optim().name(), cfg.optimizerSettings(), pm.optimizerSlices(), kernels);
+             Optimizer optimizer = Offloading.optimizer(cfg, pm, model.config(), kernels, world.rank(), world.size(), out);
              Listeners listeners = world.rank() == 0 ? listeners(runDir, resume == null ? -1 : resume.step()) : Listeners.NONE) {
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
             DataPosition start = resume == null ? new DataPosition(cfg.run().seed(), 0)
@@ -301,6 +303,7 @@ public final class Trainer {
         Progress progress = new Progress(out, tty, cfg.run().steps(), cfg.run().logEvery());
         List<Tensor> ids = new ArrayList<>(), targets = new ArrayList<>();
         List<Double> bubbles = new ArrayList<>();
+        List<Double> optimizerMs = new ArrayList<>();
         MemoryAccounting memory = MemoryAccounting.current();
         try {
             for (int micro = 0; micro < plan.microBatches(); micro++) {
@@ -311,6 +314,8 @@ public final class Trainer {
                 long t0 = System.nanoTime();
                 memory.resetPeaks();
                 pm.zeroGrad();
+                // Offloaded optimizer state starts moving into the fast tier now, behind forward and backward.
+                if (optimizer instanceof OffloadedAdamW o) o.prepare();
                 pm.takeBlockedMillis();
                 // Data-parallel replicas take disjoint rows of the global batch; tensor- and pipeline-parallel
                 // ranks of one replica read the same rows.
@@ -322,7 +327,9 @@ public final class Trainer {
                 double norm = pm.clipGradients(cfg.optim().gradClip());
                 float lr = schedule.at(step);
                 ckpt.beforeOptimizerStep();
+                long optStart = System.nanoTime();
                 optimizer.step(lr);
+                optimizerMs.add((System.nanoTime() - optStart) / 1e6);
                 pm.afterOptimizerStep();
                 ckpt.afterOptimizerStep(step + 1);
                 double seconds = (System.nanoTime() - t0) / 1e9;
@@ -336,6 +343,7 @@ public final class Trainer {
                     throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower optim.lr (now " + cfg.optim().lr() + ")");
                 }
                 steps.add(m);
+                if (steps.size() == 1) warnOverBudget(m);
                 trainPts.add(new LossPlot.Point(step + 1, loss));
                 listeners.step(m);
                 progress.step(m);
@@ -354,7 +362,15 @@ public final class Trainer {
             targets.forEach(Tensor::close);
         }
         progress.finish();
-        MemoryReport.write(runDir.resolve("memory-rank" + world.rank() + ".json"), steps.getLast().memoryBytes(), pm.dataParallel());
+        if (optimizer instanceof OffloadedAdamW o && o.tier() != null) {
+            Tier.Traffic io = o.tier().traffic();
+            long n = cfg.lastStep() - start.step();
+            out.printf(java.util.Locale.ROOT, "memory tiers: %s read %s and written %s per step (this rank); fast tier peak %s accounted%n",
+                    o.tier().spec().name(), ByteSize.format((double) io.readBytes() / n), ByteSize.format((double) io.writtenBytes() / n),
+                    ByteSize.format(fastPeak(steps)));
+        }
+        MemoryReport.write(runDir.resolve("memory-rank" + world.rank() + ".json"), steps.getLast().memoryBytes(), pm.dataParallel(),
+                optimizer, optimizerMs.stream().sorted().toList().get(optimizerMs.size() / 2), steps.size());
         if (world.rank() == 0) {
             LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.run().name(), trainPts, valPts);
             StepSummary.print(out, steps, evals, runDir);
@@ -367,6 +383,30 @@ public final class Trainer {
             out.println(check.comparisonLine(StepSummary.medianStepMs(steps), steps.getLast().memoryBytes()));
         }
         return new Result(steps, evals, runDir, null);
+    }
+
+    /**
+     * The budget was checked before training against the planner's activations; says so when the
+     * first step's measured fast-tier peak went over it (the prediction was low), with the numbers.
+     */
+    private void warnOverBudget(StepMetrics first) {
+        long budget = cfg.memory().budgetBytes(), used = fastPeak(List.of(first));
+        if (budget == 0 || used <= budget) return;
+        out.printf(java.util.Locale.ROOT, "warning: the fast tier peaked at %s in step 1, %s over memory.budget %s (activations measured %s; "
+                        + "the check before training used the planner's prediction): raise memory.budget by that much to stay within it%n",
+                ByteSize.format(used), ByteSize.format(used - budget), ByteSize.format(budget),
+                ByteSize.format(first.memoryBytes().get(MemoryCategory.ACTIVATIONS)));
+    }
+
+    /** The largest fast-tier total of any step: every category but {@link MemoryCategory#OFFLOADED} (RAM standing for a slower tier). */
+    private static long fastPeak(List<StepMetrics> steps) {
+        long most = 0;
+        for (StepMetrics m : steps) {
+            long sum = 0;
+            for (var e : m.memoryBytes().entrySet()) if (e.getKey() != MemoryCategory.OFFLOADED) sum += e.getValue();
+            most = Math.max(most, sum);
+        }
+        return most;
     }
 
     /** Mean validation loss (nats/token) and bits per byte over the fixed evaluation windows. */

@@ -33,7 +33,10 @@ final class ConfigLoader {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
     /** The sections, in the order files and {@code --print-config} list them. */
-    static final List<String> SECTIONS = List.of("model", "data", "optim", "parallel", "eval", "checkpoint", "run");
+    static final List<String> SECTIONS = List.of("model", "data", "optim", "parallel", "eval", "checkpoint", "run", "memory");
+
+    /** Options spelled without a section, and the key they set. */
+    private static final Map<String, String[]> SHORT = Map.of("memory_budget", new String[] {"memory", "budget"});
 
     /** The {@code [parallel]} key that gives the whole plan as one label. */
     private static final String PLAN_LABEL = "plan";
@@ -52,6 +55,7 @@ final class ConfigLoader {
         root.set("eval", JSON.valueToTree(c.eval()));
         root.set("checkpoint", JSON.valueToTree(c.checkpoint()));
         root.set("run", JSON.valueToTree(c.run()));
+        root.set("memory", JSON.valueToTree(c.memory()));
         return root;
     }
 
@@ -79,7 +83,8 @@ final class ConfigLoader {
         OptimSection optim = bind(tree, "optim", OptimSection.class);
         return new TrainConfig(bind(tree, "model", ModelSection.class), bind(tree, "data", DataSection.class), optim,
                 plan((ObjectNode) tree.get("parallel"), parallelKeysSet, optim),
-                bind(tree, "eval", EvalSection.class), bind(tree, "checkpoint", CheckpointSection.class), bind(tree, "run", RunSection.class));
+                bind(tree, "eval", EvalSection.class), bind(tree, "checkpoint", CheckpointSection.class), bind(tree, "run", RunSection.class),
+                bind(tree, "memory", MemorySection.class));
     }
 
     /** {@code [parallel]}: the plan label if given (then no other key), else the plan's keys over one float32 rank. */
@@ -120,6 +125,7 @@ final class ConfigLoader {
     /** {@code optim.lr} → [optim, lr], checked against the keys of {@code known}; a flat key of the earlier form gets its new spelling. */
     private static String[] dotted(String key, ObjectNode known) {
         String k = key.replace('-', '_');
+        if (SHORT.containsKey(k)) return SHORT.get(k);
         int dot = k.indexOf('.');
         if (dot < 0) {
             String moved = RenamedKeys.newKey(k);

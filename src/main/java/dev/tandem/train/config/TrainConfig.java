@@ -14,13 +14,13 @@ import java.util.Map;
 /**
  * Everything a training run needs, one typed section per concern, as the TOML tables {@code
  * [model]}, {@code [data]}, {@code [optim]}, {@code [parallel]}, {@code [eval]}, {@code
- * [checkpoint]} and {@code [run]}. The {@code [parallel]} table is the run's {@link Plan} (its keys
+ * [checkpoint]}, {@code [run]} and {@code [memory]}. The {@code [parallel]} table is the run's {@link Plan} (its keys
  * are the plan's, or one {@code plan} label); the optimizer it names is {@code optim.name}.
  * Values come from the built-in defaults, then a TOML or JSON file, then command-line overrides
  * ({@code --optim.lr 3e-4}), each layer replacing the keys it names ({@link ConfigLoader}).
  */
 public record TrainConfig(ModelSection model, DataSection data, OptimSection optim, Plan parallel, EvalSection eval,
-                          CheckpointSection checkpoint, RunSection run) {
+                          CheckpointSection checkpoint, RunSection run, MemorySection memory) {
 
     public TrainConfig {
         if (!optim.spec().equals(parallel.optimizer())) {
@@ -50,6 +50,10 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
             throw new TandemException("model.peqa runs do not write resumable checkpoints yet (the packed weights are not in them): "
                     + "unset checkpoint.every and checkpoint.steps; the final model is written in the PEQA layout");
         }
+        if (memory.budgetBytes() == 0 && parallel.offload() != dev.tandem.plan.Offload.NONE) {
+            throw new TandemException("parallel.offload = " + parallel.offload().configName() + " moves state out of a fast tier of "
+                    + "limited size: set memory.budget (e.g. --memory_budget 2GiB), or use parallel.offload = none");
+        }
         if (run.maxRestarts() > 0 && !checkpoint.enabled()) {
             throw new TandemException("run.max_restarts = " + run.maxRestarts() + " restarts from the newest checkpoint, but this run "
                     + "saves none: set checkpoint.every (or checkpoint.steps)");
@@ -68,7 +72,8 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
                 Plan.SINGLE,
                 new EvalSection(100, 20),
                 new CheckpointSection(0, "", "", 3, 0, "", true),
-                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true, 0));
+                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true, 0),
+                MemorySection.defaults());
     }
 
     /** Defaults, overlaid with {@code file} (if not null), overlaid with {@code overrides} ({@code section.key → value}). */

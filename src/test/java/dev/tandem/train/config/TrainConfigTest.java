@@ -161,7 +161,11 @@ class TrainConfigTest {
             "parallel.micro_batches | 3 | batch_size 16 is not divisible by dp·micro_batches = 1·3",
             "parallel.sequence_parallel | true | sequence_parallel = true needs tp > 1",
             "parallel.offload | always | offload must be none or optimizer",
-            "parallel.offload | optimizer | offload = optimizer is priced by the planner but not in the runtime yet",
+            "parallel.offload | optimizer | moves state out of a fast tier of limited size: set memory.budget",
+            "memory.budget | lots | memory.budget must be a size such as 2GiB",
+            "memory.tier | tape | memory.tier must be file, cxl or ram",
+            "memory.file_access | odirect | memory.file_access must be mmap or pread",
+            "memory.stride | -2 | memory.stride must be -1 (measure), 0 (no interleaving) or k >= 1",
             "parallel.precision | mixed | the runtime trains in float32: use precision = fp32",
             "parallel.tp | 3 | tp = 3 must divide the heads (4)",
             "eval.every | -1 | eval.every must be >= 0",
@@ -177,6 +181,15 @@ class TrainConfigTest {
     void aBadValueIsNamedWithItsKey(String key, String value, String message) {
         assertThatThrownBy(() -> TrainConfig.load(null, Map.of(key, value))).isInstanceOf(TandemException.class)
                 .hasMessageContaining(message);
+    }
+
+    @Test
+    void memoryBudgetHasAShortOption() {
+        TrainConfig c = TrainConfig.load(null, Map.of("memory_budget", "2GiB", "parallel.offload", "optimizer"));
+        assertThat(c.memory().budgetBytes()).isEqualTo(2L << 30);
+        assertThat(c.parallel().offload()).isEqualTo(dev.tandem.plan.Offload.OPTIMIZER);
+        assertThatThrownBy(() -> TrainConfig.load(null, Map.of("memory_budget", "2GiB", "parallel.offload", "optimizer",
+                "optim.name", "lion"))).hasMessageContaining("offload = optimizer runs with optimizer adamw");
     }
 
     @Test
