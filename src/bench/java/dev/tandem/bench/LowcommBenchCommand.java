@@ -40,13 +40,13 @@ final class LowcommBenchCommand implements Runnable {
     @Option(names = "--h", split = ",", defaultValue = "10,50,100", description = "Inner steps between outer steps (default ${DEFAULT-VALUE}).")
     List<Integer> hs;
 
-    @Option(names = "--steps", defaultValue = "300", description = "Steps per run (default ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "200", description = "Steps per run (default ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--batch-size", defaultValue = "16", description = "Global batch in sequences (default ${DEFAULT-VALUE}).")
     int batchSize;
 
-    @Option(names = "--model", defaultValue = "2,2,64,64", description = "n_layer,n_head,n_embd,block_size (default ${DEFAULT-VALUE}).")
+    @Option(names = "--model", defaultValue = "2,2,32,32", description = "n_layer,n_head,n_embd,block_size (default ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--lr", defaultValue = "3e-3", description = "Inner AdamW learning rate (default ${DEFAULT-VALUE}).")
