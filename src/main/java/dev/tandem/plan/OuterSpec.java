@@ -78,6 +78,11 @@ public record OuterSpec(Algorithm algorithm, int steps, double lr, double moment
         return new OuterSpec(algorithm, steps, lr, momentum, alpha, beta, l);
     }
 
+    /** Whether this algorithm keeps outer weights and momentum per parameter (8 bytes each, as optimizer state). */
+    public boolean keepsOuterState() {
+        return algorithm == Algorithm.DILOCO || algorithm == Algorithm.NOLOCO;
+    }
+
     /** Whether anything but the defaults is set (the label leaves the outer keys out otherwise). */
     boolean isDefault() {
         return equals(NONE);
