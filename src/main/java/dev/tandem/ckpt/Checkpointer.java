@@ -48,9 +48,16 @@ public final class Checkpointer implements AutoCloseable {
      *                  agreed at start-up), so rank 0 never takes a stale file for this save's
      * @param buffers   snapshot buffers in the async pool (≥ 1)
      * @param timeout   how long rank 0 waits for the other ranks' files
+     * @param peers     asked while rank 0 waits for a rank's file, so a failed rank ends the wait at once
      */
     public record Options(Path root, int rank, int worldSize, String saveId, boolean async, int buffers,
-                          int keepLast, int keepEvery, Duration timeout) {}
+                          int keepLast, int keepEvery, Duration timeout, PeerCheck peers) {
+        /** Options whose waits trust every rank to be alive until the timeout. */
+        public Options(Path root, int rank, int worldSize, String saveId, boolean async, int buffers,
+                       int keepLast, int keepEvery, Duration timeout) {
+            this(root, rank, worldSize, saveId, async, buffers, keepLast, keepEvery, timeout, PeerCheck.NONE);
+        }
+    }
 
     /**
      * Told on rank 0 when a checkpoint is committed: its manifest is written (so the checkpoint is
@@ -249,7 +256,7 @@ public final class Checkpointer implements AutoCloseable {
             for (Piece p : pieces) crcs.add(Crc.of(p.bytes()));
             ShardFile.write(dir.resolve(Manifest.shardName(o.rank(), o.worldSize())), pieces, crcs, saveId, crash);
             if (o.rank() == 0) {
-                Manifest.commit(dir, step, o.worldSize(), saveId, info, tokenizer, o.timeout(), crash);
+                Manifest.commit(dir, step, o.worldSize(), saveId, info, tokenizer, o.timeout(), o.peers(), crash);
                 Checkpoints.prune(o.root(), o.keepLast(), o.keepEvery(), log);
                 onCommit.committed(step, dir);
             }
@@ -261,7 +268,8 @@ public final class Checkpointer implements AutoCloseable {
     private void rethrow() {
         Throwable t = failure.get();
         if (t == null) return;
-        if (t instanceof TandemException te) throw new TandemException(te.getMessage(), te);
+        // The exit code travels with the message: a rank that stops because a peer failed must not look like the culprit.
+        if (t instanceof TandemException te) throw new TandemException(te.getMessage(), te, te.exitCode());
         throw new TandemException("checkpoint failed in the background: " + t, t);
     }
 

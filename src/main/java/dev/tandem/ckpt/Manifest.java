@@ -54,7 +54,7 @@ public final class Manifest {
      * @param tokenizer a tokenizer.json to copy into the checkpoint, or null
      */
     static void commit(Path dir, long step, int worldSize, String saveId, ObjectNode info, Path tokenizer,
-                       Duration timeout, CrashPoint crash) throws IOException {
+                       Duration timeout, PeerCheck peers, CrashPoint crash) throws IOException {
         ObjectNode m = JSON.createObjectNode();
         m.put("format", FORMAT);
         m.put("format_version", FORMAT_VERSION);
@@ -66,7 +66,8 @@ public final class Manifest {
         ObjectNode tensors = m.putObject("tensors");
         for (int r = 0; r < worldSize; r++) {
             String name = shardName(r, worldSize);
-            JsonNode header = awaitShard(dir.resolve(name), saveId, timeout);
+            int writer = r;
+            JsonNode header = awaitShard(dir.resolve(name), saveId, timeout, () -> peers.requireAlive(writer));
             ObjectNode f = files.putObject(name);
             f.put("rank", r);
             f.put("bytes", Files.size(dir.resolve(name)));
@@ -117,14 +118,18 @@ public final class Manifest {
         crash.reach("manifest:renamed");
     }
 
-    /** Waits for {@code file} to exist with this save's id, and returns its header. */
-    private static JsonNode awaitShard(Path file, String saveId, Duration timeout) throws IOException {
+    /**
+     * Waits for {@code file} to exist with this save's id, and returns its header; {@code writerAlive}
+     * throws once the rank that writes it is known to have failed.
+     */
+    private static JsonNode awaitShard(Path file, String saveId, Duration timeout, Runnable writerAlive) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             if (Files.isRegularFile(file)) {
                 JsonNode header = readHeader(file);
                 if (saveId.equals(header.path("__metadata__").path(ShardFile.META_SAVE_ID).asText())) return header;
             }
+            writerAlive.run();
             if (System.nanoTime() > deadline) {
                 throw new TandemException("checkpoint " + file.getParent() + ": " + file.getFileName()
                         + " of this save did not appear within " + timeout.toSeconds() + " s (did that rank fail?)");

@@ -22,10 +22,7 @@ final class ModelChecksums {
     static void write(Path dir, List<String> files) throws IOException {
         List<String> lines = new ArrayList<>();
         for (String f : files) lines.add(sha256(dir.resolve(f)) + "  " + f);
-        Path tmp = dir.resolve(ModelFiles.CHECKSUMS + ".tmp");
-        Files.write(tmp, lines);
-        Files.move(tmp, dir.resolve(ModelFiles.CHECKSUMS), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        dev.tandem.io.AtomicFiles.write(dir.resolve(ModelFiles.CHECKSUMS), tmp -> Files.write(tmp, lines));
     }
 
     /** Checks every file the checksum file of {@code dir} lists; nothing to check when there is no such file. */

@@ -10,6 +10,7 @@ import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Parameter;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,8 +40,10 @@ public final class ModelFiles {
         SafeTensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));
         // GPT2Config defaults bos/eos to 50256, GPT-2's own <|endoftext|>; name ours (or none).
         int endOfText = tokenizerJson == null ? -1 : dev.tandem.data.TokenizerJson.load(tokenizerJson).endOfText();
-        Files.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(hfConfig(model.config(), endOfText)));
-        if (tokenizerJson != null) Files.copy(tokenizerJson, dir.resolve(TOKENIZER), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.writeString(dir.resolve(CONFIG), JSON.writeValueAsString(hfConfig(model.config(), endOfText)));
+        if (tokenizerJson != null) {
+            AtomicFiles.write(dir.resolve(TOKENIZER), tmp -> Files.copy(tokenizerJson, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING));
+        }
         ModelChecksums.write(dir, tokenizerJson == null ? java.util.List.of(WEIGHTS, CONFIG) : java.util.List.of(WEIGHTS, CONFIG, TOKENIZER));
     }
 

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.TandemException;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Tensor;
+import dev.tandem.io.AtomicFiles;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -16,7 +17,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -88,16 +88,15 @@ public final class SafeTensors {
         System.arraycopy(json, 0, padded, 0, json.length);
         for (int i = json.length; i < padded.length; i++) padded[i] = ' ';
 
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded.length).flip();
-            writeFully(ch, len);
-            writeFully(ch, ByteBuffer.wrap(padded));
-            for (Tensor t : tensors.values()) writeFully(ch, t.data().asByteBuffer().order(ByteOrder.LITTLE_ENDIAN));
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        AtomicFiles.write(file, tmp -> {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded.length).flip();
+                writeFully(ch, len);
+                writeFully(ch, ByteBuffer.wrap(padded));
+                for (Tensor t : tensors.values()) writeFully(ch, t.data().asByteBuffer().order(ByteOrder.LITTLE_ENDIAN));
+            }
+        });
     }
 
     private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {

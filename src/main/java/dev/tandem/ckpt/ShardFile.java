@@ -100,10 +100,6 @@ final class ShardFile {
 
     /** Makes a rename durable: fsync the directory that holds the new name (a no-op where the OS refuses). */
     static void syncDirectory(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException | UnsupportedOperationException e) {
-            // Some file systems cannot open directories; the rename itself is still atomic.
-        }
+        dev.tandem.io.AtomicFiles.syncDirectory(dir);
     }
 }

@@ -2,8 +2,9 @@ package dev.tandem.cli;
 
 import dev.tandem.TandemException;
 import dev.tandem.api.Training;
-import dev.tandem.launch.Launcher;
+import dev.tandem.launch.RestartLoop;
 import dev.tandem.launch.Settings;
+import dev.tandem.train.RunLock;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,9 +55,11 @@ final class TrainCommand implements Runnable {
         }
         if (rank) {
             training.runAsRank(settings.env());
-        } else if (training.ranks() > 1) {
+        } else if (training.ranks() > 1 || training.maxRestarts() > 0) {
+            RunLock.requireFree(training.runDir()); // refused here, once, rather than by rank 0 after every rank has started
             List<String> args = new java.util.ArrayList<>(spec.commandLine().getParseResult().originalArgs());
-            Launcher.run(training.ranks(), args);
+            new RestartLoop(RestartLoop.ranks(training.ranks()), training.runDir(), training.checkpointDir(), training.maxRestarts(),
+                    System.out).run(args);
         } else {
             training.run(settings.compute().threads());
         }

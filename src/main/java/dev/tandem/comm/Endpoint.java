@@ -95,8 +95,9 @@ final class Endpoint implements AutoCloseable {
             if (closed) throw new CommException("process group of rank " + rank + " is closed");
             CommException b = broken;
             if (b != null) {
+                // Keeps the earlier failure's exit code: a rank stopped by a dead peer must not be blamed for it.
                 throw new CommException("process group of rank " + rank + " is unusable after an earlier failure: "
-                        + b.getMessage());
+                        + b.getMessage(), b.exitCode());
             }
             try {
                 body.run();

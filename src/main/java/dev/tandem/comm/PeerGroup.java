@@ -141,6 +141,11 @@ final class PeerGroup implements ProcessGroup {
         return endpoint.options;
     }
 
+    @Override
+    public String peerFailure(int groupRank) {
+        return endpoint.health.failure(worldRank(groupRank));
+    }
+
     PeerHealth health() {
         return endpoint.health;
     }

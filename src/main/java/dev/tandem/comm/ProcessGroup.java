@@ -54,6 +54,13 @@ public interface ProcessGroup extends AutoCloseable {
      */
     boolean oversubscribed();
 
+    /**
+     * Why group peer {@code groupRank} is considered failed (its process gone, its connection closed,
+     * no heartbeat within the timeout), or null while it is believed alive. Lets waits outside the
+     * collectives (a checkpoint commit waiting for a peer's file) end when the peer is gone.
+     */
+    String peerFailure(int groupRank);
+
     /** Start/end timestamps of this rank's recent operations (shared by all groups of the rank). */
     OpLog opLog();
 

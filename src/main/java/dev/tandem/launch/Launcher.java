@@ -71,7 +71,7 @@ public final class Launcher {
     /**
      * As {@link #run}, with extra environment variables for the children (e.g. timeouts).
      *
-     * @throws TandemException (exit code 1) naming the first rank that failed
+     * @throws LaunchFailedException (exit code 1) naming the first rank that failed
      */
     public void launch(int nproc, List<String> childArgs, Map<String, String> extraEnv) {
         if (nproc < 1) throw new TandemException("--nproc must be >= 1, not " + nproc);
@@ -95,21 +95,23 @@ public final class Launcher {
                 env.put("LOCAL_RANK", Integer.toString(r));
                 env.put("LOCAL_WORLD_SIZE", Integer.toString(nproc));
                 env.put("TANDEM_JOB_SECRET", secret);
+                env.put(LauncherWatch.LAUNCHER_PID, Long.toString(ProcessHandle.current().pid()));
                 try {
                     procs[r] = pb.start();
                 } catch (IOException e) {
                     throw new TandemException("cannot start rank " + r + " (" + cmd.getFirst() + "): " + e.getMessage());
                 }
                 int rank = r;
-                procs[r].onExit().thenRun(() -> exits.add(rank));
+                reportExit(procs[r], rank, exits);
                 pumps.add(pump(procs[r].getInputStream(), out, r));
                 pumps.add(pump(procs[r].getErrorStream(), err, r));
             }
-            int failed = supervise(procs, exits);
+            boolean[] stopped = new boolean[nproc];
+            int failed = supervise(procs, exits, stopped);
             for (Thread t : pumps) t.join(5000);
             if (failed >= 0) {
-                throw new TandemException("rank " + failed + " " + describeExit(procs[failed].exitValue())
-                        + "; stopped the other ranks", null, 1);
+                throw new LaunchFailedException(blame(failed, procs, stopped),
+                        new RankFailure(failed, procs[failed].exitValue(), stopped[failed]));
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -125,6 +127,26 @@ public final class Launcher {
         }
     }
 
+    /**
+     * Puts {@code rank} into {@code exits} when its process ends. A thread of its own waits, not
+     * {@code onExit()}, whose completion runs in the common fork-join pool: a caller that runs the
+     * launcher inside that pool (a test, an application's async task) would otherwise never hear
+     * of the exit.
+     */
+    private static void reportExit(Process p, int rank, BlockingQueue<Integer> exits) {
+        Thread.ofPlatform().daemon().name("rank" + rank + "-exit").start(() -> {
+            while (true) {
+                try {
+                    p.waitFor();
+                    break;
+                } catch (InterruptedException e) {
+                    // nobody interrupts it on purpose; keep waiting for the exit
+                }
+            }
+            exits.add(rank);
+        });
+    }
+
     private static byte[] randomBytes() {
         byte[] b = new byte[32];
         new SecureRandom().nextBytes(b);
@@ -135,7 +157,7 @@ public final class Launcher {
      * Waits for all ranks; returns the first rank that failed by itself (preferred to one that
      * exited with {@link PeerFailureException#EXIT_CODE}), or -1. Escalates once one has failed.
      */
-    int supervise(Process[] procs, BlockingQueue<Integer> exits) throws InterruptedException {
+    int supervise(Process[] procs, BlockingQueue<Integer> exits, boolean[] stopped) throws InterruptedException {
         int alive = procs.length;
         int failed = -1;
         int stage = 0; // 0: all fine, 1: waiting for grace before SIGTERM, 2: before SIGKILL
@@ -162,16 +184,29 @@ public final class Launcher {
                 }
                 continue;
             }
-            if (stage == 1) {
-                for (Process p : procs) if (p.isAlive()) p.destroy();
-                stage = 2;
-                actAt = System.nanoTime() + grace.toNanos();
-            } else {
-                for (Process p : procs) if (p.isAlive()) p.destroyForcibly();
-                actAt = System.nanoTime() + grace.toNanos();
+            for (int i = 0; i < procs.length; i++) {
+                if (!procs[i].isAlive()) continue;
+                stopped[i] = true;
+                if (stage == 1) procs[i].destroy();
+                else procs[i].destroyForcibly();
             }
+            stage = 2;
+            actAt = System.nanoTime() + grace.toNanos();
         }
         return failed;
+    }
+
+    /**
+     * Names the rank that failed. A rank that never exited by itself while the others stopped
+     * because they lost it (a hung or stopped process) was killed by this launcher: its exit code
+     * is ours, so the message says what happened instead.
+     */
+    static String blame(int failed, Process[] procs, boolean[] stopped) {
+        if (stopped[failed]) {
+            return "rank " + failed + " stopped responding (the other ranks lost it and stopped) and did not exit, so the launcher "
+                    + "killed it; if it hung, its last lines above show where";
+        }
+        return "rank " + failed + " " + describeExit(procs[failed].exitValue()) + "; stopped the other ranks";
     }
 
     private void stopAll(Process[] procs) {

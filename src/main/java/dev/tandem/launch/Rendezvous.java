@@ -29,8 +29,12 @@ public final class Rendezvous {
 
     private Rendezvous() {}
 
-    /** The world group of this process, from its environment {@code env} ({@link #spec}). */
+    /**
+     * The world group of this process, from its environment {@code env} ({@link #spec}). A rank
+     * whose launcher named itself ({@link LauncherWatch}) also ends when that launcher ends.
+     */
     public static ProcessGroup fromEnvironment(Map<String, String> env) {
+        LauncherWatch.start(env, System.err);
         return TcpRendezvous.connect(spec(env));
     }
 

@@ -8,6 +8,7 @@ import dev.tandem.ckpt.Checkpointer;
 import dev.tandem.ckpt.Checkpoints;
 import dev.tandem.ckpt.Pieces;
 import dev.tandem.ckpt.Restore;
+import dev.tandem.comm.PeerFailureException;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.data.DataPosition;
 import dev.tandem.nn.GPT;
@@ -20,7 +21,6 @@ import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import dev.tandem.train.config.TrainConfig;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,7 +75,7 @@ final class Checkpointing implements AutoCloseable {
         var c = cfg.checkpoint();
         if (c.enabled()) {
             this.saver = new Checkpointer(new Checkpointer.Options(root, world.rank(), world.size(), jobId(world),
-                    c.async(), 2, c.keepLast(), c.keepEvery(), Duration.ofMinutes(10)),
+                    c.async(), 2, c.keepLast(), c.keepEvery(), Duration.ofMinutes(10), rank -> requireAlive(world, rank)),
                     // Of the ranks holding the same elements, the owner saves them (the others may save an empty shard).
                     Pieces.of(pm.optimizerSlices(), optimizer.state(), splits(tp), pm::owns),
                     out::println, (step, dir) -> committed.add(new CheckpointSaved(step, dir)));
@@ -85,6 +85,14 @@ final class Checkpointing implements AutoCloseable {
                     c.keepEvery() > 0 ? " and every " + c.keepEvery() + "th" : "");
         } else {
             this.saver = null;
+        }
+    }
+
+    /** Ends rank 0's wait for a shard as soon as the rank that writes it is known to have failed. */
+    private static void requireAlive(ProcessGroup world, int rank) {
+        String why = world.peerFailure(rank);
+        if (why != null) {
+            throw new PeerFailureException("checkpoint commit: rank " + rank + " did not write its shard: " + why, rank);
         }
     }
 
@@ -228,11 +236,7 @@ final class Checkpointing implements AutoCloseable {
         s.put("background_cpu_ms", background);
         var arr = s.putArray("blocked_ms");
         blocked.forEach(arr::add);
-        try {
-            Files.writeString(runDir.resolve("checkpoint-stats.json"), s.toPrettyString());
-        } catch (IOException e) {
-            throw new TandemException("cannot write " + runDir.resolve("checkpoint-stats.json") + ": " + e.getMessage(), e);
-        }
+        dev.tandem.io.AtomicFiles.writeString(runDir.resolve("checkpoint-stats.json"), s.toPrettyString());
     }
 
     @Override

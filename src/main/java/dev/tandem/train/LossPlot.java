@@ -68,7 +68,7 @@ final class LossPlot {
         legend(g, W - RIGHT - 170, TOP + 20, new Color(0x4C72B0), "train");
         legend(g, W - RIGHT - 170, TOP + 40, new Color(0xDD8452), "validation");
         g.dispose();
-        ImageIO.write(img, "png", file.toFile());
+        dev.tandem.io.AtomicFiles.write(file, tmp -> ImageIO.write(img, "png", tmp.toFile()));
     }
 
     private static void curve(Graphics2D g, List<Point> pts, Color color, float width, double xMax, double yMin, double yMax) {

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.parallel.DataParallel;
 import dev.tandem.tensor.MemoryCategory;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
@@ -26,6 +25,6 @@ final class MemoryReport {
         n.put("parameters", dp.parameterCount());
         ObjectNode b = n.putObject("bytes");
         for (Map.Entry<MemoryCategory, Long> e : bytes.entrySet()) b.put(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue());
-        Files.writeString(file, json.writerWithDefaultPrettyPrinter().writeValueAsString(n));
+        dev.tandem.io.AtomicFiles.writeString(file, json.writerWithDefaultPrettyPrinter().writeValueAsString(n));
     }
 }

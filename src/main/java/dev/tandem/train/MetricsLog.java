@@ -3,12 +3,16 @@ package dev.tandem.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.io.AtomicFiles;
 import dev.tandem.tensor.MemoryCategory;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -17,7 +21,8 @@ import java.util.Map;
 /** Appends one JSON object per line to {@code runs/<name>/metrics.jsonl}, flushed per line: the listener every run has. */
 public final class MetricsLog implements TrainingListener {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final BufferedWriter out;
+    private final Path file;
+    private final FileChannel out;
 
     /**
      * @param resumedAt the step a resumed run continues from, or -1 for a new run (a new file). A
@@ -25,13 +30,18 @@ public final class MetricsLog implements TrainingListener {
      *                  the run is about to repeat, so that every step appears once.
      */
     MetricsLog(Path file, long resumedAt) throws IOException {
+        this.file = file;
         if (resumedAt >= 0 && Files.isRegularFile(file)) keepThrough(file, resumedAt);
         this.out = resumedAt >= 0
-                ? Files.newBufferedWriter(file, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND)
-                : Files.newBufferedWriter(file);
+                ? FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE)
+                : FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        out.position(out.size());
     }
 
-    /** Rewrites {@code file} with the records of steps up to {@code step} only (through a temporary file, so a crash loses nothing). */
+    /**
+     * Rewrites {@code file} with the whole records of steps up to {@code step} only (atomically, so a
+     * crash loses nothing); a line cut short by an earlier crash is dropped.
+     */
     private static void keepThrough(Path file, long step) throws IOException {
         List<String> kept = new ArrayList<>();
         for (String line : Files.readAllLines(file)) {
@@ -44,9 +54,7 @@ public final class MetricsLog implements TrainingListener {
             }
             if (record.path("step").asLong() <= step) kept.add(line);
         }
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.write(tmp, kept);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.write(file, tmp -> Files.write(tmp, kept));
     }
 
     @Override
@@ -81,13 +89,27 @@ public final class MetricsLog implements TrainingListener {
         write(n);
     }
 
+    /**
+     * Appends one record as one whole line: if the write fails part-way (a full disk), the file is cut
+     * back to where it was, so it never holds half a line.
+     */
     private void write(ObjectNode n) {
+        long before = -1;
         try {
-            out.write(JSON.writeValueAsString(n));
-            out.newLine();
-            out.flush();
+            byte[] line = (JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8);
+            before = out.position();
+            ByteBuffer buf = ByteBuffer.wrap(line);
+            while (buf.hasRemaining()) out.write(buf);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            try {
+                if (before >= 0) {
+                    out.truncate(before);
+                    out.position(before);
+                }
+            } catch (IOException ignored) {
+                // the record is lost either way; the next run's resume drops a cut line
+            }
+            throw AtomicFiles.failure(file, e);
         }
     }
 
@@ -111,7 +133,7 @@ public final class MetricsLog implements TrainingListener {
         try {
             out.close();
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw AtomicFiles.failure(file, e);
         }
     }
 }

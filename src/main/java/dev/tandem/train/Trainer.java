@@ -2,6 +2,7 @@ package dev.tandem.train;
 
 import dev.tandem.TandemException;
 import dev.tandem.ckpt.Checkpoint;
+import dev.tandem.ckpt.Checkpoints;
 import dev.tandem.ckpt.ModelFiles;
 import dev.tandem.comm.CommOptions;
 import dev.tandem.comm.LocalWorld;
@@ -13,6 +14,7 @@ import dev.tandem.data.DataSource;
 import dev.tandem.data.EvalBatches;
 import dev.tandem.data.TokenDataset;
 import dev.tandem.data.TokenizerJson;
+import dev.tandem.io.AtomicFiles;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.optim.LrSchedule;
@@ -128,15 +130,21 @@ public final class Trainer {
     private Result run(Plan plan, Kernels kernels) {
         out.printf("compute: %s, %d thread(s) per rank%n", kernels.describe(), kernels.pool().threads());
         Path runDir = Path.of(cfg.run().runsDir(), cfg.run().name());
-        try {
-            Files.createDirectories(runDir);
-            if (world.rank() == 0) Files.writeString(runDir.resolve("train-config.json"), cfg.toJson());
-        } catch (IOException e) {
-            throw new TandemException("cannot create run directory " + runDir + ": " + e.getMessage(), e);
+        try (RunLock lock = world.rank() == 0 ? RunLock.acquire(runDir) : null) {
+            try {
+                Files.createDirectories(runDir);
+                if (world.rank() == 0) AtomicFiles.writeString(runDir.resolve("train-config.json"), cfg.toJson());
+            } catch (IOException e) {
+                throw new TandemException("cannot create run directory " + runDir + ": " + e.getMessage(), e);
+            }
+            return trainIn(runDir, plan, kernels);
         }
+    }
+
+    private Result trainIn(Path runDir, Plan plan, Kernels kernels) {
         // Each island is a model of its own between outer steps, so each keeps its own checkpoints.
         int island = world.rank() / plan.mesh().islandSize();
-        Path ckptRoot = plan.islands() > 1 ? cfg.checkpointRoot().resolve("island-" + island) : cfg.checkpointRoot();
+        Path ckptRoot = cfg.checkpointRoot(island);
         try (Checkpoint resume = Checkpointing.openResume(cfg, ckptRoot, plan.islands() > 1 ? "island-" + island : null, out);
              TokenDataset data = source.open(new DataSource.Context(cfg.data().valFraction(), Path.of(cfg.run().runsDir(), "cache"),
                      world.size(), out::println));
@@ -200,7 +208,7 @@ public final class Trainer {
             GPT whole = pm.gatherWholeModel();
             try {
                 if (world.rank() == 0) {
-                    ModelFiles.save(modelDir, whole, tokenizerFile);
+                    saveFinalModel(modelDir, whole, tokenizerFile);
                     out.println("model written to " + modelDir + (tokenizerFile == null ? " (no tokenizer: it generates token ids)"
                             : "  (try: ./tandem generate --checkpoint " + modelDir + " --prompt \"ROMEO:\")"));
                 }
@@ -211,6 +219,24 @@ public final class Trainer {
             return new Result(r.steps(), r.evals(), runDir, modelDir);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Writes the trained model as a whole directory or not at all. When that fails (a full disk) the
+     * newest checkpoint is the run's result, and the error says where it is and how to export it.
+     */
+    private void saveFinalModel(Path modelDir, GPT whole, Path tokenizerFile) {
+        try {
+            AtomicFiles.writeDirectory(modelDir, tmp -> ModelFiles.save(tmp, whole, tokenizerFile));
+        } catch (TandemException e) {
+            Checkpoint newest = Checkpoints.latest(cfg.checkpointRoot(0), s -> { }); // rank 0 writes island 0's model
+            if (newest == null) throw e;
+            try (newest) {
+                throw new TandemException(e.getMessage() + ". The trained weights are safe in checkpoint " + newest.dir() + " (step "
+                        + newest.step() + "): ./tandem export --checkpoint " + newest.dir() + " --hf " + modelDir
+                        + " writes the model once there is room", e);
+            }
         }
     }
 

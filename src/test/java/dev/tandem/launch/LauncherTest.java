@@ -157,6 +157,30 @@ class LauncherTest {
     }
 
     @Test
+    void ranksEndWhenTheirLauncherIsKilledOutright() throws Exception {
+        // SIGKILL runs no shutdown hook: the ranks themselves notice that the launcher is gone
+        Process launcherProcess = new ProcessBuilder(JavaCommand.forCli(List.of("comm-selftest", "--nproc", "2",
+                "--crash-rank", "5", "--others-compute"))).redirectErrorStream(true).start();
+        try {
+            List<ProcessHandle> ranks = List.of();
+            for (int i = 0; i < 600 && ranks.size() < 2; i++) {
+                Thread.sleep(100);
+                ranks = launcherProcess.descendants().filter(p -> p.info().command().orElse("").endsWith("java")).toList();
+            }
+            assertThat(ranks).hasSize(2);
+            launcherProcess.destroyForcibly(); // SIGKILL
+            assertThat(launcherProcess.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            for (ProcessHandle rank : ranks) {
+                rank.onExit().get(60, TimeUnit.SECONDS); // instead of computing for ten minutes
+                assertThat(rank.isAlive()).isFalse();
+            }
+        } finally {
+            launcherProcess.descendants().forEach(ProcessHandle::destroyForcibly);
+            launcherProcess.destroyForcibly();
+        }
+    }
+
+    @Test
     void exitCodesAreDescribed() {
         assertThat(Launcher.describeExit(3)).isEqualTo("exited with code 3");
         assertThat(Launcher.describeExit(137)).isEqualTo("was killed by signal 9 (SIGKILL, exit code 137)");

@@ -35,7 +35,7 @@ class SuperviseTest {
         for (int r = 0; r < codes.length; r++) procs[r] = exited(codes[r]);
         BlockingQueue<Integer> exits = new LinkedBlockingQueue<>();
         for (int r : reapOrder) exits.add(r);
-        return launcher.supervise(procs, exits);
+        return launcher.supervise(procs, exits, new boolean[codes.length]);
     }
 
     @Test
@@ -45,6 +45,39 @@ class SuperviseTest {
         assertThat(supervise(codes, 0, 1, 2)).isEqualTo(1);
         assertThat(supervise(codes, 2, 0, 1)).isEqualTo(1);
         assertThat(supervise(codes, 1, 0, 2)).isEqualTo(1);
+    }
+
+    /** A rank that never exits by itself (stopped or hung) until it is killed; SIGTERM does not reach it. */
+    private static Process hung(int rank, BlockingQueue<Integer> exits) {
+        return new Process() {
+            private volatile boolean alive = true;
+            @Override public OutputStream getOutputStream() { return OutputStream.nullOutputStream(); }
+            @Override public InputStream getInputStream() { return InputStream.nullInputStream(); }
+            @Override public InputStream getErrorStream() { return InputStream.nullInputStream(); }
+            @Override public int waitFor() { return 137; }
+            @Override public int exitValue() { return 137; }
+            @Override public boolean isAlive() { return alive; }
+            @Override public void destroy() {}
+            @Override public Process destroyForcibly() {
+                alive = false;
+                exits.add(rank);
+                return this;
+            }
+        };
+    }
+
+    @Test
+    void aRankThatHungIsNamedAsHungNotAsKilled() throws InterruptedException {
+        BlockingQueue<Integer> exits = new LinkedBlockingQueue<>();
+        Process[] procs = {exited(PeerFailureException.EXIT_CODE), hung(1, exits)};
+        exits.add(0);
+        boolean[] stopped = new boolean[2];
+        int failed = launcher.supervise(procs, exits, stopped);
+        assertThat(failed).isEqualTo(1);
+        assertThat(stopped).containsExactly(false, true);
+        assertThat(Launcher.blame(failed, procs, stopped)).startsWith("rank 1 stopped responding").doesNotContain("signal");
+        boolean[] none = new boolean[2];
+        assertThat(Launcher.blame(0, new Process[] {exited(41), exited(0)}, none)).isEqualTo("rank 0 exited with code 41; stopped the other ranks");
     }
 
     @Test

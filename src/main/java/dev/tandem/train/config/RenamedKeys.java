@@ -27,7 +27,7 @@ final class RenamedKeys {
             Map.entry("keep_last", "checkpoint.keep_last"), Map.entry("keep_every", "checkpoint.keep_every"),
             Map.entry("resume", "checkpoint.resume"), Map.entry("async_ckpt", "checkpoint.async"),
             Map.entry("steps", "run.steps"), Map.entry("stop_after", "run.stop_after"), Map.entry("seed", "run.seed"),
-            Map.entry("threads", "run.threads"), Map.entry("log_every", "run.log_every"), Map.entry("name", "run.name"),
+            Map.entry("threads", "run.threads"), Map.entry("log_every", "run.log_every"), Map.entry("max_restarts", "run.max_restarts"), Map.entry("name", "run.name"),
             Map.entry("runs_dir", "run.runs_dir"));
 
     /** Where flat key {@code key} lives now, or null if it never was one. */

@@ -12,9 +12,11 @@ import dev.tandem.TandemException;
  * @param threads     compute threads per rank (0: the cores, shared among the ranks on this host)
  * @param logEvery    steps between progress lines
  * @param tensorboard write TensorBoard event files to {@code <runs_dir>/<name>/tb/} (rank 0)
+ * @param maxRestarts how many times the launcher restarts the job from its newest checkpoint after a
+ *                    rank crashes, hangs or loses a peer (0: never; docs/FAULTS.md)
  */
 public record RunSection(String name, String runsDir, int steps, int stopAfter, long seed, int threads, int logEvery,
-                         boolean tensorboard) {
+                         boolean tensorboard, int maxRestarts) {
     public RunSection {
         if (name == null || !name.matches("[A-Za-z0-9._-]+")) {
             throw new TandemException("run.name must be letters, digits, '.', '_' or '-', got '" + name + "'");
@@ -24,6 +26,7 @@ public record RunSection(String name, String runsDir, int steps, int stopAfter, 
         if (stopAfter < 0) throw new TandemException("run.stop_after must be >= 0 (0 = run all steps), got " + stopAfter);
         if (threads < 0) throw new TandemException("run.threads must be >= 0 (0 = all cores), got " + threads);
         Sections.positive("run.log_every", logEvery);
+        if (maxRestarts < 0) throw new TandemException("run.max_restarts must be >= 0 (0 = never restart), got " + maxRestarts);
     }
 
     /** Optimizer steps this invocation runs to: {@code steps}, or {@code stop_after} when that is sooner. */

@@ -38,6 +38,10 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
             throw new TandemException("[parallel]: " + e.getMessage());
         }
         ParallelModel.requireSupported(parallel);
+        if (run.maxRestarts() > 0 && !checkpoint.enabled()) {
+            throw new TandemException("run.max_restarts = " + run.maxRestarts() + " restarts from the newest checkpoint, but this run "
+                    + "saves none: set checkpoint.every (or checkpoint.steps)");
+        }
     }
 
     /**
@@ -52,7 +56,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
                 Plan.SINGLE,
                 new EvalSection(100, 20),
                 new CheckpointSection(0, "", "", 3, 0, "", true),
-                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true));
+                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true, 0));
     }
 
     /** Defaults, overlaid with {@code file} (if not null), overlaid with {@code overrides} ({@code section.key → value}). */
@@ -93,6 +97,14 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
     /** Where checkpoints go. */
     public Path checkpointRoot() {
         return checkpoint.root(run);
+    }
+
+    /**
+     * Where island {@code island}'s checkpoints go: the root itself with one island; with several,
+     * each its own folder {@code island-<i>} in it (between outer steps the islands' models differ).
+     */
+    public Path checkpointRoot(int island) {
+        return parallel.islands() > 1 ? checkpointRoot().resolve("island-" + island) : checkpointRoot();
     }
 
     /** Whether to save after {@code stepsDone} optimizer steps. */

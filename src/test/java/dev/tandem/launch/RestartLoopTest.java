@@ -1,0 +1,88 @@
+package dev.tandem.launch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.TandemException;
+import dev.tandem.comm.PeerFailureException;
+import dev.tandem.train.config.TrainConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Which failures restart the job, how often, with which arguments, and what is recorded. */
+class RestartLoopTest {
+    @TempDir Path run;
+    private final ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    private final PrintStream out = new PrintStream(printed, true);
+
+    private static LaunchFailedException failed(int rank, int code, boolean hung) {
+        return new LaunchFailedException("rank " + rank + " failed", new RankFailure(rank, code, hung));
+    }
+
+    @Test
+    void faultsRestartAndMistakesDoNot() {
+        assertThat(new RankFailure(1, 137, false).restartable()).as("SIGKILL").isTrue();
+        assertThat(new RankFailure(1, 139, false).restartable()).as("SIGSEGV").isTrue();
+        assertThat(new RankFailure(1, 137, true).restartable()).as("hung").isTrue();
+        assertThat(new RankFailure(0, PeerFailureException.EXIT_CODE, false).restartable()).as("only peers noticed").isTrue();
+        assertThat(new RankFailure(0, 2, false).restartable()).as("a user error").isFalse();
+        assertThat(new RankFailure(0, 1, false).restartable()).as("an unexpected error").isFalse();
+        assertThat(new RankFailure(0, 130, false).restartable()).as("Ctrl-C").isFalse();
+        assertThat(new RankFailure(0, 143, false).restartable()).as("SIGTERM").isFalse();
+    }
+
+    @Test
+    void restartsFromTheNewestCheckpointUntilItSucceeds() throws Exception {
+        List<List<String>> calls = new ArrayList<>();
+        RestartLoop loop = new RestartLoop(args -> {
+            calls.add(args);
+            if (calls.size() < 3) throw failed(1, 137, false);
+        }, run, run.resolve("checkpoints"), 2, out);
+        loop.run(List.of("train", "--checkpoint.resume", "runs/x/step-00000010", "--run.steps", "9"));
+        assertThat(calls).containsExactly(
+                List.of("train", "--checkpoint.resume", "runs/x/step-00000010", "--run.steps", "9"),
+                List.of("train", "--run.steps", "9", "--checkpoint.resume", "latest"),
+                List.of("train", "--run.steps", "9", "--checkpoint.resume", "latest"));
+        assertThat(printed.toString()).contains("tandem: restart 1 of 2: rank 1 was killed by signal 9 (SIGKILL, exit code 137); "
+                + "no checkpoint yet: starting again from step 0 (0 step(s) to train again)");
+        var log = new ObjectMapper().readTree(Files.readString(run.resolve("restarts.json")));
+        assertThat(log).hasSize(2);
+        assertThat(log.get(1).path("restart").asInt()).isEqualTo(2);
+        assertThat(log.get(1).path("exit_code").asInt()).isEqualTo(137);
+    }
+
+    @Test
+    void givesUpAfterTheLastRestartAndNeverRetriesAMistake() {
+        List<List<String>> calls = new ArrayList<>();
+        RestartLoop crashing = new RestartLoop(args -> {
+            calls.add(args);
+            throw failed(0, 134, false);
+        }, run, run.resolve("checkpoints"), 2, out);
+        assertThatThrownBy(() -> crashing.run(List.of("train"))).isInstanceOf(TandemException.class)
+                .hasMessage("rank 0 failed (gave up after 2 restart(s), run.max_restarts)");
+        assertThat(calls).hasSize(3);
+
+        calls.clear();
+        RestartLoop mistaken = new RestartLoop(args -> {
+            calls.add(args);
+            throw failed(0, 2, false);
+        }, run, run.resolve("checkpoints"), 5, out);
+        assertThatThrownBy(() -> mistaken.run(List.of("train"))).hasMessage("rank 0 failed");
+        assertThat(calls).hasSize(1);
+    }
+
+    @Test
+    void restartsNeedCheckpoints() {
+        assertThatThrownBy(() -> TrainConfig.load(null, Map.of("run.max_restarts", "2")))
+                .hasMessageContaining("run.max_restarts = 2 restarts from the newest checkpoint, but this run saves none: set checkpoint.every");
+        assertThatThrownBy(() -> TrainConfig.load(null, Map.of("run.max_restarts", "-1"))).hasMessageContaining("run.max_restarts must be >= 0");
+    }
+}
