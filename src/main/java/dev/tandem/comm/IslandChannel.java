@@ -13,9 +13,10 @@ import java.lang.foreign.ValueLayout;
  * #bytesSent()} is the float32 payload this rank sent, without the 8-byte delivery stamp that goes
  * ahead of each message (bookkeeping of the simulated link, not part of what a real link carries).
  *
- * <p>Sends go first on even ranks and receives first on odd ones, so that blocking sends larger
- * than a transport's buffer never wait on each other in a cycle; waiting for the slow link happens
- * after both directions are under way, so a pair exchanging messages pays the link once, not twice.
+ * <p>Blocking sends (a transport may hold the sender until the receiver has read the payload)
+ * never wait on each other in a cycle: in the ring, even ranks send first and odd ones receive
+ * first; in a pair, the lower rank sends first. Waiting for the slow link happens after both
+ * directions are under way, so a pair exchanging messages pays the link once, not twice.
  */
 public final class IslandChannel implements AutoCloseable {
     private final ProcessGroup group;
@@ -63,7 +64,7 @@ public final class IslandChannel implements AutoCloseable {
                 int send = Math.floorMod(r - s, k), recv = Math.floorMod(r - s - 1, k);
                 long n = start[recv + 1] - start[recv];
                 MemorySegment in = tmp.data().asSlice(0, n * 4);
-                shift(chunk(buf, start, send), start[send + 1] - start[send], right, in, n, left);
+                shift(chunk(buf, start, send), start[send + 1] - start[send], right, in, n, left, r % 2 == 0);
                 MemorySegment own = chunk(buf, start, recv);
                 for (long i = 0; i < n; i++) {
                     own.setAtIndex(ValueLayout.JAVA_FLOAT, i, own.getAtIndex(ValueLayout.JAVA_FLOAT, i) + in.getAtIndex(ValueLayout.JAVA_FLOAT, i));
@@ -76,7 +77,8 @@ public final class IslandChannel implements AutoCloseable {
             }
             for (int s = 0; s < k - 1; s++) {
                 int send = Math.floorMod(r + 1 - s, k), recv = Math.floorMod(r - s, k);
-                shift(chunk(buf, start, send), start[send + 1] - start[send], right, chunk(buf, start, recv), start[recv + 1] - start[recv], left);
+                shift(chunk(buf, start, send), start[send + 1] - start[send], right, chunk(buf, start, recv), start[recv + 1] - start[recv], left,
+                        r % 2 == 0);
             }
         }
     }
@@ -84,17 +86,20 @@ public final class IslandChannel implements AutoCloseable {
     /** Sends {@code mine} ({@code count} floats) to island {@code peer} and receives its message of the same size into {@code theirs}. */
     public void exchange(int peer, MemorySegment mine, MemorySegment theirs, long count) {
         if (peer == group.rank()) throw new IllegalArgumentException("island " + peer + " cannot exchange with itself");
-        shift(mine, count, peer, theirs, count, peer);
+        shift(mine, count, peer, theirs, count, peer, group.rank() < peer);
     }
 
     private static MemorySegment chunk(MemorySegment buf, long[] start, int c) {
         return buf.asSlice(start[c] * 4, (start[c + 1] - start[c]) * 4);
     }
 
-    /** Sends {@code out} to {@code dst} while receiving {@code in} from {@code src}; returns once the slow link has delivered {@code in}. */
-    private void shift(MemorySegment out, long outCount, int dst, MemorySegment in, long inCount, int src) {
+    /**
+     * Sends {@code out} to {@code dst} and receives {@code in} from {@code src}, the send first when
+     * {@code sendFirst}; returns once the slow link has delivered {@code in}.
+     */
+    private void shift(MemorySegment out, long outCount, int dst, MemorySegment in, long inCount, int src, boolean sendFirst) {
         long deliveredAt;
-        if (group.rank() % 2 == 0) {
+        if (sendFirst) {
             send(out, outCount, dst);
             deliveredAt = receive(in, inCount, src);
         } else {

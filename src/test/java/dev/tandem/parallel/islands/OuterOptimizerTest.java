@@ -119,6 +119,40 @@ class OuterOptimizerTest {
     }
 
     @Test
+    void nolocoPairsOfAnyRanksExchangeLargeWeightsWithoutWaitingOnEachOther() {
+        // Weights larger than a transport's buffer, and enough outer steps that pairs of two even and
+        // of two odd ranks come up (each pair must not have both sides send, or both receive, first).
+        int islands = 4, n = 1 << 20;
+        OuterSpec spec = spec(OuterSpec.Algorithm.NOLOCO, 1);
+        java.util.Set<String> pairs = new java.util.HashSet<>();
+        for (long step = 1; step <= 12; step++) {
+            int[] o = Pairing.order(islands, step);
+            for (int p = 0; p < islands; p += 2) pairs.add(Math.min(o[p], o[p + 1]) % 2 + "" + Math.max(o[p], o[p + 1]) % 2);
+        }
+        assertThat(pairs).contains("00", "11");
+        LocalWorld.run(islands, CommOptions.defaults(), g -> {
+            try (Tensor value = Tensor.allocate(dev.tandem.tensor.DType.F32, MemoryCategory.PARAMETERS, n);
+                 Tensor grad = Tensor.allocate(dev.tandem.tensor.DType.F32, MemoryCategory.GRADIENTS, n);
+                 IslandChannel ch = new IslandChannel(g, PacedLink.unthrottled())) {
+                Optimizer inner = new Optimizer() {
+                    long steps;
+
+                    public void step(float lr) { steps++; }
+                    public List<ParamSlice> slices() { return List.of(new ParamSlice("w", new int[] {n}, true, 0, n, value.data(), grad.data())); }
+                    public long steps() { return steps; }
+                    public Map<String, Tensor> state() { return Map.of(); }
+                    public void load(Map<String, Tensor> state, long steps) { this.steps = steps; }
+                    public void close() { }
+                };
+                try (OuterOptimizer opt = new OuterOptimizer(inner, spec, ch)) {
+                    for (int s = 0; s < 12; s++) opt.step(0);
+                }
+                assertThat(ch.bytesSent()).isEqualTo(12L * n * 4);
+            }
+        });
+    }
+
+    @Test
     void dilocoIsNesterovOnTheMeanPseudoGradient() {
         int islands = 2, h = 2, outerSteps = 3;
         double lr = 0.7, mu = 0.9;
