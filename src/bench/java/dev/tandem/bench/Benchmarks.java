@@ -37,6 +37,7 @@ public final class Benchmarks implements Consumer<CommandLine> {
         bench.addSubcommand(new FinetuneBenchCommand());
         bench.addSubcommand(new ParScaleBenchCommand());
         bench.addSubcommand(new OffloadBenchCommand());
+        bench.addSubcommand(new LowcommBenchCommand());
         for (PeerBenchmark p : PEER_BENCHMARKS) bench.addSubcommand(p.name(), peerOrStandIn(p));
     }
 

@@ -78,9 +78,12 @@ public final class Training {
         return Path.of(cfg.run().runsDir(), cfg.run().name());
     }
 
-    /** Where the run's checkpoints go ({@code checkpoint.dir}, by default {@code <runDir>/checkpoints}). */
+    /**
+     * Where the run's checkpoints go ({@code checkpoint.dir}, by default {@code <runDir>/checkpoints});
+     * with islands, island 0's folder in it (each island keeps its own).
+     */
     public Path checkpointDir() {
-        return cfg.checkpointRoot();
+        return cfg.checkpointRoot(0);
     }
 
     /** How often the launcher restarts the job from its newest checkpoint after a fault ({@code run.max_restarts}). */

@@ -79,6 +79,31 @@ public final class Mesh implements AutoCloseable {
         return g;
     }
 
+    /**
+     * The group of ranks that share this rank's coordinates on every axis not named in {@code
+     * spanned}: e.g. spanning every axis but the island gives the ranks of this rank's island.
+     */
+    public synchronized ProcessGroup groupSpanning(List<String> spanned) {
+        String key = String.join("+", spanned);
+        ProcessGroup g = groups.get(key);
+        if (g == null) {
+            int[] which = spanned.stream().mapToInt(this::index).toArray();
+            List<Integer> ranks = new ArrayList<>();
+            for (int r = 0; r < world.size(); r++) {
+                int[] c = coordinates(r);
+                boolean same = true;
+                for (int a = 0; a < axes.size() && same; a++) {
+                    final int axis = a;
+                    same = java.util.Arrays.stream(which).anyMatch(i -> i == axis) || c[a] == coords[a];
+                }
+                if (same) ranks.add(r);
+            }
+            g = ranks.size() == world.size() ? world : world.subgroup(key, ranks);
+            groups.put(key, g);
+        }
+        return g;
+    }
+
     private int index(String axis) {
         for (int i = 0; i < axes.size(); i++) if (axes.get(i).name().equals(axis)) return i;
         throw new IllegalArgumentException("mesh has no axis '" + axis + "'; axes: " + axes.stream().map(Axis::name).toList());
@@ -102,7 +127,7 @@ public final class Mesh implements AutoCloseable {
     /** Frees the groups built along the axes (their buffers); the world group stays open. */
     @Override
     public synchronized void close() {
-        groups.values().forEach(ProcessGroup::close);
+        groups.values().stream().filter(g -> g != world).forEach(ProcessGroup::close);
         groups.clear();
     }
 }

@@ -85,10 +85,14 @@ public final class ParallelModel implements AutoCloseable {
         }
     }
 
-    /** The mesh of {@code plan} over {@code world}: axes pp, dp, tp (tp fastest). */
+    /** The mesh of {@code plan} over {@code world}: axes island, pp, dp, tp (tp fastest, islands slowest). */
     public static Mesh mesh(ProcessGroup world, Plan plan) {
-        return Mesh.create(world, List.of(new Mesh.Axis("pp", plan.pp()), new Mesh.Axis("dp", plan.dp()), new Mesh.Axis("tp", plan.tp())));
+        return Mesh.create(world, List.of(new Mesh.Axis("island", plan.islands()), new Mesh.Axis("pp", plan.pp()),
+                new Mesh.Axis("dp", plan.dp()), new Mesh.Axis("tp", plan.tp())));
     }
+
+    /** The axes inside one island: a group spanning them is this rank's island. */
+    private static final List<String> ISLAND_AXES = List.of("pp", "dp", "tp");
 
     /**
      * Applies {@code plan} to {@code model}, which must hold the same whole parameters on every rank.
@@ -118,9 +122,19 @@ public final class ParallelModel implements AutoCloseable {
         return tp;
     }
 
-    /** This rank's index among the data-parallel replicas: which rows of the batch it trains on. */
+    /** This rank's index among the data-parallel replicas of all islands: which rows of the batch it trains on. */
     public int dataRank() {
-        return mesh.coordinate("dp");
+        return mesh.coordinate("island") * mesh.size("dp") + mesh.coordinate("dp");
+    }
+
+    /** The ranks of this rank's island (the whole world when there is one island). */
+    public ProcessGroup island() {
+        return mesh.groupSpanning(ISLAND_AXES);
+    }
+
+    /** This rank and the ranks at the same position of every other island, in island order. */
+    public ProcessGroup acrossIslands() {
+        return mesh.group("island");
     }
 
     /** The parameter elements this rank's optimizer updates. */
@@ -175,10 +189,11 @@ public final class ParallelModel implements AutoCloseable {
 
     /**
      * The global gradient norm over the whole model, then clipping to {@code maxNorm} (0 = off): each
-     * element's square is counted once, by its owner, and summed over all ranks.
+     * element's square is counted once, by its owner, and summed over the ranks of the island (each
+     * island is a whole model; nothing here crosses between islands).
      */
     public double clipGradients(double maxNorm) {
-        return GradientNorm.clip(dp.optimizerSlices(), this::owns, List.of(mesh.world()), maxNorm, kernels);
+        return GradientNorm.clip(dp.optimizerSlices(), this::owns, List.of(island()), maxNorm, kernels);
     }
 
     /** After the optimizer step: every rank gets the updated parameters it holds. */

@@ -52,9 +52,12 @@ public final class MemoryModel {
 
         ZeroMemory.ModelStates states = ZeroMemory.perDevice(stageMatrices(c), stageOthers(c, stage), c.dp(), c.zero(), precision,
                 c.optimizer());
+        // DiLoCo and NoLoCo keep float32 outer weights and momentum for every element the inner optimizer updates.
+        double outer = c.outer().keepsOuterState()
+                ? 8.0 * (stageMatrices(c) + stageOthers(c, stage)) / (c.zero().shardsOptimizer() ? c.dp() : 1) : 0;
         boolean offloaded = c.offload() == Offload.OPTIMIZER;
-        double optimizerOnDevice = offloaded ? 0 : states.optimizer();
-        double host = offloaded ? states.optimizer() : 0;
+        double optimizerOnDevice = offloaded ? 0 : states.optimizer() + outer;
+        double host = offloaded ? states.optimizer() + outer : 0;
 
         // Micro-batches whose activations a stage holds: GPipe holds all of them; 1F1B lets stage i run
         // p−i forwards ahead; interleaving adds (p−1)/(p·v) of a stage's worth on the first stage

@@ -27,14 +27,21 @@ import java.util.Objects;
  * @param offload          what lives in host memory
  * @param precision        number formats of parameters and gradients
  * @param optimizer        the optimizer and the precision of its state
+ * @param outer            what runs between islands (low-communication training) and over which link
  */
 public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers,
                    RecomputePolicy recompute, boolean sequenceParallel, Offload offload, TrainingPrecision precision,
-                   OptimizerSpec optimizer) {
+                   OptimizerSpec optimizer, OuterSpec outer) {
 
     /** One rank, nothing split, selective recompute, float32 AdamW: the default of a config. */
     public static final Plan SINGLE = new Plan(new MeshShape(1, 1, 1), ZeroStage.ZERO0, 1, new Schedule.OneFOneB(), List.of(),
-            RecomputePolicy.SELECTIVE, false, Offload.NONE, TrainingPrecision.FP32, OptimizerSpec.ADAMW);
+            RecomputePolicy.SELECTIVE, false, Offload.NONE, TrainingPrecision.FP32, OptimizerSpec.ADAMW, OuterSpec.NONE);
+
+    /** A plan of one island (no outer algorithm). */
+    public Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers, RecomputePolicy recompute,
+                boolean sequenceParallel, Offload offload, TrainingPrecision precision, OptimizerSpec optimizer) {
+        this(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, OuterSpec.NONE);
+    }
 
     public Plan {
         Objects.requireNonNull(mesh, "mesh");
@@ -44,6 +51,7 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
         Objects.requireNonNull(offload, "offload");
         Objects.requireNonNull(precision, "precision");
         Objects.requireNonNull(optimizer, "optimizer");
+        Objects.requireNonNull(outer, "outer");
         if (microBatches < 1) throw new PlanInputException("micro_batches must be >= 1, got " + microBatches);
         stageLayers = List.copyOf(stageLayers);
     }
@@ -60,7 +68,11 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
         return mesh.pp();
     }
 
-    /** Ranks this plan needs. */
+    public int islands() {
+        return mesh.islands();
+    }
+
+    /** Ranks this plan needs: islands·dp·tp·pp. */
     public int worldSize() {
         return mesh.worldSize();
     }
@@ -72,27 +84,32 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
 
     /** This plan on another mesh. */
     public Plan withMesh(MeshShape m) {
-        return new Plan(m, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer);
+        return new Plan(m, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer);
     }
 
     /** This plan with another optimizer. */
     public Plan withOptimizer(OptimizerSpec o) {
-        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, o);
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, o, outer);
     }
 
     /** This plan in another precision. */
     public Plan withPrecision(TrainingPrecision p) {
-        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, p, optimizer);
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, p, optimizer, outer);
+    }
+
+    /** This plan with another outer algorithm (or link). */
+    public Plan withOuter(OuterSpec o) {
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, o);
     }
 
     /** This plan with another micro-batch count. */
     public Plan withMicroBatches(int m) {
-        return new Plan(mesh, zero, m, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer);
+        return new Plan(mesh, zero, m, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer);
     }
 
-    /** Sequences in one micro-batch on one rank, for a step of {@code globalBatch} sequences. */
+    /** Sequences in one micro-batch on one rank, for a step of {@code globalBatch} sequences (split over islands and replicas). */
     public int rowsPerMicroBatch(int globalBatch) {
-        return globalBatch / (dp() * microBatches);
+        return globalBatch / (islands() * dp() * microBatches);
     }
 
     /** Layers on the busiest pipeline rank: ⌈layers/pp⌉ when balanced, else the largest sum of its stages. */

@@ -19,7 +19,11 @@ final class PlanFields {
 
     /** Every key, in the order the label and the JSON form list them. */
     static final List<String> KEYS = List.of("dp", "tp", "pp", "zero", "micro_batches", "schedule", "virtual_stages", "stage_layers",
-            "recompute", "sequence_parallel", "offload", "precision", "optimizer");
+            "recompute", "sequence_parallel", "offload", "precision", "optimizer", "islands", "outer", "outer_steps", "outer_lr",
+            "outer_momentum", "noloco_alpha", "noloco_beta", "link_bandwidth", "link_latency");
+
+    /** Keys of low-communication training, which a label leaves out while they all hold their defaults (one island). */
+    private static final List<String> OUTER_KEYS = KEYS.subList(KEYS.indexOf("islands"), KEYS.size());
 
     /** Keys of earlier label forms and what replaced them. */
     private static final Map<String, String> RENAMED = Map.of(
@@ -38,6 +42,7 @@ final class PlanFields {
         values(p).forEach((k, v) -> {
             if (k.equals("virtual_stages") && p.virtualStages() == 1) return;
             if (k.equals("stage_layers") && p.stageLayers().isEmpty()) return;
+            if (OUTER_KEYS.contains(k) && p.islands() == 1 && p.outer().isDefault()) return;
             parts.add(k + "=" + v);
         });
         return String.join(" ", parts);
@@ -52,6 +57,10 @@ final class PlanFields {
         n.put("recompute", p.recompute().toString()).put("sequence_parallel", p.sequenceParallel())
                 .put("offload", p.offload().configName()).put("precision", p.precision().configName())
                 .put("optimizer", p.optimizer().name());
+        OuterSpec o = p.outer();
+        n.put("islands", p.islands()).put("outer", o.algorithm().configName()).put("outer_steps", o.steps()).put("outer_lr", o.lr())
+                .put("outer_momentum", o.momentum()).put("noloco_alpha", o.alpha()).put("noloco_beta", o.beta())
+                .put("link_bandwidth", o.link().bandwidthText()).put("link_latency", o.link().latencyText());
         return n;
     }
 
@@ -121,7 +130,28 @@ final class PlanFields {
         Offload offload = kv.containsKey("offload") ? offload(kv.get("offload")) : base.offload();
         TrainingPrecision precision = kv.containsKey("precision") ? TrainingPrecision.named(kv.get("precision")) : base.precision();
         OptimizerSpec optimizer = kv.containsKey("optimizer") ? OptimizerSpec.named(kv.get("optimizer")) : base.optimizer();
-        return new Plan(new MeshShape(dp, tp, pp), zero, micro, schedule, stages, recompute, sp, offload, precision, optimizer);
+        return new Plan(new MeshShape(dp, tp, pp, integer(kv, "islands", base.islands())), zero, micro, schedule, stages, recompute, sp,
+                offload, precision, optimizer, outer(kv, base.outer()));
+    }
+
+    private static OuterSpec outer(Map<String, String> kv, OuterSpec base) {
+        OuterSpec.Algorithm algorithm = kv.containsKey("outer") ? OuterSpec.Algorithm.named(kv.get("outer")) : base.algorithm();
+        IslandLink link = new IslandLink(
+                kv.containsKey("link_bandwidth") ? IslandLink.parseBandwidth(kv.get("link_bandwidth")) : base.link().bitsPerSecond(),
+                kv.containsKey("link_latency") ? IslandLink.parseLatency(kv.get("link_latency")) : base.link().latencySeconds());
+        return new OuterSpec(algorithm, integer(kv, "outer_steps", base.steps()), number(kv, "outer_lr", base.lr()),
+                number(kv, "outer_momentum", base.momentum()), number(kv, "noloco_alpha", base.alpha()),
+                number(kv, "noloco_beta", base.beta()), link);
+    }
+
+    private static double number(Map<String, String> kv, String key, double dflt) {
+        String v = kv.get(key);
+        if (v == null) return dflt;
+        try {
+            return Double.parseDouble(v.strip());
+        } catch (NumberFormatException e) {
+            throw new PlanInputException(key + " must be a number, got '" + v + "'", e);
+        }
     }
 
     private static Offload offload(String v) {

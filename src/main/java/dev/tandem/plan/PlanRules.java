@@ -11,11 +11,23 @@ public final class PlanRules {
     /** Null when {@code p} can run {@code m} on {@code world} ranks with {@code globalBatch} sequences per step, else the reason. */
     static String problem(Plan p, ModelSpec m, int world, int globalBatch) {
         int dp = p.dp(), tp = p.tp(), pp = p.pp(), v = p.virtualStages(), micro = p.microBatches();
+        int islands = p.islands();
         if (world != p.worldSize()) {
+            if (islands > 1) {
+                return "the plan needs islands·dp·tp·pp = " + islands + "·" + dp + "·" + tp + "·" + pp + " = " + p.worldSize()
+                        + " ranks but the job has " + world + ": islands must divide the ranks, and dp·tp·pp fill one island";
+            }
             return "the plan needs dp·tp·pp = " + dp + "·" + tp + "·" + pp + " = " + p.worldSize() + " ranks but the job has " + world
                     + ": set dp, tp and pp so that their product is the number of ranks";
         }
-        if (globalBatch % (dp * micro) != 0) {
+        String outer = outerProblem(p);
+        if (outer != null) return outer;
+        if (globalBatch % (islands * dp * micro) != 0) {
+            if (islands > 1) {
+                return "batch_size " + globalBatch + " is not divisible by islands·dp·micro_batches = " + islands + "·" + dp + "·" + micro
+                        + ": each island trains on its share of the batch, and every replica needs the same number of whole sequences "
+                        + "per micro-batch";
+            }
             return "batch_size " + globalBatch + " is not divisible by dp·micro_batches = " + dp + "·" + micro
                     + ": every replica needs the same number of whole sequences per micro-batch (choose micro_batches dividing "
                     + "batch_size/dp)";
@@ -48,6 +60,19 @@ public final class PlanRules {
                     + "use tp = 1 (data parallelism and ZeRO keep matrices whole for it) or an element-wise optimizer such as adamw";
         }
         return p.recompute().layerProblem(m.layers());
+    }
+
+    /** Islands and the outer algorithm must go together: what runs between islands needs islands, and islands need it. */
+    private static String outerProblem(Plan p) {
+        int islands = p.islands();
+        return switch (p.outer().algorithm()) {
+            case NONE -> islands > 1 ? "islands = " + islands + " needs an outer algorithm to join them: set outer = sync, diloco or "
+                    + "noloco (or islands = 1)" : null;
+            case SYNC -> islands < 2 ? "outer = sync averages gradients across islands: set islands >= 2 (or outer = none)" : null;
+            case DILOCO -> null; // one island is DiLoCo's single-worker form (the inner optimizer under an outer Nesterov step)
+            case NOLOCO -> islands < 2 || islands % 2 != 0 ? "outer = noloco pairs each island with one other every outer step: islands "
+                    + "must be even and >= 2, got " + islands : null;
+        };
     }
 
     private static String stageLayersProblem(Plan p, int layers) {

@@ -44,6 +44,7 @@ final class Checkpointing implements AutoCloseable {
 
     private final TrainConfig cfg;
     private final ProcessGroup world;
+    private final Path root;
     private final ParallelModel pm;
     private final Optimizer optimizer;
     private final GPTConfig model;
@@ -56,11 +57,13 @@ final class Checkpointing implements AutoCloseable {
     private final java.util.Queue<CheckpointSaved> committed = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /**
+     * @param root     where this rank's checkpoints go: the config's, or its island's folder in it
+     * @param world    the ranks that save one checkpoint together: the job, or this rank's island
      * @param pm       the model as this rank holds it under the plan
      * @param initSeed the seed the parameters were initialized from (the original run's, when resuming)
      * @param dataSeed the seed of the batch order
      */
-    Checkpointing(TrainConfig cfg, ProcessGroup world, ParallelModel pm, Optimizer optimizer, GPTConfig model, Path tokenizer,
+    Checkpointing(TrainConfig cfg, Path root, ProcessGroup world, ParallelModel pm, Optimizer optimizer, GPTConfig model, Path tokenizer,
                   PrintStream out, long initSeed, long dataSeed) {
         this.pm = pm;
         TensorParallel tp = pm.tensorParallel();
@@ -68,6 +71,7 @@ final class Checkpointing implements AutoCloseable {
         this.dataSeed = dataSeed;
         this.cfg = cfg;
         this.world = world;
+        this.root = root;
         this.optimizer = optimizer;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -82,13 +86,13 @@ final class Checkpointing implements AutoCloseable {
                     + "into RAM, past memory.budget)");
         }
         if (c.enabled()) {
-            this.saver = new Checkpointer(new Checkpointer.Options(cfg.checkpointRoot(), world.rank(), world.size(), jobId(world),
+            this.saver = new Checkpointer(new Checkpointer.Options(root, world.rank(), world.size(), jobId(world),
                     async, 2, c.keepLast(), c.keepEvery(), Duration.ofMinutes(10), rank -> requireAlive(world, rank)),
                     // Of the ranks holding the same elements, the owner saves them (the others may save an empty shard).
                     Pieces.of(pm.optimizerSlices(), optimizer.state(), splits(tp), pm::owns),
                     out::println, (step, dir) -> committed.add(new CheckpointSaved(step, dir)));
             out.printf("checkpoints: %s to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", when(cfg),
-                    cfg.checkpointRoot(), async ? "asynchronous" : "synchronous", saver.snapshotBytes(),
+                    root, async ? "asynchronous" : "synchronous", saver.snapshotBytes(),
                     c.keepLast() == 0 ? "all" : Integer.toString(c.keepLast()),
                     c.keepEvery() > 0 ? " and every " + c.keepEvery() + "th" : "");
         } else {
@@ -123,13 +127,16 @@ final class Checkpointing implements AutoCloseable {
         }
     }
 
-    /** The checkpoint named by {@code checkpoint.resume} ("" none, "latest", or a directory), opened and verified. */
-    static Checkpoint openResume(TrainConfig cfg, PrintStream out) {
+    /**
+     * The checkpoint named by {@code checkpoint.resume} ("" none, "latest" under {@code root}, or a
+     * directory), opened and verified. With islands ({@code island} not null) each island keeps its
+     * own checkpoints under {@code root}, and a directory names the step folder to read there.
+     */
+    static Checkpoint openResume(TrainConfig cfg, Path root, String island, PrintStream out) {
         String resume = cfg.checkpoint().resume();
         if (resume.isEmpty()) return null;
         Checkpoint c;
         if (resume.equals("latest")) {
-            Path root = cfg.checkpointRoot();
             c = Checkpoints.latest(root, m -> out.println("resume: " + m));
             if (c == null) {
                 boolean any = Files.isDirectory(root) && root.toFile().list().length > 0;
@@ -138,7 +145,7 @@ final class Checkpointing implements AutoCloseable {
                 return null;
             }
         } else {
-            c = Checkpoint.open(Path.of(resume));
+            c = Checkpoint.open(island == null ? Path.of(resume) : root.resolve(Path.of(resume).getFileName()));
         }
         out.printf("resume: from %s (step %d, written by %s)%n", c.dir(), c.step(), c.planDescription());
         return c;

@@ -69,6 +69,7 @@ public final class MetricsLog implements TrainingListener {
         n.put("tokens_per_s", m.tokensPerSecond());
         n.put("mfu", m.mfu());
         n.put("comm_wait_ms", m.commWaitMs());
+        if (m.crossIslandBytes() != StepMetrics.NO_ISLANDS) n.put("cross_island_bytes", m.crossIslandBytes());
         ObjectNode mem = n.putObject("memory_bytes");
         for (Map.Entry<MemoryCategory, Long> e : m.memoryBytes().entrySet()) {
             mem.put(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue());

@@ -11,9 +11,20 @@ import java.util.Map;
  * @param commWaitMs  time this rank was blocked waiting for communication during the step
  * @param memoryBytes live bytes per category at the end of the step, except activations, which
  *                    report the peak within the step (they are freed before it ends)
+ * @param crossIslandBytes float32 payload bytes this rank sent to other islands during the step
+ *                    (low-communication training), or {@link #NO_ISLANDS}
  */
 public record StepMetrics(long step, double loss, double gradNorm, double lr, double stepMs, double tokensPerSecond,
-                          double mfu, double commWaitMs, Map<MemoryCategory, Long> memoryBytes) {
+                          double mfu, double commWaitMs, Map<MemoryCategory, Long> memoryBytes, long crossIslandBytes) {
+
+    /** {@code crossIslandBytes} of a plan without an outer algorithm. */
+    public static final long NO_ISLANDS = -1;
+
+    /** A step of a plan without islands. */
+    public StepMetrics(long step, double loss, double gradNorm, double lr, double stepMs, double tokensPerSecond, double mfu,
+                       double commWaitMs, Map<MemoryCategory, Long> memoryBytes) {
+        this(step, loss, gradNorm, lr, stepMs, tokensPerSecond, mfu, commWaitMs, memoryBytes, NO_ISLANDS);
+    }
 
     /** The llm.c-style dense line. */
     public String line(long totalSteps) {

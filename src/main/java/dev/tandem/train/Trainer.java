@@ -24,7 +24,9 @@ import dev.tandem.offload.ByteSize;
 import dev.tandem.offload.OffloadedAdamW;
 import dev.tandem.offload.Tier;
 import dev.tandem.parallel.ParallelModel;
+import dev.tandem.parallel.islands.Islands;
 import dev.tandem.parallel.pipeline.BubbleReport;
+import dev.tandem.plan.OuterSpec;
 import dev.tandem.plan.Plan;
 import dev.tandem.tensor.ComputeOptions;
 import dev.tandem.tensor.DType;
@@ -143,13 +145,17 @@ public final class Trainer {
     }
 
     private Result trainIn(Path runDir, Plan plan, Kernels kernels) {
-        try (Checkpoint resume = Checkpointing.openResume(cfg, out);
+        // Each island is a model of its own between outer steps, so each keeps its own checkpoints.
+        int island = world.rank() / plan.mesh().islandSize();
+        Path ckptRoot = cfg.checkpointRoot(island);
+        try (Checkpoint resume = Checkpointing.openResume(cfg, ckptRoot, plan.islands() > 1 ? "island-" + island : null, out);
              TokenDataset data = source.open(new DataSource.Context(cfg.data().valFraction(), Path.of(cfg.run().runsDir(), "cache"),
                      world.size(), out::println));
              GPT model = quantized(Checkpointing.initialModel(cfg.gptConfig(modelVocab(data, plan)), cfg.run().seed(), resume,
                      cfg.model().initFrom()));
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
-             Optimizer optimizer = Offloading.optimizer(cfg, pm, model.config(), kernels, world.rank(), world.size(), out);
+             Islands islands = plan.outer().algorithm() == OuterSpec.Algorithm.NONE ? null : new Islands(plan.outer(), pm.acrossIslands());
+             Optimizer optimizer = outer(islands, Offloading.optimizer(cfg, pm, model.config(), kernels, world.rank(), world.size(), out));
              Listeners listeners = world.rank() == 0 ? listeners(runDir, resume == null ? -1 : resume.step()) : Listeners.NONE) {
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
             DataPosition start = resume == null ? new DataPosition(cfg.run().seed(), 0)
@@ -178,6 +184,13 @@ public final class Trainer {
                     plan.sequenceParallel() ? " (sequence parallel)" : "", plan.zero().level(), plan.recompute(), plan.microBatches(),
                     plan.rowsPerMicroBatch(cfg.data().batchSize()), kernels.pool().threads());
             if (pm.stageLayout() != null) out.printf("pipeline: %s schedule, %s%n", plan.schedule().name(), pm.stageLayout());
+            if (islands != null) {
+                OuterSpec o = plan.outer();
+                out.printf("islands: %d of %d rank(s), outer %s every %d step(s), %d sequences per island and step; link %s, %s latency; "
+                        + "loss and evaluation below are island 0's%n", plan.islands(), plan.mesh().islandSize(), o.algorithm().configName(),
+                        o.algorithm() == OuterSpec.Algorithm.SYNC ? 1 : o.steps(), cfg.data().batchSize() / plan.islands(),
+                        o.link().bitsPerSecond() == 0 ? "unthrottled" : o.link().bandwidthText() + "/s", o.link().latencyText());
+            }
             out.printf("optimizer: %s, %,d bytes of state on this rank%n", cfg.optim().name(),
                     MemoryAccounting.current().live(MemoryCategory.OPTIMIZER_STATE));
             if (cfg.optim().warmupSteps() >= cfg.run().steps()) {
@@ -192,11 +205,11 @@ public final class Trainer {
             }
             world.barrier();
             Result r;
-            try (Checkpointing ckpt = new Checkpointing(cfg, world, pm, optimizer, mc, tokenizerFile, out,
+            try (Checkpointing ckpt = new Checkpointing(cfg, ckptRoot, pm.island(), pm, optimizer, mc, tokenizerFile, out,
                     resume == null ? cfg.run().seed() : Checkpointing.initSeed(resume), start.seed())) {
                 listeners.started(new RunStart(runDir, mc, plan, start.step(), cfg.lastStep(),
                         check == null ? Double.NaN : check.predictedStepMs()));
-                r = loop(pm, optimizer, data, listeners, runDir, plan, check, ckpt, start);
+                r = loop(pm, islands, optimizer, data, listeners, runDir, plan, check, ckpt, start);
                 ckpt.finish(runDir);
                 ckpt.reportCommitted(listeners);
                 listeners.finished(r);
@@ -251,7 +264,7 @@ public final class Trainer {
         try {
             AtomicFiles.writeDirectory(modelDir, tmp -> ModelFiles.save(tmp, whole, tokenizerFile));
         } catch (TandemException e) {
-            Checkpoint newest = Checkpoints.latest(cfg.checkpointRoot(), s -> { });
+            Checkpoint newest = Checkpoints.latest(cfg.checkpointRoot(0), s -> { }); // rank 0 writes island 0's model
             if (newest == null) throw e;
             try (newest) {
                 throw new TandemException(e.getMessage() + ". The trained weights are safe in checkpoint " + newest.dir() + " (step "
@@ -282,7 +295,12 @@ public final class Trainer {
         return new Listeners(all);
     }
 
-    private Result loop(ParallelModel pm, Optimizer optimizer, TokenDataset data, Listeners listeners, Path runDir,
+    /** {@code inner} under the plan's outer algorithm (DiLoCo, NoLoCo), or as it is. */
+    private static Optimizer outer(Islands islands, Optimizer inner) {
+        return islands == null ? inner : islands.wrap(inner);
+    }
+
+    private Result loop(ParallelModel pm, Islands islands, Optimizer optimizer, TokenDataset data, Listeners listeners, Path runDir,
                         Plan plan, PlanCheck check, Checkpointing ckpt, DataPosition start) throws IOException {
         int batch = cfg.data().batchSize(), block = cfg.model().blockSize();
         int rows = plan.rowsPerMicroBatch(batch);
@@ -323,6 +341,7 @@ public final class Trainer {
                     batcher.batch(step, pm.dataRank() * rankRows + micro * rows, rows).copyTo(ids.get(micro), targets.get(micro));
                 }
                 double loss = pm.forwardBackward(ids, targets);
+                if (islands != null) islands.afterBackward(pm.optimizerSlices());
                 if (pm.lastBubble() != null) bubbles.add(pm.lastBubble().measured());
                 double norm = pm.clipGradients(cfg.optim().gradClip());
                 float lr = schedule.at(step);
@@ -338,7 +357,7 @@ public final class Trainer {
                 mem.put(MemoryCategory.ACTIVATIONS, memory.peak(MemoryCategory.ACTIVATIONS));
                 mem.put(MemoryCategory.COMMUNICATION, memory.peak(MemoryCategory.COMMUNICATION));
                 StepMetrics m = new StepMetrics(step + 1, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak,
-                        pm.takeBlockedMillis(), mem);
+                        pm.takeBlockedMillis(), mem, islands == null ? StepMetrics.NO_ISLANDS : islands.takeBytesSent());
                 if (!Double.isFinite(loss)) {
                     throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower optim.lr (now " + cfg.optim().lr() + ")");
                 }

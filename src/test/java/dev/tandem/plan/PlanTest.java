@@ -66,7 +66,8 @@ class PlanTest {
                 + "recompute=full,none,selective,full sequence_parallel=true offload=none precision=fp32 optimizer=adamw8bit");
         assertThat(p.toJson().toString()).isEqualTo("{\"dp\":2,\"tp\":2,\"pp\":2,\"zero\":1,\"micro_batches\":4,\"schedule\":\"interleaved\","
                 + "\"virtual_stages\":2,\"stage_layers\":[1,1,1,1],\"recompute\":\"full,none,selective,full\",\"sequence_parallel\":true,"
-                + "\"offload\":\"none\",\"precision\":\"fp32\",\"optimizer\":\"adamw8bit\"}");
+                + "\"offload\":\"none\",\"precision\":\"fp32\",\"optimizer\":\"adamw8bit\",\"islands\":1,\"outer\":\"none\",\"outer_steps\":50,"
+                + "\"outer_lr\":0.7,\"outer_momentum\":0.9,\"noloco_alpha\":0.7,\"noloco_beta\":0.5,\"link_bandwidth\":\"0\",\"link_latency\":\"0\"}");
     }
 
     @Test

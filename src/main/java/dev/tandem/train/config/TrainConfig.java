@@ -117,6 +117,14 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
         return checkpoint.root(run);
     }
 
+    /**
+     * Where island {@code island}'s checkpoints go: the root itself with one island; with several,
+     * each its own folder {@code island-<i>} in it (between outer steps the islands' models differ).
+     */
+    public Path checkpointRoot(int island) {
+        return parallel.islands() > 1 ? checkpointRoot().resolve("island-" + island) : checkpointRoot();
+    }
+
     /** Whether to save after {@code stepsDone} optimizer steps. */
     public boolean savesAfter(long stepsDone) {
         return checkpoint.savesAfter(stepsDone, lastStep());

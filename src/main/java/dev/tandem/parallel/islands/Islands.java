@@ -1,0 +1,82 @@
+package dev.tandem.parallel.islands;
+
+import dev.tandem.comm.IslandChannel;
+import dev.tandem.comm.PacedLink;
+import dev.tandem.comm.ProcessGroup;
+import dev.tandem.optim.Optimizer;
+import dev.tandem.optim.ParamSlice;
+import dev.tandem.plan.IslandLink;
+import dev.tandem.plan.OuterSpec;
+import dev.tandem.tensor.DType;
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.Tensor;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * What a rank does between islands, applied from outside like the other strategies: for
+ * {@code outer = sync} the gradients are averaged across islands after every backward pass
+ * ({@link #afterBackward}); for DiLoCo and NoLoCo the inner optimizer is wrapped by an {@link
+ * OuterOptimizer} ({@link #wrap}). Everything goes through one {@link IslandChannel} over the
+ * plan's slow link, which counts the bytes.
+ */
+public final class Islands implements AutoCloseable {
+    private final OuterSpec spec;
+    private final IslandChannel channel;
+    private long reported;
+
+    /** @param group one rank per island: this rank's peers at the same position of every island */
+    public Islands(OuterSpec spec, ProcessGroup group) {
+        this.spec = spec;
+        IslandLink l = spec.link();
+        this.channel = new IslandChannel(group, l.throttled() ? new PacedLink(l.bytesPerSecond(), l.latencySeconds()) : PacedLink.unthrottled());
+    }
+
+    public OuterSpec spec() {
+        return spec;
+    }
+
+    public IslandChannel channel() {
+        return channel;
+    }
+
+    /** The optimizer to train with: {@code inner} under DiLoCo or NoLoCo, else {@code inner} itself. */
+    public Optimizer wrap(Optimizer inner) {
+        return switch (spec.algorithm()) {
+            case DILOCO, NOLOCO -> new OuterOptimizer(inner, spec, channel);
+            case NONE, SYNC -> inner;
+        };
+    }
+
+    /** After the island's gradients are final: with {@code outer = sync}, replaces them by their mean over all islands. */
+    public void afterBackward(List<ParamSlice> slices) {
+        if (spec.algorithm() != OuterSpec.Algorithm.SYNC) return;
+        long n = 0;
+        for (ParamSlice s : slices) n += s.length();
+        try (Tensor packed = Tensor.allocate(DType.F32, MemoryCategory.COMMUNICATION, Math.toIntExact(Math.max(1, n)))) {
+            long at = 0;
+            for (ParamSlice s : slices) {
+                MemorySegment.copy(s.grad(), 0, packed.data(), at * 4, s.length() * 4);
+                at += s.length();
+            }
+            channel.allReduceMean(packed.data(), n);
+            at = 0;
+            for (ParamSlice s : slices) {
+                MemorySegment.copy(packed.data(), at * 4, s.grad(), 0, s.length() * 4);
+                at += s.length();
+            }
+        }
+    }
+
+    /** Bytes this rank sent to other islands since the last call. */
+    public long takeBytesSent() {
+        long now = channel.bytesSent(), d = now - reported;
+        reported = now;
+        return d;
+    }
+
+    @Override
+    public void close() {
+        channel.close();
+    }
+}
