@@ -82,8 +82,7 @@ public final class Generator {
                 att.value().copyFrom(attend(qkv, keys[l], values[l]));
                 x = ops.add(x, ops.linear(att, model.param(h + "attn.c_proj.weight"), model.param(h + "attn.c_proj.bias")));
                 Var m = ops.layerNorm(x, model.param(h + "ln_2.weight"), model.param(h + "ln_2.bias"), GPT.LN_EPS);
-                Var f = ops.gelu(ops.linear(m, model.param(h + "mlp.c_fc.weight"), model.param(h + "mlp.c_fc.bias")));
-                x = ops.add(x, ops.linear(f, model.param(h + "mlp.c_proj.weight"), model.param(h + "mlp.c_proj.bias")));
+                x = ops.add(x, model.mlp(ops, m, l));
             }
             Var xf = ops.layerNorm(x, model.param("ln_f.weight"), model.param("ln_f.bias"), GPT.LN_EPS);
             float[] logits = ops.tiedLogits(xf, model.param("wte.weight")).toFloatArray();
