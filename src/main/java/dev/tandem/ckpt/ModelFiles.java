@@ -51,7 +51,9 @@ public final class ModelFiles {
      */
     static ObjectNode hfConfig(GPTConfig c, int endOfText) {
         ObjectNode n = JSON.createObjectNode();
-        n.putArray("architectures").add("GPT2LMHeadModel");
+        // Hugging Face has no GPT-2 with experts: an MoE model names its own architecture, so that
+        // transformers refuses it instead of loading the dense MLPs it lacks.
+        n.putArray("architectures").add(c.moe().sparse() ? "TandemGPT2MoE" : "GPT2LMHeadModel");
         n.put("model_type", "gpt2");
         n.put("vocab_size", c.vocabSize());
         n.put("n_positions", c.blockSize());
@@ -76,6 +78,7 @@ public final class ModelFiles {
             n.putNull("eos_token_id");
         }
         if (c.stableEmbedding()) n.put("stable_embedding", true);
+        MoEJson.write(n, c.moe());
         return n;
     }
 
@@ -85,8 +88,8 @@ public final class ModelFiles {
             throw new TandemException("no " + CONFIG + " in " + dir + ": pass a directory written by 'tandem train'");
         }
         JsonNode n = JSON.readTree(file.toFile());
-        return new GPTConfig(field(n, "n_layer", file), field(n, "n_head", file), field(n, "n_embd", file),
-                field(n, "vocab_size", file), field(n, "n_positions", file), n.path("stable_embedding").asBoolean(false));
+        return MoEJson.read(n, new GPTConfig(field(n, "n_layer", file), field(n, "n_head", file), field(n, "n_embd", file),
+                field(n, "vocab_size", file), field(n, "n_positions", file), n.path("stable_embedding").asBoolean(false)));
     }
 
     private static int field(JsonNode n, String key, Path file) {

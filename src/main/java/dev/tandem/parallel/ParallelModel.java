@@ -3,7 +3,12 @@ package dev.tandem.parallel;
 import dev.tandem.TandemException;
 import dev.tandem.comm.Mesh;
 import dev.tandem.comm.ProcessGroup;
+import dev.tandem.comm.ReduceOp;
 import dev.tandem.nn.GPT;
+import dev.tandem.nn.MoEConfig;
+import dev.tandem.nn.RouterStats;
+import dev.tandem.nn.RouterSummary;
+import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.nn.Ops;
 import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Tape;
@@ -46,9 +51,12 @@ public final class ParallelModel implements AutoCloseable {
     private final DataParallel dp;
     private final RecomputePolicy recompute;
     private final Kernels kernels;
+    private final RouterStats router; // null for a dense model
 
     private ParallelModel(GPT model, Plan plan, Mesh mesh, Kernels kernels) {
         requireSupported(plan);
+        requireComposes(model.config().moe(), plan);
+        this.router = model.config().moe().sparse() ? new RouterStats(model.config().moe().nExperts()) : null;
         this.model = model;
         this.mesh = mesh;
         this.kernels = kernels;
@@ -82,6 +90,19 @@ public final class ParallelModel implements AutoCloseable {
         if (plan.precision() != TrainingPrecision.FP32) {
             throw new TandemException("precision = " + plan.precision().configName() + " is priced by the planner, but the runtime "
                     + "trains in float32: use precision = fp32");
+        }
+    }
+
+    /**
+     * Refuses an MoE model with what does not compose with experts yet: tensor parallelism (the
+     * experts' MLPs are not split) and pipelines (the router losses are seeded per micro-batch by
+     * the loss, which a pipeline stage does not see).
+     */
+    public static void requireComposes(MoEConfig moe, Plan plan) {
+        if (!moe.sparse()) return;
+        if (plan.tp() > 1 || plan.pp() > 1) {
+            throw new TandemException("a model with experts (model.n_experts = " + moe.nExperts() + ") trains with data parallelism "
+                    + "(and ZeRO) only so far, not tp = " + plan.tp() + ", pp = " + plan.pp() + ": use tp = 1 and pp = 1");
         }
     }
 
@@ -133,8 +154,30 @@ public final class ParallelModel implements AutoCloseable {
         return new Ops(tape, kernels).withRecompute(recompute);
     }
 
+    /** Ops for a training tape: as {@link #ops}, with MoE blocks reporting their routing to this step's statistics. */
+    private Ops trainingOps(Tape tape) {
+        return router == null ? ops(tape) : ops(tape).withRouterLog(router);
+    }
+
     public void zeroGrad() {
         dp.zeroGrad();
+    }
+
+    /**
+     * The routers of the step since the last call over every rank (then resets), or null for a
+     * dense model: a collective, every rank calls it once per step.
+     */
+    public RouterSummary takeRouterSummary() {
+        if (router == null) return null;
+        double[] mine = router.toArray();
+        router.reset();
+        try (Tensor sums = Tensor.zeros(MemoryCategory.COMMUNICATION, mine.length)) {
+            for (int i = 0; i < mine.length; i++) sums.set(i, (float) mine[i]);
+            mesh.world().allReduce(sums.data(), DType.F32, mine.length, ReduceOp.SUM);
+            double[] all = new double[mine.length];
+            for (int i = 0; i < all.length; i++) all[i] = sums.get(i);
+            return RouterStats.summary(all);
+        }
     }
 
     /**
@@ -154,7 +197,7 @@ public final class ParallelModel implements AutoCloseable {
             for (int i = 0; i < m; i++) {
                 dp.beginMicroBatch(i, m);
                 try (Tape tape = new Tape(dp)) {
-                    loss += model.loss(ops(tape), ids.get(i), targets.get(i), 1f / m);
+                    loss += model.loss(trainingOps(tape), ids.get(i), targets.get(i), 1f / m);
                     tape.backward();
                 }
             }

@@ -184,6 +184,7 @@ final class Checkpointing implements AutoCloseable {
         m.put("vocab_size", model.vocabSize());
         m.put("block_size", model.blockSize());
         if (model.stableEmbedding()) m.put("stable_embedding", true);
+        dev.tandem.ckpt.MoEJson.write(m, model.moe());
         n.set("plan", cfg.parallel().toJson());
         n.put("batch_size", cfg.data().batchSize());
         ObjectNode opt = n.putObject("optimizer");

@@ -61,6 +61,16 @@ public final class MetricsLog implements TrainingListener {
         n.put("tokens_per_s", m.tokensPerSecond());
         n.put("mfu", m.mfu());
         n.put("comm_wait_ms", m.commWaitMs());
+        if (m.router() != null) {
+            ObjectNode r = n.putObject("router");
+            var tokens = r.putArray("tokens_per_expert");
+            for (long t : m.router().tokensPerExpert()) tokens.add(t);
+            r.put("dropped", m.router().dropped());
+            r.put("assignments", m.router().assignments());
+            r.put("aux_loss", m.router().auxLoss());
+            r.put("z_loss", m.router().zLoss());
+            r.put("busiest_over_mean", m.router().busiestOverMean());
+        }
         ObjectNode mem = n.putObject("memory_bytes");
         for (Map.Entry<MemoryCategory, Long> e : m.memoryBytes().entrySet()) {
             mem.put(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue());

@@ -1,6 +1,7 @@
 package dev.tandem.train;
 
 import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.nn.RouterSummary;
 import java.util.Map;
 
 /**
@@ -11,13 +12,22 @@ import java.util.Map;
  * @param commWaitMs  time this rank was blocked waiting for communication during the step
  * @param memoryBytes live bytes per category at the end of the step, except activations, which
  *                    report the peak within the step (they are freed before it ends)
+ * @param router      the routers of an MoE model over all ranks (null for a dense model); {@code loss}
+ *                    is the cross-entropy alone, without the router losses
  */
 public record StepMetrics(long step, double loss, double gradNorm, double lr, double stepMs, double tokensPerSecond,
-                          double mfu, double commWaitMs, Map<MemoryCategory, Long> memoryBytes) {
+                          double mfu, double commWaitMs, Map<MemoryCategory, Long> memoryBytes, RouterSummary router) {
+
+    /** A dense model's step. */
+    public StepMetrics(long step, double loss, double gradNorm, double lr, double stepMs, double tokensPerSecond,
+                       double mfu, double commWaitMs, Map<MemoryCategory, Long> memoryBytes) {
+        this(step, loss, gradNorm, lr, stepMs, tokensPerSecond, mfu, commWaitMs, memoryBytes, null);
+    }
 
     /** The llm.c-style dense line. */
     public String line(long totalSteps) {
         return String.format("step %5d/%d | loss %.4f | norm %.3f | lr %.2e | %6.0f ms | %5.1f%% MFU | %7.0f tok/s | mem %s",
-                step, totalSteps, loss, gradNorm, lr, stepMs, 100 * mfu, tokensPerSecond, Memory.format(memoryBytes));
+                step, totalSteps, loss, gradNorm, lr, stepMs, 100 * mfu, tokensPerSecond, Memory.format(memoryBytes))
+                + (router == null ? "" : " | " + router.line());
     }
 }

@@ -15,6 +15,7 @@ import dev.tandem.data.TokenDataset;
 import dev.tandem.data.TokenizerJson;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
+import dev.tandem.nn.RouterSummary;
 import dev.tandem.optim.LrSchedule;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.Optimizers;
@@ -150,6 +151,11 @@ public final class Trainer {
             GPTConfig mc = model.config();
             out.printf("model: GPT-2 n_layer %d, n_head %d, n_embd %d, vocab %d, block %d: %,d parameters (%,d non-embedding)%n",
                     mc.nLayer(), mc.nHead(), mc.nEmbd(), mc.vocabSize(), mc.blockSize(), mc.totalParameters(), mc.nonEmbeddingParameters());
+            if (mc.moe().sparse()) {
+                out.printf("experts: %d per MoE block in %d of %d blocks, top-%d, %s; %,d active non-embedding parameters per token%n",
+                        mc.moe().nExperts(), mc.moe().moeLayers(mc.nLayer()), mc.nLayer(), mc.moe().topK(), mc.moe().dropless() ? "dropless"
+                                : "capacity factor " + mc.moe().capacityFactor(), mc.activeNonEmbeddingParameters());
+            }
             out.printf("data: %s, %,d train / %,d validation tokens, %s; %d steps × %,d tokens%n",
                     source.describe(), data.train().size(), data.validation().size(), data.tokenizer() == null
                             ? "token ids without a tokenizer (no bits per byte)"
@@ -266,6 +272,7 @@ public final class Trainer {
                     batcher.batch(step, pm.dataRank() * rankRows + micro * rows, rows).copyTo(ids.get(micro), targets.get(micro));
                 }
                 double loss = pm.forwardBackward(ids, targets);
+                RouterSummary router = pm.takeRouterSummary();
                 if (pm.lastBubble() != null) bubbles.add(pm.lastBubble().measured());
                 double norm = pm.clipGradients(cfg.optim().gradClip());
                 float lr = schedule.at(step);
@@ -279,7 +286,7 @@ public final class Trainer {
                 mem.put(MemoryCategory.ACTIVATIONS, memory.peak(MemoryCategory.ACTIVATIONS));
                 mem.put(MemoryCategory.COMMUNICATION, memory.peak(MemoryCategory.COMMUNICATION));
                 StepMetrics m = new StepMetrics(step + 1, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak,
-                        pm.takeBlockedMillis(), mem);
+                        pm.takeBlockedMillis(), mem, router);
                 if (!Double.isFinite(loss)) {
                     throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower optim.lr (now " + cfg.optim().lr() + ")");
                 }

@@ -38,6 +38,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
             throw new TandemException("[parallel]: " + e.getMessage());
         }
         ParallelModel.requireSupported(parallel);
+        ParallelModel.requireComposes(model.experts(), parallel);
     }
 
     /**
@@ -62,7 +63,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
 
     /** The model for a tokenizer of {@code vocab} tokens. */
     public GPTConfig gptConfig(int vocab) {
-        return new GPTConfig(model.nLayer(), model.nHead(), model.nEmbd(), vocab, model.blockSize(), model.stableEmbedding());
+        return new GPTConfig(model.nLayer(), model.nHead(), model.nEmbd(), vocab, model.blockSize(), model.stableEmbedding(), model.experts());
     }
 
     /** The model as the planner describes it. */
