@@ -22,6 +22,7 @@ public final class MoEJson {
         n.put("moe_every", m.moeEvery());
         n.put("aux_loss_coef", m.auxLossCoef());
         n.put("z_loss_coef", m.zLossCoef());
+        if (m.routerSkew() > 0) n.put("router_skew", m.routerSkew());
     }
 
     /** {@code dense} with the experts {@code model.moe} describes, if any. */
@@ -30,6 +31,6 @@ public final class MoEJson {
         if (n.isMissingNode() || n.isNull()) return dense;
         return dense.withMoe(new MoEConfig(n.path("n_experts").asInt(), n.path("top_k").asInt(1), n.path("capacity_factor").asDouble(),
                 n.path("dropless").asBoolean(false), n.path("moe_every").asInt(1), n.path("aux_loss_coef").asDouble(),
-                n.path("z_loss_coef").asDouble()));
+                n.path("z_loss_coef").asDouble(), n.path("router_skew").asDouble(0)));
     }
 }

@@ -29,7 +29,9 @@ final class MoELayer {
         int n = x.value().dim(0), c = x.value().dim(1), e = cfg.nExperts(), topK = cfg.topK();
         Tensor logits = tape.scratch(DType.F32, n, e);
         k.gemm(false, false, n, e, c, 1f, x.value().data(), 0, c, router.value().data(), 0, e, 0f, logits.data(), 0, e);
-        Routing r = Routing.of(logits.toFloatArray(), n, cfg);
+        float[] l = logits.toFloatArray();
+        if (cfg.routerSkew() > 0) for (int i = 0; i < l.length; i++) l[i] += cfg.prior(i % e);
+        Routing r = Routing.of(l, n, cfg);
         ops.routerLog().record(layer, r);
         int rows = r.keptRows();
         Tensor packed = tape.scratch(DType.F32, rows, c);

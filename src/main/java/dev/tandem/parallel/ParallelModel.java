@@ -52,6 +52,7 @@ public final class ParallelModel implements AutoCloseable {
     private final RecomputePolicy recompute;
     private final Kernels kernels;
     private final RouterStats router; // null for a dense model
+    private final ExpertParallel experts; // null unless the plan spreads experts over ranks
 
     private ParallelModel(GPT model, Plan plan, Mesh mesh, Kernels kernels) {
         requireSupported(plan);
@@ -72,9 +73,13 @@ public final class ParallelModel implements AutoCloseable {
             pipeline = Pipeline.apply(model, mesh.group("pp"), layout, PipelineSchedule.of(plan.schedule()), this::ops,
                     plan.sequenceParallel() ? plan.tp() : 1);
             dp = DataParallel.apply(model, mesh.group("dp"), plan.zero(), pipeline.modules(), whole, kernels);
+            experts = null;
         } else {
             pipeline = null;
-            dp = DataParallel.apply(model, mesh.group("dp"), plan.zero(), whole, kernels);
+            // Experts spread over ranks first, so data parallelism wraps only what every replica holds.
+            experts = plan.experts().spread() ? ExpertParallel.apply(model, mesh.group("dp"), plan.experts(), kernels) : null;
+            dp = experts == null ? DataParallel.apply(model, mesh.group("dp"), plan.zero(), whole, kernels)
+                    : DataParallel.applyExcept(model, mesh.group("dp"), plan.zero(), whole, experts::manages, kernels);
         }
     }
 
@@ -99,7 +104,17 @@ public final class ParallelModel implements AutoCloseable {
      * the loss, which a pipeline stage does not see).
      */
     public static void requireComposes(MoEConfig moe, Plan plan) {
-        if (!moe.sparse()) return;
+        if (!moe.sparse()) {
+            if (plan.experts().spread()) {
+                throw new TandemException("parallel.ep = " + plan.ep() + " / parallel.moe = " + plan.experts().mode().configName()
+                        + " spreads experts, but the model has none: set model.n_experts, or ep = 1 and moe = ep");
+            }
+            return;
+        }
+        if (moe.nExperts() % plan.ep() != 0) {
+            throw new TandemException("model.n_experts = " + moe.nExperts() + " is not divisible by parallel.ep = " + plan.ep()
+                    + ": each rank of an expert group holds n_experts / ep experts; choose ep dividing n_experts");
+        }
         if (plan.tp() > 1 || plan.pp() > 1) {
             throw new TandemException("a model with experts (model.n_experts = " + moe.nExperts() + ") trains with data parallelism "
                     + "(and ZeRO) only so far, not tp = " + plan.tp() + ", pp = " + plan.pp() + ": use tp = 1 and pp = 1");
@@ -146,12 +161,21 @@ public final class ParallelModel implements AutoCloseable {
 
     /** The parameter elements this rank's optimizer updates. */
     public List<ParamSlice> optimizerSlices() {
-        return dp.optimizerSlices();
+        if (experts == null) return dp.optimizerSlices();
+        List<ParamSlice> all = new java.util.ArrayList<>(dp.optimizerSlices());
+        all.addAll(experts.optimizerSlices());
+        return all;
     }
 
-    /** Ops for a tape of this model, with the plan's activation recomputation. */
+    /** Ops for a tape of this model, with the plan's activation recomputation (and the experts where the plan puts them). */
     public Ops ops(Tape tape) {
-        return new Ops(tape, kernels).withRecompute(recompute);
+        Ops ops = new Ops(tape, kernels).withRecompute(recompute);
+        return experts == null ? ops : ops.withExperts(experts);
+    }
+
+    /** The expert-parallel strategy, or null when every rank holds every expert. */
+    public ExpertParallel expertParallel() {
+        return experts;
     }
 
     /** Ops for a training tape: as {@link #ops}, with MoE blocks reporting their routing to this step's statistics. */
@@ -161,6 +185,7 @@ public final class ParallelModel implements AutoCloseable {
 
     public void zeroGrad() {
         dp.zeroGrad();
+        if (experts != null) experts.zeroGrad();
     }
 
     /**
@@ -193,6 +218,7 @@ public final class ParallelModel implements AutoCloseable {
             loss = pipeline.step(dp, ids, targets);
         } else {
             int m = ids.size();
+            if (experts != null) experts.beginStep();
             loss = 0;
             for (int i = 0; i < m; i++) {
                 dp.beginMicroBatch(i, m);
@@ -202,6 +228,7 @@ public final class ParallelModel implements AutoCloseable {
                 }
             }
             dp.finishGradients();
+            if (experts != null) experts.finishGradients();
             loss = dp.average(loss / m);
         }
         // Sequence parallelism leaves partial sums in the gradients of what every tp rank holds whole.
@@ -211,6 +238,7 @@ public final class ParallelModel implements AutoCloseable {
 
     /** Whether this rank's copy of the elements of {@code s} is the one that counts (norm, checkpoint). */
     public boolean owns(ParamSlice s) {
+        if (experts != null && experts.managesName(s.name())) return experts.owns(s);
         // ZeRO ≥ 1 gives each data-parallel rank its own shard; at stage 0 replicas hold the same values.
         boolean dpOwns = dp.stage().shardsOptimizer() || dp.rank() == 0;
         return dpOwns && (tp == null || tp.owns(s.name())) && (pipeline == null || pipeline.owns(s.name()));
@@ -221,7 +249,7 @@ public final class ParallelModel implements AutoCloseable {
      * element's square is counted once, by its owner, and summed over all ranks.
      */
     public double clipGradients(double maxNorm) {
-        return GradientNorm.clip(dp.optimizerSlices(), this::owns, List.of(mesh.world()), maxNorm, kernels);
+        return GradientNorm.clip(optimizerSlices(), this::owns, List.of(mesh.world()), maxNorm, kernels);
     }
 
     /** After the optimizer step: every rank gets the updated parameters it holds. */
@@ -264,11 +292,15 @@ public final class ParallelModel implements AutoCloseable {
      */
     public GPT gatherWholeModel() {
         dp.gatherAll();
-        if (tp == null && pipeline == null) return model;
+        if (tp == null && pipeline == null && experts == null) return model;
         GPT whole = GPT.empty(model.config());
         try {
             for (Parameter p : model.parameters()) {
                 Tensor dst = whole.param(p.name()).value();
+                if (experts != null && experts.manages(p)) {
+                    experts.gatherInto(p, dst, expertIndex(p.name()));
+                    continue;
+                }
                 boolean held = pipeline == null || p.value() != null;
                 if (held) {
                     if (tp != null) tp.gatherInto(p, dst);
@@ -282,6 +314,12 @@ public final class ParallelModel implements AutoCloseable {
         return whole;
     }
 
+    /** e in {@code h.<i>.mlp.experts.<e>.…}. */
+    private static int expertIndex(String name) {
+        String rest = name.substring(name.indexOf(".experts.") + ".experts.".length());
+        return Integer.parseInt(rest.substring(0, rest.indexOf('.')));
+    }
+
     /** Undoes {@link #gatherWholeModel()}. */
     public void releaseWholeModel(GPT whole) {
         if (whole != model) whole.close();
@@ -292,6 +330,7 @@ public final class ParallelModel implements AutoCloseable {
     public void close() {
         dp.close();
         if (pipeline != null) pipeline.close();
+        if (experts != null) experts.close();
         mesh.close();
     }
 }

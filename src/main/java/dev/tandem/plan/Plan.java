@@ -27,10 +27,18 @@ import java.util.Objects;
  * @param offload          what lives in host memory
  * @param precision        number formats of parameters and gradients
  * @param optimizer        the optimizer and the precision of its state
+ * @param experts          where an MoE model's experts live (expert group size {@code ep}, {@code moe = ep | fssdp})
  */
 public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers,
                    RecomputePolicy recompute, boolean sequenceParallel, Offload offload, TrainingPrecision precision,
-                   OptimizerSpec optimizer) {
+                   OptimizerSpec optimizer, ExpertLayout experts) {
+
+    /** A plan with every expert on every rank ({@link ExpertLayout#NONE}). */
+    public Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers,
+                RecomputePolicy recompute, boolean sequenceParallel, Offload offload, TrainingPrecision precision,
+                OptimizerSpec optimizer) {
+        this(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, ExpertLayout.NONE);
+    }
 
     /** One rank, nothing split, selective recompute, float32 AdamW: the default of a config. */
     public static final Plan SINGLE = new Plan(new MeshShape(1, 1, 1), ZeroStage.ZERO0, 1, new Schedule.OneFOneB(), List.of(),
@@ -44,6 +52,7 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
         Objects.requireNonNull(offload, "offload");
         Objects.requireNonNull(precision, "precision");
         Objects.requireNonNull(optimizer, "optimizer");
+        Objects.requireNonNull(experts, "experts");
         if (microBatches < 1) throw new PlanInputException("micro_batches must be >= 1, got " + microBatches);
         stageLayers = List.copyOf(stageLayers);
     }
@@ -60,6 +69,11 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
         return mesh.pp();
     }
 
+    /** Ranks of an expert group (1 = every rank holds every expert). */
+    public int ep() {
+        return experts.ep();
+    }
+
     /** Ranks this plan needs. */
     public int worldSize() {
         return mesh.worldSize();
@@ -72,22 +86,27 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
 
     /** This plan on another mesh. */
     public Plan withMesh(MeshShape m) {
-        return new Plan(m, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer);
+        return new Plan(m, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, experts);
+    }
+
+    /** This plan with its experts laid out as {@code e}. */
+    public Plan withExperts(ExpertLayout e) {
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, e);
     }
 
     /** This plan with another optimizer. */
     public Plan withOptimizer(OptimizerSpec o) {
-        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, o);
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, o, experts);
     }
 
     /** This plan in another precision. */
     public Plan withPrecision(TrainingPrecision p) {
-        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, p, optimizer);
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, p, optimizer, experts);
     }
 
     /** This plan with another micro-batch count. */
     public Plan withMicroBatches(int m) {
-        return new Plan(mesh, zero, m, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer);
+        return new Plan(mesh, zero, m, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, experts);
     }
 
     /** Sequences in one micro-batch on one rank, for a step of {@code globalBatch} sequences. */

@@ -19,7 +19,7 @@ final class PlanFields {
 
     /** Every key, in the order the label and the JSON form list them. */
     static final List<String> KEYS = List.of("dp", "tp", "pp", "zero", "micro_batches", "schedule", "virtual_stages", "stage_layers",
-            "recompute", "sequence_parallel", "offload", "precision", "optimizer");
+            "recompute", "sequence_parallel", "offload", "precision", "optimizer", "ep", "moe");
 
     /** Keys of earlier label forms and what replaced them. */
     private static final Map<String, String> RENAMED = Map.of(
@@ -38,6 +38,7 @@ final class PlanFields {
         values(p).forEach((k, v) -> {
             if (k.equals("virtual_stages") && p.virtualStages() == 1) return;
             if (k.equals("stage_layers") && p.stageLayers().isEmpty()) return;
+            if ((k.equals("ep") || k.equals("moe")) && !p.experts().spread()) return;
             parts.add(k + "=" + v);
         });
         return String.join(" ", parts);
@@ -52,6 +53,8 @@ final class PlanFields {
         n.put("recompute", p.recompute().toString()).put("sequence_parallel", p.sequenceParallel())
                 .put("offload", p.offload().configName()).put("precision", p.precision().configName())
                 .put("optimizer", p.optimizer().name());
+        // Only plans that spread experts name the expert axis, so dense plans read as before.
+        if (p.experts().spread()) n.put("ep", p.ep()).put("moe", p.experts().mode().configName());
         return n;
     }
 
@@ -121,7 +124,9 @@ final class PlanFields {
         Offload offload = kv.containsKey("offload") ? offload(kv.get("offload")) : base.offload();
         TrainingPrecision precision = kv.containsKey("precision") ? TrainingPrecision.named(kv.get("precision")) : base.precision();
         OptimizerSpec optimizer = kv.containsKey("optimizer") ? OptimizerSpec.named(kv.get("optimizer")) : base.optimizer();
-        return new Plan(new MeshShape(dp, tp, pp), zero, micro, schedule, stages, recompute, sp, offload, precision, optimizer);
+        ExpertLayout experts = new ExpertLayout(integer(kv, "ep", base.ep()),
+                kv.containsKey("moe") ? ExpertLayout.Mode.named(kv.get("moe")) : base.experts().mode());
+        return new Plan(new MeshShape(dp, tp, pp), zero, micro, schedule, stages, recompute, sp, offload, precision, optimizer, experts);
     }
 
     private static Offload offload(String v) {

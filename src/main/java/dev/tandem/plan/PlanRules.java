@@ -33,6 +33,8 @@ public final class PlanRules {
                 return "the interleaved schedule runs micro-batches in groups of pp: micro_batches = " + micro + " must be a multiple of pp = " + pp;
             }
         }
+        String experts = expertProblem(p);
+        if (experts != null) return experts;
         String stages = stageLayersProblem(p, m.layers());
         if (stages != null) return stages;
         if (p.sequenceParallel()) {
@@ -48,6 +50,28 @@ public final class PlanRules {
                     + "use tp = 1 (data parallelism and ZeRO keep matrices whole for it) or an element-wise optimizer such as adamw";
         }
         return p.recompute().layerProblem(m.layers());
+    }
+
+    /**
+     * The expert axis: an expert group inside the data-parallel group, with data parallelism (and
+     * ZeRO for the rest of the model) only; FSSDP spreads experts over the whole data-parallel group.
+     * Whether the model has experts, and how many, is checked where the model is known.
+     */
+    private static String expertProblem(Plan p) {
+        ExpertLayout e = p.experts();
+        if (!e.spread()) return null;
+        if (p.dp() % e.ep() != 0) {
+            return "ep = " + e.ep() + " does not divide dp = " + p.dp() + ": an expert group sits inside the data-parallel group; "
+                    + "choose ep among the divisors of dp";
+        }
+        if (p.tp() > 1 || p.pp() > 1) {
+            return "experts spread over ranks (ep = " + e.ep() + ", moe = " + e.mode().configName() + ") compose with data parallelism "
+                    + "and ZeRO only so far, not tp = " + p.tp() + " or pp = " + p.pp() + ": use tp = 1 and pp = 1";
+        }
+        if (e.mode() == ExpertLayout.Mode.FSSDP && e.ep() != p.dp()) {
+            return "moe = fssdp gives every expert one owner in the whole data-parallel group: set ep = dp (" + p.dp() + "), not " + e.ep();
+        }
+        return null;
     }
 
     private static String stageLayersProblem(Plan p, int layers) {

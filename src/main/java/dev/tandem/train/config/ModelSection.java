@@ -14,13 +14,15 @@ import dev.tandem.nn.MoEConfig;
  * @param moeEvery        every moe_every-th block has experts (1 = all)
  * @param auxLossCoef     weight of the load-balancing loss
  * @param zLossCoef       weight of the router z-loss
+ * @param routerSkew      a fixed zipf-like router prior that makes low-numbered experts hot (benchmarks; 0 = none)
  */
 public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding, int nExperts, int topK,
-                           double capacityFactor, boolean dropless, int moeEvery, double auxLossCoef, double zLossCoef) {
+                           double capacityFactor, boolean dropless, int moeEvery, double auxLossCoef, double zLossCoef,
+                           double routerSkew) {
     /** A dense model. */
     public ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding) {
         this(nLayer, nHead, nEmbd, blockSize, stableEmbedding, 0, MoEConfig.DENSE.topK(), MoEConfig.DENSE.capacityFactor(),
-                MoEConfig.DENSE.dropless(), MoEConfig.DENSE.moeEvery(), MoEConfig.DENSE.auxLossCoef(), MoEConfig.DENSE.zLossCoef());
+                MoEConfig.DENSE.dropless(), MoEConfig.DENSE.moeEvery(), MoEConfig.DENSE.auxLossCoef(), MoEConfig.DENSE.zLossCoef(), 0);
     }
 
     public ModelSection {
@@ -32,11 +34,11 @@ public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, bool
             throw new TandemException("model.n_embd (" + nEmbd + ") is not divisible by model.n_head (" + nHead
                     + "): choose n_head so that each head gets n_embd / n_head features");
         }
-        new MoEConfig(nExperts, topK, capacityFactor, dropless, moeEvery, auxLossCoef, zLossCoef); // validates the MoE keys
+        new MoEConfig(nExperts, topK, capacityFactor, dropless, moeEvery, auxLossCoef, zLossCoef, routerSkew); // validates the MoE keys
     }
 
     /** The experts this section asks for ({@link MoEConfig#DENSE} when n_experts = 0). */
     public MoEConfig experts() {
-        return nExperts == 0 ? MoEConfig.DENSE : new MoEConfig(nExperts, topK, capacityFactor, dropless, moeEvery, auxLossCoef, zLossCoef);
+        return nExperts == 0 ? MoEConfig.DENSE : new MoEConfig(nExperts, topK, capacityFactor, dropless, moeEvery, auxLossCoef, zLossCoef, routerSkew);
     }
 }
