@@ -21,7 +21,12 @@ import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Quick parity of expert parallelism on thread ranks (the process tests are {@link ExpertParallelParityTest}). */
+/**
+ * Expert parallelism on thread ranks: parity with one rank (the process tests are {@link
+ * ExpertParallelParityTest}), bit-exact resume under the same plan, and resharding of a checkpoint
+ * between expert layouts (ep = 2 to every expert on every rank, and to FSSDP), which continues
+ * within the float tolerance of the parity tests (2e-5 relative).
+ */
 class ExpertParallelThreadsTest {
     @TempDir Path runs;
 
@@ -68,6 +73,46 @@ class ExpertParallelThreadsTest {
                 assertThat(got.get(i).loss()).as("%s step %d", mode, i + 1).isCloseTo(ref.get(i).loss(), org.assertj.core.data.Percentage.withPercentage(1e-3));
                 assertThat(got.get(i).gradNorm()).as("%s norm %d", mode, i + 1).isCloseTo(ref.get(i).gradNorm(), org.assertj.core.data.Percentage.withPercentage(1e-2));
                 assertThat(got.get(i).router().tokensPerExpert()).isEqualTo(ref.get(i).router().tokensPerExpert());
+            }
+        }
+    }
+
+    private Map<String, String> twoRanks(String name, String ep, String mode) {
+        Map<String, String> m = moe(runs, name, 8, 5);
+        m.put("parallel.dp", "2");
+        m.put("parallel.ep", ep);
+        m.put("parallel.moe", mode);
+        m.put("checkpoint.async", "false");
+        return m;
+    }
+
+    private static List<Double> losses(List<StepMetrics> s) {
+        return s.stream().map(StepMetrics::loss).toList();
+    }
+
+    @Test
+    void checkpointsResumeBitExactlyAndReshardBetweenExpertLayouts() throws Exception {
+        train(moe(runs, "tokens", 1, 5)); // one rank tokenizes the corpus into the cache, so that thread ranks only read it
+        List<Double> full = losses(train(twoRanks("full", "2", "ep")));
+        Map<String, String> split = twoRanks("split", "2", "ep");
+        split.put("checkpoint.every", "4");
+        split.put("run.stop_after", "4");
+        List<Double> first = losses(train(split));
+        split.remove("run.stop_after");
+        split.put("checkpoint.resume", "latest");
+        List<Double> joined = new ArrayList<>(first);
+        joined.addAll(losses(train(split)));
+        assertThat(joined).isEqualTo(full); // exact doubles
+
+        String step4 = runs.resolve("split/checkpoints").resolve(dev.tandem.ckpt.Checkpoints.dirName(4)).toString();
+        for (String[] layout : List.of(new String[] {"1", "ep"}, new String[] {"2", "fssdp"})) {
+            Map<String, String> other = twoRanks("reshard-" + layout[1] + layout[0], layout[0], layout[1]);
+            other.put("checkpoint.resume", step4);
+            List<Double> rest = losses(train(other));
+            assertThat(rest).hasSize(4);
+            for (int i = 0; i < 4; i++) {
+                assertThat(Math.abs(rest.get(i) - full.get(4 + i)) / full.get(4 + i)).as("ep %s moe %s step %d", layout[0], layout[1], 5 + i)
+                        .isLessThan(2e-5);
             }
         }
     }
