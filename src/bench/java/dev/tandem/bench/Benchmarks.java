@@ -34,6 +34,7 @@ public final class Benchmarks implements Consumer<CommandLine> {
         bench.addSubcommand(new CommBenchCommand());
         bench.addSubcommand(new OptimBenchCommand());
         bench.addSubcommand(new CkptBenchCommand());
+        bench.addSubcommand(new MoeBenchCommand());
         for (PeerBenchmark p : PEER_BENCHMARKS) bench.addSubcommand(p.name(), peerOrStandIn(p));
     }
 

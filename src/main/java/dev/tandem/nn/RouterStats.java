@@ -37,13 +37,24 @@ public final class RouterStats implements RouterLog {
         return out;
     }
 
-    /** The summary of {@link #toArray()} values (summed over ranks). */
-    public static RouterSummary summary(double[] sums) {
+    /** Expert rows this rank's own routing kept this step (what it computes when it holds every expert). */
+    public long keptRows() {
+        long n = 0;
+        for (long t : tokensPerExpert) n += t;
+        return n;
+    }
+
+    /**
+     * The summary of {@link #toArray()} values summed over {@code ranks} ranks, with the expert
+     * bytes sent summed over them and the busiest rank's expert rows beside the sum.
+     */
+    public static RouterSummary summary(double[] sums, int ranks, double bytesSent, double maxRows, double sumRows) {
         int e = sums.length - 5;
         long[] tokens = new long[e];
         for (int i = 0; i < e; i++) tokens[i] = Math.round(sums[i]);
         double calls = Math.max(1, sums[e + 4]);
-        return new RouterSummary(tokens, Math.round(sums[e]), Math.round(sums[e + 1]), sums[e + 2] / calls, sums[e + 3] / calls);
+        return new RouterSummary(tokens, Math.round(sums[e]), Math.round(sums[e + 1]), sums[e + 2] / calls, sums[e + 3] / calls,
+                bytesSent / ranks, sumRows == 0 ? 0 : maxRows * ranks / sumRows);
     }
 
     public void reset() {

@@ -195,13 +195,29 @@ public final class ParallelModel implements AutoCloseable {
     public RouterSummary takeRouterSummary() {
         if (router == null) return null;
         double[] mine = router.toArray();
+        double rows = experts == null ? router.keptRows() : experts.takeRowsComputed();
+        double bytes = experts == null ? 0 : experts.takeBytesSent();
         router.reset();
-        try (Tensor sums = Tensor.zeros(MemoryCategory.COMMUNICATION, mine.length)) {
-            for (int i = 0; i < mine.length; i++) sums.set(i, (float) mine[i]);
-            mesh.world().allReduce(sums.data(), DType.F32, mine.length, ReduceOp.SUM);
-            double[] all = new double[mine.length];
-            for (int i = 0; i < all.length; i++) all[i] = sums.get(i);
-            return RouterStats.summary(all);
+        double[] sums = allReduce(append(mine, bytes, rows), ReduceOp.SUM);
+        double maxRows = allReduce(new double[] {rows}, ReduceOp.MAX)[0];
+        int n = mine.length;
+        return RouterStats.summary(java.util.Arrays.copyOf(sums, n), mesh.world().size(), sums[n], maxRows, sums[n + 1]);
+    }
+
+    private static double[] append(double[] a, double... more) {
+        double[] out = java.util.Arrays.copyOf(a, a.length + more.length);
+        System.arraycopy(more, 0, out, a.length, more.length);
+        return out;
+    }
+
+    /** Float32 is exact here: counts per step stay far below 2^24 (bytes are reported, not compared). */
+    private double[] allReduce(double[] values, ReduceOp op) {
+        try (Tensor t = Tensor.zeros(MemoryCategory.COMMUNICATION, values.length)) {
+            for (int i = 0; i < values.length; i++) t.set(i, (float) values[i]);
+            mesh.world().allReduce(t.data(), DType.F32, values.length, op);
+            double[] out = new double[values.length];
+            for (int i = 0; i < out.length; i++) out[i] = t.get(i);
+            return out;
         }
     }
 

@@ -70,6 +70,8 @@ public final class MetricsLog implements TrainingListener {
             r.put("aux_loss", m.router().auxLoss());
             r.put("z_loss", m.router().zLoss());
             r.put("busiest_over_mean", m.router().busiestOverMean());
+            r.put("expert_bytes_sent_per_rank", m.router().expertBytesPerRank());
+            r.put("rank_load_max_over_mean", m.router().rankLoadMaxOverMean());
         }
         ObjectNode mem = n.putObject("memory_bytes");
         for (Map.Entry<MemoryCategory, Long> e : m.memoryBytes().entrySet()) {
