@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
  * expert, the dense model's one MLP), with the router balanced (as initialised) and skewed (a
  * zipf-like prior). Every run is the trainer itself ({@code tandem train} on the ranks); the
  * numbers come from its metrics log and per-rank memory reports: median step time and tokens/s
- * over the timed steps, expert bytes each rank sent per step (measured), the data-parallel
+ * over the timed steps (tokens/s at that median), expert bytes each rank sent per step (measured), the data-parallel
  * gradient all-reduce per rank (ring formula 2(P−1)/P × gradient bytes, the same collective in
  * every plan), peak memory per rank by category (the largest rank), and the busiest rank's expert
  * rows over the mean. The router is dropless, so a hot expert's rows all land on its holders.
@@ -135,12 +135,11 @@ final class MoeBenchCommand implements Runnable {
         Launcher.runTrainQuietly("bench moe " + name, ranks, o);
         Path run = dir.resolve(name);
         try {
-            List<Double> ms = new ArrayList<>(), tok = new ArrayList<>(), bytes = new ArrayList<>(), load = new ArrayList<>();
+            List<Double> ms = new ArrayList<>(), bytes = new ArrayList<>(), load = new ArrayList<>();
             for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
                 JsonNode n = JSON.readTree(line);
                 if (!n.path("type").asText().equals("train") || n.path("step").asInt() <= warmup) continue;
                 ms.add(n.path("step_ms").asDouble());
-                tok.add(n.path("tokens_per_s").asDouble());
                 bytes.add(n.path("router").path("expert_bytes_sent_per_rank").asDouble(0));
                 load.add(n.path("router").path("rank_load_max_over_mean").asDouble(1));
             }
@@ -152,7 +151,8 @@ final class MoeBenchCommand implements Runnable {
             GPTConfig m = model(sparse, 0);
             long replicated = sparse ? m.totalParameters() - (long) experts * mlpParams() * m.moe().moeLayers(nLayer) : m.totalParameters();
             double allReduce = 2.0 * (ranks - 1) / ranks * replicated * 4;
-            return new Result(plan, routing, median(ms), median(tok), median(bytes), allReduce, median(load), peak);
+            double tokensPerSec = (double) batchSize * 128 / (median(ms) / 1e3); // at the median step time
+            return new Result(plan, routing, median(ms), tokensPerSec, median(bytes), allReduce, median(load), peak);
         } catch (IOException e) {
             throw new TandemException("cannot read the results of " + run + ": " + e.getMessage(), e);
         }
