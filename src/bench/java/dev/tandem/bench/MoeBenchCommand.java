@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
  * over the timed steps (tokens/s at that median), expert bytes each rank sent per step (measured), the data-parallel
  * gradient all-reduce per rank (ring formula 2(P−1)/P × gradient bytes, the same collective in
  * every plan), peak memory per rank by category (the largest rank), and the busiest rank's expert
- * rows over the mean. The router is dropless, so a hot expert's rows all land on its holders.
+ * rows over the mean. The router is dropless, so a hot expert's rows all land on its holders; the
+ * learning rate is 1e-5, so that routing stays stable from step to step (what a load estimate needs).
  */
 @Command(name = "moe", mixinStandardHelpOptions = true,
         description = "MoE training on rank processes: expert parallelism vs FSSDP vs dense data parallelism, balanced and skewed routing.")
@@ -126,6 +127,10 @@ final class MoeBenchCommand implements Runnable {
         }
         o.put("run.steps", Integer.toString(warmup + steps));
         o.put("optim.warmup_steps", "1");
+        // A tiny learning rate keeps the routing what the initialisation and the prior make it: at the
+        // default 2e-3 this small top-1 router collapses onto other experts every step, and no load
+        // estimate from the last step (FSSDP's placement) holds.
+        o.put("optim.lr", "1e-5");
         o.put("eval.every", "0");
         o.put("eval.batches", "1");
         o.put("run.log_every", "1000");
