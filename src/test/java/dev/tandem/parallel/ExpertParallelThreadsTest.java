@@ -63,11 +63,14 @@ class ExpertParallelThreadsTest {
         Map<String, String> one = moe(runs, "one", 4, 7);
         one.put("parallel.micro_batches", "2");
         List<StepMetrics> ref = train(one);
-        for (String mode : List.of("ep", "fssdp")) {
-            Map<String, String> ep = moe(runs, mode, 4, 7);
+        // ZeRO-3 shards what every rank holds (all but the experts) and composes with either layout.
+        for (String[] layout : List.of(new String[] {"ep", "0"}, new String[] {"fssdp", "0"}, new String[] {"ep", "3"})) {
+            String mode = layout[0] + " zero " + layout[1];
+            Map<String, String> ep = moe(runs, layout[0] + layout[1], 4, 7);
             ep.put("parallel.dp", "2");
             ep.put("parallel.ep", "2");
-            ep.put("parallel.moe", mode);
+            ep.put("parallel.moe", layout[0]);
+            ep.put("parallel.zero", layout[1]);
             List<StepMetrics> got = train(ep);
             for (int i = 0; i < ref.size(); i++) {
                 assertThat(got.get(i).loss()).as("%s step %d", mode, i + 1).isCloseTo(ref.get(i).loss(), org.assertj.core.data.Percentage.withPercentage(1e-3));
