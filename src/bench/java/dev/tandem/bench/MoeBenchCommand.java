@@ -131,6 +131,7 @@ final class MoeBenchCommand implements Runnable {
         // default 2e-3 this small top-1 router collapses onto other experts every step, and no load
         // estimate from the last step (FSSDP's placement) holds.
         o.put("optim.lr", "1e-5");
+        o.put("optim.min_lr", "1e-6");
         o.put("eval.every", "0");
         o.put("eval.batches", "1");
         o.put("run.log_every", "1000");
