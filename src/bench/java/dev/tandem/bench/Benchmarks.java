@@ -38,6 +38,7 @@ public final class Benchmarks implements Consumer<CommandLine> {
         bench.addSubcommand(new ParScaleBenchCommand());
         bench.addSubcommand(new OffloadBenchCommand());
         bench.addSubcommand(new LowcommBenchCommand());
+        bench.addSubcommand(new MoeBenchCommand());
         for (PeerBenchmark p : PEER_BENCHMARKS) bench.addSubcommand(p.name(), peerOrStandIn(p));
     }
 

@@ -200,9 +200,9 @@ public final class Checkpoint implements AutoCloseable {
         for (String k : new String[] {"n_layer", "n_head", "n_embd", "vocab_size", "block_size"}) {
             if (!n.path(k).canConvertToInt()) throw new TandemException(dir.resolve(Manifest.FILE) + ": model." + k + " is missing");
         }
-        return new GPTConfig(n.get("n_layer").asInt(), n.get("n_head").asInt(), n.get("n_embd").asInt(),
+        return MoEJson.read(n, new GPTConfig(n.get("n_layer").asInt(), n.get("n_head").asInt(), n.get("n_embd").asInt(),
                 n.get("vocab_size").asInt(), n.get("block_size").asInt(), n.path("stable_embedding").asBoolean(false))
-                .withParScale(n.path("parscale").asInt(1), n.path("parscale_prefix").asInt(0));
+                .withParScale(n.path("parscale").asInt(1), n.path("parscale_prefix").asInt(0)));
     }
 
     /** The tokenizer.json saved with the checkpoint, or null. */

@@ -64,7 +64,9 @@ public final class ModelFiles {
      */
     static ObjectNode hfConfig(GPTConfig c, int endOfText) {
         ObjectNode n = JSON.createObjectNode();
-        n.putArray("architectures").add("GPT2LMHeadModel");
+        // Hugging Face has no GPT-2 with experts: an MoE model names its own architecture, so that
+        // transformers refuses it instead of loading the dense MLPs it lacks.
+        n.putArray("architectures").add(c.moe().sparse() ? "TandemGPT2MoE" : "GPT2LMHeadModel");
         n.put("model_type", "gpt2");
         n.put("vocab_size", c.vocabSize());
         n.put("n_positions", c.blockSize());
@@ -95,6 +97,7 @@ public final class ModelFiles {
             n.put("parscale_n_tokens", c.parscalePrefix());
             n.put("parscale_attn_smooth", (double) dev.tandem.nn.ParScale.SMOOTHING);
         }
+        MoEJson.write(n, c.moe());
         return n;
     }
 
@@ -104,9 +107,9 @@ public final class ModelFiles {
             throw new TandemException("no " + CONFIG + " in " + dir + ": pass a directory written by 'tandem train'");
         }
         JsonNode n = JSON.readTree(file.toFile());
-        return new GPTConfig(field(n, "n_layer", file), field(n, "n_head", file), field(n, "n_embd", file),
+        return MoEJson.read(n, new GPTConfig(field(n, "n_layer", file), field(n, "n_head", file), field(n, "n_embd", file),
                 field(n, "vocab_size", file), field(n, "n_positions", file), n.path("stable_embedding").asBoolean(false))
-                .withParScale(n.path("parscale_n").asInt(1), n.path("parscale_n_tokens").asInt(0));
+                .withParScale(n.path("parscale_n").asInt(1), n.path("parscale_n_tokens").asInt(0)));
     }
 
     private static int field(JsonNode n, String key, Path file) {

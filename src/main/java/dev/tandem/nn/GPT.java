@@ -12,7 +12,9 @@ import java.util.SplittableRandom;
 /**
  * GPT-2: pre-LayerNorm decoder, learned positions, tanh-GELU, LayerNorm eps 1e-5, output head
  * tied to the token embedding. Parameters carry Hugging Face GPT-2 names and the [in, out]
- * weight layout. The model knows nothing about ranks; parallel strategies see it through
+ * weight layout. With experts ({@link GPTConfig#moe()}) an MoE block's MLP becomes
+ * {@code h.<i>.mlp.router.weight} [C, E] and experts {@code h.<i>.mlp.experts.<e>.c_fc/c_proj}
+ * of the dense MLP's shape (see {@link MoELayer}). The model knows nothing about ranks; parallel strategies see it through
  * {@link Hooks} and {@link #moduleParameters()}.
  *
  * <p>With {@link GPTConfig#stableEmbedding()} the token embedding is normalized by a LayerNorm
@@ -44,10 +46,12 @@ public final class GPT implements AutoCloseable {
             add(h + "attn.c_proj.bias", c);
             add(h + "ln_2.weight", c);
             add(h + "ln_2.bias", c);
-            add(h + "mlp.c_fc.weight", c, 4 * c);
-            add(h + "mlp.c_fc.bias", 4 * c);
-            add(h + "mlp.c_proj.weight", 4 * c, c);
-            add(h + "mlp.c_proj.bias", c);
+            if (config.moe().isMoeLayer(i)) {
+                add(h + "mlp.router.weight", c, config.moe().nExperts());
+                for (int e = 0; e < config.moe().nExperts(); e++) addMlp(h + "mlp.experts." + e + ".", c);
+            } else {
+                addMlp(h + "mlp.", c);
+            }
             if (config.parscale() > 1) {
                 add(h + "attn.prefix_k", config.parscale(), config.parscalePrefix(), c);
                 add(h + "attn.prefix_v", config.parscale(), config.parscalePrefix(), c);
@@ -61,6 +65,13 @@ public final class GPT implements AutoCloseable {
             add("aggregate.2.weight", c, config.parscale());
             add("aggregate.2.bias", config.parscale());
         }
+    }
+
+    private void addMlp(String prefix, int c) {
+        add(prefix + "c_fc.weight", c, 4 * c);
+        add(prefix + "c_fc.bias", 4 * c);
+        add(prefix + "c_proj.weight", 4 * c, c);
+        add(prefix + "c_proj.bias", c);
     }
 
     private void add(String name, int... shape) {
@@ -145,7 +156,8 @@ public final class GPT implements AutoCloseable {
      * pipeline runs a range of them on each stage.
      */
     public double loss(Ops ops, Tensor ids, Tensor targets, float lossScale) {
-        return head(ops, hidden(ops, ids, 0), targets, lossScale);
+        Ops scaled = ops.withLossScale(lossScale);
+        return head(scaled, hidden(scaled, ids, 0), targets, lossScale);
     }
 
     /** Logits [batch·time, vocab] for every position (no loss; for evaluation and tests). */
@@ -232,8 +244,28 @@ public final class GPT implements AutoCloseable {
         }
         x = ops.add(x, ops.linear(att, param(h + "attn.c_proj.weight"), param(h + "attn.c_proj.bias")));
         Var m = ops.layerNorm(x, param(h + "ln_2.weight"), param(h + "ln_2.bias"), LN_EPS);
+        return ops.add(x, mlp(ops, m, layer));
+    }
+
+    /**
+     * The MLP of block {@code layer} on its normalized input m [rows, C] (no residual): the dense
+     * GPT-2 MLP, or in an MoE block the router and its experts.
+     */
+    public Var mlp(Ops ops, Var m, int layer) {
+        String h = "h." + layer + ".";
+        if (config.moe().isMoeLayer(layer)) return ops.moe(m, param(h + "mlp.router.weight"), experts(layer), config.moe(), layer);
         Var f = ops.gelu(ops.linear(m, param(h + "mlp.c_fc.weight"), param(h + "mlp.c_fc.bias")));
-        return ops.add(x, ops.linear(f, param(h + "mlp.c_proj.weight"), param(h + "mlp.c_proj.bias")));
+        return ops.linear(f, param(h + "mlp.c_proj.weight"), param(h + "mlp.c_proj.bias"));
+    }
+
+    /** The experts of MoE block {@code layer}, in expert order. */
+    public List<ExpertWeights> experts(int layer) {
+        List<ExpertWeights> out = new ArrayList<>();
+        for (int e = 0; e < config.moe().nExperts(); e++) {
+            String p = "h." + layer + ".mlp.experts." + e + ".";
+            out.add(new ExpertWeights(param(p + "c_fc.weight"), param(p + "c_fc.bias"), param(p + "c_proj.weight"), param(p + "c_proj.bias")));
+        }
+        return out;
     }
 
     /** Sets every gradient to zero (allocating none that do not exist yet). */

@@ -16,22 +16,56 @@ public final class Ops {
     private final Kernels k;
     private final RecomputePolicy recompute;
     private final boolean keepAttentionProbabilities;
+    private final Experts experts;
+    private final RouterLog routerLog;
+    private final float lossScale;
 
     /** Ops on {@code tape} with the default recomputation, {@link RecomputePolicy#SELECTIVE}. */
     public Ops(Tape tape, Kernels kernels) {
-        this(tape, kernels, RecomputePolicy.SELECTIVE, false);
+        this(tape, kernels, RecomputePolicy.SELECTIVE, false, Experts.LOCAL, RouterLog.NONE, 1f);
     }
 
-    private Ops(Tape tape, Kernels kernels, RecomputePolicy recompute, boolean keepAttentionProbabilities) {
+    private Ops(Tape tape, Kernels kernels, RecomputePolicy recompute, boolean keepAttentionProbabilities, Experts experts,
+                RouterLog routerLog, float lossScale) {
         this.tape = tape;
         this.k = kernels;
         this.recompute = recompute;
         this.keepAttentionProbabilities = keepAttentionProbabilities;
+        this.experts = experts;
+        this.routerLog = routerLog;
+        this.lossScale = lossScale;
     }
 
     /** The same ops, with every module they run keeping or recomputing its activations as {@code policy} says. */
     public Ops withRecompute(RecomputePolicy policy) {
-        return new Ops(tape, k, policy, keepAttentionProbabilities);
+        return new Ops(tape, k, policy, keepAttentionProbabilities, experts, routerLog, lossScale);
+    }
+
+    /** The same ops, with MoE blocks running their experts through {@code where} (an expert-parallel strategy). */
+    public Ops withExperts(Experts where) {
+        return new Ops(tape, k, recompute, keepAttentionProbabilities, where, routerLog, lossScale);
+    }
+
+    /** The same ops, with MoE blocks reporting their routing to {@code log}. */
+    public Ops withRouterLog(RouterLog log) {
+        return new Ops(tape, k, recompute, keepAttentionProbabilities, experts, log, lossScale);
+    }
+
+    /** The same ops, with the router losses' gradients seeded with {@code scale} (the loss's seed). */
+    public Ops withLossScale(float scale) {
+        return new Ops(tape, k, recompute, keepAttentionProbabilities, experts, routerLog, scale);
+    }
+
+    Experts experts() {
+        return experts;
+    }
+
+    RouterLog routerLog() {
+        return routerLog;
+    }
+
+    float lossScale() {
+        return lossScale;
     }
 
     /** Whether attention keeps its T×T probabilities for backward (recompute mode none). */
@@ -67,11 +101,19 @@ public final class Ops {
         Recompute mode = recompute.modeOf(name);
         tape.beginModule(name);
         Var y = switch (mode) {
-            case NONE -> body.apply(new Ops(tape, k, recompute, true), x);
-            case SELECTIVE -> body.apply(new Ops(tape, k, recompute, false), x);
+            case NONE -> body.apply(new Ops(tape, k, recompute, true, experts, routerLog, lossScale), x);
+            case SELECTIVE -> body.apply(new Ops(tape, k, recompute, false, experts, routerLog, lossScale), x);
             // The replayed forward is followed at once by its backward, so attention inside it
-            // recomputes probabilities too: the transient memory stays linear in T.
-            case FULL -> tape.recomputed(x, (t, in) -> body.apply(new Ops(t, k, recompute, false), in));
+            // recomputes probabilities too: the transient memory stays linear in T. The replay
+            // routes the same tokens again; only the first run reports its routing.
+            case FULL -> {
+                boolean[] replay = {false};
+                yield tape.recomputed(x, (t, in) -> {
+                    Ops o = new Ops(t, k, recompute, false, experts, replay[0] ? RouterLog.NONE : routerLog, lossScale);
+                    replay[0] = true;
+                    return body.apply(o, in);
+                });
+            }
         };
         tape.endModule(name);
         return y;
@@ -191,6 +233,15 @@ public final class Ops {
             if (!wte.frozen()) k.gemm(true, false, vocab, c, n, 1f, logits.data(), 0, vocab, d(x), 0, c, 1f, g(wte), 0, c);
         }, trained(wte));
         return loss;
+    }
+
+    /**
+     * A mixture of experts in place of an MLP: top-k routing of x [N, C] to {@code experts} with
+     * {@code router} [C, E]; see {@link MoELayer}.
+     */
+    public Var moe(Var x, Parameter router, java.util.List<ExpertWeights> experts, MoEConfig cfg, int layer) {
+        requireCols(x, router.value().dim(0), router.name());
+        return MoELayer.forward(this, x, router, experts, cfg, layer);
     }
 
     /** Causal multi-head self-attention over {@code qkv} [batch·time, 3C]; see {@link CausalAttention}. */

@@ -25,6 +25,14 @@ public final class Parameter extends Var implements AutoCloseable {
     }
 
     /**
+     * A parameter-shaped buffer of zeros outside any model: a strategy's temporary copy of another
+     * rank's parameter (an expert replica), with a gradient of its own.
+     */
+    public static Parameter detached(String name, int... shape) {
+        return new Parameter(name, Tensor.zeros(MemoryCategory.PARAMETERS, shape));
+    }
+
+    /**
      * The shape of what this rank holds (the whole tensor, or its tensor-parallel part), also
      * while a strategy has the values elsewhere (ZeRO-3 shards).
      */

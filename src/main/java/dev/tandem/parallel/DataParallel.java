@@ -49,13 +49,13 @@ public final class DataParallel implements Hooks, AutoCloseable {
     private long blockedNanos;
 
     private DataParallel(GPT model, ProcessGroup group, ZeroStage stage, Collection<String> held, Predicate<Parameter> updatedWhole,
-                         Kernels kernels) {
+                         Predicate<Parameter> managedElsewhere, Kernels kernels) {
         this.group = group;
         this.stage = stage;
         this.kernels = kernels;
         // Frozen parameters (PEQA) stay where they are, whole on every rank: no gradient, nothing to reduce or update.
         Map<String, List<Parameter>> modules = new LinkedHashMap<>();
-        model.moduleParameters().forEach((m, ps) -> modules.put(m, ps.stream().filter(p -> !p.frozen()).toList()));
+        model.moduleParameters().forEach((m, ps) -> modules.put(m, ps.stream().filter(p -> !p.frozen() && !managedElsewhere.test(p)).toList()));
         this.order = List.copyOf(modules.keySet());
         for (String m : held) {
             if (!modules.containsKey(m)) throw new IllegalArgumentException("the model has no module '" + m + "'; modules: " + order);
@@ -140,7 +140,16 @@ public final class DataParallel implements Hooks, AutoCloseable {
     /** The general form: the named {@code modules}, with {@code updatedWhole} parameters owned whole. */
     public static DataParallel apply(GPT model, ProcessGroup group, ZeroStage stage, Collection<String> modules,
                                      Predicate<Parameter> updatedWhole, Kernels kernels) {
-        return new DataParallel(model, group, stage, Set.copyOf(modules), updatedWhole, kernels);
+        return new DataParallel(model, group, stage, Set.copyOf(modules), updatedWhole, p -> false, kernels);
+    }
+
+    /**
+     * Every module of {@code model}, leaving out the parameters another strategy manages (experts
+     * spread by {@link ExpertParallel}: not replicated on every data-parallel rank).
+     */
+    public static DataParallel applyExcept(GPT model, ProcessGroup group, ZeroStage stage, Predicate<Parameter> updatedWhole,
+                                           Predicate<Parameter> managedElsewhere, Kernels kernels) {
+        return new DataParallel(model, group, stage, Set.copyOf(model.moduleParameters().keySet()), updatedWhole, managedElsewhere, kernels);
     }
 
     public int rank() {

@@ -3,7 +3,12 @@ package dev.tandem.parallel;
 import dev.tandem.TandemException;
 import dev.tandem.comm.Mesh;
 import dev.tandem.comm.ProcessGroup;
+import dev.tandem.comm.ReduceOp;
 import dev.tandem.nn.GPT;
+import dev.tandem.nn.MoEConfig;
+import dev.tandem.nn.RouterStats;
+import dev.tandem.nn.RouterSummary;
+import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.nn.Ops;
 import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Tape;
@@ -46,9 +51,13 @@ public final class ParallelModel implements AutoCloseable {
     private final DataParallel dp;
     private final RecomputePolicy recompute;
     private final Kernels kernels;
+    private final RouterStats router; // null for a dense model
+    private final ExpertParallel experts; // null unless the plan spreads experts over ranks
 
     private ParallelModel(GPT model, Plan plan, Mesh mesh, Kernels kernels) {
         requireSupported(plan);
+        requireComposes(model.config().moe(), plan);
+        this.router = model.config().moe().sparse() ? new RouterStats(model.config().moe().nExperts()) : null;
         this.model = model;
         this.mesh = mesh;
         this.kernels = kernels;
@@ -64,9 +73,13 @@ public final class ParallelModel implements AutoCloseable {
             pipeline = Pipeline.apply(model, mesh.group("pp"), layout, PipelineSchedule.of(plan.schedule()), this::ops,
                     plan.sequenceParallel() ? plan.tp() : 1);
             dp = DataParallel.apply(model, mesh.group("dp"), plan.zero(), pipeline.modules(), whole, kernels);
+            experts = null;
         } else {
             pipeline = null;
-            dp = DataParallel.apply(model, mesh.group("dp"), plan.zero(), whole, kernels);
+            // Experts spread over ranks first, so data parallelism wraps only what every replica holds.
+            experts = plan.experts().spread() ? ExpertParallel.apply(model, mesh.group("dp"), plan.experts(), kernels) : null;
+            dp = experts == null ? DataParallel.apply(model, mesh.group("dp"), plan.zero(), whole, kernels)
+                    : DataParallel.applyExcept(model, mesh.group("dp"), plan.zero(), whole, experts::manages, kernels);
         }
     }
 
@@ -82,6 +95,29 @@ public final class ParallelModel implements AutoCloseable {
         if (plan.precision() != TrainingPrecision.FP32) {
             throw new TandemException("precision = " + plan.precision().configName() + " is priced by the planner, but the runtime "
                     + "trains in float32: use precision = fp32");
+        }
+    }
+
+    /**
+     * Refuses an MoE model with what does not compose with experts yet: tensor parallelism (the
+     * experts' MLPs are not split) and pipelines (the router losses are seeded per micro-batch by
+     * the loss, which a pipeline stage does not see).
+     */
+    public static void requireComposes(MoEConfig moe, Plan plan) {
+        if (!moe.sparse()) {
+            if (plan.experts().spread()) {
+                throw new TandemException("parallel.ep = " + plan.ep() + " / parallel.moe = " + plan.experts().mode().configName()
+                        + " spreads experts, but the model has none: set model.n_experts, or ep = 1 and moe = ep");
+            }
+            return;
+        }
+        if (moe.nExperts() % plan.ep() != 0) {
+            throw new TandemException("model.n_experts = " + moe.nExperts() + " is not divisible by parallel.ep = " + plan.ep()
+                    + ": each rank of an expert group holds n_experts / ep experts; choose ep dividing n_experts");
+        }
+        if (plan.tp() > 1 || plan.pp() > 1) {
+            throw new TandemException("a model with experts (model.n_experts = " + moe.nExperts() + ") trains with data parallelism "
+                    + "(and ZeRO) only so far, not tp = " + plan.tp() + ", pp = " + plan.pp() + ": use tp = 1 and pp = 1");
         }
     }
 
@@ -139,16 +175,64 @@ public final class ParallelModel implements AutoCloseable {
 
     /** The parameter elements this rank's optimizer updates. */
     public List<ParamSlice> optimizerSlices() {
-        return dp.optimizerSlices();
+        if (experts == null) return dp.optimizerSlices();
+        List<ParamSlice> all = new java.util.ArrayList<>(dp.optimizerSlices());
+        all.addAll(experts.optimizerSlices());
+        return all;
     }
 
-    /** Ops for a tape of this model, with the plan's activation recomputation. */
+    /** Ops for a tape of this model, with the plan's activation recomputation (and the experts where the plan puts them). */
     public Ops ops(Tape tape) {
-        return new Ops(tape, kernels).withRecompute(recompute);
+        Ops ops = new Ops(tape, kernels).withRecompute(recompute);
+        return experts == null ? ops : ops.withExperts(experts);
+    }
+
+    /** The expert-parallel strategy, or null when every rank holds every expert. */
+    public ExpertParallel expertParallel() {
+        return experts;
+    }
+
+    /** Ops for a training tape: as {@link #ops}, with MoE blocks reporting their routing to this step's statistics. */
+    private Ops trainingOps(Tape tape) {
+        return router == null ? ops(tape) : ops(tape).withRouterLog(router);
     }
 
     public void zeroGrad() {
         dp.zeroGrad();
+        if (experts != null) experts.zeroGrad();
+    }
+
+    /**
+     * The routers of the step since the last call over every rank (then resets), or null for a
+     * dense model: a collective, every rank calls it once per step.
+     */
+    public RouterSummary takeRouterSummary() {
+        if (router == null) return null;
+        double[] mine = router.toArray();
+        double rows = experts == null ? router.keptRows() : experts.takeRowsComputed();
+        double bytes = experts == null ? 0 : experts.takeBytesSent();
+        router.reset();
+        double[] sums = allReduce(append(mine, bytes, rows), ReduceOp.SUM);
+        double maxRows = allReduce(new double[] {rows}, ReduceOp.MAX)[0];
+        int n = mine.length;
+        return RouterStats.summary(java.util.Arrays.copyOf(sums, n), mesh.world().size(), sums[n], maxRows, sums[n + 1]);
+    }
+
+    private static double[] append(double[] a, double... more) {
+        double[] out = java.util.Arrays.copyOf(a, a.length + more.length);
+        System.arraycopy(more, 0, out, a.length, more.length);
+        return out;
+    }
+
+    /** Float32 is exact here: counts per step stay far below 2^24 (bytes are reported, not compared). */
+    private double[] allReduce(double[] values, ReduceOp op) {
+        try (Tensor t = Tensor.zeros(MemoryCategory.COMMUNICATION, values.length)) {
+            for (int i = 0; i < values.length; i++) t.set(i, (float) values[i]);
+            mesh.world().allReduce(t.data(), DType.F32, values.length, op);
+            double[] out = new double[values.length];
+            for (int i = 0; i < out.length; i++) out[i] = t.get(i);
+            return out;
+        }
     }
 
     /**
@@ -164,15 +248,17 @@ public final class ParallelModel implements AutoCloseable {
             loss = pipeline.step(dp, ids, targets);
         } else {
             int m = ids.size();
+            if (experts != null) experts.beginStep();
             loss = 0;
             for (int i = 0; i < m; i++) {
                 dp.beginMicroBatch(i, m);
                 try (Tape tape = new Tape(dp)) {
-                    loss += model.loss(ops(tape), ids.get(i), targets.get(i), 1f / m);
+                    loss += model.loss(trainingOps(tape), ids.get(i), targets.get(i), 1f / m);
                     tape.backward();
                 }
             }
             dp.finishGradients();
+            if (experts != null) experts.finishGradients();
             loss = dp.average(loss / m);
         }
         // Sequence parallelism leaves partial sums in the gradients of what every tp rank holds whole.
@@ -182,6 +268,7 @@ public final class ParallelModel implements AutoCloseable {
 
     /** Whether this rank's copy of the elements of {@code s} is the one that counts (norm, checkpoint). */
     public boolean owns(ParamSlice s) {
+        if (experts != null && experts.managesName(s.name())) return experts.owns(s);
         // ZeRO ≥ 1 gives each data-parallel rank its own shard; at stage 0 replicas hold the same values.
         boolean dpOwns = dp.stage().shardsOptimizer() || dp.rank() == 0;
         return dpOwns && (tp == null || tp.owns(s.name())) && (pipeline == null || pipeline.owns(s.name()));
@@ -193,7 +280,7 @@ public final class ParallelModel implements AutoCloseable {
      * island is a whole model; nothing here crosses between islands).
      */
     public double clipGradients(double maxNorm) {
-        return GradientNorm.clip(dp.optimizerSlices(), this::owns, List.of(island()), maxNorm, kernels);
+        return GradientNorm.clip(optimizerSlices(), this::owns, List.of(island()), maxNorm, kernels);
     }
 
     /** After the optimizer step: every rank gets the updated parameters it holds. */
@@ -236,11 +323,15 @@ public final class ParallelModel implements AutoCloseable {
      */
     public GPT gatherWholeModel() {
         dp.gatherAll();
-        if (tp == null && pipeline == null) return model;
+        if (tp == null && pipeline == null && experts == null) return model;
         GPT whole = GPT.empty(model.config());
         try {
             for (Parameter p : model.parameters()) {
                 Tensor dst = whole.param(p.name()).value();
+                if (experts != null && experts.manages(p)) {
+                    experts.gatherInto(p, dst, expertIndex(p.name()));
+                    continue;
+                }
                 boolean held = pipeline == null || p.value() != null;
                 if (held) {
                     if (tp != null) tp.gatherInto(p, dst);
@@ -254,6 +345,12 @@ public final class ParallelModel implements AutoCloseable {
         return whole;
     }
 
+    /** e in {@code h.<i>.mlp.experts.<e>.…}. */
+    private static int expertIndex(String name) {
+        String rest = name.substring(name.indexOf(".experts.") + ".experts.".length());
+        return Integer.parseInt(rest.substring(0, rest.indexOf('.')));
+    }
+
     /** Undoes {@link #gatherWholeModel()}. */
     public void releaseWholeModel(GPT whole) {
         if (whole != model) whole.close();
@@ -264,6 +361,7 @@ public final class ParallelModel implements AutoCloseable {
     public void close() {
         dp.close();
         if (pipeline != null) pipeline.close();
+        if (experts != null) experts.close();
         mesh.close();
     }
 }

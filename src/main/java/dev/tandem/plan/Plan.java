@@ -28,19 +28,37 @@ import java.util.Objects;
  * @param precision        number formats of parameters and gradients
  * @param optimizer        the optimizer and the precision of its state
  * @param outer            what runs between islands (low-communication training) and over which link
+ * @param experts          where an MoE model's experts live (expert group size {@code ep}, {@code moe = ep | fssdp})
  */
 public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers,
                    RecomputePolicy recompute, boolean sequenceParallel, Offload offload, TrainingPrecision precision,
-                   OptimizerSpec optimizer, OuterSpec outer) {
+                   OptimizerSpec optimizer, OuterSpec outer, ExpertLayout experts) {
+
+    /** A plan with every expert on every rank ({@link ExpertLayout#NONE}). */
+    public Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers,
+                RecomputePolicy recompute, boolean sequenceParallel, Offload offload, TrainingPrecision precision,
+                OptimizerSpec optimizer, OuterSpec outer) {
+        this(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer,
+                ExpertLayout.NONE);
+    }
+
+    /** A plan of one island (no outer algorithm) whose experts are laid out as {@code experts}. */
+    public Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers,
+                RecomputePolicy recompute, boolean sequenceParallel, Offload offload, TrainingPrecision precision,
+                OptimizerSpec optimizer, ExpertLayout experts) {
+        this(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, OuterSpec.NONE,
+                experts);
+    }
 
     /** One rank, nothing split, selective recompute, float32 AdamW: the default of a config. */
     public static final Plan SINGLE = new Plan(new MeshShape(1, 1, 1), ZeroStage.ZERO0, 1, new Schedule.OneFOneB(), List.of(),
-            RecomputePolicy.SELECTIVE, false, Offload.NONE, TrainingPrecision.FP32, OptimizerSpec.ADAMW, OuterSpec.NONE);
+            RecomputePolicy.SELECTIVE, false, Offload.NONE, TrainingPrecision.FP32, OptimizerSpec.ADAMW, OuterSpec.NONE, ExpertLayout.NONE);
 
     /** A plan of one island (no outer algorithm). */
     public Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers, RecomputePolicy recompute,
                 boolean sequenceParallel, Offload offload, TrainingPrecision precision, OptimizerSpec optimizer) {
-        this(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, OuterSpec.NONE);
+        this(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, OuterSpec.NONE,
+                ExpertLayout.NONE);
     }
 
     public Plan {
@@ -52,6 +70,7 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
         Objects.requireNonNull(precision, "precision");
         Objects.requireNonNull(optimizer, "optimizer");
         Objects.requireNonNull(outer, "outer");
+        Objects.requireNonNull(experts, "experts");
         if (microBatches < 1) throw new PlanInputException("micro_batches must be >= 1, got " + microBatches);
         stageLayers = List.copyOf(stageLayers);
     }
@@ -72,6 +91,11 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
         return mesh.islands();
     }
 
+    /** Ranks of an expert group (1 = every rank holds every expert). */
+    public int ep() {
+        return experts.ep();
+    }
+
     /** Ranks this plan needs: islands·dp·tp·pp. */
     public int worldSize() {
         return mesh.worldSize();
@@ -84,27 +108,32 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
 
     /** This plan on another mesh. */
     public Plan withMesh(MeshShape m) {
-        return new Plan(m, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer);
+        return new Plan(m, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer, experts);
+    }
+
+    /** This plan with its experts laid out as {@code e}. */
+    public Plan withExperts(ExpertLayout e) {
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer, e);
     }
 
     /** This plan with another optimizer. */
     public Plan withOptimizer(OptimizerSpec o) {
-        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, o, outer);
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, o, outer, experts);
     }
 
     /** This plan in another precision. */
     public Plan withPrecision(TrainingPrecision p) {
-        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, p, optimizer, outer);
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, p, optimizer, outer, experts);
     }
 
     /** This plan with another outer algorithm (or link). */
     public Plan withOuter(OuterSpec o) {
-        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, o);
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, o, experts);
     }
 
     /** This plan with another micro-batch count. */
     public Plan withMicroBatches(int m) {
-        return new Plan(mesh, zero, m, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer);
+        return new Plan(mesh, zero, m, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer, experts);
     }
 
     /** Sequences in one micro-batch on one rank, for a step of {@code globalBatch} sequences (split over islands and replicas). */

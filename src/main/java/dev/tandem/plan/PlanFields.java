@@ -19,8 +19,8 @@ final class PlanFields {
 
     /** Every key, in the order the label and the JSON form list them. */
     static final List<String> KEYS = List.of("dp", "tp", "pp", "zero", "micro_batches", "schedule", "virtual_stages", "stage_layers",
-            "recompute", "sequence_parallel", "offload", "precision", "optimizer", "islands", "outer", "outer_steps", "outer_lr",
-            "outer_momentum", "noloco_alpha", "noloco_beta", "link_bandwidth", "link_latency");
+            "recompute", "sequence_parallel", "offload", "precision", "optimizer", "ep", "moe", "islands", "outer", "outer_steps",
+            "outer_lr", "outer_momentum", "noloco_alpha", "noloco_beta", "link_bandwidth", "link_latency");
 
     /** Keys of low-communication training, which a label leaves out while they all hold their defaults (one island). */
     private static final List<String> OUTER_KEYS = KEYS.subList(KEYS.indexOf("islands"), KEYS.size());
@@ -43,6 +43,7 @@ final class PlanFields {
             if (k.equals("virtual_stages") && p.virtualStages() == 1) return;
             if (k.equals("stage_layers") && p.stageLayers().isEmpty()) return;
             if (OUTER_KEYS.contains(k) && p.islands() == 1 && p.outer().isDefault()) return;
+            if ((k.equals("ep") || k.equals("moe")) && !p.experts().spread()) return;
             parts.add(k + "=" + v);
         });
         return String.join(" ", parts);
@@ -57,6 +58,8 @@ final class PlanFields {
         n.put("recompute", p.recompute().toString()).put("sequence_parallel", p.sequenceParallel())
                 .put("offload", p.offload().configName()).put("precision", p.precision().configName())
                 .put("optimizer", p.optimizer().name());
+        // Only plans that spread experts name the expert axis, so dense plans read as before.
+        if (p.experts().spread()) n.put("ep", p.ep()).put("moe", p.experts().mode().configName());
         OuterSpec o = p.outer();
         n.put("islands", p.islands()).put("outer", o.algorithm().configName()).put("outer_steps", o.steps()).put("outer_lr", o.lr())
                 .put("outer_momentum", o.momentum()).put("noloco_alpha", o.alpha()).put("noloco_beta", o.beta())
@@ -130,8 +133,10 @@ final class PlanFields {
         Offload offload = kv.containsKey("offload") ? offload(kv.get("offload")) : base.offload();
         TrainingPrecision precision = kv.containsKey("precision") ? TrainingPrecision.named(kv.get("precision")) : base.precision();
         OptimizerSpec optimizer = kv.containsKey("optimizer") ? OptimizerSpec.named(kv.get("optimizer")) : base.optimizer();
+        ExpertLayout experts = new ExpertLayout(integer(kv, "ep", base.ep()),
+                kv.containsKey("moe") ? ExpertLayout.Mode.named(kv.get("moe")) : base.experts().mode());
         return new Plan(new MeshShape(dp, tp, pp, integer(kv, "islands", base.islands())), zero, micro, schedule, stages, recompute, sp,
-                offload, precision, optimizer, outer(kv, base.outer()));
+                offload, precision, optimizer, outer(kv, base.outer()), experts);
     }
 
     private static OuterSpec outer(Map<String, String> kv, OuterSpec base) {

@@ -45,6 +45,8 @@ public final class PlanRules {
                 return "the interleaved schedule runs micro-batches in groups of pp: micro_batches = " + micro + " must be a multiple of pp = " + pp;
             }
         }
+        String experts = expertProblem(p);
+        if (experts != null) return experts;
         String stages = stageLayersProblem(p, m.layers());
         if (stages != null) return stages;
         if (p.sequenceParallel()) {
@@ -73,6 +75,32 @@ public final class PlanRules {
             case NOLOCO -> islands < 2 || islands % 2 != 0 ? "outer = noloco pairs each island with one other every outer step: islands "
                     + "must be even and >= 2, got " + islands : null;
         };
+    }
+
+    /**
+     * The expert axis: an expert group inside the data-parallel group, with data parallelism (and
+     * ZeRO for the rest of the model) only; FSSDP spreads experts over the whole data-parallel group.
+     * Whether the model has experts, and how many, is checked where the model is known.
+     */
+    private static String expertProblem(Plan p) {
+        ExpertLayout e = p.experts();
+        if (!e.spread()) return null;
+        if (p.dp() % e.ep() != 0) {
+            return "ep = " + e.ep() + " does not divide dp = " + p.dp() + ": an expert group sits inside the data-parallel group; "
+                    + "choose ep among the divisors of dp";
+        }
+        if (p.tp() > 1 || p.pp() > 1) {
+            return "experts spread over ranks (ep = " + e.ep() + ", moe = " + e.mode().configName() + ") compose with data parallelism "
+                    + "and ZeRO only so far, not tp = " + p.tp() + " or pp = " + p.pp() + ": use tp = 1 and pp = 1";
+        }
+        if (p.islands() > 1) {
+            return "experts spread over ranks (ep = " + e.ep() + ") run inside one data-parallel group, not across islands = "
+                    + p.islands() + " yet: use islands = 1, or keep every expert on every rank (ep = 1, moe = ep)";
+        }
+        if (e.mode() == ExpertLayout.Mode.FSSDP && e.ep() != p.dp()) {
+            return "moe = fssdp gives every expert one owner in the whole data-parallel group: set ep = dp (" + p.dp() + "), not " + e.ep();
+        }
+        return null;
     }
 
     private static String stageLayersProblem(Plan p, int layers) {

@@ -226,6 +226,7 @@ final class Checkpointing implements AutoCloseable {
             m.put("parscale", model.parscale());
             m.put("parscale_prefix", model.parscalePrefix());
         }
+        dev.tandem.ckpt.MoEJson.write(m, model.moe());
         n.set("plan", cfg.parallel().toJson());
         n.put("batch_size", cfg.data().batchSize());
         ObjectNode opt = n.putObject("optimizer");

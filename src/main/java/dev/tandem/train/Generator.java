@@ -100,8 +100,7 @@ public final class Generator {
                 attended.value().copyFrom(att);
                 x = ops.add(x, ops.linear(attended, model.param(h + "attn.c_proj.weight"), model.param(h + "attn.c_proj.bias")));
                 Var m = ops.layerNorm(x, model.param(h + "ln_2.weight"), model.param(h + "ln_2.bias"), GPT.LN_EPS);
-                Var f = ops.gelu(ops.linear(m, model.param(h + "mlp.c_fc.weight"), model.param(h + "mlp.c_fc.bias")));
-                x = ops.add(x, ops.linear(f, model.param(h + "mlp.c_proj.weight"), model.param(h + "mlp.c_proj.bias")));
+                x = ops.add(x, model.mlp(ops, m, l));
             }
             float[] logits = ops.tiedLogits(model.finalNorm(ops, x), model.param("wte.weight")).toFloatArray();
             position++;

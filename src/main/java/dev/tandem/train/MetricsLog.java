@@ -70,6 +70,18 @@ public final class MetricsLog implements TrainingListener {
         n.put("mfu", m.mfu());
         n.put("comm_wait_ms", m.commWaitMs());
         if (m.crossIslandBytes() != StepMetrics.NO_ISLANDS) n.put("cross_island_bytes", m.crossIslandBytes());
+        if (m.router() != null) {
+            ObjectNode r = n.putObject("router");
+            var tokens = r.putArray("tokens_per_expert");
+            for (long t : m.router().tokensPerExpert()) tokens.add(t);
+            r.put("dropped", m.router().dropped());
+            r.put("assignments", m.router().assignments());
+            r.put("aux_loss", m.router().auxLoss());
+            r.put("z_loss", m.router().zLoss());
+            r.put("busiest_over_mean", m.router().busiestOverMean());
+            r.put("expert_bytes_sent_per_rank", m.router().expertBytesPerRank());
+            r.put("rank_load_max_over_mean", m.router().rankLoadMaxOverMean());
+        }
         ObjectNode mem = n.putObject("memory_bytes");
         for (Map.Entry<MemoryCategory, Long> e : m.memoryBytes().entrySet()) {
             mem.put(e.getKey().name().toLowerCase(Locale.ROOT), e.getValue());

@@ -1,6 +1,7 @@
 package dev.tandem.train;
 
 import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.nn.RouterSummary;
 import java.util.Map;
 
 /**
@@ -13,22 +14,26 @@ import java.util.Map;
  *                    report the peak within the step (they are freed before it ends)
  * @param crossIslandBytes float32 payload bytes this rank sent to other islands during the step
  *                    (low-communication training), or {@link #NO_ISLANDS}
+ * @param router      the routers of an MoE model over all ranks (null for a dense model); {@code loss}
+ *                    is the cross-entropy alone, without the router losses
  */
 public record StepMetrics(long step, double loss, double gradNorm, double lr, double stepMs, double tokensPerSecond,
-                          double mfu, double commWaitMs, Map<MemoryCategory, Long> memoryBytes, long crossIslandBytes) {
+                          double mfu, double commWaitMs, Map<MemoryCategory, Long> memoryBytes, long crossIslandBytes,
+                          RouterSummary router) {
 
     /** {@code crossIslandBytes} of a plan without an outer algorithm. */
     public static final long NO_ISLANDS = -1;
 
-    /** A step of a plan without islands. */
+    /** A step of a dense model, without islands. */
     public StepMetrics(long step, double loss, double gradNorm, double lr, double stepMs, double tokensPerSecond, double mfu,
                        double commWaitMs, Map<MemoryCategory, Long> memoryBytes) {
-        this(step, loss, gradNorm, lr, stepMs, tokensPerSecond, mfu, commWaitMs, memoryBytes, NO_ISLANDS);
+        this(step, loss, gradNorm, lr, stepMs, tokensPerSecond, mfu, commWaitMs, memoryBytes, NO_ISLANDS, null);
     }
 
     /** The llm.c-style dense line. */
     public String line(long totalSteps) {
         return String.format("step %5d/%d | loss %.4f | norm %.3f | lr %.2e | %6.0f ms | %5.1f%% MFU | %7.0f tok/s | mem %s",
-                step, totalSteps, loss, gradNorm, lr, stepMs, 100 * mfu, tokensPerSecond, Memory.format(memoryBytes));
+                step, totalSteps, loss, gradNorm, lr, stepMs, 100 * mfu, tokensPerSecond, Memory.format(memoryBytes))
+                + (router == null ? "" : " | " + router.line());
     }
 }

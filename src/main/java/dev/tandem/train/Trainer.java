@@ -18,6 +18,7 @@ import dev.tandem.io.AtomicFiles;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Peqa;
+import dev.tandem.nn.RouterSummary;
 import dev.tandem.optim.LrSchedule;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.offload.ByteSize;
@@ -173,6 +174,11 @@ public final class Trainer {
                 long packed = model.parameters().stream().filter(p -> p.quantized() != null).mapToLong(p -> p.quantized().byteSize()).sum();
                 out.printf("peqa: linear layers quantized to %d bits per output channel (%,d bytes packed); training only their %,d "
                         + "scales, everything else frozen%n", cfg.model().peqa(), packed, trainable);
+            }
+            if (mc.moe().sparse()) {
+                out.printf("experts: %d per MoE block in %d of %d blocks, top-%d, %s; %,d active non-embedding parameters per token%n",
+                        mc.moe().nExperts(), mc.moe().moeLayers(mc.nLayer()), mc.nLayer(), mc.moe().topK(), mc.moe().dropless() ? "dropless"
+                                : "capacity factor " + mc.moe().capacityFactor(), mc.activeNonEmbeddingParameters());
             }
             out.printf("data: %s, %,d train / %,d validation tokens, %s; %d steps × %,d tokens%n",
                     source.describe(), data.train().size(), data.validation().size(), data.tokenizer() == null
@@ -342,6 +348,7 @@ public final class Trainer {
                 }
                 double loss = pm.forwardBackward(ids, targets);
                 if (islands != null) islands.afterBackward(pm.optimizerSlices());
+                RouterSummary router = pm.takeRouterSummary();
                 if (pm.lastBubble() != null) bubbles.add(pm.lastBubble().measured());
                 double norm = pm.clipGradients(cfg.optim().gradClip());
                 float lr = schedule.at(step);
@@ -357,7 +364,7 @@ public final class Trainer {
                 mem.put(MemoryCategory.ACTIVATIONS, memory.peak(MemoryCategory.ACTIVATIONS));
                 mem.put(MemoryCategory.COMMUNICATION, memory.peak(MemoryCategory.COMMUNICATION));
                 StepMetrics m = new StepMetrics(step + 1, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak,
-                        pm.takeBlockedMillis(), mem, islands == null ? StepMetrics.NO_ISLANDS : islands.takeBytesSent());
+                        pm.takeBlockedMillis(), mem, islands == null ? StepMetrics.NO_ISLANDS : islands.takeBytesSent(), router);
                 if (!Double.isFinite(loss)) {
                     throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower optim.lr (now " + cfg.optim().lr() + ")");
                 }

@@ -51,6 +51,8 @@ final class ConfigLoader {
         root.set("optim", JSON.valueToTree(c.optim()));
         ObjectNode parallel = c.parallel().toJson();
         parallel.remove("optimizer");
+        // The plan's JSON names the expert axis only when it spreads experts; a config knows the keys always.
+        if (!parallel.has("ep")) parallel.put("ep", c.parallel().ep()).put("moe", c.parallel().experts().mode().configName());
         root.set("parallel", parallel);
         root.set("eval", JSON.valueToTree(c.eval()));
         root.set("checkpoint", JSON.valueToTree(c.checkpoint()));

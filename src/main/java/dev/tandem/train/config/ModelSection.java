@@ -1,6 +1,7 @@
 package dev.tandem.train.config;
 
 import dev.tandem.TandemException;
+import dev.tandem.nn.MoEConfig;
 
 /**
  * {@code [model]}: the GPT's shape (its vocabulary comes from the tokenizer), where its weights
@@ -13,12 +14,23 @@ import dev.tandem.TandemException;
  *                        per-channel scales (PEQA)
  * @param parscale        parallel streams P (ParScale; 1 = off): P× the compute, the same weights
  * @param parscalePrefix  prefix keys/values per stream and layer when parscale > 1
+ * @param nExperts        experts per MoE block; 0 = a dense GPT-2 (the other MoE keys are then unused)
+ * @param topK            experts per token, 1 (Switch) or 2 (GShard/Mixtral, gates renormalised)
+ * @param capacityFactor  an expert takes ⌈capacity_factor · tokens · top_k / n_experts⌉ assignments per call; more are dropped
+ * @param dropless        no capacity limit (capacity_factor unused)
+ * @param moeEvery        every moe_every-th block has experts (1 = all)
+ * @param auxLossCoef     weight of the load-balancing loss
+ * @param zLossCoef       weight of the router z-loss
+ * @param routerSkew      a fixed zipf-like router prior that makes low-numbered experts hot (benchmarks; 0 = none)
  */
 public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding, String initFrom, int peqa,
-                           int parscale, int parscalePrefix) {
-    /** A fresh model of this shape, every weight trained, one stream. */
+                           int parscale, int parscalePrefix, int nExperts, int topK, double capacityFactor, boolean dropless,
+                           int moeEvery, double auxLossCoef, double zLossCoef, double routerSkew) {
+    /** A fresh dense model of this shape, every weight trained, one stream. */
     public ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, boolean stableEmbedding) {
-        this(nLayer, nHead, nEmbd, blockSize, stableEmbedding, "", 0, 1, dev.tandem.nn.ParScale.DEFAULT_PREFIX);
+        this(nLayer, nHead, nEmbd, blockSize, stableEmbedding, "", 0, 1, dev.tandem.nn.ParScale.DEFAULT_PREFIX, 0,
+                MoEConfig.DENSE.topK(), MoEConfig.DENSE.capacityFactor(), MoEConfig.DENSE.dropless(), MoEConfig.DENSE.moeEvery(),
+                MoEConfig.DENSE.auxLossCoef(), MoEConfig.DENSE.zLossCoef(), 0);
     }
 
     public ModelSection {
@@ -36,5 +48,11 @@ public record ModelSection(int nLayer, int nHead, int nEmbd, int blockSize, bool
         }
         Sections.positive("model.parscale", parscale);
         Sections.positive("model.parscale_prefix", parscalePrefix);
+        new MoEConfig(nExperts, topK, capacityFactor, dropless, moeEvery, auxLossCoef, zLossCoef, routerSkew); // validates the MoE keys
+    }
+
+    /** The experts this section asks for ({@link MoEConfig#DENSE} when n_experts = 0). */
+    public MoEConfig experts() {
+        return nExperts == 0 ? MoEConfig.DENSE : new MoEConfig(nExperts, topK, capacityFactor, dropless, moeEvery, auxLossCoef, zLossCoef, routerSkew);
     }
 }

@@ -46,6 +46,10 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
             throw new TandemException("model.parscale runs its streams as one batch on each rank; tensor and pipeline parallelism do not "
                     + "split the prefixes and the aggregation yet: use parallel.tp = 1 and parallel.pp = 1 (data parallelism and ZeRO work)");
         }
+        if (model.peqa() > 0 && model.nExperts() > 0) {
+            throw new TandemException("model.peqa quantizes the dense linear layers, not experts: use model.peqa = 0 with model.n_experts = "
+                    + model.nExperts() + ", or a dense model (n_experts = 0)");
+        }
         if (model.peqa() > 0 && checkpoint.enabled()) {
             throw new TandemException("model.peqa runs do not write resumable checkpoints yet (the packed weights are not in them): "
                     + "unset checkpoint.every and checkpoint.steps; the final model is written in the PEQA layout");
@@ -58,6 +62,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
             throw new TandemException("run.max_restarts = " + run.maxRestarts() + " restarts from the newest checkpoint, but this run "
                     + "saves none: set checkpoint.every (or checkpoint.steps)");
         }
+        ParallelModel.requireComposes(model.experts(), parallel);
     }
 
     /**
@@ -83,7 +88,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
 
     /** The model for a tokenizer of {@code vocab} tokens. */
     public GPTConfig gptConfig(int vocab) {
-        return new GPTConfig(model.nLayer(), model.nHead(), model.nEmbd(), vocab, model.blockSize(), model.stableEmbedding())
+        return new GPTConfig(model.nLayer(), model.nHead(), model.nEmbd(), vocab, model.blockSize(), model.stableEmbedding(), model.experts())
                 .withParScale(model.parscale(), model.parscalePrefix());
     }
 

@@ -1,0 +1,132 @@
+package dev.tandem.parallel;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.tandem.comm.CommOptions;
+import dev.tandem.comm.LocalWorld;
+import dev.tandem.comm.ProcessGroup;
+import dev.tandem.nn.GPT;
+import dev.tandem.nn.GPTConfig;
+import dev.tandem.nn.MoEConfig;
+import dev.tandem.nn.Parameter;
+import dev.tandem.optim.ParamSlice;
+import dev.tandem.plan.ExpertLayout;
+import dev.tandem.plan.MeshShape;
+import dev.tandem.plan.Plan;
+import dev.tandem.tensor.DType;
+import dev.tandem.tensor.MemoryAccounting;
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.Tensor;
+import dev.tandem.tensor.TestKernels;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.Test;
+
+/**
+ * FSSDP's properties on two thread ranks, against one rank computing the same two micro-batches:
+ * the first step has no load estimate, so nothing is replicated and the sparse collectives move no
+ * byte; the second step replicates the hot experts (skewed router), and each owner's gradient,
+ * its own rows plus the replicas' gradients summed onto it, equals the single-rank gradient; the
+ * replicas are gone after the step, and each expert's parameters and optimizer slices live on
+ * exactly one rank.
+ *
+ * <p>Tolerance: the same rows meet the same weights, but gradient sums run in another order
+ * (rows grouped by rank, replica sums added last), so float32 rounding differs at ~1e-6 of the
+ * largest entry; 1e-4 of it catches a missing or doubled contribution.
+ */
+class FssdpTest {
+    private static final GPTConfig MODEL = new GPTConfig(2, 2, 32, 64, 16).withMoe(new MoEConfig(4, 2, 1.25, false, 1, 0.01, 0.001, 1.0));
+    private static final int ROWS = 4; // per rank and micro-batch
+
+    private static Tensor tokens(long seed, int rows) {
+        Tensor t = Tensor.allocate(DType.I32, MemoryCategory.OTHER, rows, MODEL.blockSize());
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (long i = 0; i < t.numel(); i++) t.setInt(i, rng.nextInt(MODEL.vocabSize()));
+        return t;
+    }
+
+    private record Step(Map<String, float[]> grads, long replicaBytes, int replicas, long liveParameterBytes) {}
+
+    @Test
+    void replicasMoveNothingUntilLoadsAreKnownThenOwnersGetTheSumOfReplicaGradients() {
+        Plan single = Plan.SINGLE;
+        Map<String, float[]> reference = new HashMap<>();
+        try (GPT model = GPT.initialized(MODEL, 3);
+             ParallelModel pm = ParallelModel.parallelize(model, single, ParallelModel.mesh(oneRank(), single), TestKernels.FAST);
+             Tensor a = tokens(1, ROWS); Tensor b = tokens(2, ROWS); Tensor ta = tokens(3, ROWS); Tensor tb = tokens(4, ROWS)) {
+            pm.zeroGrad();
+            pm.forwardBackward(List.of(a, b), List.of(ta, tb));
+            for (Parameter p : model.parameters()) reference.put(p.name(), p.grad().toFloatArray());
+        }
+        Plan fssdp = single.withMesh(new MeshShape(2, 1, 1)).withExperts(new ExpertLayout(2, ExpertLayout.Mode.FSSDP));
+        Plan dense = single.withMesh(new MeshShape(2, 1, 1));
+        Map<Integer, List<Step>> steps = new ConcurrentHashMap<>();
+        Map<Integer, List<String>> expertSlices = new ConcurrentHashMap<>();
+        Map<Integer, Long> denseBytes = new ConcurrentHashMap<>();
+        LocalWorld.run(2, CommOptions.defaults(), g -> {
+            try (GPT model = GPT.initialized(MODEL, 3);
+                 ParallelModel pm = ParallelModel.parallelize(model, dense, ParallelModel.mesh(g, dense), TestKernels.FAST)) {
+                denseBytes.put(g.rank(), MemoryAccounting.current().live(MemoryCategory.PARAMETERS));
+            }
+        });
+        LocalWorld.run(2, CommOptions.defaults(), g -> {
+            try (GPT model = GPT.initialized(MODEL, 3);
+                 ParallelModel pm = ParallelModel.parallelize(model, fssdp, ParallelModel.mesh(g, fssdp), TestKernels.FAST);
+                 Tensor ids = tokens(g.rank() + 1, ROWS); Tensor targets = tokens(g.rank() + 3, ROWS)) {
+                ExpertParallel ep = pm.expertParallel();
+                List<Step> mine = new ArrayList<>();
+                for (int s = 0; s < 2; s++) {
+                    pm.zeroGrad();
+                    pm.forwardBackward(List.of(ids), List.of(targets));
+                    Map<String, float[]> grads = new HashMap<>();
+                    for (ParamSlice sl : pm.optimizerSlices()) {
+                        if (!ep.managesName(sl.name())) continue;
+                        float[] v = new float[(int) sl.length()];
+                        java.lang.foreign.MemorySegment.copy(sl.grad(), java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0, v, 0, v.length);
+                        grads.put(sl.name(), v);
+                    }
+                    grads.put("h.0.mlp.router.weight", model.param("h.0.mlp.router.weight").grad().toFloatArray());
+                    mine.add(new Step(grads, ep.takeReplicaBytesSent(), ep.placement(0).replicas() + ep.placement(1).replicas(),
+                            MemoryAccounting.current().live(MemoryCategory.PARAMETERS)));
+                }
+                steps.put(g.rank(), mine);
+                expertSlices.put(g.rank(), pm.optimizerSlices().stream().map(ParamSlice::name).filter(ep::managesName).toList());
+            }
+        });
+        for (int r = 0; r < 2; r++) {
+            Step first = steps.get(r).get(0), second = steps.get(r).get(1);
+            assertThat(first.replicas()).as("no loads known yet: P1 = P0").isZero();
+            assertThat(first.replicaBytes()).as("rank %d: sparse collectives without replicas", r).isZero();
+            assertThat(second.replicas()).as("skewed router: hot experts replicated").isPositive();
+            assertThat(steps.get(0).get(1).replicaBytes() + steps.get(1).get(1).replicaBytes()).isPositive();
+            assertThat(second.liveParameterBytes()).as("replicas freed after the step").isEqualTo(first.liveParameterBytes());
+            for (Step s : List.of(first, second)) {
+                s.grads().forEach((name, g) -> {
+                    float[] ref = reference.get(name);
+                    double max = 0;
+                    for (float x : ref) max = Math.max(max, Math.abs(x));
+                    for (int i = 0; i < g.length; i++) {
+                        assertThat((double) g[i]).as("%s[%d]", name, i).isCloseTo(ref[i], org.assertj.core.data.Offset.offset(1e-4 * max + 1e-9));
+                    }
+                });
+            }
+        }
+        // Each expert's parameters (and so its optimizer state) on exactly one rank, half the experts each.
+        List<String> all = new ArrayList<>(expertSlices.get(0));
+        all.addAll(expertSlices.get(1));
+        assertThat(all).doesNotHaveDuplicates().hasSize(2 * 4 * MODEL.moe().nExperts());
+        long expertBytes = 2L * MODEL.moe().nExperts() * (8L * 32 * 32 + 4 * 32 + 32) * 4;
+        for (int r = 0; r < 2; r++) {
+            assertThat(denseBytes.get(r) - steps.get(r).get(0).liveParameterBytes()).as("rank %d holds half the experts", r)
+                    .isEqualTo(expertBytes / 2);
+        }
+    }
+
+    private static ProcessGroup oneRank() {
+        return LocalWorld.create(1, CommOptions.defaults()).getFirst();
+    }
+}
