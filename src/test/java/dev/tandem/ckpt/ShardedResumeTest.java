@@ -4,16 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.tandem.launch.Launcher;
 import dev.tandem.plan.ZeroStage;
 import dev.tandem.train.StepMetrics;
+import dev.tandem.train.TinyRun;
 import dev.tandem.train.Trainer;
 import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -44,18 +43,7 @@ class ShardedResumeTest {
 
     private List<Double> launch(int nproc, Map<String, String> cfg) throws Exception {
         cfg.put("parallel.dp", Integer.toString(nproc));
-        List<String> args = new ArrayList<>(List.of("train"));
-        cfg.forEach((k, v) -> {
-            args.add("--" + k);
-            args.add(v);
-        });
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true);
-        try {
-            new Launcher(ps, ps, Duration.ofSeconds(2)).launch(nproc, args, Map.of());
-        } catch (RuntimeException e) {
-            throw new AssertionError("launch failed:\n" + log, e);
-        }
+        TinyRun.launch(nproc, cfg);
         return trainLosses(cfg.get("run.name"));
     }
 

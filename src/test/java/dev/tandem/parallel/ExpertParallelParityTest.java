@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.ckpt.ModelFiles;
-import dev.tandem.launch.Launcher;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.Parameter;
 import dev.tandem.train.TinyRun;
@@ -15,7 +14,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -63,14 +61,7 @@ class ExpertParallelParityTest {
         cfg.put("parallel.dp", Integer.toString(nproc));
         cfg.put("parallel.ep", Integer.toString(ep));
         cfg.put("parallel.moe", mode);
-        List<String> args = new ArrayList<>(List.of("train"));
-        cfg.forEach((k, v) -> {
-            args.add("--" + k);
-            args.add(v);
-        });
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true);
-        new Launcher(ps, ps, Duration.ofSeconds(2)).launch(nproc, args, Map.of());
+        TinyRun.launch(nproc, cfg);
 
         List<JsonNode> steps = new ArrayList<>();
         for (String line : Files.readAllLines(runs.resolve(name).resolve("metrics.jsonl"))) {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.tandem.launch.Launcher;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.train.TinyRun;
 import dev.tandem.train.Trainer;
@@ -13,7 +12,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -90,14 +88,7 @@ class ZeroParityTest {
         Map<String, String> cfg = tiny(name);
         cfg.put("parallel.dp", Integer.toString(nproc));
         cfg.put("parallel.zero", Integer.toString(stage));
-        List<String> args = new ArrayList<>(List.of("train"));
-        cfg.forEach((k, v) -> {
-            args.add("--" + k);
-            args.add(v);
-        });
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true);
-        new Launcher(ps, ps, Duration.ofSeconds(2)).launch(nproc, args, Map.of());
+        TinyRun.launch(nproc, cfg);
 
         List<Double> losses = new ArrayList<>();
         for (String line : Files.readAllLines(runs.resolve(name).resolve("metrics.jsonl"))) {

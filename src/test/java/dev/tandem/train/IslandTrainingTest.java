@@ -5,14 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.ckpt.ModelFiles;
-import dev.tandem.launch.Launcher;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -41,18 +39,7 @@ class IslandTrainingTest {
     }
 
     private static void launch(int nproc, Map<String, String> cfg) {
-        List<String> args = new ArrayList<>(List.of("train"));
-        cfg.forEach((k, v) -> {
-            args.add("--" + k);
-            args.add(v);
-        });
-        ByteArrayOutputStream log = new ByteArrayOutputStream();
-        PrintStream ps = new PrintStream(log, true);
-        try {
-            new Launcher(ps, ps, Duration.ofSeconds(2)).launch(nproc, args, Map.of());
-        } catch (RuntimeException e) {
-            throw new AssertionError("launch failed:\n" + log, e);
-        }
+        TinyRun.launch(nproc, cfg);
     }
 
     /** The train lines of a run's metrics log (rank 0: island 0). */

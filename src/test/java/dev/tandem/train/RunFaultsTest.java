@@ -47,8 +47,7 @@ class RunFaultsTest {
         cfg.put("parallel.dp", "2");
         cfg.put("parallel.zero", "2");
         cfg.put("checkpoint.every", "2");
-        List<String> args = new ArrayList<>(List.of("train"));
-        cfg.forEach((k, v) -> args.addAll(List.of("--" + k, v)));
+        List<String> args = TinyRun.args(cfg);
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
         Path runDir = runs.resolve("hang"), root = runDir.resolve("checkpoints");
@@ -113,8 +112,7 @@ class RunFaultsTest {
         cfg.put("checkpoint.every", "10");
         cfg.put("run.max_restarts", "2");
         cfg.put("run.tensorboard", "false");
-        List<String> args = new ArrayList<>(List.of("train"));
-        cfg.forEach((k, v) -> args.addAll(List.of("--" + k, v)));
+        List<String> args = TinyRun.args(cfg);
         ByteArrayOutputStream sink = log == null ? new ByteArrayOutputStream() : log;
         PrintStream ps = new PrintStream(sink, true, StandardCharsets.UTF_8);
         Path runDir = runs.resolve(name);

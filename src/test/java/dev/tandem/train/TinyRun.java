@@ -1,7 +1,13 @@
 package dev.tandem.train;
 
+import dev.tandem.launch.Launcher;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -29,5 +35,27 @@ public final class TinyRun {
         m.put("run.runs_dir", runs.toString());
         m.put("run.threads", "1");
         return m;
+    }
+
+    /** {@code tandem train} with {@code cfg} as {@code --key value} overrides: what each rank process runs. */
+    public static List<String> args(Map<String, String> cfg) {
+        List<String> args = new ArrayList<>(List.of("train"));
+        cfg.forEach((k, v) -> args.addAll(List.of("--" + k, v)));
+        return args;
+    }
+
+    /**
+     * Trains {@code cfg} on {@code nproc} rank processes started by the launcher, their output
+     * captured; a failure is an AssertionError that shows it. Returns the output.
+     */
+    public static String launch(int nproc, Map<String, String> cfg) {
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        PrintStream ps = new PrintStream(log, true);
+        try {
+            new Launcher(ps, ps, Duration.ofSeconds(2)).launch(nproc, args(cfg), Map.of());
+        } catch (RuntimeException e) {
+            throw new AssertionError("launch failed:\n" + log, e);
+        }
+        return log.toString();
     }
 }
