@@ -8,7 +8,9 @@ import dev.tandem.data.TokenizerJson;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.Parameter;
+import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Precision;
+import dev.tandem.tensor.Tensor;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -159,6 +161,7 @@ public final class HfImport {
                 }
                 toFloat32(e, p.value().data(), f, p.name());
             }
+            requireTiedHead(entries.get("lm_head.weight"), fileOf.get("lm_head.weight"), model.param("wte.weight").value());
             entries.keySet().removeIf(HfImport::skipped);
             if (!entries.isEmpty()) {
                 String name = entries.keySet().iterator().next();
@@ -171,6 +174,26 @@ public final class HfImport {
             throw ex;
         } finally {
             readers.forEach(SafeTensors.Reader::close);
+        }
+    }
+
+    /**
+     * A GPT-2 checkpoint may store its output head, which GPT-2 ties to the token embedding; one
+     * whose head differs was trained untied, and loading only the embedding would silently change
+     * the model, so it is refused.
+     */
+    private static void requireTiedHead(SafeTensors.Entry head, Path file, Tensor wte) {
+        if (head == null) return;
+        if (!Arrays.equals(head.shape(), wte.shape())) {
+            throw new TandemException(file + ": tensor 'lm_head.weight' has shape " + Arrays.toString(head.shape()) + ", but the tied "
+                    + "head of this GPT-2 is wte.weight " + Arrays.toString(wte.shape()) + ": untied output heads are not supported");
+        }
+        try (Tensor copy = Tensor.zeros(MemoryCategory.OTHER, wte.shape())) {
+            toFloat32(head, copy.data(), file, "lm_head.weight");
+            if (copy.data().mismatch(wte.data()) >= 0) {
+                throw new TandemException(file + ": 'lm_head.weight' differs from 'wte.weight', so this model was trained with an untied "
+                        + "output head, which Tandem's GPT-2 (head tied to the token embedding) cannot hold");
+            }
         }
     }
 

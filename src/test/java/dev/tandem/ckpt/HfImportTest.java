@@ -138,6 +138,18 @@ class HfImportTest {
     }
 
     @Test
+    void anUntiedOutputHeadIsRefusedNotDropped() throws Exception {
+        exported(new GPTConfig(2, 2, 8, 258, 6));
+        rewriteWeights(t -> {
+            Tensor head = t.get("wte.weight").convert(DType.F32, MemoryCategory.OTHER);
+            head.data().setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT, 5, 0.5f);
+            t.put("lm_head.weight", head);
+        });
+        assertThatThrownBy(() -> HfImport.load(dir)).isInstanceOf(TandemException.class)
+                .hasMessageContaining("'lm_head.weight' differs from 'wte.weight'").hasMessageContaining("untied output head");
+    }
+
+    @Test
     void misShapedTensorIsNamedWithItsFile() throws Exception {
         exported(new GPTConfig(2, 2, 8, 258, 6));
         rewriteWeights(t -> {
