@@ -2,6 +2,7 @@ package dev.tandem.comm;
 
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.ReductionKernels;
 import dev.tandem.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -19,6 +20,8 @@ import java.lang.foreign.ValueLayout;
  * directions are under way, so a pair exchanging messages pays the link once, not twice.
  */
 public final class IslandChannel implements AutoCloseable {
+    /** The collectives' own arithmetic, so the mean is computed as every all-reduce computes it. */
+    private static final ReductionKernels REDUCE = ReductionKernels.fast();
     private final ProcessGroup group;
     private final PacedLink link;
     private final Tensor stampOut = Tensor.allocate(DType.U8, MemoryCategory.COMMUNICATION, 8);
@@ -66,15 +69,10 @@ public final class IslandChannel implements AutoCloseable {
                 MemorySegment in = tmp.data().asSlice(0, n * 4);
                 shift(chunk(buf, start, send), start[send + 1] - start[send], right, in, n, left, r % 2 == 0);
                 MemorySegment own = chunk(buf, start, recv);
-                for (long i = 0; i < n; i++) {
-                    own.setAtIndex(ValueLayout.JAVA_FLOAT, i, own.getAtIndex(ValueLayout.JAVA_FLOAT, i) + in.getAtIndex(ValueLayout.JAVA_FLOAT, i));
-                }
+                REDUCE.sum(DType.F32, own, in, own);
             }
             int mine = (r + 1) % k;
-            MemorySegment own = chunk(buf, start, mine);
-            for (long i = 0; i < start[mine + 1] - start[mine]; i++) {
-                own.setAtIndex(ValueLayout.JAVA_FLOAT, i, own.getAtIndex(ValueLayout.JAVA_FLOAT, i) / k);
-            }
+            REDUCE.divide(DType.F32, chunk(buf, start, mine), k);
             for (int s = 0; s < k - 1; s++) {
                 int send = Math.floorMod(r + 1 - s, k), recv = Math.floorMod(r - s, k);
                 shift(chunk(buf, start, send), start[send + 1] - start[send], right, chunk(buf, start, recv), start[recv + 1] - start[recv], left,
