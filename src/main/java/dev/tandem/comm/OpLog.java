@@ -38,6 +38,7 @@ public final class OpLog {
     private final long[] ends;
     private final String[] errors;
     private long next;
+    private long nanosInOps;
 
     public OpLog(int capacity) {
         if (capacity < 1) throw new IllegalArgumentException("capacity must be >= 1");
@@ -71,7 +72,9 @@ public final class OpLog {
         int slot = slot(id);
         ends[slot] = Clock.epochNanos();
         errors[slot] = error;
-        return ends[slot] - starts[slot];
+        long took = ends[slot] - starts[slot];
+        nanosInOps += took;
+        return took;
     }
 
     /** Up to {@code max} most recent entries, oldest first. */
@@ -87,6 +90,16 @@ public final class OpLog {
         if (next == 0) return Optional.empty();
         int last = slot(next - 1);
         return ends[last] < 0 ? Optional.of(entry(last)) : Optional.empty();
+    }
+
+    /**
+     * Nanoseconds this rank's operations took from start to end, summed over every operation that
+     * has ended (all of them unless one outlived 1024 newer ones). An operation ends only once every member has
+     * arrived, so the rank the others wait for spends the least time in them: fail-slow detection
+     * ({@link dev.tandem.comm.health.SlowRankDetector}) compares this sum across ranks.
+     */
+    public synchronized long nanosInOps() {
+        return nanosInOps;
     }
 
     /** Operations recorded since this log was created (including overwritten ones). */

@@ -2,7 +2,9 @@ package dev.tandem.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.comm.health.SlowRankDetector;
 import dev.tandem.io.AtomicFiles;
 import dev.tandem.tensor.MemoryCategory;
 import java.io.IOException;
@@ -70,6 +72,17 @@ public final class MetricsLog implements TrainingListener {
         n.put("mfu", m.mfu());
         n.put("comm_wait_ms", m.commWaitMs());
         if (m.crossIslandBytes() != StepMetrics.NO_ISLANDS) n.put("cross_island_bytes", m.crossIslandBytes());
+        if (m.health() != null) {
+            ObjectNode h = n.putObject("health");
+            h.put("timed_step", m.health().timedStep());
+            ArrayNode window = h.putArray("window_ms"), inOps = h.putArray("in_ops_ms");
+            for (double v : m.health().windowMs()) window.add(v);
+            for (double v : m.health().inOpsMs()) inOps.add(v);
+            ArrayNode slow = h.putArray("slow_ranks");
+            for (SlowRankDetector.SlowRank r : m.health().slow()) {
+                slow.addObject().put("rank", r.rank()).put("slowdown", r.slowdown()).put("extra_ms", r.extraMs()).put("since_step", r.sinceStep());
+            }
+        }
         if (m.router() != null) {
             ObjectNode r = n.putObject("router");
             var tokens = r.putArray("tokens_per_expert");

@@ -16,10 +16,11 @@ import java.util.Map;
  *                    (low-communication training), or {@link #NO_ISLANDS}
  * @param router      the routers of an MoE model over all ranks (null for a dense model); {@code loss}
  *                    is the cross-entropy alone, without the router losses
+ * @param health      the fail-slow watch's timings and flags (null with one rank per island)
  */
 public record StepMetrics(long step, double loss, double gradNorm, double lr, double stepMs, double tokensPerSecond,
                           double mfu, double commWaitMs, Map<MemoryCategory, Long> memoryBytes, long crossIslandBytes,
-                          RouterSummary router) {
+                          RouterSummary router, StepHealth health) {
 
     /** {@code crossIslandBytes} of a plan without an outer algorithm. */
     public static final long NO_ISLANDS = -1;
@@ -27,7 +28,7 @@ public record StepMetrics(long step, double loss, double gradNorm, double lr, do
     /** A step of a dense model, without islands. */
     public StepMetrics(long step, double loss, double gradNorm, double lr, double stepMs, double tokensPerSecond, double mfu,
                        double commWaitMs, Map<MemoryCategory, Long> memoryBytes) {
-        this(step, loss, gradNorm, lr, stepMs, tokensPerSecond, mfu, commWaitMs, memoryBytes, NO_ISLANDS, null);
+        this(step, loss, gradNorm, lr, stepMs, tokensPerSecond, mfu, commWaitMs, memoryBytes, NO_ISLANDS, null, null);
     }
 
     /** The llm.c-style dense line. */

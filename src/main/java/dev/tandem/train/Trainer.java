@@ -329,6 +329,8 @@ public final class Trainer {
         List<Double> bubbles = new ArrayList<>();
         List<Double> optimizerMs = new ArrayList<>();
         MemoryAccounting memory = MemoryAccounting.current();
+        ProcessGroup island = pm.island();
+        HealthWatch health = island.size() > 1 ? new HealthWatch(island, world.opLog(), plan.dp() * plan.tp(), out) : null;
         try {
             for (int micro = 0; micro < plan.microBatches(); micro++) {
                 ids.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, block));
@@ -363,8 +365,9 @@ public final class Trainer {
                 Map<MemoryCategory, Long> mem = memory.snapshot();
                 mem.put(MemoryCategory.ACTIVATIONS, memory.peak(MemoryCategory.ACTIVATIONS));
                 mem.put(MemoryCategory.COMMUNICATION, memory.peak(MemoryCategory.COMMUNICATION));
+                StepHealth slow = health == null ? null : health.afterStep(step + 1);
                 StepMetrics m = new StepMetrics(step + 1, loss, norm, lr, seconds * 1e3, tokPerSec, tokPerSec * flopsPerToken / peak,
-                        pm.takeBlockedMillis(), mem, islands == null ? StepMetrics.NO_ISLANDS : islands.takeBytesSent(), router);
+                        pm.takeBlockedMillis(), mem, islands == null ? StepMetrics.NO_ISLANDS : islands.takeBytesSent(), router, slow);
                 if (!Double.isFinite(loss)) {
                     throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower optim.lr (now " + cfg.optim().lr() + ")");
                 }
@@ -384,6 +387,7 @@ public final class Trainer {
                 ckpt.reportCommitted(listeners);
             }
         } finally {
+            if (health != null) health.close();
             ids.forEach(Tensor::close);
             targets.forEach(Tensor::close);
         }
