@@ -7,6 +7,7 @@ import dev.tandem.comm.ProcessGroup;
 import dev.tandem.launch.FlightRecorder;
 import dev.tandem.launch.Rendezvous;
 import dev.tandem.tensor.ComputeOptions;
+import dev.tandem.train.FaultDrill;
 import dev.tandem.train.Trainer;
 import dev.tandem.train.config.TrainConfig;
 import java.io.OutputStream;
@@ -116,14 +117,14 @@ public final class Training {
         if (n == 1) {
             ProcessGroup one = LocalWorld.create(1, CommOptions.defaults()).getFirst();
             try (one) {
-                return runRank(one, threads);
+                return runRank(one, threads, FaultDrill.NONE);
             }
         }
         int threadsPerRank = Math.max(1, threads / n); // the ranks share this machine's cores
         AtomicReference<TrainingResult> rankZero = new AtomicReference<>();
         try {
             LocalWorld.run(n, CommOptions.defaults(), world -> {
-                TrainingResult r = runRank(world, threadsPerRank);
+                TrainingResult r = runRank(world, threadsPerRank, FaultDrill.NONE);
                 if (world.rank() == 0) rankZero.set(r);
             });
         } catch (LocalWorld.RankFailure f) {
@@ -159,7 +160,7 @@ public final class Training {
         int cpus = Rendezvous.bindToCores(env);
         try (ProcessGroup world = Rendezvous.fromEnvironment(env)) {
             try {
-                return runRank(world, cpus);
+                return runRank(world, cpus, FaultDrill.fromEnvironment(env));
             } catch (RuntimeException | Error e) {
                 if (world.size() > 1) FlightRecorder.dump(FlightRecorder.dir(runDir()), world, e);
                 throw e;
@@ -178,11 +179,11 @@ public final class Training {
     }
 
     /** @param threads the rank's compute threads unless {@code run.threads} says */
-    private TrainingResult runRank(ProcessGroup world, int threads) {
+    private TrainingResult runRank(ProcessGroup world, int threads, FaultDrill drill) {
         boolean zero = world.rank() == 0;
         Events listener = zero ? new Events(callbacks) : null;
         Trainer trainer = new Trainer(cfg, data.source(), out, progressBar, world, threads,
-                listener == null ? List.of() : List.of(listener));
+                listener == null ? List.of() : List.of(listener), drill);
         Trainer.Result r = trainer.run();
         TrainingResult result = new TrainingResult(r.runDir(), r.modelDir(), r.steps().stream().map(Events::stepInfo).toList(),
                 r.evals().stream().map(Events::evalInfo).toList(), listener == null ? List.of() : listener.checkpoints());

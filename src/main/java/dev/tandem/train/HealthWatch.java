@@ -2,6 +2,9 @@ package dev.tandem.train;
 
 import dev.tandem.comm.OpLog;
 import dev.tandem.comm.ProcessGroup;
+import dev.tandem.comm.health.LinkClassifier;
+import dev.tandem.comm.health.LinkClassifier.LinkFault;
+import dev.tandem.comm.health.LinkProbe;
 import dev.tandem.comm.health.SlowRankDetector;
 import dev.tandem.comm.health.SlowRankDetector.SlowRank;
 import dev.tandem.tensor.DType;
@@ -18,8 +21,10 @@ import java.util.Locale;
  * numbers — its wall time over the previous step and the time it spent inside collectives then
  * (from its op log) — in one all-gather of 8 bytes per rank, and every rank feeds them to the same
  * {@link SlowRankDetector}. The numbers describe the step before, so that each window ends at the
- * end of an exchange and includes the waiting inside it. Rank 0 prints when a rank is flagged and
- * when it recovers; the flags go into the step metrics.
+ * end of an exchange and includes the waiting inside it. Every {@code probeEvery} steps the ranks
+ * also time every connection ({@link LinkProbe}) and classify slow links and endpoints against the
+ * fastest connection of each kind and each connection's best earlier round trip. Rank 0 prints
+ * when a rank is flagged and when it recovers, and each probe's findings; all go into the step metrics.
  */
 final class HealthWatch implements AutoCloseable {
     private final ProcessGroup group;
@@ -34,14 +39,19 @@ final class HealthWatch implements AutoCloseable {
     private float lastWindowMs = Float.NaN;
     private float lastInOpsMs = Float.NaN;
     private List<SlowRank> flagged = List.of();
+    private final int probeEvery;
+    private final LinkProbe probe = new LinkProbe(16384, 5);
+    private double[][] bestPairs;
 
     /**
      * @param island    the ranks compared (one island: islands train apart)
      * @param stageSize ranks per pipeline stage (dp·tp): ranks {@code [s·stageSize, (s+1)·stageSize)} of the island do the same work
+     * @param probeEvery steps between link probes (0: none)
      * @param out       where rank 0 reports flags (other ranks pass a silent stream)
      */
-    HealthWatch(ProcessGroup island, OpLog log, int stageSize, PrintStream out) {
+    HealthWatch(ProcessGroup island, OpLog log, int stageSize, int probeEvery, PrintStream out) {
         this.group = island;
+        this.probeEvery = probeEvery;
         this.log = log;
         this.out = out;
         int[] stageOf = new int[island.size()];
@@ -78,7 +88,25 @@ final class HealthWatch implements AutoCloseable {
         }
         report(step, slow);
         flagged = slow;
-        return new StepHealth(step - 1, windowMs, inOpsMs, slow);
+        List<LinkFault> links = probeEvery > 0 && step % probeEvery == 0 ? probeLinks() : null;
+        return new StepHealth(step - 1, windowMs, inOpsMs, slow, links);
+    }
+
+    /** Times every connection, reports what is slow (world ranks) and remembers each pair's best round trip. */
+    private List<LinkFault> probeLinks() {
+        LinkProbe.Matrix m = probe.measure(group);
+        List<LinkFault> found = new ArrayList<>();
+        // Ranks that share cores wake up milliseconds late when the scheduler is busy: only slowdowns larger than that count.
+        LinkClassifier classifier = new LinkClassifier(3, group.oversubscribed() ? 5 : 0.5);
+        for (LinkFault f : classifier.classify(m.rttMs(), m.transport(), bestPairs)) {
+            LinkFault w = new LinkFault(f.kind(), group.worldRank(f.a()), f.b() < 0 ? -1 : group.worldRank(f.b()), f.rttMs(), f.ratio());
+            out.println("health: " + w.describe());
+            found.add(w);
+        }
+        double[][] pairs = LinkClassifier.pairs(m.rttMs());
+        if (bestPairs == null) bestPairs = pairs;
+        for (int i = 0; i < pairs.length; i++) for (int j = 0; j < pairs.length; j++) bestPairs[i][j] = Math.min(bestPairs[i][j], pairs[i][j]);
+        return found;
     }
 
     private void report(long step, List<SlowRank> now) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.comm.health.LinkClassifier;
 import dev.tandem.comm.health.SlowRankDetector;
 import dev.tandem.io.AtomicFiles;
 import dev.tandem.tensor.MemoryCategory;
@@ -81,6 +82,14 @@ public final class MetricsLog implements TrainingListener {
             ArrayNode slow = h.putArray("slow_ranks");
             for (SlowRankDetector.SlowRank r : m.health().slow()) {
                 slow.addObject().put("rank", r.rank()).put("slowdown", r.slowdown()).put("extra_ms", r.extraMs()).put("since_step", r.sinceStep());
+            }
+            if (m.health().links() != null) {
+                ArrayNode links = h.putArray("links");
+                for (LinkClassifier.LinkFault f : m.health().links()) {
+                    ObjectNode o = links.addObject().put("kind", f.label()).put("rank", f.a());
+                    if (f.b() >= 0) o.put("peer", f.b());
+                    o.put("rtt_ms", f.rttMs()).put("ratio", f.ratio());
+                }
             }
         }
         if (m.router() != null) {

@@ -1,5 +1,6 @@
 package dev.tandem.train;
 
+import dev.tandem.comm.health.LinkClassifier.LinkFault;
 import dev.tandem.comm.health.SlowRankDetector.SlowRank;
 import java.util.List;
 
@@ -12,11 +13,14 @@ import java.util.List;
  * @param windowMs  each island rank's wall time over that step
  * @param inOpsMs   each island rank's time inside collectives over that step
  * @param slow      ranks flagged fail-slow now (world ranks); empty when none
+ * @param links     what the link probe of this step found (world ranks; empty when nothing), or null
+ *                  when this step ran no probe
  */
-public record StepHealth(long timedStep, double[] windowMs, double[] inOpsMs, List<SlowRank> slow) {
+public record StepHealth(long timedStep, double[] windowMs, double[] inOpsMs, List<SlowRank> slow, List<LinkFault> links) {
     public StepHealth {
         windowMs = windowMs.clone();
         inOpsMs = inOpsMs.clone();
         slow = List.copyOf(slow);
+        links = links == null ? null : List.copyOf(links);
     }
 }

@@ -70,6 +70,7 @@ public final class Trainer {
     private final ProcessGroup world;
     private final int threads;
     private final List<TrainingListener> extraListeners;
+    private final FaultDrill drill;
 
     /**
      * @param world the ranks of this job (a one-rank group for a single process); rank 0 prints
@@ -96,7 +97,14 @@ public final class Trainer {
      */
     public Trainer(TrainConfig cfg, DataSource data, PrintStream out, boolean tty, ProcessGroup world, int threads,
                    List<TrainingListener> listeners) {
+        this(cfg, data, out, tty, world, threads, listeners, FaultDrill.NONE);
+    }
+
+    /** The most general form with a fault drill: {@code drill} slows one rank on purpose (docs/FAULTS.md). */
+    public Trainer(TrainConfig cfg, DataSource data, PrintStream out, boolean tty, ProcessGroup world, int threads,
+                   List<TrainingListener> listeners, FaultDrill drill) {
         this.cfg = cfg;
+        this.drill = drill;
         this.source = data;
         this.world = world;
         this.threads = threads;
@@ -330,14 +338,16 @@ public final class Trainer {
         List<Double> optimizerMs = new ArrayList<>();
         MemoryAccounting memory = MemoryAccounting.current();
         ProcessGroup island = pm.island();
-        HealthWatch health = island.size() > 1 ? new HealthWatch(island, world.opLog(), plan.dp() * plan.tp(), out) : null;
+        HealthWatch health = island.size() > 1 ? new HealthWatch(island, world.opLog(), plan.dp() * plan.tp(), cfg.run().linkProbeEvery(), out) : null;
         try {
             for (int micro = 0; micro < plan.microBatches(); micro++) {
                 ids.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, block));
                 targets.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, block));
             }
+            double lastBusyMs = 0;
             for (long step = start.step(); step < cfg.lastStep(); step++) {
-                long t0 = System.nanoTime();
+                long t0 = System.nanoTime(), inOps0 = world.opLog().nanosInOps();
+                long slept = drill.slows(world.rank()) ? drillSleep(lastBusyMs) : 0;
                 memory.resetPeaks();
                 pm.zeroGrad();
                 // Offloaded optimizer state starts moving into the fast tier now, behind forward and backward.
@@ -361,6 +371,7 @@ public final class Trainer {
                 pm.afterOptimizerStep();
                 ckpt.afterOptimizerStep(step + 1);
                 double seconds = (System.nanoTime() - t0) / 1e9;
+                lastBusyMs = (System.nanoTime() - t0 - slept - (world.opLog().nanosInOps() - inOps0)) / 1e6;
                 double tokPerSec = cfg.tokensPerStep() / seconds;
                 Map<MemoryCategory, Long> mem = memory.snapshot();
                 mem.put(MemoryCategory.ACTIVATIONS, memory.peak(MemoryCategory.ACTIVATIONS));
@@ -419,6 +430,17 @@ public final class Trainer {
      * The budget was checked before training against the planner's activations; says so when the
      * first step's measured fast-tier peak went over it (the prediction was low), with the numbers.
      */
+    /** The fault drill's sleep for a rank that computes {@code drill.slowdown()} times slower; returns the nanoseconds slept. */
+    private long drillSleep(double lastBusyMs) {
+        long t = System.nanoTime();
+        try {
+            Thread.sleep(java.time.Duration.ofNanos((long) ((drill.slowdown() - 1) * lastBusyMs * 1e6)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return System.nanoTime() - t;
+    }
+
     private void warnOverBudget(StepMetrics first) {
         long budget = cfg.memory().budgetBytes(), used = fastPeak(List.of(first));
         if (budget == 0 || used <= budget) return;

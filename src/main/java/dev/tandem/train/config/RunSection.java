@@ -14,9 +14,11 @@ import dev.tandem.TandemException;
  * @param tensorboard write TensorBoard event files to {@code <runs_dir>/<name>/tb/} (rank 0)
  * @param maxRestarts how many times the launcher restarts the job from its newest checkpoint after a
  *                    rank crashes, hangs or loses a peer (0: never; docs/FAULTS.md)
+ * @param linkProbeEvery steps between probes of every connection's round trip, which tell a slow link
+ *                    from a slow endpoint (0: never; docs/FAULTS.md)
  */
 public record RunSection(String name, String runsDir, int steps, int stopAfter, long seed, int threads, int logEvery,
-                         boolean tensorboard, int maxRestarts) {
+                         boolean tensorboard, int maxRestarts, int linkProbeEvery) {
     public RunSection {
         if (name == null || !name.matches("[A-Za-z0-9._-]+")) {
             throw new TandemException("run.name must be letters, digits, '.', '_' or '-', got '" + name + "'");
@@ -27,6 +29,7 @@ public record RunSection(String name, String runsDir, int steps, int stopAfter, 
         if (threads < 0) throw new TandemException("run.threads must be >= 0 (0 = all cores), got " + threads);
         Sections.positive("run.log_every", logEvery);
         if (maxRestarts < 0) throw new TandemException("run.max_restarts must be >= 0 (0 = never restart), got " + maxRestarts);
+        if (linkProbeEvery < 0) throw new TandemException("run.link_probe_every must be >= 0 (0 = never probe), got " + linkProbeEvery);
     }
 
     /** Optimizer steps this invocation runs to: {@code steps}, or {@code stop_after} when that is sooner. */

@@ -77,7 +77,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
                 Plan.SINGLE,
                 new EvalSection(100, 20),
                 new CheckpointSection(0, "", "", 3, 0, "", true),
-                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true, 0),
+                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true, 0, 100),
                 MemorySection.defaults());
     }
 

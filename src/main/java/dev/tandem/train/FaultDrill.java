@@ -1,0 +1,41 @@
+package dev.tandem.train;
+
+import dev.tandem.TandemException;
+import java.util.Map;
+
+/**
+ * A fault injected on purpose, to exercise detection (the chaos drill, docs/FAULTS.md): one rank
+ * computes {@code slowdown} times slower than it would, as a rank with a throttled processor does.
+ * Set with {@code TANDEM_DRILL_SLOW=<rank>:<slowdown>} in the environment of the job's ranks.
+ *
+ * <p>The slow rank sleeps, before each step's work, {@code slowdown - 1} times its previous step's
+ * time outside collectives (the sleep itself not counted), so it reaches the step's collectives
+ * late by as much as slower compute would make it; its communication is not slowed.
+ *
+ * @param rank     the world rank to slow, or -1 for none
+ * @param slowdown how many times slower that rank computes (> 1)
+ */
+public record FaultDrill(int rank, double slowdown) {
+    public static final FaultDrill NONE = new FaultDrill(-1, 1);
+
+    /** The drill of {@code env}: {@link #NONE} unless TANDEM_DRILL_SLOW is set; a bad value is an error naming it. */
+    public static FaultDrill fromEnvironment(Map<String, String> env) {
+        String v = env.get("TANDEM_DRILL_SLOW");
+        if (v == null || v.isBlank()) return NONE;
+        String[] parts = v.trim().split(":");
+        try {
+            if (parts.length == 2) {
+                int rank = Integer.parseInt(parts[0]);
+                double slowdown = Double.parseDouble(parts[1]);
+                if (rank >= 0 && slowdown > 1 && Double.isFinite(slowdown)) return new FaultDrill(rank, slowdown);
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new TandemException("TANDEM_DRILL_SLOW=" + v + " must be <rank>:<slowdown>, a rank >= 0 and a slowdown > 1 (e.g. 1:1.5)");
+    }
+
+    boolean slows(int worldRank) {
+        return worldRank == rank;
+    }
+}
