@@ -6,7 +6,9 @@ import java.util.List;
 import java.util.stream.IntStream;
 import org.apache.spark.SparkConf;
 import org.apache.spark.SparkContext;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.rdd.RDD;
 import scala.reflect.ClassTag$;
 
 /**
@@ -78,13 +80,15 @@ public final class TandemSparkJob {
         System.out.printf("tandem-spark: %d rank(s) in %d barrier task(s); run %s; checkpoints %s%n", run.ranks(), tasks, run.runDir(),
                 run.checkpointDir());
         try {
-            Object[] results = (Object[]) new JavaSparkContext(sc).parallelize(IntStream.range(0, tasks).boxed().toList(), tasks).rdd()
+            // Spark retries a failed barrier stage only when it is a shuffle-map stage (a failed result stage
+            // aborts the job), so the tasks' results cross a shuffle on their way to the driver.
+            RDD<String> training = new JavaSparkContext(sc).parallelize(IntStream.range(0, tasks).boxed().toList(), tasks).rdd()
                     .barrier()
                     .mapPartitions(new BarrierTrainTask(tandem, args, run.ranks(), perTask, probe), false,
-                            ClassTag$.MODULE$.apply(String.class))
-                    .collect();
+                            ClassTag$.MODULE$.apply(String.class));
+            List<String> results = JavaRDD.fromRDD(training, ClassTag$.MODULE$.apply(String.class)).repartition(1).collect();
             List<String> problems = new ArrayList<>();
-            for (Object r : results) if (!BarrierTrainTask.OK.equals(r)) problems.add((String) r);
+            for (String r : results) if (!BarrierTrainTask.OK.equals(r)) problems.add(r);
             if (!problems.isEmpty()) throw new TandemSparkException("not started: " + problems.get(0));
         } catch (TandemSparkException e) {
             throw e;
