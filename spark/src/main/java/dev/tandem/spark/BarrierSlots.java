@@ -34,7 +34,11 @@ final class BarrierSlots {
         }
     }
 
-    /** Tasks of the default resource profile that can run at once, as Spark's barrier check counts them. */
+    /**
+     * Tasks of the default resource profile that can run at once, as Spark's barrier check counts
+     * them. Both methods are {@code private[spark]} in Scala, which the bytecode leaves public:
+     * the one count that matches Spark's own check, tied to the Spark version this module pins.
+     */
     static int slots(SparkContext sc) {
         return sc.maxNumConcurrentTasks(sc.resourceProfileManager().defaultResourceProfile());
     }

@@ -37,7 +37,7 @@ public final class TandemSparkJob {
         int code = 0;
         try {
             List<String> trainArgs = trainArgs(args);
-            sc = SparkContext.getOrCreate(new SparkConf().setAppName("tandem train").setIfMissing("spark.master", "local[2]"));
+            sc = SparkContext.getOrCreate(new SparkConf().setAppName("tandem train"));
             run(sc, trainArgs);
         } catch (TandemSparkException e) {
             System.err.println("tandem-spark: " + e.getMessage());

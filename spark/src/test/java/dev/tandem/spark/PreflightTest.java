@@ -76,7 +76,9 @@ class PreflightTest {
         CheckpointProbe.place(local);
         assertTrue(onNode2.problemOn("node2").contains("another job's token"));
         probe.remove();
-        assertTrue(Files.list(shared).findAny().isEmpty(), "the probe leaves nothing behind");
+        try (var left = Files.list(shared)) {
+            assertTrue(left.findAny().isEmpty(), "the probe leaves nothing behind");
+        }
     }
 
     @Test
