@@ -76,6 +76,7 @@ final class RankProcesses implements AutoCloseable {
             throw new TandemSparkException("rank " + ranks.get(failed) + " on " + host + " " + describeExit(procs.get(failed).exitValue())
                     + "; stopped this task's other ranks, so the barrier stage fails and Spark retries it from the newest checkpoint");
         }
+        System.out.println("tandem-spark: rank(s) " + ranks + " on " + host + " finished (exit code 0)");
     }
 
     /** Stops every rank still running: SIGTERM, then SIGKILL after the grace period. */
