@@ -22,6 +22,9 @@ import java.util.Map;
  *   <li>TANDEM_RENDEZVOUS_TIMEOUT (seconds, default 300) and the {@link CommOptions} variables;</li>
  *   <li>TANDEM_BIND_CORES: auto (default; see {@link #bindToCores}) or none.</li>
  * </ul>
+ * Where those are missing, a scheduler's own variables stand in for them: Slurm's SLURM_PROCID,
+ * SLURM_NTASKS, ... under {@code srun}, Kubernetes' JOB_COMPLETION_INDEX in an Indexed Job
+ * ({@link SchedulerEnvironment}).
  */
 public final class Rendezvous {
     public static final String DEFAULT_MASTER_ADDR = "127.0.0.1";
@@ -43,6 +46,7 @@ public final class Rendezvous {
      * command given {@code --nproc N} knows whether to launch ranks or to be one.
      */
     public static boolean isRankProcess(Map<String, String> env) {
+        env = SchedulerEnvironment.torchrunView(env);
         return env.get("RANK") != null && env.get("WORLD_SIZE") != null;
     }
 
@@ -72,6 +76,7 @@ public final class Rendezvous {
     public record RankInfo(int rank, int worldSize, int localRank, int localWorldSize) {}
 
     public static RankInfo rankInfo(Map<String, String> env) {
+        env = SchedulerEnvironment.torchrunView(env);
         int world = intVar(env, "WORLD_SIZE", 1);
         int rank = intVar(env, "RANK", 0);
         return new RankInfo(rank, world, intVar(env, "LOCAL_RANK", rank), intVar(env, "LOCAL_WORLD_SIZE", world));
@@ -79,6 +84,7 @@ public final class Rendezvous {
 
     /** Parses and validates the environment; every message names the variable at fault. */
     public static BootstrapSpec spec(Map<String, String> env) {
+        env = SchedulerEnvironment.torchrunView(env);
         RankInfo info = rankInfo(env);
         if (info.worldSize() < 1) throw new TandemException("WORLD_SIZE must be >= 1, not " + info.worldSize());
         if (info.rank() < 0 || info.rank() >= info.worldSize()) {
