@@ -1,7 +1,6 @@
 package dev.tandem.launch;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -23,15 +22,11 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Ranks started the way a cluster starts them, not by Tandem's launcher, train exactly as the
  * launcher's ranks do (the same losses, bit for bit: the same plan on the same number of rank
- * processes sums in the same order):
- * <ul>
- *   <li>as {@code srun} starts them: one process per rank with only Slurm's variables (SLURM_PROCID,
- *       SLURM_NTASKS, SLURM_LOCALID, SLURM_NODEID, SLURM_TASKS_PER_NODE, SLURM_JOB_NODELIST,
- *       SLURM_JOB_ID) and the job secret; rendezvous address and port derived from them;</li>
- *   <li>each rank in a network namespace of its own, joined by a veth pair, TCP transport forced:
- *       rendezvous and every collective cross a real (virtual) network between two "hosts". Needs
- *       root and {@code ip}; elsewhere the test is skipped and says why.</li>
- * </ul>
+ * processes sums in the same order): as {@code srun} starts them, one process per rank with only
+ * Slurm's variables (SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_NODEID,
+ * SLURM_TASKS_PER_NODE, SLURM_JOB_NODELIST, SLURM_JOB_ID) and the job secret; rendezvous address
+ * and port derived from them. Ranks on separate (virtual) hosts, across a real network stack, are
+ * {@link LinkFaultsAcrossHostsTest}'s.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClusterLaunchTest {
@@ -75,45 +70,6 @@ class ClusterLaunchTest {
         assertThat(losses("srun")).isEqualTo(launcherLosses);
     }
 
-    @Test
-    void ranksInSeparateNetworkNamespacesTrainOverTheVirtualNetwork() throws Exception {
-        assumeTrue(canMakeNetworkNamespaces(),
-                "assumes root and iproute2's `ip` with network namespaces (ip netns add); not available here, so the veth test is skipped");
-        String tag = Long.toString(ProcessHandle.current().pid());
-        String[] ns = {"tandem-a" + tag, "tandem-b" + tag};
-        String[] addr = {"10.231.0.1", "10.231.0.2"};
-        try {
-            sh("ip", "netns", "add", ns[0]);
-            sh("ip", "netns", "add", ns[1]);
-            sh("ip", "link", "add", "tva" + tag, "type", "veth", "peer", "name", "tvb" + tag);
-            String[] dev = {"tva" + tag, "tvb" + tag};
-            for (int i = 0; i < 2; i++) {
-                sh("ip", "link", "set", dev[i], "netns", ns[i]);
-                sh("ip", "-n", ns[i], "addr", "add", addr[i] + "/24", "dev", dev[i]);
-                sh("ip", "-n", ns[i], "link", "set", dev[i], "up");
-                sh("ip", "-n", ns[i], "link", "set", "lo", "up");
-            }
-            List<Process> ranks = new ArrayList<>();
-            for (int r = 0; r < 2; r++) {
-                ProcessBuilder pb = rankProcess(cfg("netns"), List.of("ip", "netns", "exec", ns[r]), "netns" + r);
-                Map<String, String> env = pb.environment();
-                env.put("RANK", Integer.toString(r));
-                env.put("WORLD_SIZE", "2");
-                env.put("LOCAL_RANK", "0");
-                env.put("LOCAL_WORLD_SIZE", "1"); // one rank per "host"
-                env.put("MASTER_ADDR", addr[0]);
-                env.put("MASTER_PORT", "29500");
-                env.put("TANDEM_BIND_ADDR", addr[r]);
-                env.put("TANDEM_TRANSPORT", "tcp"); // both namespaces share one kernel and /dev/shm: forbid the shortcut
-                ranks.add(pb.start());
-            }
-            awaitAll(ranks, "netns");
-            assertThat(losses("netns")).isEqualTo(launcherLosses);
-        } finally {
-            for (String n : ns) new ProcessBuilder("ip", "netns", "del", n).start().waitFor(10, TimeUnit.SECONDS); // takes its veth end along
-        }
-    }
-
     /** A rank process of {@code tandem train cfg}, behind {@code prefix} (e.g. ip netns exec), its output in {@code <log>.log}. */
     private ProcessBuilder rankProcess(Map<String, String> cfg, List<String> prefix, String log) {
         List<String> cmd = new ArrayList<>(prefix);
@@ -154,22 +110,5 @@ class ClusterLaunchTest {
             }
         }
         throw new IOException("no free port in [" + from + ", " + to + ")");
-    }
-
-    private static boolean canMakeNetworkNamespaces() {
-        String probe = "tandem-probe" + ProcessHandle.current().pid();
-        try {
-            if (new ProcessBuilder("ip", "netns", "add", probe).redirectErrorStream(true).start().waitFor() != 0) return false;
-            new ProcessBuilder("ip", "netns", "del", probe).start().waitFor();
-            return true;
-        } catch (IOException | InterruptedException e) {
-            return false;
-        }
-    }
-
-    private static void sh(String... cmd) throws Exception {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes());
-        assertThat(p.waitFor()).as("%s: %s", String.join(" ", cmd), out).isZero();
     }
 }
