@@ -36,6 +36,7 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 CommSelfTestCommand.class,
                 PlanCommand.class,
+                ChaosCommand.class,
                 CommandLine.HelpCommand.class,
         })
 public final class Main implements Runnable, Settings.Source {

@@ -90,7 +90,9 @@ public final class RestartLoop {
                 ArrayNode recorded = r.putArray("flight_recorder");
                 report.forEach(recorded::add);
                 AtomicFiles.writeString(runDir.resolve("restarts.json"), log.toPrettyString());
-                attempt = withResumeLatest(args);
+                // With no complete checkpoint yet (the first one may have been cut short by the fault), the job starts
+                // over as it was first started: "resume latest" would rightly refuse a folder of incomplete checkpoints.
+                attempt = from < 0 ? args : withResumeLatest(args);
             }
         }
     }

@@ -8,9 +8,11 @@ import java.util.Map;
  * computes {@code slowdown} times slower than it would, as a rank with a throttled processor does.
  * Set with {@code TANDEM_DRILL_SLOW=<rank>:<slowdown>} in the environment of the job's ranks.
  *
- * <p>The slow rank sleeps, before each step's work, {@code slowdown - 1} times its previous step's
- * time outside collectives (the sleep itself not counted), so it reaches the step's collectives
- * late by as much as slower compute would make it; its communication is not slowed.
+ * <p>Before each step's work the slow rank computes, on its training thread, for {@code slowdown - 1}
+ * times its previous step's time outside collectives (this extra work not counted), so it reaches
+ * the step's collectives late by as much as slower compute would make it; its communication is
+ * not slowed. It works rather than sleeps: on cores shared with other ranks a sleeping rank would
+ * hand its time to them, and come out no slower than they.
  *
  * @param rank     the world rank to slow, or -1 for none
  * @param slowdown how many times slower that rank computes (> 1)

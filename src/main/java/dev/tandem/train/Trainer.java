@@ -347,7 +347,7 @@ public final class Trainer {
             double lastBusyMs = 0;
             for (long step = start.step(); step < cfg.lastStep(); step++) {
                 long t0 = System.nanoTime(), inOps0 = world.opLog().nanosInOps();
-                long slept = drill.slows(world.rank()) ? drillSleep(lastBusyMs) : 0;
+                long slept = drill.slows(world.rank()) ? drillWork(lastBusyMs) : 0;
                 memory.resetPeaks();
                 pm.zeroGrad();
                 // Offloaded optimizer state starts moving into the fast tier now, behind forward and backward.
@@ -430,14 +430,21 @@ public final class Trainer {
      * The budget was checked before training against the planner's activations; says so when the
      * first step's measured fast-tier peak went over it (the prediction was low), with the numbers.
      */
-    /** The fault drill's sleep for a rank that computes {@code drill.slowdown()} times slower; returns the nanoseconds slept. */
-    private long drillSleep(double lastBusyMs) {
+    /**
+     * The fault drill's extra work for a rank that computes {@code drill.slowdown()} times slower:
+     * the training thread computes for (slowdown − 1) × the last step's time outside collectives,
+     * counted in its own CPU time — work, not sleep, so that ranks sharing cores with it are not
+     * handed the time it loses. Returns the wall nanoseconds it took.
+     */
+    private long drillWork(double lastBusyMs) {
+        java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
         long t = System.nanoTime();
-        try {
-            Thread.sleep(java.time.Duration.ofNanos((long) ((drill.slowdown() - 1) * lastBusyMs * 1e6)));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        long until = cpu.getCurrentThreadCpuTime() + (long) ((drill.slowdown() - 1) * lastBusyMs * 1e6);
+        double x = 0;
+        while (cpu.getCurrentThreadCpuTime() < until) {
+            for (int i = 1; i < 20_000; i++) x += Math.sqrt(i);
         }
+        if (x < 0) out.println(x); // keeps the loop from being optimised away; never true
         return System.nanoTime() - t;
     }
 

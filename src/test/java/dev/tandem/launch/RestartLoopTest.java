@@ -39,22 +39,27 @@ class RestartLoopTest {
         assertThat(new RankFailure(0, 143, false).restartable()).as("SIGTERM").isFalse();
     }
 
+    /** With no complete checkpoint yet, a restart starts as the job first started (resuming "latest" would find nothing). */
     @Test
-    void restartsFromTheNewestCheckpointUntilItSucceeds() throws Exception {
+    void restartsAsFirstStartedWhileThereIsNoCheckpointUntilItSucceeds() throws Exception {
         List<List<String>> calls = new ArrayList<>();
         RestartLoop loop = new RestartLoop(args -> {
             calls.add(args);
             if (calls.size() < 3) throw failed(1, 137, false);
         }, 2, run, run.resolve("checkpoints"), 2, out);
         loop.run(List.of("train", "--checkpoint.resume", "runs/x/step-00000010", "--run.steps", "9"));
-        assertThat(calls).containsExactly(
-                List.of("train", "--checkpoint.resume", "runs/x/step-00000010", "--run.steps", "9"),
-                List.of("train", "--run.steps", "9", "--checkpoint.resume", "latest"),
-                List.of("train", "--run.steps", "9", "--checkpoint.resume", "latest"));
+        List<String> first = List.of("train", "--checkpoint.resume", "runs/x/step-00000010", "--run.steps", "9");
+        assertThat(calls).containsExactly(first, first, first);
+        // an incomplete checkpoint (cut short by the fault) is not one to resume from
+        Files.createDirectories(run.resolve("checkpoints").resolve("step-00000004"));
+        calls.clear();
+        loop.run(List.of("train", "--run.steps", "9"));
+        assertThat(calls).containsExactly(List.of("train", "--run.steps", "9"), List.of("train", "--run.steps", "9"),
+                List.of("train", "--run.steps", "9"));
         assertThat(printed.toString()).contains("tandem: restart 1 of 2: rank 1 was killed by signal 9 (SIGKILL, exit code 137); "
                 + "no checkpoint yet: starting again from step 0 (0 step(s) to train again)");
         var log = new ObjectMapper().readTree(Files.readString(run.resolve("restarts.json")));
-        assertThat(log).hasSize(2);
+        assertThat(log).hasSize(2); // the second job's restarts
         assertThat(log.get(1).path("restart").asInt()).isEqualTo(2);
         assertThat(log.get(1).path("exit_code").asInt()).isEqualTo(137);
     }
