@@ -24,6 +24,10 @@ public final class CommModel {
         this.devicesPerNode = cluster.devicesPerNode();
     }
 
+    public int devicesPerNode() {
+        return devicesPerNode;
+    }
+
     public double bandwidth(Link link) {
         return link == Link.INTRA_NODE ? net.intraBandwidth() * net.intraEfficiency() : net.interBandwidth() * net.interEfficiency();
     }
@@ -45,6 +49,15 @@ public final class CommModel {
 
     public double allGather(double bytes, int n, Link link) {
         return reduceScatter(bytes, n, link);
+    }
+
+    /**
+     * All-to-all where each of n ranks holds {@code bytes} to spread evenly over the group: it keeps
+     * 1/n and sends (n−1)/n, in n−1 pairwise exchanges.
+     */
+    public double allToAll(double bytes, int n, Link link) {
+        if (n <= 1) return 0;
+        return (double) (n - 1) / n * bytes / bandwidth(link) + (n - 1) * latency(link);
     }
 
     public double pointToPoint(double bytes, Link link) {
