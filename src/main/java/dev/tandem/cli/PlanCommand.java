@@ -68,6 +68,17 @@ final class PlanCommand implements Runnable {
             description = "Optimizer whose state the plans hold (default ${DEFAULT-VALUE}): adamw, adamw8bit, lion, lion8bit, muon, soap, sgd.")
     String optimizer;
 
+    @Option(names = "--serve", description = {"Plan serving instead of training: simulate every dp x tp x pp serving plan on the",
+            "request trace (--trace) with iteration-level batching and a KV cache, and rank them by --objective."})
+    boolean serve;
+
+    @Option(names = "--trace", paramLabel = "JSONL", description = "Requests for --serve: one {\"arrival\": s, \"prompt\": n, \"output\": n} per line.")
+    java.nio.file.Path trace;
+
+    @Option(names = "--objective", paramLabel = "ttft|tpot|latency|throughput", defaultValue = "ttft",
+            description = "What --serve ranks by (default ${DEFAULT-VALUE}: p90 time to first token).")
+    String objective;
+
     @Option(names = "--list", description = "List the model and hardware catalogs.")
     boolean list;
 
@@ -98,6 +109,15 @@ final class PlanCommand implements Runnable {
             ModelSpec m = ModelConfigLoader.resolve(model);
             if (seq != null) m = m.withSeq(seq);
             ClusterSpec c = cluster(measured);
+            if (serve) {
+                if (trace == null) throw new TandemException("--serve needs --trace FILE.jsonl (one {\"arrival\": s, \"prompt\": n, \"output\": n} per line)");
+                var requests = dev.tandem.plan.serve.RequestTrace.load(trace);
+                var goal = dev.tandem.plan.serve.ServingSearch.Objective.named(objective);
+                var ranked = dev.tandem.plan.serve.ServingSearch.rank(m, c, requests, goal);
+                out.print(dev.tandem.plan.serve.ServingReport.text(m, c, requests, goal, ranked, top));
+                out.flush();
+                return;
+            }
             int batch = globalBatch != null ? globalBatch : Math.max(512, c.devices());
             CostModel cost = new CostModel(m, c, batch);
             PlanSearch.Space space = PlanSearch.Space.of(c);
