@@ -39,14 +39,16 @@ public final class PlanSearch {
         }
 
         /**
-         * Mixed-precision AdamW with and without offload, materialized and flash attention on
-         * accelerators; float32 AdamW without offload on a calibrated CPU, with the runtime's attention.
+         * Mixed-precision AdamW with and without offload, flash attention, on accelerators (a flash
+         * kernel is faster and keeps less than a materialized one whatever the plan, so the search
+         * does not try the latter; a plan given by hand may); float32 AdamW without offload on a
+         * calibrated CPU, with materialized attention as the cost model prices Tandem's kernels.
          */
         public static Space of(ClusterSpec cluster) {
             return Calibration.isCalibrated(cluster.hardware())
                     ? new Space(TrainingPrecision.FP32, OptimizerSpec.ADAMW, List.of(Offload.NONE))
                     : new Space(TrainingPrecision.MIXED, OptimizerSpec.ADAMW, List.of(Offload.NONE, Offload.OPTIMIZER),
-                    List.of(AttentionKernel.MATERIALIZED, AttentionKernel.FLASH));
+                    List.of(AttentionKernel.FLASH));
         }
 
         /** One rank with this space's precision and optimizer, the rest as {@link Plan#SINGLE}: what a label fills in from. */
@@ -98,13 +100,13 @@ public final class PlanSearch {
                                         if (PlanRules.check(m, cluster, batch, c) != null) continue;
                                         evaluated++;
                                         MemoryBreakdown mem = cost.memory(c);
-                                        String why = cost.rejection(c, mem);
-                                        if (why != null) {
-                                            String key = mem.fits() ? "host memory too small for offload" : "out of device memory";
+                                        String key = !mem.fits() ? "out of device memory"
+                                                : c.offload() == Offload.OPTIMIZER && cost.rejection(c, mem) != null ? "host memory too small for offload" : null;
+                                        if (key != null) {
                                             rejected.merge(key, 1L, Long::sum);
-                                            // Keep the plan that came closest to fitting as the example.
-                                            example.merge(key, new Rejection(c, mem, why),
-                                                    (a, b) -> a.memory().total() <= b.memory().total() ? a : b);
+                                            // Keep the plan that came closest to fitting as the example (its reason is written once, here).
+                                            Rejection kept = example.get(key);
+                                            if (kept == null || mem.total() < kept.memory().total()) example.put(key, new Rejection(c, mem, cost.rejection(c, mem)));
                                             continue;
                                         }
                                         Prediction p = cost.predict(c, mem);
