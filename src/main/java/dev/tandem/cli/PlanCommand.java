@@ -40,7 +40,8 @@ final class PlanCommand implements Runnable {
             description = "Catalog name (gpt3-175b, megatron-1t, ...) or a JSON/TOML file with layers, hidden, heads, vocab, seq.")
     String model;
 
-    @Option(names = "--cluster", paramLabel = "SPEC", description = "Devices, e.g. 1024xA100-80GB, 64xH100, 8xMI250X, 2xCPU.")
+    @Option(names = "--cluster", paramLabel = "SPEC|FILE",
+            description = "Devices, e.g. 1024xA100-80GB, 64xH100, 8xMI250X, 2xCPU, or a cluster file (nodes of different sizes, oversubscription).")
     String cluster;
 
     @Option(names = "--global-batch", paramLabel = "B", description = "Sequences per step (default: 1 per device, at least 512).")
@@ -157,6 +158,6 @@ final class PlanCommand implements Runnable {
             }
             return ClusterSpec.of(ranks, Calibration.hardware(measured, ranks));
         }
-        return ClusterSpec.parse(spec);
+        return dev.tandem.plan.ClusterFileLoader.resolve(spec);
     }
 }

@@ -85,7 +85,7 @@ public final class LayerModel {
             fwd.add(moe * timer.memoryBound(6 * tokens * e.experts())); // router softmax and top-k
             // Dispatch before the experts and combine after them, in each direction.
             double bytes = 2 * rows * h;
-            double one = comm.allToAll(bytes, ep, ep * tp <= comm.devicesPerNode() ? CommModel.Link.INTRA_NODE : CommModel.Link.INTER_NODE);
+            double one = comm.allToAll(bytes, ep, comm.spanning((long) ep * tp));
             a2aFwd = moe * 2 * one;
             a2aBwd = moe * 2 * one;
         }

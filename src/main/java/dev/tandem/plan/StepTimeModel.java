@@ -153,7 +153,7 @@ public final class StepTimeModel {
         OuterSpec o = c.outer();
         if (c.islands() == 1 || o.algorithm() == OuterSpec.Algorithm.NONE) return 0;
         IslandLink link = o.link();
-        double bandwidth = link.bitsPerSecond() > 0 ? link.bytesPerSecond() : comm.bandwidth(CommModel.Link.INTER_NODE);
+        double bandwidth = link.bitsPerSecond() > 0 ? link.bytesPerSecond() : comm.bandwidth(CommModel.Link.CROSS_LEAF);
         double latency = link.latencySeconds() > 0 ? link.latencySeconds() : comm.latency(CommModel.Link.INTER_NODE);
         double shard = psi / c.dp();
         int n = c.islands();

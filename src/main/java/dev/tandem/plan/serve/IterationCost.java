@@ -74,8 +74,7 @@ public final class IterationCost {
         double bytes = 2 * tokens * m.hidden();
         double perLayer = tp == 1 ? 0 : 2 * comm.tensorParallelAllReduce(bytes, tp);
         double layers = pp * Math.ceil((double) m.layers() / pp);
-        double sends = pp == 1 ? 0 : (pp - 1) * comm.pointToPoint(bytes, pp * tp <= comm.devicesPerNode() ? CommModel.Link.INTRA_NODE
-                : CommModel.Link.INTER_NODE);
+        double sends = pp == 1 ? 0 : (pp - 1) * comm.pointToPoint(bytes, comm.spanning((long) pp * tp));
         return layers * perLayer + sends;
     }
 
