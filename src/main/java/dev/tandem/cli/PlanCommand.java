@@ -123,6 +123,10 @@ final class PlanCommand implements Runnable {
             CostModel cost = new CostModel(m, c, batch);
             PlanSearch.Space space = PlanSearch.Space.of(c);
             space = space.with(precision == null ? space.precision() : TrainingPrecision.named(precision), OptimizerSpec.named(optimizer));
+            if (space.precision().gemmPeak(c.hardware()) <= 0) {
+                throw new TandemException("--precision " + space.precision().configName() + " needs " + space.precision().configName()
+                        .toUpperCase(Locale.ROOT) + " GEMMs, which " + c.hardware().name() + " does not have: use --precision mixed");
+            }
             SearchResult result = PlanSearch.search(cost, Math.max(top, 10), space);
             Prediction compared = compare == null ? null : cost.predict(compared(space, c.devices(), batch));
             if (result.ranked().isEmpty() && compared == null && !json) {
