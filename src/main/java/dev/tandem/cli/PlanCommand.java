@@ -40,7 +40,8 @@ final class PlanCommand implements Runnable {
             description = "Catalog name (gpt3-175b, megatron-1t, ...) or a JSON/TOML file with layers, hidden, heads, vocab, seq.")
     String model;
 
-    @Option(names = "--cluster", paramLabel = "SPEC", description = "Devices, e.g. 1024xA100-80GB, 64xH100, 8xMI250X, 2xCPU.")
+    @Option(names = "--cluster", paramLabel = "SPEC|FILE",
+            description = "Devices, e.g. 1024xA100-80GB, 64xH100, 8xMI250X, 2xCPU, or a cluster file (nodes of different sizes, oversubscription).")
     String cluster;
 
     @Option(names = "--global-batch", paramLabel = "B", description = "Sequences per step (default: 1 per device, at least 512).")
@@ -67,6 +68,17 @@ final class PlanCommand implements Runnable {
     @Option(names = "--optimizer", paramLabel = "NAME", defaultValue = "adamw",
             description = "Optimizer whose state the plans hold (default ${DEFAULT-VALUE}): adamw, adamw8bit, lion, lion8bit, muon, soap, sgd.")
     String optimizer;
+
+    @Option(names = "--serve", description = {"Plan serving instead of training: simulate every dp x tp x pp serving plan on the",
+            "request trace (--trace) with iteration-level batching and a KV cache, and rank them by --objective."})
+    boolean serve;
+
+    @Option(names = "--trace", paramLabel = "JSONL", description = "Requests for --serve: one {\"arrival\": s, \"prompt\": n, \"output\": n} per line.")
+    java.nio.file.Path trace;
+
+    @Option(names = "--objective", paramLabel = "ttft|tpot|latency|throughput", defaultValue = "ttft",
+            description = "What --serve ranks by (default ${DEFAULT-VALUE}: p90 time to first token).")
+    String objective;
 
     @Option(names = "--list", description = "List the model and hardware catalogs.")
     boolean list;
@@ -98,10 +110,23 @@ final class PlanCommand implements Runnable {
             ModelSpec m = ModelConfigLoader.resolve(model);
             if (seq != null) m = m.withSeq(seq);
             ClusterSpec c = cluster(measured);
+            if (serve) {
+                if (trace == null) throw new TandemException("--serve needs --trace FILE.jsonl (one {\"arrival\": s, \"prompt\": n, \"output\": n} per line)");
+                var requests = dev.tandem.plan.serve.RequestTrace.load(trace);
+                var goal = dev.tandem.plan.serve.ServingSearch.Objective.named(objective);
+                var ranked = dev.tandem.plan.serve.ServingSearch.rank(m, c, requests, goal);
+                out.print(dev.tandem.plan.serve.ServingReport.text(m, c, requests, goal, ranked, top));
+                out.flush();
+                return;
+            }
             int batch = globalBatch != null ? globalBatch : Math.max(512, c.devices());
             CostModel cost = new CostModel(m, c, batch);
             PlanSearch.Space space = PlanSearch.Space.of(c);
             space = space.with(precision == null ? space.precision() : TrainingPrecision.named(precision), OptimizerSpec.named(optimizer));
+            if (space.precision().gemmPeak(c.hardware()) <= 0) {
+                throw new TandemException("--precision " + space.precision().configName() + " needs " + space.precision().configName()
+                        .toUpperCase(Locale.ROOT) + " GEMMs, which " + c.hardware().name() + " does not have: use --precision mixed");
+            }
             SearchResult result = PlanSearch.search(cost, Math.max(top, 10), space);
             Prediction compared = compare == null ? null : cost.predict(compared(space, c.devices(), batch));
             if (result.ranked().isEmpty() && compared == null && !json) {
@@ -137,6 +162,6 @@ final class PlanCommand implements Runnable {
             }
             return ClusterSpec.of(ranks, Calibration.hardware(measured, ranks));
         }
-        return ClusterSpec.parse(spec);
+        return dev.tandem.plan.ClusterFileLoader.resolve(spec);
     }
 }

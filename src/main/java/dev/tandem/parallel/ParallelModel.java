@@ -92,6 +92,11 @@ public final class ParallelModel implements AutoCloseable {
             throw new TandemException("offload = optimizer runs with optimizer adamw (its state is what moves between memory tiers), "
                     + "but the plan's optimizer is " + plan.optimizer().name() + ": use optim.name = adamw or offload = none");
         }
+        if (plan.attention() == dev.tandem.plan.AttentionKernel.FLASH && plan.recompute().heaviest() == dev.tandem.plan.Recompute.NONE) {
+            throw new TandemException("attention = flash keeps one log-sum-exp per query instead of the probabilities; the runtime's "
+                    + "attention does that under recompute = selective, but recompute = none keeps the probabilities: set recompute = "
+                    + "selective (or attention = materialized)");
+        }
         if (plan.precision() != TrainingPrecision.FP32) {
             throw new TandemException("precision = " + plan.precision().configName() + " is priced by the planner, but the runtime "
                     + "trains in float32: use precision = fp32");

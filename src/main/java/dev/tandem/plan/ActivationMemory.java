@@ -6,40 +6,59 @@ package dev.tandem.plan;
  * closed forms of the paper come out as sums and can be checked against them:
  *
  * <pre>
- *   saved tensor                          bytes        split by t   split by t with sequence parallel
- *   LayerNorm 1 and 2 inputs              2·2sbh       no           yes
- *   QKV GEMM input                        2sbh         no           yes
- *   Q and K (for QKᵀ)                     4sbh         yes          yes
- *   softmax output, dropout mask, output  5as²b        yes          yes   (attention core)
- *   V                                     2sbh         yes          yes
- *   output-projection input               2sbh         yes          yes
- *   attention dropout mask                sbh          no           yes
- *   MLP up input                          2sbh         no           yes
- *   GeLU input and output                 2·2sbf       yes          yes
- *   MLP dropout mask                      sbh          no           yes
+ *   saved tensor                          bytes            split by t   split by t with sequence parallel
+ *   LayerNorm 1 and 2 inputs              2·2sbh           no           yes
+ *   QKV GEMM input                        2sbh             no           yes
+ *   Q and K (for QKᵀ)                     2sbh + 2sb·kv    yes          yes
+ *   softmax output, dropout mask, output  5as²b            yes          yes   (materialized attention core)
+ *   log-sum-exp per query                 4asb             yes          yes   (flash attention core)
+ *   V                                     2sb·kv           yes          yes
+ *   output-projection input               2sbh             yes          yes
+ *   attention dropout mask                sbh              no           yes
+ *   MLP up input                          2sbh             no           yes
+ *   GeLU input and output                 2·2sbf           yes          yes
+ *   (SwiGLU: gate, up and their product   3·2sbf)
+ *   MLP dropout mask                      sbh              no           yes
  * </pre>
  *
- * With f = 4h: no tensor parallelism sbh(34 + 5as/h); tp sbh(10 + 24/t + 5as/(ht)); tp + sp
- * (sbh/t)(34 + 5as/h). Selective recompute drops the attention core; full recompute keeps only
- * the layer input, 2sbh (sharded by t under sequence parallelism).
+ * kv = kv_dim (h for multi-head attention). With f = 4h and multi-head attention: no tensor
+ * parallelism sbh(34 + 5as/h); tp sbh(10 + 24/t + 5as/(ht)); tp + sp (sbh/t)(34 + 5as/h). Selective
+ * recompute drops the attention core; full recompute keeps only the layer input, 2sbh (sharded by t
+ * under sequence parallelism). In an MoE layer the MLP's saved tensors are those of each expert
+ * over its rows (capacity·top_k rows per token) plus the router's probabilities (4 bytes per
+ * token and expert); the layers' average is returned.
  */
 public final class ActivationMemory {
     private ActivationMemory() {}
 
     public static double perLayer(ModelSpec m, int microBatch, int tp, boolean sp, Recompute rc) {
-        double s = m.seq(), b = microBatch, h = m.hidden(), a = m.heads(), f = m.ffnHidden(), t = tp;
-        double sbh = s * b * h;
+        return perLayer(m, microBatch, tp, sp, rc, AttentionKernel.MATERIALIZED);
+    }
+
+    public static double perLayer(ModelSpec m, int microBatch, int tp, boolean sp, Recompute rc, AttentionKernel attention) {
+        double s = m.seq(), b = microBatch, h = m.hidden(), f = m.ffnHidden(), t = tp;
+        double sbh = s * b * h, sbkv = s * b * Math.max(1.0, (double) m.kvHeads() / t) * m.headDim() * t;
         double replicatedDiv = sp ? t : 1;
         if (rc == Recompute.FULL) return 2 * sbh / replicatedDiv;
         double replicated = 2 * 2 * sbh + 2 * sbh + sbh + 2 * sbh + sbh; // 10 sbh
-        double split = 4 * sbh + 2 * sbh + 2 * sbh + 2 * 2 * s * b * f; // 24 sbh for f = 4h
-        double core = rc == Recompute.SELECTIVE ? 0 : attentionCore(m, microBatch, tp);
+        double mlpTensors = (m.mlp() == MlpType.SWIGLU ? 3 : 2) * 2 * s * b * f;
+        MoeShape moe = m.moe();
+        double mlp = (1 - m.moeFraction()) * mlpTensors
+                + m.moeFraction() * (moe.computedExperts() * mlpTensors + 4 * s * b * moe.experts() * t);
+        double split = 2 * sbh + 2 * sbkv + 2 * sbkv + 2 * sbh + mlp; // 24 sbh for f = 4h, kv = h
+        double core = rc == Recompute.SELECTIVE && attention == AttentionKernel.MATERIALIZED ? 0 : attentionCore(m, microBatch, tp, attention);
         return replicated / replicatedDiv + split / t + core;
     }
 
     /** Softmax output (2), dropout mask (1) and dropout output (2 bytes) per score: 5as²b/t. */
     public static double attentionCore(ModelSpec m, int microBatch, int tp) {
+        return attentionCore(m, microBatch, tp, AttentionKernel.MATERIALIZED);
+    }
+
+    /** Materialized: 5as²b/t (scores over the prefix keys too); flash: one float32 log-sum-exp per query and head, 4asb/t. */
+    public static double attentionCore(ModelSpec m, int microBatch, int tp, AttentionKernel attention) {
         double s = m.seq();
+        if (attention == AttentionKernel.FLASH) return 4.0 * m.heads() * s * microBatch / tp;
         return 5.0 * m.heads() * s * s * microBatch / tp;
     }
 }

@@ -14,22 +14,40 @@ public final class CommModel {
     /** Gradient bucket that a data-parallel reduction can only start after the backward ends (PyTorch DDP default 25 MB). */
     static final double BUCKET_BYTES = 25e6;
 
-    public enum Link { INTRA_NODE, INTER_NODE }
+    /** Inside a node, between nodes under one leaf switch, and across the (maybe oversubscribed) core. */
+    public enum Link { INTRA_NODE, INTER_NODE, CROSS_LEAF }
 
     private final Hardware.Network net;
     private final int devicesPerNode;
+    private final long devicesPerLeaf;
+    private final double oversubscription;
 
     public CommModel(ClusterSpec cluster) {
         this.net = cluster.hardware().network();
         this.devicesPerNode = cluster.devicesPerNode();
+        this.devicesPerLeaf = cluster.devicesPerLeaf();
+        this.oversubscription = cluster.oversubscription();
+    }
+
+    public int devicesPerNode() {
+        return devicesPerNode;
     }
 
     public double bandwidth(Link link) {
-        return link == Link.INTRA_NODE ? net.intraBandwidth() * net.intraEfficiency() : net.interBandwidth() * net.interEfficiency();
+        return switch (link) {
+            case INTRA_NODE -> net.intraBandwidth() * net.intraEfficiency();
+            case INTER_NODE -> net.interBandwidth() * net.interEfficiency();
+            case CROSS_LEAF -> net.interBandwidth() * net.interEfficiency() / oversubscription;
+        };
     }
 
     public double latency(Link link) {
         return link == Link.INTRA_NODE ? net.intraLatency() : net.interLatency();
+    }
+
+    /** The link of a group of {@code span} consecutive ranks: inside a node, under one leaf, or across the core. */
+    public Link spanning(long span) {
+        return span <= devicesPerNode ? Link.INTRA_NODE : span <= devicesPerLeaf ? Link.INTER_NODE : Link.CROSS_LEAF;
     }
 
     public double allReduce(double bytes, int n, Link link) {
@@ -47,6 +65,15 @@ public final class CommModel {
         return reduceScatter(bytes, n, link);
     }
 
+    /**
+     * All-to-all where each of n ranks holds {@code bytes} to spread evenly over the group: it keeps
+     * 1/n and sends (n−1)/n, in n−1 pairwise exchanges.
+     */
+    public double allToAll(double bytes, int n, Link link) {
+        if (n <= 1) return 0;
+        return (double) (n - 1) / n * bytes / bandwidth(link) + (n - 1) * latency(link);
+    }
+
     public double pointToPoint(double bytes, Link link) {
         return bytes / bandwidth(link) + latency(link);
     }
@@ -58,11 +85,13 @@ public final class CommModel {
 
     /** Data-parallel group: stride tp, so it leaves the node once tp·dp exceeds the node. */
     public Link dataParallelLink(Plan c) {
-        return (long) c.tp() * c.dp() <= devicesPerNode ? Link.INTRA_NODE : Link.INTER_NODE;
+        return spanning((long) c.tp() * c.dp());
     }
 
     /** Pipeline neighbours: stride tp·dp; inside a node only if the whole mesh fits in one. */
     public Link pipelineLink(Plan c) {
-        return (long) c.worldSize() <= devicesPerNode ? Link.INTRA_NODE : Link.INTER_NODE;
+        if ((long) c.worldSize() <= devicesPerNode) return Link.INTRA_NODE;
+        // Neighbouring stages are tp·dp ranks apart: under one leaf while two of them fit in it.
+        return 2L * c.tp() * c.dp() <= devicesPerLeaf ? Link.INTER_NODE : Link.CROSS_LEAF;
     }
 }

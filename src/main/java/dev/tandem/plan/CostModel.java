@@ -15,7 +15,7 @@ public final class CostModel {
     private final MemoryModel memory;
     private final LayerModel layers;
     private final StepTimeModel time;
-    private final Map<Long, LayerCost> layerCache = new HashMap<>();
+    private final Map<LayerModel.Shape, LayerCost> layerCache = new HashMap<>();
 
     public CostModel(ModelSpec model, ClusterSpec cluster, int globalBatch) {
         if (globalBatch < 1) throw new PlanInputException("global batch must be >= 1, got " + globalBatch);
@@ -42,8 +42,11 @@ public final class CostModel {
     }
 
     public LayerCost layer(int tp, boolean sp, int microBatch) {
-        long key = ((long) microBatch << 20) | ((long) tp << 1) | (sp ? 1 : 0);
-        return layerCache.computeIfAbsent(key, k -> layers.layer(tp, sp, microBatch));
+        return layer(new LayerModel.Shape(tp, sp, microBatch, AttentionKernel.MATERIALIZED, TrainingPrecision.MIXED, 1));
+    }
+
+    public LayerCost layer(LayerModel.Shape shape) {
+        return layerCache.computeIfAbsent(shape, layers::layer);
     }
 
     /** Memory alone: lets the search skip timing plans that cannot fit. */
@@ -65,10 +68,15 @@ public final class CostModel {
     }
 
     Prediction predict(Plan c, MemoryBreakdown mem) {
-        TimeBreakdown t = time.predict(c, globalBatch, layer(c.tp(), c.sequenceParallel(), c.rowsPerMicroBatch(globalBatch)));
+        TimeBreakdown t = time.predict(c, globalBatch, layer(LayerModel.Shape.of(c, globalBatch)));
         return new Prediction(c, mem, t,
-                FlopsModel.hardware(model, globalBatch, c.recompute().heaviest()), FlopsModel.model(model, globalBatch),
-                cluster.hardware().mixedPrecisionPeak(), cluster.devices(), rejection(c, mem));
+                FlopsModel.hardware(model, globalBatch, c.recompute().heaviest(), c.attention()), FlopsModel.model(model, globalBatch),
+                mfuPeak(c.precision()), cluster.devices(), rejection(c, mem));
+    }
+
+    /** The peak MFU is measured against: 16-bit (as Llama 3 reports its FP8 runs too), or float32's own. */
+    private double mfuPeak(TrainingPrecision p) {
+        return p == TrainingPrecision.FP32 ? p.gemmPeak(cluster.hardware()) : cluster.hardware().mixedPrecisionPeak();
     }
 
     /** Why a plan cannot run, or null. */

@@ -24,7 +24,7 @@ public final class Explanation {
     /** "(pp 64→32, micro_batches 16→8)": the settings of {@code other} that differ from {@code best}, by their plan keys. */
     public static String settingsDiff(Plan best, Plan other) {
         List<String> d = new ArrayList<>();
-        ObjectNode a = best.toJson(), b = other.toJson();
+        ObjectNode a = PlanFields.fullJson(best), b = PlanFields.fullJson(other);
         a.properties().forEach(e -> {
             String x = text(e.getValue()), y = text(b.get(e.getKey()));
             if (!x.equals(y)) d.add(e.getKey() + " " + x + "→" + y);
@@ -43,6 +43,8 @@ public final class Explanation {
                 new Part("tensor-parallel comm", b.tensorParallel() - a.tensorParallel()),
                 new Part("pipeline p2p", b.pipelineP2p() - a.pipelineP2p()),
                 new Part("data-parallel comm", b.dataParallel() - a.dataParallel()),
+                new Part("expert all-to-all", b.expertParallel() - a.expertParallel()),
+                new Part("island comm", b.islands() - a.islands()),
                 new Part("bubble", b.bubble() - a.bubble()),
                 new Part("optimizer", b.optimizer() - a.optimizer())));
         parts.sort(Comparator.comparingDouble((Part p) -> -Math.abs(p.delta())));

@@ -19,9 +19,19 @@ public final class KernelTimer {
     private final double memBandwidth;
 
     public KernelTimer(Hardware hw) {
+        this(hw, hw.mixedPrecisionPeak());
+    }
+
+    /** A timer whose GEMMs run at {@code peak} FLOP/s (the peak of the precision they run in). */
+    public KernelTimer(Hardware hw, double peak) {
         this.hw = hw;
-        this.peak = hw.mixedPrecisionPeak();
+        this.peak = peak;
         this.memBandwidth = hw.memory().bandwidth() * hw.memory().efficiency();
+    }
+
+    /** The same device with GEMMs at another precision's peak. */
+    public KernelTimer withPeak(double gemmPeak) {
+        return new KernelTimer(hw, gemmPeak);
     }
 
     public Hardware hardware() {
@@ -51,6 +61,15 @@ public final class KernelTimer {
         double compute = flops / (peak * gemmEfficiency(m, n, k, batch));
         double memory = bytes / memBandwidth;
         return Math.max(compute, memory) + hw.compute().launchSeconds();
+    }
+
+    /** Seconds of the compute side alone of {@code batch} M×N×K GEMMs (no launch, no memory bound): for fused kernels. */
+    public double gemmCompute(double m, double n, double k, double batch) {
+        return 2 * m * n * k * batch / (peak * gemmEfficiency(m, n, k, batch));
+    }
+
+    public double launch() {
+        return hw.compute().launchSeconds();
     }
 
     /** Seconds for a memory-bound (element-wise, normalization, softmax) kernel moving {@code bytes}. */

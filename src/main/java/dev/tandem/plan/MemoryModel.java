@@ -20,19 +20,33 @@ public final class MemoryModel {
         return stageMatrices(c) + stageOthers(c, stage);
     }
 
-    /** The weight matrices of the layers on one device of a stage. */
+    /** The weight matrices of the layers on one device of a stage: attention and dense MLPs, and its share of the experts. */
     private double stageMatrices(Plan c) {
-        return (double) c.layersPerDevice(m.layers()) * m.matrixParamsPerLayer() / c.tp();
+        return stageDenseMatrices(c) + stageExperts(c);
+    }
+
+    private double stageDenseMatrices(Plan c) {
+        return (double) c.layersPerDevice(m.layers()) * m.denseMatrixParamsPerLayer() / c.tp();
+    }
+
+    /** Expert matrices held: all of them, 1/ep of them in an expert group, 1/dp (each expert's owner) under FSSDP. */
+    private double stageExperts(Plan c) {
+        return (double) c.layersPerDevice(m.layers()) * m.expertParamsPerLayer() / c.tp() / expertShards(c);
+    }
+
+    private static int expertShards(Plan c) {
+        return c.experts().mode() == ExpertLayout.Mode.FSSDP ? c.dp() : c.ep();
     }
 
     /** Every other parameter on one device of stage {@code stage}: the layers' biases and norms, and the embeddings at the ends. */
     private double stageOthers(Plan c, int stage) {
-        double layers = (double) c.layersPerDevice(m.layers()) * (m.paramsPerLayer() - m.matrixParamsPerLayer()) / c.tp();
-        double words = (double) m.vocab() * m.hidden() / c.tp();
-        double positions = (double) m.seq() * m.hidden();
+        double layers = (double) c.layersPerDevice(m.layers()) * m.otherParamsPerLayer() / c.tp();
+        double words = (double) m.wordParams() / c.tp();
+        double positions = m.positionParams();
         boolean first = stage == 0, last = stage == c.pp() - 1;
-        // With pp > 1 the last stage keeps its own copy of the (tied) word embedding for the logits.
-        return layers + (first ? words + positions : 0) + (last && !first ? words : 0);
+        // The last stage needs output weights: an untied head of its own, or (pp > 1) its copy of the tied word embedding.
+        double head = m.tiedHead() ? (first ? 0 : words) : (double) m.headParams() / c.tp();
+        return layers + (first ? words + positions : 0) + (last ? head : 0);
     }
 
     public MemoryBreakdown predict(Plan c, int globalBatch) {
@@ -50,8 +64,13 @@ public final class MemoryModel {
         TrainingPrecision precision = c.precision();
         boolean first = stage == 0, last = stage == pp - 1;
 
-        ZeroMemory.ModelStates states = ZeroMemory.perDevice(stageMatrices(c), stageOthers(c, stage), c.dp(), c.zero(), precision,
+        // Experts are replicated over dp / (their shards) ranks, which is what ZeRO can shard them over.
+        ZeroMemory.ModelStates dense = ZeroMemory.perDevice(stageDenseMatrices(c), stageOthers(c, stage), c.dp(), c.zero(), precision,
                 c.optimizer());
+        ZeroMemory.ModelStates experts = ZeroMemory.perDevice(stageExperts(c), 0, c.dp() / expertShards(c), c.zero(), precision,
+                c.optimizer());
+        ZeroMemory.ModelStates states = new ZeroMemory.ModelStates(dense.params() + experts.params(), dense.grads() + experts.grads(),
+                dense.optimizer() + experts.optimizer());
         // DiLoCo and NoLoCo keep float32 outer weights and momentum for every element the inner optimizer updates.
         double outer = c.outer().keepsOuterState()
                 ? 8.0 * (stageMatrices(c) + stageOthers(c, stage)) / (c.zero().shardsOptimizer() ? c.dp() : 1) : 0;
@@ -67,12 +86,13 @@ public final class MemoryModel {
         if (v > 1 && pp > 1) inFlight *= 1 + (pp - 1.0) / (pp * v);
         // ParScale: the P streams are P× the sequences through every layer (the prefix keys are parameters).
         int rows = mb * m.streams();
-        double perLayer = ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), rc);
+        AttentionKernel attention = c.attention();
+        double perLayer = ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), rc, attention);
         double activations = layersPerStage * inFlight * perLayer;
         // The layer being back-propagated: everything it recomputed is alive at once.
         activations += switch (rc) {
-            case FULL -> ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), Recompute.NONE);
-            case SELECTIVE -> ActivationMemory.attentionCore(m, rows, tp);
+            case FULL -> ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), Recompute.NONE, attention);
+            case SELECTIVE -> attention == AttentionKernel.FLASH ? 0 : ActivationMemory.attentionCore(m, rows, tp);
             case NONE -> 0;
         };
         double sbh = (double) m.seq() * mb * m.hidden();
@@ -83,9 +103,14 @@ public final class MemoryModel {
         if (tp > 1) buffers += 2 * sbh; // tensor-parallel all-reduce staging
         if (pp > 1) buffers += 2 * 2 * sbh / tp; // send and receive buffers
         if (c.dp() > 1 && !c.zero().shardsParameters()) buffers += 2 * CommModel.BUCKET_BYTES;
-        if (c.zero().shardsParameters()) {
-            double layerBytes = (double) precision.paramBytes() * m.paramsPerLayer() / tp;
-            buffers += 3 * layerBytes; // gathered current + prefetched layer, one layer of full gradients
+        if (c.zero().shardsParameters()) buffers += ZeroThree.buffers(m, c);
+        if (precision == TrainingPrecision.FP8) {
+            // The FP8 copy of each weight and its transpose while in use: all of them, or under ZeRO-3 the gathered modules.
+            buffers += 2 * (c.zero().shardsParameters() ? (1 + ZeroThree.PREFETCH) * ZeroThree.largestModule(m, tp) : stageMatrices(c));
+        }
+        if (m.moe().sparse() && c.ep() > 1) {
+            // Dispatch and combine buffers of the tokens' rows, 16-bit, in and out.
+            buffers += 2 * 2.0 * mb * m.seq() * m.moe().computedExperts() * m.hidden() * 2;
         }
         return new MemoryBreakdown(stage, states.params(), states.grads(), optimizerOnDevice, activations, buffers,
                 hw.memory().reservedBytes(), hw.memory().bytes(), host);

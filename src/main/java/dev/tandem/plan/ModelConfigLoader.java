@@ -2,19 +2,23 @@ package dev.tandem.plan;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
 /**
- * Reads a custom model shape from a JSON or TOML file: {@code layers, hidden, heads, vocab, seq}
- * and optionally {@code ffn_hidden} and {@code name}. Keys may sit at the top level or under a
- * {@code [model]} table, so a training config (or a run's train-config.json) can be passed as is:
- * there the vocabulary is {@code [data] vocab_size}. Errors name the key.
+ * Reads a model shape from a JSON or TOML file: {@code layers, hidden, heads, vocab, seq} and
+ * optionally {@code kv_heads, ffn_hidden, mlp, experts, top_k, capacity_factor, dropless, moe_every,
+ * tied_head, positions, parscale, parscale_prefix, name} ({@link ModelKeys} lists every spelling).
+ * Keys may sit at the top level or under a {@code [model]} table, so a training config (or a run's
+ * train-config.json) can be passed as is: there the vocabulary is {@code [data] vocab_size}. A key
+ * the planner does not know is an error that names it and the accepted ones: a model description
+ * that the planner silently misreads would give a confident wrong answer.
  */
 public final class ModelConfigLoader {
     private ModelConfigLoader() {}
@@ -38,37 +42,82 @@ public final class ModelConfigLoader {
         } catch (IOException e) {
             throw new PlanInputException("cannot read model config " + path + ": " + e.getMessage().lines().findFirst().orElse(""), e);
         }
-        JsonNode node = root.has("model") && root.get("model").isObject() ? root.get("model").deepCopy() : root;
+        if (!root.isObject()) throw new PlanInputException("model config " + path + ": expected an object of model keys");
+        boolean trainingConfig = root.has("model") && root.get("model").isObject();
+        ObjectNode node = (ObjectNode) (trainingConfig ? root.get("model") : root);
+        Map<String, JsonNode> keys = keys(node, path);
         // A training config names the vocabulary in its [data] section (the tokenizer's size).
-        if (node != root && !node.has("vocab") && !node.has("vocab_size") && root.path("data").has("vocab_size")) {
-            ((com.fasterxml.jackson.databind.node.ObjectNode) node).set("vocab_size", root.path("data").get("vocab_size"));
+        if (trainingConfig && !keys.containsKey("vocab") && root.path("data").has("vocab_size")) {
+            keys.put("vocab", root.path("data").get("vocab_size"));
         }
-        int hidden = intKey(node, "hidden", path);
-        String name = node.has("name") ? node.get("name").asText() : path.getFileName().toString();
-        boolean ffnGiven = node.hasNonNull("ffn_hidden") || node.hasNonNull("n_inner");
-        int ffn = ffnGiven ? intKey(node, "ffn_hidden", path) : 4 * hidden;
-        return new ModelSpec(name, intKey(node, "layers", path), hidden, intKey(node, "heads", path),
-                intKey(node, "vocab", path), intKey(node, "seq", path), ffn);
+        return spec(keys, path);
     }
 
-    /**
-     * The same quantities under the names of a Tandem training config (train-config.json) and of a
-     * Hugging Face GPT-2 config.json, so the planner reads a run's files as they are.
-     */
-    private static final Map<String, List<String>> ALIASES = Map.of(
-            "layers", List.of("n_layer"), "hidden", List.of("n_embd"), "heads", List.of("n_head"),
-            "vocab", List.of("vocab_size"), "seq", List.of("block_size", "n_positions"), "ffn_hidden", List.of("n_inner"));
+    /** The file's keys under Tandem's names; an unknown key or one given twice under two names is an error. */
+    private static Map<String, JsonNode> keys(ObjectNode node, Path path) {
+        Map<String, JsonNode> out = new LinkedHashMap<>();
+        Map<String, String> spelled = new LinkedHashMap<>();
+        for (var e : node.properties()) {
+            String key = e.getKey();
+            if (e.getValue().isNull() || ModelKeys.NO_COST.contains(key)) continue;
+            String canonical = ModelKeys.canonical(key);
+            if (canonical == null) {
+                throw new PlanInputException("model config " + path + ": unknown key '" + key + "'; the planner reads " + ModelKeys.accepted());
+            }
+            if (out.containsKey(canonical)) {
+                // Hugging Face GPT-2 files carry both n_positions and n_ctx; equal values are one setting.
+                if (out.get(canonical).equals(e.getValue())) continue;
+                throw new PlanInputException("model config " + path + ": '" + key + "' and '" + spelled.get(canonical) + "' both set "
+                        + canonical + " (" + e.getValue() + " vs " + out.get(canonical) + "); keep one");
+            }
+            out.put(canonical, e.getValue());
+            spelled.put(canonical, key);
+        }
+        return out;
+    }
 
-    private static int intKey(JsonNode node, String key, Path path) {
-        JsonNode v = node.get(key);
-        if (v != null && v.isNull()) v = null;
-        for (String alias : ALIASES.getOrDefault(key, List.of())) if (v == null) v = node.get(alias);
+    private static ModelSpec spec(Map<String, JsonNode> k, Path path) {
+        int hidden = integer(k, "hidden", path), heads = integer(k, "heads", path);
+        MlpType mlp = k.containsKey("mlp") ? MlpType.named(k.get("mlp").asText()) : MlpType.GELU;
+        int ffn = k.containsKey("ffn_hidden") ? integer(k, "ffn_hidden", path) : mlp.defaultFfnHidden(hidden);
+        int kv = k.containsKey("kv_heads") ? integer(k, "kv_heads", path) : heads;
+        String name = k.containsKey("name") ? k.get("name").asText() : path.getFileName().toString();
+        int experts = k.containsKey("experts") ? integer(k, "experts", path) : 0;
+        MoeShape moe = experts == 0 ? MoeShape.DENSE : new MoeShape(experts, k.containsKey("top_k") ? integer(k, "top_k", path) : 2,
+                bool(k, "dropless", false, path) ? 0 : number(k, "capacity_factor", 1.25, path),
+                k.containsKey("moe_every") ? integer(k, "moe_every", path) : 1);
+        // GPT-2 and the Megatron runs tie the head; Llama-style files say tie_word_embeddings = false.
+        boolean tied = bool(k, "tied_head", true, path);
+        Positions positions = k.containsKey("positions") ? Positions.named(k.get("positions").asText())
+                : mlp == MlpType.SWIGLU ? Positions.ROPE : Positions.LEARNED;
+        ModelSpec spec = new ModelSpec(name, integer(k, "layers", path), hidden, heads, integer(k, "vocab", path), integer(k, "seq", path),
+                ffn, 1, 0, kv, mlp, moe, tied, positions);
+        int streams = k.containsKey("parscale") ? integer(k, "parscale", path) : 1;
+        return streams == 1 ? spec : spec.withParScale(streams, k.containsKey("parscale_prefix") ? integer(k, "parscale_prefix", path) : 48);
+    }
+
+    private static int integer(Map<String, JsonNode> k, String key, Path path) {
+        JsonNode v = k.get(key);
         if (v == null) {
-            throw new PlanInputException("model config " + path + ": missing key '" + key + "' (or " + ALIASES.get(key) + ")");
+            throw new PlanInputException("model config " + path + ": missing key '" + key + "' (or " + ModelKeys.ALIASES.get(key) + ")");
         }
         if (!v.canConvertToInt() || !v.isIntegralNumber()) {
             throw new PlanInputException("model config " + path + ": key '" + key + "' must be an integer, got " + v);
         }
         return v.asInt();
+    }
+
+    private static double number(Map<String, JsonNode> k, String key, double dflt, Path path) {
+        JsonNode v = k.get(key);
+        if (v == null) return dflt;
+        if (!v.isNumber()) throw new PlanInputException("model config " + path + ": key '" + key + "' must be a number, got " + v);
+        return v.asDouble();
+    }
+
+    private static boolean bool(Map<String, JsonNode> k, String key, boolean dflt, Path path) {
+        JsonNode v = k.get(key);
+        if (v == null) return dflt;
+        if (!v.isBoolean()) throw new PlanInputException("model config " + path + ": key '" + key + "' must be true or false, got " + v);
+        return v.asBoolean();
     }
 }

@@ -29,10 +29,19 @@ import java.util.Objects;
  * @param optimizer        the optimizer and the precision of its state
  * @param outer            what runs between islands (low-communication training) and over which link
  * @param experts          where an MoE model's experts live (expert group size {@code ep}, {@code moe = ep | fssdp})
+ * @param attention        how the attention core runs: scores materialized, or FlashAttention-style
  */
 public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers,
                    RecomputePolicy recompute, boolean sequenceParallel, Offload offload, TrainingPrecision precision,
-                   OptimizerSpec optimizer, OuterSpec outer, ExpertLayout experts) {
+                   OptimizerSpec optimizer, OuterSpec outer, ExpertLayout experts, AttentionKernel attention) {
+
+    /** A plan whose attention materializes its scores ({@link AttentionKernel#MATERIALIZED}). */
+    public Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers,
+                RecomputePolicy recompute, boolean sequenceParallel, Offload offload, TrainingPrecision precision,
+                OptimizerSpec optimizer, OuterSpec outer, ExpertLayout experts) {
+        this(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer, experts,
+                AttentionKernel.MATERIALIZED);
+    }
 
     /** A plan with every expert on every rank ({@link ExpertLayout#NONE}). */
     public Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers,
@@ -52,7 +61,8 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
 
     /** One rank, nothing split, selective recompute, float32 AdamW: the default of a config. */
     public static final Plan SINGLE = new Plan(new MeshShape(1, 1, 1), ZeroStage.ZERO0, 1, new Schedule.OneFOneB(), List.of(),
-            RecomputePolicy.SELECTIVE, false, Offload.NONE, TrainingPrecision.FP32, OptimizerSpec.ADAMW, OuterSpec.NONE, ExpertLayout.NONE);
+            RecomputePolicy.SELECTIVE, false, Offload.NONE, TrainingPrecision.FP32, OptimizerSpec.ADAMW, OuterSpec.NONE, ExpertLayout.NONE,
+            AttentionKernel.MATERIALIZED);
 
     /** A plan of one island (no outer algorithm). */
     public Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule schedule, List<Integer> stageLayers, RecomputePolicy recompute,
@@ -71,6 +81,7 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
         Objects.requireNonNull(optimizer, "optimizer");
         Objects.requireNonNull(outer, "outer");
         Objects.requireNonNull(experts, "experts");
+        Objects.requireNonNull(attention, "attention");
         if (microBatches < 1) throw new PlanInputException("micro_batches must be >= 1, got " + microBatches);
         stageLayers = List.copyOf(stageLayers);
     }
@@ -108,32 +119,38 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
 
     /** This plan on another mesh. */
     public Plan withMesh(MeshShape m) {
-        return new Plan(m, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer, experts);
+        return new Plan(m, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer, experts, attention);
     }
 
     /** This plan with its experts laid out as {@code e}. */
     public Plan withExperts(ExpertLayout e) {
-        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer, e);
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer, e, attention);
     }
 
     /** This plan with another optimizer. */
     public Plan withOptimizer(OptimizerSpec o) {
-        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, o, outer, experts);
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, o, outer, experts, attention);
     }
 
     /** This plan in another precision. */
     public Plan withPrecision(TrainingPrecision p) {
-        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, p, optimizer, outer, experts);
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, p, optimizer, outer, experts, attention);
     }
 
     /** This plan with another outer algorithm (or link). */
     public Plan withOuter(OuterSpec o) {
-        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, o, experts);
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, o, experts, attention);
+    }
+
+    /** This plan with its attention core run as {@code a}. */
+    public Plan withAttention(AttentionKernel a) {
+        return new Plan(mesh, zero, microBatches, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer, experts, a);
     }
 
     /** This plan with another micro-batch count. */
     public Plan withMicroBatches(int m) {
-        return new Plan(mesh, zero, m, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer, experts);
+        return new Plan(mesh, zero, m, schedule, stageLayers, recompute, sequenceParallel, offload, precision, optimizer, outer, experts,
+                attention);
     }
 
     /** Sequences in one micro-batch on one rank, for a step of {@code globalBatch} sequences (split over islands and replicas). */

@@ -19,7 +19,7 @@ final class PlanFields {
 
     /** Every key, in the order the label and the JSON form list them. */
     static final List<String> KEYS = List.of("dp", "tp", "pp", "zero", "micro_batches", "schedule", "virtual_stages", "stage_layers",
-            "recompute", "sequence_parallel", "offload", "precision", "optimizer", "ep", "moe", "islands", "outer", "outer_steps",
+            "recompute", "sequence_parallel", "offload", "precision", "optimizer", "attention", "ep", "moe", "islands", "outer", "outer_steps",
             "outer_lr", "outer_momentum", "noloco_alpha", "noloco_beta", "link_bandwidth", "link_latency");
 
     /** Keys of low-communication training, which a label leaves out while they all hold their defaults (one island). */
@@ -44,6 +44,7 @@ final class PlanFields {
             if (k.equals("stage_layers") && p.stageLayers().isEmpty()) return;
             if (OUTER_KEYS.contains(k) && p.islands() == 1 && p.outer().isDefault()) return;
             if ((k.equals("ep") || k.equals("moe")) && !p.experts().spread()) return;
+            if (k.equals("attention") && p.attention() == AttentionKernel.MATERIALIZED) return;
             parts.add(k + "=" + v);
         });
         return String.join(" ", parts);
@@ -58,12 +59,21 @@ final class PlanFields {
         n.put("recompute", p.recompute().toString()).put("sequence_parallel", p.sequenceParallel())
                 .put("offload", p.offload().configName()).put("precision", p.precision().configName())
                 .put("optimizer", p.optimizer().name());
+        // Materialized attention, the kind the plan had before it had this key, is left out so earlier plans read as before.
+        if (p.attention() != AttentionKernel.MATERIALIZED) n.put("attention", p.attention().configName());
         // Only plans that spread experts name the expert axis, so dense plans read as before.
         if (p.experts().spread()) n.put("ep", p.ep()).put("moe", p.experts().mode().configName());
         OuterSpec o = p.outer();
         n.put("islands", p.islands()).put("outer", o.algorithm().configName()).put("outer_steps", o.steps()).put("outer_lr", o.lr())
                 .put("outer_momentum", o.momentum()).put("noloco_alpha", o.alpha()).put("noloco_beta", o.beta())
                 .put("link_bandwidth", o.link().bandwidthText()).put("link_latency", o.link().latencyText());
+        return n;
+    }
+
+    /** Every key with its value, the ones {@link #json} leaves out at their defaults included: for comparing two plans. */
+    static ObjectNode fullJson(Plan p) {
+        ObjectNode n = json(p);
+        n.put("attention", p.attention().configName()).put("ep", p.ep()).put("moe", p.experts().mode().configName());
         return n;
     }
 
@@ -135,8 +145,9 @@ final class PlanFields {
         OptimizerSpec optimizer = kv.containsKey("optimizer") ? OptimizerSpec.named(kv.get("optimizer")) : base.optimizer();
         ExpertLayout experts = new ExpertLayout(integer(kv, "ep", base.ep()),
                 kv.containsKey("moe") ? ExpertLayout.Mode.named(kv.get("moe")) : base.experts().mode());
+        AttentionKernel attention = kv.containsKey("attention") ? AttentionKernel.named(kv.get("attention")) : base.attention();
         return new Plan(new MeshShape(dp, tp, pp, integer(kv, "islands", base.islands())), zero, micro, schedule, stages, recompute, sp,
-                offload, precision, optimizer, outer(kv, base.outer()), experts);
+                offload, precision, optimizer, outer(kv, base.outer()), experts, attention);
     }
 
     private static OuterSpec outer(Map<String, String> kv, OuterSpec base) {

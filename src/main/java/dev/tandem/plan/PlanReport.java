@@ -16,8 +16,12 @@ public final class PlanReport {
         StringBuilder out = new StringBuilder();
         ModelSpec m = r.model();
         Hardware hw = r.cluster().hardware();
-        out.append(String.format(Locale.ROOT, "Model   %s: %d layers, hidden %d, %d heads, vocab %d, seq %d (%s parameters)%n",
-                m.name(), m.layers(), m.hidden(), m.heads(), m.vocab(), m.seq(), count(m.params())));
+        out.append(String.format(Locale.ROOT, "Model   %s: %d layers, hidden %d, %d heads (%d for K and V), %s MLP %d wide, vocab %d, seq %d%s"
+                        + "%s (%s parameters)%n",
+                m.name(), m.layers(), m.hidden(), m.heads(), m.kvHeads(), m.mlp().configName(), m.ffnHidden(), m.vocab(), m.seq(),
+                m.moe().sparse() ? String.format(Locale.ROOT, ", %d experts top-%d%s", m.moe().experts(), m.moe().topK(),
+                        m.moe().capacity() == 0 ? " dropless" : " capacity " + m.moe().capacity()) : "",
+                (m.tiedHead() ? "" : ", untied head") + (m.positions() == Positions.ROPE ? ", RoPE" : ""), count(m.params())));
         out.append(String.format(Locale.ROOT, "Cluster %s: %d per node, %.3g TFLOP/s peak (16-bit, or FP32 where that is all), %.0f GB, global batch %d sequences%n",
                 r.cluster(), r.cluster().devicesPerNode(), hw.mixedPrecisionPeak() / 1e12, hw.memory().bytes() / 1e9, r.globalBatch()));
         out.append(String.format(Locale.ROOT, "Search  %d plans in %.2f s (precision %s, optimizer %s): %d fit, %d rejected%n",
@@ -33,7 +37,7 @@ public final class PlanReport {
         }
         out.append('\n');
         out.append(String.format(Locale.ROOT, PLAN_COLUMNS + " %9s %8s %6s %8s %9s %9s %9s%n",
-                "#", "dp", "tp", "pp", "zero", "micro", "schedule", "recompute", "sp", "offload",
+                "#", "dp", "tp", "pp", "zero", "micro", "schedule", "recompute", "sp", "offload", "attention",
                 "step", "TFLOP/s", "MFU", "mem GB", "compute", "comm", "bubble"));
         List<Prediction> shown = r.ranked().subList(0, Math.min(top, r.ranked().size()));
         for (int i = 0; i < shown.size(); i++) out.append(row(String.valueOf(i + 1), shown.get(i)));
@@ -61,7 +65,7 @@ public final class PlanReport {
     }
 
     /** Columns of the plan fields a search varies (the label under the table gives every field). */
-    private static final String PLAN_COLUMNS = "%-3s %5s %3s %3s %4s %5s %-13s %-9s %-5s %-9s";
+    private static final String PLAN_COLUMNS = "%-3s %5s %3s %3s %4s %5s %-13s %-9s %-5s %-9s %-12s";
 
     /** 12.85B, 124.4M, 79.3K: three significant digits or so, whatever the size. */
     static String count(long n) {
@@ -77,6 +81,7 @@ public final class PlanReport {
         String schedule = c.schedule().name() + (c.virtualStages() > 1 ? ":" + c.virtualStages() : "");
         return String.format(Locale.ROOT, PLAN_COLUMNS + " %9s %8.3g %5.1f%% %8.1f %9s %9s %9s%n", rank, c.dp(), c.tp(), c.pp(),
                 c.zero().level(), c.microBatches(), schedule, c.recompute(), c.sequenceParallel(), c.offload().configName(),
+                c.attention().configName() + (c.experts().spread() ? " " + c.experts().mode().configName() + ":" + c.ep() : ""),
                 Seconds.format(p.stepSeconds()), p.tflopsPerDevice(), 100 * p.mfu(), p.memory().total() / 1e9,
                 Seconds.format(t.compute() + t.optimizer()), Seconds.format(t.exposedCommunication()), Seconds.format(t.bubble()));
     }
@@ -92,9 +97,11 @@ public final class PlanReport {
     static String time(Prediction p) {
         TimeBreakdown t = p.time();
         return String.format(Locale.ROOT,
-                "compute %s + exposed comm %s (tensor %s, pipeline %s, data %s) + bubble %s + optimizer %s = %s; %.3g TFLOP/s per device, MFU %.1f%%",
+                "compute %s + exposed comm %s (tensor %s, pipeline %s, data %s, experts %s, islands %s) + bubble %s + optimizer %s = %s; "
+                        + "%.3g TFLOP/s per device, MFU %.1f%%",
                 Seconds.format(t.compute()), Seconds.format(t.exposedCommunication()), Seconds.format(t.tensorParallel()),
-                Seconds.format(t.pipelineP2p()), Seconds.format(t.dataParallel()), Seconds.format(t.bubble()),
+                Seconds.format(t.pipelineP2p()), Seconds.format(t.dataParallel()), Seconds.format(t.expertParallel()),
+                Seconds.format(t.islands()), Seconds.format(t.bubble()),
                 Seconds.format(t.optimizer()), Seconds.format(t.total()), p.tflopsPerDevice(), 100 * p.mfu());
     }
 
@@ -156,6 +163,8 @@ public final class PlanReport {
         time.put("tensorParallel", t.tensorParallel());
         time.put("pipelineP2p", t.pipelineP2p());
         time.put("dataParallel", t.dataParallel());
+        time.put("expertParallel", t.expertParallel());
+        time.put("islands", t.islands());
         time.put("exposedCommunication", t.exposedCommunication());
         time.put("bubble", t.bubble());
         time.put("optimizer", t.optimizer());

@@ -131,6 +131,18 @@ public final class PlanRules {
         if (p.tp() > perNode || perNode % p.tp() != 0) {
             return "tp=" + p.tp() + " must divide the " + perNode + " devices of a node (tensor parallelism stays inside a node)";
         }
+        if (p.precision().gemmPeak(cluster.hardware()) <= 0) {
+            return "precision = " + p.precision().configName() + " needs " + p.precision().configName().toUpperCase(java.util.Locale.ROOT)
+                    + " GEMMs, which " + cluster.hardware().name() + " does not have: use precision = mixed";
+        }
+        if (p.experts().spread() && !m.moe().sparse()) {
+            return "ep = " + p.ep() + " / moe = " + p.experts().mode().configName() + " spreads experts, but the model has none: set ep = 1 "
+                    + "and moe = ep (or describe the model's experts)";
+        }
+        if (m.moe().sparse() && p.experts().mode() == ExpertLayout.Mode.EP && m.moe().experts() % p.ep() != 0) {
+            return "ep = " + p.ep() + " must divide the model's " + m.moe().experts() + " experts (each rank of an expert group holds "
+                    + "the same number)";
+        }
         int chunks = p.pp() * p.virtualStages();
         if (p.virtualStages() > 1 && p.stageLayers().isEmpty() && m.layers() % chunks != 0) {
             return "interleaved schedule: pp·virtual_stages = " + chunks + " must divide the " + m.layers() + " layers";

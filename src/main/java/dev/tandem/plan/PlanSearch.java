@@ -9,7 +9,8 @@ import java.util.PriorityQueue;
 
 /**
  * Exhaustive search over tp × pp × v × micro-batches × ZeRO stage × recompute × sequence parallel
- * × optimizer offload, for a fixed global batch, precision and optimizer ({@link Space}). Shapes
+ * × optimizer offload × attention kernel (× expert layout for an MoE model), for a fixed global
+ * batch, precision and optimizer ({@link Space}). Shapes
  * that do not divide ({@link PlanRules}) are skipped, as are ZeRO stages above 0 with one
  * data-parallel rank (nothing to shard: the same plan as stage 0); plans that do not fit are
  * counted by reason; the rest are timed and ranked. Memory is checked before time, so the
@@ -26,16 +27,28 @@ public final class PlanSearch {
      * On a calibrated CPU the plans are the runtime's: float32, nothing offloaded (host memory is the
      * device's memory).
      */
-    public record Space(TrainingPrecision precision, OptimizerSpec optimizer, List<Offload> offloads) {
+    public record Space(TrainingPrecision precision, OptimizerSpec optimizer, List<Offload> offloads, List<AttentionKernel> attentions) {
         public Space {
             offloads = List.copyOf(offloads);
+            attentions = List.copyOf(attentions);
         }
 
-        /** Mixed-precision AdamW with and without offload on accelerators; float32 AdamW without offload on a calibrated CPU. */
+        /** Materialized attention only. */
+        public Space(TrainingPrecision precision, OptimizerSpec optimizer, List<Offload> offloads) {
+            this(precision, optimizer, offloads, List.of(AttentionKernel.MATERIALIZED));
+        }
+
+        /**
+         * Mixed-precision AdamW with and without offload, flash attention, on accelerators (a flash
+         * kernel is faster and keeps less than a materialized one whatever the plan, so the search
+         * does not try the latter; a plan given by hand may); float32 AdamW without offload on a
+         * calibrated CPU, with materialized attention as the cost model prices Tandem's kernels.
+         */
         public static Space of(ClusterSpec cluster) {
             return Calibration.isCalibrated(cluster.hardware())
                     ? new Space(TrainingPrecision.FP32, OptimizerSpec.ADAMW, List.of(Offload.NONE))
-                    : new Space(TrainingPrecision.MIXED, OptimizerSpec.ADAMW, List.of(Offload.NONE, Offload.OPTIMIZER));
+                    : new Space(TrainingPrecision.MIXED, OptimizerSpec.ADAMW, List.of(Offload.NONE, Offload.OPTIMIZER),
+                    List.of(AttentionKernel.FLASH));
         }
 
         /** One rank with this space's precision and optimizer, the rest as {@link Plan#SINGLE}: what a label fills in from. */
@@ -44,7 +57,7 @@ public final class PlanSearch {
         }
 
         public Space with(TrainingPrecision p, OptimizerSpec o) {
-            return new Space(p, o, offloads);
+            return new Space(p, o, offloads, attentions);
         }
     }
 
@@ -77,18 +90,23 @@ public final class PlanSearch {
                             for (Recompute rc : Recompute.values()) {
                                 for (int sp = 0; sp <= (tp > 1 ? 1 : 0); sp++) {
                                     for (Offload off : space.offloads()) {
+                                      for (AttentionKernel attention : space.attentions()) {
+                                        // A flash kernel recomputes its scores anyway: selective recompute is the same plan as none.
+                                        if (attention == AttentionKernel.FLASH && rc == Recompute.SELECTIVE) continue;
+                                        for (ExpertLayout experts : expertLayouts(m, dp, tp, pp)) {
                                         Plan c = new Plan(new MeshShape(dp, tp, pp), zero, micro, Schedule.withChunks(v), List.of(),
-                                                RecomputePolicy.every(rc), sp == 1, off, space.precision(), space.optimizer());
+                                                RecomputePolicy.every(rc), sp == 1, off, space.precision(), space.optimizer(), OuterSpec.NONE,
+                                                experts, attention);
                                         if (PlanRules.check(m, cluster, batch, c) != null) continue;
                                         evaluated++;
                                         MemoryBreakdown mem = cost.memory(c);
-                                        String why = cost.rejection(c, mem);
-                                        if (why != null) {
-                                            String key = mem.fits() ? "host memory too small for offload" : "out of device memory";
+                                        String key = !mem.fits() ? "out of device memory"
+                                                : c.offload() == Offload.OPTIMIZER && cost.rejection(c, mem) != null ? "host memory too small for offload" : null;
+                                        if (key != null) {
                                             rejected.merge(key, 1L, Long::sum);
-                                            // Keep the plan that came closest to fitting as the example.
-                                            example.merge(key, new Rejection(c, mem, why),
-                                                    (a, b) -> a.memory().total() <= b.memory().total() ? a : b);
+                                            // Keep the plan that came closest to fitting as the example (its reason is written once, here).
+                                            Rejection kept = example.get(key);
+                                            if (kept == null || mem.total() < kept.memory().total()) example.put(key, new Rejection(c, mem, cost.rejection(c, mem)));
                                             continue;
                                         }
                                         Prediction p = cost.predict(c, mem);
@@ -98,6 +116,8 @@ public final class PlanSearch {
                                             top.poll();
                                             top.add(p);
                                         }
+                                        }
+                                      }
                                     }
                                 }
                             }
@@ -110,6 +130,19 @@ public final class PlanSearch {
         ranked.sort(FASTEST);
         double seconds = (System.nanoTime() - start) / 1e9;
         return new SearchResult(m, cluster, batch, space, List.copyOf(ranked), evaluated, rejected, example, seconds);
+    }
+
+    /**
+     * The expert axis for an MoE model: every expert on every rank, expert groups of each size
+     * that divides both dp and the experts, and FSSDP over the whole data-parallel group (the
+     * runtime spreads experts with tp = pp = 1 only); a dense model has only the first.
+     */
+    static List<ExpertLayout> expertLayouts(ModelSpec m, int dp, int tp, int pp) {
+        if (!m.moe().sparse() || tp > 1 || pp > 1) return List.of(ExpertLayout.NONE);
+        List<ExpertLayout> out = new ArrayList<>();
+        for (int ep : divisors(dp)) if (m.moe().experts() % ep == 0) out.add(new ExpertLayout(ep, ExpertLayout.Mode.EP));
+        if (dp > 1) out.add(new ExpertLayout(dp, ExpertLayout.Mode.FSSDP));
+        return out;
     }
 
     static List<Integer> divisors(int x) {

@@ -26,22 +26,26 @@ final class PlanCheck {
     private final Prediction prediction; // null when the planner cannot model the plan
     private final MemoryBreakdown rankZero;
     private final String unmodelled;
+    /** The CPU share the run gets from its start (the prediction is for the whole machine). */
+    private final CpuShare run;
 
-    private PlanCheck(Prediction prediction, MemoryBreakdown rankZero, String unmodelled) {
+    private PlanCheck(Prediction prediction, MemoryBreakdown rankZero, String unmodelled, CpuShare run) {
         this.prediction = prediction;
         this.rankZero = rankZero;
         this.unmodelled = unmodelled;
+        this.run = run;
     }
 
     static PlanCheck predict(ModelSpec model, Plan plan, int globalBatch, int ranks, Kernels kernels) {
         DeviceProbe.Measurement m = new TandemProbe(kernels).measure();
         ClusterSpec cluster = ClusterSpec.of(ranks, Calibration.hardware(m, ranks));
         CostModel cost = new CostModel(model, cluster, globalBatch);
+        CpuShare run = CpuShare.start(kernels.pool().threads());
         try {
-            return new PlanCheck(cost.predict(plan), cost.stageMemory(plan, 0), null);
+            return new PlanCheck(cost.predict(plan), cost.stageMemory(plan, 0), null, run);
         } catch (PlanInputException e) {
             // The runtime runs plans the cost model does not describe (e.g. uneven interleaved chunks): say so, do not stop the run.
-            return new PlanCheck(null, null, e.getMessage());
+            return new PlanCheck(null, null, e.getMessage(), run);
         }
     }
 
@@ -74,9 +78,11 @@ final class PlanCheck {
     /** Predicted against measured: the median step, then each model-state part on rank 0. */
     String comparisonLine(double measuredMedianMs, Map<MemoryCategory, Long> measured) {
         if (prediction == null) return "predicted vs measured: no prediction (" + unmodelled + ")";
-        return String.format(Locale.ROOT, "predicted vs measured: step %.0f ms vs %.0f ms (%.2f×); rank 0 parameters %s, gradients %s, "
-                        + "optimizer state %s", prediction.stepSeconds() * 1e3, measuredMedianMs,
-                measuredMedianMs / (prediction.stepSeconds() * 1e3),
+        // The prediction is for the whole machine; at the share of it this run got, steps take 1/share as long.
+        double share = run.share(), atShare = prediction.stepSeconds() * 1e3 / share;
+        return String.format(Locale.ROOT, "predicted vs measured: step %.0f ms vs %.0f ms (%.2f×), %.0f ms at the %.0f%% CPU share this run "
+                        + "got (%.2f×); rank 0 parameters %s, gradients %s, optimizer state %s", prediction.stepSeconds() * 1e3, measuredMedianMs,
+                measuredMedianMs / (prediction.stepSeconds() * 1e3), atShare, 100 * share, measuredMedianMs / atShare,
                 part(rankZero.params(), measured.get(MemoryCategory.PARAMETERS)),
                 part(rankZero.grads(), measured.get(MemoryCategory.GRADIENTS)),
                 part(rankZero.optimizer(), measured.get(MemoryCategory.OPTIMIZER_STATE)));

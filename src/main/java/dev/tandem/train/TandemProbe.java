@@ -27,13 +27,15 @@ public final class TandemProbe implements DeviceProbe {
     @Override
     public Measurement measure() {
         int threads = kernels.pool().threads();
+        CpuShare during = CpuShare.start(threads);
         double gemm = gemmFlops();
+        double share = during.share(); // while every pool thread multiplies: what the OS gave the probe
         double one = copyBandwidth(1);
         double all = Math.max(one, copyBandwidth(threads));
         long memory = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
                 ? os.getTotalMemorySize() : Runtime.getRuntime().maxMemory();
         return new Measurement(gemm, all, one, Runtime.getRuntime().availableProcessors(), memory,
-                "Tandem GEMM " + N + "³ on " + threads + " threads; segment copies of " + (COPY_BYTES >> 20) + " MiB");
+                "Tandem GEMM " + N + "³ on " + threads + " threads; segment copies of " + (COPY_BYTES >> 20) + " MiB", share);
     }
 
     private double gemmFlops() {

@@ -88,4 +88,30 @@ class PlanCommandTest {
         assertThat(run("plan", "--model", "gpt3-175b", "--cluster", "8xV100-32GB", "--global-batch", "8").err())
                 .contains("no plan fits");
     }
+
+    @Test
+    void servePlansRankATraceAndRefuseABadOne(@TempDir Path dir) throws Exception {
+        Path trace = dir.resolve("t.jsonl");
+        StringBuilder lines = new StringBuilder();
+        for (int i = 0; i < 40; i++) lines.append("{\"arrival\": ").append(0.05 * i).append(", \"prompt\": 300, \"output\": 20}\n");
+        Files.writeString(trace, lines);
+        Run r = run("plan", "--serve", "--model", "llama2-7b", "--cluster", "4xH100", "--trace", trace.toString(), "--objective", "tpot");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("Ranked by p90 time per output token").contains("dp=4 tp=1 pp=1").contains("TTFT p50 / p90 / p99");
+        Files.writeString(trace, "{\"arrival\": 0, \"prompt\": 3, \"out\": 2}\n");
+        Run bad = run("plan", "--serve", "--model", "llama2-7b", "--cluster", "4xH100", "--trace", trace.toString());
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).contains("unknown key 'out'").hasLineCount(1);
+        assertThat(run("plan", "--serve", "--model", "llama2-7b", "--cluster", "4xH100").err()).contains("--serve needs --trace");
+    }
+
+    @Test
+    void fp8AndFlashAttentionPlansAreComparedOnHopper() {
+        Run r = run("plan", "--model", "llama3-8b", "--cluster", "8xH100", "--global-batch", "64", "--precision", "fp8", "--top", "1",
+                "--compare", "zero=1 attention=flash recompute=none");
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("precision fp8").contains("Your plan:").contains("attention=flash").contains("(8 for K and V), swiglu MLP");
+        assertThat(run("plan", "--model", "llama3-8b", "--cluster", "8xA100", "--precision", "fp8", "--top", "1").err())
+                .contains("FP8 GEMMs, which A100-80GB does not have");
+    }
 }

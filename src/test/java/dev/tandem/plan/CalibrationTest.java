@@ -27,4 +27,15 @@ class CalibrationTest {
         assertThat(best.mfu()).isBetween(0.01, 1.0);
         assertThat(best.stepSeconds()).isPositive();
     }
+
+    @Test
+    void aProbeThatGotHalfTheCoresIsScaledToTheWholeMachine() {
+        // Measured with half of its threads' time: the machine alone does twice the measured rates.
+        DeviceProbe.Measurement busy = new DeviceProbe.Measurement(100e9, 20e9, 10e9, 16, 64_000_000_000L, "busy", 0.5);
+        Hardware one = Calibration.hardware(busy, 1), alone = Calibration.hardware(MACHINE, 1);
+        assertThat(one.mixedPrecisionPeak()).isEqualTo(alone.mixedPrecisionPeak());
+        assertThat(one.memory().bandwidth()).isEqualTo(alone.memory().bandwidth());
+        assertThat(one.network().intraBandwidth()).isEqualTo(alone.network().intraBandwidth());
+        assertThat(Calibration.describe(busy)).contains("50% of its threads' time");
+    }
 }

@@ -99,7 +99,12 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
 
     // Static: the compact constructor validates before the fields are assigned.
     private static ModelSpec spec(ModelSection m, int vocab) {
-        return ModelSpec.gpt("this run", m.nLayer(), m.nEmbd(), m.nHead(), vocab, m.blockSize()).withParScale(m.parscale(), m.parscalePrefix());
+        dev.tandem.nn.MoEConfig e = m.experts();
+        dev.tandem.plan.MoeShape moe = e.sparse()
+                ? new dev.tandem.plan.MoeShape(e.nExperts(), e.topK(), e.dropless() ? 0 : e.capacityFactor(), e.moeEvery())
+                : dev.tandem.plan.MoeShape.DENSE;
+        return ModelSpec.gpt("this run", m.nLayer(), m.nEmbd(), m.nHead(), vocab, m.blockSize()).withMoe(moe)
+                .withParScale(m.parscale(), m.parscalePrefix());
     }
 
     /** The optimizer hyperparameters (see {@link OptimSection#settings}). */
