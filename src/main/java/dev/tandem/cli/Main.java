@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
                 "  ./tandem tokenizer train --corpus my.txt --vocab-size 4096 --out tok/",
                 "  ./tandem plan --model gpt3-13b --cluster 64xA100-80GB",
                 "  ./tandem bench comm",
+                "  ./tandem chaos --trials 8                           inject faults, check detection and recovery",
                 "",
                 "Every command takes --help; --debug (anywhere) shows the stack trace of an error. Docs: README.md, docs/."},
         subcommands = {
