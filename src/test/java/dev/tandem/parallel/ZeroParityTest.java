@@ -81,8 +81,10 @@ class ZeroParityTest {
         }
     }
 
+    // Every stage on 2 ranks; on 4 ranks the stage that shards only optimizer state and the one that
+    // shards everything (stages 0 and 2 add nothing there that these two and the 2-rank runs miss).
     @ParameterizedTest(name = "ZeRO-{0} on {1} processes")
-    @CsvSource({"0,2", "1,2", "2,2", "3,2", "0,4", "1,4", "2,4", "3,4"})
+    @CsvSource({"0,2", "1,2", "2,2", "3,2", "1,4", "3,4"})
     void processesMatchOneRankAndTheMemoryFormula(int stage, int nproc) throws Exception {
         String name = "z" + stage + "n" + nproc;
         Map<String, String> cfg = tiny(name);
