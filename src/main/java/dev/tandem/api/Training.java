@@ -6,6 +6,7 @@ import dev.tandem.comm.LocalWorld;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.launch.FlightRecorder;
 import dev.tandem.launch.Rendezvous;
+import dev.tandem.launch.RestartLoop;
 import dev.tandem.tensor.ComputeOptions;
 import dev.tandem.train.FaultDrill;
 import dev.tandem.train.Trainer;
@@ -85,6 +86,11 @@ public final class Training {
      */
     public Path checkpointDir() {
         return cfg.checkpointRoot(0);
+    }
+
+    /** How an elastic job shrinks when it restarts ({@code run.elastic}), or null when it restarts at the same size. */
+    public RestartLoop.Elastic elastic() {
+        return cfg.run().elastic() ? new RestartLoop.Elastic(cfg.data().batchSize(), cfg.parallel().microBatches()) : null;
     }
 
     /** How often the launcher restarts the job from its newest checkpoint after a fault ({@code run.max_restarts}). */

@@ -68,7 +68,8 @@ final class TrainCommand implements Runnable {
             training.runAsRank(settings.env());
         } else if (training.ranks() > 1 || training.maxRestarts() > 0) {
             RunLock.requireFree(training.runDir()); // refused here, once, rather than by rank 0 after every rank has started
-            RestartLoop.launcher(training.ranks(), training.runDir(), training.checkpointDir(), training.maxRestarts(), System.out).run(rankArgs);
+            RestartLoop.launcher(training.ranks(), training.runDir(), training.checkpointDir(), training.maxRestarts(), training.elastic(), System.out)
+                    .run(rankArgs);
         } else {
             training.run(settings.compute().threads());
         }

@@ -25,10 +25,24 @@ import java.util.List;
  * user's interrupt; {@link RankFailure#restartable()}) end the job at once.
  */
 public final class RestartLoop {
-    /** Starts the job's ranks with these arguments and returns when they all succeeded. */
+    /** Starts the job's {@code nproc} ranks with these arguments and returns when they all succeeded. */
     @FunctionalInterface
     public interface Job {
-        void launch(List<String> args);
+        void launch(int nproc, List<String> args);
+    }
+
+    /**
+     * An elastic job's shape: on each restart it gives up data-parallel replicas, to the largest
+     * count below the current one that divides {@code batchSize} into {@code microBatches} equal
+     * parts per replica (the global batch, and with it the data order and the learning-rate
+     * schedule, stay as they were).
+     */
+    public record Elastic(int batchSize, int microBatches) {
+        /** The next smaller data-parallel size, or 0 when there is none. */
+        int shrink(int dp) {
+            for (int d = dp - 1; d >= 1; d--) if (batchSize % (d * microBatches) == 0) return d;
+            return 0;
+        }
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -37,9 +51,16 @@ public final class RestartLoop {
     private final int maxRestarts;
     private final PrintStream out;
 
-    private final int worldSize;
+    private final Elastic elastic;
+    private int worldSize;
 
     public RestartLoop(Job job, int worldSize, Path runDir, Path checkpointRoot, int maxRestarts, PrintStream out) {
+        this(job, worldSize, runDir, checkpointRoot, maxRestarts, null, out);
+    }
+
+    /** @param elastic how an elastic job shrinks on restart (its world is its dp), or null to restart at the same size */
+    public RestartLoop(Job job, int worldSize, Path runDir, Path checkpointRoot, int maxRestarts, Elastic elastic, PrintStream out) {
+        this.elastic = elastic;
         this.worldSize = worldSize;
         this.job = job;
         this.runDir = runDir;
@@ -49,8 +70,8 @@ public final class RestartLoop {
     }
 
     /** The launcher as the job: {@code nproc} rank processes of {@code tandem <args>}. */
-    public static RestartLoop launcher(int nproc, Path runDir, Path checkpointRoot, int maxRestarts, PrintStream out) {
-        return new RestartLoop(args -> Launcher.run(nproc, args), nproc, runDir, checkpointRoot, maxRestarts, out);
+    public static RestartLoop launcher(int nproc, Path runDir, Path checkpointRoot, int maxRestarts, Elastic elastic, PrintStream out) {
+        return new RestartLoop(Launcher::run, nproc, runDir, checkpointRoot, maxRestarts, elastic, out);
     }
 
     /** Runs {@code args}; after a restartable failure, the same with {@code --checkpoint.resume latest}. */
@@ -61,7 +82,7 @@ public final class RestartLoop {
         for (int restarts = 0; ; restarts++) {
             FlightRecorder.clear(flight);
             try {
-                job.launch(attempt);
+                job.launch(worldSize, attempt);
                 return;
             } catch (LaunchFailedException e) {
                 RankFailure f = e.failure();
@@ -75,6 +96,12 @@ public final class RestartLoop {
                 long from = newestCheckpointStep();
                 String lost = from < 0 ? "no checkpoint yet: starting again from step 0" : "resuming from step " + from;
                 long steps = Math.max(0, reached - Math.max(0, from));
+                int world = worldSize;
+                if (elastic != null) {
+                    world = elastic.shrink(worldSize);
+                    if (world == 0) throw new TandemException(e.getMessage() + " (run.elastic: no smaller data-parallel size divides the batch)", e, 1);
+                    lost += "; continuing on " + world + " rank(s) instead of " + worldSize + " (run.elastic)";
+                }
                 out.printf("tandem: restart %d of %d: %s; %s (%d step(s) to train again)%n", restarts + 1, maxRestarts,
                         f.describe(), lost, steps);
                 ObjectNode r = log.addObject();
@@ -87,12 +114,19 @@ public final class RestartLoop {
                 r.put("last_step_reached", reached);
                 r.put("resumed_from_step", Math.max(0, from));
                 r.put("steps_lost", steps);
+                r.put("world_size", worldSize);
+                r.put("restarted_world_size", world);
                 ArrayNode recorded = r.putArray("flight_recorder");
                 report.forEach(recorded::add);
                 AtomicFiles.writeString(runDir.resolve("restarts.json"), log.toPrettyString());
                 // With no complete checkpoint yet (the first one may have been cut short by the fault), the job starts
                 // over as it was first started: "resume latest" would rightly refuse a folder of incomplete checkpoints.
                 attempt = from < 0 ? args : withResumeLatest(args);
+                if (world != worldSize) {
+                    attempt = new ArrayList<>(attempt);
+                    attempt.addAll(List.of("--parallel.dp", Integer.toString(world)));
+                    worldSize = world;
+                }
             }
         }
     }

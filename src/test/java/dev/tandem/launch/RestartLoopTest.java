@@ -43,7 +43,7 @@ class RestartLoopTest {
     @Test
     void restartsAsFirstStartedWhileThereIsNoCheckpointUntilItSucceeds() throws Exception {
         List<List<String>> calls = new ArrayList<>();
-        RestartLoop loop = new RestartLoop(args -> {
+        RestartLoop loop = new RestartLoop((nproc, args) -> {
             calls.add(args);
             if (calls.size() < 3) throw failed(1, 137, false);
         }, 2, run, run.resolve("checkpoints"), 2, out);
@@ -65,9 +65,30 @@ class RestartLoopTest {
     }
 
     @Test
+    void anElasticJobRestartsWithAReplicaFewerThatStillDividesTheBatch() throws Exception {
+        List<Integer> sizes = new ArrayList<>();
+        List<List<String>> calls = new ArrayList<>();
+        RestartLoop loop = new RestartLoop((nproc, args) -> {
+            sizes.add(nproc);
+            calls.add(args);
+            if (sizes.size() < 3) throw failed(nproc - 1, 137, false);
+        }, 4, run, run.resolve("checkpoints"), 3, new RestartLoop.Elastic(12, 1), out);
+        loop.run(List.of("train", "--parallel.dp", "4"));
+        assertThat(sizes).containsExactly(4, 3, 2);
+        assertThat(calls.get(2)).as("the last --parallel.dp wins").containsExactly("train", "--parallel.dp", "4", "--parallel.dp", "2");
+        assertThat(printed.toString()).contains("continuing on 3 rank(s) instead of 4 (run.elastic)");
+        var log = new ObjectMapper().readTree(Files.readString(run.resolve("restarts.json")));
+        assertThat(log.get(1).path("world_size").asInt()).isEqualTo(3);
+        assertThat(log.get(1).path("restarted_world_size").asInt()).isEqualTo(2);
+        // 8 rows in 2 micro-batches: 3 replicas cannot share them, 2 can; 1 replica is the last step down
+        assertThat(new RestartLoop.Elastic(8, 2).shrink(4)).isEqualTo(2);
+        assertThat(new RestartLoop.Elastic(8, 2).shrink(1)).isZero();
+    }
+
+    @Test
     void givesUpAfterTheLastRestartAndNeverRetriesAMistake() {
         List<List<String>> calls = new ArrayList<>();
-        RestartLoop crashing = new RestartLoop(args -> {
+        RestartLoop crashing = new RestartLoop((nproc, args) -> {
             calls.add(args);
             throw failed(0, 134, false);
         }, 2, run, run.resolve("checkpoints"), 2, out);
@@ -76,7 +97,7 @@ class RestartLoopTest {
         assertThat(calls).hasSize(3);
 
         calls.clear();
-        RestartLoop mistaken = new RestartLoop(args -> {
+        RestartLoop mistaken = new RestartLoop((nproc, args) -> {
             calls.add(args);
             throw failed(0, 2, false);
         }, 2, run, run.resolve("checkpoints"), 5, out);
@@ -89,5 +110,24 @@ class RestartLoopTest {
         assertThatThrownBy(() -> TrainConfig.load(null, Map.of("run.max_restarts", "2")))
                 .hasMessageContaining("run.max_restarts = 2 restarts from the newest checkpoint, but this run saves none: set checkpoint.every");
         assertThatThrownBy(() -> TrainConfig.load(null, Map.of("run.max_restarts", "-1"))).hasMessageContaining("run.max_restarts must be >= 0");
+    }
+
+    @Test
+    void elasticNeedsRestartsAndAPlanThatReshardsBetweenDataParallelSizes() {
+        Map<String, String> base = Map.of("run.elastic", "true", "checkpoint.every", "5", "run.max_restarts", "2", "parallel.dp", "2");
+        assertThatThrownBy(() -> TrainConfig.load(null, with(base, "run.max_restarts", "0")))
+                .hasMessageContaining("run.elastic shrinks the job when it restarts: set run.max_restarts > 0");
+        assertThatThrownBy(() -> TrainConfig.load(null, with(base, "parallel.tp", "2")))
+                .hasMessageContaining("run.elastic gives up data-parallel replicas, so far with data parallelism (and ZeRO) alone");
+        assertThatThrownBy(() -> TrainConfig.load(null, with(base, "parallel.dp", "1"))).hasMessageContaining("run.elastic needs parallel.dp >= 2");
+        assertThatThrownBy(() -> TrainConfig.load(null, with(base, "optim.name", "adamw8bit")))
+                .hasMessageContaining("8-bit states cannot be");
+        assertThat(TrainConfig.load(null, base).run().elastic()).isTrue();
+    }
+
+    private static Map<String, String> with(Map<String, String> base, String key, String value) {
+        Map<String, String> m = new java.util.HashMap<>(base);
+        m.put(key, value);
+        return m;
     }
 }

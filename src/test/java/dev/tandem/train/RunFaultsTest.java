@@ -51,7 +51,7 @@ class RunFaultsTest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
         Path runDir = runs.resolve("hang"), root = runDir.resolve("checkpoints");
-        RestartLoop once = new RestartLoop(a -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(2, a, Map.of("TANDEM_HEARTBEAT_TIMEOUT", "3")),
+        RestartLoop once = new RestartLoop((n, a) -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(n, a, Map.of("TANDEM_HEARTBEAT_TIMEOUT", "3")),
                 2, runDir, root, 0, ps);
         CompletableFuture<Void> job = CompletableFuture.runAsync(() -> once.run(args));
         ProcessHandle rank1 = null;
@@ -116,7 +116,7 @@ class RunFaultsTest {
         ByteArrayOutputStream sink = log == null ? new ByteArrayOutputStream() : log;
         PrintStream ps = new PrintStream(sink, true, StandardCharsets.UTF_8);
         Path runDir = runs.resolve(name);
-        RestartLoop loop = new RestartLoop(a -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(2, a, Map.of()),
+        RestartLoop loop = new RestartLoop((n, a) -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(n, a, Map.of()),
                 2, runDir, runDir.resolve("checkpoints"), 2, ps);
         CompletableFuture<Void> job = new CompletableFuture<>();
         Thread.ofPlatform().start(() -> {

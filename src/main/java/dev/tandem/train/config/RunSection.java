@@ -16,9 +16,11 @@ import dev.tandem.TandemException;
  *                    rank crashes, hangs or loses a peer (0: never; docs/FAULTS.md)
  * @param linkProbeEvery steps between probes of every connection's round trip, which tell a slow link
  *                    from a slow endpoint (0: never; docs/FAULTS.md)
+ * @param elastic     a restart goes on with one data-parallel replica fewer (the failed one's place
+ *                    given up), resharding the checkpoint (docs/FAULTS.md)
  */
 public record RunSection(String name, String runsDir, int steps, int stopAfter, long seed, int threads, int logEvery,
-                         boolean tensorboard, int maxRestarts, int linkProbeEvery) {
+                         boolean tensorboard, int maxRestarts, int linkProbeEvery, boolean elastic) {
     public RunSection {
         if (name == null || !name.matches("[A-Za-z0-9._-]+")) {
             throw new TandemException("run.name must be letters, digits, '.', '_' or '-', got '" + name + "'");

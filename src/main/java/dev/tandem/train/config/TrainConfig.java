@@ -62,7 +62,22 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
             throw new TandemException("run.max_restarts = " + run.maxRestarts() + " restarts from the newest checkpoint, but this run "
                     + "saves none: set checkpoint.every (or checkpoint.steps)");
         }
+        if (run.elastic()) requireElastic(run, parallel);
         ParallelModel.requireComposes(model.experts(), parallel);
+    }
+
+    /** An elastic job gives up data-parallel replicas on restart: only where the state reshards between dp sizes. */
+    private static void requireElastic(RunSection run, Plan parallel) {
+        if (run.maxRestarts() == 0) throw new TandemException("run.elastic shrinks the job when it restarts: set run.max_restarts > 0");
+        if (parallel.tp() > 1 || parallel.pp() > 1 || parallel.islands() > 1 || parallel.experts().spread()) {
+            throw new TandemException("run.elastic gives up data-parallel replicas, so far with data parallelism (and ZeRO) alone, not "
+                    + parallel.label() + ": use tp = 1, pp = 1, one island and no expert parallelism, or run.elastic = false");
+        }
+        if (parallel.dp() < 2) throw new TandemException("run.elastic needs parallel.dp >= 2 (a replica to give up), got " + parallel.dp());
+        if (parallel.optimizer().state() != dev.tandem.plan.OptimizerSpec.StatePrecision.F32) {
+            throw new TandemException("run.elastic reshards optimizer state between data-parallel sizes, which 8-bit states cannot be: "
+                    + "use a 32-bit optimizer or run.elastic = false");
+        }
     }
 
     /**
@@ -77,7 +92,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
                 Plan.SINGLE,
                 new EvalSection(100, 20),
                 new CheckpointSection(0, "", "", 3, 0, "", true),
-                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true, 0, 100),
+                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true, 0, 100, false),
                 MemorySection.defaults());
     }
 
