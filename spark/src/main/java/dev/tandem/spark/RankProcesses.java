@@ -113,7 +113,11 @@ final class RankProcesses implements AutoCloseable {
         return t;
     }
 
-    /** "exited with code 3", "was killed by signal 9 (SIGKILL, exit code 137)". */
+    /**
+     * "exited with code 3", "was killed by signal 9 (SIGKILL, exit code 137)": the words of the
+     * core's launcher (Launcher.describeExit), repeated because this module runs on the Java that
+     * Spark runs on and cannot load the core's Java 25 classes.
+     */
     static String describeExit(int code) {
         if (code > 128 && code < 160) {
             int sig = code - 128;
