@@ -289,4 +289,99 @@ final class VectorAttention implements AttentionKernels {
             for (; p < d; p++) dst.setAtIndex(F, base + p, dst.getAtIndex(F, base + p) + src.getAtIndex(F, from + p));
         }
     }
+
+    /**
+     * One task per head (heads write disjoint columns, so the backward's key gradients need no
+     * locks); per query the scores against its visible keys, an exact softmax over them in float,
+     * and the online-softmax merge into the running result, as {@link AttentionKernels} states it.
+     */
+    @Override
+    public void blockForward(Block b, MemorySegment q, int ldq, MemorySegment k, MemorySegment v, int ldkv, MemorySegment out,
+                             MemorySegment lse) {
+        int d = b.headDim(), c = b.channels();
+        float scale = b.scale();
+        pool.parallelFor(b.heads(), 1, (h0, h1) -> {
+            float[] s = new float[Math.max(1, b.keys())], o = new float[d];
+            for (int h = h0; h < h1; h++) {
+                for (int i = 0; i < b.queries(); i++) {
+                    int n = b.visible(i);
+                    if (n == 0) continue;
+                    long qi = (long) i * ldq + h * d;
+                    float max = Float.NEGATIVE_INFINITY;
+                    for (int j = 0; j < n; j++) {
+                        s[j] = dot(q, qi, k, (long) j * ldkv + h * d, d) * scale;
+                        max = Math.max(max, s[j]);
+                    }
+                    float sum = 0;
+                    for (int j = 0; j < n; j++) {
+                        s[j] = VectorMath.exp(s[j] - max);
+                        sum += s[j];
+                    }
+                    java.util.Arrays.fill(o, 0f);
+                    for (int j = 0; j < n; j++) axpy(s[j] / sum, v, (long) j * ldkv + h * d, o, d);
+                    float l = max + (float) StrictMath.log(sum);
+                    long at = (long) h * b.queries() + i;
+                    float old = lse.getAtIndex(F, at);
+                    float merged = old == Float.NEGATIVE_INFINITY ? l
+                            : Math.max(old, l) + (float) StrictMath.log1p(StrictMath.exp(-Math.abs(old - l)));
+                    float keepOld = old == Float.NEGATIVE_INFINITY ? 0f : (float) StrictMath.exp(old - merged);
+                    float takeNew = (float) StrictMath.exp(l - merged);
+                    long oi = (long) i * c + h * d;
+                    for (int e = 0; e < d; e++) out.setAtIndex(F, oi + e, out.getAtIndex(F, oi + e) * keepOld + o[e] * takeNew);
+                    lse.setAtIndex(F, at, merged);
+                }
+            }
+        });
+    }
+
+    @Override
+    public void blockBackward(Block b, MemorySegment q, int ldq, MemorySegment k, MemorySegment v, int ldkv, MemorySegment lse,
+                              MemorySegment delta, MemorySegment dOut, MemorySegment dq, MemorySegment dk, MemorySegment dv) {
+        int d = b.headDim(), c = b.channels();
+        float scale = b.scale();
+        pool.parallelFor(b.heads(), 1, (h0, h1) -> {
+            float[] dqi = new float[d];
+            for (int h = h0; h < h1; h++) {
+                for (int i = 0; i < b.queries(); i++) {
+                    int n = b.visible(i);
+                    if (n == 0) continue;
+                    long at = (long) h * b.queries() + i, qi = (long) i * ldq + h * d, oi = (long) i * c + h * d;
+                    float l = lse.getAtIndex(F, at), dl = delta.getAtIndex(F, at);
+                    java.util.Arrays.fill(dqi, 0f);
+                    for (int j = 0; j < n; j++) {
+                        long kj = (long) j * ldkv + h * d;
+                        float p = VectorMath.exp(dot(q, qi, k, kj, d) * scale - l);
+                        float ds = p * (dot(dOut, oi, v, kj, d) - dl) * scale;
+                        for (int e = 0; e < d; e++) dqi[e] = Math.fma(ds, k.getAtIndex(F, kj + e), dqi[e]);
+                        axpyInto(ds, q, qi, dk, kj, d);
+                        axpyInto(p, dOut, oi, dv, kj, d);
+                    }
+                    for (int e = 0; e < d; e++) dq.setAtIndex(F, qi + e, dq.getAtIndex(F, qi + e) + dqi[e]);
+                }
+            }
+        });
+    }
+
+    /** {@code Σ_e x[xOff + e]·y[yOff + e]}, a vector of elements at a time. */
+    private static float dot(MemorySegment x, long xOff, MemorySegment y, long yOff, int n) {
+        int e = 0;
+        FloatVector acc = FloatVector.zero(S);
+        for (; e + L <= n; e += L) acc = load(x, xOff + e).fma(load(y, yOff + e), acc);
+        float sum = VectorMath.sum(acc);
+        for (; e < n; e++) sum = Math.fma(x.getAtIndex(F, xOff + e), y.getAtIndex(F, yOff + e), sum);
+        return sum;
+    }
+
+    /** {@code out[e] += a·x[xOff + e]} for a heap row. */
+    private static void axpy(float a, MemorySegment x, long xOff, float[] out, int n) {
+        for (int e = 0; e < n; e++) out[e] = Math.fma(a, x.getAtIndex(F, xOff + e), out[e]);
+    }
+
+    /** {@code y[yOff + e] += a·x[xOff + e]}, a vector of elements at a time. */
+    private static void axpyInto(float a, MemorySegment x, long xOff, MemorySegment y, long yOff, int n) {
+        int e = 0;
+        FloatVector av = FloatVector.broadcast(S, a);
+        for (; e + L <= n; e += L) store(load(x, xOff + e).fma(av, load(y, yOff + e)), y, yOff + e);
+        for (; e < n; e++) y.setAtIndex(F, yOff + e, Math.fma(a, x.getAtIndex(F, xOff + e), y.getAtIndex(F, yOff + e)));
+    }
 }
