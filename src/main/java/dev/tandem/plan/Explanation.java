@@ -24,12 +24,17 @@ public final class Explanation {
     /** "(pp 64→32, micro_batches 16→8)": the settings of {@code other} that differ from {@code best}, by their plan keys. */
     public static String settingsDiff(Plan best, Plan other) {
         List<String> d = new ArrayList<>();
-        ObjectNode a = best.toJson(), b = other.toJson();
+        ObjectNode a = withContextAxis(best), b = withContextAxis(other);
         a.properties().forEach(e -> {
             String x = text(e.getValue()), y = text(b.get(e.getKey()));
             if (!x.equals(y)) d.add(e.getKey() + " " + x + "→" + y);
         });
         return d.isEmpty() ? "(same settings)" : "(" + String.join(", ", d) + ")";
+    }
+
+    /** The JSON form with cp and hdp always present (the JSON form leaves them out without context parallelism), so two plans compare key by key. */
+    private static ObjectNode withContextAxis(Plan p) {
+        return p.toJson().put("cp", p.cp()).put("hdp", p.mesh().hdp());
     }
 
     private static String text(JsonNode v) {

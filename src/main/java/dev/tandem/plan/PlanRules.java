@@ -71,25 +71,21 @@ public final class PlanRules {
     }
 
     /**
-     * The context axis: ring attention and hybrid balancing run with data parallelism only so far
-     * (whole replicas, gradients summed over the pool); what they do not compose with yet is
-     * refused here rather than ignored.
+     * The context axis. The plan may combine cp with tp, pp and ZeRO (the planner prices such
+     * plans, as published long-context runs used them); what the runtime does not run yet it
+     * refuses itself ({@code ParallelModel.requireSupported}). Refused here is what cannot work.
      */
     private static String contextProblem(Plan p, ModelSpec m) {
         MeshShape mesh = p.mesh();
         if (!mesh.splitsSequences()) return null;
         String what = mesh.hdp() ? "hdp = true" : "cp = " + mesh.cp();
-        if (p.tp() > 1 || p.pp() > 1) {
-            return what + " composes with data parallelism only so far, not tp = " + p.tp() + " or pp = " + p.pp()
-                    + ": use tp = 1 and pp = 1 (context parallelism already splits the activations of a long sequence)";
-        }
         if (p.experts().spread() || p.islands() > 1) {
             return what + " does not compose with experts spread over ranks (ep) or islands yet: use ep = 1 and islands = 1";
         }
-        if (p.zero() != ZeroStage.ZERO0) {
-            return what + " sums whole gradients over the pool; ZeRO stage " + p.zero().level() + " is not supported with it yet: use zero = 0";
+        if (mesh.hdp() && p.pp() > 1) {
+            return "hdp = true gives ranks different numbers of micro-batches, which the stages of a pipeline cannot run: use pp = 1 "
+                    + "or hdp = false";
         }
-        if (p.sequenceParallel()) return "sequence_parallel needs tp > 1, which " + what + " does not compose with: set it to false";
         if (mesh.hdp() && p.microBatches() != 1) {
             return "hdp = true chooses each rank's micro-batches from the sequence lengths (ranks run different numbers): "
                     + "leave micro_batches = 1, not " + p.microBatches();

@@ -67,36 +67,38 @@ public final class PlanSearch {
         for (int tp : divisors(cluster.devicesPerNode())) {
             if (n % tp != 0) continue;
             for (int pp : divisors(n / tp)) {
-                int dp = n / (tp * pp);
-                if (pp > m.layers() || batch % dp != 0) continue;
-                for (int mb : divisors(batch / dp)) {
-                    int micro = batch / (dp * mb);
-                    for (int v : m.layers() % pp == 0 ? divisors(m.layers() / pp) : List.of(1)) {
-                        for (ZeroStage zero : ZeroStage.values()) {
-                            if (dp == 1 && zero != ZeroStage.ZERO0) continue;
-                            for (Recompute rc : Recompute.values()) {
-                                for (int sp = 0; sp <= (tp > 1 ? 1 : 0); sp++) {
-                                    for (Offload off : space.offloads()) {
-                                        Plan c = new Plan(new MeshShape(dp, tp, pp), zero, micro, Schedule.withChunks(v), List.of(),
-                                                RecomputePolicy.every(rc), sp == 1, off, space.precision(), space.optimizer());
-                                        if (PlanRules.check(m, cluster, batch, c) != null) continue;
-                                        evaluated++;
-                                        MemoryBreakdown mem = cost.memory(c);
-                                        String why = cost.rejection(c, mem);
-                                        if (why != null) {
-                                            String key = mem.fits() ? "host memory too small for offload" : "out of device memory";
-                                            rejected.merge(key, 1L, Long::sum);
-                                            // Keep the plan that came closest to fitting as the example.
-                                            example.merge(key, new Rejection(c, mem, why),
-                                                    (a, b) -> a.memory().total() <= b.memory().total() ? a : b);
-                                            continue;
-                                        }
-                                        Prediction p = cost.predict(c, mem);
-                                        if (top.size() < keep) {
-                                            top.add(p);
-                                        } else if (FASTEST.compare(p, top.peek()) < 0) {
-                                            top.poll();
-                                            top.add(p);
+                for (int cp : contextSizes(m, n / (tp * pp))) {
+                    int dp = n / (tp * pp * cp);
+                    if (pp > m.layers() || batch % dp != 0) continue;
+                    for (int mb : divisors(batch / dp)) {
+                        int micro = batch / (dp * mb);
+                        for (int v : m.layers() % pp == 0 ? divisors(m.layers() / pp) : List.of(1)) {
+                            for (ZeroStage zero : ZeroStage.values()) {
+                                if (dp == 1 && zero != ZeroStage.ZERO0) continue;
+                                for (Recompute rc : Recompute.values()) {
+                                    for (int sp = 0; sp <= (tp > 1 ? 1 : 0); sp++) {
+                                        for (Offload off : space.offloads()) {
+                                            Plan c = new Plan(new MeshShape(dp, tp, pp, 1, cp, false), zero, micro, Schedule.withChunks(v), List.of(),
+                                                    RecomputePolicy.every(rc), sp == 1, off, space.precision(), space.optimizer());
+                                            if (PlanRules.check(m, cluster, batch, c) != null) continue;
+                                            evaluated++;
+                                            MemoryBreakdown mem = cost.memory(c);
+                                            String why = cost.rejection(c, mem);
+                                            if (why != null) {
+                                                String key = mem.fits() ? "host memory too small for offload" : "out of device memory";
+                                                rejected.merge(key, 1L, Long::sum);
+                                                // Keep the plan that came closest to fitting as the example.
+                                                example.merge(key, new Rejection(c, mem, why),
+                                                        (a, b) -> a.memory().total() <= b.memory().total() ? a : b);
+                                                continue;
+                                            }
+                                            Prediction p = cost.predict(c, mem);
+                                            if (top.size() < keep) {
+                                                top.add(p);
+                                            } else if (FASTEST.compare(p, top.peek()) < 0) {
+                                                top.poll();
+                                                top.add(p);
+                                            }
                                         }
                                     }
                                 }
@@ -110,6 +112,17 @@ public final class PlanSearch {
         ranked.sort(FASTEST);
         double seconds = (System.nanoTime() - start) / 1e9;
         return new SearchResult(m, cluster, batch, space, List.copyOf(ranked), evaluated, rejected, example, seconds);
+    }
+
+    /**
+     * Context-parallel sizes worth trying on {@code ranks} ranks: 1, and powers of two dividing
+     * them that leave each rank at least 4096 tokens of a sequence (below that a rank's chunk is
+     * too small to gain from splitting, and short-context models keep the search they had).
+     */
+    static List<Integer> contextSizes(ModelSpec m, int ranks) {
+        List<Integer> out = new ArrayList<>(List.of(1));
+        for (int cp = 2; cp <= ranks && m.seq() / cp >= 4096; cp *= 2) if (ranks % cp == 0) out.add(cp);
+        return out;
     }
 
     static List<Integer> divisors(int x) {

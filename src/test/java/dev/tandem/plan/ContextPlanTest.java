@@ -33,11 +33,32 @@ class ContextPlanTest {
         assertThatThrownBy(() -> Plan.parse("hdp=yes", Plan.SINGLE)).hasMessageContaining("hdp must be true or false");
     }
 
+    /** The plan may combine cp with tp, pp and ZeRO (the planner prices them); the runtime refuses what it does not run yet. */
     @Test
-    void whatDoesNotComposeYetIsRefused() {
-        assertThat(Plan.parse("dp=1 cp=2 tp=2", Plan.SINGLE).problem(SMALL, 4, 8)).contains("not tp = 2");
-        assertThat(Plan.parse("dp=2 cp=2 zero=1", Plan.SINGLE).problem(SMALL, 4, 8)).contains("use zero = 0");
+    void whatCannotWorkIsRefusedAndWhatIsNotBuiltTheRuntimeRefuses() {
+        Plan withTp = Plan.parse("dp=1 cp=2 tp=2 zero=1", Plan.SINGLE);
+        assertThat(withTp.problem(SMALL, 4, 8)).isNull();
+        assertThatThrownBy(() -> dev.tandem.parallel.ParallelModel.requireSupported(withTp)).hasMessageContaining("tandem bench longctx")
+                .hasMessageContaining("use cp = 1 and hdp = false");
         assertThat(Plan.parse("dp=2 cp=2 hdp=true micro_batches=2", Plan.SINGLE).problem(SMALL, 4, 8)).contains("leave micro_batches = 1");
+        assertThat(Plan.parse("dp=1 cp=2 pp=2 hdp=true", Plan.SINGLE).problem(SMALL, 4, 8)).contains("use pp = 1 or hdp = false");
         assertThat(Plan.parse("dp=1 cp=32", Plan.SINGLE).problem(SMALL, 32, 8)).contains("2·cp = 64 chunks");
+    }
+
+    /**
+     * The planner's side: ring attention shrinks a rank's activations by cp and adds ring traffic;
+     * a 32K-token model that does not fit one device's activations is planned with cp > 1.
+     */
+    @Test
+    void thePlannerSplitsLongSequences() {
+        ModelSpec longContext = ModelSpec.gpt("long", 24, 2048, 16, 50304, 32768);
+        CostModel cost = new CostModel(longContext, ClusterSpec.parse("8xA100-80GB"), 8);
+        // The same rows per micro-batch (one), so the only difference is the split of each sequence.
+        Plan dense = Plan.parse("dp=2 micro_batches=4", Plan.SINGLE), split = Plan.parse("dp=2 cp=4 micro_batches=4", Plan.SINGLE);
+        assertThat(cost.memory(split).activations()).isCloseTo(cost.memory(dense).activations() / 4, org.assertj.core.data.Percentage.withPercentage(1));
+        assertThat(cost.predict(Plan.parse("dp=2 cp=4", Plan.SINGLE)).time().pipelineP2p()).as("ring traffic").isGreaterThan(0);
+        assertThat(cost.predict(Plan.parse("dp=8", Plan.SINGLE)).time().pipelineP2p()).isZero();
+        SearchResult r = PlanSearch.search(cost, 3);
+        assertThat(r.best().plan().cp()).as(r.best().plan().label()).isGreaterThan(1);
     }
 }
