@@ -10,7 +10,7 @@ import java.util.stream.IntStream;
 /**
  * Assigns a step's sequences to a pool of ranks, three ways: hybrid data/context parallelism
  * (ByteScale: each sequence on as few ranks as hold it, balancing estimated compute), static
- * context parallelism (every sequence on every rank), and plain data parallelism with padding.
+ * context parallelism (every sequence on its group of cp ranks), and plain data parallelism with padding.
  * Every rank computes the same schedule from the same lengths, so none is sent.
  */
 public final class BalanceScheduler {
@@ -47,26 +47,42 @@ public final class BalanceScheduler {
         return new StepSchedule(out, ranks);
     }
 
-    /** Static context parallelism: every sequence split over all ranks by ring attention. */
-    public static StepSchedule staticContext(int[] lengths, int ranks, int capacity) {
-        check(lengths, ranks, capacity);
-        int[] all = IntStream.range(0, ranks).toArray();
+    /**
+     * Static context parallelism: the pool is ranks / cp groups of cp consecutive ranks, sequence
+     * i goes to group i mod groups and is split over its cp ranks by ring attention.
+     */
+    public static StepSchedule staticContext(int[] lengths, int ranks, int cp, int capacity) {
+        if (cp < 1 || ranks % cp != 0) throw new TandemException("cp = " + cp + " must divide the " + ranks + " ranks of the pool");
+        check(lengths, cp, capacity);
         List<Placement> out = new ArrayList<>();
         for (int s = 0; s < lengths.length; s++) {
-            if (lengths[s] < 2 * ranks) {
-                throw new TandemException("static context parallelism splits every sequence into 2·cp = " + 2 * ranks + " chunks, but sequence "
+            if (lengths[s] < 2 * cp) {
+                throw new TandemException("static context parallelism splits every sequence into 2·cp = " + 2 * cp + " chunks, but sequence "
                         + s + " has " + lengths[s] + " tokens: use hybrid balancing, which keeps short sequences on one rank");
             }
-            out.add(new Placement(new int[] {s}, all, Placement.Layout.RING));
+            int first = (s % (ranks / cp)) * cp;
+            out.add(new Placement(new int[] {s}, IntStream.range(first, first + cp).toArray(), Placement.Layout.RING));
         }
         return new StepSchedule(out, ranks);
     }
 
-    /** Data parallelism with padding: sequence i on rank i mod ranks, one per micro-batch, each padded to the step's longest. */
-    public static StepSchedule padded(int[] lengths, int ranks) {
+    /**
+     * Data parallelism with padding: sequence i on rank i mod ranks, in micro-batches of
+     * {@code rows} sequences each padded to the longest of its micro-batch (what a fixed-shape
+     * batch does with mixed lengths).
+     */
+    public static StepSchedule padded(int[] lengths, int ranks, int rows) {
         check(lengths, ranks, Integer.MAX_VALUE);
+        if (rows < 1) throw new TandemException("rows per micro-batch must be >= 1, got " + rows);
         List<Placement> out = new ArrayList<>();
-        for (int s = 0; s < lengths.length; s++) out.add(new Placement(new int[] {s}, new int[] {s % ranks}, Placement.Layout.PADDED));
+        for (int r = 0; r < ranks; r++) {
+            List<Integer> mine = new ArrayList<>();
+            for (int s = r; s < lengths.length; s += ranks) mine.add(s);
+            for (int i = 0; i < mine.size(); i += rows) {
+                int[] batch = mine.subList(i, Math.min(mine.size(), i + rows)).stream().mapToInt(Integer::intValue).toArray();
+                out.add(new Placement(batch, new int[] {r}, Placement.Layout.PADDED));
+            }
+        }
         return new StepSchedule(out, ranks);
     }
 

@@ -33,6 +33,7 @@ public final class HybridStep implements AutoCloseable {
     private final RecomputePolicy recompute;
     /** Ring groups by their ranks, made once (a subgroup is created by its members alone, without communication). */
     private final Map<String, ProcessGroup> rings = new HashMap<>();
+    private double computeSeconds;
 
     public HybridStep(ProcessGroup pool, Kernels kernels, RecomputePolicy recompute) {
         this.pool = pool;
@@ -50,10 +51,10 @@ public final class HybridStep implements AutoCloseable {
             throw new IllegalArgumentException("schedule for " + schedule.ranks() + " ranks, pool has " + pool.size());
         }
         long total = sequences.stream().mapToLong(TokenSequence::counted).sum();
-        int padTo = sequences.stream().mapToInt(TokenSequence::length).max().orElse(0);
         double loss = 0;
+        long start = System.nanoTime();
         for (Placement p : schedule.of(pool.rank())) {
-            MicroBatch m = microBatch(p, sequences, padTo);
+            MicroBatch m = microBatch(p, sequences);
             if (m.counted == 0) continue;
             float share = (float) ((double) m.counted / total);
             try (Tensor ids = rows(m.inputs, m.batch); Tensor targets = rows(m.targets, m.batch); Tape tape = new Tape(Hooks.NONE)) {
@@ -62,6 +63,7 @@ public final class HybridStep implements AutoCloseable {
                 tape.backward();
             }
         }
+        computeSeconds = (System.nanoTime() - start) / 1e9;
         sumOverPool(model);
         try (Tensor l = Tensor.allocate(DType.F32, MemoryCategory.COMMUNICATION, 1)) {
             l.set(0, (float) loss);
@@ -70,9 +72,17 @@ public final class HybridStep implements AutoCloseable {
         }
     }
 
+    /**
+     * Seconds the last {@link #run} spent on this rank's micro-batches (forward and backward,
+     * ring exchanges included), before the gradient sum: the rank's load.
+     */
+    public double computeSeconds() {
+        return computeSeconds;
+    }
+
     private record MicroBatch(int[] inputs, int[] targets, int batch, Sequences layout, int counted) {}
 
-    private MicroBatch microBatch(Placement p, List<TokenSequence> sequences, int padTo) {
+    private MicroBatch microBatch(Placement p, List<TokenSequence> sequences) {
         return switch (p.layout()) {
             case PACKED -> {
                 int[][] lengths = {Arrays.stream(p.sequences()).map(s -> sequences.get(s).length()).toArray()};
@@ -88,10 +98,17 @@ public final class HybridStep implements AutoCloseable {
                 yield new MicroBatch(in, tg, 1, new PackedDocuments(lengths), counted);
             }
             case PADDED -> {
-                TokenSequence seq = sequences.get(p.sequences()[0]);
-                int[] in = Arrays.copyOf(seq.inputs(), padTo), tg = Arrays.copyOf(seq.targets(), padTo);
-                Arrays.fill(tg, seq.length(), padTo, -1);
-                yield new MicroBatch(in, tg, 1, Sequences.WHOLE, seq.counted());
+                int padTo = Arrays.stream(p.sequences()).map(s -> sequences.get(s).length()).max().orElseThrow(), rows = p.sequences().length;
+                int[] in = new int[rows * padTo], tg = new int[rows * padTo];
+                Arrays.fill(tg, -1);
+                int counted = 0;
+                for (int r = 0; r < rows; r++) {
+                    TokenSequence seq = sequences.get(p.sequences()[r]);
+                    System.arraycopy(seq.inputs(), 0, in, r * padTo, seq.length());
+                    System.arraycopy(seq.targets(), 0, tg, r * padTo, seq.length());
+                    counted += seq.counted();
+                }
+                yield new MicroBatch(in, tg, rows, Sequences.WHOLE, counted);
             }
             case RING -> {
                 TokenSequence seq = sequences.get(p.sequences()[0]);

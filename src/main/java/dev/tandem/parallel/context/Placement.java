@@ -15,7 +15,7 @@ public record Placement(int[] sequences, int[] ranks, Layout layout) {
     public enum Layout {
         /** The sequences back to back in one row, attention and positions per sequence ({@link dev.tandem.nn.PackedDocuments}). */
         PACKED,
-        /** One row per sequence, each padded to the longest of the step (the padding's targets ignored). */
+        /** One row per sequence, each padded to the longest of the micro-batch (the padding's targets ignored). */
         PADDED,
         /** One sequence split over the ranks ({@link RingAttention}). */
         RING

@@ -29,9 +29,9 @@ public record StepSchedule(List<Placement> placements, int ranks) {
      */
     public double[] loads(int[] lengths, SequenceCost cost) {
         double[] load = new double[ranks];
-        int padTo = Arrays.stream(lengths).max().orElse(0);
         for (Placement p : placements) {
             double c = 0;
+            int padTo = longest(p, lengths);
             for (int s : p.sequences()) c += cost.of(p.layout() == Placement.Layout.PADDED ? padTo : lengths[s]);
             for (int r : p.ranks()) load[r] += c / p.ranks().length;
         }
@@ -47,9 +47,9 @@ public record StepSchedule(List<Placement> placements, int ranks) {
 
     /** Tokens rank r holds at once at most (its largest micro-batch): what its activations grow with. */
     public int peakTokens(int rank, int[] lengths) {
-        int padTo = Arrays.stream(lengths).max().orElse(0), most = 0;
+        int most = 0;
         for (Placement p : of(rank)) {
-            int tokens = 0;
+            int tokens = 0, padTo = longest(p, lengths);
             for (int s : p.sequences()) {
                 tokens += switch (p.layout()) {
                     case PACKED -> lengths[s];
@@ -60,6 +60,22 @@ public record StepSchedule(List<Placement> placements, int ranks) {
             most = Math.max(most, tokens);
         }
         return most;
+    }
+
+    /** The longest sequence of a placement: what a padded micro-batch pads its rows to. */
+    static int longest(Placement p, int[] lengths) {
+        return Arrays.stream(p.sequences()).map(s -> lengths[s]).max().orElse(0);
+    }
+
+    /** Tokens of padding in the step: rows of padded micro-batches beyond their sequences. */
+    public long paddingTokens(int[] lengths) {
+        long n = 0;
+        for (Placement p : placements) {
+            if (p.layout() != Placement.Layout.PADDED) continue;
+            int padTo = longest(p, lengths);
+            for (int s : p.sequences()) n += padTo - lengths[s];
+        }
+        return n;
     }
 
     static int indexOf(int[] ranks, int rank) {

@@ -26,7 +26,7 @@ class BalanceSchedulerTest {
             int[] lengths = longTailed(seed, 64);
             int capacity = 8192, ranks = 4;
             for (StepSchedule s : new StepSchedule[] {BalanceScheduler.hybrid(lengths, ranks, capacity, COST),
-                    BalanceScheduler.padded(lengths, ranks)}) {
+                    BalanceScheduler.padded(lengths, ranks, 4), BalanceScheduler.staticContext(lengths, ranks, 4, capacity)}) {
                 int[] seen = new int[lengths.length];
                 for (Placement p : s.placements()) for (int q : p.sequences()) seen[q]++;
                 assertThat(seen).as("seed %d, %s", seed, s.placements()).containsOnly(1);
@@ -112,6 +112,7 @@ class BalanceSchedulerTest {
         assertThatThrownBy(() -> BalanceScheduler.hybrid(new int[] {5, 0}, 4, 16, COST)).hasMessageContaining("sequence 1 is empty");
         assertThatThrownBy(() -> BalanceScheduler.hybrid(new int[] {65}, 4, 16, COST))
                 .hasMessageContaining("65 tokens but 4 ranks of 16 tokens hold at most 64").hasMessageContaining("cp");
-        assertThatThrownBy(() -> BalanceScheduler.staticContext(new int[] {5}, 4, 16)).hasMessageContaining("use hybrid balancing");
+        assertThatThrownBy(() -> BalanceScheduler.staticContext(new int[] {5}, 4, 4, 16)).hasMessageContaining("use hybrid balancing");
+        assertThatThrownBy(() -> BalanceScheduler.staticContext(new int[] {50}, 4, 3, 16)).hasMessageContaining("cp = 3 must divide the 4 ranks");
     }
 }
