@@ -8,6 +8,7 @@ import dev.tandem.launch.Rendezvous;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.parallel.context.BalanceScheduler;
+import dev.tandem.parallel.context.CostProbe;
 import dev.tandem.parallel.context.HybridStep;
 import dev.tandem.parallel.context.SequenceCost;
 import dev.tandem.parallel.context.StepSchedule;
@@ -51,13 +52,17 @@ final class LongctxWorker {
             int ranks = world.size(), capacity = s.longMax() / ranks;
             List<List<TokenSequence>> steps = mix(s);
             GPTConfig config = new GPTConfig(s.nLayer(), s.nHead(), s.nEmbd(), 2048, s.longMax());
-            SequenceCost cost = SequenceCost.of(config);
-            record Row(String name, Function<int[], StepSchedule> schedule) {}
-            List<Row> rows = List.of(
-                    new Row("DP + padding", l -> BalanceScheduler.padded(l, ranks, s.rows())),
-                    new Row("static CP (cp=" + ranks + ")", l -> BalanceScheduler.staticContext(l, ranks, ranks, capacity)),
-                    new Row("hybrid DP/CP (ByteScale)", l -> BalanceScheduler.hybrid(l, ranks, capacity, cost)));
             try (GPT model = GPT.initialized(config, 1); HybridStep step = new HybridStep(world, Kernels.fast(pool), RecomputePolicy.SELECTIVE)) {
+                SequenceCost cost = CostProbe.measure(model, Kernels.fast(pool), world, capacity);
+                if (world.rank() == 0) {
+                    System.err.printf(Locale.ROOT, "bench longctx: measured cost %.3g s per token + %.3g s per (query, key) pair%n",
+                            cost.perToken(), cost.perPair());
+                }
+                record Row(String name, Function<int[], StepSchedule> schedule) {}
+                List<Row> rows = List.of(
+                        new Row("DP + padding", l -> BalanceScheduler.padded(l, ranks, s.rows())),
+                        new Row("static CP (cp=" + ranks + ")", l -> BalanceScheduler.staticContext(l, ranks, ranks, capacity)),
+                        new Row("hybrid DP/CP (ByteScale)", l -> BalanceScheduler.hybrid(l, ranks, capacity, cost)));
                 for (Row row : rows) {
                     if (world.rank() == 0) System.err.println("bench longctx: " + row.name() + "...");
                     double tokens = 0, time = 0, padding = 0, busiest = 0, mean = 0, peak = 0;
