@@ -291,44 +291,49 @@ final class VectorAttention implements AttentionKernels {
     }
 
     /**
-     * One task per head (heads write disjoint columns, so the backward's key gradients need no
-     * locks); per query the scores against its visible keys, an exact softmax over them in float,
-     * and the online-softmax merge into the running result, as {@link AttentionKernels} states it.
+     * One task per head (heads write disjoint columns, so the key gradients need no locks). The
+     * head's keys are transposed into the task's buffer once, so that a query's scores against all
+     * its visible keys come out a vector of keys at a time, as in {@link #forward}; then an exact
+     * softmax over them in float and the online-softmax merge into the running result, as
+     * {@link AttentionKernels} states it.
      */
     @Override
     public void blockForward(Block b, MemorySegment q, int ldq, MemorySegment k, MemorySegment v, int ldkv, MemorySegment out,
                              MemorySegment lse) {
-        int d = b.headDim(), c = b.channels();
+        int d = b.headDim(), c = b.channels(), nk = b.keys();
         float scale = b.scale();
+        if (nk == 0) return;
         pool.parallelFor(b.heads(), 1, (h0, h1) -> {
-            float[] s = new float[Math.max(1, b.keys())], o = new float[d];
-            for (int h = h0; h < h1; h++) {
-                for (int i = 0; i < b.queries(); i++) {
-                    int n = b.visible(i);
-                    if (n == 0) continue;
-                    long qi = (long) i * ldq + h * d;
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int j = 0; j < n; j++) {
-                        s[j] = dot(q, qi, k, (long) j * ldkv + h * d, d) * scale;
-                        max = Math.max(max, s[j]);
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                MemorySegment kT = floats(arena, (long) d * nk), vh = floats(arena, (long) nk * d), row = floats(arena, nk);
+                MemorySegment qi = floats(arena, d), o = floats(arena, d);
+                for (int h = h0; h < h1; h++) {
+                    loadKeys(k, v, ldkv, h * d, nk, d, kT, vh, null);
+                    for (int i = 0; i < b.queries(); i++) {
+                        int n = b.visible(i);
+                        if (n == 0) continue;
+                        MemorySegment.copy(q, ((long) i * ldq + h * d) * 4, qi, 0, 4L * d);
+                        rowTimesTransposed(qi, 0, kT, nk, d, n, row);
+                        float max = Float.NEGATIVE_INFINITY;
+                        for (int j = 0; j < n; j++) {
+                            float x = row.getAtIndex(F, j) * scale;
+                            row.setAtIndex(F, j, x);
+                            max = Math.max(max, x);
+                        }
+                        float sum = expShifted(row, n, max);
+                        multiply(row, n, 1f / sum);
+                        weightedSum(row, vh, n, d, o, 0);
+                        float l = max + (float) StrictMath.log(sum);
+                        long at = (long) h * b.queries() + i;
+                        float old = lse.getAtIndex(F, at);
+                        float merged = old == Float.NEGATIVE_INFINITY ? l
+                                : Math.max(old, l) + (float) StrictMath.log1p(StrictMath.exp(-Math.abs(old - l)));
+                        float keepOld = old == Float.NEGATIVE_INFINITY ? 0f : (float) StrictMath.exp(old - merged);
+                        float takeNew = (float) StrictMath.exp(l - merged);
+                        long oi = (long) i * c + h * d;
+                        for (int e = 0; e < d; e++) out.setAtIndex(F, oi + e, out.getAtIndex(F, oi + e) * keepOld + o.getAtIndex(F, e) * takeNew);
+                        lse.setAtIndex(F, at, merged);
                     }
-                    float sum = 0;
-                    for (int j = 0; j < n; j++) {
-                        s[j] = VectorMath.exp(s[j] - max);
-                        sum += s[j];
-                    }
-                    java.util.Arrays.fill(o, 0f);
-                    for (int j = 0; j < n; j++) axpy(s[j] / sum, v, (long) j * ldkv + h * d, o, d);
-                    float l = max + (float) StrictMath.log(sum);
-                    long at = (long) h * b.queries() + i;
-                    float old = lse.getAtIndex(F, at);
-                    float merged = old == Float.NEGATIVE_INFINITY ? l
-                            : Math.max(old, l) + (float) StrictMath.log1p(StrictMath.exp(-Math.abs(old - l)));
-                    float keepOld = old == Float.NEGATIVE_INFINITY ? 0f : (float) StrictMath.exp(old - merged);
-                    float takeNew = (float) StrictMath.exp(l - merged);
-                    long oi = (long) i * c + h * d;
-                    for (int e = 0; e < d; e++) out.setAtIndex(F, oi + e, out.getAtIndex(F, oi + e) * keepOld + o[e] * takeNew);
-                    lse.setAtIndex(F, at, merged);
                 }
             }
         });
@@ -337,44 +342,68 @@ final class VectorAttention implements AttentionKernels {
     @Override
     public void blockBackward(Block b, MemorySegment q, int ldq, MemorySegment k, MemorySegment v, int ldkv, MemorySegment lse,
                               MemorySegment delta, MemorySegment dOut, MemorySegment dq, MemorySegment dk, MemorySegment dv) {
-        int d = b.headDim(), c = b.channels();
+        int d = b.headDim(), c = b.channels(), nk = b.keys();
         float scale = b.scale();
+        if (nk == 0) return;
         pool.parallelFor(b.heads(), 1, (h0, h1) -> {
-            float[] dqi = new float[d];
-            for (int h = h0; h < h1; h++) {
-                for (int i = 0; i < b.queries(); i++) {
-                    int n = b.visible(i);
-                    if (n == 0) continue;
-                    long at = (long) h * b.queries() + i, qi = (long) i * ldq + h * d, oi = (long) i * c + h * d;
-                    float l = lse.getAtIndex(F, at), dl = delta.getAtIndex(F, at);
-                    java.util.Arrays.fill(dqi, 0f);
-                    for (int j = 0; j < n; j++) {
-                        long kj = (long) j * ldkv + h * d;
-                        float p = VectorMath.exp(dot(q, qi, k, kj, d) * scale - l);
-                        float ds = p * (dot(dOut, oi, v, kj, d) - dl) * scale;
-                        for (int e = 0; e < d; e++) dqi[e] = Math.fma(ds, k.getAtIndex(F, kj + e), dqi[e]);
-                        axpyInto(ds, q, qi, dk, kj, d);
-                        axpyInto(p, dOut, oi, dv, kj, d);
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                MemorySegment kT = floats(arena, (long) d * nk), vT = floats(arena, (long) d * nk), kh = floats(arena, (long) nk * d);
+                MemorySegment dkh = floats(arena, (long) nk * d), dvh = floats(arena, (long) nk * d);
+                MemorySegment p = floats(arena, nk), ds = floats(arena, nk), qi = floats(arena, d), dOi = floats(arena, d), dqi = floats(arena, d);
+                for (int h = h0; h < h1; h++) {
+                    loadKeys(k, v, ldkv, h * d, nk, d, kT, kh, vT);
+                    dkh.fill((byte) 0);
+                    dvh.fill((byte) 0);
+                    for (int i = 0; i < b.queries(); i++) {
+                        int n = b.visible(i);
+                        if (n == 0) continue;
+                        long at = (long) h * b.queries() + i;
+                        MemorySegment.copy(q, ((long) i * ldq + h * d) * 4, qi, 0, 4L * d);
+                        MemorySegment.copy(dOut, ((long) i * c + h * d) * 4, dOi, 0, 4L * d);
+                        rowTimesTransposed(qi, 0, kT, nk, d, n, p);
+                        for (int j = 0; j < n; j++) p.setAtIndex(F, j, p.getAtIndex(F, j) * scale);
+                        expShifted(p, n, lse.getAtIndex(F, at));
+                        rowTimesTransposed(dOi, 0, vT, nk, d, n, ds);
+                        scoreGradients(p, ds, n, delta.getAtIndex(F, at), scale);
+                        weightedSum(ds, kh, n, d, dqi, 0);
+                        long qRow = (long) i * ldq + h * d;
+                        for (int e = 0; e < d; e++) dq.setAtIndex(F, qRow + e, dq.getAtIndex(F, qRow + e) + dqi.getAtIndex(F, e));
+                        for (int j = 0; j < n; j++) {
+                            axpyInto(ds.getAtIndex(F, j), qi, 0, dkh, (long) j * d, d);
+                            axpyInto(p.getAtIndex(F, j), dOi, 0, dvh, (long) j * d, d);
+                        }
                     }
-                    for (int e = 0; e < d; e++) dq.setAtIndex(F, qi + e, dq.getAtIndex(F, qi + e) + dqi[e]);
+                    for (int j = 0; j < nk; j++) {
+                        long kRow = (long) j * ldkv + h * d;
+                        for (int e = 0; e < d; e++) {
+                            dk.setAtIndex(F, kRow + e, dk.getAtIndex(F, kRow + e) + dkh.getAtIndex(F, (long) j * d + e));
+                            dv.setAtIndex(F, kRow + e, dv.getAtIndex(F, kRow + e) + dvh.getAtIndex(F, (long) j * d + e));
+                        }
+                    }
                 }
             }
         });
     }
 
-    /** {@code Σ_e x[xOff + e]·y[yOff + e]}, a vector of elements at a time. */
-    private static float dot(MemorySegment x, long xOff, MemorySegment y, long yOff, int n) {
-        int e = 0;
-        FloatVector acc = FloatVector.zero(S);
-        for (; e + L <= n; e += L) acc = load(x, xOff + e).fma(load(y, yOff + e), acc);
-        float sum = VectorMath.sum(acc);
-        for (; e < n; e++) sum = Math.fma(x.getAtIndex(F, xOff + e), y.getAtIndex(F, yOff + e), sum);
-        return sum;
+    private static MemorySegment floats(java.lang.foreign.Arena arena, long n) {
+        return arena.allocate(4 * Math.max(1, n), 64);
     }
 
-    /** {@code out[e] += a·x[xOff + e]} for a heap row. */
-    private static void axpy(float a, MemorySegment x, long xOff, float[] out, int n) {
-        for (int e = 0; e < n; e++) out[e] = Math.fma(a, x.getAtIndex(F, xOff + e), out[e]);
+    /**
+     * Head columns {@code [col, col + d)} of the [keys, ldkv] key and value rows: kᵀ [d, keys] into
+     * {@code kT}, v [keys, d] (or k, for the backward) into {@code rows}, and vᵀ into {@code vT} when given.
+     */
+    private static void loadKeys(MemorySegment k, MemorySegment v, int ldkv, int col, int nk, int d, MemorySegment kT,
+                                 MemorySegment rows, MemorySegment vT) {
+        boolean backward = vT != null;
+        for (int j = 0; j < nk; j++) {
+            long src = (long) j * ldkv + col;
+            MemorySegment.copy(backward ? k : v, src * 4, rows, (long) j * d * 4, 4L * d);
+            for (int e = 0; e < d; e++) {
+                kT.setAtIndex(F, (long) e * nk + j, k.getAtIndex(F, src + e));
+                if (backward) vT.setAtIndex(F, (long) e * nk + j, v.getAtIndex(F, src + e));
+            }
+        }
     }
 
     /** {@code y[yOff + e] += a·x[xOff + e]}, a vector of elements at a time. */

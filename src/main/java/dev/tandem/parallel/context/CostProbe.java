@@ -15,7 +15,8 @@ import dev.tandem.tensor.Tensor;
 /**
  * Measures {@link SequenceCost} on the ranks themselves, as ByteScale profiles its cost model:
  * the seconds of one forward and backward of a sequence of L/4 and of L tokens (the best of a few
- * runs each), fitted to {@code a·L + b·L(L+1)/2}. FLOP counts alone misjudge the split, because
+ * runs each; L as long as the model allows, so the quadratic term stands out of the noise), fitted
+ * to {@code a·L + b·L(L+1)/2}. FLOP counts alone misjudge the split, because
  * attention's kernels and the matrix products run at different speeds. The times are averaged over
  * the pool, so every rank schedules with the same numbers (an all-reduce gives identical bits
  * everywhere). Where the fit is not positive (noise) it falls back to the FLOP estimate.
@@ -25,7 +26,9 @@ public final class CostProbe {
 
     private CostProbe() {}
 
-    public static SequenceCost measure(GPT model, Kernels kernels, ProcessGroup pool, int length) {
+    /** The measured cost, or the FLOP estimate ({@link SequenceCost#of}) when the fit is not positive. */
+    public static SequenceCost measure(GPT model, Kernels kernels, ProcessGroup pool) {
+        int length = model.config().blockSize();
         int shortLength = Math.max(2, length / 4);
         double tShort = best(model, kernels, shortLength), tLong = best(model, kernels, length);
         double[] t = average(pool, tShort, tLong);
