@@ -57,7 +57,7 @@ final class LongctxWorker {
                 if (world.rank() == 0) {
                     boolean measured = !cost.equals(SequenceCost.of(config));
                     System.err.printf(Locale.ROOT, "bench longctx: hybrid balances %s: %.3g per token + %.3g per (query, key) pair%n",
-                            measured ? "measured seconds" : "FLOPs (the timing fit was not positive)", cost.perToken(), cost.perPair());
+                            measured ? "measured seconds" : "FLOPs (no positive timing fit)", cost.perToken(), cost.perPair());
                 }
                 record Row(String name, Function<int[], StepSchedule> schedule) {}
                 List<Row> rows = List.of(

@@ -15,28 +15,55 @@ import dev.tandem.tensor.Tensor;
 /**
  * Measures {@link SequenceCost} on the ranks themselves, as ByteScale profiles its cost model:
  * the seconds of one forward and backward of a sequence of L/4 and of L tokens (the best of a few
- * runs each; L as long as the model allows, so the quadratic term stands out of the noise), fitted
- * to {@code a·L + b·L(L+1)/2}. FLOP counts alone misjudge the split, because
+ * runs each; L as long as the model allows, so the quadratic term stands out of the noise), and at
+ * L/2, fitted to {@code a·L + b·L(L+1)/2}. FLOP counts alone misjudge the split, because
  * attention's kernels and the matrix products run at different speeds. The times are averaged over
  * the pool, so every rank schedules with the same numbers (an all-reduce gives identical bits
- * everywhere). Where the fit is not positive (noise) it falls back to the FLOP estimate.
+ * everywhere).
  */
 public final class CostProbe {
     private static final int RUNS = 3;
 
     private CostProbe() {}
 
-    /** The measured cost, or the FLOP estimate ({@link SequenceCost#of}) when the fit is not positive. */
+    /**
+     * The measured cost: times at L/4, L/2 and L fitted by least squares with both terms kept
+     * non-negative (a term that would come out negative, from noise or cache effects, is dropped
+     * and the other refitted alone); the FLOP estimate ({@link SequenceCost#of}) if nothing positive remains.
+     */
     public static SequenceCost measure(GPT model, Kernels kernels, ProcessGroup pool) {
         int length = model.config().blockSize();
-        int shortLength = Math.max(2, length / 4);
-        double tShort = best(model, kernels, shortLength), tLong = best(model, kernels, length);
-        double[] t = average(pool, tShort, tLong);
-        // t = a·L + b·L(L+1)/2 at two lengths: two equations, two unknowns.
-        double l1 = shortLength, l2 = length, p1 = l1 * (l1 + 1) / 2, p2 = l2 * (l2 + 1) / 2;
-        double b = (t[1] * l1 - t[0] * l2) / (p2 * l1 - p1 * l2), a = (t[0] - b * p1) / l1;
-        SequenceCost flops = SequenceCost.of(model.config());
-        return a > 0 && b > 0 ? new SequenceCost(a, b) : flops;
+        int[] lengths = {Math.max(2, length / 4), Math.max(2, length / 2), length};
+        double[] t = new double[lengths.length];
+        for (int i = 0; i < lengths.length; i++) t[i] = best(model, kernels, lengths[i]);
+        SequenceCost fitted = fit(lengths, average(pool, t));
+        return fitted != null ? fitted : SequenceCost.of(model.config());
+    }
+
+    /** Least squares of {@code seconds ≈ a·L + b·L(L+1)/2} with a, b ≥ 0; null when neither is positive. */
+    static SequenceCost fit(int[] lengths, double[] seconds) {
+        double[] x = new double[lengths.length], y = new double[lengths.length];
+        for (int i = 0; i < lengths.length; i++) {
+            x[i] = lengths[i];
+            y[i] = lengths[i] * (lengths[i] + 1.0) / 2;
+        }
+        double xx = dot(x, x), yy = dot(y, y), xy = dot(x, y), tx = dot(seconds, x), ty = dot(seconds, y);
+        double det = xx * yy - xy * xy;
+        double a = (tx * yy - ty * xy) / det, b = (ty * xx - tx * xy) / det;
+        if (a < 0) {
+            a = 0;
+            b = ty / yy;
+        } else if (b < 0) {
+            b = 0;
+            a = tx / xx;
+        }
+        return a > 0 || b > 0 ? new SequenceCost(a, b) : null;
+    }
+
+    private static double dot(double[] u, double[] v) {
+        double s = 0;
+        for (int i = 0; i < u.length; i++) s += u[i] * v[i];
+        return s;
     }
 
     /** The fastest of a few forward and backward passes over one sequence of {@code length} random tokens. */
@@ -65,7 +92,9 @@ public final class CostProbe {
         try (Tensor t = Tensor.allocate(DType.F32, MemoryCategory.COMMUNICATION, values.length)) {
             for (int i = 0; i < values.length; i++) t.set(i, (float) (values[i] / pool.size()));
             pool.allReduce(t.data(), DType.F32, values.length, ReduceOp.SUM);
-            return new double[] {t.get(0), t.get(1)};
+            double[] out = new double[values.length];
+            for (int i = 0; i < out.length; i++) out[i] = t.get(i);
+            return out;
         }
     }
 }
