@@ -365,13 +365,9 @@ final class VectorAttention implements AttentionKernels {
                         expShifted(p, n, lse.getAtIndex(F, at));
                         rowTimesTransposed(dOi, 0, vT, nk, d, n, ds);
                         scoreGradients(p, ds, n, delta.getAtIndex(F, at), scale);
-                        weightedSum(ds, kh, n, d, dqi, 0);
+                        blockQueryGradients(p, ds, n, d, kh, dkh, dvh, qi, dOi, dqi);
                         long qRow = (long) i * ldq + h * d;
                         for (int e = 0; e < d; e++) dq.setAtIndex(F, qRow + e, dq.getAtIndex(F, qRow + e) + dqi.getAtIndex(F, e));
-                        for (int j = 0; j < n; j++) {
-                            axpyInto(ds.getAtIndex(F, j), qi, 0, dkh, (long) j * d, d);
-                            axpyInto(p.getAtIndex(F, j), dOi, 0, dvh, (long) j * d, d);
-                        }
                     }
                     for (int j = 0; j < nk; j++) {
                         long kRow = (long) j * ldkv + h * d;
@@ -406,11 +402,37 @@ final class VectorAttention implements AttentionKernels {
         }
     }
 
-    /** {@code y[yOff + e] += a·x[xOff + e]}, a vector of elements at a time. */
-    private static void axpyInto(float a, MemorySegment x, long xOff, MemorySegment y, long yOff, int n) {
-        int e = 0;
-        FloatVector av = FloatVector.broadcast(S, a);
-        for (; e + L <= n; e += L) store(load(x, xOff + e).fma(av, load(y, yOff + e)), y, yOff + e);
-        for (; e < n; e++) y.setAtIndex(F, yOff + e, Math.fma(a, x.getAtIndex(F, xOff + e), y.getAtIndex(F, yOff + e)));
+    /**
+     * One query's part of a block's gradients, as {@link #queryGradients} computes it for the fused
+     * kernel: {@code dq = Σ_j ds_j·k_j} (written to {@code dq}, kept in registers across j),
+     * {@code dk_j += ds_j·q} and {@code dv_j += p_j·dO}, a vector of columns at a time.
+     */
+    private static void blockQueryGradients(MemorySegment p, MemorySegment ds, int n, int d, MemorySegment k, MemorySegment dk,
+                                            MemorySegment dv, MemorySegment q, MemorySegment dO, MemorySegment dq) {
+        int c = 0;
+        if (d >= L) {
+            for (; c + L <= d; c += L) {
+                FloatVector dqv = FloatVector.zero(S), qv = load(q, c), dOv = load(dO, c);
+                for (int j = 0; j < n; j++) {
+                    long kj = (long) j * d + c;
+                    FloatVector dsj = FloatVector.broadcast(S, ds.getAtIndex(F, j));
+                    dqv = load(k, kj).fma(dsj, dqv);
+                    store(qv.fma(dsj, load(dk, kj)), dk, kj);
+                    store(dOv.fma(FloatVector.broadcast(S, p.getAtIndex(F, j)), load(dv, kj)), dv, kj);
+                }
+                store(dqv, dq, c);
+            }
+        }
+        for (; c < d; c++) {
+            float dqs = 0f, qs = q.getAtIndex(F, c), dOs = dO.getAtIndex(F, c);
+            for (int j = 0; j < n; j++) {
+                long kj = (long) j * d + c;
+                float dsj = ds.getAtIndex(F, j);
+                dqs = Math.fma(dsj, k.getAtIndex(F, kj), dqs);
+                dk.setAtIndex(F, kj, Math.fma(dsj, qs, dk.getAtIndex(F, kj)));
+                dv.setAtIndex(F, kj, Math.fma(p.getAtIndex(F, j), dOs, dv.getAtIndex(F, kj)));
+            }
+            dq.setAtIndex(F, c, dqs);
+        }
     }
 }
