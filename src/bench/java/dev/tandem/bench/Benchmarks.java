@@ -39,6 +39,7 @@ public final class Benchmarks implements Consumer<CommandLine> {
         bench.addSubcommand(new OffloadBenchCommand());
         bench.addSubcommand(new LowcommBenchCommand());
         bench.addSubcommand(new MoeBenchCommand());
+        bench.addSubcommand(new LongctxBenchCommand());
         for (PeerBenchmark p : PEER_BENCHMARKS) bench.addSubcommand(p.name(), peerOrStandIn(p));
     }
 

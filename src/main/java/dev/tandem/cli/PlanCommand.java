@@ -145,7 +145,9 @@ final class PlanCommand implements Runnable {
     private Plan compared(PlanSearch.Space space, int devices, int batch) {
         Plan p = Plan.parse(compare, space.base());
         boolean hasDp = compare.matches("(?s).*\\bdp=.*"), hasMicro = compare.contains("micro_batches=");
-        if (!hasDp) p = p.withMesh(new MeshShape(Math.max(1, devices / (p.tp() * p.pp())), p.tp(), p.pp()));
+        if (!hasDp) {
+            p = p.withMesh(new MeshShape(Math.max(1, devices / (p.tp() * p.pp() * p.cp())), p.tp(), p.pp(), 1, p.cp(), p.mesh().hdp()));
+        }
         if (!hasMicro) p = p.withMicroBatches(Math.max(1, batch / p.dp()));
         return p;
     }

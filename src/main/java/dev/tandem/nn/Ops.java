@@ -19,14 +19,15 @@ public final class Ops {
     private final Experts experts;
     private final RouterLog routerLog;
     private final float lossScale;
+    private final Sequences sequences;
 
     /** Ops on {@code tape} with the default recomputation, {@link RecomputePolicy#SELECTIVE}. */
     public Ops(Tape tape, Kernels kernels) {
-        this(tape, kernels, RecomputePolicy.SELECTIVE, false, Experts.LOCAL, RouterLog.NONE, 1f);
+        this(tape, kernels, RecomputePolicy.SELECTIVE, false, Experts.LOCAL, RouterLog.NONE, 1f, Sequences.WHOLE);
     }
 
     private Ops(Tape tape, Kernels kernels, RecomputePolicy recompute, boolean keepAttentionProbabilities, Experts experts,
-                RouterLog routerLog, float lossScale) {
+                RouterLog routerLog, float lossScale, Sequences sequences) {
         this.tape = tape;
         this.k = kernels;
         this.recompute = recompute;
@@ -34,26 +35,35 @@ public final class Ops {
         this.experts = experts;
         this.routerLog = routerLog;
         this.lossScale = lossScale;
+        this.sequences = sequences;
     }
 
     /** The same ops, with every module they run keeping or recomputing its activations as {@code policy} says. */
     public Ops withRecompute(RecomputePolicy policy) {
-        return new Ops(tape, k, policy, keepAttentionProbabilities, experts, routerLog, lossScale);
+        return new Ops(tape, k, policy, keepAttentionProbabilities, experts, routerLog, lossScale, sequences);
     }
 
     /** The same ops, with MoE blocks running their experts through {@code where} (an expert-parallel strategy). */
     public Ops withExperts(Experts where) {
-        return new Ops(tape, k, recompute, keepAttentionProbabilities, where, routerLog, lossScale);
+        return new Ops(tape, k, recompute, keepAttentionProbabilities, where, routerLog, lossScale, sequences);
     }
 
     /** The same ops, with MoE blocks reporting their routing to {@code log}. */
     public Ops withRouterLog(RouterLog log) {
-        return new Ops(tape, k, recompute, keepAttentionProbabilities, experts, log, lossScale);
+        return new Ops(tape, k, recompute, keepAttentionProbabilities, experts, log, lossScale, sequences);
     }
 
     /** The same ops, with the router losses' gradients seeded with {@code scale} (the loss's seed). */
     public Ops withLossScale(float scale) {
-        return new Ops(tape, k, recompute, keepAttentionProbabilities, experts, routerLog, scale);
+        return new Ops(tape, k, recompute, keepAttentionProbabilities, experts, routerLog, scale, sequences);
+    }
+
+    /**
+     * The same ops on micro-batches laid out as {@code layout}: packed documents, or a shard of a
+     * sequence spread over a context-parallel group (see {@link Sequences}).
+     */
+    public Ops withSequences(Sequences layout) {
+        return new Ops(tape, k, recompute, keepAttentionProbabilities, experts, routerLog, lossScale, layout);
     }
 
     Experts experts() {
@@ -101,15 +111,15 @@ public final class Ops {
         Recompute mode = recompute.modeOf(name);
         tape.beginModule(name);
         Var y = switch (mode) {
-            case NONE -> body.apply(new Ops(tape, k, recompute, true, experts, routerLog, lossScale), x);
-            case SELECTIVE -> body.apply(new Ops(tape, k, recompute, false, experts, routerLog, lossScale), x);
+            case NONE -> body.apply(new Ops(tape, k, recompute, true, experts, routerLog, lossScale, sequences), x);
+            case SELECTIVE -> body.apply(new Ops(tape, k, recompute, false, experts, routerLog, lossScale, sequences), x);
             // The replayed forward is followed at once by its backward, so attention inside it
             // recomputes probabilities too: the transient memory stays linear in T. The replay
             // routes the same tokens again; only the first run reports its routing.
             case FULL -> {
                 boolean[] replay = {false};
                 yield tape.recomputed(x, (t, in) -> {
-                    Ops o = new Ops(t, k, recompute, false, experts, replay[0] ? RouterLog.NONE : routerLog, lossScale);
+                    Ops o = new Ops(t, k, recompute, false, experts, replay[0] ? RouterLog.NONE : routerLog, lossScale, sequences);
                     replay[0] = true;
                     return body.apply(o, in);
                 });
@@ -189,10 +199,20 @@ public final class Ops {
             int id = ids.getInt(i);
             if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " outside vocabulary of " + vocab);
         }
-        if (wte.sharding() != null) return TensorParallelOps.embed(this, ids, wte, wpe, positionOffset);
+        Tensor positions = sequences.positions(tape, batch, time);
+        if (wte.sharding() != null) {
+            if (positions != null) throw new IllegalArgumentException("packed or context-parallel sequences with a vocabulary-parallel embedding (tp > 1)");
+            return TensorParallelOps.embed(this, ids, wte, wpe, positionOffset);
+        }
         int n = batch * time;
         Var x = tape.activation(n, c);
         k.embeddingForward(d(wte), ids.data(), d(x), n, c);
+        if (positions != null) {
+            tape.onBackward(x, () -> {
+                if (!wte.frozen()) k.embeddingBackward(g(x), ids.data(), g(wte), n, c);
+            }, trained(wte));
+            return addPositionRows(x, wpe, positions, positionOffset);
+        }
         MemorySegment pos = d(wpe).asSlice((long) positionOffset * c * 4, (long) time * c * 4);
         for (int b = 0; b < batch; b++) {
             MemorySegment rows = d(x).asSlice((long) b * time * c * 4, (long) time * c * 4);
@@ -246,7 +266,7 @@ public final class Ops {
 
     /** Causal multi-head self-attention over {@code qkv} [batch·time, 3C]; see {@link CausalAttention}. */
     public Var attention(Var qkv, int batch, int time, int heads) {
-        return CausalAttention.forward(this, qkv, batch, time, heads);
+        return sequences.attention(this, qkv, batch, time, heads);
     }
 
     /** Logits x·wteᵀ without a loss (generation). */
@@ -283,6 +303,13 @@ public final class Ops {
     public Var addPositions(Var x, Parameter wpe, int batch, int positionOffset) {
         int n = x.value().dim(0), c = x.value().dim(1), time = n / batch;
         requireCols(x, wpe.value().dim(1), wpe.name());
+        Tensor positions = sequences.positions(tape, batch, time);
+        if (positions != null) {
+            Var y = tape.activation(n, c);
+            k.axpy(1f, d(x), d(y), (long) n * c);
+            tape.onBackward(y, () -> k.axpy(1f, g(y), g(x), (long) n * c));
+            return addPositionRows(y, wpe, positions, positionOffset);
+        }
         if (positionOffset + time > wpe.value().dim(0)) {
             throw new IllegalArgumentException("sequence of " + (positionOffset + time) + " tokens exceeds block_size "
                     + wpe.value().dim(0));
@@ -296,6 +323,28 @@ public final class Ops {
             if (!wpe.frozen()) k.sumRows(g(y), g(wpe).asSlice((long) positionOffset * c * 4, rowBytes), batch, time * c);
         }, trained(wpe));
         return y;
+    }
+
+    /**
+     * {@code x[r] += wpe[offset + positions[r]]} in place for the rows of a fresh activation x, with
+     * the positions a {@link Sequences} layout gives (restarting per document, or a shard's global
+     * positions); its backward scatter-adds x's gradient into wpe's before the backward of the op
+     * that produced x (recorded earlier) runs and frees that gradient.
+     */
+    private Var addPositionRows(Var x, Parameter wpe, Tensor positions, int positionOffset) {
+        int n = x.value().dim(0), c = x.value().dim(1), rows = wpe.value().dim(0);
+        for (long i = 0; i < positions.numel(); i++) {
+            int at = positionOffset + positions.getInt(i);
+            if (at < 0 || at >= rows) throw new IllegalArgumentException("position " + at + " outside block_size " + rows);
+            positions.setInt(i, at);
+        }
+        Tensor pos = tape.scratch(DType.F32, n, c);
+        k.embeddingForward(d(wpe), positions.data(), pos.data(), n, c);
+        k.add(d(x), pos.data(), d(x), (long) n * c);
+        tape.onBackward(null, () -> {
+            if (!wpe.frozen()) k.embeddingBackward(g(x), positions.data(), g(wpe), n, c);
+        }, trained(wpe));
+        return x;
     }
 
     /** The parameters among {@code params} that get a gradient (not {@link Parameter#frozen() frozen}). */

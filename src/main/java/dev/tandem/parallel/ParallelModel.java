@@ -97,6 +97,11 @@ public final class ParallelModel implements AutoCloseable {
                     + "attention does that under recompute = selective, but recompute = none keeps the probabilities: set recompute = "
                     + "selective (or attention = materialized)");
         }
+        if (plan.mesh().splitsSequences()) {
+            throw new TandemException("cp = " + plan.cp() + ", hdp = " + plan.mesh().hdp() + " is priced by the planner and runs in "
+                    + "`tandem bench longctx` (dev.tandem.parallel.context.HybridStep), but the trainer does not split sequences yet: "
+                    + "use cp = 1 and hdp = false with `tandem train`");
+        }
         if (plan.precision() != TrainingPrecision.FP32) {
             throw new TandemException("precision = " + plan.precision().configName() + " is priced by the planner, but the runtime "
                     + "trains in float32: use precision = fp32");

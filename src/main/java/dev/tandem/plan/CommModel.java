@@ -88,6 +88,22 @@ public final class CommModel {
         return spanning((long) c.tp() * c.dp());
     }
 
+    /** Context-parallel ring: stride tp, so it leaves the node once tp·cp exceeds the node. */
+    public Link contextLink(Plan c) {
+        return (long) c.tp() * c.cp() <= devicesPerNode ? Link.INTRA_NODE : Link.INTER_NODE;
+    }
+
+    /**
+     * Ring attention's traffic per layer and micro-batch, on each rank: forward passes K and V
+     * ({@code kvBytes}, the rank's share) cp − 1 times, backward passes K, V and their gradients cp
+     * times (the last hop returns the gradients to their owner). Counted as not hidden behind the
+     * blocks' compute, so it is an upper bound.
+     */
+    public double ringAttention(double kvBytes, int cp, Link link) {
+        if (cp == 1) return 0;
+        return (cp - 1) * pointToPoint(kvBytes, link) + cp * pointToPoint(2 * kvBytes, link);
+    }
+
     /** Pipeline neighbours: stride tp·dp; inside a node only if the whole mesh fits in one. */
     public Link pipelineLink(Plan c) {
         if ((long) c.worldSize() <= devicesPerNode) return Link.INTRA_NODE;

@@ -89,17 +89,22 @@ public final class MemoryModel {
         AttentionKernel attention = c.attention();
         double perLayer = ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), rc, attention);
         double activations = layersPerStage * inFlight * perLayer;
+        // Context parallelism: a rank holds 1/cp of each sequence (ring attention never forms more
+        // than one chunk pair's scores), so its activations shrink by cp.
+        int cp = c.cp();
         // The layer being back-propagated: everything it recomputed is alive at once.
         activations += switch (rc) {
             case FULL -> ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), Recompute.NONE, attention);
             case SELECTIVE -> attention == AttentionKernel.FLASH ? 0 : ActivationMemory.attentionCore(m, rows, tp);
             case NONE -> 0;
         };
-        double sbh = (double) m.seq() * mb * m.hidden();
+        activations /= cp;
+        double sbh = (double) m.seq() / cp * mb * m.hidden();
         if (first) activations += inFlight * sbh / (c.sequenceParallel() ? tp : 1); // embedding dropout mask
 
         double buffers = 0;
-        if (last) buffers += 6.0 * m.seq() * mb * m.vocab() / tp; // 16-bit logits + FP32 copy in the loss
+        if (last) buffers += 6.0 * m.seq() / cp * mb * m.vocab() / tp; // 16-bit logits + FP32 copy in the loss
+        if (cp > 1) buffers += 2 * 2 * 2 * sbh / tp; // ring attention: K and V being computed on and arriving
         if (tp > 1) buffers += 2 * sbh; // tensor-parallel all-reduce staging
         if (pp > 1) buffers += 2 * 2 * sbh / tp; // send and receive buffers
         if (c.dp() > 1 && !c.zero().shardsParameters()) buffers += 2 * CommModel.BUCKET_BYTES;

@@ -15,7 +15,7 @@ import java.util.Objects;
  * <p>Options that cannot be combined are refused by one check, {@link #validate}, against the
  * model, the number of ranks and the global batch, with messages that name the key and the fix.
  *
- * @param mesh             sizes of the parallel axes (dp × tp × pp)
+ * @param mesh             sizes of the parallel axes (dp × cp × tp × pp, islands) and hybrid data/context parallelism
  * @param zero             ZeRO stage over the data-parallel group
  * @param microBatches     micro-batches per optimizer step on each data-parallel replica; with a
  *                         pipeline they are what the schedule interleaves
@@ -102,12 +102,17 @@ public record Plan(MeshShape mesh, ZeroStage zero, int microBatches, Schedule sc
         return mesh.islands();
     }
 
+    /** Context-parallel ranks per sequence (1 = none); see {@link MeshShape#cp}. */
+    public int cp() {
+        return mesh.cp();
+    }
+
     /** Ranks of an expert group (1 = every rank holds every expert). */
     public int ep() {
         return experts.ep();
     }
 
-    /** Ranks this plan needs: islands·dp·tp·pp. */
+    /** Ranks this plan needs: islands·dp·cp·tp·pp. */
     public int worldSize() {
         return mesh.worldSize();
     }

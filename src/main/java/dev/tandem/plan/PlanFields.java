@@ -19,7 +19,7 @@ final class PlanFields {
 
     /** Every key, in the order the label and the JSON form list them. */
     static final List<String> KEYS = List.of("dp", "tp", "pp", "zero", "micro_batches", "schedule", "virtual_stages", "stage_layers",
-            "recompute", "sequence_parallel", "offload", "precision", "optimizer", "attention", "ep", "moe", "islands", "outer", "outer_steps",
+            "recompute", "sequence_parallel", "offload", "precision", "optimizer", "attention", "ep", "moe", "cp", "hdp", "islands", "outer", "outer_steps",
             "outer_lr", "outer_momentum", "noloco_alpha", "noloco_beta", "link_bandwidth", "link_latency");
 
     /** Keys of low-communication training, which a label leaves out while they all hold their defaults (one island). */
@@ -45,6 +45,7 @@ final class PlanFields {
             if (OUTER_KEYS.contains(k) && p.islands() == 1 && p.outer().isDefault()) return;
             if ((k.equals("ep") || k.equals("moe")) && !p.experts().spread()) return;
             if (k.equals("attention") && p.attention() == AttentionKernel.MATERIALIZED) return;
+            if ((k.equals("cp") || k.equals("hdp")) && !p.mesh().splitsSequences()) return;
             parts.add(k + "=" + v);
         });
         return String.join(" ", parts);
@@ -63,6 +64,8 @@ final class PlanFields {
         if (p.attention() != AttentionKernel.MATERIALIZED) n.put("attention", p.attention().configName());
         // Only plans that spread experts name the expert axis, so dense plans read as before.
         if (p.experts().spread()) n.put("ep", p.ep()).put("moe", p.experts().mode().configName());
+        // Likewise only plans that split sequences name the context axis.
+        if (p.mesh().splitsSequences()) n.put("cp", p.cp()).put("hdp", p.mesh().hdp());
         OuterSpec o = p.outer();
         n.put("islands", p.islands()).put("outer", o.algorithm().configName()).put("outer_steps", o.steps()).put("outer_lr", o.lr())
                 .put("outer_momentum", o.momentum()).put("noloco_alpha", o.alpha()).put("noloco_beta", o.beta())
@@ -74,6 +77,7 @@ final class PlanFields {
     static ObjectNode fullJson(Plan p) {
         ObjectNode n = json(p);
         n.put("attention", p.attention().configName()).put("ep", p.ep()).put("moe", p.experts().mode().configName());
+        n.put("cp", p.cp()).put("hdp", p.mesh().hdp());
         return n;
     }
 
@@ -139,15 +143,17 @@ final class PlanFields {
         }
         List<Integer> stages = kv.containsKey("stage_layers") ? integers(kv.get("stage_layers")) : List.of();
         RecomputePolicy recompute = kv.containsKey("recompute") ? RecomputePolicy.parse(kv.get("recompute")) : base.recompute();
-        boolean sp = kv.containsKey("sequence_parallel") ? bool(kv.get("sequence_parallel")) : base.sequenceParallel();
+        boolean sp = kv.containsKey("sequence_parallel") ? bool("sequence_parallel", kv.get("sequence_parallel")) : base.sequenceParallel();
         Offload offload = kv.containsKey("offload") ? offload(kv.get("offload")) : base.offload();
         TrainingPrecision precision = kv.containsKey("precision") ? TrainingPrecision.named(kv.get("precision")) : base.precision();
         OptimizerSpec optimizer = kv.containsKey("optimizer") ? OptimizerSpec.named(kv.get("optimizer")) : base.optimizer();
         ExpertLayout experts = new ExpertLayout(integer(kv, "ep", base.ep()),
                 kv.containsKey("moe") ? ExpertLayout.Mode.named(kv.get("moe")) : base.experts().mode());
         AttentionKernel attention = kv.containsKey("attention") ? AttentionKernel.named(kv.get("attention")) : base.attention();
-        return new Plan(new MeshShape(dp, tp, pp, integer(kv, "islands", base.islands())), zero, micro, schedule, stages, recompute, sp,
-                offload, precision, optimizer, outer(kv, base.outer()), experts, attention);
+        boolean hdp = kv.containsKey("hdp") ? bool("hdp", kv.get("hdp")) : base.mesh().hdp();
+        MeshShape mesh = new MeshShape(dp, tp, pp, integer(kv, "islands", base.islands()), integer(kv, "cp", base.cp()), hdp);
+        return new Plan(mesh, zero, micro, schedule, stages, recompute, sp, offload, precision, optimizer, outer(kv, base.outer()), experts,
+                attention);
     }
 
     private static OuterSpec outer(Map<String, String> kv, OuterSpec base) {
@@ -197,11 +203,11 @@ final class PlanFields {
         }
     }
 
-    private static boolean bool(String v) {
+    private static boolean bool(String key, String v) {
         return switch (v.strip().toLowerCase(java.util.Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
-            default -> throw new PlanInputException("sequence_parallel must be true or false, got '" + v + "'");
+            default -> throw new PlanInputException(key + " must be true or false, got '" + v + "'");
         };
     }
 }

@@ -17,9 +17,15 @@ public final class PlanRules {
                 return "the plan needs islands·dp·tp·pp = " + islands + "·" + dp + "·" + tp + "·" + pp + " = " + p.worldSize()
                         + " ranks but the job has " + world + ": islands must divide the ranks, and dp·tp·pp fill one island";
             }
+            if (p.cp() > 1) {
+                return "the plan needs dp·cp·tp·pp = " + dp + "·" + p.cp() + "·" + tp + "·" + pp + " = " + p.worldSize()
+                        + " ranks but the job has " + world + ": cp must divide the ranks, and dp·cp·tp·pp must equal them";
+            }
             return "the plan needs dp·tp·pp = " + dp + "·" + tp + "·" + pp + " = " + p.worldSize() + " ranks but the job has " + world
                     + ": set dp, tp and pp so that their product is the number of ranks";
         }
+        String context = contextProblem(p, m);
+        if (context != null) return context;
         String outer = outerProblem(p);
         if (outer != null) return outer;
         if (globalBatch % (islands * dp * micro) != 0) {
@@ -62,6 +68,33 @@ public final class PlanRules {
                     + "use tp = 1 (data parallelism and ZeRO keep matrices whole for it) or an element-wise optimizer such as adamw";
         }
         return p.recompute().layerProblem(m.layers());
+    }
+
+    /**
+     * The context axis. The plan may combine cp with tp, pp and ZeRO (the planner prices such
+     * plans, as published long-context runs used them); what the runtime does not run yet it
+     * refuses itself ({@code ParallelModel.requireSupported}). Refused here is what cannot work.
+     */
+    private static String contextProblem(Plan p, ModelSpec m) {
+        MeshShape mesh = p.mesh();
+        if (!mesh.splitsSequences()) return null;
+        String what = mesh.hdp() ? "hdp = true" : "cp = " + mesh.cp();
+        if (p.experts().spread() || p.islands() > 1) {
+            return what + " does not compose with experts spread over ranks (ep) or islands yet: use ep = 1 and islands = 1";
+        }
+        if (mesh.hdp() && p.pp() > 1) {
+            return "hdp = true gives ranks different numbers of micro-batches, which the stages of a pipeline cannot run: use pp = 1 "
+                    + "or hdp = false";
+        }
+        if (mesh.hdp() && p.microBatches() != 1) {
+            return "hdp = true chooses each rank's micro-batches from the sequence lengths (ranks run different numbers): "
+                    + "leave micro_batches = 1, not " + p.microBatches();
+        }
+        if (m.seq() < 2 * mesh.cp()) {
+            return "cp = " + mesh.cp() + " splits a sequence into 2·cp = " + 2 * mesh.cp() + " chunks, but sequences are " + m.seq()
+                    + " tokens: use a smaller cp";
+        }
+        return null;
     }
 
     /** Islands and the outer algorithm must go together: what runs between islands needs islands, and islands need it. */

@@ -80,7 +80,8 @@ public final class PlanSearch {
         for (int tp : divisors(cluster.devicesPerNode())) {
             if (n % tp != 0) continue;
             for (int pp : divisors(n / tp)) {
-                int dp = n / (tp * pp);
+                for (int cp : contextSizes(m, n / (tp * pp))) {
+                int dp = n / (tp * pp * cp);
                 if (pp > m.layers() || batch % dp != 0) continue;
                 for (int mb : divisors(batch / dp)) {
                     int micro = batch / (dp * mb);
@@ -94,7 +95,7 @@ public final class PlanSearch {
                                         // A flash kernel recomputes its scores anyway: selective recompute is the same plan as none.
                                         if (attention == AttentionKernel.FLASH && rc == Recompute.SELECTIVE) continue;
                                         for (ExpertLayout experts : expertLayouts(m, dp, tp, pp)) {
-                                        Plan c = new Plan(new MeshShape(dp, tp, pp), zero, micro, Schedule.withChunks(v), List.of(),
+                                        Plan c = new Plan(new MeshShape(dp, tp, pp, 1, cp, false), zero, micro, Schedule.withChunks(v), List.of(),
                                                 RecomputePolicy.every(rc), sp == 1, off, space.precision(), space.optimizer(), OuterSpec.NONE,
                                                 experts, attention);
                                         if (PlanRules.check(m, cluster, batch, c) != null) continue;
@@ -125,6 +126,7 @@ public final class PlanSearch {
                     }
                 }
             }
+            }
         }
         List<Prediction> ranked = new ArrayList<>(top);
         ranked.sort(FASTEST);
@@ -142,6 +144,17 @@ public final class PlanSearch {
         List<ExpertLayout> out = new ArrayList<>();
         for (int ep : divisors(dp)) if (m.moe().experts() % ep == 0) out.add(new ExpertLayout(ep, ExpertLayout.Mode.EP));
         if (dp > 1) out.add(new ExpertLayout(dp, ExpertLayout.Mode.FSSDP));
+        return out;
+    }
+
+    /**
+     * Context-parallel sizes worth trying on {@code ranks} ranks: 1, and powers of two dividing
+     * them that leave each rank at least 4096 tokens of a sequence (below that a rank's chunk is
+     * too small to gain from splitting, and short-context models keep the search they had).
+     */
+    static List<Integer> contextSizes(ModelSpec m, int ranks) {
+        List<Integer> out = new ArrayList<>(List.of(1));
+        for (int cp = 2; cp <= ranks && m.seq() / cp >= 4096; cp *= 2) if (ranks % cp == 0) out.add(cp);
         return out;
     }
 

@@ -53,10 +53,12 @@ public final class StepTimeModel {
         double micro = c.microBatches();
         double layersPerChunk = (double) c.layersPerDevice(m.layers()) / v;
 
-        double chunkCompute = layersPerChunk * lc.compute(rc);
+        // Context parallelism: each rank computes 1/cp of every sequence, the mirrored chunks keep the causal work even.
+        int cp = c.cp();
+        double chunkCompute = layersPerChunk * lc.compute(rc) / cp;
         double chunkTp = layersPerChunk * lc.tpComm(rc);
         double chunkA2a = layersPerChunk * lc.a2aComm(rc);
-        double embed = layers.embedding(mb), embedTp = layers.embeddingTensorParallel(tp, mb), out = layers.output(tp, mb, precision);
+        double embed = layers.embedding(mb) / cp, embedTp = layers.embeddingTensorParallel(tp, mb), out = layers.output(tp, mb, precision) / cp;
         // The slower end of the pipeline sets the pace; with one stage both ends are on the device.
         boolean firstIsSlower = embed + embedTp >= out;
         double endStage = pp == 1 ? embed + out : firstIsSlower ? embed : out;
@@ -78,6 +80,10 @@ public final class StepTimeModel {
             double send = comm.pointToPoint(2.0 * mb * m.seq() * m.hidden() / tp, comm.pipelineLink(c));
             p2p = 2 * (micro * v + pp - 1) * send;
         }
+
+        // K and V of the rank's 1/cp of each sequence, 16-bit, around the ring in every layer.
+        double kvBytes = 2.0 * 2 * mb * ((double) m.seq() / cp) * m.hidden() / tp;
+        p2p += micro * c.layersPerDevice(m.layers()) * comm.ringAttention(kvBytes, cp, comm.contextLink(c));
 
         double backwardWindow = v * layersPerChunk * lc.backwardPhase(rc);
         Overlap dataParallel = dataParallel(c, micro, psi, lc, backwardWindow);
@@ -109,7 +115,7 @@ public final class StepTimeModel {
     }
 
     private Overlap dataParallel(Plan c, double micro, double psi, LayerCost lc, double window) {
-        int dp = c.dp();
+        int dp = c.dp() * c.cp(); // gradients are summed over the context-parallel ranks too
         if (dp == 1) return Overlap.exposed(0);
         CommModel.Link link = comm.dataParallelLink(c);
         double grads = c.precision().gradBytes() * psi, params = c.precision().paramBytes() * psi;

@@ -60,4 +60,54 @@ public interface AttentionKernels {
      */
     void backward(Shape shape, MemorySegment qkv, MemorySegment out, MemorySegment saved, boolean keptProbabilities,
                   MemorySegment dOut, MemorySegment dQkv, MemorySegment scratch);
+
+    /**
+     * One block of ring attention: {@code queries} query rows against a run of {@code keys} key and
+     * value rows, key j visible to query i when {@code j <= i + offset} (the keys' and queries'
+     * global positions differ by {@code offset}: large for an earlier chunk, 0 for the diagonal).
+     */
+    record Block(int queries, int keys, int heads, int channels, int offset) {
+        public Block {
+            if (queries < 0 || keys < 0 || heads < 1 || channels % heads != 0) {
+                throw new IllegalArgumentException("attention block: queries " + queries + ", keys " + keys + ", heads " + heads
+                        + ", channels " + channels);
+            }
+        }
+
+        public int headDim() {
+            return channels / heads;
+        }
+
+        /** {@code 1/√d}, in float as the kernels use it. */
+        public float scale() {
+            return (float) (1.0 / Math.sqrt(headDim()));
+        }
+
+        /** How many keys query i sees (the first ones): {@code clamp(i + offset + 1, 0, keys)}. */
+        public int visible(int i) {
+            return (int) Math.max(0, Math.min(keys, (long) i + offset + 1));
+        }
+    }
+
+    /**
+     * Merges one block into a running attention result by online softmax. Rows: query i, head h,
+     * element e of q is {@code q[i·ldq + h·d + e]}, of k and v {@code [j·ldkv + h·d + e]}, of out
+     * {@code [i·C + h·d + e]}; {@code lse} holds one log-sum-exp per (h, i) at {@code h·queries + i},
+     * −∞ before any key was seen (out 0). With the block's own {@code l_i} and normalized output
+     * {@code o_i}: {@code lse' = log(e^lse + e^l)}, {@code out' = out·e^(lse − lse') + o·e^(l − lse')}.
+     * A query that sees no key of the block keeps its values.
+     */
+    void blockForward(Block b, MemorySegment q, int ldq, MemorySegment k, MemorySegment v, int ldkv, MemorySegment out,
+                      MemorySegment lse);
+
+    /**
+     * Accumulates ({@code +=}) one block's share of the gradients: given each query's final
+     * log-sum-exp over all blocks ({@code lse}) and {@code delta[h·queries + i] = dO_i·O_i} (its
+     * output's gradient dotted with its final output, head h), {@code p_ij = exp(s_ij − lse_i)},
+     * {@code ds_ij = p_ij·(dO_i·v_j − delta_i)}, {@code dq_i += Σ_j ds_ij·k_j/√d},
+     * {@code dk_j += Σ_i ds_ij·q_i/√d}, {@code dv_j += Σ_i p_ij·dO_i}. dq has q's layout, dk and
+     * dv k's; dOut has out's.
+     */
+    void blockBackward(Block b, MemorySegment q, int ldq, MemorySegment k, MemorySegment v, int ldkv, MemorySegment lse,
+                       MemorySegment delta, MemorySegment dOut, MemorySegment dq, MemorySegment dk, MemorySegment dv);
 }

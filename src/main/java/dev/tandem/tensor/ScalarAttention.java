@@ -118,4 +118,70 @@ final class ScalarAttention implements AttentionKernels {
         long i = ((long) b * s.time() + t) * 3 * s.channels() + (long) part * s.channels() + (long) h * s.headDim() + e;
         dQkv.setAtIndex(F, i, (float) (dQkv.getAtIndex(F, i) + value));
     }
+
+    @Override
+    public void blockForward(Block b, MemorySegment q, int ldq, MemorySegment k, MemorySegment v, int ldkv, MemorySegment out,
+                             MemorySegment lse) {
+        int d = b.headDim(), c = b.channels();
+        double scale = 1.0 / Math.sqrt(d);
+        for (int h = 0; h < b.heads(); h++) {
+            for (int i = 0; i < b.queries(); i++) {
+                int n = b.visible(i);
+                if (n == 0) continue;
+                double[] s = new double[n];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < n; j++) {
+                    double dot = 0;
+                    for (int e = 0; e < d; e++) dot += (double) q.getAtIndex(F, (long) i * ldq + h * d + e) * k.getAtIndex(F, (long) j * ldkv + h * d + e);
+                    s[j] = dot * scale;
+                    max = Math.max(max, s[j]);
+                }
+                double sum = 0;
+                for (int j = 0; j < n; j++) sum += Math.exp(s[j] - max);
+                double l = max + Math.log(sum);
+                long at = (long) h * b.queries() + i;
+                double old = lse.getAtIndex(F, at);
+                double merged = old == Double.NEGATIVE_INFINITY ? l : Math.max(old, l) + Math.log1p(Math.exp(-Math.abs(old - l)));
+                double keepOld = old == Double.NEGATIVE_INFINITY ? 0 : Math.exp(old - merged), takeNew = Math.exp(l - merged);
+                for (int e = 0; e < d; e++) {
+                    double o = 0;
+                    for (int j = 0; j < n; j++) o += Math.exp(s[j] - l) * v.getAtIndex(F, (long) j * ldkv + h * d + e);
+                    long oi = (long) i * c + h * d + e;
+                    out.setAtIndex(F, oi, (float) (out.getAtIndex(F, oi) * keepOld + o * takeNew));
+                }
+                lse.setAtIndex(F, at, (float) merged);
+            }
+        }
+    }
+
+    @Override
+    public void blockBackward(Block b, MemorySegment q, int ldq, MemorySegment k, MemorySegment v, int ldkv, MemorySegment lse,
+                              MemorySegment delta, MemorySegment dOut, MemorySegment dq, MemorySegment dk, MemorySegment dv) {
+        int d = b.headDim(), c = b.channels();
+        double scale = 1.0 / Math.sqrt(d);
+        for (int h = 0; h < b.heads(); h++) {
+            for (int i = 0; i < b.queries(); i++) {
+                long at = (long) h * b.queries() + i;
+                double l = lse.getAtIndex(F, at), dl = delta.getAtIndex(F, at);
+                for (int j = 0; j < b.visible(i); j++) {
+                    double dot = 0, dp = 0;
+                    for (int e = 0; e < d; e++) {
+                        dot += (double) q.getAtIndex(F, (long) i * ldq + h * d + e) * k.getAtIndex(F, (long) j * ldkv + h * d + e);
+                        dp += (double) dOut.getAtIndex(F, (long) i * c + h * d + e) * v.getAtIndex(F, (long) j * ldkv + h * d + e);
+                    }
+                    double p = Math.exp(dot * scale - l), ds = p * (dp - dl);
+                    for (int e = 0; e < d; e++) {
+                        long qi = (long) i * ldq + h * d + e, kj = (long) j * ldkv + h * d + e;
+                        addTo(dq, qi, ds * scale * k.getAtIndex(F, kj));
+                        addTo(dk, kj, ds * scale * q.getAtIndex(F, qi));
+                        addTo(dv, kj, p * dOut.getAtIndex(F, (long) i * c + h * d + e));
+                    }
+                }
+            }
+        }
+    }
+
+    private static void addTo(MemorySegment m, long i, double value) {
+        m.setAtIndex(F, i, (float) (m.getAtIndex(F, i) + value));
+    }
 }

@@ -289,4 +289,150 @@ final class VectorAttention implements AttentionKernels {
             for (; p < d; p++) dst.setAtIndex(F, base + p, dst.getAtIndex(F, base + p) + src.getAtIndex(F, from + p));
         }
     }
+
+    /**
+     * One task per head (heads write disjoint columns, so the key gradients need no locks). The
+     * head's keys are transposed into the task's buffer once, so that a query's scores against all
+     * its visible keys come out a vector of keys at a time, as in {@link #forward}; then an exact
+     * softmax over them in float and the online-softmax merge into the running result, as
+     * {@link AttentionKernels} states it.
+     */
+    @Override
+    public void blockForward(Block b, MemorySegment q, int ldq, MemorySegment k, MemorySegment v, int ldkv, MemorySegment out,
+                             MemorySegment lse) {
+        int d = b.headDim(), c = b.channels(), nk = b.keys();
+        float scale = b.scale();
+        if (nk == 0) return;
+        pool.parallelFor(b.heads(), 1, (h0, h1) -> {
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                MemorySegment kT = floats(arena, (long) d * nk), vh = floats(arena, (long) nk * d), row = floats(arena, nk);
+                MemorySegment qi = floats(arena, d), o = floats(arena, d);
+                for (int h = h0; h < h1; h++) {
+                    loadKeys(k, v, ldkv, h * d, nk, d, kT, vh, null);
+                    for (int i = 0; i < b.queries(); i++) {
+                        int n = b.visible(i);
+                        if (n == 0) continue;
+                        MemorySegment.copy(q, ((long) i * ldq + h * d) * 4, qi, 0, 4L * d);
+                        rowTimesTransposed(qi, 0, kT, nk, d, n, row);
+                        float max = Float.NEGATIVE_INFINITY;
+                        for (int j = 0; j < n; j++) {
+                            float x = row.getAtIndex(F, j) * scale;
+                            row.setAtIndex(F, j, x);
+                            max = Math.max(max, x);
+                        }
+                        float sum = expShifted(row, n, max);
+                        multiply(row, n, 1f / sum);
+                        weightedSum(row, vh, n, d, o, 0);
+                        float l = max + (float) StrictMath.log(sum);
+                        long at = (long) h * b.queries() + i;
+                        float old = lse.getAtIndex(F, at);
+                        float merged = old == Float.NEGATIVE_INFINITY ? l
+                                : Math.max(old, l) + (float) StrictMath.log1p(StrictMath.exp(-Math.abs(old - l)));
+                        float keepOld = old == Float.NEGATIVE_INFINITY ? 0f : (float) StrictMath.exp(old - merged);
+                        float takeNew = (float) StrictMath.exp(l - merged);
+                        long oi = (long) i * c + h * d;
+                        for (int e = 0; e < d; e++) out.setAtIndex(F, oi + e, out.getAtIndex(F, oi + e) * keepOld + o.getAtIndex(F, e) * takeNew);
+                        lse.setAtIndex(F, at, merged);
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void blockBackward(Block b, MemorySegment q, int ldq, MemorySegment k, MemorySegment v, int ldkv, MemorySegment lse,
+                              MemorySegment delta, MemorySegment dOut, MemorySegment dq, MemorySegment dk, MemorySegment dv) {
+        int d = b.headDim(), c = b.channels(), nk = b.keys();
+        float scale = b.scale();
+        if (nk == 0) return;
+        pool.parallelFor(b.heads(), 1, (h0, h1) -> {
+            try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+                MemorySegment kT = floats(arena, (long) d * nk), vT = floats(arena, (long) d * nk), kh = floats(arena, (long) nk * d);
+                MemorySegment dkh = floats(arena, (long) nk * d), dvh = floats(arena, (long) nk * d);
+                MemorySegment p = floats(arena, nk), ds = floats(arena, nk), qi = floats(arena, d), dOi = floats(arena, d), dqi = floats(arena, d);
+                for (int h = h0; h < h1; h++) {
+                    loadKeys(k, v, ldkv, h * d, nk, d, kT, kh, vT);
+                    dkh.fill((byte) 0);
+                    dvh.fill((byte) 0);
+                    for (int i = 0; i < b.queries(); i++) {
+                        int n = b.visible(i);
+                        if (n == 0) continue;
+                        long at = (long) h * b.queries() + i;
+                        MemorySegment.copy(q, ((long) i * ldq + h * d) * 4, qi, 0, 4L * d);
+                        MemorySegment.copy(dOut, ((long) i * c + h * d) * 4, dOi, 0, 4L * d);
+                        rowTimesTransposed(qi, 0, kT, nk, d, n, p);
+                        for (int j = 0; j < n; j++) p.setAtIndex(F, j, p.getAtIndex(F, j) * scale);
+                        expShifted(p, n, lse.getAtIndex(F, at));
+                        rowTimesTransposed(dOi, 0, vT, nk, d, n, ds);
+                        scoreGradients(p, ds, n, delta.getAtIndex(F, at), scale);
+                        blockQueryGradients(p, ds, n, d, kh, dkh, dvh, qi, dOi, dqi);
+                        long qRow = (long) i * ldq + h * d;
+                        for (int e = 0; e < d; e++) dq.setAtIndex(F, qRow + e, dq.getAtIndex(F, qRow + e) + dqi.getAtIndex(F, e));
+                    }
+                    for (int j = 0; j < nk; j++) {
+                        long kRow = (long) j * ldkv + h * d;
+                        for (int e = 0; e < d; e++) {
+                            dk.setAtIndex(F, kRow + e, dk.getAtIndex(F, kRow + e) + dkh.getAtIndex(F, (long) j * d + e));
+                            dv.setAtIndex(F, kRow + e, dv.getAtIndex(F, kRow + e) + dvh.getAtIndex(F, (long) j * d + e));
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    private static MemorySegment floats(java.lang.foreign.Arena arena, long n) {
+        return arena.allocate(4 * Math.max(1, n), 64);
+    }
+
+    /**
+     * Head columns {@code [col, col + d)} of the [keys, ldkv] key and value rows: kᵀ [d, keys] into
+     * {@code kT}, v [keys, d] (or k, for the backward) into {@code rows}, and vᵀ into {@code vT} when given.
+     */
+    private static void loadKeys(MemorySegment k, MemorySegment v, int ldkv, int col, int nk, int d, MemorySegment kT,
+                                 MemorySegment rows, MemorySegment vT) {
+        boolean backward = vT != null;
+        for (int j = 0; j < nk; j++) {
+            long src = (long) j * ldkv + col;
+            MemorySegment.copy(backward ? k : v, src * 4, rows, (long) j * d * 4, 4L * d);
+            for (int e = 0; e < d; e++) {
+                kT.setAtIndex(F, (long) e * nk + j, k.getAtIndex(F, src + e));
+                if (backward) vT.setAtIndex(F, (long) e * nk + j, v.getAtIndex(F, src + e));
+            }
+        }
+    }
+
+    /**
+     * One query's part of a block's gradients, as {@link #queryGradients} computes it for the fused
+     * kernel: {@code dq = Σ_j ds_j·k_j} (written to {@code dq}, kept in registers across j),
+     * {@code dk_j += ds_j·q} and {@code dv_j += p_j·dO}, a vector of columns at a time.
+     */
+    private static void blockQueryGradients(MemorySegment p, MemorySegment ds, int n, int d, MemorySegment k, MemorySegment dk,
+                                            MemorySegment dv, MemorySegment q, MemorySegment dO, MemorySegment dq) {
+        int c = 0;
+        if (d >= L) {
+            for (; c + L <= d; c += L) {
+                FloatVector dqv = FloatVector.zero(S), qv = load(q, c), dOv = load(dO, c);
+                for (int j = 0; j < n; j++) {
+                    long kj = (long) j * d + c;
+                    FloatVector dsj = FloatVector.broadcast(S, ds.getAtIndex(F, j));
+                    dqv = load(k, kj).fma(dsj, dqv);
+                    store(qv.fma(dsj, load(dk, kj)), dk, kj);
+                    store(dOv.fma(FloatVector.broadcast(S, p.getAtIndex(F, j)), load(dv, kj)), dv, kj);
+                }
+                store(dqv, dq, c);
+            }
+        }
+        for (; c < d; c++) {
+            float dqs = 0f, qs = q.getAtIndex(F, c), dOs = dO.getAtIndex(F, c);
+            for (int j = 0; j < n; j++) {
+                long kj = (long) j * d + c;
+                float dsj = ds.getAtIndex(F, j);
+                dqs = Math.fma(dsj, k.getAtIndex(F, kj), dqs);
+                dk.setAtIndex(F, kj, Math.fma(dsj, qs, dk.getAtIndex(F, kj)));
+                dv.setAtIndex(F, kj, Math.fma(p.getAtIndex(F, j), dOs, dv.getAtIndex(F, kj)));
+            }
+            dq.setAtIndex(F, c, dqs);
+        }
+    }
 }

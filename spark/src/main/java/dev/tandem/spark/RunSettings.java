@@ -11,7 +11,7 @@ import java.util.Map;
  * under {@code [section]} headers), so the Spark job and the ranks agree on defaults, the file and
  * the overrides without this module linking the core.
  *
- * @param ranks         islands·dp·tp·pp, as the core's {@code MeshShape.worldSize()} counts them
+ * @param ranks         islands·dp·cp·tp·pp, as the core's {@code MeshShape.worldSize()} counts them
  * @param runDir        {@code run.runs_dir/run.name}, absolute
  * @param checkpointDir {@code checkpoint.dir}, or {@code <runDir>/checkpoints}; absolute
  * @param checkpoints   whether the run saves checkpoints ({@code checkpoint.every} or {@code checkpoint.steps} set)
@@ -21,7 +21,8 @@ record RunSettings(int ranks, Path runDir, Path checkpointDir, boolean checkpoin
     /** Reads {@code toml}; relative paths are taken against {@code workDir} (where the ranks would have taken them). */
     static RunSettings parse(String toml, Path workDir) {
         Map<String, String> v = flatten(toml);
-        int ranks = intKey(v, "parallel.islands") * intKey(v, "parallel.dp") * intKey(v, "parallel.tp") * intKey(v, "parallel.pp");
+        int ranks = intKey(v, "parallel.islands") * intKey(v, "parallel.dp") * intKey(v, "parallel.cp") * intKey(v, "parallel.tp")
+                * intKey(v, "parallel.pp");
         Path runDir = workDir.resolve(stringKey(v, "run.runs_dir")).resolve(stringKey(v, "run.name")).normalize();
         String dir = stringKey(v, "checkpoint.dir");
         Path ckpt = dir.isEmpty() ? runDir.resolve("checkpoints") : workDir.resolve(dir).normalize();

@@ -27,6 +27,7 @@ class PreflightTest {
             dp = 2
             tp = 2
             pp = 1
+            cp = 1
             islands = 2
             schedule = "1f1b"
 
@@ -43,7 +44,7 @@ class PreflightTest {
     @Test
     void ranksAndPathsComeFromTheResolvedConfig() {
         RunSettings run = RunSettings.parse(CONFIG, Path.of("/work"));
-        assertEquals(8, run.ranks()); // islands·dp·tp·pp
+        assertEquals(8, run.ranks()); // islands·dp·cp·tp·pp
         assertEquals(Path.of("/work/runs/my \"run\""), run.runDir());
         assertEquals(Path.of("/work/runs/my \"run\"/checkpoints"), run.checkpointDir());
         assertEquals(false, run.checkpoints());

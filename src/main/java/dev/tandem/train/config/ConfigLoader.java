@@ -53,6 +53,8 @@ final class ConfigLoader {
         parallel.remove("optimizer");
         // The plan's JSON names the expert axis only when it spreads experts; a config knows the keys always.
         if (!parallel.has("ep")) parallel.put("ep", c.parallel().ep()).put("moe", c.parallel().experts().mode().configName());
+        // Likewise the context axis (cp, hdp), named in the plan's JSON only when it splits sequences.
+        if (!parallel.has("cp")) parallel.put("cp", c.parallel().cp()).put("hdp", c.parallel().mesh().hdp());
         root.set("parallel", parallel);
         root.set("eval", JSON.valueToTree(c.eval()));
         root.set("checkpoint", JSON.valueToTree(c.checkpoint()));
