@@ -76,7 +76,7 @@ class SparkBarrierTrainingTest {
         Process p = SparkSubmitRun.start(dir, "local[2]", SparkSubmitRun.trainArgs(cfg("spark")), log);
         assertTrue(p.waitFor(5, TimeUnit.MINUTES) && p.exitValue() == 0, () -> "spark-submit failed:\n" + read(log));
         String out = read(log);
-        assertTrue(out.contains("[rank 0] step     1/16"), () -> "rank 0's output, prefixed:\n" + out);
+        assertTrue(out.contains("[rank 0] step     1/" + STEPS), () -> "rank 0's output, prefixed:\n" + out);
         assertTrue(out.contains("tandem-spark: rank(s) [0] on ") && out.contains("tandem-spark: rank(s) [1] on "),
                 () -> "each task reports its rank's exit:\n" + out);
         assertEquals(launcherLosses, losses("spark").values().stream().map(l -> l.get(0)).toList());

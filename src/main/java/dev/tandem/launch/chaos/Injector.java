@@ -104,7 +104,10 @@ final class Injector extends Thread {
         boolean cut = false;
         synchronized (seen) {
             for (long[] s : seen) {
-                if (s[0] < restartAt) continue;
+                if (s[0] < restartAt) {
+                    cut = s[1] <= resumedFrom; // no step lost: the metrics already end where the resumed run starts
+                    continue;
+                }
                 if (s[1] <= resumedFrom) cut = true;
                 else if (cut) return s[0];
             }
