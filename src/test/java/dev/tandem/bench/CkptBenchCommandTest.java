@@ -24,15 +24,15 @@ class CkptBenchCommandTest {
         java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
         System.setOut(new java.io.PrintStream(captured, true));
         try {
-            assertThat(run(out, err, "bench", "ckpt", "--steps", "10", "--warmup", "1", "--rounds", "1", "--n-layer", "1",
+            assertThat(run(out, err, "bench", "ckpt", "--steps", "10", "--every", "10", "--warmup", "1", "--rounds", "1", "--n-layer", "1",
                     "--n-embd", "16", "--batch-size", "2", "--dir", tmp.resolve("bench").toString())).as("%s", err).isZero();
         } finally {
             System.setOut(saved);
         }
         String text = captured.toString();
-        assertThat(text).contains("blocked ms/save", "bg CPU ms/save", "slowdown", "CPU bound", "every 1 steps: async blocks",
-                "every 10 steps: async blocks");
-        assertThat(text.lines().filter(l -> l.startsWith("sync ") || l.startsWith("async ") || l.startsWith("control "))).hasSize(5);
+        // one interval keeps the test short (each row is a training process); the in-run test below takes another
+        assertThat(text).contains("blocked ms/save", "bg CPU ms/save", "slowdown", "CPU bound", "every 10 steps: async blocks");
+        assertThat(text.lines().filter(l -> l.startsWith("sync ") || l.startsWith("async ") || l.startsWith("control "))).hasSize(3);
         // the async rows report the CPU their background threads used; sync saves have none
         assertThat(text.lines().filter(l -> l.startsWith("async ")).map(l -> Double.parseDouble(l.trim().split("\\s+")[5])))
                 .allSatisfy(ms -> assertThat(ms).isPositive());
