@@ -13,10 +13,8 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -83,14 +81,12 @@ class LinkFaultsAcrossHostsTest {
         Map<String, String> cfg = config(name);
         cfg.put("parallel.dp", Integer.toString(hosts.hosts()));
         List<String> cmd = JavaCommand.forCli(TinyRun.args(cfg));
-        String secret = HexFormat.of().formatHex(ThreadLocalRandom.current().ints(16).collect(StringBuilder::new,
-                StringBuilder::append, StringBuilder::append).toString().getBytes());
         List<Process> procs = new ArrayList<>();
         try {
             for (int h = 0; h < hosts.hosts(); h++) {
                 Map<String, String> env = Map.of("RANK", Integer.toString(h), "WORLD_SIZE", Integer.toString(hosts.hosts()),
                         "LOCAL_RANK", "0", "LOCAL_WORLD_SIZE", "1", "MASTER_ADDR", hosts.address(0), "MASTER_PORT", "29511",
-                        "TANDEM_JOB_SECRET", secret, "TANDEM_BIND_ADDR", hosts.address(h), "HOSTNAME", "vhost" + h);
+                        "TANDEM_JOB_SECRET", "link-faults-test-" + name, "TANDEM_BIND_ADDR", hosts.address(h), "HOSTNAME", "vhost" + h);
                 procs.add(hosts.start(h, cmd, env, runs.resolve(name + "-rank" + h + ".log")));
             }
             for (int h = 0; h < procs.size(); h++) {
