@@ -64,12 +64,28 @@ final class Gemm {
 
     private Gemm() {}
 
-    /** Per-thread pack buffers, grown on demand and then reused by every later call. */
-    private static final class Workspace {
+    /**
+     * Per-thread pack buffers, grown on demand and then reused by every later call. The shared
+     * ones belong to a thread that runs a {@link ParallelGemm}: its workers pack into and read
+     * from them.
+     */
+    static final class Workspace {
         float[] pa = new float[0];
         float[] pb = new float[0];
         float[] row = new float[0];
         final float[] tile = new float[MR * NR];
+        float[] sharedA = new float[0];
+        final float[][] sharedB = {new float[0], new float[0]};
+
+        float[] sharedA(int size) {
+            if (sharedA.length < size) sharedA = new float[size];
+            return sharedA;
+        }
+
+        float[] sharedB(int which, int size) {
+            if (sharedB[which].length < size) sharedB[which] = new float[size];
+            return sharedB[which];
+        }
 
         float[] pa(int size) {
             if (pa.length < size) pa = new float[size];
@@ -89,6 +105,10 @@ final class Gemm {
 
     private static final ThreadLocal<Workspace> WORKSPACE = ThreadLocal.withInitial(Workspace::new);
 
+    static Workspace workspace() {
+        return WORKSPACE.get();
+    }
+
     static void gemm(WorkerPool pool, boolean transA, boolean transB, int m, int n, int k, float alpha,
                      MemorySegment a, long aOffset, int lda, MemorySegment b, long bOffset, int ldb, float beta,
                      MemorySegment c, long cOffset, int ldc) {
@@ -99,34 +119,21 @@ final class Gemm {
             block(o, 0, m, 0, n);
             return;
         }
-        // Grid tm×tn = threads. Splitting N makes every worker pack all of A (m·k each), splitting
-        // M makes every worker pack all of B (k·n each): pick the grid with the least duplicated
-        // packing, as long as each rectangle still holds whole micro-tiles.
-        int bestTm = 1;
-        long bestCost = Long.MAX_VALUE;
-        for (int tm = 1; tm <= threads; tm++) {
-            if (threads % tm != 0) continue;
-            int tn = threads / tm;
-            if (tm > ceilDiv(m, MR) || tn > ceilDiv(n, NR)) continue;
-            long cost = (long) tn * m + (long) tm * n;
-            if (cost < bestCost) {
-                bestCost = cost;
-                bestTm = tm;
-            }
+        if (k > 0 && ceilDiv(m, MR) >= 4 * threads) {
+            new ParallelGemm(o, threads).run(pool);
+            return;
         }
-        if (bestCost == Long.MAX_VALUE) {
+        // Too few rows to share out (e.g. one token at a time in generation): packing B costs
+        // as much as the multiply, so split N and let each worker pack its own columns.
+        int tn = Math.min(threads, ceilDiv(n, NR));
+        if (tn == 1) {
             block(o, 0, m, 0, n);
             return;
         }
-        int tm = bestTm, tn = threads / bestTm;
-        pool.parallelFor(threads, 1, (t0, t1) -> {
-            for (int t = t0; t < t1; t++) {
-                int ti = t / tn, tj = t % tn;
-                block(o, split(m, MR, tm, ti), split(m, MR, tm, ti + 1), split(n, NR, tn, tj), split(n, NR, tn, tj + 1));
-            }
+        pool.parallelFor(tn, 1, (t0, t1) -> {
+            for (int t = t0; t < t1; t++) block(o, 0, m, split(n, NR, tn, t), split(n, NR, tn, t + 1));
         });
     }
-
     static void gemmBatched(WorkerPool pool, int batch, boolean transA, boolean transB, int m, int n, int k, float alpha,
                             MemorySegment a, long aOffset, int lda, long strideA,
                             MemorySegment b, long bOffset, int ldb, long strideB, float beta,
@@ -152,7 +159,7 @@ final class Gemm {
     }
 
     /** The arguments of one GEMM, passed as one value to the blocked loop. */
-    private record Operands(boolean transA, boolean transB, int m, int n, int k, float alpha,
+    record Operands(boolean transA, boolean transB, int m, int n, int k, float alpha,
                             MemorySegment a, long aOffset, int lda, MemorySegment b, long bOffset, int ldb,
                             float beta, MemorySegment c, long cOffset, int ldc) {}
 
@@ -170,14 +177,10 @@ final class Gemm {
             return;
         }
         Workspace ws = WORKSPACE.get();
-        long ldcb = 4L * o.ldc;
         // Rows are cut into as few A blocks as MC_MAX allows, evenly, so A is packed once per
         // k block (usually) and B once per A block.
         int rows = i1 - i0, mBlocks = ceilDiv(rows, MC_MAX), mcStep = roundUp(ceilDiv(rows, mBlocks), MR);
-        // At most one B micro-panel wide: every packed A panel would be read once, so the kernel
-        // reads A where it lies instead (packing would cost as much as the multiply).
-        // Measured at 1024×64×1024: NN 64 → 100 GFLOPS, TN 39 → 68 (OpenBLAS: 88 and 69).
-        boolean directA = j1 - j0 <= NR;
+        boolean directA = directA(j1 - j0);
         int kcStep = ceilDiv(o.k, ceilDiv(o.k, KC));
         int ncStep = ncFor(kcStep);
         for (int pc = 0; pc < o.k; pc += kcStep) {
@@ -185,43 +188,64 @@ final class Gemm {
             float betaEff = pc == 0 ? o.beta : 1f; // later k blocks add to what the first wrote
             for (int ic = i0; ic < i1; ic += mcStep) {
                 int mc = Math.min(mcStep, i1 - ic);
-                float[] pa = ws.pa((directA ? MR : roundUp(mc, MR)) * kc); // direct: one edge panel at most
-                if (!directA) packA(o, ic, mc, pc, kc, pa, ws);
+                float[] pa = directA ? null : ws.pa(roundUp(mc, MR) * kc);
+                if (!directA) packA(o, ic, mc, pc, kc, pa, 0, ws);
                 for (int jc = j0; jc < j1; jc += ncStep) {
                     int nc = Math.min(ncStep, j1 - jc);
                     float[] pb = ws.pb(roundUp(nc, NR) * kc);
-                    packB(o, pc, kc, jc, nc, pb, ws);
-                    // One A micro-panel (MR×kc) stays in L1 while the B micro-panels of this
-                    // L2-resident block stream past it.
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = Math.min(MR, mc - ir);
-                        for (int jr = 0; jr < nc; jr += NR) {
-                            int nr = Math.min(NR, nc - jr);
-                            long ci = o.cOffset + (long) (ic + ir) * o.ldc + jc + jr;
-                            if (directA && mr == MR) {
-                                long row = o.transA ? 4 : 4L * o.lda, step = o.transA ? 4L * o.lda : 4;
-                                long ab = 4 * o.aOffset + (ic + ir) * row + pc * step;
-                                if (nr == NR) {
-                                    GemmKernel.tileDirectA(kc, o.a, ab, row, step, pb, jr * kc, o.c, 4 * ci, ldcb, o.alpha, betaEff, null);
-                                } else {
-                                    GemmKernel.tileDirectA(kc, o.a, ab, row, step, pb, jr * kc, o.c, 0, 0, o.alpha, 0f, ws.tile);
-                                    merge(ws.tile, mr, nr, o.c, ci, o.ldc, betaEff);
-                                }
-                                continue;
-                            }
-                            int ai = ir * kc;
-                            if (directA) { // an edge tile: pack just this panel
-                                packA(o, ic + ir, mr, pc, kc, pa, ws);
-                                ai = 0;
-                            }
-                            if (mr == MR && nr == NR) {
-                                GemmKernel.tile(kc, pa, ai, pb, jr * kc, o.c, 4 * ci, ldcb, o.alpha, betaEff, null);
-                            } else {
-                                GemmKernel.tile(kc, pa, ai, pb, jr * kc, o.c, 0, 0, o.alpha, 0f, ws.tile);
-                                merge(ws.tile, mr, nr, o.c, ci, o.ldc, betaEff);
-                            }
-                        }
+                    packB(o, pc, kc, jc, nc, pb, 0, ws);
+                    panels(o, ws, directA, pa, ic, 0, mc, pb, jc, nc, pc, kc, betaEff);
+                }
+            }
+        }
+    }
+
+    /** Whether a GEMM's output is narrow enough to read A in place rather than pack it. */
+    static boolean directA(int columns) {
+        // At most one B micro-panel wide: every packed A panel would be read once, so the kernel
+        // reads A where it lies instead (packing would cost as much as the multiply).
+        // Measured at 1024×64×1024: NN 64 → 100 GFLOPS, TN 39 → 68 (OpenBLAS: 88 and 69).
+        return columns <= NR;
+    }
+
+    /**
+     * Multiplies rows {@code [ic+ir0, ic+ir1)} of the k slice {@code [pc, pc+kc)} by one packed B
+     * block (columns {@code [jc, jc+nc)}), adding into C with {@code betaEff}. Packed A holds the
+     * rows from {@code ic} on ({@code ir0} a multiple of MR), unless {@code directA}.
+     */
+    static void panels(Operands o, Workspace ws, boolean directA, float[] pa, int ic, int ir0, int ir1,
+                       float[] pb, int jc, int nc, int pc, int kc, float betaEff) {
+        long ldcb = 4L * o.ldc;
+        // One A micro-panel (MR×kc) stays in L1 while the B micro-panels of this L2-resident
+        // block stream past it.
+        for (int ir = ir0; ir < ir1; ir += MR) {
+            int mr = Math.min(MR, ir1 - ir);
+            for (int jr = 0; jr < nc; jr += NR) {
+                int nr = Math.min(NR, nc - jr);
+                long ci = o.cOffset + (long) (ic + ir) * o.ldc + jc + jr;
+                if (directA && mr == MR) {
+                    long row = o.transA ? 4 : 4L * o.lda, step = o.transA ? 4L * o.lda : 4;
+                    long ab = 4 * o.aOffset + (ic + ir) * row + pc * step;
+                    if (nr == NR) {
+                        GemmKernel.tileDirectA(kc, o.a, ab, row, step, pb, jr * kc, o.c, 4 * ci, ldcb, o.alpha, betaEff, null);
+                    } else {
+                        GemmKernel.tileDirectA(kc, o.a, ab, row, step, pb, jr * kc, o.c, 0, 0, o.alpha, 0f, ws.tile);
+                        merge(ws.tile, mr, nr, o.c, ci, o.ldc, betaEff);
                     }
+                    continue;
+                }
+                float[] panelA = pa;
+                int ai = ir * kc;
+                if (directA) { // an edge tile: pack just this panel
+                    panelA = ws.pa(MR * kc);
+                    packA(o, ic + ir, mr, pc, kc, panelA, 0, ws);
+                    ai = 0;
+                }
+                if (mr == MR && nr == NR) {
+                    GemmKernel.tile(kc, panelA, ai, pb, jr * kc, o.c, 4 * ci, ldcb, o.alpha, betaEff, null);
+                } else {
+                    GemmKernel.tile(kc, panelA, ai, pb, jr * kc, o.c, 0, 0, o.alpha, 0f, ws.tile);
+                    merge(ws.tile, mr, nr, o.c, ci, o.ldc, betaEff);
                 }
             }
         }
@@ -229,9 +253,9 @@ final class Gemm {
 
     /**
      * Packs op(A)[ic..ic+mc, pc..pc+kc] as MR-row panels, each k-major (MR floats per k step),
-     * rows past the edge zero-filled.
+     * rows past the edge zero-filled, from index {@code dst0} of {@code pa}.
      */
-    private static void packA(Operands o, int ic, int mc, int pc, int kc, float[] pa, Workspace ws) {
+    static void packA(Operands o, int ic, int mc, int pc, int kc, float[] pa, int dst0, Workspace ws) {
         if (o.transA) {
             // op(A)[i][p] = A[p][i]: each k step's values for a group of rows are one contiguous
             // run of A. Take TRANSPOSE_CHUNK rows at a time (so the panels being written stay in
@@ -244,7 +268,7 @@ final class Gemm {
                     MemorySegment.copy(o.a, F32, 4 * (o.aOffset + (long) (pc + p) * o.lda + ic + i0), run, 0, len);
                     for (int i = len; i < padded; i++) run[i] = 0f;
                     for (int ir = 0; ir < padded; ir += MR) {
-                        int dst = (i0 + ir) * kc + p * MR;
+                        int dst = dst0 + (i0 + ir) * kc + p * MR;
                         for (int r = 0; r < MR; r++) pa[dst + r] = run[ir + r];
                     }
                 }
@@ -254,7 +278,7 @@ final class Gemm {
         // Rows of A are contiguous along k: copy one out, then scatter it with stride MR.
         float[] row = ws.row(kc);
         for (int ir = 0; ir < mc; ir += MR) {
-            int base = ir * kc, mr = Math.min(MR, mc - ir);
+            int base = dst0 + ir * kc, mr = Math.min(MR, mc - ir);
             for (int r = 0; r < MR; r++) {
                 if (r < mr) {
                     long src = o.aOffset + (long) (ic + ir + r) * o.lda + pc;
@@ -269,9 +293,9 @@ final class Gemm {
 
     /**
      * Packs op(B)[pc..pc+kc, jc..jc+nc] as NR-column panels, each k-major (NR floats per k step),
-     * columns past the edge zero-filled.
+     * columns past the edge zero-filled, from index {@code dst0} of {@code pb}.
      */
-    private static void packB(Operands o, int pc, int kc, int jc, int nc, float[] pb, Workspace ws) {
+    static void packB(Operands o, int pc, int kc, int jc, int nc, float[] pb, int dst0, Workspace ws) {
         if (!o.transB) {
             // op(B)[p][j] = B[p][j]: each k step's nc values are one contiguous run of B; copy it
             // once and deal NR-wide pieces out to the panels.
@@ -280,7 +304,7 @@ final class Gemm {
             for (int p = 0; p < kc; p++) {
                 MemorySegment.copy(o.b, F32, 4 * (o.bOffset + (long) (pc + p) * o.ldb + jc), run, 0, nc);
                 for (int j = nc; j < padded; j++) run[j] = 0f;
-                for (int jr = 0; jr < nc; jr += NR) System.arraycopy(run, jr, pb, jr * kc + p * NR, NR);
+                for (int jr = 0; jr < nc; jr += NR) System.arraycopy(run, jr, pb, dst0 + jr * kc + p * NR, NR);
             }
             return;
         }
@@ -288,7 +312,7 @@ final class Gemm {
         // TRANSPOSE_CHUNK k steps so the scattered writes (stride NR) stay within L1.
         float[] row = ws.row(TRANSPOSE_CHUNK);
         for (int jr = 0; jr < nc; jr += NR) {
-            int base = jr * kc, nr = Math.min(NR, nc - jr);
+            int base = dst0 + jr * kc, nr = Math.min(NR, nc - jr);
             for (int p0 = 0; p0 < kc; p0 += TRANSPOSE_CHUNK) {
                 int len = Math.min(TRANSPOSE_CHUNK, kc - p0);
                 for (int j = 0; j < NR; j++) {
@@ -337,11 +361,11 @@ final class Gemm {
         return Math.max(NR, B_BLOCK / kc / NR * NR);
     }
 
-    private static int ceilDiv(int a, int b) {
+    static int ceilDiv(int a, int b) {
         return (a + b - 1) / b;
     }
 
-    private static int roundUp(int a, int b) {
+    static int roundUp(int a, int b) {
         return ceilDiv(a, b) * b;
     }
 }

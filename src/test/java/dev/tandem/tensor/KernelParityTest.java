@@ -116,7 +116,7 @@ class KernelParityTest {
         }
     }
 
-    /** Splits of C over 3 and 4 workers (grids 3×1, 1×3, 2×2) give the same result as one. */
+    /** 3 and 4 workers, on shapes with few rows (columns split) and with many (work shared), against the reference. */
     @Test
     void gemmThreadGrids() {
         for (int threads : new int[] {3, 4}) {
@@ -127,6 +127,45 @@ class KernelParityTest {
                 checkGemm(k, 250, 260, 90, true, false, 0f, 1f);
                 checkGemm(k, 13, 35, 2000, true, true, 0f, 1f);
             }
+        }
+    }
+
+    /**
+     * Threads share the packed operands and claim units of work in whatever order they run, yet
+     * every element is computed the same way: 2 and 3 threads equal one thread bit for bit, over
+     * several k slices, several B blocks, rows not a multiple of the micro-tile, the in-place-A
+     * path (at most one micro-panel wide), every transpose, and beta 0 over NaN.
+     */
+    @Test
+    void sharedWorkGemmEqualsOneThreadBitForBit() {
+        int kc = Gemm.KC, nc = Gemm.ncFor(Gemm.KC), nr = GemmKernel.NR;
+        int[][] shapes = {{257, 3 * nc + 7, 2 * kc + 5}, {130, nr, 300}, {131, nr - 3, 2 * kc + 1}, {64, 2 * nc, 33},
+                {1021, 190, 64}};
+        try (WorkerPool two = new WorkerPool(2); WorkerPool three = new WorkerPool(3)) {
+            Kernels one = Kernels.fast(WorkerPool.SERIAL);
+            for (int[] s : shapes) {
+                for (int t = 0; t < 4; t++) {
+                    boolean transA = (t & 1) != 0, transB = (t & 2) != 0;
+                    float beta = t == 1 ? 1f : 0f;
+                    float[] expected = gemmOf(one, s[0], s[1], s[2], transA, transB, beta);
+                    assertThat(gemmOf(Kernels.fast(two), s[0], s[1], s[2], transA, transB, beta))
+                            .as("2 threads, %dx%dx%d t=%d", s[0], s[1], s[2], t).isEqualTo(expected);
+                    assertThat(gemmOf(Kernels.fast(three), s[0], s[1], s[2], transA, transB, beta))
+                            .as("3 threads, %dx%dx%d t=%d", s[0], s[1], s[2], t).isEqualTo(expected);
+                }
+            }
+        }
+    }
+
+    /** C after {@code C = 0.5·op(A)·op(B) + beta·C} on fixed random data; C starts as NaN when beta is 0. */
+    private static float[] gemmOf(Kernels kernels, int m, int n, int k, boolean transA, boolean transB, float beta) {
+        SplittableRandom rng = new SplittableRandom(m * 31L + n * 7L + k);
+        int lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 2, ldc = n + 1;
+        try (Tensor a = random(rng, (transA ? k : m) * lda + 1); Tensor b = random(rng, (transB ? n : k) * ldb + 1);
+             Tensor c = random(rng, m * ldc + 1)) {
+            if (beta == 0f) for (long i = 0; i < c.numel(); i++) c.set(i, Float.NaN);
+            kernels.gemm(transA, transB, m, n, k, 0.5f, a.data(), 1, lda, b.data(), 1, ldb, beta, c.data(), 1, ldc);
+            return c.toFloatArray();
         }
     }
 

@@ -41,6 +41,17 @@ public final class BenchTrainCommand implements Runnable {
     @Option(names = "--no-peer", description = "measure Tandem only")
     boolean noPeer;
 
+    // Named by the form that changes the default: picocli's negatable options set the default
+    // value for the "--no-" form of a name and its opposite for the plain form.
+    @Option(names = "--no-peer-sweep", negatable = true,
+            description = "time every PyTorch threading configuration (1 or all threads for its OpenMP and its OpenBLAS pool,"
+                    + " idle workers spinning or sleeping) and compare Tandem with the fastest (--no-peer-sweep: all threads in both"
+                    + " pools, sleeping); default: on")
+    boolean peerSweep = true;
+
+    @Option(names = "--sweep-steps", description = "timed peer steps per configuration in the sweep; default: ${DEFAULT-VALUE}")
+    int sweepSteps = 3;
+
     @Option(names = "--data-parallel", split = ",", paramLabel = "N",
             description = "rank counts for the data-parallel rows (ZeRO 0–3 each; 1 = one rank); 0 to skip them; default: ${DEFAULT-VALUE}")
     List<Integer> dataParallel = List.of(1, 2);
@@ -48,7 +59,7 @@ public final class BenchTrainCommand implements Runnable {
     @Option(names = "--dp-steps", description = "training steps per data- and model-parallel row; default: ${DEFAULT-VALUE}")
     int dpSteps = 15;
 
-    @Option(names = "--model-parallel", negatable = true, description = "rows for tp=2 and pp=2 on 2 ranks; default: on")
+    @Option(names = "--no-model-parallel", negatable = true, description = "rows for tp=2 and pp=2 on 2 ranks; default: on")
     boolean modelParallel = true;
 
     /** Tandem's compute threads, for this command. */
@@ -68,8 +79,9 @@ public final class BenchTrainCommand implements Runnable {
         out.printf("bench train: %s, %d cores; %d threads per engine; Java %s%n", BenchInfo.cpuModel(),
                 Runtime.getRuntime().availableProcessors(), threads, Runtime.version());
         if (!noPeer) {
-            out.printf("peer: PyTorch (libtorch CPU via org.bytedeco:pytorch) in its own process, %s unset there, %s%n",
-                    String.join(", ", PeerProcess.UNSET), PeerProcess.TUNING);
+            out.printf("peer: PyTorch (libtorch CPU via org.bytedeco:pytorch) in its own process, %s unset there; %s%n",
+                    String.join(", ", PeerProcess.UNSET), peerSweep ? "threading: the fastest of " + PeerConfig.grid(threads).size()
+                            + " configurations, per model" : "threading: " + PeerConfig.sleeping(threads).label());
         }
         out.printf("step = zero grads + forward + backward + AdamW (lr %.0e, wd %.1f on matrices), same weights and batch%n",
                 TrainHyper.LR, TrainHyper.WEIGHT_DECAY);
@@ -99,10 +111,11 @@ public final class BenchTrainCommand implements Runnable {
         StepLog tandemWarm = new StepLog(), peerWarm = new StepLog();
         StepLog tandem = new StepLog(), peer = new StepLog();
         List<Double> roundRatios = new ArrayList<>();
-        PeerProcess torch = noPeer ? null : new PeerProcess(c, threads);
+        PeerConfig config = noPeer ? null : peerSweep ? fastestPeer(c, out) : PeerConfig.sleeping(threads);
+        PeerProcess torch = noPeer ? null : new PeerProcess(c, config);
         try (TandemTrainStep t = new TandemTrainStep(c, batch, dev.tandem.tensor.Kernels.fast(pool))) {
             out.printf("   parameters: Tandem %,d%s%n", t.parameterCount(),
-                    torch == null ? "" : String.format(", PyTorch %s %,d (threads %d)", torch.version, torch.parameters, torch.threads));
+                    torch == null ? "" : String.format(", PyTorch %s %,d (%s)", torch.version, torch.parameters, config.label()));
             runTandem(t, warmup, tandemWarm);
             if (torch != null) peerWarm.addAll(torch.run(warmup));
             for (int r = 0; r < rounds; r++) {
@@ -123,9 +136,43 @@ public final class BenchTrainCommand implements Runnable {
             if (torch != null) torch.close();
         }
         TrainBenchResult res = new TrainBenchResult(c, tandemWarm, tandem, torch == null ? null : peerWarm,
-                torch == null ? null : peer, roundRatios, loadBefore + " → " + MachineLoad.loadAverage());
+                torch == null ? null : peer, torch == null ? null : config.label() + "; " + torch.threadReport(),
+                roundRatios, loadBefore + " → " + MachineLoad.loadAverage());
         res.printDetails(out);
         return res;
+    }
+
+    /**
+     * Times the peer in every threading configuration (one warm-up step, then up to
+     * {@code sweepSteps} timed ones; a configuration whose step takes over 3× the best so far is
+     * stopped there) and returns the fastest by median step.
+     */
+    private PeerConfig fastestPeer(TrainBenchCase c, PrintStream out) {
+        List<PeerConfig> grid = PeerConfig.grid(threads);
+        out.printf("   PyTorch threading sweep (%d configurations, 1 warm-up + up to %d timed steps each):%n", grid.size(), sweepSteps);
+        PeerConfig best = null;
+        double bestSeconds = Double.POSITIVE_INFINITY;
+        for (PeerConfig config : grid) {
+            StepLog timed = new StepLog();
+            String report;
+            try (PeerProcess p = new PeerProcess(c, config)) {
+                p.run(1);
+                for (int i = 0; i < sweepSteps; i++) {
+                    timed.addAll(p.run(1));
+                    if (timed.median() > 3 * bestSeconds) break;
+                }
+                report = p.threadReport();
+            }
+            double seconds = timed.median();
+            out.printf("     %-38s %8.0f ms/step %8.0f tok/s  (%s)%s%n", config.label(), 1e3 * seconds, c.tokensPerStep() / seconds,
+                    report, timed.size() < sweepSteps ? "; stopped: over 3x the best" : "");
+            if (seconds < bestSeconds) {
+                bestSeconds = seconds;
+                best = config;
+            }
+        }
+        out.printf("   fastest: %s%n", best.label());
+        return best;
     }
 
     private static void runTandem(TandemTrainStep t, int n, StepLog log) {

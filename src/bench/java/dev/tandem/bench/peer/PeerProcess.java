@@ -19,44 +19,31 @@ final class PeerProcess implements AutoCloseable {
     /** Environment variables removed for the peer, so it picks its own best kernels. */
     static final List<String> UNSET = List.of("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE");
 
-    /**
-     * The peer's libtorch uses OpenMP for its own ops and a pthreads OpenBLAS (built without
-     * USE_OPENMP) for matmuls: two pools of `threads` workers each, both spinning when idle. On
-     * this 2-core machine the spinning pool steals the cores from the working one; measured on the
-     * small model, 2 threads: 5.1 s/step as shipped, 1.6 s/step with these two settings (and 0.75 s
-     * with 1 thread). So the peer gets idle workers that sleep instead of spin. The user's own
-     * values, if set, win.
-     */
-    static final Map<String, String> TUNING = tuning();
-
-    private static Map<String, String> tuning() {
-        Map<String, String> t = new java.util.LinkedHashMap<>();
-        t.put("OMP_WAIT_POLICY", System.getenv().getOrDefault("OMP_WAIT_POLICY", "PASSIVE"));
-        t.put("OPENBLAS_THREAD_TIMEOUT", System.getenv().getOrDefault("OPENBLAS_THREAD_TIMEOUT", "4"));
-        return t;
-    }
-
     private final Process process;
     private final BufferedReader from;
     private final PrintWriter to;
+    final PeerConfig config;
     final long parameters;
-    final int threads;
+    /** The pools' sizes as libtorch (OpenMP) and OpenBLAS report them. */
+    final int ompThreads, blasThreads;
     final String version;
+    /** Threads that computed during the last {@link #run}, counted by the OS. */
+    int busyThreads = -1;
     final List<String> unsetVars = new ArrayList<>();
 
-    PeerProcess(TrainBenchCase c, int threads) {
+    PeerProcess(TrainBenchCase c, PeerConfig config) {
+        this.config = config;
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector",
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseParallelGC",
-                "-cp", System.getProperty("java.class.path"), TorchPeer.class.getName(), Integer.toString(threads)));
+                "--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow", "-XX:+UseParallelGC",
+                "-cp", System.getProperty("java.class.path"), TorchPeer.class.getName(),
+                Integer.toString(config.intraOp()), Integer.toString(config.blasThreads())));
         cmd.addAll(List.of(c.toArgs()));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
         Map<String, String> env = pb.environment();
         for (String v : UNSET) if (env.remove(v) != null) unsetVars.add(v);
-        // OpenMP (libtorch's intra-op pool) and OpenBLAS read these before set_num_threads runs.
-        env.put("OMP_NUM_THREADS", Integer.toString(threads));
-        env.put("OPENBLAS_NUM_THREADS", Integer.toString(threads));
-        env.putAll(TUNING);
+        PeerConfig.controlled().forEach(env::remove);
+        env.putAll(config.environment());
         try {
             process = pb.start();
         } catch (IOException e) {
@@ -66,8 +53,15 @@ final class PeerProcess implements AutoCloseable {
         to = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
         String[] ready = expect("ready");
         parameters = Long.parseLong(ready[1]);
-        this.threads = Integer.parseInt(ready[2]);
-        this.version = ready[3];
+        ompThreads = Integer.parseInt(ready[2]);
+        blasThreads = Integer.parseInt(ready[3]);
+        version = ready[4];
+    }
+
+    /** What the pools hold, as the libraries and the OS report it. */
+    String threadReport() {
+        return String.format("OpenMP %d, OpenBLAS %d; %s threads busy in the last steps", ompThreads, blasThreads,
+                busyThreads < 0 ? "?" : Integer.toString(busyThreads));
     }
 
     /** Runs {@code steps} training steps in the peer; returns their seconds and losses. */
@@ -78,7 +72,7 @@ final class PeerProcess implements AutoCloseable {
             String[] s = expect("step");
             log.add(StepTiming.fromWire(s, 1));
         }
-        expect("ok");
+        busyThreads = Integer.parseInt(expect("ok")[1]);
         return log;
     }
 

@@ -13,9 +13,12 @@ import org.bytedeco.pytorch.global.torch;
  * OpenMP threads, and so the parent can interleave Tandem and PyTorch rounds without the two
  * ever computing at the same time.
  *
- * <p>Protocol (one line each, on stdin/stdout): the peer prints {@code ready <params> <threads> <version>};
- * then {@code run K} makes it train K steps, printing {@code step <loss> <forward s> <backward s> <optimizer s>} per step and
- * {@code ok} after the last; {@code quit} ends it. Usage: {@code TorchPeer THREADS L H C V T B}.
+ * <p>Protocol (one line each, on stdin/stdout): the peer prints
+ * {@code ready <params> <OpenMP threads> <OpenBLAS threads> <version>}, the thread counts as the
+ * two libraries report them; then {@code run K} makes it train K steps, printing
+ * {@code step <loss> <forward s> <backward s> <optimizer s>} per step and {@code ok <busy threads>}
+ * after the last (the threads that computed during those steps, counted by the OS); {@code quit}
+ * ends it. Usage: {@code TorchPeer INTRA_OP_THREADS OPENBLAS_THREADS L H C V T B}.
  */
 public final class TorchPeer {
     private TorchPeer() {}
@@ -24,16 +27,20 @@ public final class TorchPeer {
         // The protocol owns stdout; anything libraries print goes to stderr.
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), true, StandardCharsets.UTF_8);
         System.setOut(System.err);
-        int threads = Integer.parseInt(args[0]);
-        torch.set_num_threads(threads);
-        TrainBenchCase c = TrainBenchCase.fromArgs("peer", args, 1);
+        torch.set_num_threads(Integer.parseInt(args[0]));
+        TrainBenchCase c = TrainBenchCase.fromArgs("peer", args, 2);
         TorchGpt gpt = new TorchGpt(c, BenchBatch.random(c, TrainHyper.DATA_SEED));
-        out.println("ready " + gpt.parameterCount() + " " + torch.get_num_threads() + " " + version());
+        // libtorch's OpenBLAS is loaded now (JavaCPP loads it with System.load, so the loader's
+        // lookup sees it): set its pool as asked and read back what it holds.
+        callInt("openblas_set_num_threads", Integer.parseInt(args[1]));
+        int blas = callInt("openblas_get_num_threads", -1);
+        out.println("ready " + gpt.parameterCount() + " " + torch.get_num_threads() + " " + blas + " " + version());
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         for (String line; (line = in.readLine()) != null; ) {
             if (line.equals("quit")) break;
             if (!line.startsWith("run ")) throw new IllegalArgumentException("peer: unknown command " + line);
             int steps = Integer.parseInt(line.substring(4).trim());
+            BusyThreads busy = BusyThreads.start();
             for (int s = 0; s < steps; s++) {
                 StepTiming t;
                 // Frees this step's temporaries (their C++ references) when the step ends, as
@@ -47,7 +54,28 @@ public final class TorchPeer {
                 t = new StepTiming(t.loss(), t.forward(), t.backward() + release, t.optimizer());
                 out.println("step " + t.toWire());
             }
-            out.println("ok");
+            out.println("ok " + busy.count());
+        }
+    }
+
+    /**
+     * Calls an OpenBLAS function {@code int f(int)} or {@code int f(void)} (argument −1) of the
+     * library libtorch loaded; −1 if it is not found.
+     */
+    private static int callInt(String symbol, int argument) {
+        var linker = java.lang.foreign.Linker.nativeLinker();
+        var address = java.lang.foreign.SymbolLookup.loaderLookup().find(symbol);
+        if (address.isEmpty()) return -1;
+        try {
+            if (argument < 0) {
+                var h = linker.downcallHandle(address.get(), java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.JAVA_INT));
+                return (int) h.invokeExact();
+            }
+            var h = linker.downcallHandle(address.get(), java.lang.foreign.FunctionDescriptor.ofVoid(java.lang.foreign.ValueLayout.JAVA_INT));
+            h.invokeExact(argument);
+            return argument;
+        } catch (Throwable t) {
+            throw new IllegalStateException("calling " + symbol, t);
         }
     }
 

@@ -5,10 +5,11 @@ import java.util.List;
 
 /**
  * What {@code bench train} measured for one case: warm-up and timed steps of each engine (the
- * peer's null when it was not run), the Tandem/PyTorch speed ratio of each round, and the load.
+ * peer's null when it was not run), the peer's threading and the threads it really used, the
+ * Tandem/PyTorch speed ratio of each round, and the load.
  */
 record TrainBenchResult(TrainBenchCase c, StepLog tandemWarm, StepLog tandem, StepLog peerWarm, StepLog peer,
-                        List<Double> roundRatios, String load) {
+                        String peerSetup, List<Double> roundRatios, String load) {
 
     double tandemTokPerSec() {
         return c.tokensPerStep() / tandem.median();
@@ -26,7 +27,7 @@ record TrainBenchResult(TrainBenchCase c, StepLog tandemWarm, StepLog tandem, St
     void printDetails(PrintStream out) {
         out.printf("   Tandem : %s%n", timing(tandem));
         if (peer != null) {
-            out.printf("   PyTorch: %s%n", timing(peer));
+            out.printf("   PyTorch: %s%n            threading %s%n", timing(peer), peerSetup);
             double[] r = roundRatios.stream().mapToDouble(Double::doubleValue).toArray();
             out.printf("   ratio Tandem/PyTorch tok/s: %.2f from median steps, %.2f from best steps;"
                             + " per round %s, median %.2f%n", ratio(), peer.quantile(0) / tandem.quantile(0),
