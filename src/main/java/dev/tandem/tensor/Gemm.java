@@ -4,6 +4,7 @@ import static dev.tandem.tensor.Tensor.F32;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import java.util.concurrent.atomic.AtomicInteger;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -22,13 +23,15 @@ import jdk.incubator.vector.VectorSpecies;
  * micro-panel wide (attention's 64-wide heads) skip packing A: each A panel would be read once.
  *
  * <p>Memory: per thread, packed A up to MC_MAX×KC floats (12 MiB) and one B block (576 KiB) of
- * heap, allocated on first use and reused. The block sizes can be overridden for tuning with
+ * heap, allocated on first use and reused; a thread that starts shared GEMMs holds their packed A
+ * and two B blocks as well. The block sizes can be overridden for tuning with
  * the system properties {@code tandem.gemm.kc}, {@code tandem.gemm.mc} and
  * {@code tandem.gemm.bblock}.
  *
- * <p>Threads: those of the pool passed in. C is cut into a grid of rectangles, one per worker, along the dimension(s) where
- * duplicated packing costs least; each worker runs the whole blocked loop on its rectangle with
- * its own thread-local pack buffers (no synchronisation inside a GEMM).
+ * <p>Threads: those of the pool passed in. A product with enough rows runs as a
+ * {@link ParallelGemm}: the threads share one packed copy of each operand block and claim work
+ * from counters. With few rows (one token at a time) packing B costs as much as the multiply, so
+ * N is split instead and each worker packs its own columns.
  */
 final class Gemm {
     private static final VectorSpecies<Float> S = GemmKernel.S;
@@ -141,11 +144,14 @@ final class Gemm {
         if (batch <= 0 || m <= 0 || n <= 0) return;
         int threads = pool.threads();
         // Attention has many small GEMMs: one whole GEMM per worker needs no splitting and no
-        // duplicated packing. With few items that do not divide evenly, split each GEMM instead.
+        // duplicated packing. Workers claim the next item from a counter, so one that the OS
+        // deschedules does not hold a fixed share. With few items that do not divide evenly,
+        // split each GEMM instead.
         boolean overBatch = threads > 1 && (batch % threads == 0 || batch >= 4 * threads);
         if (overBatch) {
-            pool.parallelFor(batch, 1, (b0, b1) -> {
-                for (int i = b0; i < b1; i++) {
+            AtomicInteger next = new AtomicInteger();
+            pool.parallelTasks(threads, 1, (task, t0, t1) -> {
+                for (int i; (i = next.getAndIncrement()) < batch; ) {
                     block(new Operands(transA, transB, m, n, k, alpha, a, aOffset + i * strideA, lda,
                             b, bOffset + i * strideB, ldb, beta, c, cOffset + i * strideC, ldc), 0, m, 0, n);
                 }
