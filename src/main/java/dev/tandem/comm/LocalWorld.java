@@ -78,6 +78,8 @@ public final class LocalWorld {
                     body.run(g);
                 } catch (Throwable e) {
                     failures.add(new RankFailure(rank, e));
+                } finally {
+                    memory.releaseCachedBuffers(); // the rank is done: its kept activation buffers go
                 }
             }));
             threads.add(t);

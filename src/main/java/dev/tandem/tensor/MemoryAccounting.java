@@ -27,6 +27,7 @@ public final class MemoryAccounting {
     private final MemoryAccounting parent;
     private final AtomicLongArray live = new AtomicLongArray(CATEGORIES.length);
     private final AtomicLongArray peak = new AtomicLongArray(CATEGORIES.length);
+    private final BufferCache activationBuffers = new BufferCache();
 
     private MemoryAccounting(String name, MemoryAccounting parent) {
         this.name = name;
@@ -83,6 +84,21 @@ public final class MemoryAccounting {
                 throw new IllegalStateException("memory accounting '" + a.name + "' for " + category + " went negative: " + now);
             }
         }
+    }
+
+    /** Freed activation buffers this accounting's rank may reuse ({@link OffHeap}). */
+    BufferCache activationBuffers() {
+        return activationBuffers;
+    }
+
+    /** Frees the activation buffers kept for reuse: when the rank is done, or to measure memory without them. */
+    public void releaseCachedBuffers() {
+        activationBuffers.release();
+    }
+
+    /** Bytes of freed activation buffers kept for reuse (not live, but resident). */
+    public long cachedBytes() {
+        return activationBuffers.bytes();
     }
 
     /** Bytes currently live in {@code category}. */

@@ -21,19 +21,30 @@ public final class OffHeap implements AutoCloseable {
     private final MemoryAccounting accounting;
     private boolean closed;
 
-    private OffHeap(long bytes, MemoryCategory category) {
-        boolean huge = bytes >= HugePages.MIN_BYTES && HugePages.available();
-        this.arena = Arena.ofShared();
-        this.segment = huge ? HugePages.map(bytes, arena) : arena.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes);
+    private OffHeap(Arena arena, MemorySegment segment, MemoryCategory category, MemoryAccounting accounting) {
+        this.arena = arena;
+        this.segment = segment;
         this.category = category;
-        this.accounting = MemoryAccounting.current();
-        accounting.add(category, bytes);
+        this.accounting = accounting;
+        accounting.add(category, segment.byteSize());
     }
 
-    /** Allocates {@code bytes} zeroed bytes counted under {@code category}. */
+    /**
+     * Allocates {@code bytes} zeroed bytes counted under {@code category}. Activations may come
+     * from the rank's cache of freed ones ({@link BufferCache}): a training step frees and
+     * allocates the same sizes every step.
+     */
     public static OffHeap allocate(long bytes, MemoryCategory category) {
         if (bytes < 0) throw new IllegalArgumentException("negative allocation: " + bytes);
-        return new OffHeap(bytes, category);
+        MemoryAccounting accounting = MemoryAccounting.current();
+        if (category == MemoryCategory.ACTIVATIONS) {
+            BufferCache.Buffer reused = accounting.activationBuffers().take(bytes);
+            if (reused != null) return new OffHeap(reused.arena(), reused.segment(), category, accounting);
+        }
+        boolean huge = bytes >= HugePages.MIN_BYTES && HugePages.available();
+        Arena arena = Arena.ofShared();
+        MemorySegment segment = huge ? HugePages.map(bytes, arena) : arena.allocate(Math.max(bytes, 1), ALIGNMENT).asSlice(0, bytes);
+        return new OffHeap(arena, segment, category, accounting);
     }
 
     /**
@@ -66,6 +77,12 @@ public final class OffHeap implements AutoCloseable {
         if (closed) return;
         closed = true;
         accounting.remove(category, segment.byteSize());
-        arena.close();
+        if (category == MemoryCategory.ACTIVATIONS) {
+            // Keep it while live and kept activations together stay within the peak already reached.
+            long room = accounting.peak(category) - accounting.live(category);
+            accounting.activationBuffers().give(new BufferCache.Buffer(arena, segment), room);
+        } else {
+            arena.close();
+        }
     }
 }
