@@ -281,15 +281,19 @@ final class Gemm {
             }
             return;
         }
-        // Rows of A are contiguous along k: copy one out, then scatter it with stride MR.
+        // Rows of A are contiguous along k: copy one out, then scatter it with stride MR. Whole
+        // panels of 4 rows with 16-float vectors interleave 16 k steps at a time in registers.
         float[] row = ws.row(kc);
         for (int ir = 0; ir < mc; ir += MR) {
             int base = dst0 + ir * kc, mr = Math.min(MR, mc - ir);
+            int p0 = mr == MR && PanelInterleave.SUPPORTED ? PanelInterleave.rows(o.a, 4 * (o.aOffset + (long) (ic + ir) * o.lda + pc),
+                    4L * o.lda, kc, pa, base) : 0;
+            if (p0 == kc) continue;
             for (int r = 0; r < MR; r++) {
                 if (r < mr) {
                     long src = o.aOffset + (long) (ic + ir + r) * o.lda + pc;
-                    MemorySegment.copy(o.a, F32, 4 * src, row, 0, kc);
-                    for (int p = 0; p < kc; p++) pa[base + p * MR + r] = row[p];
+                    MemorySegment.copy(o.a, F32, 4 * (src + p0), row, 0, kc - p0);
+                    for (int p = p0; p < kc; p++) pa[base + p * MR + r] = row[p - p0];
                 } else {
                     for (int p = 0; p < kc; p++) pa[base + p * MR + r] = 0f;
                 }
