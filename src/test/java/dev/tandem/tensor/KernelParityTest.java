@@ -133,14 +133,14 @@ class KernelParityTest {
     /**
      * Threads share the packed operands and claim units of work in whatever order they run, yet
      * every element is computed the same way: 2 and 3 threads equal one thread bit for bit, over
-     * several k slices, several B blocks, rows not a multiple of the micro-tile, the in-place-A
+     * several k slices, several B blocks, several A blocks, rows not a multiple of the micro-tile, the in-place-A
      * path (at most one micro-panel wide), every transpose, and beta 0 over NaN.
      */
     @Test
     void sharedWorkGemmEqualsOneThreadBitForBit() {
         int kc = Gemm.KC, nc = Gemm.ncFor(Gemm.KC), nr = GemmKernel.NR;
         int[][] shapes = {{257, 3 * nc + 7, 2 * kc + 5}, {130, nr, 300}, {131, nr - 3, 2 * kc + 1}, {64, 2 * nc, 33},
-                {1021, 190, 64}};
+                {1021, 190, 64}, {Gemm.MC_MAX + 9, 70, 20}};
         try (WorkerPool two = new WorkerPool(2); WorkerPool three = new WorkerPool(3)) {
             Kernels one = Kernels.fast(WorkerPool.SERIAL);
             for (int[] s : shapes) {
