@@ -133,8 +133,8 @@ class KernelParityTest {
     /**
      * Threads share the packed operands and claim units of work in whatever order they run, yet
      * every element is computed the same way: 2 and 3 threads equal one thread bit for bit, over
-     * several k slices, several B blocks, several A blocks, rows not a multiple of the micro-tile, the in-place-A
-     * path (at most one micro-panel wide), every transpose, and beta 0 over NaN.
+     * several k slices, B blocks and A blocks, rows not a multiple of the micro-tile, the
+     * in-place-A path (at most one micro-panel wide), every transpose, and beta 0 over NaN.
      */
     @Test
     void sharedWorkGemmEqualsOneThreadBitForBit() {
