@@ -161,7 +161,7 @@ public final class Trainer {
              TokenDataset data = source.open(new DataSource.Context(cfg.data().valFraction(), Path.of(cfg.run().runsDir(), "cache"),
                      world.size(), out::println));
              GPT model = quantized(Checkpointing.initialModel(cfg.gptConfig(modelVocab(data, plan)), cfg.run().seed(), resume,
-                     cfg.model().initFrom()));
+                     cfg.model().initFrom(), cfg.model().peqa()));
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
              Islands islands = plan.outer().algorithm() == OuterSpec.Algorithm.NONE ? null : new Islands(plan.outer(), pm.acrossIslands());
              Optimizer optimizer = outer(islands, Offloading.optimizer(cfg, pm, model.config(), kernels, world.rank(), world.size(), out));
