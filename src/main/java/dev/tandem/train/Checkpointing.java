@@ -188,6 +188,20 @@ final class Checkpointing implements AutoCloseable {
         return Restore.model(resume);
     }
 
+    /**
+     * A run resumes with the tokenizer its checkpoint was trained with: the same ids must mean the
+     * same text, also when the vocabulary has the same size (another tokenizer of the corpus).
+     */
+    static void requireSameTokenizer(Checkpoint resume, dev.tandem.data.Tokenizer tok, Path runTokenizer) {
+        Path saved = resume.tokenizer();
+        if (saved == null || tok == null) return;
+        if (!dev.tandem.data.TokenizerJson.load(saved).fingerprint().equals(tok.fingerprint())) {
+            throw new TandemException("checkpoint " + resume.dir() + " was trained with the tokenizer in " + saved + ", but this run reads its "
+                    + "corpus with another one" + (runTokenizer == null ? "" : " (" + runTokenizer + ")") + ": set data.tokenizer to "
+                    + saved + " or start a new run");
+        }
+    }
+
     /** The seed the checkpoint's parameters were first initialized from. */
     static long initSeed(Checkpoint resume) {
         return resume.manifest().path("rng").path("init_seed").asLong();

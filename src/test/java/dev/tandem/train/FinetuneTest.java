@@ -146,6 +146,39 @@ class FinetuneTest {
                 .hasMessageContaining("holds a 4-bit PEQA model").hasMessageContaining("model.peqa = 3").hasMessageContaining("model.peqa = 4");
     }
 
+    /**
+     * A tokenizer of the same size but other ids (two tokens swapped): fine-tuning a model whose
+     * config.json names another end-of-text id, and resuming a checkpoint trained with the original,
+     * are refused naming the files.
+     */
+    @Test
+    void aForeignTokenizerOfTheSameSizeIsRefused() throws Exception {
+        Path swapped = tmp.resolve("swapped-tokenizer.json");
+        Files.writeString(swapped, Files.readString(Path.of("data/tokenizer-shakespeare-2k.json"))
+                .replace("\"ú\" : 250,", "\"ú\" : 251,").replace("\"û\" : 251,", "\"û\" : 250,"));
+        assertThat(dev.tandem.data.TokenizerJson.load(swapped).vocabSize()).isEqualTo(2048);
+        Map<String, String> cfg = TinyRun.config(tmp, "base", 2);
+        cfg.put("checkpoint.every", "1");
+        cfg.put("checkpoint.async", "false");
+        TrainingResult base = Training.builder().set(cfg).build().run();
+
+        cfg.put("run.steps", "3");
+        cfg.put("checkpoint.resume", "latest");
+        cfg.put("data.tokenizer", swapped.toString());
+        assertThatThrownBy(() -> Training.builder().set(cfg).build().run()).isInstanceOf(TandemException.class)
+                .hasMessageContaining("was trained with the tokenizer in").hasMessageContaining(swapped.toString());
+
+        Path model = base.modelDir();
+        Files.delete(model.resolve(ModelFiles.CHECKSUMS));
+        Path config = model.resolve(ModelFiles.CONFIG);
+        Files.writeString(config, Files.readString(config).replace("\"eos_token_id\" : 2047", "\"eos_token_id\" : 50256"));
+        Map<String, String> tune = TinyRun.config(tmp, "tuned", 1);
+        tune.keySet().removeIf(k -> k.startsWith("model."));
+        tune.put("model.init_from", model.toString());
+        assertThatThrownBy(() -> Training.builder().set(tune).build().run()).isInstanceOf(TandemException.class)
+                .hasMessageContaining("<|endoftext|> is token 2047").hasMessageContaining("eos_token_id 50256");
+    }
+
     private static byte[] bytes(dev.tandem.tensor.Tensor t) {
         return t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
     }
