@@ -52,7 +52,7 @@ final class FinetuneBenchCommand implements Runnable {
     @Option(names = "--batch-size", defaultValue = "4", description = "Sequences per step (default ${DEFAULT-VALUE}: a small fine-tuning batch).")
     int batchSize;
 
-    @Option(names = "--lrs", defaultValue = "1e-4,3e-4,1e-3,3e-3", split = ",",
+    @Option(names = "--lrs", defaultValue = "1e-5,3e-5,1e-4,3e-4", split = ",",
             description = "Peak learning rates every variant is trained with; each row reports its best (default ${DEFAULT-VALUE}).")
     List<Double> lrs;
 
