@@ -1,18 +1,18 @@
 package dev.tandem.bench;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tandem.TandemException;
 import dev.tandem.ckpt.HfImport;
 import dev.tandem.ckpt.ModelFiles;
 import dev.tandem.data.Corpus;
 import dev.tandem.data.TokenDataset;
+import dev.tandem.launch.Launcher;
 import dev.tandem.launch.Settings;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.Peqa;
 import dev.tandem.tensor.Kernels;
-import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.WorkerPool;
-import dev.tandem.train.StepMetrics;
-import dev.tandem.train.Trainer;
 import dev.tandem.train.config.TrainConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,14 +29,16 @@ import picocli.CommandLine.Option;
 /**
  * {@code tandem bench finetune}: full fine-tuning against PEQA at 4 and 3 bits, from the same
  * pretrained model (the default run's, {@code runs/default/model}) on text it never trained on:
- * the tail of the bundled corpus that the default run held out for validation. Each variant trains
- * the same steps on the same batches; the table gives validation loss before and after, the gain
- * and its share of full fine-tuning's, trainable parameters, optimizer-state bytes, the memory the
- * accounting counts (model states, activations' peak) and tokens/s. Full fine-tuning is the
- * peer the PEQA rows are read against.
+ * the tail of the bundled corpus that the default run held out for validation. Every variant
+ * trains the same steps on the same batches with the same activation recompute, at every
+ * learning rate of one sweep; each row is the variant at its best learning rate (lowest final
+ * validation loss). Each run is a training process of its own, so its peak resident set (VmHWM,
+ * from the OS) is its own, next to what the memory accounting counts (model states, activations'
+ * peak). Full fine-tuning is the peer the PEQA rows are read against.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true,
-        description = "Full fine-tuning vs PEQA 4-bit vs PEQA 3-bit from the default run's model: loss gain, parameters, memory, tok/s.")
+        description = "Full fine-tuning vs PEQA 4-bit vs PEQA 3-bit from the default run's model, each at its best learning rate of one "
+                + "sweep: loss gain, parameters, memory (accounted and OS peak RSS), tok/s.")
 final class FinetuneBenchCommand implements Runnable {
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec commandSpec;
@@ -44,18 +46,19 @@ final class FinetuneBenchCommand implements Runnable {
     @Option(names = "--from", defaultValue = "runs/default/model", description = "Pretrained model directory (default ${DEFAULT-VALUE}: ./tandem train writes it).")
     Path from;
 
-    @Option(names = "--steps", defaultValue = "60", description = "Fine-tuning steps per variant (default ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "60", description = "Fine-tuning steps per run (default ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--batch-size", defaultValue = "8")
+    @Option(names = "--batch-size", defaultValue = "4", description = "Sequences per step (default ${DEFAULT-VALUE}: a small fine-tuning batch).")
     int batchSize;
 
-    @Option(names = "--lr", defaultValue = "3e-4", description = "Peak learning rate of full fine-tuning (default ${DEFAULT-VALUE}).")
-    double lr;
+    @Option(names = "--lrs", defaultValue = "1e-5,3e-5,1e-4,3e-4", split = ",",
+            description = "Peak learning rates every variant is trained with; each row reports its best (default ${DEFAULT-VALUE}).")
+    List<Double> lrs;
 
-    @Option(names = "--peqa-lr", defaultValue = "1e-3",
-            description = "Peak learning rate of the PEQA scales (default ${DEFAULT-VALUE}, the better of 1e-3 and 3e-3 measured).")
-    double peqaLr;
+    @Option(names = "--recompute", defaultValue = "full",
+            description = "Activation recompute of every run, parallel.recompute (default ${DEFAULT-VALUE}: what fine-tuning on a small device does).")
+    String recompute;
 
     @Option(names = "--eval-batches", defaultValue = "8")
     int evalBatches;
@@ -66,10 +69,22 @@ final class FinetuneBenchCommand implements Runnable {
     @Option(names = "--threads", defaultValue = "0", description = "Compute threads (0 = all cores).")
     int threads;
 
-    private record Variant(String name, int bits, double lr) {}
+    private record Variant(String name, int bits) {}
 
-    private record Row(Variant v, double before, double after, long trainable, long optimizerBytes, long modelStateBytes,
-                       long activationBytes, long residentBytes, double tokensPerSecond, double seconds) {}
+    /** One training run's result: final validation loss, the last step's accounted bytes per category, the OS's peak RSS, tok/s. */
+    private record Run(double lr, double after, Map<String, Long> bytes, long vmHwm, double tokensPerSecond, double seconds) {
+        long bytes(String... categories) {
+            long sum = 0;
+            for (String c : categories) sum += bytes.getOrDefault(c, 0L);
+            return sum;
+        }
+
+        long accounted() {
+            return bytes.values().stream().mapToLong(Long::longValue).sum();
+        }
+    }
+
+    private record Row(Variant v, double before, long trainable, Run best, List<Run> sweep) {}
 
     @Override
     public void run() {
@@ -77,6 +92,7 @@ final class FinetuneBenchCommand implements Runnable {
         if (!Files.isRegularFile(base.resolve(ModelFiles.CONFIG))) {
             throw new TandemException("no model in " + base + ": train the default run first (./tandem train), or pass --from DIR");
         }
+        if (lrs.isEmpty() || steps < 2) throw new TandemException("--lrs needs at least one learning rate and --steps at least 2");
         TrainConfig defaults = TrainConfig.defaults();
         Path corpus = resolve(Path.of(defaults.data().corpus()));
         int nThreads = threads > 0 ? threads : Settings.of(commandSpec.root().userObject()).compute().threads();
@@ -84,7 +100,7 @@ final class FinetuneBenchCommand implements Runnable {
             Files.createDirectories(out);
             // The text the default run held out: the last val_fraction of the corpus, which its model never trained on.
             String text = Corpus.read(corpus).text();
-            Path heldApart = out.resolve("held-apart.txt");
+            Path heldApart = out.resolve("held-apart.txt").toAbsolutePath();
             Files.writeString(heldApart, text.substring((int) (text.length() * (1 - defaults.data().valFraction()))));
             double valFraction = 0.25;
             int block = HfImport.config(base).blockSize();
@@ -92,94 +108,121 @@ final class FinetuneBenchCommand implements Runnable {
             System.out.printf(Locale.ROOT, "tandem bench finetune on %s, %d threads, Java %s, load %s%n", BenchInfo.cpuModel(), nThreads,
                     Runtime.version(), loadAverage());
             System.out.printf(Locale.ROOT, "from %s; fine-tuning text: %s (%,d chars, the default run's held-out tail), last %.0f%% for "
-                    + "validation; %d steps × %d×%d tokens; warmup 10 + cosine to lr/10; clip 1.0; no weight decay%n",
-                    base, heldApart, Files.size(heldApart), 100 * valFraction, steps, batchSize, block);
+                    + "validation; every run: %d steps × %d×%d tokens, recompute %s, warmup %d + cosine to lr/10, clip 1.0, no weight "
+                    + "decay; learning rates %s; one process per run%n", base, heldApart, Files.size(heldApart), 100 * valFraction, steps,
+                    batchSize, block, recompute, warmup(), lrs);
 
-            List<Variant> variants = List.of(new Variant("full fine-tuning", 0, lr), new Variant("PEQA 4-bit", 4, peqaLr),
-                    new Variant("PEQA 3-bit", 3, peqaLr));
-            BenchProgress progress = new BenchProgress("finetune", variants.size() + 1, System.err);
-            progress.next("warm-up (JIT), 5 steps");
-            FinetuneRuns.train(config(base, heldApart, valFraction, variants.get(1), 5, "warmup"), nThreads);
+            List<Variant> variants = List.of(new Variant("full fine-tuning", 0), new Variant("PEQA 4-bit", 4), new Variant("PEQA 3-bit", 3));
+            BenchProgress progress = new BenchProgress("finetune", variants.size() * lrs.size(), System.err);
             List<Row> rows = new ArrayList<>();
             try (WorkerPool pool = new WorkerPool(nThreads);
                  TokenDataset data = TokenDataset.open(heldApart, HfImport.tokenizer(base), out.resolve("cache"), valFraction, s -> { })) {
                 Kernels kernels = Kernels.fast(pool);
                 for (Variant v : variants) {
-                    progress.next(v.name());
                     double before;
+                    long trainable;
                     try (GPT model = ModelFiles.load(base)) {
-                        if (v.bits() > 0) Peqa.apply(model, v.bits());
+                        trainable = v.bits() > 0 ? Peqa.apply(model, v.bits()).stream().mapToLong(p -> p.numel()).sum()
+                                : model.config().totalParameters();
                         before = FinetuneRuns.validationLoss(model, data, batchSize, block, windows, kernels);
                     }
-                    long t0 = System.nanoTime();
-                    Trainer.Result r = FinetuneRuns.train(config(base, heldApart, valFraction, v, steps, slug(v)), nThreads);
-                    double seconds = (System.nanoTime() - t0) / 1e9;
-                    StepMetrics last = r.steps().getLast();
-                    long trainable;
-                    try (GPT tuned = ModelFiles.load(r.modelDir())) {
-                        if (v.bits() > 0) {
-                            trainable = tuned.parameters().stream().filter(p -> p.quantized() != null).mapToLong(p -> p.numel()).sum();
-                        } else {
-                            trainable = tuned.config().totalParameters();
-                        }
+                    List<Run> sweep = new ArrayList<>();
+                    for (double lr : lrs) {
+                        progress.next(String.format(Locale.ROOT, "%s, lr %.0e", v.name(), lr));
+                        Run r = train(base, heldApart, valFraction, v, lr, nThreads);
+                        sweep.add(r);
+                        System.err.printf(Locale.ROOT, "  val loss %.4f → %.4f in %.0f s, VmHWM %s%n", before, r.after(), r.seconds(), mib(r.vmHwm()));
                     }
-                    rows.add(new Row(v, before, r.lastEval().loss(), trainable,
-                            FinetuneRuns.bytes(last, MemoryCategory.OPTIMIZER_STATE),
-                            FinetuneRuns.bytes(last, MemoryCategory.PARAMETERS, MemoryCategory.GRADIENTS, MemoryCategory.OPTIMIZER_STATE),
-                            FinetuneRuns.bytes(last, MemoryCategory.ACTIVATIONS),
-                            FinetuneRuns.bytes(last, MemoryCategory.values()), FinetuneRuns.medianTokensPerSecond(r.steps(), 5), seconds));
-                    System.err.printf(Locale.ROOT, "  val loss %.4f → %.4f in %.0f s%n", before, r.lastEval().loss(), seconds);
+                    Run best = sweep.stream().filter(r -> Double.isFinite(r.after())).min(java.util.Comparator.comparingDouble(Run::after))
+                            .orElseThrow(() -> new TandemException(v.name() + ": every learning rate diverged"));
+                    rows.add(new Row(v, before, trainable, best, sweep));
                 }
-                double baseLoss = rows.getFirst().before();
-                String table = table(rows, baseLoss);
+                String table = table(rows) + "\n" + sweepTable(rows);
                 System.out.println();
                 System.out.println(table);
                 Files.writeString(out.resolve("finetune-bench.md"), table);
-                System.out.println("wrote " + out.resolve("finetune-bench.md"));
+                System.out.println("wrote " + out.resolve("finetune-bench.md") + "; load now " + loadAverage());
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    private static String slug(Variant v) {
-        return v.bits() == 0 ? "full" : "peqa" + v.bits();
+    private int warmup() {
+        return Math.min(10, steps - 1);
     }
 
-    private Map<String, String> config(Path base, Path corpus, double valFraction, Variant v, int runSteps, String name) {
+    /** Trains one variant at one learning rate in a process of its own; reads its metrics and memory report. */
+    private Run train(Path base, Path corpus, double valFraction, Variant v, double lr, int nThreads) throws IOException {
+        String name = String.format(Locale.ROOT, "%s-lr%.0e", v.bits() == 0 ? "full" : "peqa" + v.bits(), lr);
         Map<String, String> m = new LinkedHashMap<>();
-        m.put("model.init_from", base.toString());
+        m.put("model.init_from", base.toAbsolutePath().toString());
         m.put("model.peqa", Integer.toString(v.bits()));
         m.put("data.corpus", corpus.toString());
         m.put("data.val_fraction", Double.toString(valFraction));
         m.put("data.batch_size", Integer.toString(batchSize));
-        m.put("optim.lr", Double.toString(v.lr()));
-        m.put("optim.min_lr", Double.toString(v.lr() / 10));
-        m.put("optim.warmup_steps", Integer.toString(Math.min(10, runSteps - 1)));
+        m.put("parallel.recompute", recompute);
+        m.put("optim.lr", Double.toString(lr));
+        m.put("optim.min_lr", Double.toString(lr / 10));
+        m.put("optim.warmup_steps", Integer.toString(warmup()));
         m.put("optim.weight_decay", "0");
         m.put("eval.every", "0");
         m.put("eval.batches", Integer.toString(evalBatches));
-        m.put("run.steps", Integer.toString(runSteps));
+        m.put("run.steps", Integer.toString(steps));
+        m.put("run.threads", Integer.toString(nThreads));
         m.put("run.name", name);
-        m.put("run.runs_dir", out.toString());
+        m.put("run.runs_dir", out.toAbsolutePath().toString());
         m.put("run.tensorboard", "false");
         m.put("run.log_every", "1000");
-        return m;
+        TrainConfig.load(null, m); // a bad option fails here, with its message, rather than in the child
+        Path runDir = out.resolve(name);
+        long t0 = System.nanoTime();
+        Launcher.runTrainQuietly("bench finetune run " + name, 1, m);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        ObjectMapper json = new ObjectMapper();
+        double after = Double.NaN;
+        List<Double> tps = new ArrayList<>();
+        for (String line : Files.readAllLines(runDir.resolve("metrics.jsonl"))) {
+            JsonNode n = json.readTree(line);
+            if (n.path("type").asText().equals("eval")) after = n.path("val_loss").asDouble();
+            if (n.path("type").asText().equals("train") && n.path("step").asInt() > 5) tps.add(n.path("tokens_per_s").asDouble());
+        }
+        JsonNode mem = json.readTree(runDir.resolve("memory-rank0.json").toFile());
+        Map<String, Long> bytes = new LinkedHashMap<>();
+        mem.path("bytes").properties().forEach(e -> bytes.put(e.getKey(), e.getValue().asLong()));
+        List<Double> sorted = tps.stream().sorted().toList();
+        return new Run(lr, after, bytes, mem.path("os").path("vm_hwm_bytes").asLong(), sorted.isEmpty() ? Double.NaN : sorted.get(sorted.size() / 2),
+                seconds);
     }
 
-    private static String table(List<Row> rows, double baseLoss) {
+    private static String table(List<Row> rows) {
         Row full = rows.getFirst();
-        double fullGain = baseLoss - full.after();
+        double baseLoss = full.before(), fullGain = baseLoss - full.best().after();
         StringBuilder sb = new StringBuilder();
-        sb.append("| variant | val loss before → after | gain vs base | share of full FT's gain | trainable params | optimizer state | "
-                + "params+grads+optimizer | activations (peak) | accounted total | tok/s (median) | wall |\n");
-        sb.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+        sb.append("| variant | best lr | val loss before → after | gain vs base | share of full FT's gain | trainable params | optimizer state | "
+                + "params+grads+optimizer | activations (peak) | accounted total | peak RSS (OS) | tok/s (median) |\n");
+        sb.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Row r : rows) {
-            double gain = baseLoss - r.after();
-            sb.append(String.format(Locale.ROOT, "| %s | %.4f → %.4f | %.4f | %.1f%% | %,d (%.2f%%) | %s | %s | %s | %s (%.2f×) | %.0f | %.0f s |%n",
-                    r.v().name(), r.before(), r.after(), gain, 100 * gain / fullGain, r.trainable(), 100.0 * r.trainable() / full.trainable(),
-                    mib(r.optimizerBytes()), mib(r.modelStateBytes()), mib(r.activationBytes()), mib(r.residentBytes()),
-                    (double) r.residentBytes() / full.residentBytes(), r.tokensPerSecond(), r.seconds()));
+            Run b = r.best();
+            double gain = baseLoss - b.after();
+            sb.append(String.format(Locale.ROOT, "| %s | %.0e | %.4f → %.4f | %.4f | %.1f%% | %,d (%.2f%%) | %s | %s | %s | %s (%.2f×) | %s (%.2f×) | %.0f |%n",
+                    r.v().name(), b.lr(), r.before(), b.after(), gain, 100 * gain / fullGain, r.trainable(), 100.0 * r.trainable() / full.trainable(),
+                    mib(b.bytes("optimizer_state")), mib(b.bytes("parameters", "gradients", "optimizer_state")), mib(b.bytes("activations")),
+                    mib(b.accounted()), (double) b.accounted() / full.best().accounted(), mib(b.vmHwm()),
+                    (double) b.vmHwm() / full.best().vmHwm(), b.tokensPerSecond()));
+        }
+        return sb.toString();
+    }
+
+    /** Final validation loss of every run: the sweep behind the rows above. */
+    private String sweepTable(List<Row> rows) {
+        StringBuilder sb = new StringBuilder("| variant |");
+        lrs.forEach(lr -> sb.append(String.format(Locale.ROOT, " lr %.0e |", lr)));
+        sb.append("\n|---|").append("---|".repeat(lrs.size())).append("\n");
+        for (Row r : rows) {
+            sb.append("| ").append(r.v().name()).append(" |");
+            for (Run run : r.sweep()) sb.append(String.format(Locale.ROOT, " %.4f%s |", run.after(), run == r.best() ? " *" : ""));
+            sb.append("\n");
         }
         return sb.toString();
     }

@@ -34,13 +34,6 @@ final class FinetuneRuns {
         return v.get(v.size() / 2);
     }
 
-    /** Bytes of the last step in {@code categories}, summed (activations at their peak within the step). */
-    static long bytes(StepMetrics last, MemoryCategory... categories) {
-        long sum = 0;
-        for (MemoryCategory c : categories) sum += last.memoryBytes().getOrDefault(c, 0L);
-        return sum;
-    }
-
     /** Mean loss (nats/token) of {@code model} on the validation windows a run of that batch and block evaluates. */
     static double validationLoss(GPT model, TokenDataset data, int batch, int block, int windows, Kernels kernels) {
         double nats = 0;

@@ -205,6 +205,11 @@ public final class Checkpoint implements AutoCloseable {
                 .withParScale(n.path("parscale").asInt(1), n.path("parscale_prefix").asInt(0)));
     }
 
+    /** The bits of the quantized linear layers of a PEQA run (manifest {@code model.peqa}), or 0 for a float model. */
+    public int peqaBits() {
+        return manifest.path("model").path("peqa").asInt(0);
+    }
+
     /** The tokenizer.json saved with the checkpoint, or null. */
     public Path tokenizer() {
         String name = manifest.path("tokenizer").asText(null);

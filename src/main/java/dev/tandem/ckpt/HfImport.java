@@ -56,12 +56,58 @@ public final class HfImport {
     public static Imported load(Path dir) throws IOException {
         requireDirectory(dir);
         Tokenizer tok = tokenizer(dir);
+        requireOwnTokenizer(dir, tok);
+        return new Imported(weights(dir, config(dir)), tok);
+    }
+
+    /**
+     * Checks, as far as the directory can tell, that {@code tok} is the tokenizer the model in
+     * {@code dir} was trained with: it has no more tokens than config.json's {@code vocab_size}
+     * (fewer is a padded vocabulary); its {@code <|endoftext|>} is the id config.json gives as
+     * {@code eos_token_id} and {@code bos_token_id} (a foreign tokenizer of the same size numbers
+     * its special tokens differently), or, when it has none, those ids are tokens of it; and when
+     * the directory holds both {@code tokenizer.json} and {@code vocab.json} + {@code merges.txt},
+     * the two are the same tokenizer. Each failure names the file.
+     */
+    public static void requireOwnTokenizer(Path dir, Tokenizer tok) throws IOException {
         GPTConfig config = config(dir);
+        String name = tokenizerFileName(dir);
         if (tok.vocabSize() > config.vocabSize()) {
-            throw new TandemException(dir + ": the tokenizer (" + tokenizerFileName(dir) + ") has " + tok.vocabSize()
+            throw new TandemException(dir + ": the tokenizer (" + name + ") has " + tok.vocabSize()
                     + " tokens but config.json says vocab_size " + config.vocabSize() + ": the tokenizer belongs to another model");
         }
-        return new Imported(weights(dir, config), tok);
+        JsonNode n = JSON.readTree(dir.resolve(ModelFiles.CONFIG).toFile());
+        int eot = tok.endOfText();
+        for (String key : new String[] {"eos_token_id", "bos_token_id"}) {
+            if (!n.path(key).canConvertToInt()) continue;
+            int id = n.get(key).asInt();
+            if (eot >= 0 && id != eot) {
+                throw new TandemException(dir.resolve(name) + ": <|endoftext|> is token " + eot + ", but " + dir.resolve(ModelFiles.CONFIG)
+                        + " says " + key + " " + id + ": the tokenizer belongs to another model (use the one saved with it)");
+            }
+            if (eot < 0 && (id < 0 || id >= tok.vocabSize())) {
+                throw new TandemException(dir.resolve(ModelFiles.CONFIG) + ": " + key + " " + id + " is not a token of " + dir.resolve(name)
+                        + " (" + tok.vocabSize() + " tokens, no <|endoftext|>): the tokenizer belongs to another model");
+            }
+        }
+        Path json = dir.resolve(ModelFiles.TOKENIZER), vocab = dir.resolve(VOCAB), merges = dir.resolve(MERGES);
+        if (Files.isRegularFile(json) && Files.isRegularFile(vocab) && Files.isRegularFile(merges)) {
+            String why = difference(TokenizerJson.load(json), TokenizerJson.fromVocabAndMerges(vocab, merges));
+            if (why != null) {
+                throw new TandemException(dir + ": " + ModelFiles.TOKENIZER + " and " + VOCAB + " + " + MERGES + " are different tokenizers ("
+                        + why + "): keep the pair the model was trained with");
+            }
+        }
+    }
+
+    /** How two tokenizers differ in what they encode and decode (vocabulary, merges), or null when they do not. */
+    private static String difference(Tokenizer a, Tokenizer b) {
+        if (a.vocabSize() != b.vocabSize()) return a.vocabSize() + " against " + b.vocabSize() + " tokens";
+        for (int id = 0; id < a.vocabSize(); id++) {
+            if (!Arrays.equals(a.tokenBytes(id), b.tokenBytes(id))) return "token " + id + " differs";
+        }
+        if (!a.merges().equals(b.merges())) return a.merges().size() + " against " + b.merges().size() + " merges, or another order";
+        return null;
     }
 
     /** The model's shape from {@code config.json}, refusing GPT2Config settings Tandem's GPT-2 does not compute. */

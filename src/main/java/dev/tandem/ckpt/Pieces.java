@@ -1,8 +1,10 @@
 package dev.tandem.ckpt;
 
+import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Split;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.QuantizedMatrix;
 import dev.tandem.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +17,9 @@ import java.util.Map;
  * is how a state tensor is matched to its slice here.
  */
 public final class Pieces {
+    /** The {@code state} of a quantized matrix's packed codes and of its zero points (see {@link #fixed}). */
+    static final String QWEIGHT = "qweight", ZEROS = "zeros";
+
     private Pieces() {}
 
     /** The key prefix the optimizers use for a slice. */
@@ -67,6 +72,29 @@ public final class Pieces {
             Tensor t = e.getValue();
             out.add(new Piece("optim/" + e.getKey() + tag(split), s.name(), s.offset(), s.length(),
                     e.getKey().substring(prefix(s).length() + 1), e.getKey(), t.dtype(), t.shape(), t.data(), split));
+        }
+        return out;
+    }
+
+    /**
+     * The pieces of what training never changes but a resume needs: the values of the frozen
+     * parameters, and the packed codes ({@code state} "qweight", U8) and zero points ("zeros", U8)
+     * of every quantized matrix (PEQA), whose trained scales are the parameter's value and so
+     * among the optimizer's slices. Neither can be resharded (every rank holds them whole).
+     */
+    public static List<Piece> fixed(List<Parameter> params) {
+        List<Piece> out = new ArrayList<>();
+        for (Parameter p : params) {
+            if (p.frozen()) {
+                out.add(new Piece("model/" + p.name() + "@0", p.name(), 0, p.numel(), null, null, DType.F32,
+                        new int[] {Math.toIntExact(p.numel())}, p.value().data(), null));
+            }
+            QuantizedMatrix q = p.quantized();
+            if (q == null) continue;
+            out.add(new Piece("quant/" + p.name() + "." + QWEIGHT, p.name(), 0, p.numel(), QWEIGHT, null, DType.U8, q.codes().shape(),
+                    q.codes().data(), null));
+            out.add(new Piece("quant/" + p.name() + "." + ZEROS, p.name(), 0, p.numel(), ZEROS, null, DType.U8, q.zeros().shape(),
+                    q.zeros().data(), null));
         }
         return out;
     }

@@ -6,6 +6,9 @@ import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Split;
 import dev.tandem.optim.Optimizer;
 import dev.tandem.optim.ParamSlice;
+import dev.tandem.tensor.DType;
+import dev.tandem.tensor.MemoryCategory;
+import dev.tandem.tensor.QuantizedMatrix;
 import dev.tandem.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -26,16 +29,49 @@ import java.util.Objects;
 public final class Restore {
     private Restore() {}
 
-    /** The whole model a checkpoint holds, whatever plan wrote it; the caller closes it. */
+    /**
+     * The whole model a checkpoint holds, whatever plan wrote it; the caller closes it. The linear
+     * layers of a PEQA checkpoint come back quantized: their saved codes and zero points, with the
+     * trained scales as their values.
+     */
     public static GPT model(Checkpoint c) {
         GPT model = GPT.empty(c.modelConfig());
         try {
+            int bits = c.peqaBits();
+            if (bits > 0) {
+                for (Parameter p : model.parameters()) quantized(c, p, bits);
+            }
             parameters(c, model.parameters());
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
         return model;
+    }
+
+    /** Makes {@code p} the quantized matrix whose codes and zero points the checkpoint holds, if it holds them. */
+    private static void quantized(Checkpoint c, Parameter p, int bits) {
+        Piece codes = fixedPiece(c, p, Pieces.QWEIGHT), zeros = fixedPiece(c, p, Pieces.ZEROS);
+        if (codes == null && zeros == null) return;
+        int[] shape = p.shape();
+        int in = shape[0], out = shape[1];
+        int[] codesShape = {in, QuantizedMatrix.rowBytes(out, bits)};
+        if (codes == null || zeros == null || codes.dtype() != DType.U8 || zeros.dtype() != DType.U8
+                || !Arrays.equals(codes.shape(), codesShape) || !Arrays.equals(zeros.shape(), new int[] {out})) {
+            throw new TandemException("checkpoint " + c.dir() + ": the " + bits + "-bit codes of '" + p.name() + "' " + Arrays.toString(shape)
+                    + " must be U8" + Arrays.toString(codesShape) + " with zero points U8[" + out + "]; found "
+                    + (codes == null ? "no codes" : codes.dtype() + Arrays.toString(codes.shape())) + " and "
+                    + (zeros == null ? "no zero points" : zeros.dtype() + Arrays.toString(zeros.shape())));
+        }
+        Tensor q = Tensor.allocate(DType.U8, MemoryCategory.PARAMETERS, codesShape);
+        Tensor z = Tensor.allocate(DType.U8, MemoryCategory.PARAMETERS, out);
+        q.data().copyFrom(codes.bytes());
+        z.data().copyFrom(zeros.bytes());
+        p.useQuantized(QuantizedMatrix.of(bits, in, out, q, z), Tensor.zeros(MemoryCategory.PARAMETERS, out));
+    }
+
+    private static Piece fixedPiece(Checkpoint c, Parameter p, String state) {
+        return c.pieces().stream().filter(x -> state.equals(x.state()) && x.key() == null && x.param().equals(p.name())).findFirst().orElse(null);
     }
 
     /** Loads every parameter's values (the whole tensor, or this rank's tensor-parallel part). */

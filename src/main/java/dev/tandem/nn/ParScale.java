@@ -1,9 +1,9 @@
 package dev.tandem.nn;
 
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.ParScaleKernels;
 import dev.tandem.tensor.Tensor;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * The ops of parallel scaling (ParScale, Chen et al. 2025), forward next to backward. P streams
@@ -19,15 +19,16 @@ import java.lang.foreign.ValueLayout;
  *   out = Σ_p w_p·h_p                                  [N, C], into the tied output head
  * </pre>
  *
- * The element-wise ops here are plain loops (their own reference); the matrices go through the
- * provider's GEMM ({@link Ops#linear}) and attention through its kernels.
+ * Everything computes through the kernel provider: the element-wise aggregation ops through
+ * {@link ParScaleKernels} (a scalar reference and a vector twin), the matrices through its GEMM
+ * ({@link Ops#linear}), attention through its kernels, and the prefix and stream copies are
+ * block copies and the provider's axpy.
  */
 public final class ParScale {
     /** The aggregation's label smoothing ε. */
     public static final float SMOOTHING = 0.01f;
     /** Prefix tokens per stream and layer, as in the paper. */
     public static final int DEFAULT_PREFIX = 48;
-    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT;
 
     private ParScale() {}
 
@@ -139,18 +140,9 @@ public final class ParScale {
     static Var silu(Ops ops, Var a) {
         Var y = ops.tape().activation(a.shape());
         long n = a.value().numel();
-        MemorySegment av = a.value().data(), yv = y.value().data();
-        for (long i = 0; i < n; i++) {
-            float x = av.getAtIndex(F, i);
-            yv.setAtIndex(F, i, (float) (x / (1 + Math.exp(-x))));
-        }
-        ops.tape().onBackward(y, () -> {
-            MemorySegment dy = y.grad().data(), da = a.grad().data();
-            for (long i = 0; i < n; i++) {
-                double x = av.getAtIndex(F, i), s = 1 / (1 + Math.exp(-x));
-                da.setAtIndex(F, i, (float) (da.getAtIndex(F, i) + dy.getAtIndex(F, i) * s * (1 + x * (1 - s))));
-            }
-        });
+        ParScaleKernels k = ops.kernels().parScale();
+        k.silu(a.value().data(), y.value().data(), n);
+        ops.tape().onBackward(y, () -> k.siluBackward(a.value().data(), y.grad().data(), a.grad().data(), n));
         return y;
     }
 
@@ -159,20 +151,10 @@ public final class ParScale {
         int n = g.value().dim(0), p = g.value().dim(1);
         Var w = ops.tape().activation(n, p);
         Tensor soft = ops.tape().scratch(DType.F32, n, p);
+        ParScaleKernels k = ops.kernels().parScale();
         ops.kernels().softmaxRows(g.value().data(), soft.data(), n, p);
-        MemorySegment s = soft.data(), wv = w.value().data();
-        for (long i = 0; i < (long) n * p; i++) wv.setAtIndex(F, i, (1 - eps) * s.getAtIndex(F, i) + eps / p);
-        ops.tape().onBackward(w, () -> {
-            MemorySegment dw = w.grad().data(), dg = g.grad().data();
-            for (int r = 0; r < n; r++) {
-                double dot = 0;
-                for (int j = 0; j < p; j++) dot += (double) s.getAtIndex(F, (long) r * p + j) * dw.getAtIndex(F, (long) r * p + j);
-                for (int j = 0; j < p; j++) {
-                    long at = (long) r * p + j;
-                    dg.setAtIndex(F, at, (float) (dg.getAtIndex(F, at) + (1 - eps) * s.getAtIndex(F, at) * (dw.getAtIndex(F, at) - dot)));
-                }
-            }
-        });
+        k.smooth(soft.data(), w.value().data(), n, p, eps);
+        ops.tape().onBackward(w, () -> k.smoothBackward(soft.data(), w.grad().data(), g.grad().data(), n, p, eps));
         return w;
     }
 
@@ -180,30 +162,10 @@ public final class ParScale {
     static Var weightedSum(Ops ops, Var h, Var w, int streams) {
         int n = h.value().dim(0) / streams, c = h.value().dim(1);
         Var out = ops.tape().activation(n, c);
-        MemorySegment hv = h.value().data(), wv = w.value().data(), ov = out.value().data();
-        for (int i = 0; i < n; i++) {
-            for (int p = 0; p < streams; p++) {
-                float wp = wv.getAtIndex(F, (long) i * streams + p);
-                long hRow = ((long) p * n + i) * c, oRow = (long) i * c;
-                for (int j = 0; j < c; j++) ov.setAtIndex(F, oRow + j, ov.getAtIndex(F, oRow + j) + wp * hv.getAtIndex(F, hRow + j));
-            }
-        }
-        ops.tape().onBackward(out, () -> {
-            MemorySegment dOut = out.grad().data(), dh = h.grad().data(), dw = w.grad().data();
-            for (int i = 0; i < n; i++) {
-                for (int p = 0; p < streams; p++) {
-                    long hRow = ((long) p * n + i) * c, oRow = (long) i * c, wAt = (long) i * streams + p;
-                    float wp = wv.getAtIndex(F, wAt);
-                    double dot = 0;
-                    for (int j = 0; j < c; j++) {
-                        float g = dOut.getAtIndex(F, oRow + j);
-                        dot += (double) g * hv.getAtIndex(F, hRow + j);
-                        dh.setAtIndex(F, hRow + j, dh.getAtIndex(F, hRow + j) + wp * g);
-                    }
-                    dw.setAtIndex(F, wAt, (float) (dw.getAtIndex(F, wAt) + dot));
-                }
-            }
-        });
+        ParScaleKernels k = ops.kernels().parScale();
+        k.weightedSum(h.value().data(), w.value().data(), out.value().data(), n, streams, c);
+        ops.tape().onBackward(out, () -> k.weightedSumBackward(h.value().data(), w.value().data(), out.grad().data(), h.grad().data(),
+                w.grad().data(), n, streams, c));
         return out;
     }
 }

@@ -18,11 +18,19 @@ public final class Peqa {
         return name.startsWith("h.") && name.endsWith(".weight") && (name.contains(".attn.c_") || name.contains(".mlp.c_"));
     }
 
-    /** Quantizes {@code model}'s linear layers to {@code bits} and freezes every other parameter; returns the trainable parameters. */
+    /**
+     * Quantizes {@code model}'s linear layers to {@code bits} and freezes every other parameter;
+     * returns the trainable parameters. A layer that is already quantized to {@code bits} (a model
+     * restored from a PEQA checkpoint) keeps its codes and scales.
+     */
     public static List<Parameter> apply(GPT model, int bits) {
         for (Parameter p : model.parameters()) {
             if (isLinearWeight(p.name())) {
-                p.quantize(bits);
+                if (p.quantized() == null) {
+                    p.quantize(bits);
+                } else if (p.quantized().bits() != bits) {
+                    throw new IllegalArgumentException(p.name() + " is quantized to " + p.quantized().bits() + " bits, not " + bits);
+                }
             } else {
                 p.freeze();
             }

@@ -14,7 +14,7 @@ import java.lang.foreign.MemorySegment;
  * outputs, because a tensor used by several ops receives the sum of their gradients.
  *
  * <p>The kernels of attention, of the optimizers' updates and of the collectives' reductions are
- * interfaces of their own ({@link #attention()}, {@link #optimizer()}, {@link #reductions()}),
+ * interfaces of their own ({@link #attention()}, {@link #optimizer()}, {@link #parScale()}, {@link #reductions()}),
  * each with its reference and fast twin, so that each file keeps one job; this interface hands
  * out the ones of the same implementation.
  */
@@ -50,6 +50,9 @@ public interface Kernels {
 
     /** The element-wise updates of the optimizers. */
     OptimizerKernels optimizer();
+
+    /** The element-wise ops of ParScale's aggregation (SiLU, smoothed softmax weights, weighted sum of streams). */
+    ParScaleKernels parScale();
 
     /** The element-wise combinations of the collectives. */
     ReductionKernels reductions();

@@ -43,6 +43,11 @@ public final class ScalarKernels implements Kernels {
     }
 
     @Override
+    public ParScaleKernels parScale() {
+        return ScalarParScaleKernels.INSTANCE;
+    }
+
+    @Override
     public ReductionKernels reductions() {
         return ScalarReductions.INSTANCE;
     }

@@ -30,12 +30,14 @@ public final class VectorKernels implements Kernels {
     private final WorkerPool pool;
     private final AttentionKernels attention;
     private final OptimizerKernels optimizer;
+    private final ParScaleKernels parScale;
     private final QuantKernels quant = new PanelQuantKernels(this);
 
     VectorKernels(WorkerPool pool) {
         this.pool = pool;
         this.attention = new VectorAttention(pool);
         this.optimizer = new VectorOptimizerKernels(pool);
+        this.parScale = new VectorParScaleKernels(pool);
     }
 
     @Override
@@ -56,6 +58,11 @@ public final class VectorKernels implements Kernels {
     @Override
     public OptimizerKernels optimizer() {
         return optimizer;
+    }
+
+    @Override
+    public ParScaleKernels parScale() {
+        return parScale;
     }
 
     @Override

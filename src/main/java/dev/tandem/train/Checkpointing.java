@@ -7,6 +7,7 @@ import dev.tandem.ckpt.Checkpoint;
 import dev.tandem.ckpt.Checkpointer;
 import dev.tandem.ckpt.Checkpoints;
 import dev.tandem.ckpt.HfImport;
+import dev.tandem.ckpt.Piece;
 import dev.tandem.ckpt.Pieces;
 import dev.tandem.ckpt.Restore;
 import dev.tandem.comm.PeerFailureException;
@@ -66,7 +67,6 @@ final class Checkpointing implements AutoCloseable {
     Checkpointing(TrainConfig cfg, Path root, ProcessGroup world, ParallelModel pm, Optimizer optimizer, GPTConfig model, Path tokenizer,
                   PrintStream out, long initSeed, long dataSeed) {
         this.pm = pm;
-        TensorParallel tp = pm.tensorParallel();
         this.initSeed = initSeed;
         this.dataSeed = dataSeed;
         this.cfg = cfg;
@@ -89,7 +89,7 @@ final class Checkpointing implements AutoCloseable {
             this.saver = new Checkpointer(new Checkpointer.Options(root, world.rank(), world.size(), jobId(world),
                     async, 2, c.keepLast(), c.keepEvery(), Duration.ofMinutes(10), rank -> requireAlive(world, rank)),
                     // Of the ranks holding the same elements, the owner saves them (the others may save an empty shard).
-                    Pieces.of(pm.optimizerSlices(), optimizer.state(), splits(tp), pm::owns),
+                    pieces(pm, optimizer, world.rank() == 0),
                     out::println, (step, dir) -> committed.add(new CheckpointSaved(step, dir)));
             out.printf("checkpoints: %s to %s, %s, %,d bytes per rank snapshot; keep last %s%s%n", when(cfg),
                     root, async ? "asynchronous" : "synchronous", saver.snapshotBytes(),
@@ -98,6 +98,17 @@ final class Checkpointing implements AutoCloseable {
         } else {
             this.saver = null;
         }
+    }
+
+    /**
+     * What this rank saves: the parameter slices it owns with their optimizer state, and on the
+     * first rank also what training leaves unchanged (frozen parameters, PEQA's packed codes and
+     * zero points), which every rank holds whole.
+     */
+    private static List<Piece> pieces(ParallelModel pm, Optimizer optimizer, boolean first) {
+        List<Piece> all = new java.util.ArrayList<>(Pieces.of(pm.optimizerSlices(), optimizer.state(), splits(pm.tensorParallel()), pm::owns));
+        if (first) all.addAll(Pieces.fixed(pm.model().parameters()));
+        return all;
     }
 
     /** Ends rank 0's wait for a shard as soon as the rank that writes it is known to have failed. */
@@ -152,10 +163,11 @@ final class Checkpointing implements AutoCloseable {
     }
 
     /**
-     * The initial model: the checkpoint's parameters when resuming, else the weights of
+     * The initial model: the checkpoint's parameters when resuming (with a PEQA checkpoint's
+     * packed linear layers, which must have {@code peqa} bits), else the weights of
      * {@code model.init_from} when it names a directory, else a fresh initialization from the seed.
      */
-    static GPT initialModel(GPTConfig config, long seed, Checkpoint resume, String initFrom) {
+    static GPT initialModel(GPTConfig config, long seed, Checkpoint resume, String initFrom, int peqa) {
         if (resume == null && !initFrom.isEmpty()) {
             try {
                 return HfImport.weights(Path.of(initFrom), config);
@@ -168,7 +180,26 @@ final class Checkpointing implements AutoCloseable {
             throw new TandemException("checkpoint " + resume.dir() + " holds a model " + resume.modelConfig()
                     + ", but the config asks for " + config + ": use the checkpoint's model keys and tokenizer");
         }
+        if (resume.peqaBits() != peqa) {
+            throw new TandemException("checkpoint " + resume.dir() + (resume.peqaBits() == 0 ? " holds a float model" : " holds a "
+                    + resume.peqaBits() + "-bit PEQA model") + ", but the config says model.peqa = " + peqa + ": resume with model.peqa = "
+                    + resume.peqaBits());
+        }
         return Restore.model(resume);
+    }
+
+    /**
+     * A run resumes with the tokenizer its checkpoint was trained with: the same ids must mean the
+     * same text, also when the vocabulary has the same size (another tokenizer of the corpus).
+     */
+    static void requireSameTokenizer(Checkpoint resume, dev.tandem.data.Tokenizer tok, Path runTokenizer) {
+        Path saved = resume.tokenizer();
+        if (saved == null || tok == null) return;
+        if (!dev.tandem.data.TokenizerJson.load(saved).fingerprint().equals(tok.fingerprint())) {
+            throw new TandemException("checkpoint " + resume.dir() + " was trained with the tokenizer in " + saved + ", but this run reads its "
+                    + "corpus with another one" + (runTokenizer == null ? "" : " (" + runTokenizer + ")") + ": set data.tokenizer to "
+                    + saved + " or start a new run");
+        }
     }
 
     /** The seed the checkpoint's parameters were first initialized from. */
@@ -222,6 +253,7 @@ final class Checkpointing implements AutoCloseable {
         m.put("vocab_size", model.vocabSize());
         m.put("block_size", model.blockSize());
         if (model.stableEmbedding()) m.put("stable_embedding", true);
+        if (cfg.model().peqa() > 0) m.put("peqa", cfg.model().peqa());
         if (model.parscale() > 1) {
             m.put("parscale", model.parscale());
             m.put("parscale_prefix", model.parscalePrefix());

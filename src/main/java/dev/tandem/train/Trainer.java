@@ -161,11 +161,12 @@ public final class Trainer {
              TokenDataset data = source.open(new DataSource.Context(cfg.data().valFraction(), Path.of(cfg.run().runsDir(), "cache"),
                      world.size(), out::println));
              GPT model = quantized(Checkpointing.initialModel(cfg.gptConfig(modelVocab(data, plan)), cfg.run().seed(), resume,
-                     cfg.model().initFrom()));
+                     cfg.model().initFrom(), cfg.model().peqa()));
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
              Islands islands = plan.outer().algorithm() == OuterSpec.Algorithm.NONE ? null : new Islands(plan.outer(), pm.acrossIslands());
              Optimizer optimizer = outer(islands, Offloading.optimizer(cfg, pm, model.config(), kernels, world.rank(), world.size(), out));
              Listeners listeners = world.rank() == 0 ? listeners(runDir, resume == null ? -1 : resume.step()) : Listeners.NONE) {
+            if (resume != null) Checkpointing.requireSameTokenizer(resume, data.tokenizer(), source.tokenizerFile());
             // Resuming: parameters came in above (before the split across ranks); now the optimizer state and data position.
             DataPosition start = resume == null ? new DataPosition(cfg.run().seed(), 0)
                     : Checkpointing.restore(resume, cfg, optimizer, pm, out);
@@ -260,11 +261,13 @@ public final class Trainer {
     private int modelVocab(TokenDataset data, Plan plan) throws IOException {
         int vocab = data.vocabSize();
         if (!cfg.model().initFrom().isEmpty()) {
-            vocab = dev.tandem.ckpt.HfImport.config(Path.of(cfg.model().initFrom())).vocabSize();
+            Path dir = Path.of(cfg.model().initFrom());
+            vocab = dev.tandem.ckpt.HfImport.config(dir).vocabSize();
             if (data.vocabSize() > vocab) {
                 throw new TandemException("the tokenizer has " + data.vocabSize() + " tokens but the model in " + cfg.model().initFrom()
                         + " has vocab_size " + vocab + ": train with the model's own tokenizer");
             }
+            if (data.tokenizer() != null) dev.tandem.ckpt.HfImport.requireOwnTokenizer(dir, data.tokenizer());
         }
         if (vocab != cfg.data().vocabSize()) plan.validate(cfg.modelSpec(vocab), world.size(), cfg.data().batchSize());
         return vocab;

@@ -180,6 +180,30 @@ class HfImportTest {
                 .hasMessageContaining("merges.txt").hasMessageContaining("not in vocab.json");
     }
 
+    /** A tokenizer of the same size from another model numbers <|endoftext|> differently from config.json's eos/bos ids. */
+    @Test
+    void aSameSizeTokenizerWhoseEndOfTextIdDiffersIsNamed() throws Exception {
+        exported(new GPTConfig(2, 2, 8, 258, 6)); // vocab.json puts <|endoftext|> at 257
+        Path config = dir.resolve(ModelFiles.CONFIG);
+        Files.writeString(config, Files.readString(config).replace("\"eos_token_id\" : null", "\"eos_token_id\" : 256"));
+        assertThatThrownBy(() -> HfImport.load(dir)).isInstanceOf(TandemException.class)
+                .hasMessageContaining(HfImport.VOCAB).hasMessageContaining("<|endoftext|> is token 257")
+                .hasMessageContaining(ModelFiles.CONFIG).hasMessageContaining("eos_token_id 256");
+    }
+
+    /** tokenizer.json next to a vocab.json + merges.txt of another tokenizer: which one the model knows is unclear, so both are named. */
+    @Test
+    void aTokenizerJsonThatDisagreesWithVocabAndMergesIsNamed() throws Exception {
+        exported(new GPTConfig(2, 2, 8, 258, 6));
+        Path other = Files.createDirectories(dir.resolve("other"));
+        writeByteLevelVocabAndMerges(other);
+        Files.writeString(other.resolve(HfImport.VOCAB), Files.readString(other.resolve(HfImport.VOCAB)).replace("\"ab\"", "\"ba\""));
+        Files.writeString(other.resolve(HfImport.MERGES), "#version: 0.2\nb a\n");
+        TokenizerJson.save(HfImport.tokenizer(other), dir.resolve(ModelFiles.TOKENIZER));
+        assertThatThrownBy(() -> HfImport.load(dir)).isInstanceOf(TandemException.class)
+                .hasMessageContaining("tokenizer.json and vocab.json + merges.txt are different tokenizers").hasMessageContaining("token 256");
+    }
+
     @Test
     void halfOfAShardedModelMissingIsNamed() throws Exception {
         exported(new GPTConfig(1, 1, 4, 258, 3));

@@ -79,6 +79,106 @@ class FinetuneTest {
         }
     }
 
+    /**
+     * A PEQA run stopped after half its steps and resumed from its checkpoint gives the same losses
+     * and the same final scales, bit for bit, as one without a stop; the integer codes and zero
+     * points are those of the base model quantized afresh, in both.
+     */
+    @Test
+    void peqaResumesBitExactlyWithItsCodesUnchanged() throws Exception {
+        TrainingResult base = Training.builder().set(TinyRun.config(tmp, "base", 10)).build().run();
+        Map<String, String> cfg = TinyRun.config(tmp, "whole", 6);
+        cfg.keySet().removeIf(k -> k.startsWith("model."));
+        cfg.put("model.init_from", base.modelDir().toString());
+        cfg.put("model.peqa", "3");
+        cfg.put("optim.lr", "1e-2");
+        cfg.put("checkpoint.async", "false");
+        TrainingResult whole = Training.builder().set(cfg).build().run();
+        cfg.put("run.name", "split");
+        cfg.put("checkpoint.every", "3");
+        cfg.put("run.stop_after", "3");
+        TrainingResult first = Training.builder().set(cfg).build().run();
+        cfg.remove("run.stop_after");
+        cfg.put("checkpoint.resume", "latest");
+        TrainingResult second = Training.builder().set(cfg).build().run();
+
+        List<Double> joined = new java.util.ArrayList<>(first.steps().stream().map(s -> s.loss()).toList());
+        joined.addAll(second.steps().stream().map(s -> s.loss()).toList());
+        assertThat(joined).hasSize(6).isEqualTo(whole.steps().stream().map(s -> s.loss()).toList());
+        assertThat(Files.readAllBytes(second.modelDir().resolve(ModelFiles.WEIGHTS)))
+                .isEqualTo(Files.readAllBytes(whole.modelDir().resolve(ModelFiles.WEIGHTS)));
+        try (dev.tandem.nn.GPT resumed = ModelFiles.load(second.modelDir()); dev.tandem.nn.GPT fresh = ModelFiles.load(base.modelDir())) {
+            dev.tandem.nn.Peqa.apply(fresh, 3);
+            int quantized = 0;
+            for (dev.tandem.nn.Parameter p : resumed.parameters()) {
+                if (p.quantized() == null) continue;
+                quantized++;
+                dev.tandem.nn.Parameter f = fresh.param(p.name());
+                assertThat(bytes(p.quantized().codes())).as(p.name()).isEqualTo(bytes(f.quantized().codes()));
+                assertThat(bytes(p.quantized().zeros())).as(p.name()).isEqualTo(bytes(f.quantized().zeros()));
+                assertThat(p.value().toFloatArray()).as("%s: the scales trained", p.name()).isNotEqualTo(f.value().toFloatArray());
+            }
+            assertThat(quantized).isEqualTo(4);
+        }
+    }
+
+    /**
+     * A PEQA checkpoint exports to the PEQA model layout, equal to the run's own final model; resumed
+     * with other bits it is refused, naming the key and the checkpoint's bits.
+     */
+    @Test
+    void peqaCheckpointExportsAndRefusesOtherBits() throws Exception {
+        Map<String, String> cfg = TinyRun.config(tmp, "peqa", 2);
+        cfg.put("model.peqa", "4");
+        cfg.put("checkpoint.every", "1");
+        cfg.put("checkpoint.async", "false");
+        TrainingResult run = Training.builder().set(cfg).build().run();
+        Path exported = tmp.resolve("exported");
+        try (dev.tandem.ckpt.Checkpoint c = dev.tandem.ckpt.HfExport.openAny(run.runDir().resolve("checkpoints"), m -> { })) {
+            assertThat(c.step()).isEqualTo(2);
+            dev.tandem.ckpt.HfExport.export(c, exported, null);
+        }
+        assertThat(Files.readAllBytes(exported.resolve(ModelFiles.WEIGHTS))).isEqualTo(Files.readAllBytes(run.modelDir().resolve(ModelFiles.WEIGHTS)));
+        cfg.put("model.peqa", "3");
+        cfg.put("run.steps", "3");
+        cfg.put("checkpoint.resume", "latest");
+        assertThatThrownBy(() -> Training.builder().set(cfg).build().run()).isInstanceOf(TandemException.class)
+                .hasMessageContaining("holds a 4-bit PEQA model").hasMessageContaining("model.peqa = 3").hasMessageContaining("model.peqa = 4");
+    }
+
+    /**
+     * A tokenizer of the same size but other ids (two tokens swapped): fine-tuning a model whose
+     * config.json names another end-of-text id, and resuming a checkpoint trained with the original,
+     * are refused naming the files.
+     */
+    @Test
+    void aForeignTokenizerOfTheSameSizeIsRefused() throws Exception {
+        Path swapped = tmp.resolve("swapped-tokenizer.json");
+        Files.writeString(swapped, Files.readString(Path.of("data/tokenizer-shakespeare-2k.json"))
+                .replace("\"ú\" : 250,", "\"ú\" : 251,").replace("\"û\" : 251,", "\"û\" : 250,"));
+        assertThat(dev.tandem.data.TokenizerJson.load(swapped).vocabSize()).isEqualTo(2048);
+        Map<String, String> cfg = TinyRun.config(tmp, "base", 2);
+        cfg.put("checkpoint.every", "1");
+        cfg.put("checkpoint.async", "false");
+        TrainingResult base = Training.builder().set(cfg).build().run();
+
+        cfg.put("run.steps", "3");
+        cfg.put("checkpoint.resume", "latest");
+        cfg.put("data.tokenizer", swapped.toString());
+        assertThatThrownBy(() -> Training.builder().set(cfg).build().run()).isInstanceOf(TandemException.class)
+                .hasMessageContaining("was trained with the tokenizer in").hasMessageContaining(swapped.toString());
+
+        Path model = base.modelDir();
+        Files.delete(model.resolve(ModelFiles.CHECKSUMS));
+        Path config = model.resolve(ModelFiles.CONFIG);
+        Files.writeString(config, Files.readString(config).replace("\"eos_token_id\" : 2047", "\"eos_token_id\" : 50256"));
+        Map<String, String> tune = TinyRun.config(tmp, "tuned", 1);
+        tune.keySet().removeIf(k -> k.startsWith("model."));
+        tune.put("model.init_from", model.toString());
+        assertThatThrownBy(() -> Training.builder().set(tune).build().run()).isInstanceOf(TandemException.class)
+                .hasMessageContaining("<|endoftext|> is token 2047").hasMessageContaining("eos_token_id 50256");
+    }
+
     private static byte[] bytes(dev.tandem.tensor.Tensor t) {
         return t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
     }

@@ -50,10 +50,6 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
             throw new TandemException("model.peqa quantizes the dense linear layers, not experts: use model.peqa = 0 with model.n_experts = "
                     + model.nExperts() + ", or a dense model (n_experts = 0)");
         }
-        if (model.peqa() > 0 && checkpoint.enabled()) {
-            throw new TandemException("model.peqa runs do not write resumable checkpoints yet (the packed weights are not in them): "
-                    + "unset checkpoint.every and checkpoint.steps; the final model is written in the PEQA layout");
-        }
         if (memory.budgetBytes() == 0 && parallel.offload() != dev.tandem.plan.Offload.NONE) {
             throw new TandemException("parallel.offload = " + parallel.offload().configName() + " moves state out of a fast tier of "
                     + "limited size: set memory.budget (e.g. --memory_budget 2GiB), or use parallel.offload = none");
