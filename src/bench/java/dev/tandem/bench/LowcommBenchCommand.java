@@ -52,6 +52,12 @@ final class LowcommBenchCommand implements Runnable {
     @Option(names = "--lr", defaultValue = "3e-3", description = "Inner AdamW learning rate (default ${DEFAULT-VALUE}).")
     String lr;
 
+    @Option(names = "--outer-lr", defaultValue = "0.7", description = "DiLoCo's outer learning rate (default ${DEFAULT-VALUE}, the paper's).")
+    String outerLr;
+
+    @Option(names = "--outer-momentum", defaultValue = "0.9", description = "DiLoCo's outer Nesterov momentum (default ${DEFAULT-VALUE}, the paper's).")
+    String outerMomentum;
+
     @Option(names = "--link-bandwidth", defaultValue = "100Mbit", description = "Link between islands (default ${DEFAULT-VALUE}).")
     String bandwidth;
 
@@ -78,15 +84,16 @@ final class LowcommBenchCommand implements Runnable {
         PrintStream console = System.out;
         Map<String, String> rows = new LinkedHashMap<>();
         rows.put("sync DP", "outer=sync");
-        for (int h : hs) rows.put("DiLoCo H=" + h, "outer=diloco outer_steps=" + h);
+        for (int h : hs) rows.put("DiLoCo H=" + h, "outer=diloco outer_steps=" + h + " outer_lr=" + outerLr + " outer_momentum=" + outerMomentum);
         for (int h : hs) rows.put("NoLoCo H=" + h, "outer=noloco outer_steps=" + h);
         int block = Integer.parseInt(m[3].trim());
         String header = String.format(Locale.ROOT, "tandem bench lowcomm on %s (%d cores), Java %s%n%d rank processes as %d islands of "
                         + "dp=%d, link between islands %s/s + %s per message; model n_layer %s n_head %s n_embd %s block %d; %d steps × %d "
-                        + "sequences = %,d tokens per row; AdamW lr %s, warmup %d, cosine",
+                        + "sequences = %,d tokens per row; AdamW lr %s, warmup %d, cosine; DiLoCo outer lr %s, Nesterov momentum %s; "
+                        + "NoLoCo α 0.7, β 0.5",
                 BenchInfo.cpuModel(), Runtime.getRuntime().availableProcessors(), Runtime.version(), ranks, islands, ranks / islands,
                 bandwidth, latency, m[0].trim(), m[1].trim(), m[2].trim(), block, steps, batchSize, (long) steps * batchSize * block, lr,
-                Math.max(1, steps / 20));
+                Math.max(1, steps / 20), outerLr, outerMomentum);
         console.println(header);
         try {
             Files.createDirectories(out);
