@@ -34,13 +34,13 @@ final class LowcommBenchCommand implements Runnable {
     @Option(names = "--ranks", defaultValue = "4", description = "Rank processes (default ${DEFAULT-VALUE}).")
     int ranks;
 
-    @Option(names = "--islands", defaultValue = "4", description = "Islands the ranks form: 2 or 4 (default ${DEFAULT-VALUE}).")
+    @Option(names = "--islands", defaultValue = "2", description = "Islands the ranks form: 2 or 4 (default ${DEFAULT-VALUE}).")
     int islands;
 
     @Option(names = "--h", split = ",", defaultValue = "10,50,100", description = "Inner steps between outer steps (default ${DEFAULT-VALUE}).")
     List<Integer> hs;
 
-    @Option(names = "--steps", defaultValue = "200", description = "Steps per run (default ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", defaultValue = "1000", description = "Steps per run (default ${DEFAULT-VALUE}).")
     int steps;
 
     @Option(names = "--batch-size", defaultValue = "16", description = "Global batch in sequences (default ${DEFAULT-VALUE}).")
@@ -64,7 +64,7 @@ final class LowcommBenchCommand implements Runnable {
     @Option(names = "--link-latency", defaultValue = "10ms", description = "Latency of the link (default ${DEFAULT-VALUE}).")
     String latency;
 
-    @Option(names = "--eval-every", defaultValue = "25")
+    @Option(names = "--eval-every", defaultValue = "100", description = "Steps between evaluations (default ${DEFAULT-VALUE}).")
     int evalEvery;
 
     @Option(names = "--out", defaultValue = "runs/bench-lowcomm")
