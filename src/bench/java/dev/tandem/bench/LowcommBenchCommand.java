@@ -22,9 +22,11 @@ import picocli.CommandLine.Option;
  * {@code tandem bench lowcomm}: low-communication training against synchronous data parallelism,
  * ranks as processes, islands joined by a throttled link (100 Mbit/s and 10 ms by default). Every
  * row trains the same model on the same batches for the same steps (equal token budget): sync
- * (gradients averaged across islands every step), DiLoCo and NoLoCo at several H. Columns: final
- * validation loss (island 0's model), bytes rank 0 sent across islands, and training wall time (the
- * sum of the steps' times, without start-up and evaluation). Sync is the peer of this benchmark.
+ * (gradients averaged across islands every step, through the same slow link), DiLoCo and NoLoCo at
+ * several H. Columns: final validation loss (the mean over the islands' own models; DiLoCo's after
+ * its last outer step, when they are one model), bytes rank 0 sent across islands, and training wall
+ * time (the sum of the steps' times, without start-up and evaluation). Sync is the peer of this
+ * benchmark.
  */
 @Command(name = "lowcomm", mixinStandardHelpOptions = true,
         description = "DiLoCo and NoLoCo vs synchronous data parallelism across islands on a slow link: loss, bytes, wall time.")
