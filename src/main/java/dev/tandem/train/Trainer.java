@@ -201,7 +201,8 @@ public final class Trainer {
             if (islands != null) {
                 OuterSpec o = plan.outer();
                 out.printf("islands: %d of %d rank(s), outer %s every %d step(s), %d sequences per island and step; link %s, %s latency; "
-                        + "the training loss per step below is island 0's, evaluations the mean over islands%n", plan.islands(), plan.mesh().islandSize(), o.algorithm().configName(),
+                        + "the training loss per step below is island 0's, evaluations the mean over islands%n", plan.islands(),
+                        plan.mesh().islandSize(), o.algorithm().configName(),
                         o.algorithm() == OuterSpec.Algorithm.SYNC ? 1 : o.steps(), cfg.data().batchSize() / plan.islands(),
                         o.link().bitsPerSecond() == 0 ? "unthrottled" : o.link().bandwidthText() + "/s", o.link().latencyText());
             }

@@ -19,8 +19,9 @@ import java.util.List;
  * What a rank does between islands, applied from outside like the other strategies: for
  * {@code outer = sync} the gradients are averaged across islands after every backward pass
  * ({@link #afterBackward}); for DiLoCo and NoLoCo the inner optimizer is wrapped by an {@link
- * OuterOptimizer} ({@link #wrap}). Everything goes through one {@link IslandChannel} over the
- * plan's slow link, which counts the bytes.
+ * OuterOptimizer} ({@link #wrap}). Everything the training sends goes through one {@link
+ * IslandChannel} over the plan's slow link, which counts the bytes; only the evaluations' numbers
+ * ({@link #gatherForMetrics}) do not.
  */
 public final class Islands implements AutoCloseable {
     private final OuterSpec spec;
