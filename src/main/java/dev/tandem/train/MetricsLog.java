@@ -120,6 +120,11 @@ public final class MetricsLog implements TrainingListener {
         if (Double.isNaN(m.bitsPerByte())) n.putNull("val_bits_per_byte"); // token ids without a tokenizer
         else n.put("val_bits_per_byte", m.bitsPerByte());
         n.put("tokens", m.tokens());
+        if (m.islandLosses().length > 0) {
+            var each = n.putArray("val_loss_per_island");
+            for (double l : m.islandLosses()) each.add(l);
+            n.put("train_loss_islands", m.islandsTrainLoss());
+        }
         write(n);
     }
 

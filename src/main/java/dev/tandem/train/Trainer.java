@@ -202,7 +202,8 @@ public final class Trainer {
             if (islands != null) {
                 OuterSpec o = plan.outer();
                 out.printf("islands: %d of %d rank(s), outer %s every %d step(s), %d sequences per island and step; link %s, %s latency; "
-                        + "loss and evaluation below are island 0's%n", plan.islands(), plan.mesh().islandSize(), o.algorithm().configName(),
+                        + "the training loss per step below is island 0's, evaluations the mean over islands%n", plan.islands(),
+                        plan.mesh().islandSize(), o.algorithm().configName(),
                         o.algorithm() == OuterSpec.Algorithm.SYNC ? 1 : o.steps(), cfg.data().batchSize() / plan.islands(),
                         o.link().bitsPerSecond() == 0 ? "unthrottled" : o.link().bandwidthText() + "/s", o.link().latencyText());
             }
@@ -347,7 +348,8 @@ public final class Trainer {
                 ids.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, block));
                 targets.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, block));
             }
-            double lastBusyMs = 0;
+            double lastBusyMs = 0, trainLossSinceEval = 0;
+            long stepsSinceEval = 0;
             for (long step = start.step(); step < cfg.lastStep(); step++) {
                 long t0 = System.nanoTime(), inOps0 = world.opLog().nanosInOps();
                 long slept = drill.slows(world.rank()) ? drillWork(lastBusyMs) : 0;
@@ -391,8 +393,13 @@ public final class Trainer {
                 listeners.step(m);
                 progress.step(m);
                 boolean last = step == cfg.lastStep() - 1;
+                trainLossSinceEval += loss;
+                stepsSinceEval++;
                 if (last || (cfg.eval().every() > 0 && (step + 1) % cfg.eval().every() == 0)) {
                     EvalMetrics e = evaluate(pm, evalBatches, step + 1);
+                    if (islands != null && plan.islands() > 1) e = overIslands(islands, e, trainLossSinceEval / stepsSinceEval);
+                    trainLossSinceEval = 0;
+                    stepsSinceEval = 0;
                     evals.add(e);
                     valPts.add(new LossPlot.Point(step + 1, e.loss()));
                     listeners.eval(e);
@@ -469,6 +476,25 @@ public final class Trainer {
             most = Math.max(most, sum);
         }
         return most;
+    }
+
+    /**
+     * Each island evaluated its own model (between outer steps, and always with NoLoCo, the islands'
+     * models differ): the mean over islands of the validation loss and bits per byte, each island's
+     * loss, and the mean over islands of the training loss since the last evaluation. Every rank
+     * takes part, so every rank logs the same numbers.
+     */
+    private static EvalMetrics overIslands(Islands islands, EvalMetrics own, double trainLoss) {
+        double[][] rows = islands.gatherForMetrics(own.loss(), own.bitsPerByte(), trainLoss);
+        double[] losses = new double[rows.length];
+        double loss = 0, bpb = 0, train = 0;
+        for (int i = 0; i < rows.length; i++) {
+            losses[i] = rows[i][0];
+            loss += rows[i][0] / rows.length;
+            bpb += rows[i][1] / rows.length;
+            train += rows[i][2] / rows.length;
+        }
+        return new EvalMetrics(own.step(), loss, bpb, own.tokens(), losses, train);
     }
 
     /** Mean validation loss (nats/token) and bits per byte over the fixed evaluation windows. */

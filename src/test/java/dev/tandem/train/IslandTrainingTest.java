@@ -117,6 +117,13 @@ class IslandTrainingTest {
         launch(2, cfg("noloco", 8, plan));
         // One pair of islands: each rank sends its weights to its peer once per outer step (after 3 and 6).
         assertThat(crossIslandBytes("noloco", 3)).isEqualTo(MODEL_BYTES * 2);
+        // Each island evaluates its own model (they differ two steps after the last pairing): the mean is logged.
+        JsonNode eval = lastEval("noloco");
+        double a = eval.get("val_loss_per_island").get(0).asDouble(), b = eval.get("val_loss_per_island").get(1).asDouble();
+        assertThat(eval.get("val_loss_per_island")).hasSize(2);
+        assertThat(a).isNotEqualTo(b);
+        assertThat(eval.get("val_loss").asDouble()).isCloseTo((a + b) / 2, org.assertj.core.data.Offset.offset(1e-6));
+        assertThat(eval.get("train_loss_islands").asDouble()).isPositive();
         assertResumesBitExactly(plan, 8, "noloco", "noloco-split", 5);
     }
 
@@ -133,10 +140,14 @@ class IslandTrainingTest {
     }
 
     private static double valLoss(String name) throws Exception {
-        double last = Double.NaN;
+        return lastEval(name).get("val_loss").asDouble();
+    }
+
+    private static JsonNode lastEval(String name) throws Exception {
+        JsonNode last = null;
         for (String line : Files.readAllLines(runs.resolve(name).resolve("metrics.jsonl"))) {
             JsonNode n = JSON.readTree(line);
-            if (n.get("type").asText().equals("eval")) last = n.get("val_loss").asDouble();
+            if (n.get("type").asText().equals("eval")) last = n;
         }
         return last;
     }

@@ -33,8 +33,9 @@ import java.util.Map;
  *
  * <p>NoLoCo (islands paired by {@link Pairing}; φ̄ the pair's mean of inner weights): d = φ̄ − θ; m ←
  * β·m + α·d; θ ← θ + m, computed as φ̄ + (α − 1)·d + β·m_old; then φ ← θ. This is SPECS's m ← β·m +
- * α·mean(δ) + α·(mean(θ) − θ_i) with δ = φ − θ and the pull towards the pair mean weighted like the
- * pseudo-gradient (the paper's γ = α), which is why one exchange of weights per pair suffices.
+ * α·mean(δ) + α·(mean(θ) − θ_i) with δ = φ − θ, the update of the NoLoCo authors' code (which
+ * exchanges θ and δ apart; docs/LOWCOMM.md): the pull towards the pair's weights is weighted like
+ * the pseudo-gradient, so mean(δ) + mean(θ) = mean(φ) and one exchange of weights per pair suffices.
  */
 public final class OuterOptimizer implements Optimizer {
     private final Optimizer inner;

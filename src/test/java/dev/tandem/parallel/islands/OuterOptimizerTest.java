@@ -153,6 +153,50 @@ class OuterOptimizerTest {
     }
 
     @Test
+    void nolocoFollowsTheAuthorsUpdateWithTheOuterWeightsAndPseudoGradientsExchangedApart() {
+        // The authors' code (jkolehm/noloco, src/noloco/sparse_optimizer_c.py) exchanges θ and δ = φ − θ
+        // separately and applies m ← β·m + α·mean(δ) + α·(mean(θ) − θ_i), θ_i ← θ_i + m, φ_i ← θ_i. Tandem
+        // exchanges φ only (the same mean in exact arithmetic); after the first outer step the islands'
+        // θ differ, so this checks the pull towards the pair's outer weights, not just the first step.
+        int islands = 4, h = 2, outerSteps = 4;
+        double alpha = 0.7, beta = 0.5;
+        OuterSpec spec = spec(OuterSpec.Algorithm.NOLOCO, h).withNoLoCo(alpha, beta);
+        float[][] finals = new float[islands][N];
+        LocalWorld.run(islands, CommOptions.defaults(), g -> {
+            Scripted inner = new Scripted(g.rank());
+            try (IslandChannel ch = new IslandChannel(g, PacedLink.unthrottled()); OuterOptimizer opt = new OuterOptimizer(inner, spec, ch)) {
+                for (int s = 0; s < h * outerSteps; s++) opt.step(0);
+                for (int i = 0; i < N; i++) finals[g.rank()][i] = inner.get(i);
+            }
+        });
+        for (int i = 0; i < N; i++) {
+            double[] theta = new double[islands], m = new double[islands], phi = new double[islands];
+            java.util.Arrays.fill(theta, (float) Math.cos(i));
+            for (int o = 1; o <= outerSteps; o++) {
+                long step = (long) o * h;
+                for (int isl = 0; isl < islands; isl++) {
+                    phi[isl] = theta[isl];
+                    for (long s = step - h + 1; s <= step; s++) phi[isl] += Scripted.delta(isl, i, s);
+                }
+                int[] order = Pairing.order(islands, step);
+                double[] next = theta.clone();
+                for (int p = 0; p < islands; p += 2) {
+                    int a = order[p], b = order[p + 1];
+                    double meanDelta = (phi[a] - theta[a] + phi[b] - theta[b]) / 2, meanTheta = (theta[a] + theta[b]) / 2;
+                    for (int me : new int[] {a, b}) {
+                        m[me] = beta * m[me] + alpha * meanDelta + alpha * (meanTheta - theta[me]);
+                        next[me] = theta[me] + m[me];
+                    }
+                }
+                theta = next;
+            }
+            for (int isl = 0; isl < islands; isl++) {
+                assertThat((double) finals[isl][i]).as("island %d element %d", isl, i).isCloseTo(theta[isl], Offset.offset(1e-5));
+            }
+        }
+    }
+
+    @Test
     void dilocoIsNesterovOnTheMeanPseudoGradient() {
         int islands = 2, h = 2, outerSteps = 3;
         double lr = 0.7, mu = 0.9;
