@@ -53,6 +53,7 @@ public final class ParallelModel implements AutoCloseable {
     private final Kernels kernels;
     private final RouterStats router; // null for a dense model
     private final ExpertParallel experts; // null unless the plan spreads experts over ranks
+    private final ContextParallel context; // null when plan.cp() == 1
 
     private ParallelModel(GPT model, Plan plan, Mesh mesh, Kernels kernels) {
         requireSupported(plan);
@@ -63,6 +64,7 @@ public final class ParallelModel implements AutoCloseable {
         this.kernels = kernels;
         this.recompute = plan.recompute();
         this.tp = plan.tp() > 1 ? TensorParallel.apply(model, mesh.group("tp"), plan.sequenceParallel()) : null;
+        this.context = plan.cp() > 1 && !plan.mesh().hdp() ? new ContextParallel(mesh.group("cp")) : null;
         Predicate<Parameter> whole = Optimizers.updatedWhole(plan.optimizer().name());
         if (plan.pp() > 1) {
             int v = plan.virtualStages();
@@ -78,7 +80,10 @@ public final class ParallelModel implements AutoCloseable {
             pipeline = null;
             // Experts spread over ranks first, so data parallelism wraps only what every replica holds.
             experts = plan.experts().spread() ? ExpertParallel.apply(model, mesh.group("dp"), plan.experts(), kernels) : null;
-            dp = experts == null ? DataParallel.apply(model, mesh.group("dp"), plan.zero(), whole, kernels)
+            // The ranks of a cp group (or of the hdp pool) each compute part of a replica's gradient:
+            // gradients are reduced, and ZeRO shards, over dp·cp.
+            dp = experts == null ? DataParallel.apply(model, plan.cp() > 1 ? mesh.groupSpanning(List.of("dp", "cp")) : mesh.group("dp"),
+                    plan.zero(), whole, kernels)
                     : DataParallel.applyExcept(model, mesh.group("dp"), plan.zero(), whole, experts::manages, kernels);
         }
     }
@@ -96,11 +101,6 @@ public final class ParallelModel implements AutoCloseable {
             throw new TandemException("attention = flash keeps one log-sum-exp per query instead of the probabilities; the runtime's "
                     + "attention does that under recompute = selective, but recompute = none keeps the probabilities: set recompute = "
                     + "selective (or attention = materialized)");
-        }
-        if (plan.mesh().splitsSequences()) {
-            throw new TandemException("cp = " + plan.cp() + ", hdp = " + plan.mesh().hdp() + " is priced by the planner and runs in "
-                    + "`tandem bench longctx` (dev.tandem.parallel.context.HybridStep), but the trainer does not split sequences yet: "
-                    + "use cp = 1 and hdp = false with `tandem train`");
         }
         if (plan.precision() != TrainingPrecision.FP32) {
             throw new TandemException("precision = " + plan.precision().configName() + " is priced by the planner, but the runtime "
@@ -131,14 +131,14 @@ public final class ParallelModel implements AutoCloseable {
         }
     }
 
-    /** The mesh of {@code plan} over {@code world}: axes island, pp, dp, tp (tp fastest, islands slowest). */
+    /** The mesh of {@code plan} over {@code world}: axes island, pp, dp, cp, tp (tp fastest, islands slowest). */
     public static Mesh mesh(ProcessGroup world, Plan plan) {
         return Mesh.create(world, List.of(new Mesh.Axis("island", plan.islands()), new Mesh.Axis("pp", plan.pp()),
-                new Mesh.Axis("dp", plan.dp()), new Mesh.Axis("tp", plan.tp())));
+                new Mesh.Axis("dp", plan.dp()), new Mesh.Axis("cp", plan.cp()), new Mesh.Axis("tp", plan.tp())));
     }
 
     /** The axes inside one island: a group spanning them is this rank's island. */
-    private static final List<String> ISLAND_AXES = List.of("pp", "dp", "tp");
+    private static final List<String> ISLAND_AXES = List.of("pp", "dp", "cp", "tp");
 
     /**
      * Applies {@code plan} to {@code model}, which must hold the same whole parameters on every rank.
@@ -256,6 +256,11 @@ public final class ParallelModel implements AutoCloseable {
         double loss;
         if (pipeline != null) {
             loss = pipeline.step(dp, ids, targets);
+        } else if (context != null) {
+            loss = 0;
+            for (int i = 0; i < ids.size(); i++) loss += context.forwardBackward(model, dp, this::trainingOps, ids.get(i), targets.get(i), i, ids.size());
+            dp.finishGradients();
+            loss = dp.average(loss);
         } else {
             int m = ids.size();
             if (experts != null) experts.beginStep();
@@ -301,6 +306,7 @@ public final class ParallelModel implements AutoCloseable {
     /** Mean loss of {@code ids}/{@code targets} without recording a backward pass (evaluation). */
     public double evaluate(Tensor ids, Tensor targets) {
         if (pipeline != null) return pipeline.evaluate(dp, List.of(ids), List.of(targets));
+        if (context != null) return context.evaluate(model, dp, this::ops, ids, targets);
         dp.beginInference();
         try (Tape tape = Tape.inference(dp)) {
             return model.loss(ops(tape), ids, targets, 1f);

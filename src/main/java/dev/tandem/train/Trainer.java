@@ -338,7 +338,7 @@ public final class Trainer {
         List<Double> optimizerMs = new ArrayList<>();
         MemoryAccounting memory = MemoryAccounting.current();
         ProcessGroup island = pm.island();
-        HealthWatch health = island.size() > 1 ? new HealthWatch(island, world.opLog(), plan.dp() * plan.tp(), cfg.run().linkProbeEvery(), out) : null;
+        HealthWatch health = island.size() > 1 ? new HealthWatch(island, world.opLog(), plan.dp() * plan.cp() * plan.tp(), cfg.run().linkProbeEvery(), out) : null;
         try {
             for (int micro = 0; micro < plan.microBatches(); micro++) {
                 ids.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, block));

@@ -168,7 +168,7 @@ class TrainConfigTest {
             "memory.stride | -2 | memory.stride must be -1 (measure), 0 (no interleaving) or k >= 1",
             "parallel.precision | mixed | the runtime trains in float32: use precision = fp32",
             "parallel.tp | 3 | tp = 3 must divide the heads (4)",
-            "parallel.cp | 2 | the trainer does not split sequences yet: use cp = 1 and hdp = false",
+            "parallel.plan | cp=2 tp=2 | use tp = 1 and pp = 1 with cp = 2",
             "parallel.hdp | maybe | hdp must be true or false",
             "eval.every | -1 | eval.every must be >= 0",
             "eval.batches | 0 | eval.batches must be a positive integer",
