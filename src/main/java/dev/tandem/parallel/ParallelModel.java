@@ -11,6 +11,7 @@ import dev.tandem.nn.RouterSummary;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.nn.Ops;
 import dev.tandem.nn.Parameter;
+import dev.tandem.nn.Sequences;
 import dev.tandem.nn.Tape;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
@@ -253,6 +254,15 @@ public final class ParallelModel implements AutoCloseable {
      * @return the mean loss over the micro-batches and the data-parallel replicas, the same on every rank
      */
     public double forwardBackward(List<Tensor> ids, List<Tensor> targets) {
+        return forwardBackward(ids, targets, null);
+    }
+
+    /**
+     * The same, with micro-batch i's rows laid out and weighted as {@code layouts.get(i)} (packed
+     * documents); {@code layouts} null means whole rows of equal weight. Packed rows run on data
+     * parallelism and ZeRO (the config refuses them with cp, tp or pp).
+     */
+    public double forwardBackward(List<Tensor> ids, List<Tensor> targets, List<MicroBatchLayout> layouts) {
         double loss;
         if (pipeline != null) {
             loss = pipeline.step(dp, ids, targets);
@@ -267,8 +277,10 @@ public final class ParallelModel implements AutoCloseable {
             loss = 0;
             for (int i = 0; i < m; i++) {
                 dp.beginMicroBatch(i, m);
+                MicroBatchLayout layout = layouts == null ? MicroBatchLayout.WHOLE : layouts.get(i);
                 try (Tape tape = new Tape(dp)) {
-                    loss += model.loss(trainingOps(tape), ids.get(i), targets.get(i), 1f / m);
+                    loss += model.loss(trainingOps(tape).withSequences(layout.sequences()), ids.get(i), targets.get(i),
+                            (float) (layout.weight() / m)) * layout.weight();
                     tape.backward();
                 }
             }
@@ -305,11 +317,16 @@ public final class ParallelModel implements AutoCloseable {
 
     /** Mean loss of {@code ids}/{@code targets} without recording a backward pass (evaluation). */
     public double evaluate(Tensor ids, Tensor targets) {
+        return evaluate(ids, targets, null);
+    }
+
+    /** The same with the rows laid out as {@code layout} (packed documents); null = each row one sequence. */
+    public double evaluate(Tensor ids, Tensor targets, Sequences layout) {
         if (pipeline != null) return pipeline.evaluate(dp, List.of(ids), List.of(targets));
         if (context != null) return context.evaluate(model, dp, this::ops, ids, targets);
         dp.beginInference();
         try (Tape tape = Tape.inference(dp)) {
-            return model.loss(ops(tape), ids, targets, 1f);
+            return model.loss(ops(tape).withSequences(layout == null ? Sequences.WHOLE : layout), ids, targets, 1f);
         }
     }
 

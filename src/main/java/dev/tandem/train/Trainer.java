@@ -9,14 +9,18 @@ import dev.tandem.comm.LocalWorld;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.data.Batch;
 import dev.tandem.data.Batcher;
+import dev.tandem.data.Batches;
 import dev.tandem.data.DataPosition;
 import dev.tandem.data.DataSource;
 import dev.tandem.data.EvalBatches;
+import dev.tandem.data.PackedRows;
 import dev.tandem.data.TokenDataset;
 import dev.tandem.data.TokenizerJson;
 import dev.tandem.io.AtomicFiles;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
+import dev.tandem.nn.PackedDocuments;
+import dev.tandem.nn.Sequences;
 import dev.tandem.nn.Peqa;
 import dev.tandem.nn.RouterSummary;
 import dev.tandem.optim.LrSchedule;
@@ -24,6 +28,7 @@ import dev.tandem.optim.Optimizer;
 import dev.tandem.offload.ByteSize;
 import dev.tandem.offload.OffloadedAdamW;
 import dev.tandem.offload.Tier;
+import dev.tandem.parallel.MicroBatchLayout;
 import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.islands.Islands;
 import dev.tandem.parallel.pipeline.BubbleReport;
@@ -319,10 +324,22 @@ public final class Trainer {
         int batch = cfg.data().batchSize(), block = cfg.model().blockSize();
         int rows = plan.rowsPerMicroBatch(batch);
         int rankRows = rows * plan.microBatches();
-        Batcher batcher = new Batcher(data.train(), batch, block, start.seed());
-        // The same validation windows whatever the plan (eval_batches × batch_size of them), in batches of a
-        // micro-batch's rows; every rank evaluates them all, as the model's collectives need.
-        EvalBatches evalBatches = new EvalBatches(data.validation(), rows, block, cfg.eval().batches() * batch);
+        // The same validation windows (or packed rows) whatever the plan (eval_batches × batch_size of them), in
+        // batches of a micro-batch's rows; every rank evaluates them all, as the model's collectives need.
+        TokenDataset.Documents docs = data.documents();
+        Batches batcher;
+        Iterable<Batch> evalBatches;
+        if (docs == null) {
+            batcher = new Batcher(data.train(), batch, block, start.seed());
+            evalBatches = new EvalBatches(data.validation(), rows, block, cfg.eval().batches() * batch);
+        } else {
+            PackedRows train = new PackedRows("train", docs.train(), block, data.train()::tokenBytes);
+            PackedRows validation = new PackedRows("validation", docs.validation(), block, data.validation()::tokenBytes);
+            out.printf("documents: %,d train / %,d validation, packed into %,d / %,d rows of %d tokens (attention and positions per "
+                    + "document)%n", docs.train().count(), docs.validation().count(), train.count(), validation.count(), block);
+            batcher = train.sampler(start.seed(), batch);
+            evalBatches = validation.evalBatches(rows, cfg.eval().batches() * batch);
+        }
         LrSchedule schedule = cfg.optim().lrSchedule(cfg.run().steps());
         double flopsPerToken = pm.model().config().trainingFlopsPerToken(block);
         // Peak of this rank's threads, times the ranks: the job's peak on this host.
@@ -355,10 +372,15 @@ public final class Trainer {
                 pm.takeBlockedMillis();
                 // Data-parallel replicas take disjoint rows of the global batch; tensor- and pipeline-parallel
                 // ranks of one replica read the same rows.
+                List<MicroBatchLayout> layouts = new ArrayList<>();
+                // Packed rows count different targets (their padding is not); every rank counts the whole step's.
+                double perMicroBatch = docs == null ? 0 : (double) batcher.batch(step, 0, batch).counted() / (batch / rows);
                 for (int micro = 0; micro < plan.microBatches(); micro++) {
-                    batcher.batch(step, pm.dataRank() * rankRows + micro * rows, rows).copyTo(ids.get(micro), targets.get(micro));
+                    Batch b = batcher.batch(step, pm.dataRank() * rankRows + micro * rows, rows);
+                    b.copyTo(ids.get(micro), targets.get(micro));
+                    layouts.add(docs == null ? MicroBatchLayout.WHOLE : new MicroBatchLayout(layout(b), b.counted() / perMicroBatch));
                 }
-                double loss = pm.forwardBackward(ids, targets);
+                double loss = pm.forwardBackward(ids, targets, layouts);
                 if (islands != null) islands.afterBackward(pm.optimizerSlices());
                 RouterSummary router = pm.takeRouterSummary();
                 if (pm.lastBubble() != null) bubbles.add(pm.lastBubble().measured());
@@ -468,16 +490,21 @@ public final class Trainer {
         return most;
     }
 
+    /** How a batch's rows form sequences: its packed documents, or null (each row one sequence). */
+    private static Sequences layout(Batch b) {
+        return b.documents() == null ? Sequences.WHOLE : new PackedDocuments(b.documents());
+    }
+
     /** Mean validation loss (nats/token) and bits per byte over the fixed evaluation windows. */
-    static EvalMetrics evaluate(ParallelModel pm, EvalBatches batches, long step) {
+    static EvalMetrics evaluate(ParallelModel pm, Iterable<Batch> batches, long step) {
         double nats = 0;
         long tokens = 0, bytes = 0;
         for (Batch b : batches) {
             try (Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize());
                  Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize())) {
                 b.copyTo(ids, targets);
-                nats += pm.evaluate(ids, targets) * b.tokens();
-                tokens += b.tokens();
+                nats += pm.evaluate(ids, targets, layout(b)) * b.counted();
+                tokens += b.counted();
                 bytes += b.targetBytes();
             }
         }

@@ -90,7 +90,7 @@ class TrainConfigTest {
                 tensorboard = false
                 """, Map.of());
         assertThat(c.model()).isEqualTo(new ModelSection(2, 2, 64, 32, true));
-        assertThat(c.data()).isEqualTo(new DataSection("my.txt", "tok.json", 512, 0.2, 8));
+        assertThat(c.data()).isEqualTo(new DataSection("my.txt", "tok.json", 512, 0.2, 8, ""));
         assertThat(c.optim()).isEqualTo(new OptimSection("lion", 3e-4f, 1e-5f, 5, "wsd", 0.3, 0.05f, 0.8f, 0.9f, 0.5, "beta2=0.98",
                 "wte: lr=0.5"));
         assertThat(c.parallel().label()).isEqualTo("dp=2 tp=2 pp=1 zero=1 micro_batches=2 schedule=1f1b recompute=full,none "
