@@ -15,6 +15,11 @@ import dev.tandem.nn.Sequences;
 import dev.tandem.nn.Tape;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
+import dev.tandem.parallel.context.BalanceScheduler;
+import dev.tandem.parallel.context.HybridStep;
+import dev.tandem.parallel.context.SequenceCost;
+import dev.tandem.parallel.context.StepSchedule;
+import dev.tandem.parallel.context.TokenSequence;
 import dev.tandem.parallel.pipeline.BubbleReport;
 import dev.tandem.parallel.pipeline.Pipeline;
 import dev.tandem.parallel.pipeline.PipelineSchedule;
@@ -54,7 +59,8 @@ public final class ParallelModel implements AutoCloseable {
     private final Kernels kernels;
     private final RouterStats router; // null for a dense model
     private final ExpertParallel experts; // null unless the plan spreads experts over ranks
-    private final ContextParallel context; // null when plan.cp() == 1
+    private final ContextParallel context; // null when plan.cp() == 1 or hdp
+    private final HybridStep hybrid; // null unless plan.hdp
 
     private ParallelModel(GPT model, Plan plan, Mesh mesh, Kernels kernels) {
         requireSupported(plan);
@@ -83,10 +89,12 @@ public final class ParallelModel implements AutoCloseable {
             experts = plan.experts().spread() ? ExpertParallel.apply(model, mesh.group("dp"), plan.experts(), kernels) : null;
             // The ranks of a cp group (or of the hdp pool) each compute part of a replica's gradient:
             // gradients are reduced, and ZeRO shards, over dp·cp.
-            dp = experts == null ? DataParallel.apply(model, plan.cp() > 1 ? mesh.groupSpanning(List.of("dp", "cp")) : mesh.group("dp"),
+            dp = experts == null ? DataParallel.apply(model, plan.mesh().splitsSequences() ? mesh.groupSpanning(List.of("dp", "cp")) : mesh.group("dp"),
                     plan.zero(), whole, kernels)
                     : DataParallel.applyExcept(model, mesh.group("dp"), plan.zero(), whole, experts::manages, kernels);
         }
+        // hdp: the dp·cp ranks are one pool; the step runs without data-parallel hooks and sums the gradients itself.
+        this.hybrid = plan.mesh().hdp() ? new HybridStep(dp.group(), kernels, recompute) : null;
     }
 
     /**
@@ -293,6 +301,20 @@ public final class ParallelModel implements AutoCloseable {
         return loss;
     }
 
+    /**
+     * One hybrid data/context-parallel step ({@code hdp}): the balance scheduler gives each of the
+     * step's sequences ⌈L / capacity⌉ ranks of the dp·cp pool (short ones one rank, packed; long ones
+     * a ring), balancing estimated compute; this rank runs its micro-batches and the gradients are
+     * summed over the pool. Every rank passes the same sequences and gets the same mean loss.
+     *
+     * @param capacity tokens one rank holds of a sequence (block_size / cp)
+     */
+    public double hybridStep(List<TokenSequence> sequences, int capacity) {
+        int[] lengths = sequences.stream().mapToInt(TokenSequence::length).toArray();
+        StepSchedule schedule = BalanceScheduler.hybrid(lengths, dp.size(), capacity, SequenceCost.of(model.config()));
+        return hybrid.run(model, sequences, schedule);
+    }
+
     /** Whether this rank's copy of the elements of {@code s} is the one that counts (norm, checkpoint). */
     public boolean owns(ParamSlice s) {
         if (experts != null && experts.managesName(s.name())) return experts.owns(s);
@@ -392,6 +414,7 @@ public final class ParallelModel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (hybrid != null) hybrid.close();
         dp.close();
         if (pipeline != null) pipeline.close();
         if (experts != null) experts.close();

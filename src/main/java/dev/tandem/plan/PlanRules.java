@@ -71,8 +71,8 @@ public final class PlanRules {
     }
 
     /**
-     * The context axis. What runs: cp (and hdp) with data parallelism and ZeRO 0–3, every rank of a
-     * cp group holding the whole model. Refused here, so that the planner never proposes it: cp or
+     * The context axis. What runs: cp with data parallelism and ZeRO 0–3, hdp with ZeRO 0–1, every
+     * rank of a cp group holding the whole model. Refused here, so that the planner never proposes it: cp or
      * hdp with tensor or pipeline parallelism (a ring shard's ops do not split over tp ranks or
      * pipeline stages), experts spread over ranks and islands.
      */
@@ -87,6 +87,10 @@ public final class PlanRules {
             return what + " runs with every rank of a context-parallel group holding the whole model, not split by tp = " + p.tp()
                     + " or pp = " + p.pp() + ": use tp = 1 and pp = 1 with " + what + " (ZeRO shards the model over dp·cp instead), "
                     + "or cp = 1 and hdp = false";
+        }
+        if (mesh.hdp() && p.zero().shardsGradients()) {
+            return "hdp = true gives ranks different micro-batches and sums the whole gradient over the pool once per step, which "
+                    + "ZeRO " + p.zero().level() + "'s per-module gradient shards cannot pair up: use zero = 0 or 1";
         }
         if (mesh.hdp() && p.microBatches() != 1) {
             return "hdp = true chooses each rank's micro-batches from the sequence lengths (ranks run different numbers): "

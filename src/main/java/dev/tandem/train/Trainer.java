@@ -340,6 +340,12 @@ public final class Trainer {
             batcher = train.sampler(start.seed(), batch);
             evalBatches = validation.evalBatches(rows, cfg.eval().batches() * batch);
         }
+        DocumentSequences hybrid = plan.mesh().hdp() ? new DocumentSequences(docs.train(), batch, start.seed(), block, plan.cp()) : null;
+        int capacity = DocumentSequences.capacity(block, plan.cp());
+        if (hybrid != null) {
+            out.printf("hdp: %d whole documents per step over a pool of %d ranks, each on ⌈length / %d⌉ of them (ring attention "
+                    + "when more than one), balanced by estimated compute%n", batch, plan.dp() * plan.cp(), capacity);
+        }
         LrSchedule schedule = cfg.optim().lrSchedule(cfg.run().steps());
         double flopsPerToken = pm.model().config().trainingFlopsPerToken(block);
         // Peak of this rank's threads, times the ranks: the job's peak on this host.
@@ -372,15 +378,8 @@ public final class Trainer {
                 pm.takeBlockedMillis();
                 // Data-parallel replicas take disjoint rows of the global batch; tensor- and pipeline-parallel
                 // ranks of one replica read the same rows.
-                List<MicroBatchLayout> layouts = new ArrayList<>();
-                // Packed rows count different targets (their padding is not); every rank counts the whole step's.
-                double perMicroBatch = docs == null ? 0 : (double) batcher.batch(step, 0, batch).counted() / (batch / rows);
-                for (int micro = 0; micro < plan.microBatches(); micro++) {
-                    Batch b = batcher.batch(step, pm.dataRank() * rankRows + micro * rows, rows);
-                    b.copyTo(ids.get(micro), targets.get(micro));
-                    layouts.add(docs == null ? MicroBatchLayout.WHOLE : new MicroBatchLayout(layout(b), b.counted() / perMicroBatch));
-                }
-                double loss = pm.forwardBackward(ids, targets, layouts);
+                double loss = hybrid != null ? pm.hybridStep(hybrid.step(step), capacity)
+                        : pm.forwardBackward(ids, targets, microBatches(batcher, step, pm.dataRank() * rankRows, rows, ids, targets, docs != null));
                 if (islands != null) islands.afterBackward(pm.optimizerSlices());
                 RouterSummary router = pm.takeRouterSummary();
                 if (pm.lastBubble() != null) bubbles.add(pm.lastBubble().measured());
@@ -488,6 +487,25 @@ public final class Trainer {
             most = Math.max(most, sum);
         }
         return most;
+    }
+
+    /**
+     * Fills this rank's micro-batches of {@code step} (rows from {@code firstRow}) into {@code ids}
+     * and {@code targets}; returns their layouts. Packed rows count different targets (their
+     * padding does not count), so each micro-batch is weighted by its counted targets over the mean
+     * per micro-batch of the whole step, which every rank counts alike.
+     */
+    private List<MicroBatchLayout> microBatches(Batches batcher, long step, int firstRow, int rows, List<Tensor> ids, List<Tensor> targets,
+                                                boolean packed) {
+        int batch = cfg.data().batchSize();
+        double perMicroBatch = packed ? (double) batcher.batch(step, 0, batch).counted() / (batch / rows) : 0;
+        List<MicroBatchLayout> layouts = new ArrayList<>();
+        for (int micro = 0; micro < ids.size(); micro++) {
+            Batch b = batcher.batch(step, firstRow + micro * rows, rows);
+            b.copyTo(ids.get(micro), targets.get(micro));
+            layouts.add(packed ? new MicroBatchLayout(layout(b), b.counted() / perMicroBatch) : MicroBatchLayout.WHOLE);
+        }
+        return layouts;
     }
 
     /** How a batch's rows form sequences: its packed documents, or null (each row one sequence). */

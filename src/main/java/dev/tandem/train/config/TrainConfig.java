@@ -72,6 +72,10 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
      * of cp ranks attends over its whole row, so cp needs each sequence to be one document (hdp).
      */
     private static void requireDocumentsCompose(DataSection data, Plan parallel) {
+        if (parallel.mesh().hdp() && data.documents().isEmpty()) {
+            throw new TandemException("parallel.hdp schedules sequences of different lengths, one document each: set data.documents to "
+                    + "a document corpus (windows of data.corpus are all block_size long: use parallel.cp without hdp for them)");
+        }
         if (data.documents().isEmpty()) return;
         if (parallel.tp() > 1 || parallel.pp() > 1) {
             throw new TandemException("data.documents packs documents into rows, which train with data parallelism and ZeRO, not tp = "
