@@ -198,8 +198,10 @@ public final class Trainer {
                             ? "token ids without a tokenizer (no bits per byte)"
                             : String.format("%.3f bytes/token", data.validation().bytesPerToken()), cfg.run().steps(), cfg.tokensPerStep());
             out.printf("plan: %s%n", plan.label());
-            out.printf("plan: %d rank(s) = dp %d × tp %d × pp %d%s, ZeRO stage %d, recompute %s, %d micro-batch(es) of %d sequences per "
-                    + "data-parallel rank; %d threads per rank%n", world.size(), plan.dp(), plan.tp(), plan.pp(),
+            out.printf("plan: %d rank(s) = dp %d × %stp %d × pp %d%s, ZeRO stage %d, recompute %s, %d micro-batch(es) of %d sequences per "
+                    + "data-parallel rank; %d threads per rank%n", world.size(), plan.dp(),
+                    plan.mesh().splitsSequences() ? "cp " + plan.cp() + (plan.mesh().hdp() ? " (hdp pool)" : " (ring attention)") + " × " : "",
+                    plan.tp(), plan.pp(),
                     plan.sequenceParallel() ? " (sequence parallel)" : "", plan.zero().level(), plan.recompute(), plan.microBatches(),
                     plan.rowsPerMicroBatch(cfg.data().batchSize()), kernels.pool().threads());
             if (pm.stageLayout() != null) out.printf("pipeline: %s schedule, %s%n", plan.schedule().name(), pm.stageLayout());

@@ -133,6 +133,41 @@ class ContextTrainingTest {
         }
     }
 
+    /**
+     * A sequence one rank cannot hold within memory.budget trains on four: one rank is refused before
+     * training, naming the activations and cp; cp = 4 passes the same check and its measured peak
+     * (activations included) stays within the budget.
+     */
+    @Test
+    void aSequenceOneRankCannotHoldTrainsSplitOverFour() throws Exception {
+        Map<String, String> one = cfg("long-one", "dp=1 attention=flash recompute=selective");
+        one.putAll(Map.of("model.block_size", "8192", "data.batch_size", "1", "run.steps", "1", "memory.budget", "96MiB"));
+        assertThatThrownBy(() -> Trainer.runSingle(TrainConfig.load(null, one), new PrintStream(OutputStream.nullOutputStream()), false))
+                .hasMessageContaining("memory.budget 96.0 MiB is too small").hasMessageContaining("activations and buffers (predicted)")
+                .hasMessageContaining("parallel.cp = k splits each sequence over k ranks");
+        Map<String, String> four = new java.util.LinkedHashMap<>(one);
+        four.put("run.name", "long-four");
+        four.put("parallel.plan", "dp=1 cp=4 attention=flash recompute=selective");
+        TrainConfig c = TrainConfig.load(null, four);
+        List<ProcessGroup> world = LocalWorld.create(4, CommOptions.defaults());
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            List<Future<Trainer.Result>> results = new ArrayList<>();
+            for (ProcessGroup g : world) {
+                // Each thread rank counts its own memory, as a rank process would.
+                dev.tandem.tensor.MemoryAccounting rank = dev.tandem.tensor.MemoryAccounting.process().child("rank" + g.rank());
+                results.add(pool.submit(() -> rank.call(() -> new Trainer(c, new PrintStream(OutputStream.nullOutputStream()), false, g).run())));
+            }
+            for (Future<Trainer.Result> f : results) {
+                long peak = f.get().steps().getFirst().memoryBytes().values().stream().mapToLong(Long::longValue).sum();
+                assertThat(peak).as("measured peak of a rank").isLessThan(96L << 20);
+            }
+        } finally {
+            pool.shutdownNow();
+            world.forEach(ProcessGroup::close);
+        }
+    }
+
     /** A job whose ranks cp does not divide, through the launcher's rank processes: refused before training, naming the fix. */
     @Test
     void cpNotDividingTheRanksIsRefused() {
