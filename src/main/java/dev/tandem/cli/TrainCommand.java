@@ -16,7 +16,7 @@ import picocli.CommandLine.Unmatched;
 /**
  * {@code tandem train}: trains a GPT on the embedded default or a config file. Any config key
  * can be overridden as {@code --section.key value} or {@code --section.key=value} (dashes or
- * underscores); the number of ranks is the plan's dp·tp·pp. The run is a {@link Training} of the
+ * underscores); the number of ranks is the plan's dp·cp·tp·pp. The run is a {@link Training} of the
  * Java API built from the file and the options: one rank trains in this process; a multi-rank plan
  * starts one process per rank through the launcher, and each of those trains as its rank
  * ({@link Training#runAsRank()}).
@@ -25,7 +25,7 @@ import picocli.CommandLine.Unmatched;
         header = "Train a GPT (without arguments: a small GPT on the bundled Shakespeare corpus).",
         description = {
         "Set any config key with --section.key value, e.g. --run.steps 200 --model.n_layer 2 --optim.lr 1e-3 --parallel.dp 2",
-        "(sections: model, data, optim, parallel, eval, checkpoint, run; docs/TRAINING.md). The run has dp·tp·pp ranks."})
+        "(sections: model, data, optim, parallel, eval, checkpoint, run; docs/TRAINING.md). The run has dp·cp·tp·pp ranks."})
 final class TrainCommand implements Runnable {
     @Option(names = "--config", paramLabel = "FILE", description = "TOML or JSON config file.")
     Path config;

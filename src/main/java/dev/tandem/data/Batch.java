@@ -11,10 +11,25 @@ import java.lang.foreign.ValueLayout;
  *
  * @param targetBytes UTF-8 bytes the targets stand for, so that
  *                    bits per byte = (sum of per-token losses in nats) / (ln 2 × targetBytes)
+ * @param documents   per row, the lengths of the documents packed in it (summing to blockSize; a
+ *                    padding tail with ignored targets is one more); null when each row is one
+ *                    window of a token stream
  */
-public record Batch(int rows, int blockSize, int[] inputs, int[] targets, long targetBytes) {
+public record Batch(int rows, int blockSize, int[] inputs, int[] targets, long targetBytes, int[][] documents) {
+    /** Rows that are windows of a token stream (no document boundaries). */
+    public Batch(int rows, int blockSize, int[] inputs, int[] targets, long targetBytes) {
+        this(rows, blockSize, inputs, targets, targetBytes, null);
+    }
+
     public long tokens() {
         return (long) rows * blockSize;
+    }
+
+    /** Targets that count (not the padding's ignored ones): what a mean loss is over. */
+    public long counted() {
+        long n = 0;
+        for (int t : targets) if (t >= 0) n++;
+        return n;
     }
 
     /** Copies into I32 tensors of {@code rows × blockSize} elements (e.g. shape [B, T]). */

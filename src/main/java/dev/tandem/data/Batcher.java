@@ -12,7 +12,7 @@ import dev.tandem.TandemException;
  * micro-batch fills its rows of the global batch with {@link #batch(long, int, int)} and the union
  * is exactly the single-process batch, which the parity tests rely on.
  */
-public final class Batcher {
+public final class Batcher implements Batches {
     private final TokenSplit split;
     private final int batchSize;
     private final int blockSize;
@@ -60,6 +60,7 @@ public final class Batcher {
     }
 
     /** Rows {@code [firstRow, firstRow + rows)} of the global batch of {@code step}; does not move. */
+    @Override
     public Batch batch(long step, int firstRow, int rows) {
         if (firstRow < 0 || rows < 0 || firstRow + rows > batchSize) {
             throw new IllegalArgumentException("rows [" + firstRow + ", " + (firstRow + rows) + ") outside a batch of " + batchSize);

@@ -75,6 +75,24 @@ public final class DocumentTokens {
         return (int) (offsets[doc + 1] - offsets[doc]);
     }
 
+    /** Tokens of all documents together. */
+    public long tokenCount() {
+        return offsets[count()];
+    }
+
+    /** Documents [from, to) on their own (their tokens copied). */
+    public DocumentTokens slice(int from, int to) {
+        if (from < 0 || to > count() || from > to) throw new IllegalArgumentException("documents [" + from + ", " + to + ") of " + count());
+        long[] o = new long[to - from + 1];
+        for (int i = 0; i < o.length; i++) o[i] = offsets[from + i] - offsets[from];
+        return new DocumentTokens(Arrays.copyOfRange(tokens, (int) offsets[from], (int) offsets[to]), o);
+    }
+
+    /** Every document's tokens back to back, in order. */
+    public int[] allTokens() {
+        return tokens.clone();
+    }
+
     /** The tokens of document {@code doc}. */
     public int[] document(int doc) {
         return Arrays.copyOfRange(tokens, (int) offsets[doc], (int) offsets[doc + 1]);

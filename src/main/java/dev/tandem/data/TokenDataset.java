@@ -17,6 +17,10 @@ public final class TokenDataset implements AutoCloseable {
     private final int vocabSize;
     private final TokenSplit train;
     private final TokenSplit validation;
+    private final Documents documents; // null unless the tokens are separate documents
+
+    /** The documents of each split, for packing them into rows ({@link Packing}). */
+    public record Documents(DocumentTokens train, DocumentTokens validation) {}
 
     /**
      * Opens (building if needed) the token cache of {@code corpus} in {@code cacheDir}. The cache
@@ -36,7 +40,7 @@ public final class TokenDataset implements AutoCloseable {
             file.close();
             throw new TandemException("token file " + file.path() + " was made with another tokenizer; delete it to rebuild");
         }
-        this(file, file.tokens(), tokenizer, tokenizer.vocabSize(), validationFraction);
+        this(file, file.tokens(), tokenizer, tokenizer.vocabSize(), cut(file.tokens(), validationFraction), null);
     }
 
     /**
@@ -51,19 +55,45 @@ public final class TokenDataset implements AutoCloseable {
         if (tokenizer != null && tokenizer.vocabSize() != vocabSize) {
             throw new TandemException("the tokenizer has " + tokenizer.vocabSize() + " tokens but the vocabulary size is " + vocabSize);
         }
-        return new TokenDataset(null, tokens, tokenizer, vocabSize, validationFraction);
+        return new TokenDataset(null, tokens, tokenizer, vocabSize, cut(tokens, validationFraction), null);
     }
 
-    private TokenDataset(TokenFile file, MemorySegment tokens, Tokenizer tokenizer, int vocabSize,
-                         double validationFraction) {
+    /**
+     * A corpus of separate documents: the last {@code validationFraction} of the documents (at
+     * least one) are held out for validation, whole, so no document is in both splits.
+     */
+    public static TokenDataset documents(DocumentTokens docs, Tokenizer tokenizer, double validationFraction) {
+        checkFraction(validationFraction);
+        if (docs.count() < 2) {
+            throw new TandemException("a document corpus needs at least 2 documents (one to train on, one to validate), got " + docs.count());
+        }
+        int val = (int) Math.max(1, Math.min(docs.count() - 1, Math.round(docs.count() * validationFraction)));
+        Documents split = new Documents(docs.slice(0, docs.count() - val), docs.slice(docs.count() - val, docs.count()));
+        int[] all = docs.allTokens();
+        MemorySegment tokens = java.lang.foreign.Arena.ofAuto().allocate(4L * all.length, 4);
+        MemorySegment.copy(all, 0, tokens, java.lang.foreign.ValueLayout.JAVA_INT_UNALIGNED, 0, all.length);
+        return new TokenDataset(null, tokens, tokenizer, tokenizer.vocabSize(), split.train().tokenCount(), split);
+    }
+
+    /** Where the validation tail starts: the last {@code validationFraction} of the tokens. */
+    private static long cut(MemorySegment tokens, double validationFraction) {
+        long n = tokens.byteSize() / 4;
+        return n - Math.round(n * validationFraction);
+    }
+
+    private TokenDataset(TokenFile file, MemorySegment tokens, Tokenizer tokenizer, int vocabSize, long cut, Documents documents) {
         this.file = file;
         this.tokenizer = tokenizer;
         this.vocabSize = vocabSize;
+        this.documents = documents;
         long n = tokens.byteSize() / 4;
-        long val = Math.round(n * validationFraction);
-        long cut = n - val;
         this.train = new TokenSplit("train", tokens.asSlice(0, cut * 4), tokenizer);
-        this.validation = new TokenSplit("validation", tokens.asSlice(cut * 4, val * 4), tokenizer);
+        this.validation = new TokenSplit("validation", tokens.asSlice(cut * 4, (n - cut) * 4), tokenizer);
+    }
+
+    /** The documents of each split when the corpus is separate documents, else null (one stream of tokens). */
+    public Documents documents() {
+        return documents;
     }
 
     private static void checkFraction(double validationFraction) {

@@ -11,9 +11,15 @@ import dev.tandem.nn.RouterSummary;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.nn.Ops;
 import dev.tandem.nn.Parameter;
+import dev.tandem.nn.Sequences;
 import dev.tandem.nn.Tape;
 import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
+import dev.tandem.parallel.context.BalanceScheduler;
+import dev.tandem.parallel.context.HybridStep;
+import dev.tandem.parallel.context.SequenceCost;
+import dev.tandem.parallel.context.StepSchedule;
+import dev.tandem.parallel.context.TokenSequence;
 import dev.tandem.parallel.pipeline.BubbleReport;
 import dev.tandem.parallel.pipeline.Pipeline;
 import dev.tandem.parallel.pipeline.PipelineSchedule;
@@ -53,6 +59,8 @@ public final class ParallelModel implements AutoCloseable {
     private final Kernels kernels;
     private final RouterStats router; // null for a dense model
     private final ExpertParallel experts; // null unless the plan spreads experts over ranks
+    private final ContextParallel context; // null when plan.cp() == 1 or hdp
+    private final HybridStep hybrid; // null unless plan.hdp
 
     private ParallelModel(GPT model, Plan plan, Mesh mesh, Kernels kernels) {
         requireSupported(plan);
@@ -63,6 +71,7 @@ public final class ParallelModel implements AutoCloseable {
         this.kernels = kernels;
         this.recompute = plan.recompute();
         this.tp = plan.tp() > 1 ? TensorParallel.apply(model, mesh.group("tp"), plan.sequenceParallel()) : null;
+        this.context = plan.cp() > 1 && !plan.mesh().hdp() ? new ContextParallel(mesh.group("cp")) : null;
         Predicate<Parameter> whole = Optimizers.updatedWhole(plan.optimizer().name());
         if (plan.pp() > 1) {
             int v = plan.virtualStages();
@@ -78,9 +87,14 @@ public final class ParallelModel implements AutoCloseable {
             pipeline = null;
             // Experts spread over ranks first, so data parallelism wraps only what every replica holds.
             experts = plan.experts().spread() ? ExpertParallel.apply(model, mesh.group("dp"), plan.experts(), kernels) : null;
-            dp = experts == null ? DataParallel.apply(model, mesh.group("dp"), plan.zero(), whole, kernels)
+            // The ranks of a cp group (or of the hdp pool) each compute part of a replica's gradient:
+            // gradients are reduced, and ZeRO shards, over dp·cp.
+            dp = experts == null ? DataParallel.apply(model, plan.mesh().splitsSequences() ? mesh.groupSpanning(List.of("dp", "cp")) : mesh.group("dp"),
+                    plan.zero(), whole, kernels)
                     : DataParallel.applyExcept(model, mesh.group("dp"), plan.zero(), whole, experts::manages, kernels);
         }
+        // hdp: the dp·cp ranks are one pool; the step runs without data-parallel hooks and sums the gradients itself.
+        this.hybrid = plan.mesh().hdp() ? new HybridStep(dp.group(), kernels, recompute) : null;
     }
 
     /**
@@ -96,11 +110,6 @@ public final class ParallelModel implements AutoCloseable {
             throw new TandemException("attention = flash keeps one log-sum-exp per query instead of the probabilities; the runtime's "
                     + "attention does that under recompute = selective, but recompute = none keeps the probabilities: set recompute = "
                     + "selective (or attention = materialized)");
-        }
-        if (plan.mesh().splitsSequences()) {
-            throw new TandemException("cp = " + plan.cp() + ", hdp = " + plan.mesh().hdp() + " is priced by the planner and runs in "
-                    + "`tandem bench longctx` (dev.tandem.parallel.context.HybridStep), but the trainer does not split sequences yet: "
-                    + "use cp = 1 and hdp = false with `tandem train`");
         }
         if (plan.precision() != TrainingPrecision.FP32) {
             throw new TandemException("precision = " + plan.precision().configName() + " is priced by the planner, but the runtime "
@@ -131,14 +140,14 @@ public final class ParallelModel implements AutoCloseable {
         }
     }
 
-    /** The mesh of {@code plan} over {@code world}: axes island, pp, dp, tp (tp fastest, islands slowest). */
+    /** The mesh of {@code plan} over {@code world}: axes island, pp, dp, cp, tp (tp fastest, islands slowest). */
     public static Mesh mesh(ProcessGroup world, Plan plan) {
         return Mesh.create(world, List.of(new Mesh.Axis("island", plan.islands()), new Mesh.Axis("pp", plan.pp()),
-                new Mesh.Axis("dp", plan.dp()), new Mesh.Axis("tp", plan.tp())));
+                new Mesh.Axis("dp", plan.dp()), new Mesh.Axis("cp", plan.cp()), new Mesh.Axis("tp", plan.tp())));
     }
 
     /** The axes inside one island: a group spanning them is this rank's island. */
-    private static final List<String> ISLAND_AXES = List.of("pp", "dp", "tp");
+    private static final List<String> ISLAND_AXES = List.of("pp", "dp", "cp", "tp");
 
     /**
      * Applies {@code plan} to {@code model}, which must hold the same whole parameters on every rank.
@@ -253,17 +262,33 @@ public final class ParallelModel implements AutoCloseable {
      * @return the mean loss over the micro-batches and the data-parallel replicas, the same on every rank
      */
     public double forwardBackward(List<Tensor> ids, List<Tensor> targets) {
+        return forwardBackward(ids, targets, null);
+    }
+
+    /**
+     * The same, with micro-batch i's rows laid out and weighted as {@code layouts.get(i)} (packed
+     * documents); {@code layouts} null means whole rows of equal weight. Packed rows run on data
+     * parallelism and ZeRO (the config refuses them with cp, tp or pp).
+     */
+    public double forwardBackward(List<Tensor> ids, List<Tensor> targets, List<MicroBatchLayout> layouts) {
         double loss;
         if (pipeline != null) {
             loss = pipeline.step(dp, ids, targets);
+        } else if (context != null) {
+            loss = 0;
+            for (int i = 0; i < ids.size(); i++) loss += context.forwardBackward(model, dp, this::trainingOps, ids.get(i), targets.get(i), i, ids.size());
+            dp.finishGradients();
+            loss = dp.average(loss);
         } else {
             int m = ids.size();
             if (experts != null) experts.beginStep();
             loss = 0;
             for (int i = 0; i < m; i++) {
                 dp.beginMicroBatch(i, m);
+                MicroBatchLayout layout = layouts == null ? MicroBatchLayout.WHOLE : layouts.get(i);
                 try (Tape tape = new Tape(dp)) {
-                    loss += model.loss(trainingOps(tape), ids.get(i), targets.get(i), 1f / m);
+                    loss += model.loss(trainingOps(tape).withSequences(layout.sequences()), ids.get(i), targets.get(i),
+                            (float) (layout.weight() / m)) * layout.weight();
                     tape.backward();
                 }
             }
@@ -274,6 +299,20 @@ public final class ParallelModel implements AutoCloseable {
         // Sequence parallelism leaves partial sums in the gradients of what every tp rank holds whole.
         if (tp != null) tp.finishGradients(dp);
         return loss;
+    }
+
+    /**
+     * One hybrid data/context-parallel step ({@code hdp}): the balance scheduler gives each of the
+     * step's sequences ⌈L / capacity⌉ ranks of the dp·cp pool (short ones one rank, packed; long ones
+     * a ring), balancing estimated compute; this rank runs its micro-batches and the gradients are
+     * summed over the pool. Every rank passes the same sequences and gets the same mean loss.
+     *
+     * @param capacity tokens one rank holds of a sequence (block_size / cp)
+     */
+    public double hybridStep(List<TokenSequence> sequences, int capacity) {
+        int[] lengths = sequences.stream().mapToInt(TokenSequence::length).toArray();
+        StepSchedule schedule = BalanceScheduler.hybrid(lengths, dp.size(), capacity, SequenceCost.of(model.config()));
+        return hybrid.run(model, sequences, schedule);
     }
 
     /** Whether this rank's copy of the elements of {@code s} is the one that counts (norm, checkpoint). */
@@ -300,10 +339,16 @@ public final class ParallelModel implements AutoCloseable {
 
     /** Mean loss of {@code ids}/{@code targets} without recording a backward pass (evaluation). */
     public double evaluate(Tensor ids, Tensor targets) {
+        return evaluate(ids, targets, null);
+    }
+
+    /** The same with the rows laid out as {@code layout} (packed documents); null = each row one sequence. */
+    public double evaluate(Tensor ids, Tensor targets, Sequences layout) {
         if (pipeline != null) return pipeline.evaluate(dp, List.of(ids), List.of(targets));
+        if (context != null) return context.evaluate(model, dp, this::ops, ids, targets);
         dp.beginInference();
         try (Tape tape = Tape.inference(dp)) {
-            return model.loss(ops(tape), ids, targets, 1f);
+            return model.loss(ops(tape).withSequences(layout == null ? Sequences.WHOLE : layout), ids, targets, 1f);
         }
     }
 
@@ -369,6 +414,7 @@ public final class ParallelModel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (hybrid != null) hybrid.close();
         dp.close();
         if (pipeline != null) pipeline.close();
         if (experts != null) experts.close();

@@ -64,8 +64,9 @@ public final class MemoryModel {
         TrainingPrecision precision = c.precision();
         boolean first = stage == 0, last = stage == pp - 1;
 
-        // Experts are replicated over dp / (their shards) ranks, which is what ZeRO can shard them over.
-        ZeroMemory.ModelStates dense = ZeroMemory.perDevice(stageDenseMatrices(c), stageOthers(c, stage), c.dp(), c.zero(), precision,
+        // Experts are replicated over dp / (their shards) ranks, which is what ZeRO can shard them over. The
+        // dense model is whole on every rank of a cp group too, and the runtime shards it over dp·cp.
+        ZeroMemory.ModelStates dense = ZeroMemory.perDevice(stageDenseMatrices(c), stageOthers(c, stage), c.dp() * c.cp(), c.zero(), precision,
                 c.optimizer());
         ZeroMemory.ModelStates experts = ZeroMemory.perDevice(stageExperts(c), 0, c.dp() / expertShards(c), c.zero(), precision,
                 c.optimizer());
@@ -107,7 +108,7 @@ public final class MemoryModel {
         if (cp > 1) buffers += 2 * 2 * 2 * sbh / tp; // ring attention: K and V being computed on and arriving
         if (tp > 1) buffers += 2 * sbh; // tensor-parallel all-reduce staging
         if (pp > 1) buffers += 2 * 2 * sbh / tp; // send and receive buffers
-        if (c.dp() > 1 && !c.zero().shardsParameters()) buffers += 2 * CommModel.BUCKET_BYTES;
+        if (c.dp() * c.cp() > 1 && !c.zero().shardsParameters()) buffers += 2 * CommModel.BUCKET_BYTES;
         if (c.zero().shardsParameters()) buffers += ZeroThree.buffers(m, c);
         if (precision == TrainingPrecision.FP8) {
             // The FP8 copy of each weight and its transpose while in use: all of them, or under ZeRO-3 the gathered modules.

@@ -71,9 +71,10 @@ public final class PlanRules {
     }
 
     /**
-     * The context axis. The plan may combine cp with tp, pp and ZeRO (the planner prices such
-     * plans, as published long-context runs used them); what the runtime does not run yet it
-     * refuses itself ({@code ParallelModel.requireSupported}). Refused here is what cannot work.
+     * The context axis. What runs: cp with data parallelism and ZeRO 0–3, hdp with ZeRO 0–1, every
+     * rank of a cp group holding the whole model. Refused here, so that the planner never proposes it: cp or
+     * hdp with tensor or pipeline parallelism (a ring shard's ops do not split over tp ranks or
+     * pipeline stages), experts spread over ranks and islands.
      */
     private static String contextProblem(Plan p, ModelSpec m) {
         MeshShape mesh = p.mesh();
@@ -82,9 +83,14 @@ public final class PlanRules {
         if (p.experts().spread() || p.islands() > 1) {
             return what + " does not compose with experts spread over ranks (ep) or islands yet: use ep = 1 and islands = 1";
         }
-        if (mesh.hdp() && p.pp() > 1) {
-            return "hdp = true gives ranks different numbers of micro-batches, which the stages of a pipeline cannot run: use pp = 1 "
-                    + "or hdp = false";
+        if (p.tp() > 1 || p.pp() > 1) {
+            return what + " runs with every rank of a context-parallel group holding the whole model, not split by tp = " + p.tp()
+                    + " or pp = " + p.pp() + ": use tp = 1 and pp = 1 with " + what + " (ZeRO shards the model over dp·cp instead), "
+                    + "or cp = 1 and hdp = false";
+        }
+        if (mesh.hdp() && p.zero().shardsGradients()) {
+            return "hdp = true gives ranks different micro-batches and sums the whole gradient over the pool once per step, which "
+                    + "ZeRO " + p.zero().level() + "'s per-module gradient shards cannot pair up: use zero = 0 or 1";
         }
         if (mesh.hdp() && p.microBatches() != 1) {
             return "hdp = true chooses each rank's micro-batches from the sequence lengths (ranks run different numbers): "

@@ -40,8 +40,13 @@ public final class CorpusSource implements DataSource {
         this.home = home;
     }
 
-    /** The source {@code [data]} describes, relative paths looked for in the working directory, then in {@code home} (may be null). */
-    public static CorpusSource of(DataSection data, Path home) {
+    /**
+     * The source {@code [data]} describes, relative paths looked for in the working directory, then
+     * in {@code home} (may be null): the document corpus of {@code data.documents} when it is set,
+     * else the corpus file.
+     */
+    public static DataSource of(DataSection data, Path home) {
+        if (!data.documents().isEmpty()) return new DocumentSource(data.documents(), data.tokenizer(), home);
         return new CorpusSource(data.corpus(), data.tokenizer(), data.vocabSize(), home);
     }
 

@@ -69,7 +69,11 @@ final class Offloading {
         try {
             place = TierPlacement.place(mem.budgetBytes(), hot, warm, staging, offload);
         } catch (PlanInputException e) {
-            throw new TandemException(e.getMessage());
+            long activations = hot.get("activations and buffers (predicted)");
+            // Long sequences: the activations grow with the tokens a rank holds, which context parallelism divides.
+            throw new TandemException(e.getMessage() + (activations > mem.budgetBytes() / 2 && plan.pp() == 1 && plan.tp() == 1
+                    ? String.format(Locale.ROOT, "; the activations (%s) are most of it: parallel.cp = k splits each sequence over k "
+                    + "ranks, each holding 1/k of them", ByteSize.format(activations)) : ""));
         }
         Tier tier = place.slowBytes() == 0 ? null : openTier(cfg, place.slowBytes(), rank);
         OffloadedAdamW opt = new OffloadedAdamW(cfg.optimizerSettings().adamw(), slices, cfg.optimizerSettings().groups(), kernels,

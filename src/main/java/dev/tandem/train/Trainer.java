@@ -9,14 +9,18 @@ import dev.tandem.comm.LocalWorld;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.data.Batch;
 import dev.tandem.data.Batcher;
+import dev.tandem.data.Batches;
 import dev.tandem.data.DataPosition;
 import dev.tandem.data.DataSource;
 import dev.tandem.data.EvalBatches;
+import dev.tandem.data.PackedRows;
 import dev.tandem.data.TokenDataset;
 import dev.tandem.data.TokenizerJson;
 import dev.tandem.io.AtomicFiles;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
+import dev.tandem.nn.PackedDocuments;
+import dev.tandem.nn.Sequences;
 import dev.tandem.nn.Peqa;
 import dev.tandem.nn.RouterSummary;
 import dev.tandem.optim.LrSchedule;
@@ -24,6 +28,7 @@ import dev.tandem.optim.Optimizer;
 import dev.tandem.offload.ByteSize;
 import dev.tandem.offload.OffloadedAdamW;
 import dev.tandem.offload.Tier;
+import dev.tandem.parallel.MicroBatchLayout;
 import dev.tandem.parallel.ParallelModel;
 import dev.tandem.parallel.islands.Islands;
 import dev.tandem.parallel.pipeline.BubbleReport;
@@ -194,8 +199,10 @@ public final class Trainer {
                             ? "token ids without a tokenizer (no bits per byte)"
                             : String.format("%.3f bytes/token", data.validation().bytesPerToken()), cfg.run().steps(), cfg.tokensPerStep());
             out.printf("plan: %s%n", plan.label());
-            out.printf("plan: %d rank(s) = dp %d × tp %d × pp %d%s, ZeRO stage %d, recompute %s, %d micro-batch(es) of %d sequences per "
-                    + "data-parallel rank; %d threads per rank%n", world.size(), plan.dp(), plan.tp(), plan.pp(),
+            out.printf("plan: %d rank(s) = dp %d × %stp %d × pp %d%s, ZeRO stage %d, recompute %s, %d micro-batch(es) of %d sequences per "
+                    + "data-parallel rank; %d threads per rank%n", world.size(), plan.dp(),
+                    plan.mesh().splitsSequences() ? "cp " + plan.cp() + (plan.mesh().hdp() ? " (hdp pool)" : " (ring attention)") + " × " : "",
+                    plan.tp(), plan.pp(),
                     plan.sequenceParallel() ? " (sequence parallel)" : "", plan.zero().level(), plan.recompute(), plan.microBatches(),
                     plan.rowsPerMicroBatch(cfg.data().batchSize()), kernels.pool().threads());
             if (pm.stageLayout() != null) out.printf("pipeline: %s schedule, %s%n", plan.schedule().name(), pm.stageLayout());
@@ -323,10 +330,28 @@ public final class Trainer {
         int batch = cfg.data().batchSize(), block = cfg.model().blockSize();
         int rows = plan.rowsPerMicroBatch(batch);
         int rankRows = rows * plan.microBatches();
-        Batcher batcher = new Batcher(data.train(), batch, block, start.seed());
-        // The same validation windows whatever the plan (eval_batches × batch_size of them), in batches of a
-        // micro-batch's rows; every rank evaluates them all, as the model's collectives need.
-        EvalBatches evalBatches = new EvalBatches(data.validation(), rows, block, cfg.eval().batches() * batch);
+        // The same validation windows (or packed rows) whatever the plan (eval_batches × batch_size of them), in
+        // batches of a micro-batch's rows; every rank evaluates them all, as the model's collectives need.
+        TokenDataset.Documents docs = data.documents();
+        Batches batcher;
+        Iterable<Batch> evalBatches;
+        if (docs == null) {
+            batcher = new Batcher(data.train(), batch, block, start.seed());
+            evalBatches = new EvalBatches(data.validation(), rows, block, cfg.eval().batches() * batch);
+        } else {
+            PackedRows train = new PackedRows("train", docs.train(), block, data.train()::tokenBytes);
+            PackedRows validation = new PackedRows("validation", docs.validation(), block, data.validation()::tokenBytes);
+            out.printf("documents: %,d train / %,d validation, packed into %,d / %,d rows of %d tokens (attention and positions per "
+                    + "document)%n", docs.train().count(), docs.validation().count(), train.count(), validation.count(), block);
+            batcher = train.sampler(start.seed(), batch);
+            evalBatches = validation.evalBatches(rows, cfg.eval().batches() * batch);
+        }
+        DocumentSequences hybrid = plan.mesh().hdp() ? new DocumentSequences(docs.train(), batch, start.seed(), block, plan.cp()) : null;
+        int capacity = DocumentSequences.capacity(block, plan.cp());
+        if (hybrid != null) {
+            out.printf("hdp: %d whole documents per step over a pool of %d ranks, each on ⌈length / %d⌉ of them (ring attention "
+                    + "when more than one), balanced by estimated compute%n", batch, plan.dp() * plan.cp(), capacity);
+        }
         LrSchedule schedule = cfg.optim().lrSchedule(cfg.run().steps());
         double flopsPerToken = pm.model().config().trainingFlopsPerToken(block);
         // Peak of this rank's threads, times the ranks: the job's peak on this host.
@@ -342,7 +367,7 @@ public final class Trainer {
         List<Double> optimizerMs = new ArrayList<>();
         MemoryAccounting memory = MemoryAccounting.current();
         ProcessGroup island = pm.island();
-        HealthWatch health = island.size() > 1 ? new HealthWatch(island, world.opLog(), plan.dp() * plan.tp(), cfg.run().linkProbeEvery(), out) : null;
+        HealthWatch health = island.size() > 1 ? new HealthWatch(island, world.opLog(), plan.dp() * plan.cp() * plan.tp(), cfg.run().linkProbeEvery(), out) : null;
         try {
             for (int micro = 0; micro < plan.microBatches(); micro++) {
                 ids.add(Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, rows, block));
@@ -360,10 +385,8 @@ public final class Trainer {
                 pm.takeBlockedMillis();
                 // Data-parallel replicas take disjoint rows of the global batch; tensor- and pipeline-parallel
                 // ranks of one replica read the same rows.
-                for (int micro = 0; micro < plan.microBatches(); micro++) {
-                    batcher.batch(step, pm.dataRank() * rankRows + micro * rows, rows).copyTo(ids.get(micro), targets.get(micro));
-                }
-                double loss = pm.forwardBackward(ids, targets);
+                double loss = hybrid != null ? pm.hybridStep(hybrid.step(step), capacity)
+                        : pm.forwardBackward(ids, targets, microBatches(batcher, step, pm.dataRank() * rankRows, rows, ids, targets, docs != null));
                 if (islands != null) islands.afterBackward(pm.optimizerSlices());
                 RouterSummary router = pm.takeRouterSummary();
                 if (pm.lastBubble() != null) bubbles.add(pm.lastBubble().measured());
@@ -497,16 +520,40 @@ public final class Trainer {
         return new EvalMetrics(own.step(), loss, bpb, own.tokens(), losses, train);
     }
 
+    /**
+     * Fills this rank's micro-batches of {@code step} (rows from {@code firstRow}) into {@code ids}
+     * and {@code targets}; returns their layouts. Packed rows count different targets (their
+     * padding does not count), so each micro-batch is weighted by its counted targets over the mean
+     * per micro-batch of the whole step, which every rank counts alike.
+     */
+    private List<MicroBatchLayout> microBatches(Batches batcher, long step, int firstRow, int rows, List<Tensor> ids, List<Tensor> targets,
+                                                boolean packed) {
+        int batch = cfg.data().batchSize();
+        double perMicroBatch = packed ? (double) batcher.batch(step, 0, batch).counted() / (batch / rows) : 0;
+        List<MicroBatchLayout> layouts = new ArrayList<>();
+        for (int micro = 0; micro < ids.size(); micro++) {
+            Batch b = batcher.batch(step, firstRow + micro * rows, rows);
+            b.copyTo(ids.get(micro), targets.get(micro));
+            layouts.add(packed ? new MicroBatchLayout(layout(b), b.counted() / perMicroBatch) : MicroBatchLayout.WHOLE);
+        }
+        return layouts;
+    }
+
+    /** How a batch's rows form sequences: its packed documents, or null (each row one sequence). */
+    private static Sequences layout(Batch b) {
+        return b.documents() == null ? Sequences.WHOLE : new PackedDocuments(b.documents());
+    }
+
     /** Mean validation loss (nats/token) and bits per byte over the fixed evaluation windows. */
-    static EvalMetrics evaluate(ParallelModel pm, EvalBatches batches, long step) {
+    static EvalMetrics evaluate(ParallelModel pm, Iterable<Batch> batches, long step) {
         double nats = 0;
         long tokens = 0, bytes = 0;
         for (Batch b : batches) {
             try (Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize());
                  Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize())) {
                 b.copyTo(ids, targets);
-                nats += pm.evaluate(ids, targets) * b.tokens();
-                tokens += b.tokens();
+                nats += pm.evaluate(ids, targets, layout(b)) * b.counted();
+                tokens += b.counted();
                 bytes += b.targetBytes();
             }
         }

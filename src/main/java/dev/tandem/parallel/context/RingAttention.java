@@ -81,9 +81,9 @@ public final class RingAttention implements Sequences {
             int src = Math.floorMod(me - step, cp);
             Work sent = null, received = null;
             if (step < cp - 1) {
-                sent = ring.sendAsync(kv[0].data(), DType.F32, (long) chunks.rows(src) * 2 * c, (me + 1) % cp);
-                received = ring.recvAsync(kv[1].data(), DType.F32, (long) chunks.rows(Math.floorMod(src - 1, cp)) * 2 * c,
-                        Math.floorMod(me - 1, cp));
+                Work[] w = pass(kv[0].data(), (long) chunks.rows(src) * 2 * c, kv[1].data(), (long) chunks.rows(Math.floorMod(src - 1, cp)) * 2 * c);
+                sent = w[0];
+                received = w[1];
             }
             MemorySegment keys = kv[0].data();
             forEachBlock(src, heads, c, (block, qRow, kRow) -> k.blockForward(block,
@@ -132,11 +132,9 @@ public final class RingAttention implements Sequences {
                         lseOf(lse, heads, qRow, block.queries()), lseOf(delta, heads, qRow, block.queries()), rows(dOut, qRow, c, 0),
                         rows(dQkv, qRow, 3 * c, 0), rows(buf, kRow, 4 * c, 2 * c), rows(buf, kRow, 4 * c, 3 * c)));
                 if (cp > 1) {
-                    Work sent = ring.sendAsync(buf, DType.F32, (long) chunks.rows(src) * 4 * c, (me + 1) % cp);
-                    Work received = ring.recvAsync(kvd[1].data(), DType.F32, (long) chunks.rows(Math.floorMod(src - 1, cp)) * 4 * c,
-                            Math.floorMod(me - 1, cp));
-                    sent.await();
-                    received.await();
+                    Work[] w = pass(buf, (long) chunks.rows(src) * 4 * c, kvd[1].data(), (long) chunks.rows(Math.floorMod(src - 1, cp)) * 4 * c);
+                    w[0].await();
+                    w[1].await();
                     Tensor t = kvd[0];
                     kvd[0] = kvd[1];
                     kvd[1] = t;
@@ -145,6 +143,23 @@ public final class RingAttention implements Sequences {
             // After cp hops this rank's own buffer is back, carrying every rank's share of dk and dv.
             addColumns(kvd[0].data(), 4 * c, 2 * c, dQkv, 3 * c, c, time, 2 * c);
         }
+    }
+
+    /**
+     * One hop around the ring: {@code out} to the next rank, {@code in} from the previous one,
+     * returned as {sent, received}. A rank's operations run in the order issued, and a large send
+     * may wait until its receiver reads it; if every rank sent first, each would wait on the next
+     * around the whole ring. Odd ranks receive first, so at least one receive is posted from the
+     * start and the chain of sends drains.
+     */
+    private Work[] pass(MemorySegment out, long outCount, MemorySegment in, long inCount) {
+        int cp = ring.size(), me = ring.rank();
+        if (me % 2 == 1) {
+            Work received = ring.recvAsync(in, DType.F32, inCount, Math.floorMod(me - 1, cp));
+            return new Work[] {ring.sendAsync(out, DType.F32, outCount, (me + 1) % cp), received};
+        }
+        Work sent = ring.sendAsync(out, DType.F32, outCount, (me + 1) % cp);
+        return new Work[] {sent, ring.recvAsync(in, DType.F32, inCount, Math.floorMod(me - 1, cp))};
     }
 
     private interface BlockBody {

@@ -9,9 +9,13 @@ import dev.tandem.TandemException;
  * @param tokenizer   the tokenizer file; trained on the corpus with {@code vocab_size} when missing
  * @param valFraction the tail of the corpus held out for validation
  * @param batchSize   sequences per optimizer step, over all data-parallel replicas
+ * @param documents   a corpus of separate documents (a folder of text files, or a .jsonl file with a
+ *                    "text" field) to train on instead of {@code corpus}, packed into rows with
+ *                    attention and positions per document; empty = train on {@code corpus}
  */
-public record DataSection(String corpus, String tokenizer, int vocabSize, double valFraction, int batchSize) {
+public record DataSection(String corpus, String tokenizer, int vocabSize, double valFraction, int batchSize, String documents) {
     public DataSection {
+        if (documents == null) documents = "";
         Sections.nonBlank("data.corpus", corpus);
         Sections.nonBlank("data.tokenizer", tokenizer);
         Sections.positive("data.vocab_size", vocabSize);

@@ -59,7 +59,29 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
                     + "saves none: set checkpoint.every (or checkpoint.steps)");
         }
         if (run.elastic()) requireElastic(run, parallel);
+        requireDocumentsCompose(data, parallel);
         ParallelModel.requireComposes(model.experts(), parallel);
+    }
+
+    /**
+     * Packed documents (attention per document) run with data parallelism and ZeRO; a ring shard
+     * of cp ranks attends over its whole row, so cp needs each sequence to be one document (hdp).
+     */
+    private static void requireDocumentsCompose(DataSection data, Plan parallel) {
+        if (parallel.mesh().hdp() && data.documents().isEmpty()) {
+            throw new TandemException("parallel.hdp schedules sequences of different lengths, one document each: set data.documents to "
+                    + "a document corpus (windows of data.corpus are all block_size long: use parallel.cp without hdp for them)");
+        }
+        if (data.documents().isEmpty()) return;
+        if (parallel.tp() > 1 || parallel.pp() > 1) {
+            throw new TandemException("data.documents packs documents into rows, which train with data parallelism and ZeRO, not tp = "
+                    + parallel.tp() + " or pp = " + parallel.pp() + ": use parallel.tp = 1 and parallel.pp = 1");
+        }
+        if (parallel.cp() > 1 && !parallel.mesh().hdp()) {
+            throw new TandemException("data.documents packs several documents into a row, and a ring of cp = " + parallel.cp() + " ranks "
+                    + "attends across the whole row (per-document masks inside a ring shard are not built): set parallel.hdp = true "
+                    + "(each document its own sequence, on as many ranks as its length needs) or parallel.cp = 1");
+        }
     }
 
     /** An elastic job gives up data-parallel replicas on restart: only where the state reshards between dp sizes. */
@@ -83,7 +105,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
     public static TrainConfig defaults() {
         return new TrainConfig(
                 new ModelSection(4, 4, 192, 128, false),
-                new DataSection("data/tinyshakespeare.txt", "data/tokenizer-shakespeare-2k.json", 2048, 0.1, 16),
+                new DataSection("data/tinyshakespeare.txt", "data/tokenizer-shakespeare-2k.json", 2048, 0.1, 16, ""),
                 new OptimSection("adamw", 2e-3f, 2e-4f, 60, "cosine", 0.2, 0.1f, 0.9f, 0.95f, 1.0, "", ""),
                 Plan.SINGLE,
                 new EvalSection(100, 20),

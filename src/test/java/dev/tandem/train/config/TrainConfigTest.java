@@ -90,7 +90,7 @@ class TrainConfigTest {
                 tensorboard = false
                 """, Map.of());
         assertThat(c.model()).isEqualTo(new ModelSection(2, 2, 64, 32, true));
-        assertThat(c.data()).isEqualTo(new DataSection("my.txt", "tok.json", 512, 0.2, 8));
+        assertThat(c.data()).isEqualTo(new DataSection("my.txt", "tok.json", 512, 0.2, 8, ""));
         assertThat(c.optim()).isEqualTo(new OptimSection("lion", 3e-4f, 1e-5f, 5, "wsd", 0.3, 0.05f, 0.8f, 0.9f, 0.5, "beta2=0.98",
                 "wte: lr=0.5"));
         assertThat(c.parallel().label()).isEqualTo("dp=2 tp=2 pp=1 zero=1 micro_batches=2 schedule=1f1b recompute=full,none "
@@ -168,7 +168,7 @@ class TrainConfigTest {
             "memory.stride | -2 | memory.stride must be -1 (measure), 0 (no interleaving) or k >= 1",
             "parallel.precision | mixed | the runtime trains in float32: use precision = fp32",
             "parallel.tp | 3 | tp = 3 must divide the heads (4)",
-            "parallel.cp | 2 | the trainer does not split sequences yet: use cp = 1 and hdp = false",
+            "parallel.plan | cp=2 tp=2 | use tp = 1 and pp = 1 with cp = 2",
             "parallel.hdp | maybe | hdp must be true or false",
             "eval.every | -1 | eval.every must be >= 0",
             "eval.batches | 0 | eval.batches must be a positive integer",
