@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code tandem bench train}: tokens/s and MFU of a full training step (forward, backward, AdamW)
  * on one rank, Tandem beside PyTorch (libtorch CPU) on the same model, batch, weights and
- * threads. The engines never run at the same time: after a warm-up each, they alternate rounds of
+ * threads. The engines never run at the same time (the peer's process is stopped while Tandem
+ * runs, since its idle workers may spin): after a warm-up each, they alternate rounds of
  * timed steps, so load from other processes on a shared machine hits both alike.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, description = Benchmarks.TRAIN_DESCRIPTION)
@@ -116,12 +117,15 @@ public final class BenchTrainCommand implements Runnable {
         try (TandemTrainStep t = new TandemTrainStep(c, batch, dev.tandem.tensor.Kernels.fast(pool))) {
             out.printf("   parameters: Tandem %,d%s%n", t.parameterCount(),
                     torch == null ? "" : String.format(", PyTorch %s %,d (%s)", torch.version, torch.parameters, config.label()));
+            if (torch != null) torch.pause();
             runTandem(t, warmup, tandemWarm);
             if (torch != null) peerWarm.addAll(torch.run(warmup));
             for (int r = 0; r < rounds; r++) {
                 StepLog tr = new StepLog(), pr = null;
                 // Alternate who goes first so neither always follows the other's cache footprint.
+                // The peer is stopped while Tandem runs: its idle workers may spin.
                 if (torch != null && r % 2 == 1) pr = torch.run(steps);
+                if (torch != null) torch.pause();
                 runTandem(t, steps, tr);
                 if (torch != null && r % 2 == 0) pr = torch.run(steps);
                 tandem.addAll(tr);

@@ -168,10 +168,26 @@ public final class GemmBenchCommand implements Runnable {
             timeFor(theirs, warmup);
             double[] t = new double[reps], o = new double[reps];
             for (int r = 0; r < reps; r++) {
+                awaitOpenBlasIdle();
                 t[r] = s.flops() / timeFor(ours, seconds);
                 o[r] = s.flops() / timeFor(theirs, seconds);
             }
             return new Stats[] {Stats.of(t), Stats.of(o)};
+        }
+    }
+
+    /**
+     * Waits until OpenBLAS's workers have stopped spinning. After a call they busy-wait for the
+     * next one for 2^28 cycles (its default thread timeout, about 0.13 s here) before they sleep;
+     * timed right after OpenBLAS, Tandem's second thread shared its core with a spinning worker
+     * (measured: 1024² at 81 GFLOP/s in the bench, 222–243 alone). Tandem's idle workers park at
+     * once, so OpenBLAS needs no such pause.
+     */
+    private static void awaitOpenBlasIdle() {
+        try {
+            Thread.sleep(400);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -64,8 +64,29 @@ final class PeerProcess implements AutoCloseable {
                 busyThreads < 0 ? "?" : Integer.toString(busyThreads));
     }
 
-    /** Runs {@code steps} training steps in the peer; returns their seconds and losses. */
+    /**
+     * Stops the peer process (SIGSTOP) until its next {@link #run}: idle workers of a spinning
+     * configuration would otherwise keep computing on the cores while Tandem's steps are timed.
+     */
+    void pause() {
+        signal("STOP");
+    }
+
+    private void signal(String name) {
+        try {
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+            if (kill.waitFor() != 0) throw new TandemException("could not send SIG" + name + " to the PyTorch peer");
+        } catch (IOException e) {
+            throw new TandemException("could not send SIG" + name + " to the PyTorch peer: " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new TandemException("interrupted while signalling the PyTorch peer", e);
+        }
+    }
+
+    /** Runs {@code steps} training steps in the peer (resuming it if paused); returns their seconds and losses. */
     StepLog run(int steps) {
+        signal("CONT");
         to.println("run " + steps);
         StepLog log = new StepLog();
         for (int i = 0; i < steps; i++) {
@@ -103,6 +124,7 @@ final class PeerProcess implements AutoCloseable {
 
     @Override
     public void close() {
+        signal("CONT");
         to.println("quit");
         try {
             if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) process.destroyForcibly();
