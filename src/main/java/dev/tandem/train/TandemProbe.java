@@ -11,10 +11,14 @@ import java.lang.management.ManagementFactory;
  * Measures this machine with Tandem's own kernels, so the planner's CPU entry describes what
  * the runtime can actually do: GEMM throughput of the fast kernel (1024³, all pool threads),
  * memory bandwidth from segment copies on all threads and on one thread (what a shared-memory
- * transport does per message). Best of a few repetitions after warm-up; about a second.
+ * transport does per message). Best of a few repetitions after warm-up (until the compiled
+ * kernel's rate levels off); about a second in a fresh process.
  */
 public final class TandemProbe implements DeviceProbe {
-    private static final int N = 1024, REPEATS = 4, WARMUP = 12;
+    private static final int N = 1024, REPEATS = 4;
+    /** Warm-up ends after this many calls without a new best rate (by 5%), or after the limit. */
+    private static final int WARMUP_FLAT = 8;
+    private static final long WARMUP_LIMIT_NANOS = 4_000_000_000L;
     private static final long COPY_BYTES = 64L << 20;
 
     private final Kernels kernels;
@@ -43,9 +47,17 @@ public final class TandemProbe implements DeviceProbe {
              Tensor c = Tensor.zeros(MemoryCategory.OTHER, N, N)) {
             a.fill(0.5f);
             b.fill(0.25f);
-            // Smaller calls first, so C2 has compiled the kernel before anything is timed.
-            for (int rep = 0; rep < WARMUP; rep++) {
-                kernels.gemm(false, false, N / 4, N / 4, N / 4, 1f, a.data(), 0, N, b.data(), 0, N, 0f, c.data(), 0, N);
+            // Smaller calls first, until C2 has compiled the kernel: in a fresh process the rate
+            // climbs for about a second while the compiler works, and a probe timed before that
+            // read 119 GFLOP/s where the compiled kernel does 300 (2 threads, Zen 5).
+            double bestSmall = 0;
+            long deadline = System.nanoTime() + WARMUP_LIMIT_NANOS;
+            for (int flat = 0; flat < WARMUP_FLAT && System.nanoTime() < deadline; ) {
+                long t0 = System.nanoTime();
+                kernels.gemm(false, false, N / 2, N / 2, N / 2, 1f, a.data(), 0, N, b.data(), 0, N, 0f, c.data(), 0, N);
+                double rate = 1.0 / (System.nanoTime() - t0);
+                flat = rate > 1.05 * bestSmall ? 0 : flat + 1;
+                bestSmall = Math.max(bestSmall, rate);
             }
             double best = 0;
             for (int rep = 0; rep < REPEATS; rep++) {
