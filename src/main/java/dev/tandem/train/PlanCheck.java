@@ -37,7 +37,7 @@ final class PlanCheck {
     }
 
     static PlanCheck predict(ModelSpec model, Plan plan, int globalBatch, int ranks, Kernels kernels) {
-        DeviceProbe.Measurement m = new TandemProbe(kernels).measure();
+        DeviceProbe.Measurement m = RecentProbe.measure(new TandemProbe(kernels), kernels.pool().threads());
         ClusterSpec cluster = ClusterSpec.of(ranks, Calibration.hardware(m, ranks));
         CostModel cost = new CostModel(model, cluster, globalBatch);
         CpuShare run = CpuShare.start(kernels.pool().threads());

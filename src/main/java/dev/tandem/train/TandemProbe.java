@@ -12,13 +12,18 @@ import java.lang.management.ManagementFactory;
  * the runtime can actually do: GEMM throughput of the fast kernel (1024³, all pool threads),
  * memory bandwidth from segment copies on all threads and on one thread (what a shared-memory
  * transport does per message). Best of a few repetitions after warm-up (until the compiled
- * kernel's rate levels off); about a second in a fresh process.
+ * kernel's rate levels off); two to three seconds in a fresh process.
  */
 public final class TandemProbe implements DeviceProbe {
     private static final int N = 1024, REPEATS = 4;
-    /** Warm-up ends after this many calls without a new best rate (by 5%), or after the limit. */
+    /**
+     * Warm-up lasts at least the minimum (in a process that has just compiled much else, the
+     * kernel waits in the compiler's queue while the slower tier's rate stays flat) and ends after
+     * this many calls without a new best rate (by 5%), or at the limit. Runs reuse the result for
+     * a while ({@code RecentProbe}), so a thorough probe costs little.
+     */
     private static final int WARMUP_FLAT = 8;
-    private static final long WARMUP_LIMIT_NANOS = 4_000_000_000L;
+    private static final long WARMUP_MIN_NANOS = 2_000_000_000L, WARMUP_LIMIT_NANOS = 5_000_000_000L;
     private static final long COPY_BYTES = 64L << 20;
 
     private final Kernels kernels;
@@ -51,8 +56,8 @@ public final class TandemProbe implements DeviceProbe {
             // climbs for about a second while the compiler works, and a probe timed before that
             // read 119 GFLOP/s where the compiled kernel does 300 (2 threads, Zen 5).
             double bestSmall = 0;
-            long deadline = System.nanoTime() + WARMUP_LIMIT_NANOS;
-            for (int flat = 0; flat < WARMUP_FLAT && System.nanoTime() < deadline; ) {
+            long start = System.nanoTime(), deadline = start + WARMUP_LIMIT_NANOS;
+            for (int flat = 0; (flat < WARMUP_FLAT || System.nanoTime() - start < WARMUP_MIN_NANOS) && System.nanoTime() < deadline; ) {
                 long t0 = System.nanoTime();
                 kernels.gemm(false, false, N / 2, N / 2, N / 2, 1f, a.data(), 0, N, b.data(), 0, N, 0f, c.data(), 0, N);
                 double rate = 1.0 / (System.nanoTime() - t0);
