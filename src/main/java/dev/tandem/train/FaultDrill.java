@@ -40,4 +40,22 @@ public record FaultDrill(int rank, double slowdown) {
     boolean slows(int worldRank) {
         return worldRank == rank;
     }
+
+    /**
+     * The extra work for a rank that computes {@code slowdown} times slower: the training thread
+     * computes for (slowdown − 1) × the last step's time outside collectives, counted in its own
+     * CPU time — work, not sleep, so that ranks sharing cores with it are not handed the time it
+     * loses. Returns the wall nanoseconds it took.
+     */
+    long work(double lastBusyMs) {
+        java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
+        long t = System.nanoTime();
+        long until = cpu.getCurrentThreadCpuTime() + (long) ((slowdown - 1) * lastBusyMs * 1e6);
+        double x = 0;
+        while (cpu.getCurrentThreadCpuTime() < until) {
+            for (int i = 1; i < 20_000; i++) x += Math.sqrt(i);
+        }
+        if (x < 0) System.out.println(x); // keeps the loop from being optimised away; never true
+        return System.nanoTime() - t;
+    }
 }

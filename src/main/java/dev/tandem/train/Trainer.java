@@ -19,8 +19,6 @@ import dev.tandem.data.TokenizerJson;
 import dev.tandem.io.AtomicFiles;
 import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
-import dev.tandem.nn.PackedDocuments;
-import dev.tandem.nn.Sequences;
 import dev.tandem.nn.Peqa;
 import dev.tandem.nn.RouterSummary;
 import dev.tandem.optim.LrSchedule;
@@ -377,7 +375,7 @@ public final class Trainer {
             long stepsSinceEval = 0;
             for (long step = start.step(); step < cfg.lastStep(); step++) {
                 long t0 = System.nanoTime(), inOps0 = world.opLog().nanosInOps();
-                long slept = drill.slows(world.rank()) ? drillWork(lastBusyMs) : 0;
+                long slept = drill.slows(world.rank()) ? drill.work(lastBusyMs) : 0;
                 memory.resetPeaks();
                 pm.zeroGrad();
                 // Offloaded optimizer state starts moving into the fast tier now, behind forward and backward.
@@ -411,7 +409,7 @@ public final class Trainer {
                     throw new TandemException("loss became " + loss + " at step " + (step + 1) + ": lower optim.lr (now " + cfg.optim().lr() + ")");
                 }
                 steps.add(m);
-                if (steps.size() == 1) warnOverBudget(m);
+                if (steps.size() == 1) FastTier.overBudget(m, cfg.memory().budgetBytes()).ifPresent(out::println);
                 trainPts.add(new LossPlot.Point(step + 1, loss));
                 listeners.step(m);
                 progress.step(m);
@@ -419,8 +417,8 @@ public final class Trainer {
                 trainLossSinceEval += loss;
                 stepsSinceEval++;
                 if (last || (cfg.eval().every() > 0 && (step + 1) % cfg.eval().every() == 0)) {
-                    EvalMetrics e = evaluate(pm, evalBatches, step + 1);
-                    if (islands != null && plan.islands() > 1) e = overIslands(islands, e, trainLossSinceEval / stepsSinceEval);
+                    EvalMetrics e = Validation.evaluate(pm, evalBatches, step + 1);
+                    if (islands != null && plan.islands() > 1) e = Validation.overIslands(islands, e, trainLossSinceEval / stepsSinceEval);
                     trainLossSinceEval = 0;
                     stepsSinceEval = 0;
                     evals.add(e);
@@ -441,7 +439,7 @@ public final class Trainer {
             long n = cfg.lastStep() - start.step();
             out.printf(java.util.Locale.ROOT, "memory tiers: %s read %s and written %s per step (this rank); fast tier peak %s accounted%n",
                     o.tier().spec().name(), ByteSize.format((double) io.readBytes() / n), ByteSize.format((double) io.writtenBytes() / n),
-                    ByteSize.format(fastPeak(steps)));
+                    ByteSize.format(FastTier.peak(steps)));
         }
         MemoryReport.write(runDir.resolve("memory-rank" + world.rank() + ".json"), steps.getLast().memoryBytes(), pm.dataParallel(),
                 optimizer, optimizerMs.stream().sorted().toList().get(optimizerMs.size() / 2), steps.size());
@@ -460,67 +458,6 @@ public final class Trainer {
     }
 
     /**
-     * The budget was checked before training against the planner's activations; says so when the
-     * first step's measured fast-tier peak went over it (the prediction was low), with the numbers.
-     */
-    /**
-     * The fault drill's extra work for a rank that computes {@code drill.slowdown()} times slower:
-     * the training thread computes for (slowdown − 1) × the last step's time outside collectives,
-     * counted in its own CPU time — work, not sleep, so that ranks sharing cores with it are not
-     * handed the time it loses. Returns the wall nanoseconds it took.
-     */
-    private long drillWork(double lastBusyMs) {
-        java.lang.management.ThreadMXBean cpu = java.lang.management.ManagementFactory.getThreadMXBean();
-        long t = System.nanoTime();
-        long until = cpu.getCurrentThreadCpuTime() + (long) ((drill.slowdown() - 1) * lastBusyMs * 1e6);
-        double x = 0;
-        while (cpu.getCurrentThreadCpuTime() < until) {
-            for (int i = 1; i < 20_000; i++) x += Math.sqrt(i);
-        }
-        if (x < 0) out.println(x); // keeps the loop from being optimised away; never true
-        return System.nanoTime() - t;
-    }
-
-    private void warnOverBudget(StepMetrics first) {
-        long budget = cfg.memory().budgetBytes(), used = fastPeak(List.of(first));
-        if (budget == 0 || used <= budget) return;
-        out.printf(java.util.Locale.ROOT, "warning: the fast tier peaked at %s in step 1, %s over memory.budget %s (activations measured %s; "
-                        + "the check before training used the planner's prediction): raise memory.budget by that much to stay within it%n",
-                ByteSize.format(used), ByteSize.format(used - budget), ByteSize.format(budget),
-                ByteSize.format(first.memoryBytes().get(MemoryCategory.ACTIVATIONS)));
-    }
-
-    /** The largest fast-tier total of any step: every category but {@link MemoryCategory#OFFLOADED} (RAM standing for a slower tier). */
-    private static long fastPeak(List<StepMetrics> steps) {
-        long most = 0;
-        for (StepMetrics m : steps) {
-            long sum = 0;
-            for (var e : m.memoryBytes().entrySet()) if (e.getKey() != MemoryCategory.OFFLOADED) sum += e.getValue();
-            most = Math.max(most, sum);
-        }
-        return most;
-    }
-
-    /**
-     * Each island evaluated its own model (between outer steps, and always with NoLoCo, the islands'
-     * models differ): the mean over islands of the validation loss and bits per byte, each island's
-     * loss, and the mean over islands of the training loss since the last evaluation. Every rank
-     * takes part, so every rank logs the same numbers.
-     */
-    private static EvalMetrics overIslands(Islands islands, EvalMetrics own, double trainLoss) {
-        double[][] rows = islands.gatherForMetrics(own.loss(), own.bitsPerByte(), trainLoss);
-        double[] losses = new double[rows.length];
-        double loss = 0, bpb = 0, train = 0;
-        for (int i = 0; i < rows.length; i++) {
-            losses[i] = rows[i][0];
-            loss += rows[i][0] / rows.length;
-            bpb += rows[i][1] / rows.length;
-            train += rows[i][2] / rows.length;
-        }
-        return new EvalMetrics(own.step(), loss, bpb, own.tokens(), losses, train);
-    }
-
-    /**
      * Fills this rank's micro-batches of {@code step} (rows from {@code firstRow}) into {@code ids}
      * and {@code targets}; returns their layouts. Packed rows count different targets (their
      * padding does not count), so each micro-batch is weighted by its counted targets over the mean
@@ -534,30 +471,9 @@ public final class Trainer {
         for (int micro = 0; micro < ids.size(); micro++) {
             Batch b = batcher.batch(step, firstRow + micro * rows, rows);
             b.copyTo(ids.get(micro), targets.get(micro));
-            layouts.add(packed ? new MicroBatchLayout(layout(b), b.counted() / perMicroBatch) : MicroBatchLayout.WHOLE);
+            layouts.add(packed ? new MicroBatchLayout(Validation.sequences(b), b.counted() / perMicroBatch) : MicroBatchLayout.WHOLE);
         }
         return layouts;
     }
 
-    /** How a batch's rows form sequences: its packed documents, or null (each row one sequence). */
-    private static Sequences layout(Batch b) {
-        return b.documents() == null ? Sequences.WHOLE : new PackedDocuments(b.documents());
-    }
-
-    /** Mean validation loss (nats/token) and bits per byte over the fixed evaluation windows. */
-    static EvalMetrics evaluate(ParallelModel pm, Iterable<Batch> batches, long step) {
-        double nats = 0;
-        long tokens = 0, bytes = 0;
-        for (Batch b : batches) {
-            try (Tensor ids = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize());
-                 Tensor targets = Tensor.allocate(DType.I32, MemoryCategory.ACTIVATIONS, b.rows(), b.blockSize())) {
-                b.copyTo(ids, targets);
-                nats += pm.evaluate(ids, targets, layout(b)) * b.counted();
-                tokens += b.counted();
-                bytes += b.targetBytes();
-            }
-        }
-        // Tokens without a tokenizer stand for no known bytes: no bits per byte.
-        return new EvalMetrics(step, nats / tokens, bytes == 0 ? Double.NaN : nats / (Math.log(2) * bytes), tokens);
-    }
 }
