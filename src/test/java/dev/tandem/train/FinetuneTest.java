@@ -92,21 +92,7 @@ class FinetuneTest {
         cfg.put("model.init_from", base.modelDir().toString());
         cfg.put("model.peqa", "3");
         cfg.put("optim.lr", "1e-2");
-        cfg.put("checkpoint.async", "false");
-        TrainingResult whole = Training.builder().set(cfg).build().run();
-        cfg.put("run.name", "split");
-        cfg.put("checkpoint.every", "3");
-        cfg.put("run.stop_after", "3");
-        TrainingResult first = Training.builder().set(cfg).build().run();
-        cfg.remove("run.stop_after");
-        cfg.put("checkpoint.resume", "latest");
-        TrainingResult second = Training.builder().set(cfg).build().run();
-
-        List<Double> joined = new java.util.ArrayList<>(first.steps().stream().map(s -> s.loss()).toList());
-        joined.addAll(second.steps().stream().map(s -> s.loss()).toList());
-        assertThat(joined).hasSize(6).isEqualTo(whole.steps().stream().map(s -> s.loss()).toList());
-        assertThat(Files.readAllBytes(second.modelDir().resolve(ModelFiles.WEIGHTS)))
-                .isEqualTo(Files.readAllBytes(whole.modelDir().resolve(ModelFiles.WEIGHTS)));
+        TrainingResult second = resumesBitExactly(cfg);
         try (dev.tandem.nn.GPT resumed = ModelFiles.load(second.modelDir()); dev.tandem.nn.GPT fresh = ModelFiles.load(base.modelDir())) {
             dev.tandem.nn.Peqa.apply(fresh, 3);
             int quantized = 0;
@@ -207,6 +193,14 @@ class FinetuneTest {
         Map<String, String> cfg = TinyRun.config(tmp, "whole", 6);
         cfg.put("model.parscale", "2");
         cfg.put("model.parscale_prefix", "3");
+        resumesBitExactly(cfg);
+    }
+
+    /**
+     * Trains the 6 steps of {@code cfg} in one run, then again stopped after 3 and resumed from the
+     * checkpoint; asserts the same 6 losses and byte-identical final weights. Returns the resumed run.
+     */
+    private TrainingResult resumesBitExactly(Map<String, String> cfg) throws Exception {
         cfg.put("checkpoint.async", "false");
         TrainingResult whole = Training.builder().set(cfg).build().run();
         cfg.put("run.name", "split");
@@ -218,9 +212,10 @@ class FinetuneTest {
         TrainingResult second = Training.builder().set(cfg).build().run();
         List<Double> joined = new java.util.ArrayList<>(first.steps().stream().map(s -> s.loss()).toList());
         joined.addAll(second.steps().stream().map(s -> s.loss()).toList());
-        assertThat(joined).isEqualTo(whole.steps().stream().map(s -> s.loss()).toList());
+        assertThat(joined).hasSize(6).isEqualTo(whole.steps().stream().map(s -> s.loss()).toList());
         assertThat(Files.readAllBytes(second.modelDir().resolve(ModelFiles.WEIGHTS)))
                 .isEqualTo(Files.readAllBytes(whole.modelDir().resolve(ModelFiles.WEIGHTS)));
+        return second;
     }
 
     @Test
