@@ -39,6 +39,7 @@ public final class OpLog {
     private final String[] errors;
     private long next;
     private long nanosInOps;
+    private FlightRing ring;
 
     public OpLog(int capacity) {
         if (capacity < 1) throw new IllegalArgumentException("capacity must be >= 1");
@@ -63,6 +64,7 @@ public final class OpLog {
         starts[slot] = Clock.epochNanos();
         ends[slot] = -1;
         errors[slot] = null;
+        if (ring != null) ring.begin(id, group, groupMembers, kind, seq, byteCount, starts[slot]);
         return id;
     }
 
@@ -72,9 +74,18 @@ public final class OpLog {
         int slot = slot(id);
         ends[slot] = Clock.epochNanos();
         errors[slot] = error;
+        if (ring != null) ring.end(id, ends[slot], error != null);
         long took = ends[slot] - starts[slot];
         nanosInOps += took;
         return took;
+    }
+
+    /**
+     * From now on also records every operation in {@code ring} (null: stop), whose file outlives
+     * this process; operations already logged are not copied.
+     */
+    public synchronized void mirrorTo(FlightRing ring) {
+        this.ring = ring;
     }
 
     /** Up to {@code max} most recent entries, oldest first. */

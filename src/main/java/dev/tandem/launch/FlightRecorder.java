@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.comm.FlightRing;
 import dev.tandem.comm.OpLog;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.io.AtomicFiles;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,15 +19,19 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /**
- * The flight recorder: when a rank fails, it writes the last operations of its op log (group,
- * members, operation, sequence number, size, start and end) to {@code <dir>/rank-NNNNN.json}; the
- * launcher merges the files of all ranks into a few lines that say, for each collective a rank was
- * stuck in, which members never arrived. A rank that crashed or hung writes nothing, and that
- * absence is itself the finding.
+ * The flight recorder. Every rank of a job mirrors its op log (group, members, operation, sequence
+ * number, size, start and end of each collective) into a memory-mapped ring file,
+ * {@code <dir>/rank-NNNNN.ring}, that survives the process; a rank that fails by itself also writes
+ * its last operations with the error to {@code <dir>/rank-NNNNN.json}. After a failed attempt the
+ * launcher merges what every rank left — the dump where there is one, else the ring of a rank that
+ * was killed or hung — into a few lines that say, for each collective a rank was stuck in, which
+ * members never arrived, and where each silent rank was when it stopped.
  */
 public final class FlightRecorder {
     /** Operations each rank dumps: enough to see several steps of collectives back. */
     static final int DUMPED_OPS = 256;
+    /** Operations each rank's ring holds: the same window as the in-memory op log. */
+    static final int RING_OPS = 1024;
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private FlightRecorder() {}
@@ -33,6 +39,54 @@ public final class FlightRecorder {
     /** Where the ranks of the run in {@code runDir} leave their records. */
     public static Path dir(Path runDir) {
         return runDir.resolve("flight");
+    }
+
+    /** This rank's ring, mirrored from its op log until {@link #close()}. */
+    public static final class Recording implements AutoCloseable {
+        private final ProcessGroup world;
+        private final FlightRing ring;
+        private final Path file;
+
+        private Recording(ProcessGroup world, FlightRing ring, Path file) {
+            this.world = world;
+            this.ring = ring;
+            this.file = file;
+        }
+
+        /** Stops recording; the ring file stays for the launcher's report unless {@code completed}. */
+        public void close(boolean completed) {
+            world.opLog().mirrorTo(null);
+            ring.close();
+            if (completed) {
+                try {
+                    Files.deleteIfExists(file);
+                } catch (IOException e) {
+                    System.err.println("tandem: cannot delete the flight ring " + file + ": " + e.getMessage());
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            close(false);
+        }
+    }
+
+    /**
+     * Starts mirroring {@code world}'s op log into this rank's ring file in {@code dir}; null (with
+     * a warning) where the file cannot be made, since a job must not fail for want of its recorder.
+     */
+    public static Recording start(Path dir, ProcessGroup world) {
+        Path file = dir.resolve(String.format("rank-%05d.ring", world.rank()));
+        try {
+            Files.createDirectories(dir);
+            FlightRing ring = FlightRing.create(file, world.rank(), world.size(), RING_OPS);
+            world.opLog().mirrorTo(ring);
+            return new Recording(world, ring, file);
+        } catch (IOException | UncheckedIOException e) {
+            System.err.println("tandem: no flight ring for rank " + world.rank() + " in " + dir + ": " + e.getMessage());
+            return null;
+        }
     }
 
     /** Writes this rank's record of {@code world}'s op log, with why it stopped. Never throws: a dump must not hide the failure. */
@@ -43,23 +97,38 @@ public final class FlightRecorder {
             n.put("world_size", world.size());
             n.put("dumped_at_ns", System.currentTimeMillis() * 1_000_000L);
             n.put("error", String.valueOf(why.getMessage()));
-            ArrayNode ops = n.putArray("ops");
-            for (OpLog.Entry e : world.opLog().recent(DUMPED_OPS)) {
-                ObjectNode o = ops.addObject();
-                o.put("group", e.group());
-                ArrayNode m = o.putArray("members");
-                e.members().forEach(m::add);
-                o.put("op", e.kind().label());
-                o.put("seq", e.seq());
-                o.put("bytes", e.bytes());
-                o.put("start_ns", e.startEpochNanos());
-                o.put("end_ns", e.endEpochNanos());
-                if (e.error() != null) o.put("error", e.error());
-            }
+            putOps(n, world.opLog().recent(DUMPED_OPS));
             AtomicFiles.writeString(dir.resolve(String.format("rank-%05d.json", world.rank())), n.toPrettyString());
         } catch (RuntimeException e) {
             System.err.println("tandem: no flight record written to " + dir + ": " + e.getMessage());
         }
+    }
+
+    private static void putOps(ObjectNode record, List<OpLog.Entry> entries) {
+        ArrayNode ops = record.putArray("ops");
+        for (OpLog.Entry e : entries) {
+            ObjectNode o = ops.addObject();
+            o.put("group", e.group());
+            ArrayNode m = o.putArray("members");
+            e.members().forEach(m::add);
+            o.put("op", e.kind().label());
+            o.put("seq", e.seq());
+            o.put("bytes", e.bytes());
+            o.put("start_ns", e.startEpochNanos());
+            o.put("end_ns", e.endEpochNanos());
+            if (e.error() != null) o.put("error", e.error());
+        }
+    }
+
+    /** A rank's ring as the record it would have dumped, seen at {@code nowNanos}; marked as read from the ring. */
+    private static ObjectNode fromRing(FlightRing.Contents ring, long nowNanos) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("rank", ring.rank());
+        n.put("world_size", ring.worldSize());
+        n.put("dumped_at_ns", nowNanos);
+        n.put("from_ring", true);
+        putOps(n, ring.entries());
+        return n;
     }
 
     /** Deletes the records of an earlier attempt, so a report speaks of this one only. */
@@ -88,14 +157,30 @@ public final class FlightRecorder {
                 return List.of("flight records in " + dir + " unreadable: " + e.getMessage());
             }
         }
+        long now = System.currentTimeMillis() * 1_000_000L;
+        for (int r = 0; r < worldSize; r++) {
+            Path ring = dir.resolve(String.format("rank-%05d.ring", r));
+            if (records.containsKey(r) || !Files.isRegularFile(ring)) continue;
+            try {
+                records.put(r, fromRing(FlightRing.read(ring), now));
+            } catch (IOException e) {
+                System.err.println("tandem: flight ring " + ring + " unreadable: " + e.getMessage());
+            }
+        }
         if (records.isEmpty()) return List.of();
         List<String> lines = new ArrayList<>();
         for (JsonNode rec : records.values()) {
             int rank = rec.path("rank").asInt();
-            JsonNode stuck = null;
-            for (JsonNode op : rec.path("ops")) if (op.path("end_ns").asLong() < 0 || op.has("error")) stuck = op;
+            String who = rec.path("from_ring").asBoolean() ? "rank " + rank + " (read from its ring: it was killed or hung)" : "rank " + rank;
+            JsonNode stuck = null, last = null;
+            for (JsonNode op : rec.path("ops")) {
+                if (op.path("end_ns").asLong() < 0 || op.has("error")) stuck = op;
+                last = op;
+            }
             if (stuck == null) {
-                lines.add("rank " + rank + " was in no collective when it stopped");
+                lines.add(who + " was in no collective when it stopped" + (last == null ? "" : String.format(
+                        " (its last, %s #%d of group '%s', ended %.1f s before)", last.path("op").asText(), last.path("seq").asLong(),
+                        last.path("group").asText(), Math.max(0, rec.path("dumped_at_ns").asLong() - last.path("end_ns").asLong()) / 1e9)));
                 continue;
             }
             List<String> absent = new ArrayList<>();
@@ -110,10 +195,13 @@ public final class FlightRecorder {
                 long reached = reached(theirs, stuck);
                 if (reached < stuck.path("seq").asLong()) {
                     absent.add("rank " + peer + " never arrived (its last there: " + (reached < 0 ? "none" : "#" + reached) + ")");
+                } else if (theirs.path("from_ring").asBoolean() && inFlight(theirs, stuck)) {
+                    // It arrived, then stopped answering: the ring of a killed or stopped rank shows it inside the collective.
+                    absent.add("rank " + peer + " arrived and stopped inside it (killed or hung)");
                 }
             }
             double waited = (rec.path("dumped_at_ns").asLong() - stuck.path("start_ns").asLong()) / 1e9;
-            lines.add(String.format("rank %d waited %.1f s in %s #%d of group '%s' (ranks %s)%s", rank, waited,
+            lines.add(String.format("%s waited %.1f s in %s #%d of group '%s' (ranks %s)%s", who, waited,
                     stuck.path("op").asText(), stuck.path("seq").asLong(), stuck.path("group").asText(), members(stuck),
                     absent.isEmpty() ? ": every member arrived (the collective itself hung, not a rank)" : ": " + String.join("; ", absent)));
         }
@@ -132,6 +220,17 @@ public final class FlightRecorder {
             }
         }
         return best;
+    }
+
+    /** Whether {@code rec}'s entry for the collective {@code op} (same group, members and number) never ended. */
+    private static boolean inFlight(JsonNode rec, JsonNode op) {
+        for (JsonNode o : rec.path("ops")) {
+            if (o.path("seq").asLong() == op.path("seq").asLong() && o.path("group").asText().equals(op.path("group").asText())
+                    && o.path("members").equals(op.path("members"))) {
+                return o.path("end_ns").asLong() < 0;
+            }
+        }
+        return false;
     }
 
     private static String members(JsonNode op) {

@@ -43,9 +43,11 @@ public final class Launcher {
         this.grace = grace;
     }
 
-    /** Runs {@code tandem <childArgs>} as {@code nproc} ranks; returns when all exited successfully. */
-    public static void run(int nproc, List<String> childArgs) {
-        new Launcher(System.out, System.err, Duration.ofSeconds(2)).launch(nproc, childArgs, Map.of());
+    /** The environment {@code base} with {@code more} added (its values win). */
+    public static Map<String, String> env(Map<String, String> base, Map<String, String> more) {
+        Map<String, String> all = new java.util.HashMap<>(base);
+        all.putAll(more);
+        return all;
     }
 
     /**

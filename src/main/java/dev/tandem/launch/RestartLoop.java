@@ -8,13 +8,17 @@ import dev.tandem.TandemException;
 import dev.tandem.ckpt.Checkpoint;
 import dev.tandem.ckpt.Checkpoints;
 import dev.tandem.io.AtomicFiles;
+import dev.tandem.train.SlowRankEviction;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
 
 /**
  * Runs a training job and, when a rank crashes, hangs or loses its peers, runs it again from the
@@ -25,11 +29,20 @@ import java.util.List;
  * user's interrupt; {@link RankFailure#restartable()}) end the job at once.
  */
 public final class RestartLoop {
-    /** Starts the job's {@code nproc} ranks with these arguments and returns when they all succeeded. */
+    /** Starts the job's {@code nproc} ranks with these arguments and extra environment; returns when they all succeeded. */
     @FunctionalInterface
     public interface Job {
-        void launch(int nproc, List<String> args);
+        void launch(int nproc, List<String> args, Map<String, String> env);
     }
+
+    /**
+     * The places the ranks run in, in rank order ({@code 0,2}: rank 0 in the job's first place,
+     * rank 1 in its third), passed to every rank. A place is where a rank of the first attempt
+     * ran; an elastic restart gives up the failed or slow rank's place and keeps the others'.
+     * What a place is depends on the launcher: on one host it carries the fault drill
+     * ({@link dev.tandem.train.FaultDrill}), with a cluster launcher it would be the node.
+     */
+    public static final String PLACES_ENV = "TANDEM_PLACES";
 
     /**
      * An elastic job's shape: on each restart it gives up data-parallel replicas, to the largest
@@ -53,6 +66,7 @@ public final class RestartLoop {
 
     private final Elastic elastic;
     private int worldSize;
+    private final List<Integer> places = new ArrayList<>();
 
     public RestartLoop(Job job, int worldSize, Path runDir, Path checkpointRoot, int maxRestarts, PrintStream out) {
         this(job, worldSize, runDir, checkpointRoot, maxRestarts, null, out);
@@ -67,11 +81,12 @@ public final class RestartLoop {
         this.checkpointRoot = checkpointRoot;
         this.maxRestarts = maxRestarts;
         this.out = out;
+        for (int r = 0; r < worldSize; r++) places.add(r);
     }
 
     /** The launcher as the job: {@code nproc} rank processes of {@code tandem <args>}. */
     public static RestartLoop launcher(int nproc, Path runDir, Path checkpointRoot, int maxRestarts, Elastic elastic, PrintStream out) {
-        return new RestartLoop(Launcher::run, nproc, runDir, checkpointRoot, maxRestarts, elastic, out);
+        return new RestartLoop((n, args, env) -> new Launcher(System.out, System.err, Duration.ofSeconds(2)).launch(n, args, env), nproc, runDir, checkpointRoot, maxRestarts, elastic, out);
     }
 
     /** Runs {@code args}; after a restartable failure, the same with {@code --checkpoint.resume latest}. */
@@ -82,13 +97,18 @@ public final class RestartLoop {
         for (int restarts = 0; ; restarts++) {
             FlightRecorder.clear(flight);
             try {
-                job.launch(worldSize, attempt);
+                job.launch(worldSize, attempt, Map.of(PLACES_ENV, places.stream().map(String::valueOf).collect(Collectors.joining(","))));
                 return;
             } catch (LaunchFailedException e) {
                 RankFailure f = e.failure();
-                List<String> report = FlightRecorder.report(flight, worldSize);
+                // Every rank stops on purpose, at the same step, to leave a slow one out: the verdict names it.
+                var verdict = f.exitCode() == SlowRankEviction.EXIT_CODE ? SlowRankEviction.take(runDir) : java.util.Optional.<SlowRankEviction.Verdict>empty();
+                List<String> report = verdict.isPresent() ? List.of() : FlightRecorder.report(flight, worldSize);
                 report.forEach(line -> out.println("tandem: flight recorder: " + line));
-                if (!f.restartable() || maxRestarts == 0) throw e;
+                if (verdict.isEmpty() && (!f.restartable() || maxRestarts == 0)) throw e;
+                if (verdict.isPresent() && elastic == null) {
+                    throw new TandemException(verdict.get().describe() + ", but only an elastic job (run.elastic) can go on without it", e, 1);
+                }
                 if (restarts == maxRestarts) {
                     throw new TandemException(e.getMessage() + " (gave up after " + maxRestarts + " restart(s), run.max_restarts)", e, 1);
                 }
@@ -97,18 +117,22 @@ public final class RestartLoop {
                 String lost = from < 0 ? "no checkpoint yet: starting again from step 0" : "resuming from step " + from;
                 long steps = Math.max(0, reached - Math.max(0, from));
                 int world = worldSize;
+                int culprit = verdict.map(SlowRankEviction.Verdict::rank).orElse(f.rank());
+                String cause = verdict.map(SlowRankEviction.Verdict::describe).orElse(f.describe());
                 if (elastic != null) {
                     world = elastic.shrink(worldSize);
                     if (world == 0) throw new TandemException(e.getMessage() + " (run.elastic: no smaller data-parallel size divides the batch)", e, 1);
-                    lost += "; continuing on " + world + " rank(s) instead of " + worldSize + " (run.elastic)";
+                    lost += String.format("; continuing on %d rank(s) instead of %d, without rank %d's place (%d) (run.elastic)", world,
+                            worldSize, culprit, places.get(culprit));
                 }
-                out.printf("tandem: restart %d of %d: %s; %s (%d step(s) to train again)%n", restarts + 1, maxRestarts,
-                        f.describe(), lost, steps);
+                out.printf("tandem: restart %d of %d: %s; %s (%d step(s) to train again)%n", restarts + 1, maxRestarts, cause, lost, steps);
                 ObjectNode r = log.addObject();
                 r.put("restart", restarts + 1);
                 r.put("at", Instant.now().toString());
-                r.put("cause", f.describe());
-                r.put("rank", f.rank());
+                r.put("cause", cause);
+                r.put("slow_rank_left_out", verdict.isPresent());
+                r.put("rank", culprit);
+                r.put("place", places.get(culprit));
                 r.put("exit_code", f.exitCode());
                 r.put("hung", f.hung());
                 r.put("last_step_reached", reached);
@@ -125,6 +149,9 @@ public final class RestartLoop {
                 if (world != worldSize) {
                     attempt = new ArrayList<>(attempt);
                     attempt.addAll(List.of("--parallel.dp", Integer.toString(world)));
+                    // The culprit's place goes; so do the last ones when the job shrinks by more than one replica.
+                    places.remove(culprit);
+                    while (places.size() > world) places.removeLast();
                     worldSize = world;
                 }
             }

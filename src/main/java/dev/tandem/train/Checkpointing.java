@@ -234,6 +234,20 @@ final class Checkpointing implements AutoCloseable {
     /** After optimizer step {@code stepsDone}: saves when due (see {@link TrainConfig#savesAfter}). */
     void afterOptimizerStep(long stepsDone) {
         if (saver == null || !cfg.savesAfter(stepsDone)) return;
+        save(stepsDone);
+    }
+
+    /**
+     * Saves after {@code stepsDone} unless the schedule just did, then waits until every save is
+     * on disk and committed: the job is about to stop on purpose ({@link SlowRankEviction}).
+     */
+    void saveAndFinish(long stepsDone, Path runDir) {
+        if (saver == null) return;
+        if (!cfg.savesAfter(stepsDone)) save(stepsDone);
+        finish(runDir);
+    }
+
+    private void save(long stepsDone) {
         if (optimizer instanceof OffloadedAdamW o) o.flush(); // write-backs still in flight would otherwise be missed
         saver.save(stepsDone, world.rank() == 0 ? info(stepsDone) : null, world.rank() == 0 ? tokenizer : null);
     }

@@ -427,6 +427,14 @@ public final class Trainer {
                     progress.println(e.line());
                 }
                 ckpt.reportCommitted(listeners);
+                var evict = slow == null ? java.util.Optional.<SlowRankEviction.Verdict>empty()
+                        : SlowRankEviction.due(slow.slow(), step + 1, cfg.run().evictSlowAfter());
+                if (evict.isPresent()) {
+                    ckpt.saveAndFinish(step + 1, runDir);
+                    ckpt.reportCommitted(listeners);
+                    world.barrier(); // rank 0 has committed the checkpoint before any rank exits
+                    throw SlowRankEviction.stop(evict.get(), runDir, world.rank() == 0);
+                }
             }
         } finally {
             if (health != null) health.close();

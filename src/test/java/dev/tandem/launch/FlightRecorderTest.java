@@ -9,6 +9,7 @@ import dev.tandem.comm.CommOptions;
 import dev.tandem.comm.LocalWorld;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.comm.ReduceOp;
+import dev.tandem.comm.TestRings;
 import dev.tandem.tensor.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -53,7 +54,7 @@ class FlightRecorderTest {
         assertThat(FlightRecorder.report(dir, 3)).containsExactly(
                 "rank 0 waited 3.0 s in all_reduce #7 of group 'world' (ranks 0,1,2): rank 1 never arrived (its last there: #6); "
                         + "rank 2 left no record (it died or hung)",
-                "rank 1 was in no collective when it stopped",
+                "rank 1 was in no collective when it stopped (its last, all_reduce #3 of group 'dp', ended 1.5 s before)",
                 "rank 2 left no flight record");
     }
 
@@ -64,6 +65,26 @@ class FlightRecorderTest {
         assertThat(FlightRecorder.report(dir, 2)).containsExactly(
                 "rank 0 waited 1.0 s in all_reduce #5 of group 'dp' (ranks 0,1): every member arrived (the collective itself hung, not a rank)",
                 "rank 1 waited 1.0 s in all_reduce #5 of group 'dp' (ranks 0,1): every member arrived (the collective itself hung, not a rank)");
+    }
+
+    /**
+     * Ranks that were killed or stopped write no dump, but their rings say where they were: one
+     * inside the collective the others wait in, one that never reached it.
+     */
+    @Test
+    void theRingsOfKilledOrHungRanksSayWhereTheyStopped() throws Exception {
+        int[] world = {0, 1, 2};
+        record(0, 4_000_000_000L, new Object[] {"world", world, 6L, 2_000_000_000L}, new Object[] {"world", world, 7L, -1L});
+        TestRings.write(dir.resolve("rank-00001.ring"), 1, 3, new TestRings.Op("world", world, 6, true), new TestRings.Op("world", world, 7, false));
+        TestRings.write(dir.resolve("rank-00002.ring"), 2, 3, new TestRings.Op("world", world, 6, true));
+        List<String> report = FlightRecorder.report(dir, 3);
+        assertThat(report).hasSize(3);
+        assertThat(report.get(0)).isEqualTo("rank 0 waited 3.0 s in all_reduce #7 of group 'world' (ranks 0,1,2): "
+                + "rank 1 arrived and stopped inside it (killed or hung); rank 2 never arrived (its last there: #6)");
+        assertThat(report.get(1)).matches("rank 1 \\(read from its ring: it was killed or hung\\) waited [\\d.]+ s in all_reduce #7 of group 'world' "
+                + "\\(ranks 0,1,2\\): rank 2 never arrived \\(its last there: #6\\)");
+        assertThat(report.get(2)).matches("rank 2 \\(read from its ring: it was killed or hung\\) was in no collective when it stopped "
+                + "\\(its last, all_reduce #6 of group 'world', ended [\\d.]+ s before\\)");
     }
 
     @Test
@@ -86,7 +107,10 @@ class FlightRecorderTest {
         assertThat(last.path("op").asText()).isEqualTo("all_reduce");
         assertThat(last.path("members").toString()).isEqualTo("[0,1]");
         assertThat(last.path("end_ns").asLong()).isGreaterThanOrEqualTo(last.path("start_ns").asLong());
-        assertThat(FlightRecorder.report(dir, 2)).containsExactly("rank 0 was in no collective when it stopped", "rank 1 left no flight record");
+        List<String> report = FlightRecorder.report(dir, 2);
+        assertThat(report).hasSize(2);
+        assertThat(report.get(0)).matches("rank 0 was in no collective when it stopped \\(its last, all_reduce #\\d+ of group '\\w+', ended [\\d.]+ s before\\)");
+        assertThat(report.get(1)).isEqualTo("rank 1 left no flight record");
         world.forEach(ProcessGroup::close);
     }
 

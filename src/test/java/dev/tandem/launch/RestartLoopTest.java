@@ -43,7 +43,7 @@ class RestartLoopTest {
     @Test
     void restartsAsFirstStartedWhileThereIsNoCheckpointUntilItSucceeds() throws Exception {
         List<List<String>> calls = new ArrayList<>();
-        RestartLoop loop = new RestartLoop((nproc, args) -> {
+        RestartLoop loop = new RestartLoop((nproc, args, env) -> {
             calls.add(args);
             if (calls.size() < 3) throw failed(1, 137, false);
         }, 2, run, run.resolve("checkpoints"), 2, out);
@@ -68,7 +68,7 @@ class RestartLoopTest {
     void anElasticJobRestartsWithAReplicaFewerThatStillDividesTheBatch() throws Exception {
         List<Integer> sizes = new ArrayList<>();
         List<List<String>> calls = new ArrayList<>();
-        RestartLoop loop = new RestartLoop((nproc, args) -> {
+        RestartLoop loop = new RestartLoop((nproc, args, env) -> {
             sizes.add(nproc);
             calls.add(args);
             if (sizes.size() < 3) throw failed(nproc - 1, 137, false);
@@ -76,7 +76,7 @@ class RestartLoopTest {
         loop.run(List.of("train", "--parallel.dp", "4"));
         assertThat(sizes).containsExactly(4, 3, 2);
         assertThat(calls.get(2)).as("the last --parallel.dp wins").containsExactly("train", "--parallel.dp", "4", "--parallel.dp", "2");
-        assertThat(printed.toString()).contains("continuing on 3 rank(s) instead of 4 (run.elastic)");
+        assertThat(printed.toString()).contains("continuing on 3 rank(s) instead of 4, without rank 3's place (3) (run.elastic)");
         var log = new ObjectMapper().readTree(Files.readString(run.resolve("restarts.json")));
         assertThat(log.get(1).path("world_size").asInt()).isEqualTo(3);
         assertThat(log.get(1).path("restarted_world_size").asInt()).isEqualTo(2);
@@ -85,10 +85,47 @@ class RestartLoopTest {
         assertThat(new RestartLoop.Elastic(8, 2).shrink(1)).isZero();
     }
 
+    /**
+     * Every rank stops with the eviction code after rank 0 recorded the verdict: the job goes on
+     * without the slow rank's place, the others keep theirs, and the verdict is consumed.
+     */
+    @Test
+    void aSlowRankIsLeftOutAndTheOtherPlacesAreKept() throws Exception {
+        List<Integer> sizes = new ArrayList<>();
+        List<String> places = new ArrayList<>();
+        RestartLoop loop = new RestartLoop((nproc, args, env) -> {
+            sizes.add(nproc);
+            places.add(env.get(RestartLoop.PLACES_ENV));
+            if (sizes.size() == 1) {
+                try {
+                    Files.writeString(run.resolve("evicted.json"), "{\"rank\": 1, \"slowdown\": 1.6, \"since_step\": 5, \"checkpoint_step\": 12}");
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+                throw failed(0, dev.tandem.train.SlowRankEviction.EXIT_CODE, false); // whichever rank the launcher reaped first
+            }
+            if (sizes.size() == 2) throw failed(1, 137, false); // then the rank in place 2 crashes
+        }, 4, run, run.resolve("checkpoints"), 3, new RestartLoop.Elastic(12, 1), out);
+        loop.run(List.of("train", "--parallel.dp", "4"));
+        assertThat(sizes).containsExactly(4, 3, 2);
+        assertThat(places).containsExactly("0,1,2,3", "0,2,3", "0,3");
+        assertThat(printed.toString()).contains("tandem: restart 1 of 3: rank 1 was 1.60x slower than its peers from step 5 to step 12 "
+                + "(run.evict_slow_after); no checkpoint yet: starting again from step 0; continuing on 3 rank(s) instead of 4, "
+                + "without rank 1's place (1) (run.elastic)")
+                .contains("without rank 1's place (2) (run.elastic)")
+                .doesNotContain("flight recorder");
+        assertThat(run.resolve("evicted.json")).doesNotExist();
+        var log = new ObjectMapper().readTree(Files.readString(run.resolve("restarts.json")));
+        assertThat(log.get(0).path("slow_rank_left_out").asBoolean()).isTrue();
+        assertThat(log.get(0).path("place").asInt()).isEqualTo(1);
+        assertThat(log.get(1).path("slow_rank_left_out").asBoolean()).isFalse();
+        assertThat(log.get(1).path("place").asInt()).isEqualTo(2);
+    }
+
     @Test
     void givesUpAfterTheLastRestartAndNeverRetriesAMistake() {
         List<List<String>> calls = new ArrayList<>();
-        RestartLoop crashing = new RestartLoop((nproc, args) -> {
+        RestartLoop crashing = new RestartLoop((nproc, args, env) -> {
             calls.add(args);
             throw failed(0, 134, false);
         }, 2, run, run.resolve("checkpoints"), 2, out);
@@ -97,7 +134,7 @@ class RestartLoopTest {
         assertThat(calls).hasSize(3);
 
         calls.clear();
-        RestartLoop mistaken = new RestartLoop((nproc, args) -> {
+        RestartLoop mistaken = new RestartLoop((nproc, args, env) -> {
             calls.add(args);
             throw failed(0, 2, false);
         }, 2, run, run.resolve("checkpoints"), 5, out);

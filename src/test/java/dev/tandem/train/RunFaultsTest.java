@@ -51,7 +51,7 @@ class RunFaultsTest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(log, true, StandardCharsets.UTF_8);
         Path runDir = runs.resolve("hang"), root = runDir.resolve("checkpoints");
-        RestartLoop once = new RestartLoop((n, a) -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(n, a, Map.of("TANDEM_HEARTBEAT_TIMEOUT", "3")),
+        RestartLoop once = new RestartLoop((n, a, places) -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(n, a, Launcher.env(Map.of("TANDEM_HEARTBEAT_TIMEOUT", "3"), places)),
                 2, runDir, root, 0, ps);
         CompletableFuture<Void> job = CompletableFuture.runAsync(() -> once.run(args));
         ProcessHandle rank1 = null;
@@ -66,10 +66,11 @@ class RunFaultsTest {
             assertThatThrownBy(() -> job.get(3, TimeUnit.MINUTES)).as("the launcher's log:%n%s", log).hasCauseInstanceOf(TandemException.class)
                     .cause().hasMessageStartingWith("rank 1 stopped responding");
             assertThat(log.toString(StandardCharsets.UTF_8)).containsPattern("\\[rank 0] tandem: .*rank 1 is gone");
-            // rank 0's flight record shows it waiting in a collective of rank 1's group; rank 1 left none
+            // rank 0's flight record shows it waiting in a collective of rank 1's group; rank 1, stopped, wrote no dump,
+            // but its ring says whether it was inside that collective or never reached it
             assertThat(log.toString(StandardCharsets.UTF_8)).containsPattern("tandem: flight recorder: rank 0 waited [\\d.]+ s in \\w+ #\\d+ "
-                    + "of group '\\w+' \\(ranks 0,1\\): rank 1 left no record \\(it died or hung\\)")
-                    .contains("tandem: flight recorder: rank 1 left no flight record");
+                    + "of group '\\w+' \\(ranks 0,1\\): rank 1 (arrived and stopped inside it \\(killed or hung\\)|never arrived \\(its last there: #\\d+\\))")
+                    .contains("tandem: flight recorder: rank 1 (read from its ring: it was killed or hung)");
         } finally {
             signal("CONT", rank1);
             rank1.destroyForcibly();
@@ -116,7 +117,7 @@ class RunFaultsTest {
         ByteArrayOutputStream sink = log == null ? new ByteArrayOutputStream() : log;
         PrintStream ps = new PrintStream(sink, true, StandardCharsets.UTF_8);
         Path runDir = runs.resolve(name);
-        RestartLoop loop = new RestartLoop((n, a) -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(n, a, Map.of()),
+        RestartLoop loop = new RestartLoop((n, a, places) -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(n, a, places),
                 2, runDir, runDir.resolve("checkpoints"), 2, ps);
         CompletableFuture<Void> job = new CompletableFuture<>();
         Thread.ofPlatform().start(() -> {

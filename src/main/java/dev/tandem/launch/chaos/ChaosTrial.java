@@ -83,7 +83,8 @@ public final class ChaosTrial {
         Map<String, String> childEnv = new HashMap<>(env);
         childEnv.put("TANDEM_HEARTBEAT_TIMEOUT", Long.toString(HEARTBEAT.toSeconds()));
         PrintStream out = new PrintStream(log, true, StandardCharsets.UTF_8);
-        RestartLoop loop = new RestartLoop((nproc, args) -> new Launcher(out, out, Duration.ofSeconds(2)).launch(nproc, args, childEnv),
+        RestartLoop loop = new RestartLoop((nproc, args, places) -> new Launcher(out, out, Duration.ofSeconds(2)).launch(nproc, args,
+                Launcher.env(childEnv, places)),
                 job.nproc(), job.runDir(name), job.checkpointRoot(name), job.maxRestarts(), out);
         try {
             loop.run(job.args(name));

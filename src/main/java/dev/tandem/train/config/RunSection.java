@@ -18,9 +18,12 @@ import dev.tandem.TandemException;
  *                    from a slow endpoint (0: never; docs/FAULTS.md)
  * @param elastic     a restart goes on with one data-parallel replica fewer (the failed one's place
  *                    given up), resharding the checkpoint (docs/FAULTS.md)
+ * @param evictSlowAfter leave a rank out (an elastic restart without it) once it has been flagged
+ *                    fail-slow for this many steps in a row (0: only report it; docs/FAULTS.md)
  */
 public record RunSection(String name, String runsDir, int steps, int stopAfter, long seed, int threads, int logEvery,
-                         boolean tensorboard, int maxRestarts, int linkProbeEvery, boolean elastic) {
+                         boolean tensorboard, int maxRestarts, int linkProbeEvery, boolean elastic,
+                         int evictSlowAfter) {
     public RunSection {
         if (name == null || !name.matches("[A-Za-z0-9._-]+")) {
             throw new TandemException("run.name must be letters, digits, '.', '_' or '-', got '" + name + "'");
@@ -32,6 +35,14 @@ public record RunSection(String name, String runsDir, int steps, int stopAfter, 
         Sections.positive("run.log_every", logEvery);
         if (maxRestarts < 0) throw new TandemException("run.max_restarts must be >= 0 (0 = never restart), got " + maxRestarts);
         if (linkProbeEvery < 0) throw new TandemException("run.link_probe_every must be >= 0 (0 = never probe), got " + linkProbeEvery);
+        if (evictSlowAfter < 0) {
+            throw new TandemException("run.evict_slow_after must be >= 0 (steps a rank stays flagged slow before it is left out; "
+                    + "0 = never), got " + evictSlowAfter);
+        }
+        if (evictSlowAfter > 0 && !elastic) {
+            throw new TandemException("run.evict_slow_after = " + evictSlowAfter + " leaves a slow rank out by restarting the job "
+                    + "without it: set run.elastic = true (with run.max_restarts and checkpoints), or run.evict_slow_after = 0");
+        }
     }
 
     /** Optimizer steps this invocation runs to: {@code steps}, or {@code stop_after} when that is sooner. */

@@ -110,7 +110,7 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
                 Plan.SINGLE,
                 new EvalSection(100, 20),
                 new CheckpointSection(0, "", "", 3, 0, "", true),
-                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true, 0, 100, false),
+                new RunSection("default", "runs", 1000, 0, 1337, 0, 10, true, 0, 100, false, 0),
                 MemorySection.defaults());
     }
 

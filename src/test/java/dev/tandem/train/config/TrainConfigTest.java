@@ -97,7 +97,7 @@ class TrainConfigTest {
                 + "sequence_parallel=true offload=none precision=fp32 optimizer=lion");
         assertThat(c.eval()).isEqualTo(new EvalSection(50, 3));
         assertThat(c.checkpoint()).isEqualTo(new CheckpointSection(10, "15,25", "ck", 4, 20, "latest", false));
-        assertThat(c.run()).isEqualTo(new RunSection("mine", "out", 30, 20, 7, 1, 5, false, 0, 100, false));
+        assertThat(c.run()).isEqualTo(new RunSection("mine", "out", 30, 20, 7, 1, 5, false, 0, 100, false, 0));
         assertThat(c.lastStep()).isEqualTo(20);
         assertThat(c.checkpointRoot()).isEqualTo(Path.of("ck"));
         assertThat(c.savesAfter(15)).isTrue();

@@ -1,0 +1,74 @@
+package dev.tandem.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.TandemException;
+import dev.tandem.comm.health.SlowRankDetector.SlowRank;
+import dev.tandem.io.AtomicFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Leaving a fail-slow rank out of an elastic job ({@code run.evict_slow_after}): once a rank has
+ * been flagged slow for that many steps in a row, every rank saves a checkpoint at the same step,
+ * rank 0 records the verdict in {@code <run>/evicted.json}, and all exit with {@link #EXIT_CODE};
+ * the launcher then restarts the job from that checkpoint on one data-parallel replica fewer,
+ * without the slow rank's place. The ranks agree without a vote: each feeds the same all-gathered
+ * timings to the same detector, so each reaches the same verdict at the same step.
+ */
+public final class SlowRankEviction {
+    /** The exit code of every rank of a job that stops to leave a slow rank out. */
+    public static final int EXIT_CODE = 5;
+    private static final String FILE = "evicted.json";
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The verdict: world rank {@code rank} was {@code slowdown}× slow from {@code sinceStep}; the checkpoint of {@code step} holds the job. */
+    public record Verdict(int rank, double slowdown, long sinceStep, long step) {
+        public String describe() {
+            return String.format(Locale.ROOT, "rank %d was %.2fx slower than its peers from step %d to step %d (run.evict_slow_after)",
+                    rank, slowdown, sinceStep, step);
+        }
+    }
+
+    private SlowRankEviction() {}
+
+    /** The rank to leave out after {@code stepsDone} steps: the first flagged for at least {@code after} steps, if any. */
+    static Optional<Verdict> due(List<SlowRank> flagged, long stepsDone, int after) {
+        if (after <= 0) return Optional.empty();
+        return flagged.stream().filter(s -> stepsDone - s.sinceStep() >= after).findFirst()
+                .map(s -> new Verdict(s.rank(), s.slowdown(), s.sinceStep(), stepsDone));
+    }
+
+    /** Rank 0's record of {@code v} in {@code runDir}, and the error every rank exits with. */
+    static TandemException stop(Verdict v, Path runDir, boolean write) {
+        if (write) {
+            ObjectNode n = JSON.createObjectNode();
+            n.put("rank", v.rank());
+            n.put("slowdown", v.slowdown());
+            n.put("since_step", v.sinceStep());
+            n.put("checkpoint_step", v.step());
+            AtomicFiles.writeString(runDir.resolve(FILE), n.toPrettyString());
+        }
+        return new TandemException(v.describe() + ": saved a checkpoint at step " + v.step()
+                + " and stopped, so that the launcher restarts the job without it", null, EXIT_CODE);
+    }
+
+    /** The verdict the last attempt of the job in {@code runDir} left, consumed (deleted) so that a later attempt is not misread. */
+    public static Optional<Verdict> take(Path runDir) {
+        Path f = runDir.resolve(FILE);
+        if (!Files.isRegularFile(f)) return Optional.empty();
+        try {
+            JsonNode n = JSON.readTree(f.toFile());
+            Files.delete(f);
+            return Optional.of(new Verdict(n.path("rank").asInt(), n.path("slowdown").asDouble(), n.path("since_step").asLong(),
+                    n.path("checkpoint_step").asLong()));
+        } catch (IOException e) {
+            throw new TandemException("cannot read " + f + ", the slow-rank verdict of the last attempt: " + e.getMessage());
+        }
+    }
+}
