@@ -27,6 +27,13 @@ package dev.tandem.plan;
  * under sequence parallelism). In an MoE layer the MLP's saved tensors are those of each expert
  * over its rows (capacity·top_k rows per token) plus the router's probabilities (4 bytes per
  * token and expert); the layers' average is returned.
+ *
+ * <p>In an FP8 plan the weight GEMMs keep their input for the weight gradient as the FP8 copy they
+ * cast it to (Transformer Engine's default: "TE saves the columnwise quantized input for the
+ * backward pass", docs/features/low_precision_training, Memory usage), 1 byte instead of 2: the QKV
+ * and MLP-up inputs (sbh each) and the MLP-down input (the GeLU output or SwiGLU product, sbf). The
+ * output projection's input, the attention output, is kept in 16 bits for the attention backward
+ * anyway, so its FP8 copy (sbh) comes on top.
  */
 public final class ActivationMemory {
     private ActivationMemory() {}
@@ -36,16 +43,25 @@ public final class ActivationMemory {
     }
 
     public static double perLayer(ModelSpec m, int microBatch, int tp, boolean sp, Recompute rc, AttentionKernel attention) {
+        return perLayer(m, microBatch, tp, sp, rc, attention, TrainingPrecision.MIXED);
+    }
+
+    public static double perLayer(ModelSpec m, int microBatch, int tp, boolean sp, Recompute rc, AttentionKernel attention,
+                                  TrainingPrecision precision) {
         double s = m.seq(), b = microBatch, h = m.hidden(), f = m.ffnHidden(), t = tp;
         double sbh = s * b * h, sbkv = s * b * Math.max(1.0, (double) m.kvHeads() / t) * m.headDim() * t;
         double replicatedDiv = sp ? t : 1;
         if (rc == Recompute.FULL) return 2 * sbh / replicatedDiv;
-        double replicated = 2 * 2 * sbh + 2 * sbh + sbh + 2 * sbh + sbh; // 10 sbh
-        double mlpTensors = (m.mlp() == MlpType.SWIGLU ? 3 : 2) * 2 * s * b * f;
+        // Bytes per element of a weight GEMM's saved input: its FP8 copy in an FP8 plan.
+        double gemmInput = precision == TrainingPrecision.FP8 ? 1 : 2;
+        double projectionCopy = precision == TrainingPrecision.FP8 ? sbh : 0;
+        double replicated = 2 * 2 * sbh + gemmInput * sbh + sbh + gemmInput * sbh + sbh; // 10 sbh in 16 bits
+        // GeLU: its input and output; SwiGLU: gate, up and their product. The last is the MLP-down input.
+        double mlpTensors = ((m.mlp() == MlpType.SWIGLU ? 3 : 2) - 1) * 2 * s * b * f + gemmInput * s * b * f;
         MoeShape moe = m.moe();
         double mlp = (1 - m.moeFraction()) * mlpTensors
                 + m.moeFraction() * (moe.computedExperts() * mlpTensors + 4 * s * b * moe.experts() * t);
-        double split = 2 * sbh + 2 * sbkv + 2 * sbkv + 2 * sbh + mlp; // 24 sbh for f = 4h, kv = h
+        double split = 2 * sbh + 2 * sbkv + 2 * sbkv + 2 * sbh + projectionCopy + mlp; // 24 sbh for f = 4h, kv = h
         double core = rc == Recompute.SELECTIVE && attention == AttentionKernel.MATERIALIZED ? 0 : attentionCore(m, microBatch, tp, attention);
         return replicated / replicatedDiv + split / t + core;
     }

@@ -88,14 +88,14 @@ public final class MemoryModel {
         // ParScale: the P streams are P× the sequences through every layer (the prefix keys are parameters).
         int rows = mb * m.streams();
         AttentionKernel attention = c.attention();
-        double perLayer = ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), rc, attention);
+        double perLayer = ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), rc, attention, precision);
         double activations = layersPerStage * inFlight * perLayer;
         // Context parallelism: a rank holds 1/cp of each sequence (ring attention never forms more
         // than one chunk pair's scores), so its activations shrink by cp.
         int cp = c.cp();
         // The layer being back-propagated: everything it recomputed is alive at once.
         activations += switch (rc) {
-            case FULL -> ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), Recompute.NONE, attention);
+            case FULL -> ActivationMemory.perLayer(m, rows, tp, c.sequenceParallel(), Recompute.NONE, attention, precision);
             case SELECTIVE -> attention == AttentionKernel.FLASH ? 0 : ActivationMemory.attentionCore(m, rows, tp);
             case NONE -> 0;
         };

@@ -3,6 +3,7 @@ package dev.tandem.plan;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -37,5 +38,20 @@ class ActivationMemoryTest {
                 .isCloseTo(34 * sbh / t, within(tol));
         assertThat(ActivationMemory.perLayer(m, b, t, false, Recompute.FULL))
                 .isCloseTo(2 * sbh, within(tol));
+    }
+
+    @Test
+    void fp8KeepsTheWeightGemmsInputsInOneByte() {
+        // s = 256, b = 2, h = 512, f = 1536, flash attention, tp = 2 with sequence parallelism. FP8 keeps the
+        // QKV and MLP-up inputs (sbh each) and the MLP-down input (sbf) in 1 byte instead of 2, and adds
+        // the 1-byte copy of the projection input (sbh), which stays in 16 bits too: (sbh + sbf)/t less.
+        ModelSpec m = ModelSpec.llama("t", 2, 512, 8, 2, 1536, 1000, 256);
+        double sbh = 256.0 * 2 * 512, sbf = 256.0 * 2 * 1536;
+        double mixed = ActivationMemory.perLayer(m, 2, 2, true, Recompute.NONE, AttentionKernel.FLASH, TrainingPrecision.MIXED);
+        double fp8 = ActivationMemory.perLayer(m, 2, 2, true, Recompute.NONE, AttentionKernel.FLASH, TrainingPrecision.FP8);
+        assertThat(mixed - fp8).isEqualTo((sbh + sbf) / 2);
+        // Full recompute keeps only the 16-bit layer input, whatever the GEMMs run in.
+        assertThat(ActivationMemory.perLayer(m, 2, 2, true, Recompute.FULL, AttentionKernel.FLASH, TrainingPrecision.FP8))
+                .isEqualTo(2 * sbh / 2);
     }
 }
