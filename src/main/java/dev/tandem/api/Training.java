@@ -89,9 +89,16 @@ public final class Training {
         return cfg.checkpointRoot(0);
     }
 
-    /** How an elastic job shrinks when it restarts ({@code run.elastic}), or null when it restarts at the same size. */
+    /**
+     * How an elastic job shrinks when it restarts ({@code run.elastic}), or null when it restarts at
+     * the same size. Asked once, before the job's first start: a restart that has shrunk the job to
+     * one replica still runs with {@code run.elastic} (it has nothing left to give up).
+     */
     public RestartLoop.Elastic elastic() {
-        return cfg.run().elastic() ? new RestartLoop.Elastic(cfg.data().batchSize(), cfg.parallel().microBatches()) : null;
+        var plan = cfg.parallel();
+        if (!cfg.run().elastic()) return null;
+        if (plan.dp() < 2) throw new TandemException("run.elastic needs parallel.dp >= 2 (a replica to give up), got " + plan.dp());
+        return new RestartLoop.Elastic(cfg.data().batchSize(), plan.microBatches(), plan.tp() * plan.cp(), plan.pp());
     }
 
     /** How often the launcher restarts the job from its newest checkpoint after a fault ({@code run.max_restarts}). */

@@ -48,13 +48,38 @@ public final class RestartLoop {
      * An elastic job's shape: on each restart it gives up data-parallel replicas, to the largest
      * count below the current one that divides {@code batchSize} into {@code microBatches} equal
      * parts per replica (the global batch, and with it the data order and the learning-rate
-     * schedule, stay as they were).
+     * schedule, stay as they were). A replica is {@code replicaWidth}·{@code stages} ranks: the
+     * tensor- and context-parallel ranks of a stage ({@code replicaWidth}, the fastest axes) in
+     * each of {@code stages} pipeline stages (the slowest), as the plan lays ranks out
+     * ({@link dev.tandem.plan.MeshShape}).
      */
-    public record Elastic(int batchSize, int microBatches) {
+    public record Elastic(int batchSize, int microBatches, int replicaWidth, int stages) {
         /** The next smaller data-parallel size, or 0 when there is none. */
         int shrink(int dp) {
             for (int d = dp - 1; d >= 1; d--) if (batchSize % (d * microBatches) == 0) return d;
             return 0;
+        }
+
+        int dp(int worldSize) {
+            return worldSize / (replicaWidth * stages);
+        }
+
+        /**
+         * The places of a job of {@code dp'} replicas made from {@code places} (a job of
+         * {@code dp} replicas, in rank order) without the replica of rank {@code culprit}, and
+         * without the last replicas when it shrinks by more than one; still in rank order.
+         */
+        List<Integer> without(List<Integer> places, int culprit, int dp, int smallerDp) {
+            int gone = (culprit / replicaWidth) % dp;
+            List<Integer> kept = new ArrayList<>();
+            for (int d = 0; d < dp && kept.size() < smallerDp; d++) if (d != gone) kept.add(d);
+            List<Integer> out = new ArrayList<>();
+            for (int s = 0; s < stages; s++) {
+                for (int d : kept) {
+                    for (int i = 0; i < replicaWidth; i++) out.add(places.get((s * dp + d) * replicaWidth + i));
+                }
+            }
+            return out;
         }
     }
 
@@ -72,7 +97,7 @@ public final class RestartLoop {
         this(job, worldSize, runDir, checkpointRoot, maxRestarts, null, out);
     }
 
-    /** @param elastic how an elastic job shrinks on restart (its world is its dp), or null to restart at the same size */
+    /** @param elastic how an elastic job shrinks on restart, or null to restart at the same size */
     public RestartLoop(Job job, int worldSize, Path runDir, Path checkpointRoot, int maxRestarts, Elastic elastic, PrintStream out) {
         this.elastic = elastic;
         this.worldSize = worldSize;
@@ -119,11 +144,15 @@ public final class RestartLoop {
                 int world = worldSize;
                 int culprit = verdict.map(SlowRankEviction.Verdict::rank).orElse(f.rank());
                 String cause = verdict.map(SlowRankEviction.Verdict::describe).orElse(f.describe());
+                int dp = 0, smallerDp = 0;
                 if (elastic != null) {
-                    world = elastic.shrink(worldSize);
-                    if (world == 0) throw new TandemException(e.getMessage() + " (run.elastic: no smaller data-parallel size divides the batch)", e, 1);
-                    lost += String.format("; continuing on %d rank(s) instead of %d, without rank %d's place (%d) (run.elastic)", world,
-                            worldSize, culprit, places.get(culprit));
+                    dp = elastic.dp(worldSize);
+                    smallerDp = elastic.shrink(dp);
+                    if (smallerDp == 0) throw new TandemException(e.getMessage() + " (run.elastic: no smaller data-parallel size divides the batch)", e, 1);
+                    world = worldSize / dp * smallerDp;
+                    lost += String.format("; continuing on %d rank(s) instead of %d, without %s (run.elastic)", world, worldSize,
+                            elastic.replicaWidth() * elastic.stages() == 1 ? "rank " + culprit + "'s place (" + places.get(culprit) + ")"
+                                    : "the data-parallel replica of rank " + culprit + " (place " + places.get(culprit) + ")");
                 }
                 out.printf("tandem: restart %d of %d: %s; %s (%d step(s) to train again)%n", restarts + 1, maxRestarts, cause, lost, steps);
                 ObjectNode r = log.addObject();
@@ -148,10 +177,10 @@ public final class RestartLoop {
                 attempt = from < 0 ? args : withResumeLatest(args);
                 if (world != worldSize) {
                     attempt = new ArrayList<>(attempt);
-                    attempt.addAll(List.of("--parallel.dp", Integer.toString(world)));
-                    // The culprit's place goes; so do the last ones when the job shrinks by more than one replica.
-                    places.remove(culprit);
-                    while (places.size() > world) places.removeLast();
+                    attempt.addAll(List.of("--parallel.dp", Integer.toString(smallerDp)));
+                    List<Integer> kept = elastic.without(places, culprit, dp, smallerDp);
+                    places.clear();
+                    places.addAll(kept);
                     worldSize = world;
                 }
             }

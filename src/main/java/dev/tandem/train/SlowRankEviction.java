@@ -9,13 +9,15 @@ import dev.tandem.io.AtomicFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 
 /**
  * Leaving a fail-slow rank out of an elastic job ({@code run.evict_slow_after}): once a rank has
- * been flagged slow for that many steps in a row, every rank saves a checkpoint at the same step,
+ * stayed flagged slow for that many steps after the flag was raised, every rank saves a checkpoint at the same step,
  * rank 0 records the verdict in {@code <run>/evicted.json}, and all exit with {@link #EXIT_CODE};
  * the launcher then restarts the job from that checkpoint on one data-parallel replica fewer,
  * without the slow rank's place. The ranks agree without a vote: each feeds the same all-gathered
@@ -35,12 +37,25 @@ public final class SlowRankEviction {
         }
     }
 
-    private SlowRankEviction() {}
+    private final int after;
+    /** The step at which each rank flagged now was first flagged in its current run of flags. */
+    private final Map<Integer, Long> flaggedAt = new HashMap<>();
 
-    /** The rank to leave out after {@code stepsDone} steps: the first flagged for at least {@code after} steps, if any. */
-    static Optional<Verdict> due(List<SlowRank> flagged, long stepsDone, int after) {
-        if (after <= 0) return Optional.empty();
-        return flagged.stream().filter(s -> stepsDone - s.sinceStep() >= after).findFirst()
+    /** @param after steps a rank must stay flagged before it is left out (> 0) */
+    SlowRankEviction(int after) {
+        if (after <= 0) throw new IllegalArgumentException("after must be > 0, got " + after);
+        this.after = after;
+    }
+
+    /**
+     * The flags after {@code stepsDone} steps; returns the rank to leave out now, if any: the first
+     * that has been flagged at every step for the last {@code after} steps. (A flag's own
+     * {@code sinceStep} is where the evidence starts, about a window before the flag was raised.)
+     */
+    Optional<Verdict> observe(List<SlowRank> flagged, long stepsDone) {
+        flaggedAt.keySet().retainAll(flagged.stream().map(SlowRank::rank).toList());
+        for (SlowRank s : flagged) flaggedAt.putIfAbsent(s.rank(), stepsDone);
+        return flagged.stream().filter(s -> stepsDone - flaggedAt.get(s.rank()) >= after).findFirst()
                 .map(s -> new Verdict(s.rank(), s.slowdown(), s.sinceStep(), stepsDone));
     }
 

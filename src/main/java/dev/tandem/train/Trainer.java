@@ -365,6 +365,7 @@ public final class Trainer {
         List<Double> optimizerMs = new ArrayList<>();
         MemoryAccounting memory = MemoryAccounting.current();
         ProcessGroup island = pm.island();
+        SlowRankEviction eviction = cfg.run().evictSlowAfter() > 0 ? new SlowRankEviction(cfg.run().evictSlowAfter()) : null;
         HealthWatch health = island.size() > 1 ? new HealthWatch(island, world.opLog(), plan.dp() * plan.cp() * plan.tp(), cfg.run().linkProbeEvery(), out) : null;
         try {
             for (int micro = 0; micro < plan.microBatches(); micro++) {
@@ -427,8 +428,8 @@ public final class Trainer {
                     progress.println(e.line());
                 }
                 ckpt.reportCommitted(listeners);
-                var evict = slow == null ? java.util.Optional.<SlowRankEviction.Verdict>empty()
-                        : SlowRankEviction.due(slow.slow(), step + 1, cfg.run().evictSlowAfter());
+                var evict = slow == null || eviction == null ? java.util.Optional.<SlowRankEviction.Verdict>empty()
+                        : eviction.observe(slow.slow(), step + 1);
                 if (evict.isPresent()) {
                     ckpt.saveAndFinish(step + 1, runDir);
                     ckpt.reportCommitted(listeners);

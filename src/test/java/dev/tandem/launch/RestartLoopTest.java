@@ -72,7 +72,7 @@ class RestartLoopTest {
             sizes.add(nproc);
             calls.add(args);
             if (sizes.size() < 3) throw failed(nproc - 1, 137, false);
-        }, 4, run, run.resolve("checkpoints"), 3, new RestartLoop.Elastic(12, 1), out);
+        }, 4, run, run.resolve("checkpoints"), 3, new RestartLoop.Elastic(12, 1, 1, 1), out);
         loop.run(List.of("train", "--parallel.dp", "4"));
         assertThat(sizes).containsExactly(4, 3, 2);
         assertThat(calls.get(2)).as("the last --parallel.dp wins").containsExactly("train", "--parallel.dp", "4", "--parallel.dp", "2");
@@ -81,8 +81,8 @@ class RestartLoopTest {
         assertThat(log.get(1).path("world_size").asInt()).isEqualTo(3);
         assertThat(log.get(1).path("restarted_world_size").asInt()).isEqualTo(2);
         // 8 rows in 2 micro-batches: 3 replicas cannot share them, 2 can; 1 replica is the last step down
-        assertThat(new RestartLoop.Elastic(8, 2).shrink(4)).isEqualTo(2);
-        assertThat(new RestartLoop.Elastic(8, 2).shrink(1)).isZero();
+        assertThat(new RestartLoop.Elastic(8, 2, 1, 1).shrink(4)).isEqualTo(2);
+        assertThat(new RestartLoop.Elastic(8, 2, 1, 1).shrink(1)).isZero();
     }
 
     /**
@@ -105,7 +105,7 @@ class RestartLoopTest {
                 throw failed(0, dev.tandem.train.SlowRankEviction.EXIT_CODE, false); // whichever rank the launcher reaped first
             }
             if (sizes.size() == 2) throw failed(1, 137, false); // then the rank in place 2 crashes
-        }, 4, run, run.resolve("checkpoints"), 3, new RestartLoop.Elastic(12, 1), out);
+        }, 4, run, run.resolve("checkpoints"), 3, new RestartLoop.Elastic(12, 1, 1, 1), out);
         loop.run(List.of("train", "--parallel.dp", "4"));
         assertThat(sizes).containsExactly(4, 3, 2);
         assertThat(places).containsExactly("0,1,2,3", "0,2,3", "0,3");
@@ -120,6 +120,34 @@ class RestartLoopTest {
         assertThat(log.get(0).path("place").asInt()).isEqualTo(1);
         assertThat(log.get(1).path("slow_rank_left_out").asBoolean()).isFalse();
         assertThat(log.get(1).path("place").asInt()).isEqualTo(2);
+    }
+
+    /**
+     * With tensor and pipeline parallelism a replica is several ranks: the failed rank's whole
+     * replica goes (its tensor-parallel partner and its counterparts in the other stages), the
+     * places left keep the plan's layout (tp fastest, pp slowest).
+     */
+    @Test
+    void anElasticJobWithTensorAndPipelineParallelismGivesUpAWholeReplica() {
+        var elastic = new RestartLoop.Elastic(8, 2, 2, 2); // tp·cp = 2, pp = 2: ranks (stage·dp + replica)·2 + tp rank
+        assertThat(elastic.dp(8)).isEqualTo(2);
+        assertThat(elastic.without(List.of(0, 1, 2, 3, 4, 5, 6, 7), 3, 2, 1)).containsExactly(0, 1, 4, 5);
+        assertThat(elastic.without(List.of(0, 1, 2, 3, 4, 5, 6, 7), 4, 2, 1)).containsExactly(2, 3, 6, 7);
+        List<Integer> sizes = new ArrayList<>();
+        List<String> places = new ArrayList<>();
+        List<List<String>> calls = new ArrayList<>();
+        RestartLoop loop = new RestartLoop((nproc, args, env) -> {
+            sizes.add(nproc);
+            places.add(env.get(RestartLoop.PLACES_ENV));
+            calls.add(args);
+            if (sizes.size() == 1) throw failed(2, 137, false); // replica 1 of 3 (tp = 2, pp = 1)
+            if (sizes.size() == 2) throw failed(3, 137, false); // replica 1 of the 2 left: places 4 and 5
+        }, 6, run, run.resolve("checkpoints"), 2, new RestartLoop.Elastic(12, 1, 2, 1), out);
+        loop.run(List.of("train", "--parallel.dp", "3", "--parallel.tp", "2"));
+        assertThat(sizes).containsExactly(6, 4, 2);
+        assertThat(places).containsExactly("0,1,2,3,4,5", "0,1,4,5", "0,1");
+        assertThat(calls.get(2)).endsWith("--parallel.dp", "1");
+        assertThat(printed.toString()).contains("continuing on 4 rank(s) instead of 6, without the data-parallel replica of rank 2 (place 2)");
     }
 
     @Test
@@ -154,9 +182,15 @@ class RestartLoopTest {
         Map<String, String> base = Map.of("run.elastic", "true", "checkpoint.every", "5", "run.max_restarts", "2", "parallel.dp", "2");
         assertThatThrownBy(() -> TrainConfig.load(null, with(base, "run.max_restarts", "0")))
                 .hasMessageContaining("run.elastic shrinks the job when it restarts: set run.max_restarts > 0");
-        assertThatThrownBy(() -> TrainConfig.load(null, with(base, "parallel.tp", "2")))
-                .hasMessageContaining("run.elastic gives up data-parallel replicas, so far with data parallelism (and ZeRO) alone");
-        assertThatThrownBy(() -> TrainConfig.load(null, with(base, "parallel.dp", "1"))).hasMessageContaining("run.elastic needs parallel.dp >= 2");
+        assertThatThrownBy(() -> TrainConfig.load(null, with(with(base, "parallel.islands", "2"), "parallel.outer", "diloco")))
+                .hasMessageContaining("run.elastic gives up data-parallel replicas (with their tensor-parallel ranks and pipeline stages), "
+                        + "not yet islands");
+        assertThatThrownBy(() -> TrainConfig.load(null, with(base, "parallel.cp", "2"))).hasMessageContaining("context parallelism");
+        assertThat(TrainConfig.load(null, with(with(base, "parallel.tp", "2"), "parallel.pp", "2")).run().elastic()).isTrue();
+        // refused before the first start; a restart shrunk to one replica still loads
+        assertThatThrownBy(() -> dev.tandem.api.Training.builder().set(with(base, "parallel.dp", "1")).build().elastic())
+                .hasMessageContaining("run.elastic needs parallel.dp >= 2");
+        assertThat(TrainConfig.load(null, with(base, "parallel.dp", "1")).run().elastic()).isTrue();
         assertThatThrownBy(() -> TrainConfig.load(null, with(base, "optim.name", "adamw8bit")))
                 .hasMessageContaining("8-bit states cannot be");
         assertThat(TrainConfig.load(null, base).run().elastic()).isTrue();

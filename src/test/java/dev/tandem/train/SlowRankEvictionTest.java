@@ -17,15 +17,20 @@ class SlowRankEvictionTest {
     @TempDir Path run;
 
     @Test
-    void aRankIsLeftOutOnceFlaggedForTheStepsAsked() {
-        List<SlowRank> flagged = List.of(new SlowRank(2, 1.6, 12.0, 30), new SlowRank(1, 2.0, 20.0, 20));
-        assertThat(SlowRankEviction.due(flagged, 39, 20)).isEmpty();
-        assertThat(SlowRankEviction.due(flagged, 40, 20)).hasValueSatisfying(v -> {
+    void aRankIsLeftOutOnceItHasStayedFlaggedForTheStepsAsked() {
+        SlowRankEviction eviction = new SlowRankEviction(5);
+        SlowRank two = new SlowRank(2, 1.6, 12.0, 3), one = new SlowRank(1, 2.0, 20.0, 10);
+        assertThat(eviction.observe(List.of(two), 22)).as("flagged at 22, evidence from step 3").isEmpty();
+        assertThat(eviction.observe(List.of(two, one), 25)).isEmpty();
+        assertThat(eviction.observe(List.of(one), 26)).as("rank 2 recovered: its count starts again").isEmpty();
+        assertThat(eviction.observe(List.of(one, two), 29)).isEmpty();
+        assertThat(eviction.observe(List.of(one, two), 30)).hasValueSatisfying(v -> {
             assertThat(v.rank()).isEqualTo(1);
-            assertThat(v.step()).isEqualTo(40);
+            assertThat(v.sinceStep()).isEqualTo(10);
+            assertThat(v.step()).isEqualTo(30);
         });
-        assertThat(SlowRankEviction.due(flagged, 1000, 0)).as("0: never").isEmpty();
-        assertThat(SlowRankEviction.due(List.of(), 1000, 1)).isEmpty();
+        assertThat(eviction.observe(List.of(two), 34)).contains(new SlowRankEviction.Verdict(2, 1.6, 3, 34));
+        assertThat(new SlowRankEviction(1).observe(List.of(), 100)).isEmpty();
     }
 
     @Test

@@ -84,14 +84,17 @@ public record TrainConfig(ModelSection model, DataSection data, OptimSection opt
         }
     }
 
-    /** An elastic job gives up data-parallel replicas on restart: only where the state reshards between dp sizes. */
+    /**
+     * An elastic job gives up data-parallel replicas on restart: only where the state reshards
+     * between dp sizes (tensor- and pipeline-parallel slices are kept as they were).
+     */
     private static void requireElastic(RunSection run, Plan parallel) {
         if (run.maxRestarts() == 0) throw new TandemException("run.elastic shrinks the job when it restarts: set run.max_restarts > 0");
-        if (parallel.tp() > 1 || parallel.pp() > 1 || parallel.islands() > 1 || parallel.experts().spread()) {
-            throw new TandemException("run.elastic gives up data-parallel replicas, so far with data parallelism (and ZeRO) alone, not "
-                    + parallel.label() + ": use tp = 1, pp = 1, one island and no expert parallelism, or run.elastic = false");
+        if (parallel.islands() > 1 || parallel.experts().spread() || parallel.mesh().splitsSequences()) {
+            throw new TandemException("run.elastic gives up data-parallel replicas (with their tensor-parallel ranks and pipeline "
+                    + "stages), not yet islands, expert parallelism or context parallelism: " + parallel.label() + " has them; use one "
+                    + "island, no expert parallelism and cp = 1, or run.elastic = false");
         }
-        if (parallel.dp() < 2) throw new TandemException("run.elastic needs parallel.dp >= 2 (a replica to give up), got " + parallel.dp());
         if (parallel.optimizer().state() != dev.tandem.plan.OptimizerSpec.StatePrecision.F32) {
             throw new TandemException("run.elastic reshards optimizer state between data-parallel sizes, which 8-bit states cannot be: "
                     + "use a 32-bit optimizer or run.elastic = false");

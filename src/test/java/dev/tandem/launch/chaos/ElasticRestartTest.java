@@ -20,12 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * An elastic job (run.elastic) that gives up a rank goes on with a data-parallel replica fewer: of
- * three rank processes one is left out because it is slow (run.evict_slow_after), the job resumes
- * the checkpoint all three saved, resharded over two ranks, and every step's loss still matches one
- * rank training the same global batches (the same tolerance as the ZeRO parity tests: only the
- * order of float additions differs). A crash takes the same path once the launcher has decided
- * (which place goes, how far the job shrinks: {@code RestartLoopTest}); a crashed rank's restart
- * across processes is {@code RunFaultsTest}'s.
+ * two replicas of two tensor-parallel ranks each (four rank processes), one rank is slow and is
+ * left out (run.evict_slow_after) with its replica, the job resumes the checkpoint all four saved,
+ * resharded over the other replica, and every step's loss still matches one rank training the same
+ * global batches (the tolerance of the parity tests: only the order of float additions differs).
+ * A crash takes the same path once the launcher has decided (which places go, how far the job
+ * shrinks: {@code RestartLoopTest}); a crashed rank's restart across processes is
+ * {@code RunFaultsTest}'s.
  */
 class ElasticRestartTest {
     @TempDir Path runs;
@@ -48,10 +49,10 @@ class ElasticRestartTest {
     }
 
     /**
-     * The rank in place 1 computes 3× slower (the chaos drill); once flagged for 4 steps every rank
-     * saves a checkpoint and stops, and the job goes on without that place: no rank is slow any
-     * more, no step is lost, and the losses are one rank's. (3×, as in {@code ChaosTrialTest}:
-     * clear even on a busy machine.)
+     * The rank in place 1 (the tensor-parallel partner of rank 0) computes 3× slower (the chaos
+     * drill); once flagged for 4 steps every rank saves a checkpoint and stops, and the job goes
+     * on without that replica, in places 2 and 3: no rank is slow any more, no step is lost, and
+     * the losses are one rank's. (3×, as in {@code ChaosTrialTest}: clear even on a busy machine.)
      */
     @Test
     void aSlowRankIsLeftOutAndTrainingGoesOnAtTheSameLosses() throws Exception {
@@ -62,7 +63,8 @@ class ElasticRestartTest {
         cfg.put("run.link_probe_every", "0");
         List<Double> reference = oneRank(cfg);
 
-        cfg.put("parallel.dp", "3");
+        cfg.put("parallel.dp", "2");
+        cfg.put("parallel.tp", "2");
         cfg.put("run.max_restarts", "1");
         cfg.put("run.elastic", "true");
         cfg.put("run.evict_slow_after", "4");
@@ -70,8 +72,8 @@ class ElasticRestartTest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         PrintStream ps = new PrintStream(log, true);
         RestartLoop loop = new RestartLoop((n, a, places) -> new Launcher(ps, ps, Duration.ofSeconds(2)).launch(n, a,
-                Launcher.env(Map.of("TANDEM_DRILL_SLOW", "1:3"), places)), 3, runDir, runDir.resolve("checkpoints"), 1,
-                new RestartLoop.Elastic(12, 1), ps);
+                Launcher.env(Map.of("TANDEM_DRILL_SLOW", "1:3"), places)), 4, runDir, runDir.resolve("checkpoints"), 1,
+                new RestartLoop.Elastic(12, 1, 2, 1), ps);
         try {
             loop.run(TinyRun.args(cfg));
         } catch (RuntimeException e) {
@@ -84,7 +86,8 @@ class ElasticRestartTest {
         assertThat(restart.path("place").asInt()).isEqualTo(1);
         assertThat(restart.path("steps_lost").asInt()).isZero();
         assertThat(restart.path("restarted_world_size").asInt()).isEqualTo(2);
-        assertThat(log.toString()).contains("health: rank 1 is slow").contains("without rank 1's place (1) (run.elastic)");
+        assertThat(log.toString()).contains("health: rank 1 is slow")
+                .contains("continuing on 2 rank(s) instead of 4, without the data-parallel replica of rank 1 (place 1) (run.elastic)");
         sameLosses(runDir, reference);
     }
 }
