@@ -47,6 +47,10 @@ final class FinetuneBenchCommand implements Runnable {
     @Option(names = "--from", defaultValue = "runs/default/model", description = "Pretrained model directory (default ${DEFAULT-VALUE}: ./tandem train writes it).")
     Path from;
 
+    @Option(names = "--text", description = "Fine-tuning text instead of the default run's held-out tail of the bundled corpus "
+            + "(the last 25 % of it is the validation split).")
+    Path text;
+
     @Option(names = "--steps", defaultValue = "60", description = "Fine-tuning steps per run (default ${DEFAULT-VALUE}).")
     int steps;
 
@@ -115,18 +119,24 @@ final class FinetuneBenchCommand implements Runnable {
         int nThreads = threads > 0 ? threads : Settings.of(commandSpec.root().userObject()).compute().threads();
         try {
             Files.createDirectories(out);
-            // The text the default run held out: the last val_fraction of the corpus, which its model never trained on.
-            String text = Corpus.read(corpus).text();
+            // By default the text the default run held out: the last val_fraction of the corpus, which its model never trained on.
             Path heldApart = out.resolve("held-apart.txt").toAbsolutePath();
-            Files.writeString(heldApart, text.substring((int) (text.length() * (1 - defaults.data().valFraction()))));
+            if (text == null) {
+                String all = Corpus.read(corpus).text();
+                Files.writeString(heldApart, all.substring((int) (all.length() * (1 - defaults.data().valFraction()))));
+            } else {
+                if (!Files.isRegularFile(text)) throw new TandemException("--text " + text + ": no such file");
+                heldApart = text.toAbsolutePath();
+            }
             double valFraction = 0.25;
             int block = HfImport.config(base).blockSize();
             int windows = evalBatches * batchSize;
-            System.out.printf(Locale.ROOT, "tandem bench finetune on %s, %d threads, Java %s, load %s%n", BenchInfo.cpuModel(), nThreads,
-                    Runtime.version(), loadAverage());
-            System.out.printf(Locale.ROOT, "from %s; fine-tuning text: %s (%,d chars, the default run's held-out tail), last %.0f%% for "
+            System.out.printf(Locale.ROOT, "tandem bench finetune on %s, %d threads, Java %s, heap at most %d MiB (every run's), load %s%n",
+                    BenchInfo.cpuModel(), nThreads, Runtime.version(), Runtime.getRuntime().maxMemory() >> 20, loadAverage());
+            System.out.printf(Locale.ROOT, "from %s; fine-tuning text: %s (%,d bytes%s), last %.0f%% for "
                     + "validation; every run: %d steps × %d×%d tokens, recompute %s, warmup %d + cosine to lr/10, clip 1.0, no weight "
-                    + "decay; learning rates %s; one process per run%n", base, heldApart, Files.size(heldApart), 100 * valFraction, steps,
+                    + "decay; learning rates %s; one process per run%n", base, heldApart, Files.size(heldApart),
+                    text == null ? ", the default run's held-out tail" : "", 100 * valFraction, steps,
                     batchSize, block, recompute, warmup(), lrs);
 
             List<Variant> variants = List.of(new Variant("full fine-tuning", 0), new Variant("PEQA 4-bit", 4), new Variant("PEQA 3-bit", 3));
