@@ -34,8 +34,10 @@ import picocli.CommandLine.Option;
  * trains the same steps on the same batches with the same activation recompute, at every
  * learning rate of one sweep; each row is the variant at its best learning rate (lowest final
  * validation loss). Each run is a training process of its own, so its peak resident set (VmHWM,
- * from the OS) is its own, next to what the memory accounting counts (model states, activations'
- * peak). Full fine-tuning is the peer the PEQA rows are read against.
+ * from the OS) is its own, next to its resident set just before it loaded the model (the JVM's
+ * share) and what the memory accounting counts (model states, activations' peak). Memory rows at
+ * a larger model, built here from the seed, show the ratios where model state outweighs the JVM.
+ * Full fine-tuning is the peer the PEQA rows are read against.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true,
         description = "Full fine-tuning vs PEQA 4-bit vs PEQA 3-bit from the default run's model, each at its best learning rate of one "
