@@ -172,6 +172,16 @@ public final class HfImport {
 
     /** Builds the model {@code config} describes and fills every parameter from the directory's weight files. */
     public static GPT weights(Path dir, GPTConfig config) throws IOException {
+        return weights(dir, config, 0);
+    }
+
+    /**
+     * As {@link #weights(Path, GPTConfig)}; with {@code quantizeBits} > 0 (a PEQA run) each float
+     * linear-layer weight is quantized as soon as it is read ({@link Parameter#quantize}), so its
+     * float32 copy is freed before the next is read: the whole float32 model never exists at once.
+     * Each tensor's pages of the mapped file are released once it is converted, for the same reason.
+     */
+    public static GPT weights(Path dir, GPTConfig config, int quantizeBits) throws IOException {
         ModelChecksums.verify(dir);
         GPT model = GPT.empty(config);
         List<SafeTensors.Reader> readers = new ArrayList<>();
@@ -206,6 +216,8 @@ public final class HfImport {
                             + ", but config.json makes it " + Arrays.toString(p.value().shape()) + hint);
                 }
                 toFloat32(e, p.value().data(), f, p.name());
+                if (e.bytes().isMapped()) e.bytes().unload();
+                if (quantizeBits > 0 && dev.tandem.nn.Peqa.isLinearWeight(p.name())) p.quantize(quantizeBits);
             }
             requireTiedHead(entries.get("lm_head.weight"), fileOf.get("lm_head.weight"), model.param("wte.weight").value());
             entries.keySet().removeIf(HfImport::skipped);

@@ -106,12 +106,23 @@ public final class Tape implements AutoCloseable {
      * gathered its parameters), and each parameter's gradient is reported ready once, after the
      * module's backward, counting every use the first forward made. Markers of modules nested in
      * {@code forward} reach the hooks from both runs, as a forward without and one with backward.
-     * On a tape that does not record, this is just {@code forward}.
+     * On a tape that does not record (evaluation, a forward without backward) this is
+     * {@code forward} on a tape of its own that is closed once the output is out: the module's
+     * inner activations are freed at its end, so an evaluation under full recompute holds one
+     * module's activations at a time, as training does, not the whole forward's.
      *
      * @param forward the module's forward on the given tape; must return an activation it allocated
      */
     public Var recomputed(Var input, BiFunction<Tape, Var, Var> forward) {
-        if (!recording) return forward.apply(this, input);
+        if (!recording) {
+            Var output;
+            try (Tape once = new Tape(hooks, false, parameterUses)) {
+                output = forward.apply(once, input);
+                if (!once.owned.remove(output)) return output; // not one of its activations: nothing to take over
+            }
+            owned.add(output);
+            return output;
+        }
         List<Parameter> uses = new ArrayList<>();
         Var output;
         try (Tape once = new Tape(markersOnly(hooks), false, uses)) {

@@ -170,7 +170,7 @@ final class Checkpointing implements AutoCloseable {
     static GPT initialModel(GPTConfig config, long seed, Checkpoint resume, String initFrom, int peqa) {
         if (resume == null && !initFrom.isEmpty()) {
             try {
-                return HfImport.weights(Path.of(initFrom), config);
+                return HfImport.weights(Path.of(initFrom), config, peqa);
             } catch (IOException e) {
                 throw new TandemException("model.init_from: cannot read " + initFrom + ": " + e.getMessage(), e);
             }

@@ -16,14 +16,15 @@ import java.util.Map;
  * Writes one rank's measured memory after its last optimizer step: bytes per category from the
  * memory accounting, with the plan facts needed to compare them with the ZeRO formulas; the
  * process's peak and current resident set as the OS counts it ({@code /proc/self/status} VmHWM,
- * VmRSS, on Linux), which includes what the accounting does not see (the JVM itself); the median
+ * VmRSS, on Linux), which includes what the accounting does not see (the JVM itself), and the
+ * resident set just before the model was loaded (the JVM's and the data's share of that peak); the median
  * optimizer step; and, when optimizer state lives in a slower tier, that tier's traffic per step.
  */
 final class MemoryReport {
     private MemoryReport() {}
 
     static void write(Path file, Map<MemoryCategory, Long> bytes, DataParallel dp, Optimizer optimizer, double optimizerMsMedian,
-                      long steps) throws IOException {
+                      long steps, long rssBeforeModel) throws IOException {
         ObjectMapper json = new ObjectMapper();
         ObjectNode n = json.createObjectNode();
         n.put("rank", dp.rank());
@@ -35,6 +36,7 @@ final class MemoryReport {
         ObjectNode os = n.putObject("os");
         ProcStatus.bytes("VmHWM").ifPresent(x -> os.put("vm_hwm_bytes", x));
         ProcStatus.bytes("VmRSS").ifPresent(x -> os.put("vm_rss_bytes", x));
+        if (rssBeforeModel >= 0) os.put("vm_rss_before_model_bytes", rssBeforeModel);
         n.put("optimizer_ms_median", optimizerMsMedian);
         if (optimizer instanceof OffloadedAdamW o && o.tier() != null) {
             Tier t = o.tier();

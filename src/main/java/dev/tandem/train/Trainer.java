@@ -74,6 +74,8 @@ public final class Trainer {
     private final int threads;
     private final List<TrainingListener> extraListeners;
     private final FaultDrill drill;
+    /** The process's resident set just before the model was loaded, from the OS; -1 where there is no /proc. */
+    private long rssBeforeModel = -1;
 
     /**
      * @param world the ranks of this job (a one-rank group for a single process); rank 0 prints
@@ -163,8 +165,7 @@ public final class Trainer {
         try (Checkpoint resume = Checkpointing.openResume(cfg, ckptRoot, plan.islands() > 1 ? "island-" + island : null, out);
              TokenDataset data = source.open(new DataSource.Context(cfg.data().valFraction(), Path.of(cfg.run().runsDir(), "cache"),
                      world.size(), out::println));
-             GPT model = quantized(Checkpointing.initialModel(cfg.gptConfig(modelVocab(data, plan)), cfg.run().seed(), resume,
-                     cfg.model().initFrom(), cfg.model().peqa()));
+             GPT model = quantized(loadModel(cfg.gptConfig(modelVocab(data, plan)), resume));
              ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(world, plan), kernels);
              Islands islands = plan.outer().algorithm() == OuterSpec.Algorithm.NONE ? null : new Islands(plan.outer(), pm.acrossIslands());
              Optimizer optimizer = outer(islands, Offloading.optimizer(cfg, pm, model.config(), kernels, world.rank(), world.size(), out));
@@ -251,6 +252,16 @@ public final class Trainer {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * The initial model ({@link Checkpointing#initialModel}), noting first the resident set the
+     * process holds without it: the JVM, the data and the run's setup, which the memory report
+     * subtracts from the peak to give what the model and its training add.
+     */
+    private GPT loadModel(GPTConfig config, Checkpoint resume) {
+        rssBeforeModel = ProcStatus.bytes("VmRSS").orElse(-1);
+        return Checkpointing.initialModel(config, cfg.run().seed(), resume, cfg.model().initFrom(), cfg.model().peqa());
     }
 
     /** With {@code model.peqa}, the model with its linear layers quantized and all but their scales frozen ({@link Peqa}). */
@@ -451,7 +462,7 @@ public final class Trainer {
                     ByteSize.format(FastTier.peak(steps)));
         }
         MemoryReport.write(runDir.resolve("memory-rank" + world.rank() + ".json"), steps.getLast().memoryBytes(), pm.dataParallel(),
-                optimizer, optimizerMs.stream().sorted().toList().get(optimizerMs.size() / 2), steps.size());
+                optimizer, optimizerMs.stream().sorted().toList().get(optimizerMs.size() / 2), steps.size(), rssBeforeModel);
         if (world.rank() == 0) {
             LossPlot.write(runDir.resolve("loss.png"), "Tandem: " + cfg.run().name(), trainPts, valPts);
             StepSummary.print(out, steps, evals, runDir);

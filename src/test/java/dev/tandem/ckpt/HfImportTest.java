@@ -56,6 +56,39 @@ class HfImportTest {
         }
     }
 
+    /**
+     * A PEQA run quantizes each linear weight as it is read: the same codes, zero points and
+     * scales, and so the same logits, as reading the float model whole and quantizing it after.
+     */
+    @Test
+    void quantizingWhileReadingEqualsQuantizingAfter() throws Exception {
+        Tokenizer tok = TokenizerJson.load(SHAKESPEARE_TOKENIZER);
+        GPTConfig cfg = new GPTConfig(2, 2, 16, tok.vocabSize(), 12);
+        try (GPT model = GPT.initialized(cfg, 12)) {
+            ModelFiles.save(dir, model, SHAKESPEARE_TOKENIZER);
+        }
+        try (GPT streamed = HfImport.weights(dir, cfg, 4); GPT after = HfImport.weights(dir, cfg)) {
+            assertThat(streamed.parameters().stream().filter(p -> dev.tandem.nn.Peqa.isLinearWeight(p.name())))
+                    .allSatisfy(p -> assertThat(p.quantized()).as(p.name()).isNotNull());
+            dev.tandem.nn.Peqa.apply(after, 4);
+            dev.tandem.nn.Peqa.apply(streamed, 4);
+            for (Parameter p : after.parameters()) {
+                Parameter q = streamed.param(p.name());
+                assertThat(q.quantized() != null).as(p.name()).isEqualTo(p.quantized() != null);
+                if (p.quantized() == null) continue;
+                assertThat(bytes(q.quantized().codes())).as(p.name()).isEqualTo(bytes(p.quantized().codes()));
+                assertThat(bytes(q.quantized().zeros())).as(p.name()).isEqualTo(bytes(p.quantized().zeros()));
+                assertThat(q.value().toFloatArray()).as(p.name()).isEqualTo(p.value().toFloatArray());
+            }
+            int[] prompt = tok.encode("ROMEO: what light");
+            assertThat(logits(streamed, prompt)).isEqualTo(logits(after, prompt));
+        }
+    }
+
+    private static byte[] bytes(Tensor t) {
+        return t.data().toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+
     /** F16 and BF16 weights in two shards with an index, transformer.-prefixed, mask buffers and lm_head included, vocab.json + merges.txt. */
     @Test
     void halfPrecisionShardedWeightsAreConvertedToFloat32() throws Exception {

@@ -84,6 +84,38 @@ class RecomputeMemoryTest {
         }
     }
 
+    /**
+     * An evaluation (a tape that does not record) under full recompute frees each block's inner
+     * activations at its end: one more layer costs only its kept output, as in training, where
+     * without recompute it costs the whole block; the loss is the same to the bit.
+     */
+    @Test
+    void anEvaluationUnderFullRecomputeHoldsOneBlockAtATime() {
+        double[] loss = new double[2];
+        long[] fullPeaks = new long[4], nonePeaks = new long[4];
+        for (int layers = 1; layers <= 3; layers++) {
+            fullPeaks[layers] = peakOfOneEvaluation(config(layers), Recompute.FULL, loss, 0);
+            nonePeaks[layers] = peakOfOneEvaluation(config(layers), Recompute.NONE, loss, 1);
+            assertThat(loss[0]).as("%d layers", layers).isEqualTo(loss[1]);
+        }
+        long kept = BlockActivations.bytes(Recompute.FULL, config(1), BATCH, TIME);
+        assertThat(fullPeaks[3] - fullPeaks[2]).isEqualTo(kept);
+        assertThat(fullPeaks[2] - fullPeaks[1]).isEqualTo(kept);
+        assertThat(nonePeaks[3] - nonePeaks[2]).isGreaterThan(kept);
+    }
+
+    private static long peakOfOneEvaluation(GPTConfig cfg, Recompute mode, double[] loss, int slot) {
+        try (GPT model = GPT.initialized(cfg, 1);
+             Tensor ids = tokens(cfg, 0);
+             Tensor targets = tokens(cfg, 1)) {
+            MemoryAccounting.current().resetPeaks();
+            try (Tape tape = Tape.inference()) {
+                loss[slot] = model.loss(new Ops(tape, TestKernels.FAST).withRecompute(RecomputePolicy.every(mode)), ids, targets, 1f);
+            }
+            return MemoryAccounting.current().peak(MemoryCategory.ACTIVATIONS);
+        }
+    }
+
     /** The difference between the modes is what the paper says it is: the attention core. */
     @Test
     void modesDifferByTheAttentionCoreAndTheLayerBody() {
