@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tandem.TandemException;
+import dev.tandem.comm.ProcessGroup;
 import dev.tandem.comm.health.SlowRankDetector.SlowRank;
 import dev.tandem.io.AtomicFiles;
 import java.io.IOException;
@@ -57,6 +58,20 @@ public final class SlowRankEviction {
         for (SlowRank s : flagged) flaggedAt.putIfAbsent(s.rank(), stepsDone);
         return flagged.stream().filter(s -> stepsDone - flaggedAt.get(s.rank()) >= after).findFirst()
                 .map(s -> new Verdict(s.rank(), s.slowdown(), s.sinceStep(), stepsDone));
+    }
+
+    /**
+     * After step {@code stepsDone}, with that step's {@code health}: when a rank is to be left out,
+     * every rank saves a checkpoint of this step and waits until it is committed, rank 0 records
+     * the verdict, and every rank throws the error it exits with.
+     */
+    void afterStep(StepHealth health, long stepsDone, Checkpointing ckpt, ProcessGroup world, Path runDir, TrainingListener listener) {
+        Optional<Verdict> verdict = observe(health.slow(), stepsDone);
+        if (verdict.isEmpty()) return;
+        ckpt.saveAndFinish(stepsDone, runDir);
+        ckpt.reportCommitted(listener);
+        world.barrier(); // rank 0 has committed the checkpoint before any rank exits
+        throw stop(verdict.get(), runDir, world.rank() == 0);
     }
 
     /** Rank 0's record of {@code v} in {@code runDir}, and the error every rank exits with. */

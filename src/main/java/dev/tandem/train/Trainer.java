@@ -439,14 +439,7 @@ public final class Trainer {
                     progress.println(e.line());
                 }
                 ckpt.reportCommitted(listeners);
-                var evict = slow == null || eviction == null ? java.util.Optional.<SlowRankEviction.Verdict>empty()
-                        : eviction.observe(slow.slow(), step + 1);
-                if (evict.isPresent()) {
-                    ckpt.saveAndFinish(step + 1, runDir);
-                    ckpt.reportCommitted(listeners);
-                    world.barrier(); // rank 0 has committed the checkpoint before any rank exits
-                    throw SlowRankEviction.stop(evict.get(), runDir, world.rank() == 0);
-                }
+                if (eviction != null && slow != null) eviction.afterStep(slow, step + 1, ckpt, world, runDir, listeners);
             }
         } finally {
             if (health != null) health.close();
