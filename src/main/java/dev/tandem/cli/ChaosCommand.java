@@ -33,7 +33,8 @@ final class ChaosCommand implements Runnable {
     @Option(names = "--nproc", defaultValue = "3", description = "Rank processes (default: ${DEFAULT-VALUE}).")
     int nproc;
 
-    @Option(names = "--steps", defaultValue = "40", description = "Steps per training (default: ${DEFAULT-VALUE}; a slow rank is flagged after about 25).")
+    @Option(names = "--steps", defaultValue = "50", description = {"Steps per training (default: ${DEFAULT-VALUE}: a slow rank, slow from the start,",
+            "counts as detected only when flagged within them, and the target is 50 steps)."})
     int steps;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of the fault placement (default: ${DEFAULT-VALUE}).")
