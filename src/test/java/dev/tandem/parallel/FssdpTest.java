@@ -13,11 +13,16 @@ import dev.tandem.optim.ParamSlice;
 import dev.tandem.plan.ExpertLayout;
 import dev.tandem.plan.MeshShape;
 import dev.tandem.plan.Plan;
+import dev.tandem.tensor.AttentionKernels;
 import dev.tandem.tensor.DType;
+import dev.tandem.tensor.Kernels;
 import dev.tandem.tensor.MemoryAccounting;
 import dev.tandem.tensor.MemoryCategory;
 import dev.tandem.tensor.Tensor;
 import dev.tandem.tensor.TestKernels;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -123,6 +128,76 @@ class FssdpTest {
         for (int r = 0; r < 2; r++) {
             assertThat(denseBytes.get(r) - steps.get(r).get(0).liveParameterBytes()).as("rank %d holds half the experts", r)
                     .isEqualTo(expertBytes / 2);
+        }
+    }
+
+    /**
+     * The order that makes the sparse all-gathers overlap attention, as one rank records it (ranks
+     * as threads; the kernels wrapped to log attention calls): in the forward pass each block's
+     * gather starts before its attention and is waited for after it; in the backward pass the
+     * top block's gather (nothing above it) runs when its experts need it, and block 0's starts
+     * before block 1's attention backward and is waited for after it. Order only, no timing.
+     */
+    @Test
+    void sparseAllGathersStartBeforeAttentionAndAreWaitedForAfterIt() {
+        GPTConfig everyBlock = new GPTConfig(2, 2, 32, 64, 16).withMoe(new MoEConfig(4, 1, 1.25, true, 1, 0.01, 0.001, 3.0));
+        Plan fssdp = Plan.SINGLE.withMesh(new MeshShape(2, 1, 1)).withExperts(new ExpertLayout(2, ExpertLayout.Mode.FSSDP));
+        Map<Integer, List<String>> traces = new ConcurrentHashMap<>();
+        LocalWorld.run(2, CommOptions.defaults(), g -> {
+            List<String> trace = new ArrayList<>();
+            try (GPT model = GPT.initialized(everyBlock, 3);
+                 ParallelModel pm = ParallelModel.parallelize(model, fssdp, ParallelModel.mesh(g, fssdp), loggingAttention(TestKernels.FAST, trace));
+                 Tensor ids = tokens(g.rank() + 1, ROWS); Tensor targets = tokens(g.rank() + 3, ROWS)) {
+                pm.expertParallel().observeGathers(new ExpertParallel.GatherEvents() {
+                    @Override
+                    public void started(int layer, boolean forBackward) {
+                        trace.add("start gather " + layer + (forBackward ? " bwd" : " fwd"));
+                    }
+
+                    @Override
+                    public void finished(int layer, boolean forBackward) {
+                        trace.add("wait gather " + layer + (forBackward ? " bwd" : " fwd"));
+                    }
+                });
+                for (int s = 0; s < 2; s++) {
+                    trace.clear(); // the first step has no loads yet: nothing replicated, nothing gathered
+                    pm.zeroGrad();
+                    pm.forwardBackward(List.of(ids), List.of(targets));
+                }
+                assertThat(pm.expertParallel().placement(0).replicas()).as("rank %d: block 0 replicates", g.rank()).isPositive();
+                assertThat(pm.expertParallel().placement(1).replicas()).as("rank %d: block 1 replicates", g.rank()).isPositive();
+            }
+            traces.put(g.rank(), trace);
+        });
+        for (int r = 0; r < 2; r++) {
+            assertThat(traces.get(r)).as("rank %d", r).containsExactly(
+                    "start gather 0 fwd", "attention fwd", "wait gather 0 fwd",
+                    "start gather 1 fwd", "attention fwd", "wait gather 1 fwd",
+                    "start gather 1 bwd", "wait gather 1 bwd",
+                    "start gather 0 bwd", "attention bwd", "wait gather 0 bwd",
+                    "attention bwd");
+        }
+    }
+
+    /** {@code kernels} with each attention forward and backward logged to {@code trace}. */
+    private static Kernels loggingAttention(Kernels kernels, List<String> trace) {
+        AttentionKernels attention = kernels.attention();
+        AttentionKernels logged = (AttentionKernels) Proxy.newProxyInstance(AttentionKernels.class.getClassLoader(),
+                new Class<?>[] {AttentionKernels.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("forward") || method.getName().equals("backward")) {
+                        trace.add("attention " + (method.getName().equals("forward") ? "fwd" : "bwd"));
+                    }
+                    return invoke(method, attention, args);
+                });
+        return (Kernels) Proxy.newProxyInstance(Kernels.class.getClassLoader(), new Class<?>[] {Kernels.class},
+                (proxy, method, args) -> method.getName().equals("attention") ? logged : invoke(method, kernels, args));
+    }
+
+    private static Object invoke(Method method, Object target, Object[] args) throws Throwable {
+        try {
+            return method.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
         }
     }
 
