@@ -9,6 +9,9 @@ import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.nn.MoEConfig;
 import dev.tandem.nn.Parameter;
+import dev.tandem.optim.Optimizer;
+import dev.tandem.optim.OptimizerSettings;
+import dev.tandem.optim.Optimizers;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.plan.ExpertLayout;
 import dev.tandem.plan.MeshShape;
@@ -129,6 +132,58 @@ class FssdpTest {
             assertThat(denseBytes.get(r) - steps.get(r).get(0).liveParameterBytes()).as("rank %d holds half the experts", r)
                     .isEqualTo(expertBytes / 2);
         }
+    }
+
+    /**
+     * "Every expert's state bytes live on exactly one rank", through the memory accounting: on 4
+     * thread ranks, after two steps (the second with replicas under FSSDP) and an AdamW step, each
+     * rank holds, in parameters, gradients and optimizer state each, exactly the bytes of every
+     * expert on every rank (the same model with ep = 1) less 3/4 of all experts' bytes: a quarter
+     * of the expert state per rank, total / world with no padding (8 experts divide by 4).
+     */
+    @Test
+    void eachRankHoldsAQuarterOfTheExpertStateOnFourRanks() {
+        GPTConfig model = new GPTConfig(2, 2, 32, 64, 16).withMoe(new MoEConfig(8, 1, 1.25, true, 1, 0.01, 0.001, 3.0));
+        Plan everywhere = Plan.SINGLE.withMesh(new MeshShape(4, 1, 1));
+        List<MemoryCategory> state = List.of(MemoryCategory.PARAMETERS, MemoryCategory.GRADIENTS, MemoryCategory.OPTIMIZER_STATE);
+        Map<Integer, Map<MemoryCategory, Long>> reference = stateBytes(model, everywhere, state, new ConcurrentHashMap<>());
+        long perExpert = (8L * 32 * 32 + 4 * 32 + 32) * 4, experts = 2 * 8 * perExpert;
+        Map<MemoryCategory, Long> expertTotal = Map.of(MemoryCategory.PARAMETERS, experts, MemoryCategory.GRADIENTS, experts,
+                MemoryCategory.OPTIMIZER_STATE, 2 * experts); // AdamW: m and v, float32
+        for (ExpertLayout.Mode mode : List.of(ExpertLayout.Mode.EP, ExpertLayout.Mode.FSSDP)) {
+            Map<Integer, Integer> replicas = new ConcurrentHashMap<>();
+            Map<Integer, Map<MemoryCategory, Long>> got = stateBytes(model, everywhere.withExperts(new ExpertLayout(4, mode)), state, replicas);
+            if (mode == ExpertLayout.Mode.FSSDP) assertThat(replicas.get(0)).as("the skewed router's hot experts replicated").isPositive();
+            for (int r = 0; r < 4; r++) {
+                for (MemoryCategory c : state) {
+                    assertThat(reference.get(r).get(c) - got.get(r).get(c)).as("%s rank %d %s", mode, r, c).isEqualTo(expertTotal.get(c) * 3 / 4);
+                }
+            }
+        }
+    }
+
+    /** Live bytes per rank and category after two steps and an optimizer step under {@code plan}; replicas of the second step into {@code replicas}. */
+    private static Map<Integer, Map<MemoryCategory, Long>> stateBytes(GPTConfig config, Plan plan, List<MemoryCategory> state,
+                                                                   Map<Integer, Integer> replicas) {
+        Map<Integer, Map<MemoryCategory, Long>> out = new ConcurrentHashMap<>();
+        LocalWorld.run(4, CommOptions.defaults(), g -> {
+            try (GPT model = GPT.initialized(config, 3);
+                 ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(g, plan), TestKernels.FAST);
+                 Optimizer adamw = Optimizers.create("adamw", OptimizerSettings.gpt(), pm.optimizerSlices(), TestKernels.FAST);
+                 Tensor ids = tokens(g.rank() + 1, ROWS); Tensor targets = tokens(g.rank() + 5, ROWS)) {
+                for (int s = 0; s < 2; s++) {
+                    pm.zeroGrad();
+                    pm.forwardBackward(List.of(ids), List.of(targets));
+                }
+                adamw.step(1e-3f);
+                ExpertParallel ep = pm.expertParallel();
+                if (ep != null) replicas.put(g.rank(), ep.placement(0).replicas() + ep.placement(1).replicas());
+                Map<MemoryCategory, Long> bytes = new HashMap<>();
+                for (MemoryCategory c : state) bytes.put(c, MemoryAccounting.current().live(c));
+                out.put(g.rank(), bytes);
+            }
+        });
+        return out;
     }
 
     /**
