@@ -16,6 +16,8 @@ import dev.tandem.optim.ParamSlice;
 import dev.tandem.plan.ExpertLayout;
 import dev.tandem.plan.MeshShape;
 import dev.tandem.plan.Plan;
+import dev.tandem.plan.Recompute;
+import dev.tandem.plan.RecomputePolicy;
 import dev.tandem.tensor.AttentionKernels;
 import dev.tandem.tensor.DType;
 import dev.tandem.tensor.Kernels;
@@ -192,18 +194,44 @@ class FssdpTest {
      * gather starts before its attention and is waited for after it; in the backward pass the
      * top block's gather (nothing above it) runs when its experts need it, and block 0's starts
      * before block 1's attention backward and is waited for after it. Order only, no timing.
+     * Under full recomputation (replayed forwards gather too) the owners' gradients are the same
+     * bits.
      */
     @Test
     void sparseAllGathersStartBeforeAttentionAndAreWaitedForAfterIt() {
-        GPTConfig everyBlock = new GPTConfig(2, 2, 32, 64, 16).withMoe(new MoEConfig(4, 1, 1.25, true, 1, 0.01, 0.001, 3.0));
         Plan fssdp = Plan.SINGLE.withMesh(new MeshShape(2, 1, 1)).withExperts(new ExpertLayout(2, ExpertLayout.Mode.FSSDP));
+        Plan full = new Plan(fssdp.mesh(), fssdp.zero(), fssdp.microBatches(), fssdp.schedule(), fssdp.stageLayers(),
+                RecomputePolicy.every(Recompute.FULL), fssdp.sequenceParallel(), fssdp.offload(), fssdp.precision(), fssdp.optimizer(),
+                fssdp.outer(), fssdp.experts(), fssdp.attention());
         Map<Integer, List<String>> traces = new ConcurrentHashMap<>();
+        Map<Integer, Map<String, float[]>> grads = overlapRun(fssdp, traces), replayed = overlapRun(full, new ConcurrentHashMap<>());
+        for (int r = 0; r < 2; r++) {
+            assertThat(traces.get(r)).as("rank %d", r).containsExactly(
+                    "start gather 0 fwd", "attention fwd", "wait gather 0 fwd",
+                    "start gather 1 fwd", "attention fwd", "wait gather 1 fwd",
+                    "start gather 1 bwd", "wait gather 1 bwd",
+                    "start gather 0 bwd", "attention bwd", "wait gather 0 bwd",
+                    "attention bwd");
+            assertThat(grads.get(r)).isNotEmpty();
+            for (var e : grads.get(r).entrySet()) assertThat(replayed.get(r).get(e.getKey())).as("rank %d %s", r, e.getKey()).isEqualTo(e.getValue());
+        }
+    }
+
+    /**
+     * Two FSSDP steps of an MoE model with experts in every block on two thread ranks, the second
+     * with replicas in both blocks; its gathers and attention calls into {@code traces}; returns
+     * each rank's expert gradients after the second step.
+     */
+    private static Map<Integer, Map<String, float[]>> overlapRun(Plan plan, Map<Integer, List<String>> traces) {
+        GPTConfig everyBlock = new GPTConfig(2, 2, 32, 64, 16).withMoe(new MoEConfig(4, 1, 1.25, true, 1, 0.01, 0.001, 3.0));
+        Map<Integer, Map<String, float[]>> grads = new ConcurrentHashMap<>();
         LocalWorld.run(2, CommOptions.defaults(), g -> {
             List<String> trace = new ArrayList<>();
             try (GPT model = GPT.initialized(everyBlock, 3);
-                 ParallelModel pm = ParallelModel.parallelize(model, fssdp, ParallelModel.mesh(g, fssdp), loggingAttention(TestKernels.FAST, trace));
+                 ParallelModel pm = ParallelModel.parallelize(model, plan, ParallelModel.mesh(g, plan), loggingAttention(TestKernels.FAST, trace));
                  Tensor ids = tokens(g.rank() + 1, ROWS); Tensor targets = tokens(g.rank() + 3, ROWS)) {
-                pm.expertParallel().observeGathers(new ExpertParallel.GatherEvents() {
+                ExpertParallel ep = pm.expertParallel();
+                ep.observeGathers(new ExpertParallel.GatherEvents() {
                     @Override
                     public void started(int layer, boolean forBackward) {
                         trace.add("start gather " + layer + (forBackward ? " bwd" : " fwd"));
@@ -219,19 +247,19 @@ class FssdpTest {
                     pm.zeroGrad();
                     pm.forwardBackward(List.of(ids), List.of(targets));
                 }
-                assertThat(pm.expertParallel().placement(0).replicas()).as("rank %d: block 0 replicates", g.rank()).isPositive();
-                assertThat(pm.expertParallel().placement(1).replicas()).as("rank %d: block 1 replicates", g.rank()).isPositive();
+                assertThat(ep.placement(0).replicas()).as("rank %d: block 0 replicates", g.rank()).isPositive();
+                assertThat(ep.placement(1).replicas()).as("rank %d: block 1 replicates", g.rank()).isPositive();
+                Map<String, float[]> mine = new HashMap<>();
+                for (ParamSlice sl : ep.optimizerSlices()) {
+                    float[] v = new float[(int) sl.length()];
+                    java.lang.foreign.MemorySegment.copy(sl.grad(), java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, 0, v, 0, v.length);
+                    mine.put(sl.name(), v);
+                }
+                grads.put(g.rank(), mine);
             }
             traces.put(g.rank(), trace);
         });
-        for (int r = 0; r < 2; r++) {
-            assertThat(traces.get(r)).as("rank %d", r).containsExactly(
-                    "start gather 0 fwd", "attention fwd", "wait gather 0 fwd",
-                    "start gather 1 fwd", "attention fwd", "wait gather 1 fwd",
-                    "start gather 1 bwd", "wait gather 1 bwd",
-                    "start gather 0 bwd", "attention bwd", "wait gather 0 bwd",
-                    "attention bwd");
-        }
+        return grads;
     }
 
     /** {@code kernels} with each attention forward and backward logged to {@code trace}. */
