@@ -17,6 +17,16 @@ public interface Experts {
      */
     Pass forward(Tape tape, Kernels kernels, int layer, List<ExpertWeights> experts, Tensor rows, int[] counts);
 
+    /**
+     * Runs block {@code layer}'s attention ({@code attention} computes it on {@code tape}); a
+     * strategy that moves expert weights between ranks starts moving them around it, so that the
+     * transfer overlaps the attention's forward or backward. Every block's attention passes here,
+     * dense blocks' too.
+     */
+    default Var duringAttention(Tape tape, int layer, java.util.function.Supplier<Var> attention) {
+        return attention.get();
+    }
+
     /** One forward's result and its backward. */
     interface Pass {
         /** The experts' outputs, packed like the input rows. */

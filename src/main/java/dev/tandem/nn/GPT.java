@@ -225,26 +225,30 @@ public final class GPT implements AutoCloseable {
         return loss;
     }
 
-    private Var blockBody(Ops ops, Var x, int layer, int batch, int time) {
+    /** Block {@code layer}'s attention sub-layer up to the heads' merged output (before c_proj): ln_1, c_attn, attention. */
+    private Var attention(Ops ops, Var x, int layer, int batch, int time) {
         String h = "h." + layer + ".";
         Var a = ops.layerNorm(x, param(h + "ln_1.weight"), param(h + "ln_1.bias"), LN_EPS);
         Var qkv = ops.linear(a, param(h + "attn.c_attn.weight"), param(h + "attn.c_attn.bias"));
         // Heads follow from the width of qkv, so a strategy that holds a slice of the heads on
         // this rank (tensor parallelism) runs the same code.
         int heads = qkv.value().dim(1) / (3 * config.headDim());
-        Var att;
         if (config.parscale() > 1) {
             // Each stream's prefix keys/values sit in front of its sequences; their own outputs are dropped.
             int prefix = config.parscalePrefix();
             Var withPrefix = ParScale.prependPrefix(ops, qkv, param(h + "attn.prefix_k"), param(h + "attn.prefix_v"), config.parscale(),
                     batch, time);
-            att = ParScale.dropPrefix(ops, ops.attention(withPrefix, batch, prefix + time, heads), batch, prefix, time);
-        } else {
-            att = ops.attention(qkv, batch, time, heads);
+            return ParScale.dropPrefix(ops, ops.attention(withPrefix, batch, prefix + time, heads), batch, prefix, time);
         }
-        x = ops.add(x, ops.linear(att, param(h + "attn.c_proj.weight"), param(h + "attn.c_proj.bias")));
-        Var m = ops.layerNorm(x, param(h + "ln_2.weight"), param(h + "ln_2.bias"), LN_EPS);
-        return ops.add(x, mlp(ops, m, layer));
+        return ops.attention(qkv, batch, time, heads);
+    }
+
+    private Var blockBody(Ops ops, Var x, int layer, int batch, int time) {
+        String h = "h." + layer + ".";
+        Var att = ops.blockAttention(layer, () -> attention(ops, x, layer, batch, time));
+        Var y = ops.add(x, ops.linear(att, param(h + "attn.c_proj.weight"), param(h + "attn.c_proj.bias")));
+        Var m = ops.layerNorm(y, param(h + "ln_2.weight"), param(h + "ln_2.bias"), LN_EPS);
+        return ops.add(y, mlp(ops, m, layer));
     }
 
     /**

@@ -264,6 +264,14 @@ public final class Ops {
         return MoELayer.forward(this, x, router, experts, cfg, layer);
     }
 
+    /**
+     * Block {@code layer}'s attention, computed by {@code attention}, handed to the experts'
+     * strategy, which may move expert weights meanwhile ({@link Experts#duringAttention}).
+     */
+    public Var blockAttention(int layer, java.util.function.Supplier<Var> attention) {
+        return experts.duringAttention(tape, layer, attention);
+    }
+
     /** Causal multi-head self-attention over {@code qkv} [batch·time, 3C]; see {@link CausalAttention}. */
     public Var attention(Var qkv, int batch, int time, int heads) {
         return sequences.attention(this, qkv, batch, time, heads);

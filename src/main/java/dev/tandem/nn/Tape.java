@@ -172,6 +172,15 @@ public final class Tape implements AutoCloseable {
         };
     }
 
+    /**
+     * Runs {@code action} when the backward pass reaches this point of the forward pass: after
+     * the backward of everything recorded later, before that of everything recorded earlier.
+     * Nothing on a tape that does not record.
+     */
+    public void atBackward(Runnable action) {
+        if (recording) backwards.add(action);
+    }
+
     /** Marks the start of {@code module}'s forward pass. */
     public void beginModule(String module) {
         moduleStart.put(module, MemoryAccounting.current().live(MemoryCategory.ACTIVATIONS));

@@ -9,6 +9,7 @@ import dev.tandem.nn.GPT;
 import dev.tandem.nn.MoEConfig;
 import dev.tandem.nn.Parameter;
 import dev.tandem.nn.Tape;
+import dev.tandem.nn.Var;
 import dev.tandem.optim.ParamSlice;
 import dev.tandem.plan.ExpertLayout;
 import dev.tandem.tensor.DType;
@@ -22,6 +23,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Experts spread over an expert group of data-parallel ranks, applied to a model from outside:
@@ -38,7 +40,8 @@ import java.util.Set;
  * placement ({@link ExpertPlacement#balanced}) from the last step's loads replicates hot experts
  * on other ranks: a sparse all-gather sends a replicated expert's parameters from its owner to its
  * holders before the block's forward and again before its backward (replicas are freed after
- * each, re-materialised rather than kept), tokens of an expert are split evenly among its holders,
+ * each, re-materialised rather than kept; both gathers overlap an attention, see
+ * {@link #duringAttention}), tokens of an expert are split evenly among its holders,
  * and a sparse reduce-scatter sums the replicas' gradients onto the owner, which alone updates it.
  *
  * <p>Gradients: rows from every data-parallel rank reach the owner, each already seeded with its
@@ -50,7 +53,7 @@ public final class ExpertParallel implements Experts, AutoCloseable {
 
     private final ProcessGroup group;
     private final ProcessGroup replicaGroup; // ranks owning the same experts in other expert groups; null when ep = dp
-    private final int dpSize, nExperts, perRank;
+    private final int dpSize, nExperts, perRank, expertElements;
     private final boolean fssdp;
     private final Kernels kernels;
     private final List<Parameter> owned = new ArrayList<>();
@@ -58,6 +61,10 @@ public final class ExpertParallel implements Experts, AutoCloseable {
     private final List<Integer> layers = new ArrayList<>();
     private final Map<Integer, double[]> loads = new HashMap<>();
     private final Map<Integer, ExpertPlacement> placements = new HashMap<>();
+    private final Map<Integer, List<ExpertWeights>> blockExperts = new HashMap<>();
+    // Sparse all-gathers started ahead of the MoE block that needs them, by block (FSSDP).
+    private final Map<Integer, ReplicaGather> forwardGathers = new HashMap<>(), backwardGathers = new HashMap<>();
+    private GatherEvents events = GatherEvents.NONE;
     private long bytesSent, rowsComputed, replicaBytesSent;
 
     private ExpertParallel(GPT model, ProcessGroup dp, ExpertLayout layout, Kernels kernels) {
@@ -68,6 +75,8 @@ public final class ExpertParallel implements Experts, AutoCloseable {
         this.perRank = nExperts / ep;
         this.fssdp = layout.mode() == ExpertLayout.Mode.FSSDP;
         this.kernels = kernels;
+        int c = model.config().nEmbd(), f = 4 * c;
+        this.expertElements = c * f + f + f * c + c;
         List<Integer> members = new ArrayList<>(), same = new ArrayList<>();
         for (int i = 0; i < ep; i++) members.add(r / ep * ep + i);
         for (int j = 0; j < dp.size() / ep; j++) same.add(j * ep + r % ep);
@@ -77,6 +86,7 @@ public final class ExpertParallel implements Experts, AutoCloseable {
             if (!moe.isMoeLayer(layer)) continue;
             layers.add(layer);
             List<ExpertWeights> ws = model.experts(layer);
+            blockExperts.put(layer, ws);
             for (int e = 0; e < nExperts; e++) {
                 for (Parameter p : ws.get(e).all()) {
                     names.add(p.name());
@@ -129,6 +139,7 @@ public final class ExpertParallel implements Experts, AutoCloseable {
      */
     public void beginStep() {
         if (!fssdp) return;
+        dropGathersAhead(); // only a failed pass leaves any: they served last step's placement
         for (int layer : layers) {
             double[] load = loads.get(layer);
             try (Tensor t = Tensor.zeros(MemoryCategory.COMMUNICATION, nExperts)) {
@@ -139,6 +150,64 @@ public final class ExpertParallel implements Experts, AutoCloseable {
             placements.put(layer, ExpertPlacement.balanced(load, group.size(), perRank, REPLICATE_ABOVE_MEAN));
             java.util.Arrays.fill(load, 0);
         }
+    }
+
+    private void dropGathersAhead() {
+        for (Map<Integer, ReplicaGather> ahead : List.of(forwardGathers, backwardGathers)) {
+            ahead.values().forEach(ReplicaGather::close);
+            ahead.clear();
+        }
+    }
+
+    /**
+     * Where this rank starts and finishes each sparse all-gather of replicas that moves something:
+     * what shows that the gathers overlap attention (a test reads it; nothing else depends on it).
+     */
+    public interface GatherEvents {
+        /** Block {@code layer}'s gather (for its forward, or again for its backward) was issued. */
+        void started(int layer, boolean forBackward);
+
+        /** The block's experts needed the replicas: the gather was waited for. */
+        void finished(int layer, boolean forBackward);
+
+        GatherEvents NONE = new GatherEvents() {
+            @Override
+            public void started(int layer, boolean forBackward) {}
+
+            @Override
+            public void finished(int layer, boolean forBackward) {}
+        };
+    }
+
+    /** Reports this rank's sparse all-gathers to {@code events} from now on. */
+    public void observeGathers(GatherEvents events) {
+        this.events = events;
+    }
+
+    /**
+     * FSSDP overlaps the sparse all-gathers with attention. In the forward pass an MoE block's
+     * gather starts before its attention and is waited for when its experts run. In the backward
+     * pass the point after an attention's forward comes just before that attention's backward, so
+     * the next MoE block down starts gathering its replicas again there; the topmost MoE block,
+     * with no attention above it, gathers when its backward needs them.
+     */
+    @Override
+    public Var duringAttention(Tape tape, int layer, Supplier<Var> attention) {
+        if (!fssdp) return attention.get();
+        if (placements.containsKey(layer)) {
+            ReplicaGather stale = forwardGathers.put(layer, startGather(layer, placements.get(layer), false));
+            if (stale != null) stale.close();
+        }
+        Var out = attention.get();
+        int below = -1;
+        for (int l : layers) if (l < layer) below = l;
+        if (below >= 0) {
+            int next = below;
+            tape.atBackward(() -> {
+                if (!backwardGathers.containsKey(next)) backwardGathers.put(next, startGather(next, placements.get(next), true));
+            });
+        }
+        return out;
     }
 
     /** The placement block {@code layer} uses this step. */
@@ -199,7 +268,7 @@ public final class ExpertParallel implements Experts, AutoCloseable {
         }
         Tensor h = tape.scratch(DType.F32, route.held, f), act = tape.scratch(DType.F32, route.held, f);
         Tensor y = tape.scratch(DType.F32, route.held, c);
-        Map<Integer, ExpertWeights> replicas = gatherReplicas(pl, ws, c, f);
+        Map<Integer, ExpertWeights> replicas = replicas(forwardGathers, layer, pl, false);
         try {
             route.eachHeld((e, r0, n) -> ExpertMlp.forward(k, weights(e, ws, replicas), rows(x, r0, n, c), rows(h, r0, n, f),
                     rows(act, r0, n, f), rows(y, r0, n, c), n, c));
@@ -229,11 +298,11 @@ public final class ExpertParallel implements Experts, AutoCloseable {
                     try (Tensor send = route.pack(dOutput, c); Tensor recv = exchange(send, route.sendRows, route.recvRows, c)) {
                         route.toExpertMajor(recv, dY, c);
                     }
-                    Map<Integer, ExpertWeights> again = gatherReplicas(pl, ws, c, f);
+                    Map<Integer, ExpertWeights> again = replicas(backwardGathers, layer, pl, true);
                     try {
                         route.eachHeld((e, r0, n) -> ExpertMlp.backward(k, weights(e, ws, again), rows(x, r0, n, c), rows(h, r0, n, f),
                                 rows(act, r0, n, f), rows(dY, r0, n, c), rows(dX, r0, n, c), n, c));
-                        reduceReplicaGradients(pl, ws, again, c, f);
+                        reduceReplicaGradients(pl, ws, again);
                     } finally {
                         again.values().forEach(w -> w.all().forEach(Parameter::close));
                     }
@@ -279,63 +348,36 @@ public final class ExpertParallel implements Experts, AutoCloseable {
         return recv;
     }
 
-    private int expertElements(int c, int f) {
-        return c * f + f + f * c + c;
+    /** Starts block {@code layer}'s SparseAllGather of the replicas of {@code pl} ({@link ReplicaGather}). */
+    private ReplicaGather startGather(int layer, ExpertPlacement pl, boolean forBackward) {
+        ReplicaGather g = new ReplicaGather(group, pl, blockExperts.get(layer), expertElements);
+        replicaBytesSent += g.bytesSent();
+        bytesSent += g.bytesSent();
+        if (pl.replicas() > 0) events.started(layer, forBackward);
+        return g;
     }
 
     /**
-     * SparseAllGather: each replicated expert's parameters from its owner to its other holders
-     * (this rank's replicas, by expert). Nothing moves, and no collective runs, when nothing is
-     * replicated.
+     * This rank's replicas of block {@code layer}: from the gather started ahead of time
+     * ({@link #duringAttention}) when there is one for this placement, else gathered now (a forward
+     * outside a block, as in generation; the topmost MoE block's backward).
      */
-    private Map<Integer, ExpertWeights> gatherReplicas(ExpertPlacement pl, List<ExpertWeights> ws, int c, int f) {
-        Map<Integer, ExpertWeights> out = new HashMap<>();
-        if (pl.replicas() == 0) return out;
-        int me = group.rank(), per = expertElements(c, f);
-        long[] sc = new long[group.size()], rc = new long[group.size()];
-        for (int e = 0; e < nExperts; e++) {
-            int[] hs = pl.holders()[e];
-            for (int j = 1; j < hs.length; j++) {
-                if (hs[0] == me) sc[hs[j]] += per;
-                if (hs[j] == me) rc[hs[0]] += per;
-            }
+    private Map<Integer, ExpertWeights> replicas(Map<Integer, ReplicaGather> ahead, int layer, ExpertPlacement pl, boolean forBackward) {
+        ReplicaGather g = ahead.remove(layer);
+        if (g != null && g.placement() != pl) {
+            g.close();
+            g = null;
         }
-        try (Tensor send = Tensor.zeros(MemoryCategory.COMMUNICATION, Math.toIntExact(sum(sc)));
-             Tensor recv = Tensor.zeros(MemoryCategory.COMMUNICATION, Math.toIntExact(sum(rc)))) {
-            long[] offsets = offsets(sc);
-            for (int e = 0; e < nExperts; e++) {
-                int[] hs = pl.holders()[e];
-                if (hs[0] != me) continue;
-                for (int j = 1; j < hs.length; j++) {
-                    for (Parameter p : ws.get(e).all()) {
-                        MemorySegment.copy(p.value().data(), 0, send.data(), offsets[hs[j]] * 4, p.value().byteSize());
-                        offsets[hs[j]] += p.numel();
-                    }
-                }
-            }
-            group.allToAllV(send.data(), sc, recv.data(), rc, DType.F32);
-            countReplicaBytes(sc, me);
-            long[] from = offsets(rc);
-            for (int e = 0; e < nExperts; e++) {
-                int[] hs = pl.holders()[e];
-                if (hs[0] == me || !ExpertPlacement.holds(hs, me)) continue;
-                List<Parameter> copy = new ArrayList<>();
-                for (Parameter p : ws.get(e).all()) {
-                    Parameter q = Parameter.detached(p.name() + "@replica", p.shape());
-                    MemorySegment.copy(recv.data(), from[hs[0]] * 4, q.value().data(), 0, q.value().byteSize());
-                    from[hs[0]] += q.numel();
-                    copy.add(q);
-                }
-                out.put(e, new ExpertWeights(copy.get(0), copy.get(1), copy.get(2), copy.get(3)));
-            }
-        }
+        if (g == null) g = startGather(layer, pl, forBackward);
+        Map<Integer, ExpertWeights> out = g.replicas();
+        if (pl.replicas() > 0) events.finished(layer, forBackward);
         return out;
     }
 
     /** SparseReduceScatter: each replica's gradients to the expert's owner, which adds them to its own. */
-    private void reduceReplicaGradients(ExpertPlacement pl, List<ExpertWeights> ws, Map<Integer, ExpertWeights> replicas, int c, int f) {
+    private void reduceReplicaGradients(ExpertPlacement pl, List<ExpertWeights> ws, Map<Integer, ExpertWeights> replicas) {
         if (pl.replicas() == 0) return;
-        int me = group.rank(), per = expertElements(c, f);
+        int me = group.rank(), per = expertElements;
         long[] sc = new long[group.size()], rc = new long[group.size()];
         for (int e = 0; e < nExperts; e++) {
             int[] hs = pl.holders()[e];
@@ -380,13 +422,13 @@ public final class ExpertParallel implements Experts, AutoCloseable {
         }
     }
 
-    private static long sum(long[] a) {
+    static long sum(long[] a) {
         long s = 0;
         for (long x : a) s += x;
         return s;
     }
 
-    private static long[] offsets(long[] counts) {
+    static long[] offsets(long[] counts) {
         long[] o = new long[counts.length];
         for (int i = 1; i < counts.length; i++) o[i] = o[i - 1] + counts[i - 1];
         return o;
@@ -395,6 +437,7 @@ public final class ExpertParallel implements Experts, AutoCloseable {
     /** Closes the groups this strategy built; the model's parameters stay with the model. */
     @Override
     public void close() {
+        dropGathersAhead();
         group.close();
         if (replicaGroup != null) replicaGroup.close();
     }
