@@ -52,7 +52,7 @@ final class LowcommBenchCommand implements Runnable {
     @Option(names = "--model", defaultValue = "2,2,32,32", description = "n_layer,n_head,n_embd,block_size (default ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--lr", defaultValue = "5e-3", description = "Inner AdamW learning rate of every row and the pretraining (default ${DEFAULT-VALUE}: sync DP's best of 2e-3, 3e-3, 5e-3; docs/notes/lowcomm-tuning.md).")
+    @Option(names = "--lr", defaultValue = "5e-3", description = "Inner AdamW learning rate of every row and the pretraining (default ${DEFAULT-VALUE}; the sweep: docs/notes/lowcomm-tuning.md).")
     String lr;
 
     @Option(names = "--outer-lr", defaultValue = "0.7", description = "DiLoCo's outer learning rate (default ${DEFAULT-VALUE}, the paper's).")
