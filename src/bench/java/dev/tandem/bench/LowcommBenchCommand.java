@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
  * several H. Columns: final validation loss (the mean over the islands' own models; DiLoCo's after
  * its last outer step, when they are one model), bytes rank 0 sent across islands, and training wall
  * time (the sum of the steps' times, without start-up and evaluation). Sync is the peer of this
- * benchmark.
+ * benchmark. As in the DiLoCo paper, every row starts from the same model pretrained synchronously
+ * ({@code --pretrain-steps}; its steps, bytes and time are in no row).
  */
 @Command(name = "lowcomm", mixinStandardHelpOptions = true,
         description = "DiLoCo and NoLoCo vs synchronous data parallelism across islands on a slow link: loss, bytes, wall time.")
@@ -51,7 +52,7 @@ final class LowcommBenchCommand implements Runnable {
     @Option(names = "--model", defaultValue = "2,2,32,32", description = "n_layer,n_head,n_embd,block_size (default ${DEFAULT-VALUE}).")
     String model;
 
-    @Option(names = "--lr", defaultValue = "3e-3", description = "Inner AdamW learning rate (default ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", defaultValue = "5e-3", description = "Inner AdamW learning rate of every row and the pretraining (default ${DEFAULT-VALUE}; the sweep: docs/notes/lowcomm-tuning.md).")
     String lr;
 
     @Option(names = "--outer-lr", defaultValue = "0.7", description = "DiLoCo's outer learning rate (default ${DEFAULT-VALUE}, the paper's).")
@@ -69,6 +70,12 @@ final class LowcommBenchCommand implements Runnable {
     @Option(names = "--eval-every", defaultValue = "100", description = "Steps between evaluations (default ${DEFAULT-VALUE}).")
     int evalEvery;
 
+    @Option(names = "--pretrain-steps", defaultValue = "500",
+            description = "Steps of synchronous data parallelism that give every row its starting model, as the DiLoCo paper starts "
+                    + "from a pretrained model; not counted in any row (0: every row starts from the seed's fresh model; default "
+                    + "${DEFAULT-VALUE}).")
+    int pretrainSteps;
+
     @Option(names = "--out", defaultValue = "runs/bench-lowcomm")
     Path out;
 
@@ -81,6 +88,7 @@ final class LowcommBenchCommand implements Runnable {
     @Override
     public void run() {
         if (islands != 2 && islands != 4) throw new TandemException("--islands must be 2 or 4");
+        if (pretrainSteps < 0) throw new TandemException("--pretrain-steps must be >= 0 (0: no pretraining), not " + pretrainSteps);
         if (ranks % islands != 0) throw new TandemException("--ranks " + ranks + " must be a multiple of --islands " + islands);
         String[] m = model.split(",");
         if (m.length != 4) throw new TandemException("--model needs n_layer,n_head,n_embd,block_size");
@@ -95,18 +103,26 @@ final class LowcommBenchCommand implements Runnable {
         String header = String.format(Locale.ROOT, "tandem bench lowcomm on %s (%d cores), Java %s%n%d rank processes as %d islands of "
                         + "dp=%d, link between islands %s/s + %s per message; model n_layer %s n_head %s n_embd %s block %d; %d steps × %d "
                         + "sequences = %,d tokens per row; AdamW lr %s, warmup %d, cosine; DiLoCo outer lr %s, Nesterov momentum %s; "
-                        + "NoLoCo α 0.7, β 0.5",
+                        + "NoLoCo α 0.7, β 0.5; %s",
                 BenchInfo.cpuModel(), Runtime.getRuntime().availableProcessors(), Runtime.version(), ranks, islands, ranks / islands,
                 bandwidth, latency, m[0].trim(), m[1].trim(), m[2].trim(), block, steps, batchSize, (long) steps * batchSize * block, lr,
-                Math.max(1, steps / 20), outerLr, outerMomentum);
+                Math.max(1, steps / 20), outerLr, outerMomentum,
+                pretrainSteps == 0 ? "every row from the seed's fresh model"
+                        : String.format(Locale.ROOT, "every row from one model pretrained by sync DP for %d steps (%,d tokens, in no row)",
+                        pretrainSteps, (long) pretrainSteps * batchSize * block));
         console.println(header);
         try {
             Files.createDirectories(out);
-            BenchProgress progress = new BenchProgress("lowcomm", rows.size(), System.err);
+            BenchProgress progress = new BenchProgress("lowcomm", rows.size() + (pretrainSteps > 0 ? 1 : 0), System.err);
+            Path start = null;
+            if (pretrainSteps > 0) {
+                progress.next("pretraining (sync DP, " + pretrainSteps + " steps)");
+                start = pretrain(m, block);
+            }
             List<Row> results = new ArrayList<>();
             for (Map.Entry<String, String> r : rows.entrySet()) {
                 progress.next(r.getKey());
-                results.add(runRow(r.getKey(), r.getValue(), m, block));
+                results.add(runRow(r.getKey(), r.getValue(), m, block, start));
                 Row last = results.getLast();
                 System.err.printf(Locale.ROOT, "  val loss %.4f, %,d bytes across islands, %.1f s%n", last.valLoss(), last.crossIslandBytes(),
                         last.wallSeconds());
@@ -123,8 +139,19 @@ final class LowcommBenchCommand implements Runnable {
         }
     }
 
-    private Row runRow(String name, String outer, String[] m, int block) throws IOException {
-        String runName = name.replace(' ', '-').replace('=', '-').toLowerCase(Locale.ROOT);
+    /**
+     * The shared starting model: {@code pretrainSteps} steps of synchronous data parallelism on an
+     * unthrottled link (its time and bytes belong to no row), written as the run's model directory.
+     */
+    private Path pretrain(String[] m, int block) {
+        Map<String, String> c = config("pretrain", pretrainSteps, m, block);
+        c.put("parallel.plan", "dp=" + ranks / islands + " islands=" + islands + " outer=sync");
+        Launcher.runTrainQuietly("pretraining", ranks, c);
+        return out.resolve("pretrain").resolve("model").toAbsolutePath();
+    }
+
+    /** What every run shares: model, data, batch, inner optimizer (warm-up 5 % of the steps, cosine), evaluation. */
+    private Map<String, String> config(String runName, int runSteps, String[] m, int block) {
         Map<String, String> c = new LinkedHashMap<>();
         c.put("model.n_layer", m[0].trim());
         c.put("model.n_head", m[1].trim());
@@ -132,8 +159,8 @@ final class LowcommBenchCommand implements Runnable {
         c.put("model.block_size", Integer.toString(block));
         c.put("data.batch_size", Integer.toString(batchSize));
         c.put("optim.lr", lr);
-        c.put("optim.warmup_steps", Integer.toString(Math.max(1, steps / 20)));
-        c.put("run.steps", Integer.toString(steps));
+        c.put("optim.warmup_steps", Integer.toString(Math.max(1, runSteps / 20)));
+        c.put("run.steps", Integer.toString(runSteps));
         c.put("eval.every", Integer.toString(evalEvery));
         c.put("eval.batches", "4");
         c.put("run.log_every", "1000");
@@ -141,6 +168,13 @@ final class LowcommBenchCommand implements Runnable {
         c.put("run.threads", "1");
         c.put("run.name", runName);
         c.put("run.runs_dir", out.toString());
+        return c;
+    }
+
+    private Row runRow(String name, String outer, String[] m, int block, Path start) throws IOException {
+        String runName = name.replace(' ', '-').replace('=', '-').toLowerCase(Locale.ROOT);
+        Map<String, String> c = config(runName, steps, m, block);
+        if (start != null) c.put("model.init_from", start.toString());
         c.put("parallel.plan", "dp=" + ranks / islands + " islands=" + islands + " " + outer + " link_bandwidth=" + bandwidth
                 + " link_latency=" + latency);
         Launcher.runTrainQuietly(name, ranks, c);

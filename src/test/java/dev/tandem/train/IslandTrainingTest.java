@@ -1,14 +1,19 @@
 package dev.tandem.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tandem.ckpt.HfImport;
 import dev.tandem.ckpt.ModelFiles;
+import dev.tandem.nn.GPT;
 import dev.tandem.nn.GPTConfig;
 import dev.tandem.train.config.TrainConfig;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,6 +73,44 @@ class IslandTrainingTest {
                 + "outer_momentum=0")), quiet, false);
         assertThat(outer.steps().stream().map(StepMetrics::loss).toList()).isEqualTo(alone.steps().stream().map(StepMetrics::loss).toList());
         assertThat(weights("outer-identity")).isEqualTo(weights("alone"));
+    }
+
+    /**
+     * What {@code bench lowcomm} relies on when every row starts from a pretrained model: DiLoCo from
+     * a model directory ({@code model.init_from}) takes that model as its first outer weights θ₀, not
+     * the seed's fresh model. One island, outer lr 0.5 and no momentum: after the one outer step the
+     * weights are φ + 0.5·(θ₀ − φ), φ the weights the inner optimizer alone reaches from θ₀.
+     */
+    @Test
+    void dilocoFromAModelDirectoryStartsItsOuterWeightsAtThatModel() throws Exception {
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        Trainer.runSingle(TrainConfig.load(null, TinyRun.config(runs, "pretrained", 6)), quiet, false);
+        Path start = runs.resolve("pretrained").resolve("model");
+        Map<String, String> alone = TinyRun.config(runs, "from-start-alone", 3);
+        alone.put("model.init_from", start.toString());
+        Map<String, String> outer = cfg("from-start-outer", 3, "outer=diloco outer_steps=3 outer_lr=0.5 outer_momentum=0");
+        outer.put("model.init_from", start.toString());
+        Trainer.runSingle(TrainConfig.load(null, alone), quiet, false);
+        Trainer.runSingle(TrainConfig.load(null, outer), quiet, false);
+        try (GPT theta0 = model(start); GPT phi = model(runs.resolve("from-start-alone").resolve("model"));
+             GPT theta1 = model(runs.resolve("from-start-outer").resolve("model"))) {
+            double moved = 0;
+            for (int p = 0; p < theta0.parameters().size(); p++) {
+                MemorySegment t0 = theta0.parameters().get(p).value().data(), f = phi.parameters().get(p).value().data();
+                MemorySegment t1 = theta1.parameters().get(p).value().data();
+                for (long i = 0; i < theta0.parameters().get(p).value().numel(); i++) {
+                    float a = t0.getAtIndex(ValueLayout.JAVA_FLOAT, i), b = f.getAtIndex(ValueLayout.JAVA_FLOAT, i);
+                    assertThat(t1.getAtIndex(ValueLayout.JAVA_FLOAT, i)).as("%s[%d]", theta0.parameters().get(p).name(), i)
+                            .isCloseTo(b + 0.5f * (a - b), within(1e-6f));
+                    moved = Math.max(moved, Math.abs(a - b));
+                }
+            }
+            assertThat(moved).as("the inner steps moved the weights, so θ₀ = φ would fail").isGreaterThan(1e-4);
+        }
+    }
+
+    private static GPT model(Path dir) throws Exception {
+        return HfImport.weights(dir, HfImport.config(dir));
     }
 
     /** Sum of a run's cross-island bytes; every step but the multiples of {@code h} sends nothing. */
