@@ -12,17 +12,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * Leaving a fail-slow rank out of an elastic job ({@code run.evict_slow_after}): once a rank has
- * stayed flagged slow for that many steps after the flag was raised, every rank saves a checkpoint at the same step,
- * rank 0 records the verdict in {@code <run>/evicted.json}, and all exit with {@link #EXIT_CODE};
- * the launcher then restarts the job from that checkpoint on one data-parallel replica fewer,
- * without the slow rank's place. The ranks agree without a vote: each feeds the same all-gathered
- * timings to the same detector, so each reaches the same verdict at the same step.
+ * stayed flagged slow for that many steps after the flag was raised, every rank saves a checkpoint
+ * at the same step, rank 0 records the verdict in {@code <run>/evicted.json}, and all exit with
+ * {@link #EXIT_CODE}; the launcher then restarts the job from that checkpoint without the slow
+ * rank's data-parallel replica (its places). The ranks agree without a vote: each feeds the same
+ * all-gathered timings to the same detector, so each reaches the same verdict at the same step.
  */
 public final class SlowRankEviction {
     /** The exit code of every rank of a job that stops to leave a slow rank out. */
