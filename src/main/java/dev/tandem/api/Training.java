@@ -9,7 +9,6 @@ import dev.tandem.launch.Rendezvous;
 import dev.tandem.launch.RestartLoop;
 import dev.tandem.tensor.ComputeOptions;
 import dev.tandem.train.FaultDrill;
-import dev.tandem.train.SlowRankEviction;
 import dev.tandem.train.Trainer;
 import dev.tandem.train.config.TrainConfig;
 import java.io.OutputStream;
@@ -173,19 +172,7 @@ public final class Training {
         }
         int cpus = Rendezvous.bindToCores(env);
         try (ProcessGroup world = Rendezvous.fromEnvironment(env)) {
-            Path flight = FlightRecorder.dir(runDir());
-            FlightRecorder.Recording ring = world.size() > 1 ? FlightRecorder.start(flight, world) : null;
-            try {
-                TrainingResult r = runRank(world, cpus, FaultDrill.fromEnvironment(env));
-                if (ring != null) ring.close(true);
-                return r;
-            } catch (RuntimeException | Error e) {
-                // A job that stops to leave a slow rank out has not failed: nothing to record.
-                boolean evicting = e instanceof TandemException t && t.exitCode() == SlowRankEviction.EXIT_CODE;
-                if (ring != null) ring.close(evicting);
-                if (world.size() > 1 && !evicting) FlightRecorder.dump(flight, world, e);
-                throw e;
-            }
+            return FlightRecorder.recording(FlightRecorder.dir(runDir()), world, () -> runRank(world, cpus, FaultDrill.fromEnvironment(env)));
         }
     }
 

@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tandem.TandemException;
 import dev.tandem.comm.FlightRing;
 import dev.tandem.comm.OpLog;
 import dev.tandem.comm.ProcessGroup;
 import dev.tandem.io.AtomicFiles;
+import dev.tandem.train.SlowRankEviction;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 /**
@@ -41,8 +44,29 @@ public final class FlightRecorder {
         return runDir.resolve("flight");
     }
 
-    /** This rank's ring, mirrored from its op log until {@link #close()}. */
-    public static final class Recording implements AutoCloseable {
+    /**
+     * Runs {@code body}, one rank's training in a job of several, with {@code world}'s op log
+     * mirrored into its ring in {@code dir}: deleted when the body returns, kept when it fails, and
+     * then joined by the rank's own dump with the error. A job that stops to leave a slow rank out
+     * ({@link SlowRankEviction}) has not failed: its rings go and nothing is dumped.
+     */
+    public static <T> T recording(Path dir, ProcessGroup world, Supplier<T> body) {
+        if (world.size() == 1) return body.get();
+        Recording ring = start(dir, world);
+        try {
+            T result = body.get();
+            if (ring != null) ring.close(true);
+            return result;
+        } catch (RuntimeException | Error e) {
+            boolean evicting = e instanceof TandemException t && t.exitCode() == SlowRankEviction.EXIT_CODE;
+            if (ring != null) ring.close(evicting);
+            if (!evicting) dump(dir, world, e);
+            throw e;
+        }
+    }
+
+    /** This rank's ring, mirrored from its op log until {@link #close}. */
+    private static final class Recording {
         private final ProcessGroup world;
         private final FlightRing ring;
         private final Path file;
@@ -54,7 +78,7 @@ public final class FlightRecorder {
         }
 
         /** Stops recording; the ring file stays for the launcher's report unless {@code completed}. */
-        public void close(boolean completed) {
+        void close(boolean completed) {
             world.opLog().mirrorTo(null);
             ring.close();
             if (completed) {
@@ -65,19 +89,14 @@ public final class FlightRecorder {
                 }
             }
         }
-
-        @Override
-        public void close() {
-            close(false);
-        }
     }
 
     /**
      * Starts mirroring {@code world}'s op log into this rank's ring file in {@code dir}; null (with
      * a warning) where the file cannot be made, since a job must not fail for want of its recorder.
      */
-    public static Recording start(Path dir, ProcessGroup world) {
-        Path file = dir.resolve(String.format("rank-%05d.ring", world.rank()));
+    private static Recording start(Path dir, ProcessGroup world) {
+        Path file = ringFile(dir, world.rank());
         try {
             Files.createDirectories(dir);
             FlightRing ring = FlightRing.create(file, world.rank(), world.size(), RING_OPS);
@@ -87,6 +106,10 @@ public final class FlightRecorder {
             System.err.println("tandem: no flight ring for rank " + world.rank() + " in " + dir + ": " + e.getMessage());
             return null;
         }
+    }
+
+    private static Path ringFile(Path dir, int rank) {
+        return dir.resolve(String.format("rank-%05d.ring", rank));
     }
 
     /** Writes this rank's record of {@code world}'s op log, with why it stopped. Never throws: a dump must not hide the failure. */
@@ -159,7 +182,7 @@ public final class FlightRecorder {
         }
         long now = System.currentTimeMillis() * 1_000_000L;
         for (int r = 0; r < worldSize; r++) {
-            Path ring = dir.resolve(String.format("rank-%05d.ring", r));
+            Path ring = ringFile(dir, r);
             if (records.containsKey(r) || !Files.isRegularFile(ring)) continue;
             try {
                 records.put(r, fromRing(FlightRing.read(ring), now));

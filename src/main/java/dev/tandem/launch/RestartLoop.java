@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
@@ -127,7 +128,7 @@ public final class RestartLoop {
             } catch (LaunchFailedException e) {
                 RankFailure f = e.failure();
                 // Every rank stops on purpose, at the same step, to leave a slow one out: the verdict names it.
-                var verdict = f.exitCode() == SlowRankEviction.EXIT_CODE ? SlowRankEviction.take(runDir) : java.util.Optional.<SlowRankEviction.Verdict>empty();
+                var verdict = f.exitCode() == SlowRankEviction.EXIT_CODE ? SlowRankEviction.take(runDir) : Optional.<SlowRankEviction.Verdict>empty();
                 List<String> report = verdict.isPresent() ? List.of() : FlightRecorder.report(flight, worldSize);
                 report.forEach(line -> out.println("tandem: flight recorder: " + line));
                 if (verdict.isEmpty() && (!f.restartable() || maxRestarts == 0)) throw e;
